@@ -1,0 +1,13 @@
+#include "register.hpp"
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "tradecore native core (C++). Import the typed API from tradecore, not from here.";
+  m.attr("__version__") = TRADECORE_VERSION;
+  using namespace tradecore::bindings;
+  register_errors(m);
+  register_schema(m);
+  auto bars = m.def_submodule("bars", "Bar aggregation");
+  register_bars(bars);
+  auto indicators = m.def_submodule("indicators", "Streaming indicators");
+  register_indicators(indicators);
+}

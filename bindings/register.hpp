@@ -1,0 +1,10 @@
+#pragma once
+// One register_<domain>() per binding file; module.cpp calls them all.
+#include <pybind11/pybind11.h>
+
+namespace tradecore::bindings {
+void register_errors(pybind11::module_& m);
+void register_schema(pybind11::module_& m);
+void register_bars(pybind11::module_& m);
+void register_indicators(pybind11::module_& m);
+}  // namespace tradecore::bindings

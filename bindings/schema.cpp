@@ -1,0 +1,40 @@
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include "register.hpp"
+#include "tradecore/schema.hpp"
+
+namespace py = pybind11;
+using namespace tradecore;
+
+namespace tradecore::bindings {
+
+void register_schema(py::module_& m) {
+  // Runtime registration: must run before any other binding uses these dtypes.
+  PYBIND11_NUMPY_DTYPE(Trade, ts_event, price, size, conditions, instrument_id, exchange, flags);
+  PYBIND11_NUMPY_DTYPE(Quote, ts_event, bid_price, ask_price, bid_size, ask_size, conditions,
+                       instrument_id, bid_exchange, ask_exchange, flags);
+  PYBIND11_NUMPY_DTYPE(Bar, ts_event, ts_end, open, high, low, close, volume, vwap, trade_count,
+                       instrument_id, session, flags);
+  PYBIND11_NUMPY_DTYPE(QuoteBar, ts_event, ts_end, bid_open, bid_high, bid_low, bid_close, ask_open,
+                       ask_high, ask_low, ask_close, bid_size, ask_size, spread_twa, quote_count,
+                       instrument_id, session, flags);
+
+  // The dtypes as the C++ compiler laid the structs out; tradecore.schema checks its own
+  // definitions against these at import.
+  py::dict dtypes;
+  dtypes["Trade"] = py::dtype::of<Trade>();
+  dtypes["Quote"] = py::dtype::of<Quote>();
+  dtypes["Bar"] = py::dtype::of<Bar>();
+  dtypes["QuoteBar"] = py::dtype::of<QuoteBar>();
+  m.attr("native_dtypes") = dtypes;
+
+  py::enum_<Session>(m, "Session", "Trading session of US equities (America/New_York).")
+      .value("NONE", Session::None)
+      .value("PREMARKET", Session::Premarket)
+      .value("REGULAR", Session::Regular)
+      .value("AFTER_HOURS", Session::AfterHours)
+      .value("OVERNIGHT", Session::Overnight);
+}
+
+}  // namespace tradecore::bindings

@@ -1,0 +1,19 @@
+"""The one error tree of tradecore.
+
+- :class:`Error` — base of everything tradecore raises on purpose.
+  - :class:`DataError` (also a ``ValueError``) — bad market data: NaN, infinite, zero or
+    negative prices, negative sizes, time going backwards under a ``raise`` policy, crossed
+    quotes, malformed files. ``row`` is the index of the offending element in the batch
+    (``-1`` for single events); everything before it was accepted.
+  - :class:`ConfigError` (also a ``ValueError``) — invalid parameters or configuration.
+
+The classes are defined by the native core so C++ exceptions arrive as these exact types.
+"""
+
+from tradecore._native import _core
+
+Error = _core.Error
+DataError = _core.DataError
+ConfigError = _core.ConfigError
+
+__all__ = ["ConfigError", "DataError", "Error"]

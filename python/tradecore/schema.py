@@ -1,0 +1,160 @@
+"""The event schema as NumPy structured dtypes.
+
+Every event is a row of one of these dtypes; timestamps are ``int64`` nanoseconds since the
+Unix epoch, UTC. The layouts are written out here (so they are readable and stable) and checked
+against the C++ structs at import: if they ever disagree, importing this module fails.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import numpy as np
+
+from tradecore._native import _core
+
+__all__ = [
+    "BAR",
+    "QUOTE",
+    "QUOTE_BAR",
+    "TRADE",
+    "BarFlag",
+    "Session",
+    "TradeFlag",
+    "empty",
+]
+
+
+def _dtype(fields: list[tuple[str, str]], itemsize: int) -> np.dtype:
+    """Build an aligned structured dtype with the C struct's trailing padding."""
+    names = [name for name, _ in fields]
+    formats = [fmt for _, fmt in fields]
+    natural = np.dtype({"names": names, "formats": formats}, align=True)
+    return np.dtype(
+        {
+            "names": names,
+            "formats": formats,
+            "offsets": [natural.fields[n][1] for n in names],
+            "itemsize": itemsize,
+        }
+    )
+
+
+TRADE = _dtype(
+    [
+        ("ts_event", "<i8"),
+        ("price", "<f8"),
+        ("size", "<f8"),
+        ("conditions", "<u4"),
+        ("instrument_id", "<u4"),
+        ("exchange", "u1"),
+        ("flags", "u1"),
+    ],
+    40,
+)
+"""One print: ``ts_event`` ns UTC, ``price`` $/share, ``size`` shares, ``conditions`` the
+vendor's sale-condition flag word, ``exchange`` an ASCII venue letter, ``flags`` TradeFlag bits."""
+
+QUOTE = _dtype(
+    [
+        ("ts_event", "<i8"),
+        ("bid_price", "<f8"),
+        ("ask_price", "<f8"),
+        ("bid_size", "<f8"),
+        ("ask_size", "<f8"),
+        ("conditions", "<u4"),
+        ("instrument_id", "<u4"),
+        ("bid_exchange", "u1"),
+        ("ask_exchange", "u1"),
+        ("flags", "u1"),
+    ],
+    56,
+)
+"""Top of book. A price of 0 means that side is absent."""
+
+BAR = _dtype(
+    [
+        ("ts_event", "<i8"),
+        ("ts_end", "<i8"),
+        ("open", "<f8"),
+        ("high", "<f8"),
+        ("low", "<f8"),
+        ("close", "<f8"),
+        ("volume", "<f8"),
+        ("vwap", "<f8"),
+        ("trade_count", "<u4"),
+        ("instrument_id", "<u4"),
+        ("session", "u1"),
+        ("flags", "u1"),
+    ],
+    80,
+)
+"""OHLCV bar; ``ts_event`` is the open time, ``ts_end`` the exclusive end (time bars) or the
+last trade's time (tick, volume, value and range bars)."""
+
+QUOTE_BAR = _dtype(
+    [
+        ("ts_event", "<i8"),
+        ("ts_end", "<i8"),
+        ("bid_open", "<f8"),
+        ("bid_high", "<f8"),
+        ("bid_low", "<f8"),
+        ("bid_close", "<f8"),
+        ("ask_open", "<f8"),
+        ("ask_high", "<f8"),
+        ("ask_low", "<f8"),
+        ("ask_close", "<f8"),
+        ("bid_size", "<f8"),
+        ("ask_size", "<f8"),
+        ("spread_twa", "<f8"),
+        ("quote_count", "<u4"),
+        ("instrument_id", "<u4"),
+        ("session", "u1"),
+        ("flags", "u1"),
+    ],
+    120,
+)
+"""Bid and ask OHLC, last sizes and the time-weighted average spread over the period."""
+
+
+class Session(enum.IntEnum):
+    """Session of a US-equity bar, in America/New_York local time."""
+
+    NONE = 0
+    PREMARKET = 1  # 04:00-09:30
+    REGULAR = 2  # 09:30-16:00
+    AFTER_HOURS = 3  # 16:00-20:00
+    OVERNIGHT = 4  # 20:00-04:00
+
+
+class TradeFlag(enum.IntFlag):
+    """Bits of ``TRADE['flags']``."""
+
+    SUSPICIOUS = 1
+
+
+class BarFlag(enum.IntFlag):
+    """Bits of ``BAR['flags']``."""
+
+    FLAT = 1  # no trades in the period: O=H=L=C = previous close, volume 0
+    AMENDED = 2  # late trades were folded into this bar
+    PARTIAL = 4  # closed by flush() before its period ended
+
+
+def empty(dtype: np.dtype, n: int = 0) -> np.ndarray:
+    """Return a zero-filled array of ``n`` events of ``dtype``."""
+    return np.zeros(n, dtype=dtype)
+
+
+def _check_against_native() -> None:
+    native = _core.native_dtypes
+    for name, ours in (("Trade", TRADE), ("Quote", QUOTE), ("Bar", BAR), ("QuoteBar", QUOTE_BAR)):
+        theirs = np.dtype(native[name])
+        if ours != theirs:
+            raise ImportError(
+                f"tradecore.schema.{name} does not match the C++ layout: {ours} != {theirs}. "
+                "Rebuild the native module (`pip install .`)."
+            )
+
+
+_check_against_native()
