@@ -1,0 +1,54 @@
+#include <catch2/catch.hpp>
+
+#include "tradecore/calendar.hpp"
+
+using namespace tradecore;
+using namespace tradecore::calendar;
+
+namespace {
+std::int64_t utc(int y, unsigned m, unsigned d, int hh, int mm) {
+  return days_from_civil(y, m, d) * kDay + hh * kHour + mm * kMinute;
+}
+}  // namespace
+
+TEST_CASE("daylight saving follows the 2007 US rules", "[calendar]") {
+  // 2013: DST from Sunday 10 March 07:00 UTC to Sunday 3 November 06:00 UTC.
+  CHECK_FALSE(is_dst(utc(2013, 3, 10, 6, 59)));
+  CHECK(is_dst(utc(2013, 3, 10, 7, 0)));
+  CHECK(is_dst(utc(2013, 11, 3, 5, 59)));
+  CHECK_FALSE(is_dst(utc(2013, 11, 3, 6, 0)));
+  CHECK(ny_offset(utc(2013, 10, 7, 12, 0)) == -4 * kHour);
+  CHECK(ny_offset(utc(2013, 12, 2, 12, 0)) == -5 * kHour);
+}
+
+TEST_CASE("daylight saving follows the 1987-2006 US rules", "[calendar]") {
+  // 2006: first Sunday of April (2 April) to last Sunday of October (29 October).
+  CHECK_FALSE(is_dst(utc(2006, 4, 2, 6, 59)));
+  CHECK(is_dst(utc(2006, 4, 2, 7, 0)));
+  CHECK(is_dst(utc(2006, 10, 29, 5, 59)));
+  CHECK_FALSE(is_dst(utc(2006, 10, 29, 6, 0)));
+  CHECK_FALSE(is_dst(utc(2006, 3, 15, 12, 0)));  // would be DST under the 2007 rules
+}
+
+TEST_CASE("sessions are classified in New York time", "[calendar]") {
+  // 2008-03-07 is EST (UTC-5), 2008-03-10 is EDT (UTC-4): the SHY files straddle the change.
+  CHECK(session_of(utc(2008, 3, 7, 14, 29)) == Session::Premarket);
+  CHECK(session_of(utc(2008, 3, 7, 14, 30)) == Session::Regular);
+  CHECK(session_of(utc(2008, 3, 10, 13, 30)) == Session::Regular);
+  CHECK(session_of(utc(2008, 3, 10, 13, 29)) == Session::Premarket);
+  CHECK(session_of(utc(2013, 10, 7, 7, 59)) == Session::Overnight);
+  CHECK(session_of(utc(2013, 10, 7, 8, 0)) == Session::Premarket);
+  CHECK(session_of(utc(2013, 10, 7, 20, 0)) == Session::AfterHours);
+  CHECK(session_of(utc(2013, 10, 8, 0, 0)) == Session::Overnight);
+}
+
+TEST_CASE("local and UTC conversions round-trip around session times", "[calendar]") {
+  for (int day : {7, 8}) {
+    const std::int64_t local_open = days_from_civil(2013, 10, day) * kDay + kRegularOpen;
+    CHECK(to_local(to_utc(local_open)) == local_open);
+  }
+  const std::int64_t winter = days_from_civil(2013, 12, 2) * kDay + kPremarketOpen;
+  CHECK(to_utc(winter) == utc(2013, 12, 2, 9, 0));
+  CHECK(local_day(utc(2013, 10, 8, 3, 0)) == days_from_civil(2013, 10, 7));
+  CHECK(weekday(days_from_civil(2026, 11, 26)) == 4);  // a Thursday
+}
