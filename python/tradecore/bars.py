@@ -291,7 +291,7 @@ def aggregate(trades: np.ndarray, period: str | int | timedelta | None = "1min",
     """
     aggregator = BarAggregator(period, **options)  # type: ignore[arg-type]
     closed = aggregator.update_batch(trades)
-    return np.concatenate([closed, aggregator.flush()])
+    return schema.concatenate([closed, aggregator.flush()], schema.BAR)
 
 
 def resample(bars: np.ndarray, period: str | int | timedelta, **options: object) -> np.ndarray:
@@ -302,11 +302,11 @@ def resample(bars: np.ndarray, period: str | int | timedelta, **options: object)
     """
     aggregator = BarAggregator(period, **options)  # type: ignore[arg-type]
     closed = aggregator.update_bars(bars)
-    return np.concatenate([closed, aggregator.flush()])
+    return schema.concatenate([closed, aggregator.flush()], schema.BAR)
 
 
 def aggregate_quotes(quotes: np.ndarray, period: str | int | timedelta = "1min", **options: object) -> np.ndarray:
     """Build QUOTE_BAR rows from a QUOTE array in one call."""
     aggregator = QuoteBarAggregator(period, **options)  # type: ignore[arg-type]
     closed = aggregator.update_batch(quotes)
-    return np.concatenate([closed, aggregator.flush()])
+    return schema.concatenate([closed, aggregator.flush()], schema.QUOTE_BAR)

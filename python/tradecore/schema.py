@@ -21,6 +21,7 @@ __all__ = [
     "BarFlag",
     "Session",
     "TradeFlag",
+    "concatenate",
     "empty",
 ]
 
@@ -144,6 +145,20 @@ class BarFlag(enum.IntFlag):
 def empty(dtype: np.dtype, n: int = 0) -> np.ndarray:
     """Return a zero-filled array of ``n`` events of ``dtype``."""
     return np.zeros(n, dtype=dtype)
+
+
+def concatenate(arrays: "list[np.ndarray]", dtype: np.dtype) -> np.ndarray:
+    """Join event arrays, keeping ``dtype`` exactly.
+
+    ``np.concatenate`` promotes padded structured dtypes to packed ones (NumPy 2), which the
+    native batch calls then reject; this keeps the C layout.
+    """
+    out = np.empty(sum(len(a) for a in arrays), dtype=dtype)
+    start = 0
+    for a in arrays:
+        out[start : start + len(a)] = a
+        start += len(a)
+    return out
 
 
 def _check_against_native() -> None:
