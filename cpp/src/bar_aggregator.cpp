@@ -331,9 +331,10 @@ void BarAggregator::apply_information(const Input& in, std::int64_t row, std::ve
         return;
     }
   }
-  if (open_ && config_.split_at_sessions &&
-      (static_cast<Session>(bar_.session) != session ||
-       bucketer_.day_of(in.ts) != bucketer_.day_of(bar_.ts_event))) {
+  // The session cache now holds this trade's session: a bar opened before it started belongs
+  // to an earlier session (or day).
+  if (open_ && config_.split_at_sessions && config_.calendar == Calendar::UsEquity &&
+      bar_.ts_event < session_start_) {
     close_bar(out);
   }
   const Bucket b{in.ts, in.ts, session, true};
