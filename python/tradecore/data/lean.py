@@ -37,9 +37,11 @@ Nothing is ever dropped. "Backwards" means earlier than the previous row for tic
 ticks can share a millisecond) and not later than the previous row for bars (one bar per
 period).
 
-Parsing is vectorised: pandas' pyarrow CSV engine with explicit column types reads the whole
-file, then NumPy fills the structured array. Only after the fast parser has rejected a file does
-a line-by-line scan run, to name the line at fault.
+Parsing is vectorised: pandas' C CSV engine with explicit column types reads the whole file,
+then NumPy fills the structured array. (pandas' pyarrow engine is not used: it infers numeric
+types and casts afterwards, so a price of ``1674100.5`` would silently become an integer.) Only
+after the fast parser has rejected a file does a line-by-line scan run, to name the line at
+fault.
 """
 
 from __future__ import annotations
@@ -260,7 +262,7 @@ def _require(path: Path, bad: np.ndarray, message: str, values: np.ndarray | Non
     """Raise for the first row where ``bad`` holds, showing its value when given."""
     line = _first(bad)
     if line is not None:
-        shown = f" (got {values[line - 1]!r})" if values is not None else ""
+        shown = f" (got {values[line - 1:line].tolist()[0]!r})" if values is not None else ""
         raise _data_error(path, message + shown, line)
 
 
@@ -361,14 +363,15 @@ def _parse(path: Path, columns: tuple[_Column, ...]) -> pd.DataFrame:
             header=None,
             names=names,
             dtype={column.name: column.dtype for column in columns},
-            engine="pyarrow",
+            engine="c",
+            skip_blank_lines=False,
         )
-    except (ValueError, TypeError, pd.errors.ParserError) as exc:  # ArrowInvalid is a ValueError
+    except (ValueError, TypeError, pd.errors.ParserError) as exc:
         raise _find_bad_line(path, data, columns) or _data_error(
             path, f"unreadable CSV ({exc})"
         ) from exc
-    # The parser skips blank lines and fills short lines; either shifts or hides a line, so the
-    # row count must equal the line count for row i to be line i + 1.
+    # Row i must be line i + 1 for errors to name the right line; the count also guards
+    # against anything the parser might merge or skip.
     if len(frame) != _line_count(data) or frame.isna().to_numpy().any():
         raise _find_bad_line(path, data, columns) or _data_error(
             path, f"{len(frame)} rows parsed from {_line_count(data)} lines"
