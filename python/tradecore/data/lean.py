@@ -278,7 +278,7 @@ class _Column:
 
 
 _TIME = "float64", r"[+-]?\d+(\.\d*)?"  # ms after midnight; LEAN allows fractions
-_INT = "int64", r"[+-]?\d+"
+_INT = "int64", r"[+-]?\d{1,18}"  # fits int64
 _HEX = "str", r"[0-9A-Fa-f]{1,8}"
 _LETTER = "str", r"[A-Za-z]"
 _FLAG = "int8", r"[01]"
@@ -366,7 +366,7 @@ def _parse(path: Path, columns: tuple[_Column, ...]) -> pd.DataFrame:
             engine="c",
             skip_blank_lines=False,
         )
-    except (ValueError, TypeError, pd.errors.ParserError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:  # pandas' ParserError is a ValueError
         raise _find_bad_line(path, data, columns) or _data_error(
             path, f"unreadable CSV ({exc})"
         ) from exc
@@ -397,19 +397,18 @@ def _sizes(path: Path, frame: pd.DataFrame, name: str) -> np.ndarray:
     return raw.astype(np.float64)
 
 
-def _codes(path: Path, frame: pd.DataFrame, name: str, decode: type[int] | None) -> np.ndarray:
+def _codes(path: Path, frame: pd.DataFrame, name: str, *, hexadecimal: bool) -> np.ndarray:
     """Map a text column to integers through its distinct values, not row by row.
 
-    ``decode`` is ``int`` for hexadecimal flag words; ``None`` maps a one-letter code to its
-    ASCII value.
+    A hexadecimal flag word becomes its value, a one-letter code its ASCII value.
     """
     codes, uniques = pd.factorize(frame[name])
     values = np.empty(len(uniques), dtype=np.uint32)
-    pattern = re.compile(_HEX[1] if decode else _LETTER[1])
+    pattern = re.compile(_HEX[1] if hexadecimal else _LETTER[1])
     for i, text in enumerate(uniques):
         if not pattern.fullmatch(text):
             _require(path, codes == i, f"bad {name} field {text!r}")
-        values[i] = int(text, 16) if decode else ord(text)
+        values[i] = int(text, 16) if hexadecimal else ord(text)
     return values[codes]
 
 
@@ -524,8 +523,8 @@ def read_trade_ticks(
     out["ts_event"] = _new_york_to_utc(_local_midnight_ns(day) + _time_of_day_ns(path, frame))
     out["price"] = _prices(path, frame, "price", zero_allowed=False)
     out["size"] = _sizes(path, frame, "size")
-    out["conditions"] = _codes(path, frame, "condition", int)
-    out["exchange"] = _codes(path, frame, "exchange", None)
+    out["conditions"] = _codes(path, frame, "condition", hexadecimal=True)
+    out["exchange"] = _codes(path, frame, "exchange", hexadecimal=False)
     out["flags"] = _suspicious(path, frame)
     out["instrument_id"] = _instrument(instrument_id)
     _check_order(path, out["ts_event"], strict=strict, bars=False)
@@ -571,10 +570,10 @@ def read_quote_ticks(
     for side in ("bid", "ask"):
         out[f"{side}_price"] = _prices(path, frame, f"{side}_price", zero_allowed=True)
         out[f"{side}_size"] = _sizes(path, frame, f"{side}_size")
-    exchange = _codes(path, frame, "exchange", None)
+    exchange = _codes(path, frame, "exchange", hexadecimal=False)
     out["bid_exchange"] = np.where(out["bid_price"] > 0, exchange, 0)
     out["ask_exchange"] = np.where(out["ask_price"] > 0, exchange, 0)
-    out["conditions"] = _codes(path, frame, "condition", int)
+    out["conditions"] = _codes(path, frame, "condition", hexadecimal=True)
     out["flags"] = _suspicious(path, frame)
     out["instrument_id"] = _instrument(instrument_id)
     _check_order(path, out["ts_event"], strict=strict, bars=False)
@@ -681,7 +680,10 @@ def _read_stamped_bars(
     instrument_id: int,
     strict: bool,
 ) -> np.ndarray:
-    path = lean_path(source, "trade", symbol, None, resolution) if symbol else Path(source)
+    if symbol is not None:
+        path = lean_path(source, "trade", symbol, None, resolution)
+    else:
+        path = Path(source)
     frame = _parse(path, _STAMPED_BAR)
     stamps = pd.to_datetime(frame["stamp"], format="%Y%m%d %H:%M", errors="coerce")
     _require(path, stamps.isna().to_numpy(), "bad stamp field", _column(frame, "stamp"))

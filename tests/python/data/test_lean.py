@@ -45,12 +45,12 @@ def utc_ns(date: str, time: str, offset_hours: int) -> int:
 
 INVENTORY = [
     # resolution, kind, symbol, date, rows, first, last, offset, rows before 09:30, at/after 16:00
-    ("tick", "trade", "spy", "2013-10-07", 250_601, "04:00:00.464", "19:59:59.536", EDT, 2835, 6262),
-    ("tick", "trade", "spy", "2013-10-10", 460_032, "04:00:00.795", "19:59:36.983", EDT, 7952, 8909),
-    ("tick", "trade", "aig", "2013-10-11", 31_318, "09:18:42.400", "19:26:15.287", EDT, 18, 44),
-    ("tick", "quote", "bac", "2013-10-08", 576_096, "04:00:00.142", "20:00:00.097", EDT, 1120, 978),
-    ("tick", "quote", "ibm", "2013-10-07", 109_067, "04:00:00.054", "20:00:00.122", EDT, 873, 196),
-    ("second", "trade", "spy", "2013-10-08", 22_383, "04:00:17", "19:59:58", EDT, 843, 2024),
+    ("tick", "trade", "spy", "2013-10-07", 250601, "04:00:00.464", "19:59:59.536", EDT, 2835, 6262),
+    ("tick", "trade", "spy", "2013-10-10", 460032, "04:00:00.795", "19:59:36.983", EDT, 7952, 8909),
+    ("tick", "trade", "aig", "2013-10-11", 31318, "09:18:42.400", "19:26:15.287", EDT, 18, 44),
+    ("tick", "quote", "bac", "2013-10-08", 576096, "04:00:00.142", "20:00:00.097", EDT, 1120, 978),
+    ("tick", "quote", "ibm", "2013-10-07", 109067, "04:00:00.054", "20:00:00.122", EDT, 873, 196),
+    ("second", "trade", "spy", "2013-10-08", 22383, "04:00:17", "19:59:58", EDT, 843, 2024),
     ("minute", "trade", "spy", "2013-10-07", 828, "04:00:00", "19:59:00", EDT, 260, 178),
     ("minute", "trade", "shy", "2008-03-07", 336, "08:54:00", "16:58:00", EST, 1, 2),
     ("minute", "trade", "shy", "2008-03-10", 316, "08:33:00", "16:03:00", EDT, 2, 1),
@@ -130,7 +130,8 @@ def test_quote_ticks_are_one_sided_per_exchange_updates(lean):
     assert np.count_nonzero(ask_only) == 54_534
     assert np.count_nonzero(bid_only | ask_only) == len(quotes)
     # the venue is recorded on the side that was quoted only
-    assert np.all(quotes["ask_exchange"][bid_only] == 0) and np.all(quotes["bid_exchange"][bid_only] > 0)
+    assert np.all(quotes["ask_exchange"][bid_only] == 0)
+    assert np.all(quotes["bid_exchange"][bid_only] > 0)
     assert np.all(quotes["bid_size"][ask_only] == 0)
 
 
@@ -359,6 +360,7 @@ BAD_LINES = [
     (read_trade_ticks, TRADES, 2, "14400465,-1674100,100,P,2000,0", "price must be > 0"),
     (read_trade_ticks, TRADES, 2, "14400465,0,100,P,2000,0", "price must be > 0"),
     (read_trade_ticks, TRADES, 2, "14400465,1674100,-100,P,2000,0", "size must be >= 0"),
+    (read_trade_ticks, TRADES, 3, "14400466,99999999999999999999,1,P,2,0", "bad price field"),
     (read_trade_ticks, TRADES, 2, "14400465,1674100,100,PQ,2000,0", "bad exchange field 'PQ'"),
     (read_trade_ticks, TRADES, 2, "14400465,1674100,100,P,20g0,0", "bad condition field"),
     (read_trade_ticks, TRADES, 2, "14400465,1674100,100,P,2000,2", "suspicious must be 0 or 1"),
