@@ -6,9 +6,9 @@ archive holding one headerless CSV. Facts this module relies on (see the data's 
 - Times are America/New_York wall-clock times. Intraday files give milliseconds since local
   midnight of the date in the file name; hour and daily files give ``"YYYYMMDD HH:MM"``.
   Both become ``int64`` nanoseconds UTC here, with the daylight-saving offset of each row.
-  A wall-clock time that does not exist (the skipped hour) moves forward and one that occurs
-  twice (the repeated hour) takes the earlier instant, as LEAN's own conversion does; US equity
-  sessions never touch those hours.
+  A wall-clock time that does not exist (the skipped hour) moves forward by the one-hour gap
+  and one that occurs twice (the repeated hour) takes the earlier instant, as LEAN's own
+  conversion (NodaTime's lenient resolver) does; US equity sessions never touch those hours.
 - Prices are integers in 1/10,000 dollar and become ``float64`` dollars (``value / 10000``, the
   nearest double to the exact decimal). Prices are raw: not adjusted for splits or dividends.
 - Sale and quote conditions are flag words written in hexadecimal.
@@ -430,14 +430,17 @@ def _local_midnight_ns(day: dt.date) -> int:
 
 
 def _new_york_to_utc(local_ns: np.ndarray) -> np.ndarray:
-    """Convert New York wall-clock ns (since the local epoch) to UTC ns, row by row offset.
+    """Convert New York wall-clock ns (since the local epoch) to UTC ns, each row its offset.
 
-    The skipped hour moves forward and the repeated hour takes its first (daylight) instant,
-    which is what LEAN's lenient NodaTime conversion does.
+    Like LEAN (``ConvertTo`` with NodaTime's ``AtLeniently``): a time in the repeated hour takes
+    its first (daylight) instant, a time in the skipped hour moves forward by the gap, which is
+    one hour in New York (02:30 becomes 03:30 EDT).
     """
     wall = pd.DatetimeIndex(local_ns.astype("datetime64[ns]"))
     utc = wall.tz_localize(
-        NEW_YORK, ambiguous=np.ones(len(wall), dtype=bool), nonexistent="shift_forward"
+        NEW_YORK,
+        ambiguous=np.ones(len(wall), dtype=bool),
+        nonexistent=pd.Timedelta(hours=1),
     )
     return utc.asi8
 

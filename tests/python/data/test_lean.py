@@ -444,3 +444,29 @@ def test_instrument_id_must_fit_32_bits(tmp_path):
     path = write_zip(tmp_path, "20131007_trade.zip", TRADES)
     with pytest.raises(ConfigError):
         read_trade_ticks(path, instrument_id=2**32)
+
+
+def test_dst_change_days_convert_each_row_with_its_own_offset(tmp_path):
+    # No session touches these hours, but the conversion is per row: before and after the
+    # change use different offsets, the repeated 01:xx takes its first (EDT) instant and the
+    # skipped 02:xx moves forward by the one-hour gap, as LEAN's lenient conversion does.
+    def at(clock: str) -> str:
+        hours, minutes = map(int, clock.split(":"))
+        return f"{(hours * 60 + minutes) * 60_000},10000,1,P,1,0"
+
+    fall = read_trade_ticks(
+        write_zip(tmp_path, "20081102_trade.zip", [at("00:30"), at("01:30"), at("03:00")])
+    )
+    assert list(fall["ts_event"]) == [
+        utc_ns("2008-11-02", "00:30", EDT),
+        utc_ns("2008-11-02", "01:30", EDT),
+        utc_ns("2008-11-02", "03:00", EST),
+    ]
+    spring = read_trade_ticks(
+        write_zip(tmp_path, "20080309_trade.zip", [at("01:30"), at("02:30"), at("03:30")])
+    )
+    assert list(spring["ts_event"]) == [
+        utc_ns("2008-03-09", "01:30", EST),
+        utc_ns("2008-03-09", "03:30", EDT),
+        utc_ns("2008-03-09", "03:30", EDT),
+    ]  # 02:30 lands on 03:30 EDT, the same instant as the real 03:30
