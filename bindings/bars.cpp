@@ -104,7 +104,7 @@ void register_bars(py::module_& m) {
           "update",
           [](BarAggregator& self, std::int64_t ts_event, double price, double size,
              std::uint32_t conditions, std::uint8_t flags, std::uint8_t exchange) {
-            const Trade t{ts_event, price, size, conditions, self.config().instrument_id, exchange, flags};
+            const Trade t{ts_event, price, size, 0, conditions, self.config().instrument_id, exchange, flags};
             self.update(std::span<const Trade>(&t, 1));
             return to_array(self.drain());
           },

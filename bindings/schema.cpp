@@ -11,7 +11,9 @@ namespace tradecore::bindings {
 
 void register_schema(py::module_& m) {
   // Runtime registration: must run before any other binding uses these dtypes.
-  PYBIND11_NUMPY_DTYPE(Trade, ts_event, price, size, conditions, instrument_id, exchange, flags);
+  PYBIND11_NUMPY_DTYPE(Trade, ts_event, price, size, trade_id, conditions, instrument_id, exchange, flags);
+  PYBIND11_NUMPY_DTYPE(Status, ts_event, instrument_id, state, status_code, reason_code);
+  PYBIND11_NUMPY_DTYPE(Luld, ts_event, limit_up, limit_down, instrument_id, indicator);
   PYBIND11_NUMPY_DTYPE(Quote, ts_event, bid_price, ask_price, bid_size, ask_size, conditions,
                        instrument_id, bid_exchange, ask_exchange, flags);
   PYBIND11_NUMPY_DTYPE(Bar, ts_event, ts_end, open, high, low, close, volume, vwap, trade_count,
@@ -27,6 +29,8 @@ void register_schema(py::module_& m) {
   dtypes["Quote"] = py::dtype::of<Quote>();
   dtypes["Bar"] = py::dtype::of<Bar>();
   dtypes["QuoteBar"] = py::dtype::of<QuoteBar>();
+  dtypes["Status"] = py::dtype::of<Status>();
+  dtypes["Luld"] = py::dtype::of<Luld>();
   m.attr("native_dtypes") = dtypes;
 
   py::enum_<Session>(m, "Session", "Trading session of US equities (America/New_York).")
@@ -35,6 +39,12 @@ void register_schema(py::module_& m) {
       .value("REGULAR", Session::Regular)
       .value("AFTER_HOURS", Session::AfterHours)
       .value("OVERNIGHT", Session::Overnight);
+  py::enum_<TradingState>(m, "TradingState", "Trading status of an instrument.")
+      .value("UNKNOWN", TradingState::Unknown)
+      .value("TRADING", TradingState::Trading)
+      .value("HALTED", TradingState::Halted)
+      .value("QUOTE_ONLY", TradingState::QuoteOnly)
+      .value("PAUSED", TradingState::Paused);
 }
 
 }  // namespace tradecore::bindings

@@ -22,7 +22,7 @@ const std::vector<Trade>& tape() {
     for (auto& t : out) {
       ts += static_cast<std::int64_t>(gap(rng));
       price = std::max(1.0, price + step(rng));
-      t = Trade{ts, price, double(100 + rng() % 900), 0, 0, 'P', 0};
+      t = Trade{ts, price, double(100 + rng() % 900), 0, 0, 0, 'P', 0};
     }
     return out;
   }();

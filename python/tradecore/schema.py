@@ -15,12 +15,15 @@ from tradecore._native import _core
 
 __all__ = [
     "BAR",
+    "LULD",
     "QUOTE",
     "QUOTE_BAR",
+    "STATUS",
     "TRADE",
     "BarFlag",
     "Session",
     "TradeFlag",
+    "TradingState",
     "concatenate",
     "empty",
 ]
@@ -46,15 +49,17 @@ TRADE = _dtype(
         ("ts_event", "<i8"),
         ("price", "<f8"),
         ("size", "<f8"),
+        ("trade_id", "<u8"),
         ("conditions", "<u4"),
         ("instrument_id", "<u4"),
         ("exchange", "u1"),
         ("flags", "u1"),
     ],
-    40,
+    48,
 )
-"""One print: ``ts_event`` ns UTC, ``price`` $/share, ``size`` shares, ``conditions`` the
-vendor's sale-condition flag word, ``exchange`` an ASCII venue letter, ``flags`` TradeFlag bits."""
+"""One print: ``ts_event`` ns UTC, ``price`` $/share, ``size`` shares, ``trade_id`` the venue's
+id (0 if unknown), ``conditions`` the vendor's sale-condition flag word, ``exchange`` an ASCII
+venue letter, ``flags`` TradeFlag bits."""
 
 QUOTE = _dtype(
     [
@@ -118,6 +123,42 @@ QUOTE_BAR = _dtype(
 """Bid and ask OHLC, last sizes and the time-weighted average spread over the period."""
 
 
+STATUS = _dtype(
+    [
+        ("ts_event", "<i8"),
+        ("instrument_id", "<u4"),
+        ("state", "u1"),
+        ("status_code", "S4"),
+        ("reason_code", "S4"),
+    ],
+    24,
+)
+"""A trading-status change (halt, resumption): ``state`` is a :class:`TradingState`; the
+vendor's status and reason codes are kept as ASCII bytes."""
+
+LULD = _dtype(
+    [
+        ("ts_event", "<i8"),
+        ("limit_up", "<f8"),
+        ("limit_down", "<f8"),
+        ("instrument_id", "<u4"),
+        ("indicator", "u1"),
+    ],
+    32,
+)
+"""Limit-up/limit-down price bands."""
+
+
+class TradingState(enum.IntEnum):
+    """Trading status of an instrument (``STATUS['state']``)."""
+
+    UNKNOWN = 0
+    TRADING = 1
+    HALTED = 2
+    QUOTE_ONLY = 3
+    PAUSED = 4  # LULD pause
+
+
 class Session(enum.IntEnum):
     """Session of a US-equity bar, in America/New_York local time."""
 
@@ -163,7 +204,14 @@ def concatenate(arrays: "list[np.ndarray]", dtype: np.dtype) -> np.ndarray:
 
 def _check_against_native() -> None:
     native = _core.native_dtypes
-    for name, ours in (("Trade", TRADE), ("Quote", QUOTE), ("Bar", BAR), ("QuoteBar", QUOTE_BAR)):
+    for name, ours in (
+        ("Trade", TRADE),
+        ("Quote", QUOTE),
+        ("Bar", BAR),
+        ("QuoteBar", QUOTE_BAR),
+        ("Status", STATUS),
+        ("Luld", LULD),
+    ):
         theirs = np.dtype(native[name])
         if ours != theirs:
             raise ImportError(

@@ -18,7 +18,7 @@ std::int64_t ny(int hh, int mm, int ss = 0, int day = 7, unsigned month = 10) {
 
 Trade trade(std::int64_t ts, double price, double size = 100, std::uint32_t conditions = 0,
             std::uint8_t flags = 0) {
-  return Trade{ts, price, size, conditions, 0, 'P', flags};
+  return Trade{ts, price, size, 0, conditions, 0, 'P', flags};
 }
 
 AggregatorConfig minute_bars() {

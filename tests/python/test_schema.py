@@ -9,7 +9,14 @@ from tradecore.errors import ConfigError, DataError, Error
 
 @pytest.mark.parametrize(
     ("name", "ours"),
-    [("Trade", schema.TRADE), ("Quote", schema.QUOTE), ("Bar", schema.BAR), ("QuoteBar", schema.QUOTE_BAR)],
+    [
+        ("Trade", schema.TRADE),
+        ("Quote", schema.QUOTE),
+        ("Bar", schema.BAR),
+        ("QuoteBar", schema.QUOTE_BAR),
+        ("Status", schema.STATUS),
+        ("Luld", schema.LULD),
+    ],
 )
 def test_python_dtype_matches_the_cpp_layout(name: str, ours: np.dtype) -> None:
     native = np.dtype(_core.native_dtypes[name])
@@ -20,13 +27,18 @@ def test_python_dtype_matches_the_cpp_layout(name: str, ours: np.dtype) -> None:
 
 
 def test_timestamps_are_int64_nanoseconds() -> None:
-    for dtype in (schema.TRADE, schema.QUOTE, schema.BAR, schema.QUOTE_BAR):
+    for dtype in (schema.TRADE, schema.QUOTE, schema.BAR, schema.QUOTE_BAR, schema.STATUS, schema.LULD):
         assert dtype["ts_event"] == np.dtype("<i8")
 
 
 def test_sessions_match_the_native_enum() -> None:
     for member in schema.Session:
         assert int(getattr(_core.Session, member.name)) == member.value
+
+
+def test_trading_states_match_the_native_enum() -> None:
+    for member in schema.TradingState:
+        assert int(getattr(_core.TradingState, member.name)) == member.value
 
 
 def test_error_tree() -> None:

@@ -25,6 +25,7 @@ struct Trade {
   std::int64_t ts_event;     ///< exchange time, ns UTC
   double price;              ///< dollars per share
   double size;               ///< shares
+  std::uint64_t trade_id;    ///< the venue's trade id (0 when unknown); corrections refer to it
   std::uint32_t conditions;  ///< sale-condition flag word (vendor-specific bits)
   std::uint32_t instrument_id;
   std::uint8_t exchange;  ///< venue code, an ASCII letter (0 when unknown)
@@ -43,6 +44,33 @@ struct Quote {
   std::uint8_t bid_exchange;
   std::uint8_t ask_exchange;
   std::uint8_t flags;
+};
+
+/// Trading status of an instrument (halts, resumptions).
+enum class TradingState : std::uint8_t {
+  Unknown = 0,
+  Trading = 1,
+  Halted = 2,     ///< no trading; orders may be queued
+  QuoteOnly = 3,  ///< quoting resumed ahead of trading (halt reopening)
+  Paused = 4,     ///< LULD pause
+};
+
+/// A change of trading status (a halt, a resumption) from the vendor's status feed.
+struct Status {
+  std::int64_t ts_event;
+  std::uint32_t instrument_id;
+  std::uint8_t state;        ///< TradingState
+  char status_code[4];       ///< vendor status code, NUL-padded (e.g. "H", "T")
+  char reason_code[4];       ///< vendor reason code, NUL-padded (e.g. "T1", "LUDP")
+};
+
+/// Limit-up/limit-down price bands.
+struct Luld {
+  std::int64_t ts_event;
+  double limit_up;
+  double limit_down;
+  std::uint32_t instrument_id;
+  std::uint8_t indicator;  ///< vendor indicator letter (ASCII)
 };
 
 /// Bar flags (Bar::flags bits).
@@ -87,7 +115,9 @@ struct QuoteBar {
 }  // namespace tradecore
 
 // The layouts are part of the contract with python/tradecore/schema.py.
-static_assert(sizeof(tradecore::Trade) == 40);
+static_assert(sizeof(tradecore::Trade) == 48);
+static_assert(sizeof(tradecore::Status) == 24);
+static_assert(sizeof(tradecore::Luld) == 32);
 static_assert(sizeof(tradecore::Quote) == 56);
 static_assert(sizeof(tradecore::Bar) == 80);
 static_assert(sizeof(tradecore::QuoteBar) == 120);
