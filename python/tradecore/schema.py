@@ -15,6 +15,8 @@ from tradecore._native import _core
 
 __all__ = [
     "BAR",
+    "CANCEL_ERROR",
+    "CORRECTION",
     "LULD",
     "QUOTE",
     "QUOTE_BAR",
@@ -147,6 +149,39 @@ LULD = _dtype(
     32,
 )
 """Limit-up/limit-down price bands."""
+
+
+CORRECTION = np.dtype(
+    [
+        ("ts_event", "<i8"),
+        ("original_trade_id", "<u8"),
+        ("original_price", "<f8"),
+        ("original_size", "<f8"),
+        ("corrected_trade_id", "<u8"),
+        ("corrected_price", "<f8"),
+        ("corrected_size", "<f8"),
+        ("original_conditions", "<u4"),
+        ("corrected_conditions", "<u4"),
+        ("instrument_id", "<u4"),
+        ("exchange", "u1"),
+    ],
+    align=True,
+)
+"""A trade correction (Python-side only until the core consumes corrections)."""
+
+CANCEL_ERROR = np.dtype(
+    [
+        ("ts_event", "<i8"),
+        ("trade_id", "<u8"),
+        ("price", "<f8"),
+        ("size", "<f8"),
+        ("instrument_id", "<u4"),
+        ("exchange", "u1"),
+        ("action", "u1"),
+    ],
+    align=True,
+)
+"""A trade cancel (``action`` = ord('C')) or error (ord('E')); Python-side only for now."""
 
 
 class TradingState(enum.IntEnum):

@@ -1,0 +1,146 @@
+"""The stream interface every market-data source implements.
+
+A stream is an async iterator of :class:`EventBatch` objects: events of one kind for one symbol,
+as a NumPy structured array of the kind's dtype (:data:`EVENT_DTYPES`), in timestamp order per
+symbol. A single live event is a batch of one; replay hands out large batches. Consumers that
+want single events iterate the array.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from types import TracebackType
+
+import numpy as np
+
+from tradecore import schema
+
+__all__ = ["EVENT_DTYPES", "EventBatch", "EventKind", "Instruments", "MarketDataStream"]
+
+
+class EventKind(enum.Enum):
+    """What a batch holds."""
+
+    TRADE = "trade"
+    QUOTE = "quote"
+    BAR = "bar"  # a minute (or other period) bar as the vendor closed it
+    UPDATED_BAR = "updated_bar"  # a vendor's late correction of a bar already sent
+    DAILY_BAR = "daily_bar"
+    STATUS = "status"  # trading status: halts and resumptions
+    LULD = "luld"
+    CORRECTION = "correction"  # a trade correction
+    CANCEL_ERROR = "cancel_error"  # a trade cancel or error
+
+
+EVENT_DTYPES: dict[EventKind, np.dtype] = {
+    EventKind.TRADE: schema.TRADE,
+    EventKind.QUOTE: schema.QUOTE,
+    EventKind.BAR: schema.BAR,
+    EventKind.UPDATED_BAR: schema.BAR,
+    EventKind.DAILY_BAR: schema.BAR,
+    EventKind.STATUS: schema.STATUS,
+    EventKind.LULD: schema.LULD,
+    EventKind.CORRECTION: schema.CORRECTION,
+    EventKind.CANCEL_ERROR: schema.CANCEL_ERROR,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EventBatch:
+    """Events of one kind for one symbol, oldest first.
+
+    Attributes
+    ----------
+    kind
+        What the events are; ``events.dtype`` is ``EVENT_DTYPES[kind]``.
+    symbol
+        Ticker, upper case.
+    events
+        Structured array of the kind's dtype.
+    ts_received
+        Local receive time per event (int64 ns UTC) for live streams; ``None`` for replay.
+    """
+
+    kind: EventKind
+    symbol: str
+    events: np.ndarray
+    ts_received: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+
+class Instruments:
+    """Maps symbols to the ``instrument_id`` stored in events, assigning ids on first sight.
+
+    One registry per process keeps ids stable across streams, recordings and engines.
+    """
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+        self._symbols: list[str] = []
+
+    def id_of(self, symbol: str) -> int:
+        """Return the id of ``symbol`` (upper-cased), assigning the next one if new."""
+        key = symbol.upper()
+        found = self._ids.get(key)
+        if found is None:
+            found = self._ids[key] = len(self._symbols)
+            self._symbols.append(key)
+        return found
+
+    def symbol_of(self, instrument_id: int) -> str:
+        """Return the symbol of an id assigned by this registry."""
+        return self._symbols[instrument_id]
+
+    def __len__(self) -> int:
+        return len(self._symbols)
+
+
+class MarketDataStream(abc.ABC):
+    """An async source of normalised market events.
+
+    Use as ``async with stream: await stream.subscribe([...]); async for batch in stream: ...``.
+    ``subscribe``/``unsubscribe`` may be called at any time, also while iterating; events of a
+    symbol stop after its unsubscribe returns.
+    """
+
+    @abc.abstractmethod
+    async def subscribe(self, symbols: Iterable[str]) -> None:
+        """Start delivering events for ``symbols`` (idempotent)."""
+
+    @abc.abstractmethod
+    async def unsubscribe(self, symbols: Iterable[str]) -> None:
+        """Stop delivering events for ``symbols`` (idempotent)."""
+
+    @property
+    @abc.abstractmethod
+    def subscribed(self) -> frozenset[str]:
+        """Symbols currently subscribed."""
+
+    @abc.abstractmethod
+    def __aiter__(self) -> AsyncIterator[EventBatch]:
+        """Iterate the events, in timestamp order per symbol."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release connections and files; iteration ends. Safe to call twice."""
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters of what the stream received, skipped and why (empty by default)."""
+        return {}
+
+    async def __aenter__(self) -> MarketDataStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
