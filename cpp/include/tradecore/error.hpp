@@ -33,3 +33,13 @@ class ConfigError : public Error {
 };
 
 }  // namespace tradecore
+
+namespace tradecore {
+
+/// A strategy failed (threw, or a guard saw NaN). The symbol's engine stops; others go on.
+class StrategyError : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace tradecore

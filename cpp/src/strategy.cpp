@@ -1,0 +1,85 @@
+#include "tradecore/strategy.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace tradecore {
+
+Strategy::Strategy(std::string name, std::vector<std::string> states, std::vector<RuleInfo> rules,
+                   std::vector<std::string> value_names)
+    : name_(std::move(name)), states_(std::move(states)), rules_(std::move(rules)),
+      value_names_(std::move(value_names)) {
+  if (states_.empty() || states_.size() > 255) throw ConfigError(name_ + ": a strategy needs 1 to 255 states");
+  if (rules_.size() > 65535) throw ConfigError(name_ + ": too many rules");
+  for (const auto& r : rules_) {
+    if (r.from >= states_.size() || r.to >= states_.size())
+      throw ConfigError(name_ + ": rule '" + r.name + "' refers to an undeclared state");
+  }
+}
+
+void Strategy::on_bar(const Bar&, StrategyOutput&) {}
+void Strategy::on_quote(const Quote&, StrategyOutput&) {}
+void Strategy::on_trade(const Trade&, StrategyOutput&) {}
+void Strategy::on_fill(const Fill& fill, StrategyOutput&) { apply_fill(fill); }
+void Strategy::on_order_update(const OrderUpdate&, StrategyOutput&) {}
+void Strategy::on_clock(std::int64_t, StrategyOutput&) {}
+void Strategy::warm_up(const Bar&) {}
+
+void Strategy::reset() {
+  state_ = 0;
+  position_ = 0.0;
+}
+
+std::uint32_t Strategy::fire(std::uint16_t rule, std::int64_t ts, const Snapshot& seen, StrategyOutput& out) {
+  if (rule >= rules_.size()) throw std::logic_error(name_ + ": unknown rule id " + std::to_string(rule));
+  const RuleInfo& info = rules_[rule];
+  if (info.from != state_)
+    throw std::logic_error(name_ + ": rule '" + info.name + "' fires from " + states_[info.from] +
+                           " but the strategy is in " + states_[state_]);
+  for (int i = 0; i < seen.count; ++i) {
+    if (!std::isfinite(seen.values[i])) {
+      const std::string value = seen.names[i] < value_names_.size() ? value_names_[seen.names[i]] : "?";
+      throw DataError(name_ + ": rule '" + info.name + "' saw " + value + "=" + std::to_string(seen.values[i]) +
+                      " at ts_event=" + std::to_string(ts));
+    }
+  }
+  TransitionRecord record{};
+  record.ts_event = ts;
+  std::copy(seen.values.begin(), seen.values.end(), record.values);
+  std::copy(seen.names.begin(), seen.names.end(), record.value_names);
+  record.value_count = seen.count;
+  record.instrument_id = instrument_id_;
+  record.strategy_id = strategy_id_;
+  record.rule = rule;
+  record.from_state = state_;
+  record.to_state = info.to;
+  out.transitions.push_back(record);
+  state_ = info.to;
+  return static_cast<std::uint32_t>(out.transitions.size() - 1);
+}
+
+void Strategy::emit(const TradeIntent& intent, StrategyOutput& out) {
+  TradeIntent i = intent;
+  i.strategy_id = strategy_id_;
+  i.instrument_id = instrument_id_;
+  i.transition = kNoTransition;
+  if (!out.transitions.empty() && out.transitions.back().strategy_id == strategy_id_) {
+    i.transition = static_cast<std::uint32_t>(out.transitions.size() - 1);
+    i.rule = out.transitions.back().rule;
+  }
+  out.intents.push_back(i);
+}
+
+std::uint16_t Strategy::rule_id(const std::string& name) const {
+  for (std::size_t i = 0; i < rules_.size(); ++i)
+    if (rules_[i].name == name) return static_cast<std::uint16_t>(i);
+  throw ConfigError(name_ + ": no rule named '" + name + "'");
+}
+
+std::uint16_t Strategy::value_id(const std::string& name) const {
+  for (std::size_t i = 0; i < value_names_.size(); ++i)
+    if (value_names_[i] == name) return static_cast<std::uint16_t>(i);
+  throw ConfigError(name_ + ": no value named '" + name + "'");
+}
+
+}  // namespace tradecore
