@@ -274,6 +274,10 @@ class RollingMoments {
  public:
   explicit RollingMoments(int period) : period_(period), window_(period) {}
   void update(double x) {
+    // A window of identical values has exactly zero variance; the running M2 would keep a
+    // rounding residue from earlier values (~1e-15 on $600 prices), so count the run.
+    same_run_ = (x == last_) ? same_run_ + 1 : 1;
+    last_ = x;
     if (!window_.full()) {
       const double n = static_cast<double>(window_.size() + 1);
       const double delta = x - mean_;
@@ -290,11 +294,15 @@ class RollingMoments {
     if (m2_ < 0.0) m2_ = 0.0;
   }
   double mean() const { return mean_; }
-  double variance() const { return window_.size() ? m2_ / static_cast<double>(window_.size()) : 0.0; }
+  double variance() const {
+    if (window_.size() == 0 || same_run_ >= window_.size()) return 0.0;
+    return m2_ / static_cast<double>(window_.size());
+  }
   bool full() const { return window_.full(); }
   void reset() {
     window_.clear();
-    mean_ = m2_ = 0.0;
+    mean_ = m2_ = last_ = 0.0;
+    same_run_ = 0;
   }
 
  private:
@@ -315,6 +323,8 @@ class RollingMoments {
   detail::Ring window_;
   double mean_ = 0.0;
   double m2_ = 0.0;
+  double last_ = 0.0;
+  std::size_t same_run_ = 0;
 };
 
 /// Rolling population standard deviation of the last `period` inputs (TA-Lib STDDEV with
