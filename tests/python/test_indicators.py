@@ -72,7 +72,9 @@ def read_minute(symbol: str, day: str) -> pd.DataFrame:
     df["volume"] = df["volume"].astype(np.float64)
     local = pd.Timestamp(day) + pd.to_timedelta(df["ms"], unit="ms")
     utc = local.dt.tz_localize("America/New_York").dt.tz_convert("UTC")
-    df["ts_event"] = utc.astype("int64")  # ns since the epoch
+    # pandas may pick a coarser unit (us, ms) for these datetimes: make the ns explicit.
+    df["ts_event"] = utc.dt.as_unit("ns").astype("int64")
+    assert df["ts_event"].iloc[0] > 10**18  # ns, not us
     df["local"] = local
     return df
 

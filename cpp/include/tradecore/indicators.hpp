@@ -269,7 +269,9 @@ class WMA {
 /// Not TA-Lib's E[x^2] - E[x]^2 (which loses most digits on $170 prices moving by cents):
 /// a sliding Welford update (mean and sum of squared deviations M2, adding the new value and
 /// removing the evicted one in one step), re-computed exactly by two passes over the ring each
-/// time it completes a turn so rounding cannot drift (2 flops per update amortised).
+/// time it completes a turn so rounding cannot drift (2 flops per update amortised), and when
+/// the variance collapses (an outlier, a split or a gap leaving the window) so the
+/// cancellation cannot leave a residue. A window of identical values is exactly 0.
 class RollingMoments {
  public:
   explicit RollingMoments(int period) : period_(period), window_(period) {}
@@ -287,9 +289,12 @@ class RollingMoments {
     } else {
       const double old = window_.push(x);
       const double old_mean = mean_;
+      const double old_m2 = m2_;
       mean_ += (x - old) / period_;
       m2_ += (x - old) * ((x - mean_) + (old - old_mean));
-      if (window_.position() == 0) recompute();
+      // Recompute each full turn (bounds drift), and at once when an outlier leaves the
+      // window: M2 falling by 2^10 or more means the subtraction just lost 10 bits.
+      if (window_.position() == 0 || m2_ < old_m2 * 0x1p-10) recompute();
     }
     if (m2_ < 0.0) m2_ = 0.0;
   }
