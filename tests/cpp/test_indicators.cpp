@@ -280,3 +280,29 @@ TEST_CASE("Invalid periods throw ConfigError", "[indicators]") {
   CHECK_THROWS_AS(Stochastic(5, 0, 3), ConfigError);
   CHECK_THROWS_AS(BollingerBands(20, kNaN), ConfigError);
 }
+
+TEST_CASE("Highest/Lowest agree with brute force for scanned and deque windows", "[indicators]") {
+  for (int period : {1, 2, 7, 32, 33, 100}) {
+    Highest hi(period);
+    Lowest lo(period);
+    std::vector<double> xs;
+    std::uint64_t state = 12345;
+    for (int i = 0; i < 1000; ++i) {
+      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+      xs.push_back(static_cast<double>((state >> 33) % 50));  // many ties
+      hi.update(xs.back());
+      lo.update(xs.back());
+      const std::size_t from = xs.size() > static_cast<std::size_t>(period) ? xs.size() - period : 0;
+      double mx = xs[from], mn = xs[from];
+      std::int64_t mx_at = static_cast<std::int64_t>(from), mn_at = mx_at;
+      for (std::size_t j = from; j < xs.size(); ++j) {
+        if (xs[j] >= mx) mx = xs[j], mx_at = static_cast<std::int64_t>(j);
+        if (xs[j] <= mn) mn = xs[j], mn_at = static_cast<std::int64_t>(j);
+      }
+      REQUIRE(hi.value() == mx);
+      REQUIRE(lo.value() == mn);
+      REQUIRE(hi.bars_since() == i - mx_at);
+      REQUIRE(lo.bars_since() == i - mn_at);
+    }
+  }
+}
