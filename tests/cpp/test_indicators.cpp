@@ -306,3 +306,22 @@ TEST_CASE("Highest/Lowest agree with brute force for scanned and deque windows",
     }
   }
 }
+
+TEST_CASE("Session anchoring follows New York dates across a DST change", "[indicators]") {
+  // 2013-11-03: clocks go back at 02:00 EDT. Both updates are the same New York date.
+  const std::int64_t day = calendar::days_from_civil(2013, 11, 3);
+  const auto at = [&](std::int64_t d, int hh, int mm) {
+    return calendar::to_utc(d * calendar::kDay + hh * calendar::kHour + mm * calendar::kMinute);
+  };
+  VWAP vwap(VWAPAnchor::Day, 1.0);
+  vwap.update(at(day, 0, 30), 10.0, 1.0);
+  vwap.update(at(day, 23, 50), 20.0, 1.0);
+  CHECK(vwap.value() == 15.0);  // no restart inside the date
+  vwap.update(at(day + 1, 0, 10), 30.0, 1.0);
+  CHECK(vwap.value() == 30.0);  // restart at the next date
+  RelativeVolume rv(1);
+  rv.update(at(day - 1, 12, 0), 100.0);  // EDT day
+  rv.update(at(day + 1, 12, 0), 50.0);   // EST day: same local bucket 12:00
+  REQUIRE(rv.initialized());
+  CHECK(rv.value() == 0.5);
+}
