@@ -10,4 +10,7 @@ PYBIND11_MODULE(_core, m) {
   register_bars(bars);
   auto indicators = m.def_submodule("indicators", "Streaming indicators");
   register_indicators(indicators);
+  auto engine = m.def_submodule("engine", "Strategies, the per-symbol engine and the fill simulator");
+  register_engine(engine);
+  register_momentum_strategies(engine);
 }
