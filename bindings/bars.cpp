@@ -5,6 +5,7 @@
 #include <span>
 #include <vector>
 
+#include "arrays.hpp"
 #include "register.hpp"
 #include "tradecore/bar_aggregator.hpp"
 
@@ -13,22 +14,6 @@ namespace py = pybind11;
 namespace tradecore::bindings {
 
 namespace {
-
-/// Hand a vector's buffer to NumPy without copying: the array owns it through a capsule.
-template <class T>
-py::array_t<T> to_array(std::vector<T>&& v) {
-  auto* owned = new std::vector<T>(std::move(v));
-  py::capsule free_when_done(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
-  return py::array_t<T>({static_cast<py::ssize_t>(owned->size())}, {sizeof(T)}, owned->data(),
-                        free_when_done);
-}
-
-/// View a 1-D C-contiguous structured array as a span, without copying.
-template <class T>
-std::span<const T> as_span(const py::array_t<T, py::array::c_style>& a) {
-  if (a.ndim() != 1) throw py::value_error("expected a 1-D array of events");
-  return {a.data(), static_cast<std::size_t>(a.shape(0))};
-}
 
 py::dict stats_dict(const AggregatorStats& s) {
   py::dict d;

@@ -13,6 +13,7 @@ namespace {
 PyObject* g_error = nullptr;
 PyObject* g_data_error = nullptr;
 PyObject* g_config_error = nullptr;
+PyObject* g_strategy_error = nullptr;
 
 PyObject* new_exception(py::module_& m, const char* name, PyObject* base, const char* doc) {
   std::string qualified = std::string("tradecore.errors.") + name;
@@ -33,6 +34,8 @@ void register_errors(py::module_& m) {
   PyObject* config_bases = PyTuple_Pack(2, g_error, PyExc_ValueError);
   g_config_error = new_exception(m, "ConfigError", config_bases, "Invalid configuration.");
   Py_DECREF(config_bases);
+  g_strategy_error = new_exception(m, "StrategyError", g_error,
+                                   "A strategy raised or a guard saw NaN; its symbol's engine stopped.");
 
   py::register_exception_translator([](std::exception_ptr p) {
     try {
@@ -42,6 +45,8 @@ void register_errors(py::module_& m) {
       py::object exc = py::reinterpret_borrow<py::object>(g_data_error)(e.what());
       exc.attr("row") = e.row();
       PyErr_SetObject(g_data_error, exc.ptr());
+    } catch (const StrategyError& e) {
+      PyErr_SetString(g_strategy_error, e.what());
     } catch (const ConfigError& e) {
       PyErr_SetString(g_config_error, e.what());
     } catch (const Error& e) {

@@ -2,7 +2,9 @@
 #include <pybind11/pybind11.h>
 
 #include "register.hpp"
+#include "tradecore/orders.hpp"
 #include "tradecore/schema.hpp"
+#include "tradecore/strategy.hpp"
 
 namespace py = pybind11;
 using namespace tradecore;
@@ -18,6 +20,16 @@ void register_schema(py::module_& m) {
                        instrument_id, bid_exchange, ask_exchange, flags);
   PYBIND11_NUMPY_DTYPE(Bar, ts_event, ts_end, open, high, low, close, volume, vwap, trade_count,
                        instrument_id, session, flags);
+  PYBIND11_NUMPY_DTYPE(Order, order_id, ts_submit, quantity, limit_price, stop_price, instrument_id,
+                       side, type, time_in_force);
+  PYBIND11_NUMPY_DTYPE(Fill, ts_event, order_id, price, quantity, commission, leaves_quantity,
+                       instrument_id, side, liquidity);
+  PYBIND11_NUMPY_DTYPE(OrderUpdate, ts_event, order_id, filled_quantity, leaves_quantity,
+                       instrument_id, status, reason);
+  PYBIND11_NUMPY_DTYPE(TradeIntent, ts_event, quantity, limit_price, stop_price, reference_price,
+                       instrument_id, transition, strategy_id, rule, side, order_type, sizing);
+  PYBIND11_NUMPY_DTYPE(TransitionRecord, ts_event, values, instrument_id, strategy_id, rule,
+                       value_names, from_state, to_state, value_count);
   PYBIND11_NUMPY_DTYPE(QuoteBar, ts_event, ts_end, bid_open, bid_high, bid_low, bid_close, ask_open,
                        ask_high, ask_low, ask_close, bid_size, ask_size, spread_twa, quote_count,
                        instrument_id, session, flags);
@@ -31,6 +43,11 @@ void register_schema(py::module_& m) {
   dtypes["QuoteBar"] = py::dtype::of<QuoteBar>();
   dtypes["Status"] = py::dtype::of<Status>();
   dtypes["Luld"] = py::dtype::of<Luld>();
+  dtypes["Order"] = py::dtype::of<Order>();
+  dtypes["Fill"] = py::dtype::of<Fill>();
+  dtypes["OrderUpdate"] = py::dtype::of<OrderUpdate>();
+  dtypes["TradeIntent"] = py::dtype::of<TradeIntent>();
+  dtypes["TransitionRecord"] = py::dtype::of<TransitionRecord>();
   m.attr("native_dtypes") = dtypes;
 
   py::enum_<Session>(m, "Session", "Trading session of US equities (America/New_York).")

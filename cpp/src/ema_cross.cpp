@@ -3,7 +3,7 @@
 namespace tradecore::strategies {
 
 namespace {
-std::vector<RuleInfo> rules() {
+std::vector<RuleInfo> ema_cross_rules() {
   using S = EmaCross;
   return {{"cross_above", S::kFlat, S::kPendingEntry, Trigger::Bar},
           {"entry_filled", S::kPendingEntry, S::kLong, Trigger::Fill},
@@ -19,7 +19,7 @@ bool closed_without_fill(const OrderUpdate& u) {
 }  // namespace
 
 EmaCross::EmaCross(const EmaCrossParams& params)
-    : Strategy("ema_cross", {"FLAT", "PENDING_ENTRY", "LONG", "PENDING_EXIT"}, rules(),
+    : Strategy("ema_cross", {"FLAT", "PENDING_ENTRY", "LONG", "PENDING_EXIT"}, ema_cross_rules(),
                {"close", "fast", "slow", "fast_prev", "slow_prev", "position", "fill_price"}),
       params_(params), fast_(params.fast), slow_(params.slow) {
   if (params.fast >= params.slow) throw ConfigError("ema_cross: fast period must be shorter than slow");

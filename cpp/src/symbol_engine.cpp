@@ -131,6 +131,10 @@ void SymbolEngine::process_trade(const Trade& t) {
   }
   if (simulator_) {
     const std::size_t f0 = output_.fills.size(), u0 = output_.updates.size();
+    if (config_.last_price_as_book && quotes_.empty() && t.price > 0.0) {
+      const Quote book{t.ts_event, t.price, t.price, t.size, t.size, 0, config_.instrument_id, 0, 0, 0};
+      simulator_->on_quote(book, output_.fills, output_.updates);
+    }
     simulator_->on_trade(t, output_.fills, output_.updates);
     if (output_.fills.size() != f0 || output_.updates.size() != u0) route_fills(f0, u0);
   }
@@ -151,7 +155,7 @@ void SymbolEngine::process_quote(const Quote& q) {
 }
 
 void SymbolEngine::process_bar(const Bar& b) {
-  if (simulator_ && config_.bars_as_quotes && quotes_.empty()) {
+  if (simulator_ && config_.last_price_as_book && quotes_.empty()) {
     const Quote book{b.ts_end, b.close, b.close, b.volume, b.volume, 0, config_.instrument_id, 0, 0, 0};
     const std::size_t f0 = output_.fills.size(), u0 = output_.updates.size();
     simulator_->on_quote(book, output_.fills, output_.updates);

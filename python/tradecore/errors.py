@@ -6,6 +6,8 @@
     quotes, malformed files. ``row`` is the index of the offending element in the batch
     (``-1`` for single events); everything before it was accepted.
   - :class:`ConfigError` (also a ``ValueError``) — invalid parameters or configuration.
+  - :class:`StrategyError` — a strategy raised, or a guard saw NaN: that symbol's engine stops
+    (the message names the event); other symbols go on.
 
 The classes are defined by the native core so C++ exceptions arrive as these exact types.
 """
@@ -15,5 +17,6 @@ from tradecore._native import _core
 Error = _core.Error
 DataError = _core.DataError
 ConfigError = _core.ConfigError
+StrategyError = _core.StrategyError
 
-__all__ = ["ConfigError", "DataError", "Error"]
+__all__ = ["ConfigError", "DataError", "Error", "StrategyError"]

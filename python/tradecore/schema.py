@@ -17,13 +17,23 @@ __all__ = [
     "BAR",
     "CANCEL_ERROR",
     "CORRECTION",
+    "FILL",
+    "ORDER",
+    "ORDER_UPDATE",
+    "TRADE_INTENT",
+    "TRANSITION",
     "LULD",
     "QUOTE",
     "QUOTE_BAR",
     "STATUS",
     "TRADE",
     "BarFlag",
+    "OrderStatus",
+    "OrderType",
     "Session",
+    "Side",
+    "Sizing",
+    "TimeInForce",
     "TradeFlag",
     "TradingState",
     "concatenate",
@@ -184,6 +194,129 @@ CANCEL_ERROR = np.dtype(
 """A trade cancel (``action`` = ord('C')) or error (ord('E')); Python-side only for now."""
 
 
+ORDER = _dtype(
+    [
+        ("order_id", "<u8"),
+        ("ts_submit", "<i8"),
+        ("quantity", "<f8"),
+        ("limit_price", "<f8"),
+        ("stop_price", "<f8"),
+        ("instrument_id", "<u4"),
+        ("side", "u1"),
+        ("type", "u1"),
+        ("time_in_force", "u1"),
+    ],
+    48,
+)
+"""An order for the fill simulator: ``side`` a :class:`Side`, ``type`` an :class:`OrderType`."""
+
+FILL = _dtype(
+    [
+        ("ts_event", "<i8"),
+        ("order_id", "<u8"),
+        ("price", "<f8"),
+        ("quantity", "<f8"),
+        ("commission", "<f8"),
+        ("leaves_quantity", "<f8"),
+        ("instrument_id", "<u4"),
+        ("side", "u1"),
+        ("liquidity", "u1"),
+    ],
+    56,
+)
+"""One execution; ``liquidity`` 1 = took, 2 = added; ``commission`` in dollars."""
+
+ORDER_UPDATE = _dtype(
+    [
+        ("ts_event", "<i8"),
+        ("order_id", "<u8"),
+        ("filled_quantity", "<f8"),
+        ("leaves_quantity", "<f8"),
+        ("instrument_id", "<u4"),
+        ("status", "u1"),
+        ("reason", "u1"),
+    ],
+    40,
+)
+"""An order's status change (:class:`OrderStatus`) with its reason code."""
+
+TRADE_INTENT = _dtype(
+    [
+        ("ts_event", "<i8"),
+        ("quantity", "<f8"),
+        ("limit_price", "<f8"),
+        ("stop_price", "<f8"),
+        ("reference_price", "<f8"),
+        ("instrument_id", "<u4"),
+        ("transition", "<u4"),
+        ("strategy_id", "<u2"),
+        ("rule", "<u2"),
+        ("side", "u1"),
+        ("order_type", "u1"),
+        ("sizing", "u1"),
+    ],
+    56,
+)
+"""What a strategy wants done, with the rule that fired (``rule``) and the index of the
+transition record holding the values it saw (``transition``)."""
+
+TRANSITION = _dtype(
+    [
+        ("ts_event", "<i8"),
+        ("values", "(6,)<f8"),
+        ("instrument_id", "<u4"),
+        ("strategy_id", "<u2"),
+        ("rule", "<u2"),
+        ("value_names", "(6,)<u2"),
+        ("from_state", "u1"),
+        ("to_state", "u1"),
+        ("value_count", "u1"),
+    ],
+    80,
+)
+"""A strategy state change: the rule, from/to states and up to six named values its guard saw."""
+
+
+class Side(enum.IntEnum):
+    """Order and intent side."""
+
+    BUY = 1
+    SELL = 2
+
+
+class OrderType(enum.IntEnum):
+    MARKET = 0
+    LIMIT = 1
+    STOP = 2
+    STOP_LIMIT = 3
+
+
+class TimeInForce(enum.IntEnum):
+    DAY = 0
+    GTC = 1
+    IOC = 2
+
+
+class OrderStatus(enum.IntEnum):
+    SUBMITTED = 0
+    LIVE = 1
+    PARTIALLY_FILLED = 2
+    FILLED = 3
+    CANCELED = 4
+    REJECTED = 5
+    TRIGGERED = 6
+
+
+class Sizing(enum.IntEnum):
+    """How an intent's quantity is meant."""
+
+    SHARES = 0
+    NOTIONAL = 1  # dollars
+    PERCENT_EQUITY = 2  # fraction of equity
+    RISK_PER_TRADE = 3  # dollars at risk to stop_price
+    CLOSE_POSITION = 4
+
+
 class TradingState(enum.IntEnum):
     """Trading status of an instrument (``STATUS['state']``)."""
 
@@ -246,6 +379,11 @@ def _check_against_native() -> None:
         ("QuoteBar", QUOTE_BAR),
         ("Status", STATUS),
         ("Luld", LULD),
+        ("Order", ORDER),
+        ("Fill", FILL),
+        ("OrderUpdate", ORDER_UPDATE),
+        ("TradeIntent", TRADE_INTENT),
+        ("TransitionRecord", TRANSITION),
     ):
         theirs = np.dtype(native[name])
         if ours != theirs:

@@ -16,6 +16,11 @@ from tradecore.errors import ConfigError, DataError, Error
         ("QuoteBar", schema.QUOTE_BAR),
         ("Status", schema.STATUS),
         ("Luld", schema.LULD),
+        ("Order", schema.ORDER),
+        ("Fill", schema.FILL),
+        ("OrderUpdate", schema.ORDER_UPDATE),
+        ("TradeIntent", schema.TRADE_INTENT),
+        ("TransitionRecord", schema.TRANSITION),
     ],
 )
 def test_python_dtype_matches_the_cpp_layout(name: str, ours: np.dtype) -> None:

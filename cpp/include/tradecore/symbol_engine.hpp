@@ -23,9 +23,9 @@ struct EngineConfig {
   AggregatorConfig bars{};       ///< how (its instrument_id is set from the engine's)
   bool simulate_fills = false;   ///< own a FillSimulator (backtests, the paper broker)
   FillModel fill_model{};
-  /// With bars as the only market data, let each bar's close act as the book (bid = ask = close,
-  /// size = volume) so market orders fill at the signal bar's close.
-  bool bars_as_quotes = true;
+  /// With no quotes loaded, let the last trade (or input bar's close) act as the book: bid = ask
+  /// = price, size = the print's size (the bar's volume), so market orders fill there.
+  bool last_price_as_book = true;
   bool stop_on_transition = false;  ///< return to the caller after every transition
   bool stop_on_bar = false;         ///< return after every bar the strategies saw
 };

@@ -1,0 +1,389 @@
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+
+#include "arrays.hpp"
+#include "register.hpp"
+#include "tradecore/strategies/ema_cross.hpp"
+#include "tradecore/symbol_engine.hpp"
+
+namespace py = pybind11;
+
+namespace tradecore::bindings {
+
+namespace {
+
+/// Python strategies: the handlers call the Python methods of the same name with one event
+/// object (reused between calls: copy what you keep). Transitions and intents go to the output
+/// of the event being handled.
+class PyStrategy : public Strategy, public py::trampoline_self_life_support {
+ public:
+  using Strategy::Strategy;
+
+  void on_bar(const Bar& bar, StrategyOutput& out) override { call("on_bar", bar_, bar, out); }
+  void on_quote(const Quote& quote, StrategyOutput& out) override { call("on_quote", quote_, quote, out); }
+  void on_trade(const Trade& trade, StrategyOutput& out) override { call("on_trade", trade_, trade, out); }
+  void on_fill(const Fill& fill, StrategyOutput& out) override {
+    apply_fill(fill);
+    call("on_fill", fill_, fill, out);
+  }
+  void on_order_update(const OrderUpdate& update, StrategyOutput& out) override {
+    call("on_order_update", update_, update, out);
+  }
+  void on_clock(std::int64_t now, StrategyOutput& out) override {
+    py::gil_scoped_acquire gil;
+    py::function f = py::get_override(static_cast<const Strategy*>(this), "on_clock");
+    if (!f) return;
+    Current scope(current_, &out);
+    f(now);
+  }
+  void warm_up(const Bar& bar) override {
+    py::gil_scoped_acquire gil;
+    py::function f = py::get_override(static_cast<const Strategy*>(this), "warm_up");
+    if (f) f(bar);
+  }
+  bool ready() const override {
+    py::gil_scoped_acquire gil;
+    py::function f = py::get_override(static_cast<const Strategy*>(this), "ready");
+    return f ? f().cast<bool>() : true;
+  }
+  bool wants_quotes() const override { return flag("wants_quotes"); }
+  bool wants_trades() const override { return flag("wants_trades"); }
+  void reset() override {
+    Strategy::reset();
+    py::gil_scoped_acquire gil;
+    py::function f = py::get_override(static_cast<const Strategy*>(this), "reset");
+    if (f) f();
+  }
+
+  StrategyOutput* current() const { return current_; }
+
+ private:
+  struct Current {
+    StrategyOutput*& slot;
+    StrategyOutput* saved;
+    Current(StrategyOutput*& s, StrategyOutput* out) : slot(s), saved(s) { slot = out; }
+    ~Current() { slot = saved; }
+  };
+  struct Cached {
+    py::object method;   // the bound Python method, looked up once
+    py::object event;    // one event object reused across calls
+    void* storage = nullptr;
+    bool looked_up = false;
+  };
+
+  template <class T>
+  void call(const char* name, Cached& cache, const T& event, StrategyOutput& out) {
+    py::gil_scoped_acquire gil;
+    if (!cache.looked_up) {
+      py::function f = py::get_override(static_cast<const Strategy*>(this), name);
+      cache.looked_up = true;
+      if (f) {
+        cache.method = f;
+        cache.event = py::cast(T{}, py::return_value_policy::move);
+        cache.storage = py::cast<T*>(cache.event);
+      }
+    }
+    if (!cache.method) return;
+    *static_cast<T*>(cache.storage) = event;
+    Current scope(current_, &out);
+    PyObject* result = PyObject_CallOneArg(cache.method.ptr(), cache.event.ptr());
+    if (result == nullptr) throw py::error_already_set();
+    Py_DECREF(result);
+  }
+  bool flag(const char* name) const {
+    py::gil_scoped_acquire gil;
+    py::object self = py::cast(static_cast<const Strategy*>(this));
+    return py::hasattr(self, name) && py::bool_(self.attr(name));
+  }
+
+  StrategyOutput* current_ = nullptr;
+  Cached bar_, quote_, trade_, fill_, update_;
+};
+
+/// The engine and the arrays it reads from: they must live as long as it uses them.
+struct EngineBox {
+  explicit EngineBox(const EngineConfig& c) : engine(c) {}
+  SymbolEngine engine;
+  py::object trades, quotes, bars, statuses, clock;
+  bool python_strategies = false;
+};
+
+template <class T>
+std::span<const T> optional_span(py::object& keep, const py::object& given) {
+  if (given.is_none()) {
+    keep = py::none();
+    return {};
+  }
+  auto array = py::array_t<T, py::array::c_style>::ensure(given);
+  if (!array || array.dtype().not_equal(py::dtype::of<T>()))
+    throw py::type_error("expected a C-contiguous array of the event's tradecore.schema dtype");
+  keep = array;
+  return as_span(array);
+}
+
+py::dict drain(EngineBox& box) {
+  EngineOutput& out = box.engine.output();
+  py::dict d;
+  d["transition_base"] = box.engine.transitions_drained();
+  d["transitions"] = to_array(std::move(out.transitions));
+  d["intents"] = to_array(std::move(out.intents));
+  d["fills"] = to_array(std::move(out.fills));
+  d["updates"] = to_array(std::move(out.updates));
+  d["bars"] = to_array(std::move(out.bars));
+  box.engine.mark_drained();
+  return d;
+}
+
+}  // namespace
+
+void register_engine(py::module_& m) {
+  py::enum_<Side>(m, "Side").value("BUY", Side::Buy).value("SELL", Side::Sell);
+  py::enum_<OrderType>(m, "OrderType")
+      .value("MARKET", OrderType::Market)
+      .value("LIMIT", OrderType::Limit)
+      .value("STOP", OrderType::Stop)
+      .value("STOP_LIMIT", OrderType::StopLimit);
+  py::enum_<TimeInForce>(m, "TimeInForce")
+      .value("DAY", TimeInForce::Day)
+      .value("GTC", TimeInForce::Gtc)
+      .value("IOC", TimeInForce::Ioc);
+  py::enum_<OrderStatus>(m, "OrderStatus")
+      .value("SUBMITTED", OrderStatus::Submitted)
+      .value("LIVE", OrderStatus::Live)
+      .value("PARTIALLY_FILLED", OrderStatus::PartiallyFilled)
+      .value("FILLED", OrderStatus::Filled)
+      .value("CANCELED", OrderStatus::Canceled)
+      .value("REJECTED", OrderStatus::Rejected)
+      .value("TRIGGERED", OrderStatus::Triggered);
+  py::enum_<Sizing>(m, "Sizing")
+      .value("SHARES", Sizing::Shares)
+      .value("NOTIONAL", Sizing::Notional)
+      .value("PERCENT_EQUITY", Sizing::PercentEquity)
+      .value("RISK_PER_TRADE", Sizing::RiskPerTrade)
+      .value("CLOSE_POSITION", Sizing::ClosePosition);
+  py::enum_<Trigger>(m, "Trigger")
+      .value("BAR", Trigger::Bar)
+      .value("QUOTE", Trigger::Quote)
+      .value("TRADE", Trigger::Trade)
+      .value("FILL", Trigger::Fill)
+      .value("ORDER_UPDATE", Trigger::OrderUpdate)
+      .value("CLOCK", Trigger::Clock);
+  py::enum_<StopReason>(m, "StopReason")
+      .value("EXHAUSTED", StopReason::Exhausted)
+      .value("INTENT", StopReason::Intent)
+      .value("FILL", StopReason::Fill)
+      .value("TRANSITION", StopReason::Transition)
+      .value("BAR", StopReason::Bar);
+
+  // Event objects handed to Python strategies (read-only views of one event).
+  py::class_<Bar>(m, "Bar")
+      .def_readonly("ts_event", &Bar::ts_event)
+      .def_readonly("ts_end", &Bar::ts_end)
+      .def_readonly("open", &Bar::open)
+      .def_readonly("high", &Bar::high)
+      .def_readonly("low", &Bar::low)
+      .def_readonly("close", &Bar::close)
+      .def_readonly("volume", &Bar::volume)
+      .def_readonly("vwap", &Bar::vwap)
+      .def_readonly("trade_count", &Bar::trade_count)
+      .def_readonly("session", &Bar::session);
+  py::class_<Quote>(m, "Quote")
+      .def_readonly("ts_event", &Quote::ts_event)
+      .def_readonly("bid_price", &Quote::bid_price)
+      .def_readonly("ask_price", &Quote::ask_price)
+      .def_readonly("bid_size", &Quote::bid_size)
+      .def_readonly("ask_size", &Quote::ask_size);
+  py::class_<Trade>(m, "Trade")
+      .def_readonly("ts_event", &Trade::ts_event)
+      .def_readonly("price", &Trade::price)
+      .def_readonly("size", &Trade::size)
+      .def_readonly("conditions", &Trade::conditions);
+  py::class_<Fill>(m, "Fill")
+      .def_readonly("ts_event", &Fill::ts_event)
+      .def_readonly("order_id", &Fill::order_id)
+      .def_readonly("price", &Fill::price)
+      .def_readonly("quantity", &Fill::quantity)
+      .def_readonly("commission", &Fill::commission)
+      .def_readonly("leaves_quantity", &Fill::leaves_quantity)
+      .def_readonly("side", &Fill::side);
+  py::class_<OrderUpdate>(m, "OrderUpdate")
+      .def_readonly("ts_event", &OrderUpdate::ts_event)
+      .def_readonly("order_id", &OrderUpdate::order_id)
+      .def_readonly("filled_quantity", &OrderUpdate::filled_quantity)
+      .def_readonly("leaves_quantity", &OrderUpdate::leaves_quantity)
+      .def_readonly("status", &OrderUpdate::status)
+      .def_readonly("reason", &OrderUpdate::reason);
+
+  py::class_<RuleInfo>(m, "RuleInfo")
+      .def(py::init([](std::string name, std::uint8_t from, std::uint8_t to, Trigger trigger) {
+             return RuleInfo{std::move(name), from, to, trigger};
+           }),
+           py::arg("name"), py::arg("from_state"), py::arg("to_state"), py::arg("trigger"))
+      .def_readonly("name", &RuleInfo::name)
+      .def_readonly("from_state", &RuleInfo::from)
+      .def_readonly("to_state", &RuleInfo::to)
+      .def_readonly("trigger", &RuleInfo::trigger);
+
+  py::class_<Strategy, PyStrategy, py::smart_holder>(m, "Strategy")
+      .def(py::init<std::string, std::vector<std::string>, std::vector<RuleInfo>, std::vector<std::string>>(),
+           py::arg("name"), py::arg("states"), py::arg("rules"), py::arg("value_names"))
+      .def_property_readonly("name", &Strategy::name)
+      .def_property_readonly("state_names", &Strategy::states)
+      .def_property_readonly("rules", &Strategy::rules)
+      .def_property_readonly("value_names", &Strategy::value_names)
+      .def_property_readonly("state", &Strategy::state)
+      .def_property_readonly("strategy_id", &Strategy::strategy_id)
+      .def_property_readonly("instrument_id", &Strategy::instrument_id)
+      .def_property_readonly("position", &Strategy::position)
+      .def_property_readonly("is_ready", &Strategy::ready)
+      .def("rule_id", &Strategy::rule_id)
+      .def("value_id", &Strategy::value_id)
+      .def(
+          "_fire",
+          [](Strategy& self, std::uint16_t rule, std::int64_t ts, const std::vector<std::uint16_t>& names,
+             const std::vector<double>& values) {
+            auto* py_self = dynamic_cast<PyStrategy*>(&self);
+            if (py_self == nullptr || py_self->current() == nullptr)
+              throw ConfigError("a transition can only fire inside an event handler");
+            Snapshot seen;
+            for (std::size_t i = 0; i < names.size() && i < values.size(); ++i) seen.add(names[i], values[i]);
+            return self.fire(rule, ts, seen, *py_self->current());
+          })
+      .def(
+          "_emit",
+          [](Strategy& self, std::int64_t ts, Side side, double quantity, Sizing sizing, OrderType type,
+             double limit_price, double stop_price, double reference_price) {
+            auto* py_self = dynamic_cast<PyStrategy*>(&self);
+            if (py_self == nullptr || py_self->current() == nullptr)
+              throw ConfigError("an intent can only be emitted inside an event handler");
+            TradeIntent intent{};
+            intent.ts_event = ts;
+            intent.side = side;
+            intent.quantity = quantity;
+            intent.sizing = sizing;
+            intent.order_type = type;
+            intent.limit_price = limit_price;
+            intent.stop_price = stop_price;
+            intent.reference_price = reference_price;
+            self.emit(intent, *py_self->current());
+          });
+
+  py::class_<strategies::EmaCrossParams>(m, "EmaCrossParams")
+      .def(py::init([](int fast, int slow, double quantity) {
+             return strategies::EmaCrossParams{fast, slow, quantity};
+           }),
+           py::kw_only(), py::arg("fast") = 10, py::arg("slow") = 30, py::arg("quantity") = 100.0)
+      .def_readwrite("fast", &strategies::EmaCrossParams::fast)
+      .def_readwrite("slow", &strategies::EmaCrossParams::slow)
+      .def_readwrite("quantity", &strategies::EmaCrossParams::quantity);
+  py::class_<strategies::EmaCross, Strategy, py::smart_holder>(m, "EmaCross")
+      .def(py::init<const strategies::EmaCrossParams&>(), py::arg("params") = strategies::EmaCrossParams{})
+      .def_property_readonly("fast", &strategies::EmaCross::fast)
+      .def_property_readonly("slow", &strategies::EmaCross::slow);
+
+  py::class_<FillModel>(m, "FillModel")
+      .def(py::init<>())
+      .def_readwrite("submit_latency_ns", &FillModel::submit_latency_ns)
+      .def_readwrite("cancel_latency_ns", &FillModel::cancel_latency_ns)
+      .def_readwrite("slippage", &FillModel::slippage)
+      .def_readwrite("limit_needs_trade_through", &FillModel::limit_needs_trade_through)
+      .def_readwrite("partial_fills", &FillModel::partial_fills)
+      .def_readwrite("commission_per_share", &FillModel::commission_per_share)
+      .def_readwrite("commission_minimum", &FillModel::commission_minimum);
+
+  py::class_<EngineConfig>(m, "EngineConfig")
+      .def(py::init<>())
+      .def_readwrite("instrument_id", &EngineConfig::instrument_id)
+      .def_readwrite("aggregate_trades", &EngineConfig::aggregate_trades)
+      .def_readwrite("bars", &EngineConfig::bars)
+      .def_readwrite("simulate_fills", &EngineConfig::simulate_fills)
+      .def_readwrite("fill_model", &EngineConfig::fill_model)
+      .def_readwrite("last_price_as_book", &EngineConfig::last_price_as_book)
+      .def_readwrite("stop_on_transition", &EngineConfig::stop_on_transition)
+      .def_readwrite("stop_on_bar", &EngineConfig::stop_on_bar);
+
+  py::class_<EngineBox>(m, "SymbolEngine")
+      .def(py::init<const EngineConfig&>(), py::arg("config"))
+      .def(
+          "add_strategy",
+          [](EngineBox& self, std::shared_ptr<Strategy> strategy) {
+            self.python_strategies |= dynamic_cast<PyStrategy*>(strategy.get()) != nullptr;
+            return self.engine.add_strategy(std::move(strategy));
+          },
+          py::arg("strategy"))
+      .def_property_readonly("strategies", [](const EngineBox& self) { return self.engine.strategies(); })
+      .def(
+          "warm_up",
+          [](EngineBox& self, const py::array_t<Bar, py::array::c_style>& bars) { self.engine.warm_up(as_span(bars)); },
+          py::arg("bars").noconvert())
+      .def_property_readonly("ready", [](const EngineBox& self) { return self.engine.ready(); })
+      .def(
+          "load",
+          [](EngineBox& self, py::object trades, py::object quotes, py::object bars, py::object statuses,
+             py::object clock) {
+            auto t = optional_span<Trade>(self.trades, trades);
+            auto q = optional_span<Quote>(self.quotes, quotes);
+            auto b = optional_span<Bar>(self.bars, bars);
+            auto s = optional_span<Status>(self.statuses, statuses);
+            auto c = optional_span<std::int64_t>(self.clock, clock);
+            self.engine.load(t, q, b, s, c);
+          },
+          py::kw_only(), py::arg("trades") = py::none(), py::arg("quotes") = py::none(),
+          py::arg("bars") = py::none(), py::arg("statuses") = py::none(), py::arg("clock") = py::none())
+      .def(
+          "run",
+          [](EngineBox& self) {
+            if (self.python_strategies) return self.engine.run();
+            // Native strategies only: the loop touches no Python object, and the loaded arrays
+            // are kept alive by this box.
+            py::gil_scoped_release release;
+            return self.engine.run();
+          },
+          "Process loaded events until an intent, a fill (or an observed transition/bar) needs the "
+          "caller, or the events run out.")
+      .def_property_readonly("exhausted", [](const EngineBox& self) { return self.engine.exhausted(); })
+      .def("drain", &drain, "Take the output produced since the last drain, as arrays.")
+      .def(
+          "submit",
+          [](EngineBox& self, std::uint64_t order_id, std::int64_t ts, Side side, OrderType type, double quantity,
+             double limit_price, double stop_price, TimeInForce tif, std::uint16_t strategy_id) {
+            const Order order{order_id, ts, quantity, limit_price, stop_price,
+                              self.engine.config().instrument_id, side, type, tif};
+            self.engine.submit(order, strategy_id);
+          },
+          py::kw_only(), py::arg("order_id"), py::arg("ts"), py::arg("side"), py::arg("type"), py::arg("quantity"),
+          py::arg("limit_price") = 0.0, py::arg("stop_price") = 0.0, py::arg("time_in_force") = TimeInForce::Day,
+          py::arg("strategy_id"))
+      .def(
+          "cancel", [](EngineBox& self, std::uint64_t order_id, std::int64_t ts) { self.engine.cancel(order_id, ts); },
+          py::arg("order_id"), py::arg("ts"))
+      .def(
+          "on_clock", [](EngineBox& self, std::int64_t now) { return self.engine.on_clock(now); }, py::arg("now"))
+      .def(
+          "on_external_fill",
+          [](EngineBox& self, std::int64_t ts, std::uint64_t order_id, Side side, double price, double quantity,
+             double leaves, double commission) {
+            self.engine.on_external_fill(Fill{ts, order_id, price, quantity, commission, leaves,
+                                              self.engine.config().instrument_id, side, 0});
+          },
+          py::kw_only(), py::arg("ts"), py::arg("order_id"), py::arg("side"), py::arg("price"), py::arg("quantity"),
+          py::arg("leaves_quantity"), py::arg("commission") = 0.0)
+      .def_property_readonly("now", [](const EngineBox& self) { return self.engine.now(); })
+      .def_property_readonly("events_processed", [](const EngineBox& self) { return self.engine.events_processed(); })
+      .def_property_readonly("faulted", [](const EngineBox& self) { return self.engine.faulted(); })
+      .def_property_readonly("fault", [](const EngineBox& self) { return self.engine.fault(); })
+      .def_property_readonly("aggregator_stats", [](const EngineBox& self) {
+        const auto& s = self.engine.aggregator().stats();
+        py::dict d;
+        d["accepted"] = s.accepted;
+        d["bars_emitted"] = s.bars_emitted;
+        d["late_dropped"] = s.late_dropped;
+        d["outside_session"] = s.outside_session;
+        return d;
+      });
+}
+
+}  // namespace tradecore::bindings

@@ -1,0 +1,149 @@
+"""Strategies: explicit state machines that emit trade intents, never orders.
+
+Built-ins run natively (:class:`EmaCross`; ``PremarketMomentum`` and ``VwapReclaim`` where
+built). A Python strategy subclasses :class:`Strategy`, declares its states, rules and the
+values its guards report, and implements the handlers it needs::
+
+    class Cross(Strategy):
+        name = "py_ema_cross"
+        states = ("FLAT", "LONG")
+        rules = (Rule("cross_above", "FLAT", "LONG", on="bar"),
+                 Rule("cross_below", "LONG", "FLAT", on="bar"))
+        values = ("close", "fast", "slow")
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.fast, self.slow = EMA(10), EMA(30)
+
+        def on_bar(self, bar) -> None:
+            self.fast.update(bar.close)
+            ...
+            if self.state == self.FLAT and crossed_up:
+                self.transition("cross_above", bar.ts_end, close=bar.close, fast=f, slow=s)
+                self.buy(bar.ts_end, 100, reference_price=bar.close)
+
+It runs in the same engine as the native ones and produces the same transition records and
+intents. Handlers receive one event object that the engine reuses for the next call: copy the
+fields you want to keep. An exception in a handler stops that symbol's engine with a
+:class:`~tradecore.errors.StrategyError` naming the event; so does a transition whose values
+hold NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from tradecore._native import _core
+from tradecore.errors import ConfigError
+
+__all__ = ["EmaCross", "EmaCrossParams", "Rule", "Strategy", "describe_transitions"]
+
+_engine = _core.engine
+
+EmaCross = _engine.EmaCross
+EmaCrossParams = _engine.EmaCrossParams
+
+_TRIGGERS = {
+    "bar": _engine.Trigger.BAR,
+    "quote": _engine.Trigger.QUOTE,
+    "trade": _engine.Trigger.TRADE,
+    "fill": _engine.Trigger.FILL,
+    "order_update": _engine.Trigger.ORDER_UPDATE,
+    "clock": _engine.Trigger.CLOCK,
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named transition: ``source`` state to ``target`` state, evaluated ``on`` an event kind."""
+
+    name: str
+    source: str
+    target: str
+    on: str = "bar"
+
+
+class Strategy(_engine.Strategy):  # type: ignore[misc,name-defined]
+    """Base of Python strategies (see the module docstring)."""
+
+    name: ClassVar[str]
+    states: ClassVar[Sequence[str]]
+    rules: ClassVar[Sequence[Rule]]
+    values: ClassVar[Sequence[str]] = ()
+
+    def __init__(self) -> None:
+        cls = type(self)
+        states = list(cls.states)
+        index = {state: i for i, state in enumerate(states)}
+        infos = []
+        for rule in cls.rules:
+            try:
+                infos.append(_engine.RuleInfo(rule.name, index[rule.source], index[rule.target], _TRIGGERS[rule.on]))
+            except KeyError as missing:
+                raise ConfigError(f"{cls.__name__}: rule {rule.name!r} names unknown {missing}") from None
+        super().__init__(cls.name, states, infos, list(cls.values))
+        self._rule_ids = {rule.name: i for i, rule in enumerate(cls.rules)}
+        self._value_ids = {value: i for i, value in enumerate(cls.values)}
+        for state, i in index.items():
+            setattr(self, state, i)  # self.FLAT == 0, ...
+
+    def transition(self, rule: str, ts: int, **values: float) -> int:
+        """Fire ``rule`` at ``ts`` (ns UTC) recording ``values``; return the record's index."""
+        try:
+            rule_id = self._rule_ids[rule]
+            names = [self._value_ids[name] for name in values]
+        except KeyError as missing:
+            raise ConfigError(f"{self.name}: undeclared rule or value {missing}") from None
+        return self._fire(rule_id, ts, names, list(values.values()))
+
+    def buy(self, ts: int, quantity: float, **options: object) -> None:
+        """Emit a buy intent tied to the transition just fired (see :meth:`intent`)."""
+        self.intent(ts, _engine.Side.BUY, quantity, **options)
+
+    def sell(self, ts: int, quantity: float, **options: object) -> None:
+        """Emit a sell intent tied to the transition just fired (see :meth:`intent`)."""
+        self.intent(ts, _engine.Side.SELL, quantity, **options)
+
+    def close_position(self, ts: int, *, reference_price: float = 0.0) -> None:
+        """Emit an intent to flatten whatever this strategy holds."""
+        side = _engine.Side.SELL if self.position > 0 else _engine.Side.BUY
+        self.intent(ts, side, abs(self.position), sizing=_engine.Sizing.CLOSE_POSITION,
+                    reference_price=reference_price)
+
+    def intent(
+        self,
+        ts: int,
+        side: object,
+        quantity: float,
+        *,
+        sizing: object = _engine.Sizing.SHARES,
+        order_type: object = _engine.OrderType.MARKET,
+        limit_price: float = 0.0,
+        stop_price: float = 0.0,
+        reference_price: float = 0.0,
+    ) -> None:
+        """Emit a trade intent; prices in dollars, ``quantity`` as ``sizing`` says."""
+        self._emit(ts, side, quantity, sizing, order_type, limit_price, stop_price, reference_price)
+
+
+def describe_transitions(strategy: object, transitions: object) -> list[str]:
+    """Render transition records of one strategy as ``FLAT -> LONG cross_above: close=5.43 ...``."""
+    states = strategy.state_names  # type: ignore[attr-defined]
+    rules = strategy.rules if isinstance(strategy, Strategy) else None  # type: ignore[attr-defined]
+    rule_names = [r.name for r in (rules or strategy.rules)]  # type: ignore[attr-defined]
+    value_names = strategy.value_names  # type: ignore[attr-defined]
+    lines = []
+    for record in transitions:  # type: ignore[attr-defined]
+        if record["strategy_id"] != strategy.strategy_id:  # type: ignore[attr-defined]
+            continue
+        values = " ".join(
+            f"{value_names[record['value_names'][i]]}={record['values'][i]:.6g}"
+            for i in range(record["value_count"])
+        )
+        lines.append(
+            f"{states[record['from_state']]} -> {states[record['to_state']]} "
+            f"{rule_names[record['rule']]}: {values}"
+        )
+    return lines
