@@ -125,15 +125,13 @@ std::span<const T> optional_span(py::object& keep, const py::object& given) {
 }
 
 py::dict drain(EngineBox& box) {
-  EngineOutput& out = box.engine.output();
+  EngineOutput out = box.engine.take_output();
   py::dict d;
-  d["transition_base"] = box.engine.transitions_drained();
   d["transitions"] = to_array(std::move(out.transitions));
   d["intents"] = to_array(std::move(out.intents));
   d["fills"] = to_array(std::move(out.fills));
   d["updates"] = to_array(std::move(out.updates));
   d["bars"] = to_array(std::move(out.bars));
-  box.engine.mark_drained();
   return d;
 }
 

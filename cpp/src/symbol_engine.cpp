@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 #include "tradecore/error.hpp"
 
@@ -71,13 +72,9 @@ bool SymbolEngine::exhausted() const noexcept {
          si_ >= statuses_.size() && ci_ >= clock_.size();
 }
 
-void SymbolEngine::mark_drained() {
+EngineOutput SymbolEngine::take_output() {
   transitions_drained_ += output_.transitions.size();
-  output_.transitions.clear();
-  output_.intents.clear();
-  output_.fills.clear();
-  output_.updates.clear();
-  output_.bars.clear();
+  return std::exchange(output_, EngineOutput{});
 }
 
 void SymbolEngine::collect() {
@@ -199,6 +196,7 @@ StopReason SymbolEngine::run() {
     const std::int64_t t = std::min({ts, tq, tt, tb, tc});
     if (t == kNever) return StopReason::Exhausted;
     now_ = std::max(now_, t);
+    ++processed_;  // counted even if it faults: it is consumed either way
     // Ties: status, quote, trade, bar, clock (the book and halts before prints, prints before
     // the bars they complete).
     if (ts == t) {
@@ -217,7 +215,6 @@ StopReason SymbolEngine::run() {
       ++ci_;
       guarded("clock", t, [&] { process_clock(t); });
     }
-    ++processed_;
     collect();
     if (StopReason r = stop_reason(); r != StopReason::Exhausted) return r;
   }

@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+from tradecore import schema
 from tradecore._native import _core
 from tradecore.errors import ConfigError
 
@@ -100,16 +101,16 @@ class Strategy(_engine.Strategy):  # type: ignore[misc,name-defined]
 
     def buy(self, ts: int, quantity: float, **options: object) -> None:
         """Emit a buy intent tied to the transition just fired (see :meth:`intent`)."""
-        self.intent(ts, _engine.Side.BUY, quantity, **options)
+        self.intent(ts, schema.Side.BUY, quantity, **options)
 
     def sell(self, ts: int, quantity: float, **options: object) -> None:
         """Emit a sell intent tied to the transition just fired (see :meth:`intent`)."""
-        self.intent(ts, _engine.Side.SELL, quantity, **options)
+        self.intent(ts, schema.Side.SELL, quantity, **options)
 
     def close_position(self, ts: int, *, reference_price: float = 0.0) -> None:
         """Emit an intent to flatten whatever this strategy holds."""
-        side = _engine.Side.SELL if self.position > 0 else _engine.Side.BUY
-        self.intent(ts, side, abs(self.position), sizing=_engine.Sizing.CLOSE_POSITION,
+        side = schema.Side.SELL if self.position > 0 else schema.Side.BUY
+        self.intent(ts, side, abs(self.position), sizing=schema.Sizing.CLOSE_POSITION,
                     reference_price=reference_price)
 
     def intent(
@@ -118,14 +119,18 @@ class Strategy(_engine.Strategy):  # type: ignore[misc,name-defined]
         side: object,
         quantity: float,
         *,
-        sizing: object = _engine.Sizing.SHARES,
-        order_type: object = _engine.OrderType.MARKET,
+        sizing: object = schema.Sizing.SHARES,
+        order_type: object = schema.OrderType.MARKET,
         limit_price: float = 0.0,
         stop_price: float = 0.0,
         reference_price: float = 0.0,
     ) -> None:
-        """Emit a trade intent; prices in dollars, ``quantity`` as ``sizing`` says."""
-        self._emit(ts, side, quantity, sizing, order_type, limit_price, stop_price, reference_price)
+        """Emit a trade intent; prices in dollars, ``quantity`` as ``sizing`` says.
+
+        ``side``, ``sizing`` and ``order_type`` take the enums of :mod:`tradecore.schema`.
+        """
+        self._emit(ts, _engine.Side(int(side)), quantity, _engine.Sizing(int(sizing)),  # type: ignore[call-overload]
+                   _engine.OrderType(int(order_type)), limit_price, stop_price, reference_price)
 
 
 def describe_transitions(strategy: object, transitions: object) -> list[str]:

@@ -74,10 +74,10 @@ class SymbolEngine {
   /// Advance the clock without market data (live: closes silent bars).
   StopReason on_clock(std::int64_t now);
 
-  EngineOutput& output() noexcept { return output_; }
-  /// Index base of the transitions in output(): intents' `transition` fields are absolute.
-  std::uint64_t transitions_drained() const noexcept { return transitions_drained_; }
-  void mark_drained();
+  const EngineOutput& output() const noexcept { return output_; }
+  /// Take the output produced since the last take. Intents' `transition` fields index the
+  /// concatenation of every transitions array taken from this engine.
+  EngineOutput take_output();
 
   std::int64_t now() const noexcept { return now_; }
   std::uint64_t events_processed() const noexcept { return processed_; }

@@ -1,0 +1,118 @@
+#include <catch2/catch.hpp>
+#include <memory>
+#include <vector>
+
+#include "tradecore/error.hpp"
+#include "tradecore/strategies/ema_cross.hpp"
+#include "tradecore/symbol_engine.hpp"
+
+using namespace tradecore;
+using namespace tradecore::calendar;
+
+namespace {
+
+std::int64_t ny(int hh, int mm, int ss = 0) {
+  return to_utc(days_from_civil(2013, 10, 7) * kDay + hh * kHour + mm * kMinute + ss * kSecond);
+}
+
+/// Records the order in which events reach it.
+class Recorder final : public Strategy {
+ public:
+  Recorder() : Strategy("recorder", {"IDLE"}, {}, {}) {}
+  std::vector<char> seen;
+  void on_bar(const Bar&, StrategyOutput&) override { seen.push_back('b'); }
+  void on_quote(const Quote&, StrategyOutput&) override { seen.push_back('q'); }
+  void on_trade(const Trade&, StrategyOutput&) override { seen.push_back('t'); }
+  void on_clock(std::int64_t, StrategyOutput&) override { seen.push_back('c'); }
+  bool wants_quotes() const override { return true; }
+  bool wants_trades() const override { return true; }
+};
+
+class Throws final : public Strategy {
+ public:
+  Throws() : Strategy("throws", {"IDLE"}, {}, {}) {}
+  void on_bar(const Bar& bar, StrategyOutput&) override {
+    if (bar.close > 50) throw std::runtime_error("cannot handle this bar");
+  }
+};
+
+Bar bar(std::int64_t start, double close) {
+  Bar b{};
+  b.ts_event = start;
+  b.ts_end = start + kMinute;
+  b.open = b.high = b.low = b.close = close;
+  b.volume = 1000;
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("events merge by time with ties broken status, quote, trade, bar, clock", "[engine]") {
+  EngineConfig c;
+  c.aggregate_trades = false;
+  SymbolEngine engine(c);
+  auto recorder = std::make_shared<Recorder>();
+  engine.add_strategy(recorder);
+  const std::int64_t t0 = ny(9, 31);
+  std::vector<Trade> trades{Trade{t0, 10, 1, 0, 0, 0, 0, 0}, Trade{t0 + 2, 10, 1, 0, 0, 0, 0, 0}};
+  std::vector<Quote> quotes{Quote{t0, 9.9, 10.1, 1, 1, 0, 0, 0, 0, 0}, Quote{t0 + 3, 9.9, 10.1, 1, 1, 0, 0, 0, 0, 0}};
+  std::vector<Bar> bars{bar(t0 - kMinute, 10)};  // ends at t0: a tie with the trade and quote
+  std::vector<std::int64_t> clock{t0, t0 + 1};
+  engine.load(trades, quotes, bars, {}, clock);
+  CHECK(engine.run() == StopReason::Exhausted);
+  CHECK(std::string(recorder->seen.begin(), recorder->seen.end()) == "qtbcctq");
+  CHECK(engine.events_processed() == 7);
+  CHECK(engine.exhausted());
+}
+
+TEST_CASE("the engine stops for intents and fills, and resumes where it stopped", "[engine]") {
+  EngineConfig c;
+  c.aggregate_trades = false;
+  c.simulate_fills = true;
+  SymbolEngine engine(c);
+  strategies::EmaCrossParams p;
+  p.fast = 2;
+  p.slow = 3;
+  auto strategy = std::make_shared<strategies::EmaCross>(p);
+  const auto id = engine.add_strategy(strategy);
+  std::vector<Bar> bars;
+  const double closes[] = {10, 10, 10, 9, 9, 12, 12, 12, 8, 8, 8};
+  for (int i = 0; i < 11; ++i) bars.push_back(bar(ny(10, i), closes[i]));
+  engine.load({}, {}, bars, {}, {});
+  REQUIRE(engine.run() == StopReason::Intent);
+  EngineOutput out = engine.take_output();
+  REQUIRE(out.intents.size() == 1);
+  CHECK(out.intents[0].side == Side::Buy);
+  CHECK(out.transitions[out.intents[0].transition].rule == strategies::EmaCross::kCrossAbove);
+  engine.submit(Order{1, engine.now(), 100, 0, 0, 0, Side::Buy, OrderType::Market, TimeInForce::Day}, id);
+  out = engine.take_output();
+  REQUIRE(out.fills.size() == 1);
+  CHECK(out.fills[0].price == 12);  // the signal bar's close acts as the book
+  CHECK(strategy->state() == strategies::EmaCross::kLong);
+  REQUIRE(engine.run() == StopReason::Intent);
+  out = engine.take_output();
+  CHECK(out.intents[0].side == Side::Sell);
+  CHECK(out.intents[0].sizing == Sizing::ClosePosition);
+  // The transition index is absolute across takes: two records were taken before this one.
+  CHECK(out.intents[0].transition == 2);
+  CHECK(engine.run() == StopReason::Exhausted);
+}
+
+TEST_CASE("a throwing strategy stops its engine and names the event", "[engine]") {
+  EngineConfig c;
+  c.aggregate_trades = false;
+  SymbolEngine engine(c);
+  engine.add_strategy(std::make_shared<Throws>());
+  std::vector<Bar> bars{bar(ny(10, 0), 10), bar(ny(10, 1), 60), bar(ny(10, 2), 10)};
+  engine.load({}, {}, bars, {}, {});
+  try {
+    engine.run();
+    FAIL("expected a StrategyError");
+  } catch (const StrategyError& e) {
+    CHECK(std::string(e.what()).find("bar at ts_event=" + std::to_string(ny(10, 2))) != std::string::npos);
+    CHECK(std::string(e.what()).find("cannot handle this bar") != std::string::npos);
+  }
+  CHECK(engine.faulted());
+  CHECK(engine.events_processed() == 2);
+  CHECK_THROWS_AS(engine.run(), Error);
+}

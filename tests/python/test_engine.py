@@ -1,0 +1,221 @@
+"""The per-symbol engine, built-in and Python strategies, against an independent reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import talib
+
+from tradecore import bars as bar_module
+from tradecore import engine, schema, strategies
+from tradecore.errors import Error, StrategyError
+from tradecore.indicators import EMA
+from tradecore.strategies import Rule, Strategy
+
+SPY_DAYS = ["20131007", "20131008", "20131009", "20131010", "20131011"]
+
+
+@pytest.fixture(scope="module")
+def spy_minute(lean: object) -> np.ndarray:
+    return schema.concatenate([lean("minute", "spy", d) for d in SPY_DAYS], schema.BAR)  # type: ignore[operator]
+
+
+def reference_ema_cross(close: np.ndarray, fast: int, slow: int) -> tuple[list[int], list[int]]:
+    """A few lines of NumPy + TA-Lib: bar indices of entries and exits."""
+    f, s = talib.EMA(close, fast), talib.EMA(close, slow)
+    entries, exits, long = [], [], False
+    for i in range(1, len(close)):
+        if np.isnan(s[i - 1]):
+            continue
+        if not long and f[i - 1] <= s[i - 1] and f[i] > s[i]:
+            entries.append(i)
+            long = True
+        elif long and f[i - 1] >= s[i - 1] and f[i] < s[i]:
+            exits.append(i)
+            long = False
+    return entries, exits
+
+
+def test_ema_cross_matches_an_independent_reference_on_spy_bars(spy_minute: np.ndarray) -> None:
+    strategy = strategies.EmaCross(strategies.EmaCrossParams(fast=10, slow=30, quantity=100))
+    symbol = engine.SymbolEngine("spy", [strategy], bar_period=None)
+    run = symbol.backtest(bars=spy_minute)
+    entries, exits = reference_ema_cross(spy_minute["close"], 10, 30)
+    assert len(entries) > 50
+    buys = run.fills[run.fills["side"] == schema.Side.BUY]
+    sells = run.fills[run.fills["side"] == schema.Side.SELL]
+    # Bars are the only data: a market order fills at the signal bar's close, at its end time.
+    np.testing.assert_array_equal(buys["ts_event"], spy_minute["ts_end"][entries])
+    np.testing.assert_array_equal(buys["price"], spy_minute["close"][entries])
+    np.testing.assert_array_equal(sells["ts_event"], spy_minute["ts_end"][exits])
+    np.testing.assert_array_equal(sells["price"], spy_minute["close"][exits])
+    assert (run.fills["quantity"] == 100).all()
+    assert strategy.position == (100 if len(entries) > len(exits) else 0)
+
+
+def test_every_intent_carries_its_rule_and_the_values_behind_it(spy_minute: np.ndarray) -> None:
+    strategy = strategies.EmaCross()
+    run = engine.SymbolEngine("spy", [strategy], bar_period=None).backtest(bars=spy_minute[:600])
+    assert len(run.intents) > 0
+    rule_names = [r.name for r in strategy.rules]
+    for intent in run.intents:
+        record = run.transitions[intent["transition"]]
+        assert record["rule"] == intent["rule"]
+        assert rule_names[intent["rule"]] in ("cross_above", "cross_below")
+        named = {strategy.value_names[record["value_names"][i]]: record["values"][i]
+                 for i in range(record["value_count"])}
+        assert named["close"] == intent["reference_price"]
+        if rule_names[intent["rule"]] == "cross_above":
+            assert named["fast"] > named["slow"] and named["fast_prev"] <= named["slow_prev"]
+    lines = strategies.describe_transitions(strategy, run.transitions)
+    assert lines[0].startswith("FLAT -> PENDING_ENTRY cross_above: close=")
+
+
+def test_trades_through_the_aggregator_give_the_same_signals_as_the_bars(lean: object) -> None:
+    trades = lean("tick", "spy", "20131007")  # type: ignore[operator]
+    minute = bar_module.aggregate(trades, "1min")
+    from_bars = engine.SymbolEngine("spy", [strategies.EmaCross()], bar_period=None).backtest(bars=minute)
+    from_trades = engine.SymbolEngine("spy", [strategies.EmaCross()], bar_period="1min").backtest(trades=trades)
+    assert from_trades.events == len(trades)
+    np.testing.assert_array_equal(from_trades.bars, minute[:-1])  # the last bar is never closed
+    signal_times = lambda run: run.intents["ts_event"]  # noqa: E731
+    np.testing.assert_array_equal(signal_times(from_trades), signal_times(from_bars)[: len(from_trades.intents)])
+    # With ticks, a market order fills at the next print after the bar that signalled.
+    for fill, intent in zip(from_trades.fills, from_trades.intents):
+        assert fill["ts_event"] >= intent["ts_event"]
+
+
+class PyEmaCross(Strategy):
+    """ema_cross written in Python on the native indicators."""
+
+    name = "py_ema_cross"
+    states = ("FLAT", "PENDING_ENTRY", "LONG", "PENDING_EXIT")
+    rules = (
+        Rule("cross_above", "FLAT", "PENDING_ENTRY", on="bar"),
+        Rule("entry_filled", "PENDING_ENTRY", "LONG", on="fill"),
+        Rule("cross_below", "LONG", "PENDING_EXIT", on="bar"),
+        Rule("exit_filled", "PENDING_EXIT", "FLAT", on="fill"),
+    )
+    values = ("close", "fast", "slow", "fast_prev", "slow_prev", "position")
+
+    def __init__(self, fast: int = 10, slow: int = 30) -> None:
+        super().__init__()
+        self.fast, self.slow = EMA(fast), EMA(slow)
+        self.previous: tuple[float, float] | None = None
+
+    def on_bar(self, bar: object) -> None:
+        close, ts = bar.close, bar.ts_end  # type: ignore[attr-defined]
+        if self.slow.initialized:
+            self.previous = (self.fast.value, self.slow.value)
+        self.fast.update(close)
+        self.slow.update(close)
+        if self.previous is None:
+            return
+        fast, slow = self.fast.value, self.slow.value
+        fast_prev, slow_prev = self.previous
+        if self.state == self.FLAT and fast_prev <= slow_prev and fast > slow:
+            self.transition("cross_above", ts, close=close, fast=fast, slow=slow,
+                            fast_prev=fast_prev, slow_prev=slow_prev)
+            self.buy(ts, 100, reference_price=close)
+        elif self.state == self.LONG and fast_prev >= slow_prev and fast < slow:
+            self.transition("cross_below", ts, close=close, fast=fast, slow=slow,
+                            fast_prev=fast_prev, slow_prev=slow_prev, position=self.position)
+            self.close_position(ts, reference_price=close)
+
+    def on_fill(self, fill: object) -> None:
+        if self.state == self.PENDING_ENTRY and fill.leaves_quantity == 0:  # type: ignore[attr-defined]
+            self.transition("entry_filled", fill.ts_event, position=self.position)  # type: ignore[attr-defined]
+        elif self.state == self.PENDING_EXIT and self.position == 0:
+            self.transition("exit_filled", fill.ts_event, position=self.position)  # type: ignore[attr-defined]
+
+
+def test_a_python_strategy_runs_in_the_same_engine_with_the_same_results(spy_minute: np.ndarray) -> None:
+    native = engine.SymbolEngine("spy", [strategies.EmaCross()], bar_period=None).backtest(bars=spy_minute)
+    python_strategy = PyEmaCross()
+    python = engine.SymbolEngine("spy", [python_strategy], bar_period=None).backtest(bars=spy_minute)
+    np.testing.assert_array_equal(python.fills, native.fills)
+    for field in ("ts_event", "side", "quantity", "reference_price"):
+        np.testing.assert_array_equal(python.intents[field], native.intents[field], err_msg=field)
+    python_rules = [r.name for r in PyEmaCross.rules]
+    native_rules = [r.name for r in strategies.EmaCross().rules]
+    assert [python_rules[i] for i in python.intents["rule"]] == [native_rules[i] for i in native.intents["rule"]]
+    assert len(python.transitions) == len(native.transitions)
+    assert strategies.describe_transitions(python_strategy, python.transitions)[0].startswith(
+        "FLAT -> PENDING_ENTRY cross_above: close=")
+
+
+def test_both_kinds_of_strategy_run_side_by_side(spy_minute: np.ndarray) -> None:
+    run = engine.SymbolEngine("spy", [strategies.EmaCross(), PyEmaCross()], bar_period=None).backtest(
+        bars=spy_minute[:800])
+    by_strategy = [run.fills[run.fills["order_id"] == o["order_id"]] for o in run.orders]
+    assert {o["strategy_id"] for o in run.orders} == {0, 1}
+    assert all(len(f) == 1 for f in by_strategy)
+
+
+class Exploding(PyEmaCross):
+    name = "exploding"
+
+    def on_bar(self, bar: object) -> None:
+        if bar.ts_event >= self.blow_at:  # type: ignore[attr-defined]
+            raise RuntimeError("boom")
+        super().on_bar(bar)
+
+
+def test_a_raising_python_strategy_stops_its_engine_cleanly(spy_minute: np.ndarray) -> None:
+    bad = Exploding()
+    bad.blow_at = int(spy_minute["ts_event"][100])
+    symbol = engine.SymbolEngine("spy", [bad], bar_period=None)
+    with pytest.raises(StrategyError, match=r"SPY: strategy failed on bar at ts_event=\d+: .*boom"):
+        symbol.backtest(bars=spy_minute)
+    assert symbol.native.faulted
+    assert symbol.native.events_processed == 101  # the bad event is consumed, nothing after it
+    with pytest.raises(Error, match="engine stopped after a fault"):
+        symbol.native.run()
+
+
+class SeesNaN(PyEmaCross):
+    name = "sees_nan"
+
+    def on_bar(self, bar: object) -> None:
+        if self.state == self.FLAT:
+            self.transition("cross_above", bar.ts_end, close=float("nan"))  # type: ignore[attr-defined]
+
+
+def test_a_guard_that_sees_nan_stops_the_engine_with_the_value_named(spy_minute: np.ndarray) -> None:
+    symbol = engine.SymbolEngine("spy", [SeesNaN()], bar_period=None)
+    with pytest.raises(StrategyError, match="SPY: .*rule 'cross_above' saw close=nan"):
+        symbol.backtest(bars=spy_minute[:10])
+    assert symbol.strategies[0].state == 0  # the transition never happened
+
+
+def test_warm_up_makes_strategies_ready_through_the_same_code(spy_minute: np.ndarray) -> None:
+    strategy = strategies.EmaCross()
+    symbol = engine.SymbolEngine("spy", [strategy], bar_period=None)
+    assert not symbol.native.ready
+    assert symbol.warm_up(spy_minute[:40])
+    warm = symbol.backtest(bars=spy_minute[40:400])
+    cold = engine.SymbolEngine("spy", [strategies.EmaCross()], bar_period=None).backtest(bars=spy_minute[:400])
+    # Warmed on the first 40 bars, the strategy acts exactly as one that saw them live.
+    later = cold.intents[cold.intents["ts_event"] > spy_minute["ts_end"][40]]
+    np.testing.assert_array_equal(warm.intents["ts_event"][-len(later):], later["ts_event"])
+
+
+def test_transitions_outside_a_handler_are_refused() -> None:
+    with pytest.raises(Error, match="inside an event handler"):
+        PyEmaCross().transition("cross_above", 0, close=1.0)
+
+
+def test_sizing_of_intents(spy_minute: np.ndarray, tmp_path: Path) -> None:
+    class Notional(PyEmaCross):
+        name = "notional"
+
+        def on_bar(self, bar: object) -> None:
+            if self.state == self.FLAT:
+                self.transition("cross_above", bar.ts_end, close=bar.close)  # type: ignore[attr-defined]
+                self.buy(bar.ts_end, 10_000.0, sizing=schema.Sizing.NOTIONAL,  # type: ignore[attr-defined]
+                         reference_price=bar.close)  # type: ignore[attr-defined]
+
+    run = engine.SymbolEngine("spy", [Notional()], bar_period=None).backtest(bars=spy_minute[:5])
+    assert run.orders[0]["quantity"] == 10_000 // spy_minute["close"][0]
