@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,9 @@ import talib
 from tradecore import bars as bar_module
 from tradecore import engine, schema, strategies
 from tradecore.errors import Error, StrategyError
-from tradecore.indicators import EMA
-from tradecore.strategies import Rule, Strategy
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
+from python_strategy import EmaCrossPy as PyEmaCross  # noqa: E402  the documented example
 
 SPY_DAYS = ["20131007", "20131008", "20131009", "20131010", "20131011"]
 
@@ -85,50 +87,6 @@ def test_trades_through_the_aggregator_give_the_same_signals_as_the_bars(lean: o
     # With ticks, a market order fills at the next print after the bar that signalled.
     for fill, intent in zip(from_trades.fills, from_trades.intents):
         assert fill["ts_event"] >= intent["ts_event"]
-
-
-class PyEmaCross(Strategy):
-    """ema_cross written in Python on the native indicators."""
-
-    name = "py_ema_cross"
-    states = ("FLAT", "PENDING_ENTRY", "LONG", "PENDING_EXIT")
-    rules = (
-        Rule("cross_above", "FLAT", "PENDING_ENTRY", on="bar"),
-        Rule("entry_filled", "PENDING_ENTRY", "LONG", on="fill"),
-        Rule("cross_below", "LONG", "PENDING_EXIT", on="bar"),
-        Rule("exit_filled", "PENDING_EXIT", "FLAT", on="fill"),
-    )
-    values = ("close", "fast", "slow", "fast_prev", "slow_prev", "position")
-
-    def __init__(self, fast: int = 10, slow: int = 30) -> None:
-        super().__init__()
-        self.fast, self.slow = EMA(fast), EMA(slow)
-        self.previous: tuple[float, float] | None = None
-
-    def on_bar(self, bar: object) -> None:
-        close, ts = bar.close, bar.ts_end  # type: ignore[attr-defined]
-        if self.slow.initialized:
-            self.previous = (self.fast.value, self.slow.value)
-        self.fast.update(close)
-        self.slow.update(close)
-        if self.previous is None:
-            return
-        fast, slow = self.fast.value, self.slow.value
-        fast_prev, slow_prev = self.previous
-        if self.state == self.FLAT and fast_prev <= slow_prev and fast > slow:
-            self.transition("cross_above", ts, close=close, fast=fast, slow=slow,
-                            fast_prev=fast_prev, slow_prev=slow_prev)
-            self.buy(ts, 100, reference_price=close)
-        elif self.state == self.LONG and fast_prev >= slow_prev and fast < slow:
-            self.transition("cross_below", ts, close=close, fast=fast, slow=slow,
-                            fast_prev=fast_prev, slow_prev=slow_prev, position=self.position)
-            self.close_position(ts, reference_price=close)
-
-    def on_fill(self, fill: object) -> None:
-        if self.state == self.PENDING_ENTRY and fill.leaves_quantity == 0:  # type: ignore[attr-defined]
-            self.transition("entry_filled", fill.ts_event, position=self.position)  # type: ignore[attr-defined]
-        elif self.state == self.PENDING_EXIT and self.position == 0:
-            self.transition("exit_filled", fill.ts_event, position=self.position)  # type: ignore[attr-defined]
 
 
 def test_a_python_strategy_runs_in_the_same_engine_with_the_same_results(spy_minute: np.ndarray) -> None:

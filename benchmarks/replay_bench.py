@@ -1,0 +1,154 @@
+"""End-to-end replay figures of the per-symbol engine, with peers measured in the same run.
+
+Run ``python benchmarks/replay_bench.py`` after ``pip install .``. Prints one figure per line as
+``name: value unit``:
+
+- ``replay_native_*``: the LEAN SPY, BAC and IBM trade and quote ticks of 2013-10-07..11 (about
+  5.7 million events), each symbol through its own engine: 1-minute aggregation, the built-in
+  strategies, the native fill simulator; intents routed by the Python loop exactly as in a
+  backtest. Events per second over the engine runs only (file reading excluded, reported apart).
+- ``ema_cross_*_bars_per_s``: the same ``ema_cross`` (EMA 10/30, 100 shares) on one million
+  synthetic one-minute bars, native and as a Python strategy on native indicators, and the trades
+  each produced.
+- ``peer_*``: NautilusTrader's BacktestEngine and backtrader running the equivalent strategy on the
+  same bars, when their interpreter is given by ``TRADECORE_PEERS_PYTHON`` (a separate virtual
+  environment: see benchmarks/peers/README.md), with the speed ratios.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tradecore import engine, schema, strategies
+from tradecore.data import lean, locate
+
+HERE = Path(__file__).resolve().parent
+DAYS = ["20131007", "20131008", "20131009", "20131010", "20131011"]
+SYMBOLS = {"spy": False, "bac": True, "ibm": True}  # symbol -> has tick quotes
+
+
+def report(name: str, value: float, unit: str) -> None:
+    print(f"{name}: {value:.4g} {unit}", flush=True)
+
+
+def builtin_strategies() -> list[object]:
+    """The built-in strategies the replay runs per symbol."""
+    found = [strategies.EmaCross()]
+    momentum = getattr(strategies, "PremarketMomentum", None)
+    if momentum is not None:
+        found.append(momentum())
+    return found
+
+
+def load_ticks(root: Path) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+    ticks = {}
+    for symbol, has_quotes in SYMBOLS.items():
+        trades = schema.concatenate([lean.read_trade_ticks(root, symbol, d) for d in DAYS], schema.TRADE)
+        quotes = None
+        if has_quotes:
+            quotes = schema.concatenate([lean.read_quote_ticks(root, symbol, d) for d in DAYS], schema.QUOTE)
+        ticks[symbol] = (trades, quotes)
+    return ticks
+
+
+def replay_native(root: Path) -> None:
+    start = time.perf_counter()
+    ticks = load_ticks(root)
+    report("replay_native_load_seconds", time.perf_counter() - start, "s")
+    events = trades_done = 0
+    elapsed = 0.0
+    for symbol, (trades, quotes) in ticks.items():
+        symbol_engine = engine.SymbolEngine(symbol, builtin_strategies(), bar_period="1min")
+        start = time.perf_counter()
+        run = symbol_engine.backtest(trades=trades, quotes=quotes)
+        elapsed += time.perf_counter() - start
+        events += run.events
+        trades_done += len(run.fills)
+    report("replay_native_events", events, "events")
+    report("replay_native_events_per_s", events / elapsed, "events/s")
+    report("replay_native_fills", trades_done, "fills")
+
+
+def synthetic_bars(n: int, seed: int = 42) -> np.ndarray:
+    """A random walk of one-minute bars, the same generator the peers use."""
+    sys.path.insert(0, str(HERE / "peers"))
+    try:
+        from bars import synthetic_bar_arrays  # type: ignore[import-not-found]
+
+        arrays = synthetic_bar_arrays(n, seed)
+    except ImportError:
+        rng = np.random.default_rng(seed)
+        close = 100 + np.cumsum(rng.normal(0, 0.05, n))
+        open_ = np.r_[100.0, close[:-1]]
+        arrays = {
+            "ts_event": 1_381_132_800_000_000_000 + np.arange(n, dtype=np.int64) * 60_000_000_000,
+            "open": open_, "close": close,
+            "high": np.maximum(open_, close) + 0.01, "low": np.minimum(open_, close) - 0.01,
+            "volume": np.full(n, 1e6),
+        }
+    bars = schema.empty(schema.BAR, n)
+    for field in ("ts_event", "open", "high", "low", "close", "volume"):
+        bars[field] = arrays[field]
+    bars["ts_end"] = bars["ts_event"] + 60_000_000_000
+    return bars
+
+
+def ema_cross_bars(bars: np.ndarray) -> dict[str, float]:
+    figures = {}
+    for label, strategy in (("native", strategies.EmaCross()), ("python", _python_ema_cross())):
+        symbol_engine = engine.SymbolEngine("bench", [strategy], bar_period=None)
+        start = time.perf_counter()
+        run = symbol_engine.backtest(bars=bars)
+        seconds = time.perf_counter() - start
+        figures[label] = len(bars) / seconds
+        report(f"ema_cross_{label}_bars_per_s", figures[label], "bars/s")
+        report(f"ema_cross_{label}_round_trips", int((run.fills["side"] == schema.Side.SELL).sum()), "trades")
+    return figures
+
+
+def _python_ema_cross() -> object:
+    sys.path.insert(0, str(HERE.parent / "examples"))
+    from python_strategy import EmaCrossPy  # type: ignore[import-not-found]
+
+    return EmaCrossPy()
+
+
+def peers(n: int, ours: dict[str, float]) -> None:
+    python = os.environ.get("TRADECORE_PEERS_PYTHON")
+    if not python:
+        print("# peers skipped: set TRADECORE_PEERS_PYTHON to the peers' interpreter (benchmarks/peers/README.md)")
+        return
+    for peer, script in (("nautilus", "run_nautilus.py"), ("backtrader", "run_backtrader.py")):
+        count = n if peer == "nautilus" else min(n, 200_000)  # backtrader is slow: a smaller run
+        result = subprocess.run([python, str(HERE / "peers" / script), "--bars", "synthetic", "--n", str(count)],
+                                capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            print(f"# peer {peer} failed: {result.stderr.strip()[-300:]}")
+            continue
+        figures = json.loads(result.stdout.strip().splitlines()[-1])
+        report(f"peer_{peer}_bars_per_s", figures["bars_per_s"], "bars/s")
+        report(f"peer_{peer}_round_trips", figures["round_trips"], "trades")
+        report(f"ema_cross_native_vs_{peer}", ours["native"] / figures["bars_per_s"], "x")
+        report(f"ema_cross_python_vs_{peer}", ours["python"] / figures["bars_per_s"], "x")
+
+
+def main() -> None:
+    root = locate.lean_root()
+    if root is None:
+        print("# LEAN data not found: set TRADECORE_DATA; tick replay skipped")
+    else:
+        replay_native(root)
+    n = 1_000_000
+    ours = ema_cross_bars(synthetic_bars(n))
+    peers(n, ours)
+
+
+if __name__ == "__main__":
+    main()
