@@ -11,7 +11,7 @@ namespace tradecore::strategies {
 namespace {
 using S = PremarketMomentum;
 
-std::vector<RuleInfo> rules() {
+std::vector<RuleInfo> rule_table() {
   return {{"arm", S::kFlat, S::kArmed, Trigger::Bar},
           {"disarm", S::kArmed, S::kFlat, Trigger::Bar},
           {"break_premarket_high", S::kArmed, S::kPendingEntry, Trigger::Bar},
@@ -29,7 +29,7 @@ std::vector<RuleInfo> rules() {
           {"cooldown_over", S::kCooldown, S::kFlat, Trigger::Clock}};
 }
 
-std::vector<std::string> value_names() {
+std::vector<std::string> value_table() {
   return {"close",    "high",       "low",          "premarket_high", "vwap",       "prev_close",
           "prev_vwap", "gap_pct",   "rvol",         "spread",         "stop",       "target",
           "trail_stop", "highest",  "minutes_in_trade", "time_of_day", "position", "fill_price",
@@ -75,7 +75,7 @@ PremarketMomentumParams validated(const PremarketMomentumParams& p) {
 
 PremarketMomentum::PremarketMomentum(const PremarketMomentumParams& params)
     : Strategy("premarket_momentum", {"FLAT", "ARMED", "PENDING_ENTRY", "LONG", "PENDING_EXIT", "COOLDOWN"},
-               rules(), value_names()),
+               rule_table(), value_table()),
       params_(validated(params)),
       vwap_(indicators::VWAPAnchor::Day, 2.0),
       rvol_(params.relative_volume_sessions, calendar::kMinute, /*cumulative=*/true),
