@@ -604,6 +604,7 @@ TEST_CASE("premarket_momentum through SymbolEngine with simulated fills", "[stra
   CHECK(seen(*strategy, out.transitions[0], "pnl") == Approx(-36.0));
   CHECK(strategy->state() == PM::kCooldown);
   CHECK(strategy->position() == 0);
+  engine.mark_drained();
   CHECK(engine.run() == StopReason::Exhausted);
 }
 
