@@ -1532,6 +1532,10 @@ class _Redacting(logging.LoggerAdapter):  # type: ignore[type-arg]
         text = str(msg) % args if args else str(msg)
         for secret in self._secrets:
             text = text.replace(secret, "***")
-        if any(m in text for m in self._markers) or any(s[:6] in text for s in self._secrets):
+        if self._markers and text.startswith(("> TEXT", "> BINARY", "> CONT")):
+            # Frames the client sends are auth and (un)subscribe requests: log their size only.
+            text = text.split(" ", 2)[1] + " frame sent " + text.rsplit(" ", 2)[-2].lstrip("[")
+            text += " bytes" if text[-1].isdigit() else ""
+        elif any(m in text for m in self._markers) or any(s[:6] in text for s in self._secrets):
             text = text.split(" ", 1)[0] + " <redacted: may carry credentials>"
         self.logger.log(level, "%s", text, **kwargs)
