@@ -275,14 +275,16 @@ def _timestamp_ns(text: Any) -> int:
     if type(text) is int:
         return text
     try:
+        # A cached prefix was validated by parse_timestamp; only the rest needs checking.
         seconds = _SECOND_CACHE.get(text[:19])
-        n = len(text)
-        if seconds is not None and text[-1] == "Z" and text[10] == "T":
-            if n == 20:
-                return seconds * _NS
+        if seconds is not None and text[-1] == "Z":
             fraction = text[20:-1]
-            if 21 < n <= 30 and text[19] == "." and fraction.isascii() and fraction.isdigit():
-                return seconds * _NS + int(fraction) * _FRACTION_SCALE[n - 21]
+            if text[19] == "." and fraction.isdigit() and fraction.isascii():
+                digits = len(fraction)
+                if digits <= 9:
+                    return seconds * _NS + int(fraction) * _FRACTION_SCALE[digits]
+            elif len(text) == 20:
+                return seconds * _NS
         return parse_timestamp(text)
     except (TypeError, ValueError, IndexError) as exc:
         raise _Timestamp(f"bad timestamp {text!r:.40}") from exc
@@ -536,9 +538,10 @@ class AlpacaDecoder:
         self.stats["messages"] += len(messages)
 
         controls: list[Control] = []
-        groups: dict[EventKind, dict[str, list[tuple[Any, ...]]]] = {}
-        trades: dict[str, list[tuple[Any, ...]]] = {}
-        quotes: dict[str, list[tuple[Any, ...]]] = {}
+        # Rows per kind in arrival order; split by symbol once per frame, in NumPy.
+        groups: dict[EventKind, list[tuple[Any, ...]]] = {}
+        trades: list[tuple[Any, ...]] = []
+        quotes: list[tuple[Any, ...]] = []
         ids = self._ids
         seen_by_symbol = self._seen
         last_trade_ts = self._last_trade_ts
@@ -586,10 +589,7 @@ class AlpacaDecoder:
                                       f"trade at {ts} after one at {last}; kept")
                     else:
                         last_trade_ts[symbol] = ts
-                    rows = trades.get(symbol)
-                    if rows is None:
-                        rows = trades[symbol] = []
-                    rows.append((ts, price, size, trade_id, word, iid, exchange, 0))
+                    trades.append((ts, price, size, trade_id, word, iid, exchange, 0))
                 elif kind_code == "q":
                     ts = stamp(message["t"])
                     bid = message["bp"]
@@ -619,10 +619,7 @@ class AlpacaDecoder:
                     if last_quote.get(symbol) == row:
                         raise _Bad("duplicate_quote", f"same quote again at {ts}")
                     last_quote[symbol] = row
-                    rows = quotes.get(symbol)
-                    if rows is None:
-                        rows = quotes[symbol] = []
-                    rows.append(row)
+                    quotes.append(row)
                 elif kind_code in _CONTROL_TYPES:
                     controls.append(self._control(kind_code, message))
                 else:
@@ -630,14 +627,10 @@ class AlpacaDecoder:
                     if parse is None:
                         raise _Bad("unknown_type", f"message type {kind_code!r}")
                     kind, row = parse(self, message, symbol)
-                    if kind is not None:
-                        bucket = groups.get(kind)
-                        if bucket is None:
-                            bucket = groups[kind] = {}
-                        rows = bucket.get(symbol)
-                        if rows is None:
-                            rows = bucket[symbol] = []
-                        rows.append(row)
+                    bucket = groups.get(kind)
+                    if bucket is None:
+                        bucket = groups[kind] = []
+                    bucket.append(row)
             except _Bad as bad:
                 self._problem(problems, bad.category, frame_no, index, _str_or_none(symbol),
                               f"{bad.detail}: {_excerpt(message)}")
@@ -653,12 +646,17 @@ class AlpacaDecoder:
                               f"{type(exc).__name__}: {exc}: {_excerpt(message)}")
 
         batches: list[EventBatch] = []
+        received = None
+        if ts_received is not None:
+            # One array per frame; every batch gets a read-only view of it.
+            received = np.full(len(messages), ts_received, np.int64)
+            received.flags.writeable = False
         if trades:
-            self._emit(batches, EventKind.TRADE, schema.TRADE, trades, ts_received)
+            self._emit(batches, EventKind.TRADE, schema.TRADE, trades, received)
         if quotes:
-            self._emit(batches, EventKind.QUOTE, schema.QUOTE, quotes, ts_received)
+            self._emit(batches, EventKind.QUOTE, schema.QUOTE, quotes, received)
         for kind, bucket in groups.items():
-            self._emit(batches, kind, _DTYPES[kind], bucket, ts_received)
+            self._emit(batches, kind, _DTYPES[kind], bucket, received)
         return DecodedFrame(batches, controls, problems)
 
     def reset_symbol(self, symbol: str) -> None:
@@ -679,14 +677,24 @@ class AlpacaDecoder:
         return iid
 
     def _emit(self, out: list[EventBatch], kind: EventKind, dtype: np.dtype,
-              by_symbol: dict[str, list[tuple[Any, ...]]], ts_received: int | None) -> None:
-        count = 0
-        for symbol, rows in by_symbol.items():
-            events = np.array(rows, dtype=dtype)
-            received = None if ts_received is None else np.full(len(rows), ts_received, np.int64)
-            out.append(EventBatch(kind, symbol, events, received))
-            count += len(rows)
-        self.stats["events"] += count
+              rows: list[tuple[Any, ...]], received: np.ndarray | None) -> None:
+        """Append one batch per symbol of ``rows`` (arrival order kept within a symbol)."""
+        events = np.array(rows, dtype=dtype)
+        n = len(rows)
+        self.stats["events"] += n
+        ids = events["instrument_id"]
+        symbol_of = self.instruments.symbol_of
+        if n == 1 or (ids == ids[0]).all():
+            out.append(EventBatch(kind, symbol_of(int(ids[0])), events,
+                                  None if received is None else received[:n]))
+            return
+        order = np.argsort(ids, kind="stable")
+        events = events[order]
+        ids = ids[order]
+        cuts = [0, *(np.flatnonzero(ids[1:] != ids[:-1]) + 1).tolist(), n]
+        for start, end in zip(cuts[:-1], cuts[1:]):
+            out.append(EventBatch(kind, symbol_of(int(ids[start])), events[start:end],
+                                  None if received is None else received[: end - start]))
 
     def _control(self, kind_code: str, message: dict[str, Any]) -> Control:
         if kind_code == "subscription":
