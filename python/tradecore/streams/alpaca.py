@@ -36,6 +36,11 @@ Bad input
     iterator at that point in the stream; iterating again continues with the next events.
     ``out_of_order_trade`` and ``truncated_code`` are never raised (the data is kept).
 
+Batches
+    One frame gives one batch per (kind, symbol), in arrival order within it; a frame's trades
+    and quotes of one symbol are separate batches, so order *across kinds* is by ``ts_event``,
+    not by position in the frame.
+
 Queues (slow consumer)
     Each symbol has its own queue; the iterator serves symbols round-robin, so per-symbol order
     is arrival order. ``queue_capacity`` events per symbol is the conflation threshold: once a
@@ -1347,7 +1352,7 @@ class AlpacaStream(MarketDataStream):
             if symbol not in wanted_all and "*" not in wanted_all:
                 self._stats["dropped_unsubscribed"] += len(batch)
                 continue
-            last = int(batch.events["ts_event"][-1])
+            last = int(batch.events["ts_event"].max())  # late trades may come last
             if last > self._last_seen.get(symbol, -(2**63)):
                 self._last_seen[symbol] = last
             queue = self._queues.get(symbol)

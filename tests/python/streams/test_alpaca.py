@@ -24,6 +24,7 @@ from tradecore.streams.alpaca import (
     AlpacaConnectionLimitError,
     AlpacaDataError,
     AlpacaDecoder,
+    AlpacaPermissionError,
     AlpacaStream,
     AlpacaSymbolLimitError,
     Backoff,
@@ -459,6 +460,35 @@ async def test_slow_consumer_gets_conflated_quotes_and_every_trade(
     assert len(quotes) + stream.stats["quotes_conflated"] == 50
     assert quotes["ts_event"][-1] == T0 + 904  # the newest quote is never conflated away
     assert np.all(np.diff(quotes["ts_event"]) > 0)
+
+
+@pytest.mark.asyncio
+async def test_backlog_limit_applies_backpressure_and_loses_no_trade(
+    server: AlpacaTestServer, make_stream: MakeStream
+) -> None:
+    stream = make_stream(queue_capacity=2, max_backlog=4)
+    await stream.subscribe(["AAPL"])
+    for frame in range(3):
+        await server.publish([trade("AAPL", T0 + 10 * frame + k, 1.0, 1, trade_id=5 * frame + k)
+                              for k in range(5)])
+    await until(lambda: stream.stats.get("backpressure_waits", 0) >= 1)
+    batches = await take(stream, 15)
+    assert list(rows(batches, EventKind.TRADE)["trade_id"]) == list(range(15))
+
+
+@pytest.mark.asyncio
+async def test_fatal_error_mid_stream_ends_it_after_the_queued_events(
+    server: AlpacaTestServer, make_stream: MakeStream
+) -> None:
+    stream = make_stream()
+    await stream.subscribe(["AAPL"])
+    await server.publish([trade("AAPL", T0, 1.0, 1)])
+    await server.send_error(409, close=True)
+    (batch,) = await take(stream, 1)
+    assert batch.events["ts_event"][0] == T0
+    with pytest.raises(AlpacaPermissionError, match="409"):
+        await asyncio.wait_for(stream.__anext__(), 5.0)
+    assert len(server.history) == 1  # not retried
 
 
 # -- sans-I/O decoder ------------------------------------------------------------------------------
