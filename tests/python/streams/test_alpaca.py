@@ -1,0 +1,528 @@
+"""The Alpaca stock-stream client against a real WebSocket server on loopback (no mocks).
+
+Synchronisation is by awaited conditions with timeouts, never by sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import msgpack
+import numpy as np
+import pytest
+
+from tradecore import schema
+from tradecore.errors import DataError
+from tradecore.streams.alpaca import (
+    CONDITION_OTHER,
+    TRADE_CONDITION_BITS,
+    AlpacaAuthError,
+    AlpacaConnectionLimitError,
+    AlpacaDataError,
+    AlpacaDecoder,
+    AlpacaPermissionError,
+    AlpacaStream,
+    AlpacaSymbolLimitError,
+    Backoff,
+    Gap,
+    format_timestamp,
+    parse_timestamp,
+)
+from tradecore.streams.base import EVENT_DTYPES, EventBatch, EventKind
+from tradecore.streams.testing import (
+    AlpacaTestServer,
+    bar,
+    cancel_error,
+    correction,
+    luld,
+    quote,
+    status,
+    trade,
+)
+
+T0 = 1_700_000_000_123_456_789  # 2023-11-14T22:13:20.123456789Z: all nine digits matter
+ENCODINGS = pytest.mark.parametrize("encoding", ["json", "msgpack"])
+
+MakeStream = Callable[..., AlpacaStream]
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Wait for ``predicate`` by yielding to the loop; fail after ``timeout`` seconds."""
+
+    async def poll() -> None:
+        while not predicate():
+            await asyncio.sleep(0.001)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+async def take(stream: AlpacaStream, events: int, timeout: float = 5.0) -> list[EventBatch]:
+    """Read batches until ``events`` events arrived."""
+    batches: list[EventBatch] = []
+
+    async def read() -> None:
+        while sum(len(b) for b in batches) < events:
+            batches.append(await stream.__anext__())
+
+    await asyncio.wait_for(read(), timeout)
+    return batches
+
+
+def rows(batches: list[EventBatch], kind: EventKind, symbol: str | None = None) -> np.ndarray:
+    chosen = [b.events for b in batches if b.kind is kind and symbol in (None, b.symbol)]
+    return schema.concatenate(chosen, EVENT_DTYPES[kind]) if chosen else schema.empty(
+        EVENT_DTYPES[kind])
+
+
+# -- handshake and auth --------------------------------------------------------------------
+
+
+@ENCODINGS
+@pytest.mark.parametrize("auth", ["message", "headers"])
+@pytest.mark.asyncio
+async def test_handshake_authenticates_in_the_requested_encoding(
+    server: AlpacaTestServer, make_stream: MakeStream, encoding: str, auth: str
+) -> None:
+    stream = make_stream(encoding=encoding, auth=auth)
+    await stream.connect()
+    session = await server.wait_for_session(1)
+    assert session.authenticated and session.encoding == encoding
+    assert session.path == "/v2/test"
+    assert session.headers["Content-Type"] == f"application/{encoding}"
+    if auth == "message":
+        assert session.received[0] == {"action": "auth", "key": "test-key",
+                                       "secret": "test-secret"}
+    else:
+        assert session.received == [] and session.headers["APCA-API-KEY-ID"] == "test-key"
+
+
+@pytest.mark.parametrize("auth", ["message", "headers"])
+@pytest.mark.asyncio
+async def test_auth_failure_is_fatal_plain_and_never_logs_the_secret(
+    server: AlpacaTestServer, make_stream: MakeStream, caplog: pytest.LogCaptureFixture,
+    auth: str
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "s3cr3t-Never-Log-Me-0123456789"
+    stream = make_stream(secret_key=secret, auth=auth)
+    with pytest.raises(AlpacaAuthError) as raised:
+        await stream.connect()
+    assert raised.value.code == 402
+    assert "auth failed" in str(raised.value) and "APCA_API_SECRET_KEY" in str(raised.value)
+    assert secret not in str(raised.value) and secret[:6] not in str(raised.value)
+    assert len(server.history) == 1  # fatal: no retry
+    with pytest.raises(AlpacaAuthError):
+        await stream.__anext__()  # the iterator reports the same fatal error
+    client = [r for r in caplog.records if not r.name.startswith("tradecore.streams.testing")]
+    logged = "\n".join(r.getMessage() for r in client)
+    assert secret[:6] not in logged and secret.encode()[-8:].hex(" ") not in logged
+    assert any(r.name.startswith("tradecore.streams.alpaca") for r in caplog.records)
+
+
+@pytest.mark.asyncio
+async def test_credentials_come_from_the_environment(
+    server: AlpacaTestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APCA_API_KEY_ID", server.key_id)
+    monkeypatch.setenv("APCA_API_SECRET_KEY", server.secret_key)
+    async with AlpacaStream(url=server.url) as stream:
+        assert (await server.wait_for_session(1)).authenticated
+        assert "test-secret" not in repr(stream)
+    monkeypatch.delenv("APCA_API_SECRET_KEY")
+    with pytest.raises(ValueError, match="APCA_API_SECRET_KEY"):
+        AlpacaStream(url=server.url)
+
+
+@pytest.mark.asyncio
+async def test_connection_limit_is_fatal(server: AlpacaTestServer, make_stream: MakeStream
+                                         ) -> None:
+    await make_stream().connect()
+    second = make_stream()
+    with pytest.raises(AlpacaConnectionLimitError, match="406.*another connection"):
+        await second.connect()
+    assert len(server.history) == 2
+
+
+@pytest.mark.asyncio
+async def test_refused_upgrade_429_is_retried(server: AlpacaTestServer, make_stream: MakeStream
+                                              ) -> None:
+    server.refuse_upgrades(429, count=2)
+    stream = make_stream()
+    await stream.connect()
+    assert server.refused_upgrades == 2 and len(server.history) == 1
+
+
+# -- subscriptions ---------------------------------------------------------------------------
+
+
+@ENCODINGS
+@pytest.mark.asyncio
+async def test_subscribe_changes_are_confirmed_by_the_reply(
+    server: AlpacaTestServer, make_stream: MakeStream, encoding: str
+) -> None:
+    stream = make_stream(encoding=encoding)
+    await stream.subscribe(["aapl", "MSFT"])
+    session = await server.wait_for_session(1)
+    assert session.subscriptions["trades"] == {"AAPL", "MSFT"}
+    assert session.subscriptions["quotes"] == {"AAPL", "MSFT"}
+    assert session.received[-1] == {"action": "subscribe", "trades": ["AAPL", "MSFT"],
+                                    "quotes": ["AAPL", "MSFT"]}
+    await stream.subscribe(["AAPL"], channels=["bars", "statuses"])
+    assert session.received[-1] == {"action": "subscribe", "bars": ["AAPL"],
+                                    "statuses": ["AAPL"]}
+    await stream.subscribe(["AAPL"])  # idempotent: nothing sent
+    assert len(session.received) == 3
+
+    await server.publish([trade("MSFT", T0, 10.0, 1, trade_id=1)])
+    first = await take(stream, 1)
+    assert first[0].symbol == "MSFT"
+
+    await stream.unsubscribe(["MSFT"])
+    assert session.subscriptions["trades"] == {"AAPL"} and "MSFT" not in stream.subscribed
+    assert stream.subscribed == {"AAPL"}
+    # The server no longer sends MSFT; a stray one (scripted to everyone) is not delivered.
+    await server.send_raw(json.dumps([trade("MSFT", T0 + 5, 10.0, 1, trade_id=2)
+                                      | {"t": format_timestamp(T0 + 5)}])
+                          if encoding == "json" else msgpack.packb(
+                              [trade("MSFT", T0 + 5, 10.0, 1, trade_id=2)]))
+    await server.publish([trade("AAPL", T0 + 6, 20.0, 1, trade_id=3)])
+    (batch,) = await take(stream, 1)
+    assert batch.symbol == "AAPL"
+    assert stream.stats["dropped_unsubscribed"] == 1
+
+
+@pytest.mark.asyncio
+async def test_symbol_limit_raises_and_keeps_the_subscriptions(make_stream: MakeStream) -> None:
+    async with AlpacaTestServer(symbol_limit=2) as limited:
+        stream = make_stream(url=limited.url)
+        await stream.subscribe(["AAPL", "MSFT"])
+        with pytest.raises(AlpacaSymbolLimitError, match="405"):
+            await stream.subscribe(["NVDA"])
+        assert stream.subscribed == {"AAPL", "MSFT"}
+        await limited.publish([trade("AAPL", T0, 1.0, 1)])
+        (batch,) = await take(stream, 1)  # the session went on
+        assert batch.symbol == "AAPL"
+        await stream.close()
+
+
+# -- decoding every message type --------------------------------------------------------------
+
+
+@ENCODINGS
+@pytest.mark.asyncio
+async def test_every_message_type_decodes_to_its_dtype_with_exact_ns(
+    server: AlpacaTestServer, make_stream: MakeStream, encoding: str
+) -> None:
+    stream = make_stream(encoding=encoding, channels=["trades", "quotes", "bars", "updatedBars",
+                                                      "dailyBars", "statuses", "lulds"])
+    await stream.subscribe(["AAPL"])
+    minute = T0 - T0 % 60_000_000_000
+    day = 1_699_938_000_000_000_000  # 2023-11-14 00:00 New York
+    sent = [
+        trade("AAPL", T0, 189.5, 100, trade_id=42, exchange="D", conditions=["@", "F", "I"]),
+        quote("AAPL", T0 + 1, 189.4, 189.6, bid_size=3, ask_size=4, bid_exchange="Q",
+              ask_exchange="V", conditions=["R"]),
+        bar("AAPL", minute, 189.0, 190.0, 188.5, 189.5, 1200, trade_count=17, vwap=189.3),
+        bar("AAPL", minute, 189.0, 190.5, 188.5, 189.5, 1300, trade_count=18, kind="u"),
+        bar("AAPL", day, 180.0, 190.5, 179.0, 189.5, 10**7, trade_count=9000, kind="d"),
+        status("AAPL", T0 + 2, "H", "T12", status_message="Trading Halt"),
+        luld("AAPL", T0 + 3, 199.0, 179.0, indicator="B"),
+        correction("AAPL", T0 + 4, original_id=42, original_price=189.5, original_size=100,
+                   corrected_id=43, corrected_price=189.55, corrected_size=100,
+                   exchange="D", corrected_conditions=["@", "E"]),
+        cancel_error("AAPL", T0 + 5, trade_id=43, price=189.55, size=100, action="C",
+                     exchange="D"),
+    ]
+    assert await server.publish(sent) == len(sent)
+    batches = await take(stream, len(sent))
+    by_kind = {b.kind: b for b in batches}
+    assert set(by_kind) == set(EventKind)
+    for kind, batch in by_kind.items():
+        assert batch.events.dtype == EVENT_DTYPES[kind] and batch.symbol == "AAPL"
+        assert batch.ts_received is not None and len(batch.ts_received) == len(batch)
+    iid = stream.instruments.id_of("AAPL")
+
+    (t,) = by_kind[EventKind.TRADE].events
+    assert t["ts_event"] == T0 and t["price"] == 189.5 and t["size"] == 100
+    assert t["trade_id"] == 42 and t["exchange"] == ord("D") and t["instrument_id"] == iid
+    assert t["conditions"] == (TRADE_CONDITION_BITS["@"] | TRADE_CONDITION_BITS["F"]
+                               | TRADE_CONDITION_BITS["I"])
+    (q,) = by_kind[EventKind.QUOTE].events
+    assert q["ts_event"] == T0 + 1 and (q["bid_price"], q["ask_price"]) == (189.4, 189.6)
+    assert (q["bid_size"], q["ask_size"]) == (3, 4)
+    assert (q["bid_exchange"], q["ask_exchange"]) == (ord("Q"), ord("V"))
+    (b,) = by_kind[EventKind.BAR].events
+    assert b["ts_event"] == minute and b["ts_end"] == minute + 60_000_000_000
+    assert (b["open"], b["high"], b["low"], b["close"]) == (189.0, 190.0, 188.5, 189.5)
+    assert b["volume"] == 1200 and b["trade_count"] == 17 and b["vwap"] == 189.3
+    assert b["session"] == schema.Session.AFTER_HOURS  # 17:13 New York
+    (u,) = by_kind[EventKind.UPDATED_BAR].events
+    assert u["high"] == 190.5 and u["flags"] & schema.BarFlag.AMENDED
+    (d,) = by_kind[EventKind.DAILY_BAR].events
+    assert d["ts_event"] == day and d["volume"] == 10**7
+    (s,) = by_kind[EventKind.STATUS].events
+    assert s["ts_event"] == T0 + 2 and s["state"] == schema.TradingState.HALTED
+    assert (s["status_code"], s["reason_code"]) == (b"H", b"T12")
+    (lu,) = by_kind[EventKind.LULD].events
+    assert (lu["limit_up"], lu["limit_down"], lu["indicator"]) == (199.0, 179.0, ord("B"))
+    (c,) = by_kind[EventKind.CORRECTION].events
+    assert (c["original_trade_id"], c["corrected_trade_id"]) == (42, 43)
+    assert c["corrected_price"] == 189.55 and c["corrected_conditions"] & CONDITION_OTHER
+    (x,) = by_kind[EventKind.CANCEL_ERROR].events
+    assert (x["trade_id"], x["action"], x["ts_event"]) == (43, ord("C"), T0 + 5)
+
+
+@pytest.mark.parametrize("digits", [0, 3, 8, 9])
+@pytest.mark.asyncio
+async def test_json_timestamps_with_any_number_of_digits_are_exact(
+    make_stream: MakeStream, digits: int
+) -> None:
+    async with AlpacaTestServer(timestamp_digits=digits) as varying:
+        stream = make_stream(url=varying.url, encoding="json")
+        await stream.subscribe(["AAPL"])
+        await varying.publish([trade("AAPL", T0, 1.0, 1)])
+        (batch,) = await take(stream, 1)
+        step = 10 ** (9 - digits)
+        assert batch.events["ts_event"][0] == T0 - T0 % step
+        await stream.close()
+
+
+# -- reconnects and gaps ------------------------------------------------------------------------
+
+
+@ENCODINGS
+@pytest.mark.asyncio
+async def test_dropped_connection_reconnects_resubscribes_and_reports_the_gap(
+    server: AlpacaTestServer, make_stream: MakeStream, encoding: str
+) -> None:
+    gaps: list[Gap] = []
+    stream = make_stream(encoding=encoding, on_gap=gaps.append)
+    await stream.subscribe(["AAPL", "MSFT"])
+    await stream.subscribe(["AAPL"], channels=["bars"])
+    first = await server.wait_for_session(1)
+    before = [trade("AAPL", T0 + k, 10.0 + k, 1, trade_id=k) for k in range(3)]
+    await server.publish(before + [quote("MSFT", T0 + 10, 5.0, 5.1)])
+    got = await take(stream, 4)
+
+    await server.drop(session=first)
+    second = await server.wait_for_session(2)
+    await server.wait_for(lambda: second.subscriptions["trades"] == {"AAPL", "MSFT"})
+    await stream.wait_live(5.0)
+    assert second.received[-1] == {"action": "subscribe", "trades": ["AAPL", "MSFT"],
+                                   "quotes": ["AAPL", "MSFT"], "bars": ["AAPL"]}
+    assert len(gaps) == 1 and stream.gaps == gaps
+    gap = gaps[0]
+    assert gap.symbols == {"AAPL", "MSFT"}
+    assert gap.last_seen_ts == {"AAPL": T0 + 2, "MSFT": T0 + 10}
+    assert gap.disconnected_at <= gap.reconnected_at
+    assert gap.first_missed_ts_estimate("AAPL") == T0 + 3
+    assert stream.stats["reconnects"] == 1 and stream.stats["gaps"] == 1
+
+    # The new session overlaps the old one by a trade: it is not delivered twice.
+    after = [before[-1], trade("AAPL", T0 + 100, 20.0, 1, trade_id=100)]
+    await server.publish(after)
+    got += await take(stream, 1)
+    trades = rows(got, EventKind.TRADE, "AAPL")
+    assert list(trades["trade_id"]) == [0, 1, 2, 100]
+    assert stream.stats["duplicate_trade"] == 1
+
+
+@pytest.mark.parametrize("code", [407, 500])
+@pytest.mark.asyncio
+async def test_retryable_server_errors_reconnect(
+    server: AlpacaTestServer, make_stream: MakeStream, code: int
+) -> None:
+    stream = make_stream()
+    await stream.subscribe(["AAPL"])
+    await server.send_error(code, close=True)
+    second = await server.wait_for_session(2)
+    await server.wait_for(lambda: "AAPL" in second.subscriptions["trades"])
+    await server.publish([trade("AAPL", T0, 1.0, 1)])
+    (batch,) = await take(stream, 1)
+    assert batch.symbol == "AAPL" and len(stream.gaps) == 1
+
+
+@pytest.mark.asyncio
+async def test_close_ends_iteration_and_is_idempotent(
+    server: AlpacaTestServer, make_stream: MakeStream
+) -> None:
+    stream = make_stream()
+    await stream.subscribe(["AAPL"])
+
+    async def consume() -> list[EventBatch]:
+        return [batch async for batch in stream]
+
+    consumer = asyncio.create_task(consume())
+    await server.publish([trade("AAPL", T0, 1.0, 1)])
+    await until(lambda: stream.stats.get("batches_delivered", 0) == 1)
+    await stream.close()
+    await stream.close()
+    assert len(await asyncio.wait_for(consumer, 5.0)) == 1
+    await server.wait_for(lambda: not server.sessions)
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+
+@ENCODINGS
+@pytest.mark.asyncio
+async def test_malformed_input_is_counted_logged_once_and_the_stream_goes_on(
+    server: AlpacaTestServer, make_stream: MakeStream, encoding: str,
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="tradecore.streams.alpaca")
+    stream = make_stream(encoding=encoding)
+    await stream.subscribe(["AAPL"])
+    session = await server.wait_for_session(1)
+    await server.send_raw("this is not json{", session=session)
+    await server.send_raw(b"\xc1\xc1 not msgpack", session=session)
+    await server.send_raw('{"T": "t"}', session=session)  # not an array
+    good = trade("AAPL", T0, 10.0, 5, trade_id=1)
+    await server.publish([
+        {"T": "t", "S": "AAPL", "p": 1.0, "t": T0},  # no size
+        {"T": "zz", "S": "AAPL"},  # unknown type
+        good | {"t": "2023-13-45T99:00:00Z"},  # bad timestamp
+        good | {"p": -1.0, "i": 7},  # bad price
+        quote("AAPL", T0, 10.2, 10.1),  # crossed
+        quote("AAPL", T0, 0.0, 0.0),  # zero
+        good,
+        good,  # duplicate
+        trade("AAPL", T0 - 1, 9.0, 1, trade_id=2),  # out of order: kept
+        quote("AAPL", T0 + 1, 0.0, 10.1),  # one-sided: kept
+    ], session=session)
+    await server.send_raw("[{\"T\": \"t\", \"S\": \"AAPL\"", session=session)  # truncated
+    await server.publish([trade("AAPL", T0 + 5, 11.0, 1, trade_id=3)], session=session)
+    batches = await take(stream, 4)
+    assert list(rows(batches, EventKind.TRADE)["trade_id"]) == [1, 2, 3]
+    assert list(rows(batches, EventKind.QUOTE)["bid_price"]) == [0.0]
+    stats = stream.stats
+    assert stats["malformed_frame"] == 4
+    for category in ("missing_field", "unknown_type", "bad_timestamp", "bad_field",
+                     "crossed_quote", "zero_quote", "duplicate_trade", "out_of_order_trade"):
+        assert stats[category] == 1, category
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert sum(m.startswith("malformed_frame at frame") for m in warnings) == 1
+    assert any(m.startswith("crossed_quote at frame") and "(AAPL)" in m for m in warnings)
+
+
+@pytest.mark.asyncio
+async def test_raise_policy_delivers_valid_events_first_then_raises_and_continues(
+    server: AlpacaTestServer, make_stream: MakeStream
+) -> None:
+    stream = make_stream(bad_input="raise")
+    await stream.subscribe(["AAPL"])
+    await server.publish([trade("AAPL", T0, 1.0, 1, trade_id=1),
+                          quote("AAPL", T0, 2.0, 1.0)])
+    (batch,) = await take(stream, 1)
+    assert batch.events["trade_id"][0] == 1
+    with pytest.raises(AlpacaDataError, match="crossed_quote") as raised:
+        await asyncio.wait_for(stream.__anext__(), 5.0)
+    assert isinstance(raised.value, DataError) and raised.value.problem.symbol == "AAPL"
+    await server.publish([trade("AAPL", T0 + 1, 1.0, 1, trade_id=2)])
+    (batch,) = await take(stream, 1)
+    assert batch.events["trade_id"][0] == 2
+
+
+# -- slow consumer ------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_slow_consumer_gets_conflated_quotes_and_every_trade(
+    server: AlpacaTestServer, make_stream: MakeStream
+) -> None:
+    stream = make_stream(queue_capacity=5, max_backlog=1_000)
+    await stream.subscribe(["AAPL", "MSFT"])
+    frames = []
+    for k in range(10):  # 10 frames of 5 quotes and 2 trades for AAPL, 1 trade for MSFT
+        frame: list[dict[str, Any]] = []
+        for j in range(5):
+            frame.append(quote("AAPL", T0 + 100 * k + j, 10.0 + k + j / 10, 11.0 + k))
+        frame.append(trade("AAPL", T0 + 100 * k + 50, 10.5, 1, trade_id=2 * k))
+        frame.append(trade("AAPL", T0 + 100 * k + 51, 10.5, 1, trade_id=2 * k + 1))
+        frame.append(trade("MSFT", T0 + 100 * k + 52, 20.0, 1, trade_id=k))
+        frames.append(frame)
+    for frame in frames:
+        await server.publish(frame)
+    await until(lambda: stream.stats.get("messages", 0) >= 80)  # all received, none consumed
+
+    batches = []
+    while stream._ready:  # noqa: SLF001 - drain exactly what is queued
+        batches.append(await stream.__anext__())
+    aapl_trades = rows(batches, EventKind.TRADE, "AAPL")
+    assert list(aapl_trades["trade_id"]) == list(range(20))  # every trade, in order
+    assert list(rows(batches, EventKind.TRADE, "MSFT")["trade_id"]) == list(range(10))
+    quotes = rows(batches, EventKind.QUOTE, "AAPL")
+    assert 0 < len(quotes) < 50
+    assert len(quotes) + stream.stats["quotes_conflated"] == 50
+    assert quotes["ts_event"][-1] == T0 + 904  # the newest quote is never conflated away
+    assert np.all(np.diff(quotes["ts_event"]) > 0)
+
+
+@pytest.mark.asyncio
+async def test_backlog_limit_applies_backpressure_and_loses_no_trade(
+    server: AlpacaTestServer, make_stream: MakeStream
+) -> None:
+    stream = make_stream(queue_capacity=2, max_backlog=4)
+    await stream.subscribe(["AAPL"])
+    for frame in range(3):
+        await server.publish([trade("AAPL", T0 + 10 * frame + k, 1.0, 1, trade_id=5 * frame + k)
+                              for k in range(5)])
+    await until(lambda: stream.stats.get("backpressure_waits", 0) >= 1)
+    batches = await take(stream, 15)
+    assert list(rows(batches, EventKind.TRADE)["trade_id"]) == list(range(15))
+
+
+@pytest.mark.asyncio
+async def test_fatal_error_mid_stream_ends_it_after_the_queued_events(
+    server: AlpacaTestServer, make_stream: MakeStream
+) -> None:
+    stream = make_stream()
+    await stream.subscribe(["AAPL"])
+    await server.publish([trade("AAPL", T0, 1.0, 1)])
+    await server.send_error(409, close=True)
+    (batch,) = await take(stream, 1)
+    assert batch.events["ts_event"][0] == T0
+    with pytest.raises(AlpacaPermissionError, match="409"):
+        await asyncio.wait_for(stream.__anext__(), 5.0)
+    assert len(server.history) == 1  # not retried
+
+
+# -- sans-I/O decoder ------------------------------------------------------------------------------
+
+
+def test_parse_timestamp_is_exact_and_strict() -> None:
+    assert parse_timestamp("2021-02-22T15:51:45.335689322Z") == 1_614_009_105_335_689_322
+    assert parse_timestamp("2021-02-22T15:51:44.208Z") == 1_614_009_104_208_000_000
+    assert parse_timestamp("2021-02-22T19:15:00Z") == 1_614_021_300_000_000_000
+    assert parse_timestamp("2021-02-22T20:15:00+01:00") == 1_614_021_300_000_000_000
+    assert parse_timestamp(format_timestamp(T0)) == T0
+    for bad in ("2021-02-30T00:00:00Z", "2021-02-22T15:51:44.1234567890Z", "2021-02-22 15:51Z",
+                "2021-02-22T15:51:44.2_0Z", "2021-02-22T15:51:44Z ", ""):
+        with pytest.raises(ValueError):
+            parse_timestamp(bad)
+
+
+def test_decoder_counts_duplicates_and_keeps_late_trades_across_frames() -> None:
+    decoder = AlpacaDecoder(encoding="msgpack")
+    first = msgpack.packb([trade("AAPL", T0, 1.0, 1, trade_id=1)])
+    again = msgpack.packb([trade("AAPL", T0, 1.0, 1, trade_id=1),
+                           trade("AAPL", T0 - 5, 1.0, 1, trade_id=2)])
+    assert len(decoder.decode(first).batches[0]) == 1
+    result = decoder.decode(again)
+    assert [p.category for p in result.problems] == ["duplicate_trade", "out_of_order_trade"]
+    assert list(result.batches[0].events["trade_id"]) == [2]
+    assert result.batches[0].ts_received is None
+    assert decoder.stats["duplicate_trade"] == 1 and decoder.stats["events"] == 2
+
+
+def test_backoff_grows_caps_and_jitters() -> None:
+    policy = Backoff(initial=1.0, maximum=8.0, factor=2.0, jitter=0.5)
+    for attempt, base in enumerate([1, 2, 4, 8, 8, 8]):
+        for _ in range(20):
+            assert base * 0.5 <= policy.delay(attempt) <= base
+    with pytest.raises(ValueError):
+        Backoff(initial=5.0, maximum=1.0)
