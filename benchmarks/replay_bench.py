@@ -38,13 +38,14 @@ def report(name: str, value: float, unit: str) -> None:
     print(f"{name}: {value:.4g} {unit}", flush=True)
 
 
-def builtin_strategies() -> list[object]:
-    """The built-in strategies the replay runs per symbol."""
-    found = [strategies.EmaCross()]
-    momentum = getattr(strategies, "PremarketMomentum", None)
-    if momentum is not None:
-        found.append(momentum())
-    return found
+def builtin_strategies(prior_close: float) -> list[object]:
+    """ema_cross and premarket_momentum. These large caps never gap 20 %, so the momentum
+    strategy's gap and relative-volume gates are opened (gap >= -100 %, no rvol floor) to make
+    it arm, enter and exit through its whole machine on quotes and bars, as a gapper would."""
+    momentum = strategies.PremarketMomentumParams(
+        prior_close=prior_close, min_gap_percent=-100.0, min_relative_volume=0.0, max_spread=0.05
+    )
+    return [strategies.EmaCross(), strategies.PremarketMomentum(momentum)]
 
 
 def load_ticks(root: Path) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
@@ -65,7 +66,10 @@ def replay_native(root: Path) -> None:
     events = trades_done = 0
     elapsed = 0.0
     for symbol, (trades, quotes) in ticks.items():
-        symbol_engine = engine.SymbolEngine(symbol, builtin_strategies(), bar_period="1min")
+        daily = lean.read_daily_bars(root, symbol)
+        before = daily[daily["ts_event"] < trades["ts_event"][0]]
+        symbol_engine = engine.SymbolEngine(symbol, builtin_strategies(float(before["close"][-1])),
+                                            bar_period="1min")
         start = time.perf_counter()
         run = symbol_engine.backtest(trades=trades, quotes=quotes)
         elapsed += time.perf_counter() - start

@@ -346,14 +346,16 @@ void register_engine(py::module_& m) {
       .def("drain", &drain, "Take the output produced since the last drain, as arrays.")
       .def(
           "submit",
-          [](EngineBox& self, std::uint64_t order_id, std::int64_t ts, Side side, OrderType type, double quantity,
-             double limit_price, double stop_price, TimeInForce tif, std::uint16_t strategy_id) {
-            const Order order{order_id, ts, quantity, limit_price, stop_price,
-                              self.engine.config().instrument_id, side, type, tif};
+          [](EngineBox& self, std::uint64_t order_id, std::int64_t ts, int side, int type, double quantity,
+             double limit_price, double stop_price, int time_in_force, std::uint16_t strategy_id) {
+            // Enums arrive as ints (tradecore.schema's IntEnums or the raw intent fields).
+            const Order order{order_id, ts, quantity, limit_price, stop_price, self.engine.config().instrument_id,
+                              static_cast<Side>(side), static_cast<OrderType>(type),
+                              static_cast<TimeInForce>(time_in_force)};
             self.engine.submit(order, strategy_id);
           },
           py::kw_only(), py::arg("order_id"), py::arg("ts"), py::arg("side"), py::arg("type"), py::arg("quantity"),
-          py::arg("limit_price") = 0.0, py::arg("stop_price") = 0.0, py::arg("time_in_force") = TimeInForce::Day,
+          py::arg("limit_price") = 0.0, py::arg("stop_price") = 0.0, py::arg("time_in_force") = 0,
           py::arg("strategy_id"))
       .def(
           "cancel", [](EngineBox& self, std::uint64_t order_id, std::int64_t ts) { self.engine.cancel(order_id, ts); },

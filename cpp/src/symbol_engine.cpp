@@ -105,16 +105,18 @@ void SymbolEngine::dispatch_bars(std::size_t first) {
 }
 
 void SymbolEngine::route_fills(std::size_t first_fill, std::size_t first_update) {
+  // Fills first: the simulator reports each execution before the status it leads to (a fill,
+  // then PartiallyFilled/Filled; an IOC's fill, then the cancel of its remainder).
+  for (std::size_t i = first_fill; i < output_.fills.size(); ++i) {
+    const Fill f = output_.fills[i];
+    auto owner = order_owner_.find(f.order_id);
+    if (owner != order_owner_.end()) strategies_[owner->second]->on_fill(f, strategy_out_);
+  }
   for (std::size_t i = first_update; i < output_.updates.size(); ++i) {
     const OrderUpdate u = output_.updates[i];
     auto owner = order_owner_.find(u.order_id);
     if (owner == order_owner_.end()) continue;
     strategies_[owner->second]->on_order_update(u, strategy_out_);
-  }
-  for (std::size_t i = first_fill; i < output_.fills.size(); ++i) {
-    const Fill f = output_.fills[i];
-    auto owner = order_owner_.find(f.order_id);
-    if (owner != order_owner_.end()) strategies_[owner->second]->on_fill(f, strategy_out_);
   }
   for (std::size_t i = first_update; i < output_.updates.size(); ++i)
     if (terminal(output_.updates[i].status)) order_owner_.erase(output_.updates[i].order_id);

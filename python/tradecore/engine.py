@@ -23,7 +23,7 @@ __all__ = ["EngineRun", "FillModel", "SymbolEngine"]
 
 _engine = _core.engine
 FillModel = _engine.FillModel
-Sizing = _engine.Sizing
+Sizing = schema.Sizing
 
 
 @dataclass
@@ -118,60 +118,64 @@ class SymbolEngine:
         simulator at the engine's current time. ``on_output`` sees every drained output.
         """
         self._native.load(trades=trades, quotes=quotes, bars=bars, statuses=statuses, clock=clock)
-        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("transitions", "intents", "fills", "updates", "bars")}
-        result = EngineRun(*(np.empty(0, d) for d in (schema.TRANSITION, schema.TRADE_INTENT, schema.FILL,
-                                                      schema.ORDER_UPDATE, schema.BAR)))
+        keys = ("transitions", "intents", "fills", "updates", "bars")
+        dtypes = (schema.TRANSITION, schema.TRADE_INTENT, schema.FILL, schema.ORDER_UPDATE, schema.BAR)
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
+        result = EngineRun(*(np.empty(0, d) for d in dtypes))
+
+        def collect(output: dict[str, np.ndarray]) -> None:
+            if on_output is not None:
+                on_output(output)
+            for key in keys:
+                if len(output[key]):
+                    parts[key].append(output[key])
+
         while True:
             try:
                 reason = self._native.run()
             except (StrategyError, DataError) as error:
                 raise type(error)(f"{self.symbol}: {error}") from error
             output = self._native.drain()
-            self._route(output, result)
-            if on_output is not None:
-                on_output(output)
-            for key in parts:
-                if len(output[key]):
-                    parts[key].append(output[key])
+            collect(output)
+            if len(output["intents"]):
+                self._route(output["intents"], result)
+                # What the orders did at once (fills at the current book) belongs to this stop.
+                collect(self._native.drain())
             if reason == _engine.StopReason.EXHAUSTED:
                 break
             result.stops += 1
-        # Orders submitted after the last event may have produced output of their own.
-        tail = self._native.drain()
-        for key in parts:
-            if len(tail[key]):
-                parts[key].append(tail[key])
-        for key, dtype in (("transitions", schema.TRANSITION), ("intents", schema.TRADE_INTENT),
-                           ("fills", schema.FILL), ("updates", schema.ORDER_UPDATE), ("bars", schema.BAR)):
+        for key, dtype in zip(keys, dtypes):
             setattr(result, key, schema.concatenate(parts[key], dtype))
         result.events = int(self._native.events_processed)
         return result
 
-    def _route(self, output: dict[str, np.ndarray], result: EngineRun) -> None:
+    def _route(self, intents: np.ndarray, result: EngineRun) -> None:
         """Turn intents into simulator orders: sizing only, no risk checks."""
-        for intent in output["intents"]:
-            strategy = self.strategies[int(intent["strategy_id"])]
-            quantity = self._shares(intent, strategy)
-            if quantity <= 0:
+        now = int(self._native.now)
+        for intent in intents.tolist():
+            (_, quantity, limit_price, stop_price, reference_price, _, _, strategy_id, _, side, order_type,
+             sizing) = intent
+            strategy = self.strategies[strategy_id]
+            shares = self._shares(sizing, quantity, reference_price, stop_price, strategy)
+            if shares <= 0:
                 continue
             order = {
                 "order_id": self._next_order_id,
-                "ts": int(self._native.now),
-                "side": _engine.Side(int(intent["side"])),
-                "type": _engine.OrderType(int(intent["order_type"])),
-                "quantity": quantity,
-                "limit_price": float(intent["limit_price"]),
-                "stop_price": float(intent["stop_price"]) if intent["order_type"] >= 2 else 0.0,
-                "strategy_id": int(intent["strategy_id"]),
+                "ts": now,
+                "side": side,
+                "type": order_type,
+                "quantity": shares,
+                "limit_price": limit_price,
+                "stop_price": stop_price if order_type >= schema.OrderType.STOP else 0.0,
+                "strategy_id": strategy_id,
             }
             self._next_order_id += 1
             self._native.submit(**order)
             result.orders.append(order)
 
-    def _shares(self, intent: np.void, strategy: object) -> float:
-        sizing = Sizing(int(intent["sizing"]))
-        quantity = float(intent["quantity"])
-        price = float(intent["reference_price"])
+    def _shares(self, sizing: int, quantity: float, price: float, stop_price: float, strategy: object) -> float:
+        """Shares for an intent's quantity under its sizing (prices in dollars)."""
+        sizing = schema.Sizing(sizing)
         if sizing == Sizing.SHARES:
             return quantity
         if sizing == Sizing.CLOSE_POSITION:
@@ -182,7 +186,7 @@ class SymbolEngine:
             return math.floor(quantity / price)
         if sizing == Sizing.PERCENT_EQUITY:
             return math.floor(quantity * self.equity / price)
-        risk = abs(price - float(intent["stop_price"]))
+        risk = abs(price - stop_price)
         if risk <= 0:
             raise ConfigError(f"{self.symbol}: RISK_PER_TRADE sizing needs a stop_price away from the price")
         return math.floor(quantity / risk)

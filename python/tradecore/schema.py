@@ -362,12 +362,10 @@ def concatenate(arrays: "list[np.ndarray]", dtype: np.dtype) -> np.ndarray:
     ``np.concatenate`` promotes padded structured dtypes to packed ones (NumPy 2), which the
     native batch calls then reject; this keeps the C layout.
     """
-    out = np.empty(sum(len(a) for a in arrays), dtype=dtype)
-    start = 0
-    for a in arrays:
-        out[start : start + len(a)] = a
-        start += len(a)
-    return out
+    raw = np.dtype((np.void, dtype.itemsize))  # join as opaque records, then view back
+    parts = [np.ascontiguousarray(a, dtype=dtype).view(raw) for a in arrays]
+    joined = np.concatenate(parts) if parts else np.empty(0, raw)
+    return joined.view(dtype)
 
 
 def _check_against_native() -> None:

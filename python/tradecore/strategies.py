@@ -1,7 +1,8 @@
 """Strategies: explicit state machines that emit trade intents, never orders.
 
-Built-ins run natively (:class:`EmaCross`; ``PremarketMomentum`` and ``VwapReclaim`` where
-built). A Python strategy subclasses :class:`Strategy`, declares its states, rules and the
+Built-ins run natively: :class:`EmaCross`, :class:`PremarketMomentum` (low-float gappers in
+the premarket) and :class:`VwapReclaim` (pullbacks around session VWAP); their states and rules
+are documented on their C++ headers and listed by ``strategy.rules``. A Python strategy subclasses :class:`Strategy`, declares its states, rules and the
 values its guards report, and implements the handlers it needs::
 
     class Cross(Strategy):
@@ -39,12 +40,36 @@ from tradecore import schema
 from tradecore._native import _core
 from tradecore.errors import ConfigError
 
-__all__ = ["EmaCross", "EmaCrossParams", "Rule", "Strategy", "describe_transitions"]
+__all__ = [
+    "EmaCross",
+    "EmaCrossParams",
+    "EntryMode",
+    "EntryOrder",
+    "PremarketMomentum",
+    "PremarketMomentumParams",
+    "PullbackTo",
+    "Rule",
+    "StopMode",
+    "Strategy",
+    "TargetMode",
+    "VwapReclaim",
+    "VwapReclaimParams",
+    "describe_transitions",
+]
 
 _engine = _core.engine
 
 EmaCross = _engine.EmaCross
 EmaCrossParams = _engine.EmaCrossParams
+PremarketMomentum = _engine.PremarketMomentum
+PremarketMomentumParams = _engine.PremarketMomentumParams
+VwapReclaim = _engine.VwapReclaim
+VwapReclaimParams = _engine.VwapReclaimParams
+EntryMode = _engine.EntryMode
+EntryOrder = _engine.EntryOrder
+StopMode = _engine.StopMode
+PullbackTo = _engine.PullbackTo
+TargetMode = _engine.TargetMode
 
 _TRIGGERS = {
     "bar": _engine.Trigger.BAR,

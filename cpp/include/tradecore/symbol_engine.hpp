@@ -78,6 +78,8 @@ class SymbolEngine {
   /// Take the output produced since the last take. Intents' `transition` fields index the
   /// concatenation of every transitions array taken from this engine.
   EngineOutput take_output();
+  /// Drop the output after reading it in place through output().
+  void mark_drained() { (void)take_output(); }
 
   std::int64_t now() const noexcept { return now_; }
   std::uint64_t events_processed() const noexcept { return processed_; }
