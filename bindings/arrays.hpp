@@ -1,10 +1,12 @@
 #pragma once
-// Zero-copy conversions between C++ event vectors/spans and NumPy structured arrays.
+// Conversions shared by the binding files: zero-copy event arrays, counters.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 #include <span>
 #include <vector>
+
+#include "tradecore/bar_aggregator.hpp"
 
 namespace tradecore::bindings {
 
@@ -22,6 +24,22 @@ template <class T>
 std::span<const T> as_span(const pybind11::array_t<T, pybind11::array::c_style>& a) {
   if (a.ndim() != 1) throw pybind11::value_error("expected a 1-D array of events");
   return {a.data(), static_cast<std::size_t>(a.shape(0))};
+}
+
+/// An aggregator's counters as a dict.
+inline pybind11::dict stats_dict(const AggregatorStats& s) {
+  pybind11::dict d;
+  d["accepted"] = s.accepted;
+  d["late_dropped"] = s.late_dropped;
+  d["late_amended"] = s.late_amended;
+  d["bad_skipped"] = s.bad_skipped;
+  d["outside_session"] = s.outside_session;
+  d["suspicious_dropped"] = s.suspicious_dropped;
+  d["price_excluded"] = s.price_excluded;
+  d["volume_excluded"] = s.volume_excluded;
+  d["bars_emitted"] = s.bars_emitted;
+  d["flat_bars"] = s.flat_bars;
+  return d;
 }
 
 }  // namespace tradecore::bindings

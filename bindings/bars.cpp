@@ -15,21 +15,6 @@ namespace tradecore::bindings {
 
 namespace {
 
-py::dict stats_dict(const AggregatorStats& s) {
-  py::dict d;
-  d["accepted"] = s.accepted;
-  d["late_dropped"] = s.late_dropped;
-  d["late_amended"] = s.late_amended;
-  d["bad_skipped"] = s.bad_skipped;
-  d["outside_session"] = s.outside_session;
-  d["suspicious_dropped"] = s.suspicious_dropped;
-  d["price_excluded"] = s.price_excluded;
-  d["volume_excluded"] = s.volume_excluded;
-  d["bars_emitted"] = s.bars_emitted;
-  d["flat_bars"] = s.flat_bars;
-  return d;
-}
-
 using TradeArray = py::array_t<Trade, py::array::c_style>;
 using QuoteArray = py::array_t<Quote, py::array::c_style>;
 using BarArray = py::array_t<Bar, py::array::c_style>;

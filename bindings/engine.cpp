@@ -375,15 +375,8 @@ void register_engine(py::module_& m) {
       .def_property_readonly("events_processed", [](const EngineBox& self) { return self.engine.events_processed(); })
       .def_property_readonly("faulted", [](const EngineBox& self) { return self.engine.faulted(); })
       .def_property_readonly("fault", [](const EngineBox& self) { return self.engine.fault(); })
-      .def_property_readonly("aggregator_stats", [](const EngineBox& self) {
-        const auto& s = self.engine.aggregator().stats();
-        py::dict d;
-        d["accepted"] = s.accepted;
-        d["bars_emitted"] = s.bars_emitted;
-        d["late_dropped"] = s.late_dropped;
-        d["outside_session"] = s.outside_session;
-        return d;
-      });
+      .def_property_readonly("aggregator_stats",
+                             [](const EngineBox& self) { return stats_dict(self.engine.aggregator().stats()); });
 }
 
 }  // namespace tradecore::bindings

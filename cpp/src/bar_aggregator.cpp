@@ -542,29 +542,28 @@ void QuoteBarAggregator::update(std::span<const Quote> quotes, std::vector<Quote
       open_ = true;
     }
     accrue_spread(q.ts_event);
+    // One side's OHLC and last size; the book price itself is kept in bid_/ask_.
+    auto update_side = [](double price, double size, bool& seen, double& open, double& high,
+                          double& low, double& close, double& last_size) {
+      if (seen) {
+        high = std::max(high, price);
+        low = std::min(low, price);
+      } else {
+        open = high = low = price;
+        seen = true;
+      }
+      close = price;
+      last_size = size;
+    };
     if (has_bid) {
       bid_ = q.bid_price;
-      if (bid_seen_) {
-        bar_.bid_high = std::max(bar_.bid_high, bid_);
-        bar_.bid_low = std::min(bar_.bid_low, bid_);
-      } else {
-        bar_.bid_open = bar_.bid_high = bar_.bid_low = bid_;
-        bid_seen_ = true;
-      }
-      bar_.bid_close = bid_;
-      bar_.bid_size = q.bid_size;
+      update_side(bid_, q.bid_size, bid_seen_, bar_.bid_open, bar_.bid_high, bar_.bid_low,
+                  bar_.bid_close, bar_.bid_size);
     }
     if (has_ask) {
       ask_ = q.ask_price;
-      if (ask_seen_) {
-        bar_.ask_high = std::max(bar_.ask_high, ask_);
-        bar_.ask_low = std::min(bar_.ask_low, ask_);
-      } else {
-        bar_.ask_open = bar_.ask_high = bar_.ask_low = ask_;
-        ask_seen_ = true;
-      }
-      bar_.ask_close = ask_;
-      bar_.ask_size = q.ask_size;
+      update_side(ask_, q.ask_size, ask_seen_, bar_.ask_open, bar_.ask_high, bar_.ask_low,
+                  bar_.ask_close, bar_.ask_size);
     }
     ++bar_.quote_count;
     ++stats_.accepted;

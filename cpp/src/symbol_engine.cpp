@@ -122,6 +122,13 @@ void SymbolEngine::route_fills(std::size_t first_fill, std::size_t first_update)
     if (terminal(output_.updates[i].status)) order_owner_.erase(output_.updates[i].order_id);
 }
 
+template <class F>
+void SymbolEngine::simulate(F&& feed) {
+  const std::size_t f0 = output_.fills.size(), u0 = output_.updates.size();
+  feed(*simulator_);
+  if (output_.fills.size() != f0 || output_.updates.size() != u0) route_fills(f0, u0);
+}
+
 void SymbolEngine::process_trade(const Trade& t) {
   if (config_.aggregate_trades) {
     const std::size_t b0 = output_.bars.size();
@@ -129,13 +136,13 @@ void SymbolEngine::process_trade(const Trade& t) {
     if (output_.bars.size() != b0) dispatch_bars(b0);
   }
   if (simulator_) {
-    const std::size_t f0 = output_.fills.size(), u0 = output_.updates.size();
-    if (config_.last_price_as_book && quotes_.empty() && t.price > 0.0) {
-      const Quote book{t.ts_event, t.price, t.price, t.size, t.size, 0, config_.instrument_id, 0, 0, 0};
-      simulator_->on_quote(book, output_.fills, output_.updates);
-    }
-    simulator_->on_trade(t, output_.fills, output_.updates);
-    if (output_.fills.size() != f0 || output_.updates.size() != u0) route_fills(f0, u0);
+    simulate([&](FillSimulator& sim) {
+      if (config_.last_price_as_book && quotes_.empty() && t.price > 0.0) {
+        const Quote book{t.ts_event, t.price, t.price, t.size, t.size, 0, config_.instrument_id, 0, 0, 0};
+        sim.on_quote(book, output_.fills, output_.updates);
+      }
+      sim.on_trade(t, output_.fills, output_.updates);
+    });
   }
   if (any_wants_trades_)
     for (auto& s : strategies_)
@@ -143,11 +150,7 @@ void SymbolEngine::process_trade(const Trade& t) {
 }
 
 void SymbolEngine::process_quote(const Quote& q) {
-  if (simulator_) {
-    const std::size_t f0 = output_.fills.size(), u0 = output_.updates.size();
-    simulator_->on_quote(q, output_.fills, output_.updates);
-    if (output_.fills.size() != f0 || output_.updates.size() != u0) route_fills(f0, u0);
-  }
+  if (simulator_) simulate([&](FillSimulator& sim) { sim.on_quote(q, output_.fills, output_.updates); });
   if (any_wants_quotes_)
     for (auto& s : strategies_)
       if (s->wants_quotes()) s->on_quote(q, strategy_out_);
@@ -156,19 +159,13 @@ void SymbolEngine::process_quote(const Quote& q) {
 void SymbolEngine::process_bar(const Bar& b) {
   if (simulator_ && config_.last_price_as_book && quotes_.empty()) {
     const Quote book{b.ts_end, b.close, b.close, b.volume, b.volume, 0, config_.instrument_id, 0, 0, 0};
-    const std::size_t f0 = output_.fills.size(), u0 = output_.updates.size();
-    simulator_->on_quote(book, output_.fills, output_.updates);
-    if (output_.fills.size() != f0 || output_.updates.size() != u0) route_fills(f0, u0);
+    simulate([&](FillSimulator& sim) { sim.on_quote(book, output_.fills, output_.updates); });
   }
   for (auto& s : strategies_) s->on_bar(b, strategy_out_);
 }
 
 void SymbolEngine::process_status(const Status& st) {
-  if (simulator_) {
-    const std::size_t f0 = output_.fills.size(), u0 = output_.updates.size();
-    simulator_->on_status(st, output_.fills, output_.updates);
-    if (output_.fills.size() != f0 || output_.updates.size() != u0) route_fills(f0, u0);
-  }
+  if (simulator_) simulate([&](FillSimulator& sim) { sim.on_status(st, output_.fills, output_.updates); });
 }
 
 void SymbolEngine::process_clock(std::int64_t now) {
@@ -177,11 +174,7 @@ void SymbolEngine::process_clock(std::int64_t now) {
     aggregator_.on_clock(now, output_.bars);
     if (output_.bars.size() != b0) dispatch_bars(b0);
   }
-  if (simulator_) {
-    const std::size_t f0 = output_.fills.size(), u0 = output_.updates.size();
-    simulator_->on_clock(now, output_.fills, output_.updates);
-    if (output_.fills.size() != f0 || output_.updates.size() != u0) route_fills(f0, u0);
-  }
+  if (simulator_) simulate([&](FillSimulator& sim) { sim.on_clock(now, output_.fills, output_.updates); });
   for (auto& s : strategies_) s->on_clock(now, strategy_out_);
 }
 

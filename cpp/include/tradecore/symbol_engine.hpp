@@ -97,6 +97,9 @@ class SymbolEngine {
   void process_clock(std::int64_t now);
   void dispatch_bars(std::size_t first);
   void route_fills(std::size_t first_fill, std::size_t first_update);
+  /// Feed the fill simulator and route what it produced to the strategies.
+  template <class F>
+  void simulate(F&& feed);
   void collect();
   StopReason stop_reason() const;
   template <class F>

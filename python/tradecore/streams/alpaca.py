@@ -99,7 +99,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from tradecore import schema
 from tradecore._version import __version__
 from tradecore.errors import ConfigError, DataError, Error
-from tradecore.streams.base import EventBatch, EventKind, Instruments, MarketDataStream
+from tradecore.streams.base import EVENT_DTYPES, EventBatch, EventKind, Instruments, MarketDataStream
 
 __all__ = [
     "CHANNELS",
@@ -661,7 +661,7 @@ class AlpacaDecoder:
         if quotes:
             self._emit(batches, EventKind.QUOTE, schema.QUOTE, quotes, received)
         for kind, bucket in groups.items():
-            self._emit(batches, kind, _DTYPES[kind], bucket, received)
+            self._emit(batches, kind, EVENT_DTYPES[kind], bucket, received)
         return DecodedFrame(batches, controls, problems)
 
     def reset_symbol(self, symbol: str) -> None:
@@ -828,15 +828,6 @@ _SLOW_PARSERS: dict[str, Callable[[AlpacaDecoder, dict[str, Any], Any], tuple[An
     "l": AlpacaDecoder._luld,
     "c": AlpacaDecoder._correction,
     "x": AlpacaDecoder._cancel,
-}
-_DTYPES = {
-    EventKind.BAR: schema.BAR,
-    EventKind.UPDATED_BAR: schema.BAR,
-    EventKind.DAILY_BAR: schema.BAR,
-    EventKind.STATUS: schema.STATUS,
-    EventKind.LULD: schema.LULD,
-    EventKind.CORRECTION: schema.CORRECTION,
-    EventKind.CANCEL_ERROR: schema.CANCEL_ERROR,
 }
 
 
