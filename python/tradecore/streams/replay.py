@@ -391,6 +391,7 @@ class ReplayStream(MarketDataStream):
         self._clock: int | None = None  # merge clock of the last event handed out
         self._pace_origin: tuple[float, int] | None = None
         self._closed = False
+        self._bad_parts: set[str] = set()
         self._stats = dict.fromkeys(
             ("events", "batches", "parts_loaded", "parts_bad", "row_groups_bad", "parts_unsorted"), 0
         )
@@ -441,10 +442,13 @@ class ReplayStream(MarketDataStream):
         try:
             chunk = part.load(self.on_error)
         except DataError as exc:
-            self._stats["parts_bad"] += 1
+            if part.where not in self._bad_parts:  # a file shared by several streams counts once
+                self._bad_parts.add(part.where)
+                self._stats["parts_bad"] += 1
+                if self.on_error == "skip":
+                    _log.warning("skipped unreadable %s: %s", part.where, exc)
             if self.on_error == "raise":
                 raise
-            _log.warning("skipped unreadable %s: %s", part.where, exc)
             return None
         self._stats["parts_loaded"] += 1
         self._stats["row_groups_bad"] += chunk.bad_row_groups
