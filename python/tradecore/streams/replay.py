@@ -240,7 +240,12 @@ class LeanSource(Source):
         if dataset not in self._FILES:
             raise ConfigError(f"LEAN source has no dataset {dataset!r}; use {self.datasets()}")
         resolution, kind, reader = self._FILES[dataset]
-        low, high = _day_range(start, end)
+        # A New York date D holds UTC times in [D 04:00, D+1 05:00) (EDT/EST), bar ends included.
+        low, high = dt.date.min, dt.date.max
+        if start is not None:
+            low = (pd.Timestamp(start, unit="ns") - pd.Timedelta(hours=29)).date()
+        if end is not None:
+            high = (pd.Timestamp(end, unit="ns") - pd.Timedelta(hours=4, nanoseconds=1)).date()
 
         def loader(day: dt.date) -> Callable[[OnError], Chunk]:
             return lambda _: Chunk(reader(self.root, symbol, day))
