@@ -47,6 +47,7 @@ from tradecore.streams.base import EVENT_DTYPES, EventKind
 __all__ = [
     "DATASET_KINDS",
     "SCHEMA_VERSION",
+    "column_minimum",
     "dataset_files",
     "dataset_kind",
     "dataset_path",
@@ -245,6 +246,25 @@ def file_metadata(path: PathLike) -> pq.FileMetaData:
         raise
     except (pa.ArrowException, OSError) as exc:
         raise _data_error(path, f"not a readable Parquet file ({exc})") from exc
+
+
+def column_minimum(path: PathLike, column: str) -> int | None:
+    """Return the minimum of an integer column from the footer statistics, or None if unknown.
+
+    Reads only the footer; an unreadable file gives None (loading it reports the error).
+    """
+    try:
+        meta = pq.read_metadata(path)
+        index = meta.schema.names.index(column)
+        minimums = []
+        for group in range(meta.num_row_groups):
+            stats = meta.row_group(group).column(index).statistics
+            if stats is None or not stats.has_min_max:
+                return None
+            minimums.append(int(stats.min))
+        return min(minimums, default=None)
+    except (pa.ArrowException, OSError, ValueError):
+        return None
 
 
 def _check_schema(path: Path, schema: pa.Schema, kind: EventKind | None) -> EventKind:

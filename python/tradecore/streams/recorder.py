@@ -300,4 +300,7 @@ class RecordingSource(Source):
 
             return load
 
-        return [Part(str(path), loader(path)) for _, path in self._segments(kind)]
+        return [
+            Part(str(path), loader(path), lambda path=path: parquet.column_minimum(path, "sequence"))
+            for _, path in self._segments(kind)
+        ]

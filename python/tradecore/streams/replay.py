@@ -148,10 +148,23 @@ class Chunk:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Part:
-    """One loadable piece (a file) of a stream, oldest first; ``where`` names it in messages."""
+    """One loadable piece (a file) of a stream, oldest first.
+
+    Attributes
+    ----------
+    where
+        Names the part in messages (a path).
+    load
+        Returns the part's events; takes the stream's ``on_error``.
+    lower_bound
+        Optionally returns a cheap lower bound of the part's keys without loading it (e.g. from
+        Parquet statistics), or None. It lets the merge hand out a whole buffer when the next
+        part cannot tie with it.
+    """
 
     where: str
     load: Callable[[OnError], Chunk]
+    lower_bound: Callable[[], int | None] | None = None
 
 
 class Source(abc.ABC):
@@ -202,8 +215,9 @@ class ParquetSource(Source):
 
             return load
 
+        column = "ts_end" if kind in _BAR_KINDS else "ts_event"
         return [
-            Part(str(path), loader(path))
+            Part(str(path), loader(path), lambda path=path: parquet.column_minimum(path, column))
             for day, path in parquet.dataset_files(self.root, dataset, symbol)
             if low <= day <= high
         ]
@@ -321,17 +335,29 @@ class _Cursor:
         """Keep the unread buffer and add ``chunk``'s events with clock in ``[start, end)``."""
         key = merge_time(self.kind, chunk.events) if chunk.key is None else chunk.key
         clock = key if chunk.clock is None else chunk.clock
-        keep = (clock >= start) & (clock < end)
-        events, key = chunk.events[keep], key[keep]
-        clock = key if chunk.clock is None else clock[keep]
-        received = None if chunk.ts_received is None else chunk.ts_received[keep]
+        received = chunk.ts_received
+        if chunk.clock is None:  # the clock is the sorted key: select by slicing, no copy
+            low, high = np.searchsorted(key, [start, end])
+            events, key = chunk.events[low:high], key[low:high]
+            clock = key
+            received = None if received is None else received[low:high]
+        else:
+            keep = (clock >= start) & (clock < end)
+            if not keep.all():
+                events, key, clock = chunk.events[keep], key[keep], clock[keep]
+                received = None if received is None else received[keep]
+            else:
+                events = chunk.events
         p = self.pos
-        self.events = schema.concatenate([self.events[p:], events], self.events.dtype)
-        self.key = np.concatenate([self.key[p:], key])
-        self.clock = self.key if clock is key else np.concatenate([self.clock[p:], clock])
-        if received is not None:
-            old = self.received[p:] if self.received is not None else np.empty(0, np.int64)
-            self.received = np.concatenate([old, received])
+        if p == len(self.key):  # nothing unread: take the new arrays as they are
+            self.events, self.key, self.clock, self.received = events, key, clock, received
+        else:
+            self.events = schema.concatenate([self.events[p:], events], self.events.dtype)
+            self.key = np.concatenate([self.key[p:], key])
+            self.clock = self.key if chunk.clock is None else np.concatenate([self.clock[p:], clock])
+            if received is not None:
+                old = self.received[p:] if self.received is not None else np.empty(0, np.int64)
+                self.received = np.concatenate([old, received])
         self.pos = 0
 
     def batch(self, stop: int) -> EventBatch:
@@ -497,7 +523,10 @@ class ReplayStream(MarketDataStream):
         horizon = _NS_MAX
         for c in cursors:
             if c.more_parts:
-                horizon = min(horizon, int(c.key[-1]))
+                part = c.parts[c.next_part]
+                bound = part.lower_bound() if part.lower_bound is not None else None
+                last = int(c.key[-1])
+                horizon = min(horizon, bound if bound is not None and bound > last else last)
             cap = c.pos + self.window
             if cap < len(c.key) and c.key[cap] > c.key[c.pos]:
                 horizon = min(horizon, int(c.key[cap]))
