@@ -36,7 +36,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-
 from tradecore.data import available_dates, lean_path, lean_root, parquet
 from tradecore.data.importer import import_lean
 from tradecore.streams.replay import ParquetSource, ReplayStream
@@ -74,7 +73,10 @@ def figures(repeat: int = 3) -> list[tuple[str, float, str]]:
         import_seconds = _best(
             repeat, lambda: import_lean(lean, root, ["spy"], ["trade"], force=True)
         )
-        spy_rows = sum(parquet.file_metadata(p).num_rows for _, p in parquet.dataset_files(root, "trade", "SPY"))
+        spy_rows = sum(
+            parquet.file_metadata(p).num_rows
+            for _, p in parquet.dataset_files(root, "trade", "SPY")
+        )
         import_lean(lean, root, ["bac", "ibm"], ["trade"])
         import_lean(lean, root, ["bac"], ["quote"])
 
@@ -82,7 +84,9 @@ def figures(repeat: int = 3) -> list[tuple[str, float, str]]:
         files = [p for _, p in parquet.dataset_files(root, "trade", "SPY")]
         pandas_seconds = _best(repeat, lambda: [pd.read_parquet(p) for p in files])
         merged_rows = _replay(root, ["trade", "quote"], ["spy", "bac", "ibm"])
-        merged_seconds = _best(repeat, lambda: _replay(root, ["trade", "quote"], ["spy", "bac", "ibm"]))
+        merged_seconds = _best(
+            repeat, lambda: _replay(root, ["trade", "quote"], ["spy", "bac", "ibm"])
+        )
 
         texts = []
         for day in available_dates(lean, "spy"):

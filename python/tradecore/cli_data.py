@@ -23,26 +23,59 @@ def data() -> None:
 
 
 @data.command("import")
-@click.option("--lean", "lean_root", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="LEAN Data folder to import from.")
-@click.option("--csv", "csv_files", multiple=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="CSV file to import (repeatable); needs --mapping.")
-@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="JSON file of a CsvMapping (see tradecore.data.mapped_csv).")
+@click.option(
+    "--lean",
+    "lean_root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="LEAN Data folder to import from.",
+)
+@click.option(
+    "--csv",
+    "csv_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV file to import (repeatable); needs --mapping.",
+)
+@click.option(
+    "--mapping",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON file of a CsvMapping (see tradecore.data.mapped_csv).",
+)
 @click.option("--symbols", default="", help="Comma-separated tickers (LEAN).")
-@click.option("--kinds", default="trade,quote,minute", show_default=True,
-              help="Comma-separated LEAN datasets: trade, quote, minute, second.")
+@click.option(
+    "--kinds",
+    default="trade,quote,minute",
+    show_default=True,
+    help="Comma-separated LEAN datasets: trade, quote, minute, second.",
+)
 @click.option("--dates", default=None, help="YYYYMMDD..YYYYMMDD (inclusive) or YYYYMMDD (LEAN).")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Parquet dataset root to write.")
-@click.option("--on-error", type=click.Choice(["raise", "skip"]), default="raise", show_default=True,
-              help="Stop at a bad input file, or skip it (counted and logged).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Parquet dataset root to write.",
+)
+@click.option(
+    "--on-error",
+    type=click.Choice(["raise", "skip"]),
+    default="raise",
+    show_default=True,
+    help="Stop at a bad input file, or skip it (counted and logged).",
+)
 @click.option("--force", is_flag=True, help="Rewrite files that are already up to date.")
 @click.option("--quiet", is_flag=True, help="No per-file progress lines.")
-def import_command(lean_root: Path | None, csv_files: tuple[Path, ...], mapping: Path | None,
-                   symbols: str, kinds: str, dates: str | None, out: Path, on_error: str,
-                   force: bool, quiet: bool) -> None:
+def import_command(
+    lean_root: Path | None,
+    csv_files: tuple[Path, ...],
+    mapping: Path | None,
+    symbols: str,
+    kinds: str,
+    dates: str | None,
+    out: Path,
+    on_error: str,
+    force: bool,
+    quiet: bool,
+) -> None:
     """Import LEAN (--lean) or CSV (--csv with --mapping) data into Parquet under --out.
 
     Idempotent: files already imported from the same input are left alone.
@@ -54,8 +87,11 @@ def import_command(lean_root: Path | None, csv_files: tuple[Path, ...], mapping:
     def progress(done: int, total: int, result: importer.FileResult) -> None:
         if not quiet:
             day = f" {result.date:%Y-%m-%d}" if result.date else ""
-            click.echo(f"[{done}/{total}] {result.dataset} {result.symbol}{day}: "
-                       f"{result.rows:,} rows, {result.status}", err=True)
+            click.echo(
+                f"[{done}/{total}] {result.dataset} {result.symbol}{day}: "
+                f"{result.rows:,} rows, {result.status}",
+                err=True,
+            )
 
     started = time.perf_counter()
     try:
@@ -66,22 +102,33 @@ def import_command(lean_root: Path | None, csv_files: tuple[Path, ...], mapping:
             if not names:
                 raise ConfigError("--lean needs --symbols, e.g. --symbols spy,bac")
             report = importer.import_lean(
-                lean_root, out, [s.strip() for s in names],
+                lean_root,
+                out,
+                [s.strip() for s in names],
                 [k.strip() for k in kinds.split(",") if k.strip()],
                 importer.parse_dates(dates) if dates else None,
-                on_error=on_error, force=force, progress=progress,  # type: ignore[arg-type]
+                on_error=on_error,
+                force=force,
+                progress=progress,  # type: ignore[arg-type]
             )
         else:
             if mapping is None:
                 raise ConfigError("--csv needs --mapping (a JSON CsvMapping)")
-            report = importer.import_csv(csv_files, CsvMapping.from_json(mapping), out,
-                                         on_error=on_error, force=force,  # type: ignore[arg-type]
-                                         progress=progress)
+            report = importer.import_csv(
+                csv_files,
+                CsvMapping.from_json(mapping),
+                out,
+                on_error=on_error,
+                force=force,  # type: ignore[arg-type]
+                progress=progress,
+            )
     except (ConfigError, DataError) as exc:
         raise click.ClickException(str(exc)) from None
     elapsed = time.perf_counter() - started
-    click.echo(f"{len(report.files)} files: {report.count('written')} written, "
-               f"{report.count('up to date')} up to date, {report.count('bad')} bad; "
-               f"{report.rows:,} rows in {elapsed:.1f} s")
+    click.echo(
+        f"{len(report.files)} files: {report.count('written')} written, "
+        f"{report.count('up to date')} up to date, {report.count('bad')} bad; "
+        f"{report.rows:,} rows in {elapsed:.1f} s"
+    )
     if not report.files:
         raise click.ClickException("nothing to import: no input files matched")

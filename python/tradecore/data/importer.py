@@ -32,7 +32,14 @@ from tradecore.data import lean, parquet
 from tradecore.data.mapped_csv import CsvMapping, read_csv_events
 from tradecore.errors import ConfigError, DataError
 
-__all__ = ["LEAN_DATASETS", "FileResult", "ImportReport", "import_csv", "import_lean", "parse_dates"]
+__all__ = [
+    "LEAN_DATASETS",
+    "FileResult",
+    "ImportReport",
+    "import_csv",
+    "import_lean",
+    "parse_dates",
+]
 
 _log = logging.getLogger("tradecore.data.importer")
 
@@ -87,7 +94,9 @@ def parse_dates(text: str) -> tuple[dt.date, dt.date]:
     low, sep, high = text.partition("..")
     try:
         first = dt.datetime.strptime(low.strip().replace("-", ""), "%Y%m%d").date()
-        last = dt.datetime.strptime(high.strip().replace("-", ""), "%Y%m%d").date() if sep else first
+        last = (
+            dt.datetime.strptime(high.strip().replace("-", ""), "%Y%m%d").date() if sep else first
+        )
     except ValueError:
         raise ConfigError(f"dates {text!r}: use YYYYMMDD or YYYYMMDD..YYYYMMDD") from None
     if last < first:
@@ -116,7 +125,9 @@ def _up_to_date(output: Path, fingerprint: str) -> int | None:
     return meta.num_rows if stored == fingerprint else None
 
 
-def _write(events: np.ndarray, dataset: str, symbol: str, output: Path, source: str, fingerprint: str) -> None:
+def _write(
+    events: np.ndarray, dataset: str, symbol: str, output: Path, source: str, fingerprint: str
+) -> None:
     kind = parquet.dataset_kind(dataset)
     table = parquet.to_table(
         events, kind=kind, symbol=symbol, metadata={"source": source, "source_sha256": fingerprint}
@@ -131,7 +142,12 @@ def _ordered(events: np.ndarray, where: str) -> None:
     ts = events["ts_event"]
     back = np.flatnonzero(ts[1:] < ts[:-1])
     if back.size:
-        _log.warning("%s: %d rows earlier than the previous row, first at row %d", where, back.size, back[0] + 1)
+        _log.warning(
+            "%s: %d rows earlier than the previous row, first at row %d",
+            where,
+            back.size,
+            back[0] + 1,
+        )
 
 
 def import_lean(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -36,8 +37,16 @@ __all__ = ["CsvMapping", "read_csv_events"]
 TimeUnit = Literal["s", "ms", "us", "ns", "text"]
 _UNIT_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 _PRICE_FIELDS = {
-    "price", "bid_price", "ask_price", "open", "high", "low", "close", "vwap",
-    "limit_up", "limit_down",
+    "price",
+    "bid_price",
+    "ask_price",
+    "open",
+    "high",
+    "low",
+    "close",
+    "vwap",
+    "limit_up",
+    "limit_down",
 }
 _LETTER_FIELDS = {"exchange", "bid_exchange", "ask_exchange"}
 
@@ -93,14 +102,16 @@ class CsvMapping:
                 f"mappable: {sorted(fields)}"
             )
         if self.time_unit not in (*_UNIT_NS, "text"):
-            raise ConfigError(f"CSV mapping: time_unit {self.time_unit!r} is not s, ms, us, ns or text")
+            raise ConfigError(
+                f"CSV mapping: time_unit {self.time_unit!r} is not s, ms, us, ns or text"
+            )
         if (self.symbol is None) == (self.symbol_column is None):
             raise ConfigError("CSV mapping: give exactly one of symbol and symbol_column")
         if not self.price_scale > 0:
             raise ConfigError(f"CSV mapping: price_scale must be positive, not {self.price_scale}")
         try:
-            pd.Timestamp("2000-01-01").tz_localize(self.timezone)
-        except Exception:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"CSV mapping: unknown time zone {self.timezone!r}") from None
 
     @classmethod
@@ -128,7 +139,9 @@ class CsvMapping:
 
     def partition_date(self, ts_event: np.ndarray) -> np.ndarray:
         """Return each event's calendar date (``datetime64[D]``) in :attr:`timezone`."""
-        local = pd.DatetimeIndex(pd.to_datetime(ts_event, unit="ns", utc=True)).tz_convert(self.timezone)
+        local = pd.DatetimeIndex(pd.to_datetime(ts_event, unit="ns", utc=True)).tz_convert(
+            self.timezone
+        )
         return local.tz_localize(None).to_numpy().astype("datetime64[D]")
 
 
@@ -191,7 +204,9 @@ def read_csv_events(path: str | os.PathLike[str], mapping: CsvMapping) -> dict[s
         wanted.append(mapping.symbol_column)
     missing = [column for column in wanted if column not in frame.columns]
     if missing:
-        raise ConfigError(f"{path}: CSV mapping names column(s) {missing}, file has {list(frame.columns)}")
+        raise ConfigError(
+            f"{path}: CSV mapping names column(s) {missing}, file has {list(frame.columns)}"
+        )
     dtype = EVENT_DTYPES[mapping.kind]
     out = np.zeros(len(frame), dtype=dtype)
     out["ts_event"] = _times(path, mapping, frame[mapping.time])
@@ -218,4 +233,3 @@ def read_csv_events(path: str | os.PathLike[str], mapping: CsvMapping) -> dict[s
         return {mapping.symbol.upper(): out}
     symbols = frame[mapping.symbol_column].str.upper().to_numpy()
     return {str(symbol): out[symbols == symbol] for symbol in pd.unique(symbols)}
-

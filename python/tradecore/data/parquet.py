@@ -84,7 +84,9 @@ def dataset_kind(dataset: str) -> EventKind:
     try:
         return DATASET_KINDS[dataset]
     except KeyError:
-        raise ConfigError(f"unknown dataset {dataset!r}; use one of {sorted(DATASET_KINDS)}") from None
+        raise ConfigError(
+            f"unknown dataset {dataset!r}; use one of {sorted(DATASET_KINDS)}"
+        ) from None
 
 
 def dataset_path(root: PathLike, dataset: str, symbol: str, date: dt.date) -> Path:
@@ -167,7 +169,9 @@ def _numpy_column(column: pa.ChunkedArray | pa.Array, dtype: np.dtype) -> np.nda
         raise DataError(f"column {column.type} has {column.null_count} nulls")
     if dtype.kind == "S":
         buffer = column.buffers()[1]
-        return np.frombuffer(buffer, dtype=dtype, count=len(column), offset=column.offset * dtype.itemsize)
+        return np.frombuffer(
+            buffer, dtype=dtype, count=len(column), offset=column.offset * dtype.itemsize
+        )
     return column.to_numpy(zero_copy_only=False)
 
 
@@ -344,7 +348,9 @@ def read_events(
                     tables.append(reader.read_row_group(group, columns=columns, use_threads=True))
                 except (pa.ArrowException, OSError) as exc:
                     bad += 1
-                    _log.warning("%s (row group %d): skipped, cannot read it (%s)", path, group, exc)
+                    _log.warning(
+                        "%s (row group %d): skipped, cannot read it (%s)", path, group, exc
+                    )
             table = pa.concat_tables(tables) if tables else reader.schema_arrow.empty_table()
     try:
         events = from_table(table, dtype)

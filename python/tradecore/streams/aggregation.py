@@ -157,12 +157,19 @@ class AggregationStream(MarketDataStream):
         batch.
         """
         rows = sorted(
-            ((int(bar["ts_end"]), symbol, period, bars[i : i + 1])
-             for symbol, period, bars in closed for i, bar in enumerate(bars)),
+            (
+                (int(bar["ts_end"]), symbol, period, bars[i : i + 1])
+                for symbol, period, bars in closed
+                for i, bar in enumerate(bars)
+            ),
             key=lambda row: row[:3],
         )
         ends = np.array([row[0] for row in rows], dtype=np.int64)
-        cuts = np.searchsorted(times, ends, side="left") if times is not None else np.zeros(len(rows), int)
+        cuts = (
+            np.searchsorted(times, ends, side="left")
+            if times is not None
+            else np.zeros(len(rows), int)
+        )
         out: list[tuple[int, str, int, list[np.ndarray]]] = []
         for cut, (_, symbol, period, bar) in zip(cuts.tolist(), rows):
             if out and out[-1][:3] == (cut, symbol, period):
@@ -211,12 +218,19 @@ class AggregationStream(MarketDataStream):
         return EventBatch(batch.kind, batch.symbol, batch.events[start:stop], received)
 
     def _tick(self, now: int) -> list[EventBatch]:
-        closed = [(s, p, bars) for (s, p), agg in self._aggregators.items() if len(bars := agg.on_clock(now))]
+        closed = [
+            (s, p, bars)
+            for (s, p), agg in self._aggregators.items()
+            if len(bars := agg.on_clock(now))
+        ]
         return [batch for _, batch in self._bar_batches(closed)]
 
     def _flush(self) -> list[EventBatch]:
-        closed = [(s, p, bars) for (s, p), agg in self._aggregators.items()
-                  if len(bars := agg.flush(partial=True))]
+        closed = [
+            (s, p, bars)
+            for (s, p), agg in self._aggregators.items()
+            if len(bars := agg.flush(partial=True))
+        ]
         return [batch for _, batch in self._bar_batches(closed)]
 
     # -- iteration --------------------------------------------------------------------------
@@ -265,4 +279,3 @@ class AggregationStream(MarketDataStream):
             if pending is not None:
                 pending.cancel()
                 await asyncio.shield(asyncio.gather(pending, return_exceptions=True))
-

@@ -91,7 +91,9 @@ class Recorder:
         self.folder.mkdir(parents=True, exist_ok=True)
         header = self.folder / "recording.json"
         if not header.exists():
-            header.write_text(json.dumps({"format": FORMAT, "schema_version": parquet.SCHEMA_VERSION}))
+            header.write_text(
+                json.dumps({"format": FORMAT, "schema_version": parquet.SCHEMA_VERSION})
+            )
         source = RecordingSource(self.folder)
         self._segment = source.next_segment()
         self._sequence = source.next_sequence()
@@ -102,7 +104,10 @@ class Recorder:
         self.stats = {"events": 0, "segments": 0}
 
     def write(self, batch: EventBatch) -> None:
-        """Buffer a batch (receive times from ``batch.ts_received``, else now); maybe write a segment."""
+        """Buffer a batch and write the segment if it is full or old.
+
+        Receive times come from ``batch.ts_received``, else the recorder's clock (now).
+        """
         if self._closed:
             raise ConfigError("the recorder is closed")
         if not len(batch):
@@ -118,7 +123,10 @@ class Recorder:
         self._buffer.append((batch, received, sequence))
         self._buffered += len(batch)
         self.stats["events"] += len(batch)
-        if self._buffered >= self.row_group_size or time.monotonic() - self._opened >= self.flush_interval:
+        if (
+            self._buffered >= self.row_group_size
+            or time.monotonic() - self._opened >= self.flush_interval
+        ):
             self.flush()
 
     def flush(self) -> None:
@@ -156,11 +164,14 @@ class Recorder:
             self.flush()
             self._closed = True
 
-    def __enter__(self) -> Recorder:
+    def __enter__(self) -> Recorder:  # noqa: PYI034 (Self needs Python 3.11)
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()
 
@@ -269,14 +280,20 @@ class RecordingSource(Source):
         cached = self._cache.get(path)
         if cached is None:
             try:
-                events, extra, bad = parquet.read_events(path, kind, extra=(*_EXTRA, "symbol"), on_error=on_error)
+                events, extra, bad = parquet.read_events(
+                    path, kind, extra=(*_EXTRA, "symbol"), on_error=on_error
+                )
                 codes, names = pd.factorize(extra["symbol"])
                 cached = {}
                 for index, name in enumerate(names):
                     pick = codes == index
                     received = extra["ts_received"][pick].astype(np.int64)
                     cached[str(name)] = Chunk(
-                        events[pick], extra["sequence"][pick].astype(np.int64), received, received, bad
+                        events[pick],
+                        extra["sequence"][pick].astype(np.int64),
+                        received,
+                        received,
+                        bad,
                     )
             except DataError as exc:
                 cached = exc
@@ -296,11 +313,19 @@ class RecordingSource(Source):
                 if found is None:
                     empty = np.empty(0, np.int64)
                     return Chunk(schema.empty(EVENT_DTYPES[kind]), empty, empty, empty)
-                return Chunk(found.events.copy(), found.key, found.clock, found.ts_received, found.bad_row_groups)
+                return Chunk(
+                    found.events.copy(),
+                    found.key,
+                    found.clock,
+                    found.ts_received,
+                    found.bad_row_groups,
+                )
 
             return load
 
         return [
-            Part(str(path), loader(path), lambda path=path: parquet.column_minimum(path, "sequence"))
+            Part(
+                str(path), loader(path), lambda path=path: parquet.column_minimum(path, "sequence")
+            )
             for _, path in self._segments(kind)
         ]

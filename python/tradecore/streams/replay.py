@@ -55,7 +55,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -64,7 +64,13 @@ from tradecore import schema
 from tradecore.data import lean, parquet
 from tradecore.data.mapped_csv import CsvMapping, read_csv_events
 from tradecore.errors import ConfigError, DataError
-from tradecore.streams.base import EVENT_DTYPES, EventBatch, EventKind, Instruments, MarketDataStream
+from tradecore.streams.base import (
+    EVENT_DTYPES,
+    EventBatch,
+    EventKind,
+    Instruments,
+    MarketDataStream,
+)
 
 __all__ = [
     "KIND_ORDER",
@@ -103,7 +109,7 @@ _BAR_KINDS = {EventKind.BAR, EventKind.UPDATED_BAR, EventKind.DAILY_BAR}
 
 
 def merge_time(kind: EventKind, events: np.ndarray) -> np.ndarray:
-    """Return the merge time of ``events`` (int64 ns UTC): ``ts_end`` for bars, else ``ts_event``."""
+    """Return the merge time of ``events`` (int64 ns UTC): bars' ``ts_end``, else ``ts_event``."""
     return events["ts_end" if kind in _BAR_KINDS else "ts_event"]
 
 
@@ -230,7 +236,7 @@ class LeanSource(Source):
     ``daily`` (daily trade bars, one file per symbol).
     """
 
-    _FILES = {
+    _FILES: ClassVar[dict[str, tuple[str, str, Callable[..., np.ndarray]]]] = {
         "trade": ("tick", "trade", lean.read_trade_ticks),
         "quote": ("tick", "quote", lean.read_quote_ticks),
         "minute": ("minute", "trade", lean.read_minute_bars),
@@ -308,7 +314,7 @@ class CsvSource(Source):
 
 
 class _Cursor:
-    """Read position in one (dataset, symbol) stream: a buffer of loaded events and the parts left."""
+    """Read position in one (dataset, symbol) stream: loaded events and the parts left."""
 
     def __init__(
         self, kind: EventKind, dataset: str, symbol: str, parts: list[Part], rank: tuple, begin: int
@@ -354,7 +360,9 @@ class _Cursor:
         else:
             self.events = schema.concatenate([self.events[p:], events], self.events.dtype)
             self.key = np.concatenate([self.key[p:], key])
-            self.clock = self.key if chunk.clock is None else np.concatenate([self.clock[p:], clock])
+            self.clock = (
+                self.key if chunk.clock is None else np.concatenate([self.clock[p:], clock])
+            )
             if received is not None:
                 old = self.received[p:] if self.received is not None else np.empty(0, np.int64)
                 self.received = np.concatenate([old, received])
@@ -424,7 +432,8 @@ class ReplayStream(MarketDataStream):
         self._closed = False
         self._bad_parts: set[str] = set()
         self._stats = dict.fromkeys(
-            ("events", "batches", "parts_loaded", "parts_bad", "row_groups_bad", "parts_unsorted"), 0
+            ("events", "batches", "parts_loaded", "parts_bad", "row_groups_bad", "parts_unsorted"),
+            0,
         )
 
     # -- subscriptions ----------------------------------------------------------------------
@@ -492,8 +501,9 @@ class ReplayStream(MarketDataStream):
         self._stats["parts_unsorted"] += 1
         _log.warning("%s: events out of time order; replayed sorted by time (stable)", where)
         order = np.argsort(key, kind="stable")
-        pick = lambda a: None if a is None else a[order]  # noqa: E731
-        return Chunk(chunk.events[order], key[order], pick(chunk.clock), pick(chunk.ts_received))
+        clock = None if chunk.clock is None else chunk.clock[order]
+        received = None if chunk.ts_received is None else chunk.ts_received[order]
+        return Chunk(chunk.events[order], key[order], clock, received)
 
     def _fill(self, cursor: _Cursor) -> None:
         """Load parts until the cursor has unread events or none are left."""
@@ -531,7 +541,9 @@ class ReplayStream(MarketDataStream):
             if cap < len(c.key) and c.key[cap] > c.key[c.pos]:
                 horizon = min(horizon, int(c.key[cap]))
         stops = [
-            len(c.key) if horizon == _NS_MAX else c.pos + int(np.searchsorted(c.key[c.pos :], horizon))
+            len(c.key)
+            if horizon == _NS_MAX
+            else c.pos + int(np.searchsorted(c.key[c.pos :], horizon))
             for c in cursors
         ]
         taking = [(c, stop) for c, stop in zip(cursors, stops) if stop > c.pos]
@@ -665,4 +677,3 @@ class ReplayStream(MarketDataStream):
         if count is not None and count < len(events):
             events = events[len(events) - count :]
         return events
-

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tradecore.data import parquet
 from tradecore.data.importer import import_csv, import_lean, parse_dates
 from tradecore.data.mapped_csv import CsvMapping
@@ -25,16 +24,26 @@ TARDIS = "nautilus_trader/tests/test_data/tardis_trades.csv"
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     code = "import sys; from tradecore.cli import main; sys.exit(main())"
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          env=dict(os.environ), timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=dict(os.environ),
+        timeout=300,
+    )
 
 
 def rows(path: Path) -> int:
     return parquet.file_metadata(path).num_rows
 
 
-def test_lean_import_writes_every_row_and_is_idempotent(lean_root: Path, tmp_path: Path, lean) -> None:
-    report = import_lean(lean_root, tmp_path, ["spy", "bac"], ["trade", "quote", "minute"], (OCT7, OCT8))
+def test_lean_import_writes_every_row_and_is_idempotent(
+    lean_root: Path, tmp_path: Path, lean
+) -> None:
+    report = import_lean(
+        lean_root, tmp_path, ["spy", "bac"], ["trade", "quote", "minute"], (OCT7, OCT8)
+    )
     # SPY has no tick quotes: 2 SPY trade + 2 SPY minute + 2 BAC trade + 2 BAC quote + 2 BAC minute.
     assert report.count("written") == 10 and report.count("bad") == 0
     assert rows(parquet.dataset_path(tmp_path, "trade", "SPY", OCT7)) == 250_601
@@ -44,10 +53,14 @@ def test_lean_import_writes_every_row_and_is_idempotent(lean_root: Path, tmp_pat
     events, _, _ = parquet.read_events(parquet.dataset_path(tmp_path, "quote", "BAC", OCT7))
     expected = lean("tick", "bac", "2013-10-07", "quote")
     assert all(np.array_equal(events[n], expected[n]) for n in expected.dtype.names)
-    bars, _, _ = parquet.read_events(parquet.dataset_path(tmp_path, "minute", "SPY", OCT7), EventKind.BAR)
+    bars, _, _ = parquet.read_events(
+        parquet.dataset_path(tmp_path, "minute", "SPY", OCT7), EventKind.BAR
+    )
     assert np.isnan(bars["vwap"]).all() and bars["ts_end"][0] - bars["ts_event"][0] == 60 * 10**9
 
-    again = import_lean(lean_root, tmp_path, ["spy", "bac"], ["trade", "quote", "minute"], (OCT7, OCT8))
+    again = import_lean(
+        lean_root, tmp_path, ["spy", "bac"], ["trade", "quote", "minute"], (OCT7, OCT8)
+    )
     assert again.count("up to date") == 10 and again.rows == report.rows
     damaged = parquet.dataset_path(tmp_path, "trade", "BAC", OCT7)
     damaged.write_bytes(damaged.read_bytes()[:1000])
@@ -76,8 +89,13 @@ def test_a_bad_lean_file_is_skipped_or_raised(lean_root: Path, tmp_path: Path, c
 
 
 def test_csv_import_partitions_by_date_in_the_mapping_zone(data_root: Path, tmp_path: Path) -> None:
-    mapping = CsvMapping(kind="trade", time="timestamp", time_unit="us", symbol_column="symbol",
-                         columns={"price": "price", "size": "amount", "trade_id": "id"})
+    mapping = CsvMapping(
+        kind="trade",
+        time="timestamp",
+        time_unit="us",
+        symbol_column="symbol",
+        columns={"price": "price", "size": "amount", "trade_id": "id"},
+    )
     report = import_csv([data_root / TARDIS], mapping, tmp_path)
     assert report.rows == 9_999 and report.count("written") == 1
     assert rows(parquet.dataset_path(tmp_path, "trade", "BTCUSDT", dt.date(2020, 2, 22))) == 9_999
@@ -99,28 +117,87 @@ def test_parse_dates() -> None:
 
 def test_cli_imports_lean_and_csv(data_root: Path, lean_root: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = run_cli("data", "import", "--lean", str(lean_root), "--symbols", "ibm",
-                     "--kinds", "trade,minute", "--dates", "20131007..20131008", "--out", str(out))
+    result = run_cli(
+        "data",
+        "import",
+        "--lean",
+        str(lean_root),
+        "--symbols",
+        "ibm",
+        "--kinds",
+        "trade,minute",
+        "--dates",
+        "20131007..20131008",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
-    assert "4 files: 4 written, 0 up to date, 0 bad; 58,551 rows" in result.stdout  # 24,293 + 33,381 + 453 + 424
+    assert (
+        "4 files: 4 written, 0 up to date, 0 bad; 58,551 rows" in result.stdout
+    )  # 24,293 + 33,381 + 453 + 424
     assert "[1/4] trade IBM 2013-10-07: 24,293 rows, written" in result.stderr
-    again = run_cli("data", "import", "--lean", str(lean_root), "--symbols", "ibm",
-                    "--kinds", "trade,minute", "--dates", "20131007..20131008", "--out", str(out), "--quiet")
+    again = run_cli(
+        "data",
+        "import",
+        "--lean",
+        str(lean_root),
+        "--symbols",
+        "ibm",
+        "--kinds",
+        "trade,minute",
+        "--dates",
+        "20131007..20131008",
+        "--out",
+        str(out),
+        "--quiet",
+    )
     assert "0 written, 4 up to date" in again.stdout and again.stderr == ""
 
     mapping = tmp_path / "tardis.json"
-    mapping.write_text(json.dumps({"kind": "trade", "time": "timestamp", "time_unit": "us",
-                                   "symbol_column": "symbol",
-                                   "columns": {"price": "price", "size": "amount"}}))
-    result = run_cli("data", "import", "--csv", str(data_root / TARDIS), "--mapping", str(mapping),
-                     "--out", str(out))
+    mapping.write_text(
+        json.dumps(
+            {
+                "kind": "trade",
+                "time": "timestamp",
+                "time_unit": "us",
+                "symbol_column": "symbol",
+                "columns": {"price": "price", "size": "amount"},
+            }
+        )
+    )
+    result = run_cli(
+        "data",
+        "import",
+        "--csv",
+        str(data_root / TARDIS),
+        "--mapping",
+        str(mapping),
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     assert rows(parquet.dataset_path(out, "trade", "BTCUSDT", dt.date(2020, 2, 22))) == 9_999
 
-    mapping.write_text(json.dumps({"kind": "trade", "time": "timestamp", "symbol": "X",
-                                   "columns": {"price": "no_such_column"}}))
-    result = run_cli("data", "import", "--csv", str(data_root / TARDIS), "--mapping", str(mapping),
-                     "--out", str(out))
+    mapping.write_text(
+        json.dumps(
+            {
+                "kind": "trade",
+                "time": "timestamp",
+                "symbol": "X",
+                "columns": {"price": "no_such_column"},
+            }
+        )
+    )
+    result = run_cli(
+        "data",
+        "import",
+        "--csv",
+        str(data_root / TARDIS),
+        "--mapping",
+        str(mapping),
+        "--out",
+        str(out),
+    )
     assert result.returncode != 0 and "no_such_column" in result.stderr
     result = run_cli("data", "import", "--out", str(out))
     assert result.returncode != 0 and "either --lean or --csv" in result.stderr

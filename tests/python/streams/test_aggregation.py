@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tradecore import bars, schema
 from tradecore.errors import ConfigError
 from tradecore.streams.aggregation import AggregationStream
@@ -70,7 +69,9 @@ async def drain(stream: MarketDataStream, symbols: list[str]) -> list[EventBatch
 
 @pytest.mark.asyncio
 async def test_replayed_bars_match_the_batch_aggregator(lean_root: Path, lean) -> None:
-    inner = ReplayStream(LeanSource(lean_root), datasets=["trade"], start="2013-10-07", end="2013-10-08")
+    inner = ReplayStream(
+        LeanSource(lean_root), datasets=["trade"], start="2013-10-07", end="2013-10-08"
+    )
     out = await drain(AggregationStream(inner, ["1min", "5min"]), ["spy"])
     produced = schema.concatenate([b.events for b in out if b.kind is EventKind.BAR], schema.BAR)
     day = lean("tick", "spy", "2013-10-07")
@@ -88,8 +89,12 @@ async def test_replayed_bars_match_the_batch_aggregator(lean_root: Path, lean) -
 
 @pytest.mark.asyncio
 async def test_bars_come_right_before_the_event_that_closed_them(lean_root: Path) -> None:
-    inner = ReplayStream(LeanSource(lean_root), datasets=["trade", "quote"],
-                         start="2013-10-07T13:25", end="2013-10-07T13:50")
+    inner = ReplayStream(
+        LeanSource(lean_root),
+        datasets=["trade", "quote"],
+        start="2013-10-07T13:25",
+        end="2013-10-07T13:50",
+    )
     stream = AggregationStream(inner, ["1min"])
     out = await drain(stream, ["spy", "bac", "ibm"])
     bar_batches = [b for b in out if b.kind is EventKind.BAR]
@@ -111,11 +116,13 @@ async def test_bars_come_right_before_the_event_that_closed_them(lean_root: Path
 async def test_the_event_clock_closes_a_silent_symbols_bar() -> None:
     quiet = trades(0, (ny("09:30:10"), 10.0))
     busy = trades(1, (ny("09:30:20"), 20.0), (ny("09:31:30"), 21.0), (ny("09:33:00"), 22.0))
-    inner = ListStream([
-        EventBatch(EventKind.TRADE, "AAA", quiet),
-        EventBatch(EventKind.TRADE, "BBB", busy[:1]),
-        EventBatch(EventKind.TRADE, "BBB", busy[1:]),  # one batch spanning two bar ends
-    ])
+    inner = ListStream(
+        [
+            EventBatch(EventKind.TRADE, "AAA", quiet),
+            EventBatch(EventKind.TRADE, "BBB", busy[:1]),
+            EventBatch(EventKind.TRADE, "BBB", busy[1:]),  # one batch spanning two bar ends
+        ]
+    )
     out = await drain(AggregationStream(inner, ["1min"]), ["aaa", "bbb"])
     shape = [(b.kind.value, b.symbol, len(b)) for b in out]
     assert shape == [

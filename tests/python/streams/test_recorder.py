@@ -3,6 +3,7 @@ real ``kill -9`` of a recording process."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import signal
 import subprocess
@@ -13,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tradecore import schema
 from tradecore.errors import DataError
 from tradecore.streams.base import EventBatch, EventKind
@@ -38,16 +38,25 @@ def flat(batches: list[EventBatch]) -> list[tuple]:
 
 
 @pytest.mark.asyncio
-async def test_a_recording_replays_exactly_what_was_delivered(lean_root: Path, tmp_path: Path) -> None:
+async def test_a_recording_replays_exactly_what_was_delivered(
+    lean_root: Path, tmp_path: Path
+) -> None:
     clock = itertools.count(1_000_000_000)
-    inner = ReplayStream(LeanSource(lean_root), datasets=["trade", "quote"],
-                         start="2013-10-07T13:30", end="2013-10-07T13:40")
+    inner = ReplayStream(
+        LeanSource(lean_root),
+        datasets=["trade", "quote"],
+        start="2013-10-07T13:30",
+        end="2013-10-07T13:40",
+    )
     recorder = Recorder(tmp_path / "rec", row_group_size=4_000, clock=lambda: next(clock))
     async with RecordingStream(inner, recorder) as stream:
         await stream.subscribe(["spy", "bac", "ibm"])
         delivered = [batch async for batch in stream]
     assert recorder.stats["segments"] > 5
-    assert {(b.kind, b.symbol) for b in delivered} >= {(EventKind.QUOTE, "BAC"), (EventKind.TRADE, "IBM")}
+    assert {(b.kind, b.symbol) for b in delivered} >= {
+        (EventKind.QUOTE, "BAC"),
+        (EventKind.TRADE, "IBM"),
+    }
     replayed = await replay(tmp_path / "rec", ["spy", "bac", "ibm"])
     assert flat(replayed) == flat(delivered)
     # A partial selection by receive time.
@@ -77,12 +86,15 @@ def synthetic() -> Iterator[EventBatch]:
         events["price"] = 100.0 + index % 7
         events["size"] = 1.0 + index % 3
         events["instrument_id"] = number % 2
-        yield EventBatch(EventKind.TRADE, "AAA" if number % 2 else "BBB", events,
-                         1_700_000_000_000_000_000 + index.astype(np.int64))
+        yield EventBatch(
+            EventKind.TRADE,
+            "AAA" if number % 2 else "BBB",
+            events,
+            1_700_000_000_000_000_000 + index.astype(np.int64),
+        )
 
 
-@pytest.mark.asyncio
-async def test_a_killed_recorder_loses_at_most_the_open_segment(tmp_path: Path) -> None:
+def test_a_killed_recorder_loses_at_most_the_open_segment(tmp_path: Path) -> None:
     folder = tmp_path / "rec"
     code = CHILD.format(paths=[str(Path(__file__).parent), *sys.path])
     errors = tmp_path / "stderr.txt"
@@ -100,7 +112,7 @@ async def test_a_killed_recorder_loses_at_most_the_open_segment(tmp_path: Path) 
         child.wait()
     assert child.returncode == -signal.SIGKILL
     segments = sorted((folder / "trade").glob("*.parquet"))
-    batches = await replay(folder, ["aaa", "bbb"])
+    batches = asyncio.run(replay(folder, ["aaa", "bbb"]))
     got = flat(batches)
     # 500-row segments from 37-row batches hold 14 batches (518 rows) each.
     assert len(got) == 518 * len(segments) >= 6 * 518

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tradecore import schema
 from tradecore.data import parquet
 from tradecore.data.importer import import_lean
@@ -70,8 +69,20 @@ def same_fields(a: np.ndarray, b: np.ndarray, skip: tuple[str, ...] = ("instrume
 def imported(lean_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """SPY, BAC, IBM trades, BAC quotes and minute bars for 2013-10-07..08 as Parquet."""
     out = tmp_path_factory.mktemp("parquet")
-    import_lean(lean_root, out, ["spy", "ibm"], ["trade", "minute"], (dt.date(2013, 10, 7), dt.date(2013, 10, 8)))
-    import_lean(lean_root, out, ["bac"], ["trade", "quote", "minute"], (dt.date(2013, 10, 7), dt.date(2013, 10, 8)))
+    import_lean(
+        lean_root,
+        out,
+        ["spy", "ibm"],
+        ["trade", "minute"],
+        (dt.date(2013, 10, 7), dt.date(2013, 10, 8)),
+    )
+    import_lean(
+        lean_root,
+        out,
+        ["bac"],
+        ["trade", "quote", "minute"],
+        (dt.date(2013, 10, 7), dt.date(2013, 10, 8)),
+    )
     return out
 
 
@@ -81,7 +92,9 @@ def imported(lean_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("source_kind", ["lean", "parquet"])
-async def test_one_day_of_spy_trades_replays_every_print(lean_root, lean, imported, source_kind) -> None:
+async def test_one_day_of_spy_trades_replays_every_print(
+    lean_root, lean, imported, source_kind
+) -> None:
     source = LeanSource(lean_root) if source_kind == "lean" else ParquetSource(imported)
     stream = ReplayStream(source, datasets=["trade"], start="2013-10-07", end="2013-10-08")
     batches = await drain(stream, ["spy"])
@@ -114,7 +127,9 @@ async def test_bac_quotes_and_minute_bars_counts(imported) -> None:
 
 
 @pytest.mark.asyncio
-async def test_merge_of_spy_bac_ibm_trades_and_bac_quotes_is_ordered_and_complete(imported, lean) -> None:
+async def test_merge_of_spy_bac_ibm_trades_and_bac_quotes_is_ordered_and_complete(
+    imported, lean
+) -> None:
     stream = ReplayStream(ParquetSource(imported), datasets=["trade", "quote"])
     batches = await drain(stream, ["spy", "bac", "ibm"])
     times, ids, labels = flatten(batches)
@@ -139,8 +154,16 @@ async def test_parquet_and_lean_sources_replay_identically_and_window_size_does_
     lean_root, imported
 ) -> None:
     def run(source, window):
-        return drain(ReplayStream(source, datasets=["trade", "quote", "minute"], start="2013-10-07",
-                                  end="2013-10-08T16:00", window=window), ["bac", "spy"])
+        return drain(
+            ReplayStream(
+                source,
+                datasets=["trade", "quote", "minute"],
+                start="2013-10-07",
+                end="2013-10-08T16:00",
+                window=window,
+            ),
+            ["bac", "spy"],
+        )
 
     from_lean = await run(LeanSource(lean_root), 1 << 20)
     from_parquet = await run(ParquetSource(imported), 1 << 20)
@@ -178,11 +201,16 @@ async def test_ties_follow_the_documented_rule(tmp_path: Path) -> None:
     batches = await drain(ReplayStream(ParquetSource(tmp_path)), ["bbb", "aaa"])
     got = [(b.kind.value, b.symbol, len(b)) for b in batches]
     assert got == [
-        ("trade", "AAA", 1), ("trade", "BBB", 1),  # t - 1
-        ("status", "AAA", 1), ("status", "BBB", 1),
-        ("bar", "AAA", 1), ("bar", "BBB", 1),
-        ("quote", "AAA", 1), ("quote", "BBB", 1),
-        ("trade", "AAA", 1), ("trade", "BBB", 1),
+        ("trade", "AAA", 1),
+        ("trade", "BBB", 1),  # t - 1
+        ("status", "AAA", 1),
+        ("status", "BBB", 1),
+        ("bar", "AAA", 1),
+        ("bar", "BBB", 1),
+        ("quote", "AAA", 1),
+        ("quote", "BBB", 1),
+        ("trade", "AAA", 1),
+        ("trade", "BBB", 1),
     ]
 
 
@@ -193,7 +221,9 @@ async def test_ties_follow_the_documented_rule(tmp_path: Path) -> None:
 @pytest.mark.asyncio
 async def test_start_and_end_select_a_half_open_window(imported, lean) -> None:
     start, end = utc_ns("2013-10-08", "09:30"), utc_ns("2013-10-08", "09:31")
-    batches = await drain(ReplayStream(ParquetSource(imported), datasets=["trade"], start=start, end=end), ["spy"])
+    batches = await drain(
+        ReplayStream(ParquetSource(imported), datasets=["trade"], start=start, end=end), ["spy"]
+    )
     events = stream_events(batches, "trade", "SPY")
     day = lean("tick", "spy", "2013-10-08")
     expected = day[(day["ts_event"] >= start) & (day["ts_event"] < end)]
@@ -222,7 +252,9 @@ async def test_speed_paces_by_the_event_clock(imported) -> None:
     start = utc_ns("2013-10-08", "09:30:00")
     end = start + 400_000_000  # 0.4 s of SPY trades at the open
     speed = 2.0
-    stream = ReplayStream(ParquetSource(imported), datasets=["trade"], start=start, end=end, speed=speed)
+    stream = ReplayStream(
+        ParquetSource(imported), datasets=["trade"], start=start, end=end, speed=speed
+    )
     began = time.perf_counter()
     batches = await drain(stream, ["spy", "bac"])
     elapsed = time.perf_counter() - began
@@ -235,8 +267,13 @@ async def test_speed_paces_by_the_event_clock(imported) -> None:
 
 @pytest.mark.asyncio
 async def test_subscribe_and_unsubscribe_during_replay(imported) -> None:
-    stream = ReplayStream(ParquetSource(imported), datasets=["trade"], start="2013-10-07", end="2013-10-08",
-                          window=2_000)
+    stream = ReplayStream(
+        ParquetSource(imported),
+        datasets=["trade"],
+        start="2013-10-07",
+        end="2013-10-08",
+        window=2_000,
+    )
     seen: list[EventBatch] = []
     await stream.subscribe(["spy", "bac"])
     joined_at = None
@@ -282,14 +319,19 @@ def _trades(start: int, n: int) -> np.ndarray:
     return events
 
 
-def _write_days(root: Path, days: int, rows: int = 1_000, row_group_size: int = 1 << 20) -> list[Path]:
+def _write_days(
+    root: Path, days: int, rows: int = 1_000, row_group_size: int = 1 << 20
+) -> list[Path]:
     paths = []
     for i in range(days):
         day = dt.date(2020, 1, 6 + i)
         path = parquet.dataset_path(root, "trade", "XYZ", day)
         start = utc_ns(day.isoformat(), "10:00", -5)
-        parquet.write_table(parquet.to_table(_trades(start, rows), kind=EventKind.TRADE), path,
-                            row_group_size=row_group_size)
+        parquet.write_table(
+            parquet.to_table(_trades(start, rows), kind=EventKind.TRADE),
+            path,
+            row_group_size=row_group_size,
+        )
         paths.append(path)
     return paths
 
@@ -337,8 +379,10 @@ async def test_a_foreign_parquet_file_is_a_data_error(tmp_path: Path) -> None:
 @pytest.mark.asyncio
 async def test_out_of_order_file_is_sorted_counted_and_logged(tmp_path: Path, caplog) -> None:
     events = _trades(utc_ns("2020-01-06", "10:00", -5), 10)[::-1].copy()
-    parquet.write_table(parquet.to_table(events, kind=EventKind.TRADE),
-                        parquet.dataset_path(tmp_path, "trade", "XYZ", dt.date(2020, 1, 6)))
+    parquet.write_table(
+        parquet.to_table(events, kind=EventKind.TRADE),
+        parquet.dataset_path(tmp_path, "trade", "XYZ", dt.date(2020, 1, 6)),
+    )
     stream = ReplayStream(ParquetSource(tmp_path))
     with caplog.at_level("WARNING", logger="tradecore"):
         batches = await drain(stream, ["xyz"])
@@ -351,8 +395,13 @@ async def test_out_of_order_file_is_sorted_counted_and_logged(tmp_path: Path, ca
 # CSV
 
 
-TARDIS_MAPPING = dict(kind="trade", time="timestamp", time_unit="us", symbol_column="symbol",
-                      columns={"price": "price", "size": "amount", "trade_id": "id"})
+TARDIS_MAPPING = {
+    "kind": "trade",
+    "time": "timestamp",
+    "time_unit": "us",
+    "symbol_column": "symbol",
+    "columns": {"price": "price", "size": "amount", "trade_id": "id"},
+}
 
 
 @pytest.mark.asyncio
@@ -370,11 +419,19 @@ async def test_csv_replay_with_a_column_mapping(data_root: Path) -> None:
 @pytest.mark.asyncio
 async def test_csv_text_times_with_a_time_zone_and_price_scale(tmp_path: Path) -> None:
     path = tmp_path / "q.csv"
-    path.write_text("when;bid;ask;ex\n2013-10-07 09:30:00.5;1674100;1674200;P\n"
-                    "2013-10-07 09:30:01;1674000;1674300;Q\n")
-    mapping = CsvMapping(kind="quote", time="when", timezone="America/New_York", price_scale=10_000,
-                         symbol="spy", delimiter=";",
-                         columns={"bid_price": "bid", "ask_price": "ask", "bid_exchange": "ex"})
+    path.write_text(
+        "when;bid;ask;ex\n2013-10-07 09:30:00.5;1674100;1674200;P\n"
+        "2013-10-07 09:30:01;1674000;1674300;Q\n"
+    )
+    mapping = CsvMapping(
+        kind="quote",
+        time="when",
+        timezone="America/New_York",
+        price_scale=10_000,
+        symbol="spy",
+        delimiter=";",
+        columns={"bid_price": "bid", "ask_price": "ask", "bid_exchange": "ex"},
+    )
     batches = await drain(ReplayStream(CsvSource([path], mapping)), ["spy"])
     quotes = batches[0].events
     assert quotes["ts_event"][0] == utc_ns("2013-10-07", "09:30:00.5")
@@ -394,7 +451,9 @@ def test_csv_mapping_mistakes_are_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="time zone"):
         CsvMapping(kind="trade", time="t", symbol="X", timezone="Mars/Olympus", columns={})
     with pytest.raises(ConfigError, match="unknown key"):
-        CsvMapping.from_dict({"kind": "trade", "time": "t", "symbol": "X", "columns": {}, "scale": 2})
+        CsvMapping.from_dict(
+            {"kind": "trade", "time": "t", "symbol": "X", "columns": {}, "scale": 2}
+        )
     mapping = CsvMapping(kind="trade", time="t", time_unit="s", symbol="X", columns={"size": "qty"})
     with pytest.raises(ConfigError, match=r"column\(s\) \['qty'\]"):
         CsvSource([path], mapping).parts("trade", "X", None, None)[0].load("raise")
@@ -410,4 +469,3 @@ def test_csv_bad_value_is_a_data_error_with_its_line(tmp_path: Path) -> None:
     mapping = CsvMapping(kind="trade", time="t", time_unit="s", symbol="X", columns={"price": "px"})
     with pytest.raises(DataError, match=r"t\.csv:3: bad price"):
         CsvSource([path], mapping).parts("trade", "X", None, None)[0].load("raise")
-
