@@ -25,6 +25,7 @@ their bars between batches.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import time
 from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
@@ -107,6 +108,13 @@ class AggregationStream(MarketDataStream):
         BarAggregator(self.periods[0], **options)  # reject bad options now, not at the first trade
         # (symbol, period index) -> aggregator; insertion order is irrelevant, output is sorted.
         self._aggregators: dict[tuple[str, int], BarAggregator] = {}
+        # Open bars by end time, so advancing the clock touches only the aggregators whose bar
+        # it closes: a heap of (end, symbol, period) with stale entries skipped, and the end
+        # each aggregator's current entry holds. With empty="flat" every aggregator must see
+        # every clock step (it emits bars without an open one), so the heap is not used.
+        self._closing: list[tuple[int, str, int]] = []
+        self._tracked: dict[tuple[str, int], int] = {}
+        self._every_tick = options.get("empty") == "flat"
         self._bars = 0
 
     async def subscribe(self, symbols: Iterable[str]) -> None:
@@ -118,6 +126,7 @@ class AggregationStream(MarketDataStream):
         await self.inner.unsubscribe(names)
         for key in [k for k in self._aggregators if k[0] in names]:
             del self._aggregators[key]
+            self._tracked.pop(key, None)
 
     @property
     def subscribed(self) -> frozenset[str]:
@@ -189,16 +198,14 @@ class AggregationStream(MarketDataStream):
             instrument = int(batch.events["instrument_id"][0])
             trades = np.ascontiguousarray(batch.events)
             for period in range(len(self.periods)):
-                bars = self._aggregator(batch.symbol, period, instrument).update_batch(trades)
+                aggregator = self._aggregator(batch.symbol, period, instrument)
+                bars = aggregator.update_batch(trades)
                 if len(bars):
                     closed.append((batch.symbol, period, bars))
+                self._track((batch.symbol, period), aggregator)
         times = merge_time(batch.kind, batch.events)
         if advance_clock and len(times):
-            now = int(times[-1])
-            for (symbol, period), aggregator in self._aggregators.items():
-                bars = aggregator.on_clock(now)
-                if len(bars):
-                    closed.append((symbol, period, bars))
+            closed.extend(self._advance(int(times[-1])))
         if not closed:
             return [batch]
         out: list[EventBatch] = []
@@ -217,13 +224,37 @@ class AggregationStream(MarketDataStream):
         received = None if batch.ts_received is None else batch.ts_received[start:stop]
         return EventBatch(batch.kind, batch.symbol, batch.events[start:stop], received)
 
+    def _track(self, key: tuple[str, int], aggregator: BarAggregator) -> None:
+        """Note the end of the aggregator's open bar, if it has one and it changed."""
+        if not aggregator.has_open_bar:
+            self._tracked.pop(key, None)
+            return
+        end = int(aggregator.open_bar["ts_end"][0])
+        if self._tracked.get(key) != end:
+            self._tracked[key] = end
+            heapq.heappush(self._closing, (end, *key))
+
+    def _advance(self, now: int) -> list[tuple[str, int, np.ndarray]]:
+        """Advance the clock of the aggregators whose open bar ends at or before ``now``."""
+        closed = []
+        if self._every_tick:
+            for (symbol, period), aggregator in self._aggregators.items():
+                if len(bars := aggregator.on_clock(now)):
+                    closed.append((symbol, period, bars))
+            return closed
+        while self._closing and self._closing[0][0] <= now:
+            end, symbol, period = heapq.heappop(self._closing)
+            key = (symbol, period)
+            aggregator = self._aggregators.get(key)
+            if aggregator is None or self._tracked.get(key) != end:
+                continue  # unsubscribed, or the bar already closed on a trade
+            if len(bars := aggregator.on_clock(now)):
+                closed.append((symbol, period, bars))
+            self._track(key, aggregator)
+        return closed
+
     def _tick(self, now: int) -> list[EventBatch]:
-        closed = [
-            (s, p, bars)
-            for (s, p), agg in self._aggregators.items()
-            if len(bars := agg.on_clock(now))
-        ]
-        return [batch for _, batch in self._bar_batches(closed)]
+        return [batch for _, batch in self._bar_batches(self._advance(now))]
 
     def _flush(self) -> list[EventBatch]:
         closed = [

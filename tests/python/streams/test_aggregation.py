@@ -190,3 +190,20 @@ async def test_unsubscribing_drops_the_open_bars() -> None:
         seen.append(batch)
         await stream2.unsubscribe(["aaa"])
     assert [b.kind for b in seen] == [EventKind.TRADE]
+
+
+@pytest.mark.asyncio
+async def test_flat_bars_fill_silent_periods_on_the_event_clock() -> None:
+    inner = ListStream(
+        [
+            EventBatch(EventKind.TRADE, "AAA", trades(0, (ny("09:30:10"), 10.0))),
+            EventBatch(EventKind.TRADE, "BBB", trades(1, (ny("09:33:30"), 20.0))),
+        ]
+    )
+    out = await drain(AggregationStream(inner, ["1min"], empty="flat"), ["aaa", "bbb"])
+    before = out[: [b.symbol for b in out].index("BBB")]
+    aaa = schema.concatenate([b.events for b in out[:3] if b.kind is EventKind.BAR], schema.BAR)
+    assert [b.kind for b in before] == [EventKind.TRADE, EventKind.BAR]
+    assert list(aaa["ts_event"]) == [ny("09:30"), ny("09:31"), ny("09:32")]
+    assert list(aaa["flags"]) == [0, schema.BarFlag.FLAT, schema.BarFlag.FLAT]
+    assert out[2].symbol == "BBB" and out[2].kind is EventKind.TRADE
