@@ -38,11 +38,23 @@ events per stream. With ``speed > 0`` it sleeps until the wall clock reaches the
 divided by ``speed`` (1 = real time), and a batch holds the events of one stream with the same
 time.
 
+Events of one stream are expected in time order. A file that is not is sorted by merge time
+(stable) when loaded, counted in ``stats["parts_unsorted"]`` and logged; files of one stream
+that overlap in time are replayed in file order, not re-sorted across files.
+
 Bad input
 ---------
-A part (file) that cannot be read is counted in ``stats["parts_bad"]`` and logged once with its
-path. ``on_error="raise"`` (default) raises the :class:`DataError`; ``"skip"`` leaves the file
-(for Parquet: only its unreadable row groups) out and the stream keeps going.
+A part (file) that cannot be read is counted once in ``stats["parts_bad"]``.
+``on_error="raise"`` (default) raises its :class:`DataError`, whose message names the file;
+``"skip"`` logs it once with its path, leaves it out and keeps going. For Parquet only the
+unreadable row groups are left out (``stats["row_groups_bad"]``), so nothing readable is lost.
+LEAN files are all-or-nothing: the reader rejects a file with any bad line.
+
+Subscriptions
+-------------
+``subscribe``/``unsubscribe`` work at any time. A symbol subscribed during a replay joins at the
+replay clock (its events from the time of the last event handed out); an unsubscribed symbol's
+batches stop at once, also within a merge window.
 """
 
 from __future__ import annotations
