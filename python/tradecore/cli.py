@@ -87,3 +87,8 @@ def bars(symbol: str, day: str, period: str, sessions: tuple[str, ...], tape_rul
     rate = len(trades) / elapsed if elapsed > 0 else float("inf")
     click.echo(f"aggregated in {elapsed * 1e3:.2f} ms ({rate / 1e6:,.0f} M trades/s); "
                f"total volume {np.sum(result['volume']):,.0f}")
+
+
+from tradecore.cli_data import data  # noqa: E402
+
+main.add_command(data)
