@@ -24,8 +24,8 @@ Semantics (see README.md):
   ``TradeTickDataWrangler``; the strategy subscribes to ``1-MINUTE-LAST-INTERNAL`` bars, built by
   Nautilus' time-bar aggregator with ``time_bars_build_with_no_updates=False`` (no bars for empty
   minutes/nights; the default True would emit one for every empty minute and change the EMAs).
-  ``trade_execution=True`` so the book follows the trades; orders are 1 share there because a
-  trade tick offers only its own size (often < 100) - stated in the JSON as ``order_qty``.
+  ``trade_execution=True`` so the book follows the trades. Orders are 100 shares there too
+  (``--qty``); measured: no partial fills on the SPY week (the runner counts them anyway).
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def run_bars(frame: pd.DataFrame, symbol: str = "SPY") -> dict:
     return result
 
 
-def run_ticks(ticks: pd.DataFrame, symbol: str = "SPY", qty: int = 1) -> dict:
+def run_ticks(ticks: pd.DataFrame, symbol: str = "SPY", qty: int = common.ORDER_QTY) -> dict:
     """Replay trade ticks; Nautilus aggregates 1-minute bars internally for the strategy."""
     instrument = TestInstrumentProvider.equity(symbol, VENUE)
     bar_type = BarType.from_str(f"{instrument.id}-1-MINUTE-LAST-INTERNAL")
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     p = common.parser(__doc__.splitlines()[0])
     p.add_argument("--ticks", action="store_true",
                    help="replay LEAN SPY trade ticks 2013-10-07..11 instead of bars")
-    p.add_argument("--qty", type=int, default=1, help="order size in tick mode (default 1)")
+    p.add_argument("--qty", type=int, default=common.ORDER_QTY, help="order size in tick mode")
     args = p.parse_args(argv)
     started = time.perf_counter()
     t0 = time.perf_counter()
