@@ -81,26 +81,16 @@ def replay_native(root: Path) -> None:
 
 
 def synthetic_bars(n: int, seed: int = 42) -> np.ndarray:
-    """A random walk of one-minute bars, the same generator the peers use."""
+    """The peers' random walk of one-minute bars (benchmarks/peers/bars.py), as a BAR array."""
     sys.path.insert(0, str(HERE / "peers"))
-    try:
-        from bars import synthetic_bar_arrays  # type: ignore[import-not-found]
+    from bars import synthetic_minute_bars  # type: ignore[import-not-found]
 
-        arrays = synthetic_bar_arrays(n, seed)
-    except ImportError:
-        rng = np.random.default_rng(seed)
-        close = 100 + np.cumsum(rng.normal(0, 0.05, n))
-        open_ = np.r_[100.0, close[:-1]]
-        arrays = {
-            "ts_event": 1_381_132_800_000_000_000 + np.arange(n, dtype=np.int64) * 60_000_000_000,
-            "open": open_, "close": close,
-            "high": np.maximum(open_, close) + 0.01, "low": np.minimum(open_, close) - 0.01,
-            "volume": np.full(n, 1e6),
-        }
+    frame = synthetic_minute_bars(n, seed=seed)
     bars = schema.empty(schema.BAR, n)
-    for field in ("ts_event", "open", "high", "low", "close", "volume"):
-        bars[field] = arrays[field]
+    bars["ts_event"] = frame.index.as_unit("ns").asi8
     bars["ts_end"] = bars["ts_event"] + 60_000_000_000
+    for field in ("open", "high", "low", "close", "volume"):
+        bars[field] = frame[field].to_numpy()
     return bars
 
 
@@ -131,16 +121,17 @@ def peers(n: int, ours: dict[str, float]) -> None:
         return
     for peer, script in (("nautilus", "run_nautilus.py"), ("backtrader", "run_backtrader.py")):
         count = n if peer == "nautilus" else min(n, 200_000)  # backtrader is slow: a smaller run
-        result = subprocess.run([python, str(HERE / "peers" / script), "--bars", "synthetic", "--n", str(count)],
-                                capture_output=True, text=True, check=False)
+        command = [python, str(HERE / "peers" / script), "--bars", "synthetic", "--n", str(count), "--brief"]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             print(f"# peer {peer} failed: {result.stderr.strip()[-300:]}")
             continue
         figures = json.loads(result.stdout.strip().splitlines()[-1])
-        report(f"peer_{peer}_bars_per_s", figures["bars_per_s"], "bars/s")
+        report(f"peer_{peer}_bars", count, "bars")
+        report(f"peer_{peer}_bars_per_s", figures["bars_per_second"], "bars/s")
         report(f"peer_{peer}_round_trips", figures["round_trips"], "trades")
-        report(f"ema_cross_native_vs_{peer}", ours["native"] / figures["bars_per_s"], "x")
-        report(f"ema_cross_python_vs_{peer}", ours["python"] / figures["bars_per_s"], "x")
+        report(f"ema_cross_native_vs_{peer}", ours["native"] / figures["bars_per_second"], "x")
+        report(f"ema_cross_python_vs_{peer}", ours["python"] / figures["bars_per_second"], "x")
 
 
 def main() -> None:
