@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "arrays.hpp"
+#include "fast_access.hpp"
 #include "register.hpp"
 #include "tradecore/strategies/ema_cross.hpp"
 #include "tradecore/symbol_engine.hpp"
@@ -176,44 +177,45 @@ void register_engine(py::module_& m) {
       .value("TRANSITION", StopReason::Transition)
       .value("BAR", StopReason::Bar);
 
-  // Event objects handed to Python strategies (read-only views of one event).
-  py::class_<Bar>(m, "Bar")
-      .def_readonly("ts_event", &Bar::ts_event)
-      .def_readonly("ts_end", &Bar::ts_end)
-      .def_readonly("open", &Bar::open)
-      .def_readonly("high", &Bar::high)
-      .def_readonly("low", &Bar::low)
-      .def_readonly("close", &Bar::close)
-      .def_readonly("volume", &Bar::volume)
-      .def_readonly("vwap", &Bar::vwap)
-      .def_readonly("trade_count", &Bar::trade_count)
-      .def_readonly("session", &Bar::session);
-  py::class_<Quote>(m, "Quote")
-      .def_readonly("ts_event", &Quote::ts_event)
-      .def_readonly("bid_price", &Quote::bid_price)
-      .def_readonly("ask_price", &Quote::ask_price)
-      .def_readonly("bid_size", &Quote::bid_size)
-      .def_readonly("ask_size", &Quote::ask_size);
-  py::class_<Trade>(m, "Trade")
-      .def_readonly("ts_event", &Trade::ts_event)
-      .def_readonly("price", &Trade::price)
-      .def_readonly("size", &Trade::size)
-      .def_readonly("conditions", &Trade::conditions);
-  py::class_<Fill>(m, "Fill")
-      .def_readonly("ts_event", &Fill::ts_event)
-      .def_readonly("order_id", &Fill::order_id)
-      .def_readonly("price", &Fill::price)
-      .def_readonly("quantity", &Fill::quantity)
-      .def_readonly("commission", &Fill::commission)
-      .def_readonly("leaves_quantity", &Fill::leaves_quantity)
-      .def_readonly("side", &Fill::side);
-  py::class_<OrderUpdate>(m, "OrderUpdate")
-      .def_readonly("ts_event", &OrderUpdate::ts_event)
-      .def_readonly("order_id", &OrderUpdate::order_id)
-      .def_readonly("filled_quantity", &OrderUpdate::filled_quantity)
-      .def_readonly("leaves_quantity", &OrderUpdate::leaves_quantity)
-      .def_readonly("status", &OrderUpdate::status)
-      .def_readonly("reason", &OrderUpdate::reason);
+  // Event objects handed to Python strategies: read-only fields as CPython descriptors, since a
+  // Python strategy reads a few of them on every event.
+  py::class_<Bar> bar(m, "Bar");
+  add_fast_field<&Bar::ts_event>(bar, "ts_event");
+  add_fast_field<&Bar::ts_end>(bar, "ts_end");
+  add_fast_field<&Bar::open>(bar, "open");
+  add_fast_field<&Bar::high>(bar, "high");
+  add_fast_field<&Bar::low>(bar, "low");
+  add_fast_field<&Bar::close>(bar, "close");
+  add_fast_field<&Bar::volume>(bar, "volume");
+  add_fast_field<&Bar::vwap>(bar, "vwap");
+  add_fast_field<&Bar::trade_count>(bar, "trade_count");
+  add_fast_field<&Bar::session>(bar, "session");
+  py::class_<Quote> quote(m, "Quote");
+  add_fast_field<&Quote::ts_event>(quote, "ts_event");
+  add_fast_field<&Quote::bid_price>(quote, "bid_price");
+  add_fast_field<&Quote::ask_price>(quote, "ask_price");
+  add_fast_field<&Quote::bid_size>(quote, "bid_size");
+  add_fast_field<&Quote::ask_size>(quote, "ask_size");
+  py::class_<Trade> trade(m, "Trade");
+  add_fast_field<&Trade::ts_event>(trade, "ts_event");
+  add_fast_field<&Trade::price>(trade, "price");
+  add_fast_field<&Trade::size>(trade, "size");
+  add_fast_field<&Trade::conditions>(trade, "conditions");
+  py::class_<Fill> fill(m, "Fill");
+  add_fast_field<&Fill::ts_event>(fill, "ts_event");
+  add_fast_field<&Fill::order_id>(fill, "order_id");
+  add_fast_field<&Fill::price>(fill, "price");
+  add_fast_field<&Fill::quantity>(fill, "quantity");
+  add_fast_field<&Fill::commission>(fill, "commission");
+  add_fast_field<&Fill::leaves_quantity>(fill, "leaves_quantity");
+  add_fast_field<&Fill::side>(fill, "side");
+  py::class_<OrderUpdate> update(m, "OrderUpdate");
+  add_fast_field<&OrderUpdate::ts_event>(update, "ts_event");
+  add_fast_field<&OrderUpdate::order_id>(update, "order_id");
+  add_fast_field<&OrderUpdate::filled_quantity>(update, "filled_quantity");
+  add_fast_field<&OrderUpdate::leaves_quantity>(update, "leaves_quantity");
+  add_fast_field<&OrderUpdate::status>(update, "status");
+  add_fast_field<&OrderUpdate::reason>(update, "reason");
 
   py::class_<RuleInfo>(m, "RuleInfo")
       .def(py::init([](std::string name, std::uint8_t from, std::uint8_t to, Trigger trigger) {
@@ -344,6 +346,13 @@ void register_engine(py::module_& m) {
           "caller, or the events run out.")
       .def_property_readonly("exhausted", [](const EngineBox& self) { return self.engine.exhausted(); })
       .def("drain", &drain, "Take the output produced since the last drain, as arrays.")
+      .def(
+          "new_intents",
+          [](const EngineBox& self) {
+            auto span = self.engine.new_intents();
+            return to_array(std::vector<TradeIntent>(span.begin(), span.end()));
+          },
+          "The intents that stopped the last run() (a copy; they also stay in the output).")
       .def(
           "submit",
           [](EngineBox& self, std::uint64_t order_id, std::int64_t ts, int side, int type, double quantity,

@@ -18,6 +18,7 @@
 #include <tuple>
 #include <utility>
 
+#include "fast_access.hpp"
 #include "register.hpp"
 #include "tradecore/indicators.hpp"
 
@@ -31,26 +32,6 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // ---- fast descriptors ------------------------------------------------------------------
-
-/// The C++ object behind a pybind11 instance. The descriptor machinery has already checked that
-/// `self` is an instance of the bound type (or a subclass), so the layout is pybind11's.
-template <class T>
-T* self_pointer(PyObject* self) {
-  auto* inst = reinterpret_cast<py::detail::instance*>(self);
-  if (inst->simple_layout) [[likely]] {
-    if (auto* p = static_cast<T*>(inst->simple_value_holder[0])) [[likely]]
-      return p;
-    PyErr_SetString(PyExc_TypeError, "indicator object is not initialised (__init__ was not called)");
-    return nullptr;
-  }
-  // Python-side multiple inheritance: take pybind11's slow, general route.
-  try {
-    return py::handle(self).cast<T*>();
-  } catch (...) {
-    py::detail::try_translate_exceptions();
-    return nullptr;
-  }
-}
 
 template <class A>
 bool from_python(PyObject* o, A& out) {

@@ -38,26 +38,32 @@ class EmaCrossPy(Strategy):
     def ready(self) -> bool:
         return self.slow.initialized
 
-    def _update(self, close: float) -> None:
-        if self.slow.initialized:
-            self.fast_prev, self.slow_prev = self.fast.value, self.slow.value
-        self.fast.update(close)
-        self.slow.update(close)
+    def _update(self, close: float) -> tuple[float, float]:
+        """Update both EMAs; return their values (NaN until warmed up)."""
+        fast, slow = self.fast, self.slow
+        if slow.initialized:
+            self.fast_prev, self.slow_prev = fast.value, slow.value
+        fast.update(close)
+        slow.update(close)
+        return fast.value, slow.value
 
     def on_bar(self, bar) -> None:  # noqa: ANN001
-        self._update(bar.close)
-        if self.fast_prev != self.fast_prev:  # NaN until both EMAs have a previous value
+        close = bar.close
+        fast, slow = self._update(close)
+        fast_prev, slow_prev = self.fast_prev, self.slow_prev
+        if fast_prev != fast_prev:  # NaN until both EMAs have a previous value
             return
-        fast, slow = self.fast.value, self.slow.value
         state = self.state
-        if state == self.FLAT and self.fast_prev <= self.slow_prev and fast > slow:
-            self.transition("cross_above", bar.ts_end, close=bar.close, fast=fast, slow=slow,
-                            fast_prev=self.fast_prev, slow_prev=self.slow_prev)
-            self.buy(bar.ts_end, self.quantity, reference_price=bar.close)
-        elif state == self.LONG and self.fast_prev >= self.slow_prev and fast < slow:
-            self.transition("cross_below", bar.ts_end, close=bar.close, fast=fast, slow=slow,
-                            fast_prev=self.fast_prev, slow_prev=self.slow_prev, position=self.position)
-            self.close_position(bar.ts_end, reference_price=bar.close)
+        if state == self.FLAT and fast_prev <= slow_prev and fast > slow:
+            ts = bar.ts_end
+            self.transition("cross_above", ts, close=close, fast=fast, slow=slow,
+                            fast_prev=fast_prev, slow_prev=slow_prev)
+            self.buy(ts, self.quantity, reference_price=close)
+        elif state == self.LONG and fast_prev >= slow_prev and fast < slow:
+            ts = bar.ts_end
+            self.transition("cross_below", ts, close=close, fast=fast, slow=slow,
+                            fast_prev=fast_prev, slow_prev=slow_prev, position=self.position)
+            self.close_position(ts, reference_price=close)
 
     def on_fill(self, fill) -> None:  # noqa: ANN001
         if self.state == self.PENDING_ENTRY and fill.leaves_quantity == 0:

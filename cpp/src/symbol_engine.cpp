@@ -74,7 +74,15 @@ bool SymbolEngine::exhausted() const noexcept {
 
 EngineOutput SymbolEngine::take_output() {
   transitions_drained_ += output_.transitions.size();
+  seen_intents_ = seen_fills_ = seen_transitions_ = seen_bars_ = 0;
   return std::exchange(output_, EngineOutput{});
+}
+
+void SymbolEngine::mark_seen() {
+  seen_intents_ = output_.intents.size();
+  seen_fills_ = output_.fills.size();
+  seen_transitions_ = output_.transitions.size();
+  seen_bars_ = output_.bars.size();
 }
 
 void SymbolEngine::collect() {
@@ -90,10 +98,10 @@ void SymbolEngine::collect() {
 }
 
 StopReason SymbolEngine::stop_reason() const {
-  if (!output_.intents.empty()) return StopReason::Intent;
-  if (!output_.fills.empty()) return StopReason::Fill;
-  if (config_.stop_on_transition && !output_.transitions.empty()) return StopReason::Transition;
-  if (config_.stop_on_bar && !output_.bars.empty()) return StopReason::Bar;
+  if (output_.intents.size() > seen_intents_) return StopReason::Intent;
+  if (output_.fills.size() > seen_fills_) return StopReason::Fill;
+  if (config_.stop_on_transition && output_.transitions.size() > seen_transitions_) return StopReason::Transition;
+  if (config_.stop_on_bar && output_.bars.size() > seen_bars_) return StopReason::Bar;
   return StopReason::Exhausted;
 }
 
@@ -180,8 +188,7 @@ void SymbolEngine::process_clock(std::int64_t now) {
 
 StopReason SymbolEngine::run() {
   if (faulted()) throw Error("engine stopped after a fault: " + fault_);
-  // Un-drained output from an earlier stop is reported again rather than mixed with new output.
-  if (StopReason r = stop_reason(); r != StopReason::Exhausted) return r;
+  mark_seen();  // what the caller was handed by earlier stops (and its own orders' fills) is seen
   while (true) {
     const std::int64_t ts = si_ < statuses_.size() ? statuses_[si_].ts_event : kNever;
     const std::int64_t tq = qi_ < quotes_.size() ? quotes_[qi_].ts_event : kNever;
@@ -217,6 +224,7 @@ StopReason SymbolEngine::run() {
 
 StopReason SymbolEngine::on_clock(std::int64_t now) {
   if (faulted()) throw Error("engine stopped after a fault: " + fault_);
+  mark_seen();
   now_ = std::max(now_, now);
   guarded("clock", now, [&] { process_clock(now); });
   collect();

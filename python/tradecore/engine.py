@@ -115,7 +115,8 @@ class SymbolEngine:
         """Replay whole arrays at full speed through the same loop live uses.
 
         Each intent becomes an order (sized as its ``sizing`` says) submitted to the native fill
-        simulator at the engine's current time. ``on_output`` sees every drained output.
+        simulator at the engine's current time. Output accumulates natively and is taken once at
+        the end; with ``on_output``, it is drained and handed over at every stop instead.
         """
         self._native.load(trades=trades, quotes=quotes, bars=bars, statuses=statuses, clock=clock)
         keys = ("transitions", "intents", "fills", "updates", "bars")
@@ -123,7 +124,8 @@ class SymbolEngine:
         parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
         result = EngineRun(*(np.empty(0, d) for d in dtypes))
 
-        def collect(output: dict[str, np.ndarray]) -> None:
+        def collect() -> None:
+            output = self._native.drain()
             if on_output is not None:
                 on_output(output)
             for key in keys:
@@ -135,15 +137,14 @@ class SymbolEngine:
                 reason = self._native.run()
             except (StrategyError, DataError) as error:
                 raise type(error)(f"{self.symbol}: {error}") from error
-            output = self._native.drain()
-            collect(output)
-            if len(output["intents"]):
-                self._route(output["intents"], result)
-                # What the orders did at once (fills at the current book) belongs to this stop.
-                collect(self._native.drain())
             if reason == _engine.StopReason.EXHAUSTED:
                 break
             result.stops += 1
+            if reason == _engine.StopReason.INTENT:
+                self._route(self._native.new_intents(), result)
+            if on_output is not None:
+                collect()  # observers see output as it happens; otherwise it is taken once
+        collect()
         for key, dtype in zip(keys, dtypes):
             setattr(result, key, schema.concatenate(parts[key], dtype))
         result.events = int(self._native.events_processed)

@@ -59,7 +59,9 @@ class SymbolEngine {
   /// exhausted() (the Python wrapper keeps the arrays alive).
   void load(std::span<const Trade> trades, std::span<const Quote> quotes, std::span<const Bar> bars,
             std::span<const Status> statuses, std::span<const std::int64_t> clock);
-  /// Process loaded events until the caller is needed or they run out.
+  /// Process loaded events until the caller is needed or they run out. It returns when this
+  /// call produced intents or fills (or transitions/bars when configured to stop on them);
+  /// everything produced accumulates in output() until take_output().
   StopReason run();
   bool exhausted() const noexcept;
 
@@ -80,6 +82,10 @@ class SymbolEngine {
   EngineOutput take_output();
   /// Drop the output after reading it in place through output().
   void mark_drained() { (void)take_output(); }
+  /// The intents produced by the last run() or on_clock() call (the ones that stopped it).
+  std::span<const TradeIntent> new_intents() const noexcept {
+    return std::span<const TradeIntent>(output_.intents).subspan(seen_intents_);
+  }
 
   std::int64_t now() const noexcept { return now_; }
   std::uint64_t events_processed() const noexcept { return processed_; }
@@ -102,6 +108,7 @@ class SymbolEngine {
   void simulate(F&& feed);
   void collect();
   StopReason stop_reason() const;
+  void mark_seen();
   template <class F>
   void guarded(const char* what, std::int64_t ts, F&& f);
 
@@ -114,6 +121,8 @@ class SymbolEngine {
   StrategyOutput strategy_out_;
   EngineOutput output_;
   std::uint64_t transitions_drained_ = 0;
+  // Output sizes when the current run() began: only what came after stops it.
+  std::size_t seen_intents_ = 0, seen_fills_ = 0, seen_transitions_ = 0, seen_bars_ = 0;
   std::span<const Trade> trades_;
   std::span<const Quote> quotes_;
   std::span<const Bar> bars_;
