@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include <memory>
+#include <utility>
 
 #include "arrays.hpp"
 #include "fast_access.hpp"
@@ -293,6 +294,70 @@ void register_engine(py::module_& m) {
       .def_readwrite("partial_fills", &FillModel::partial_fills)
       .def_readwrite("commission_per_share", &FillModel::commission_per_share)
       .def_readwrite("commission_minimum", &FillModel::commission_minimum);
+
+  // The fill simulator on its own, for the paper broker and the simulator's trading endpoints.
+  using Fills = std::pair<std::vector<Fill>, std::vector<OrderUpdate>>;
+  auto result = [](Fills&& f) { return py::make_tuple(to_array(std::move(f.first)), to_array(std::move(f.second))); };
+  py::class_<FillSimulator>(m, "FillSimulator")
+      .def(py::init<const FillModel&>(), py::arg("model") = FillModel{})
+      .def(
+          "submit",
+          [result](FillSimulator& self, std::uint64_t order_id, std::int64_t ts, int side, int type, double quantity,
+                   double limit_price, double stop_price, int time_in_force, std::uint32_t instrument_id) {
+            Fills f;
+            self.submit(Order{order_id, ts, quantity, limit_price, stop_price, instrument_id, static_cast<Side>(side),
+                              static_cast<OrderType>(type), static_cast<TimeInForce>(time_in_force)},
+                        f.second);
+            self.on_clock(ts, f.first, f.second);  // marketable now: fill against the current book
+            return result(std::move(f));
+          },
+          py::kw_only(), py::arg("order_id"), py::arg("ts"), py::arg("side"), py::arg("type"), py::arg("quantity"),
+          py::arg("limit_price") = 0.0, py::arg("stop_price") = 0.0, py::arg("time_in_force") = 0,
+          py::arg("instrument_id") = 0, "Submit an order; return (fills, updates) as arrays.")
+      .def(
+          "cancel",
+          [result](FillSimulator& self, std::uint64_t order_id, std::int64_t ts) {
+            Fills f;
+            self.cancel(order_id, ts, f.second);
+            self.on_clock(ts, f.first, f.second);
+            return result(std::move(f));
+          },
+          py::arg("order_id"), py::arg("ts"))
+      .def(
+          "on_quotes",
+          [result](FillSimulator& self, const py::array_t<Quote, py::array::c_style>& quotes) {
+            Fills f;
+            for (const Quote& q : as_span(quotes)) self.on_quote(q, f.first, f.second);
+            return result(std::move(f));
+          },
+          py::arg("quotes").noconvert(), "Feed QUOTE rows; return (fills, updates).")
+      .def(
+          "on_trades",
+          [result](FillSimulator& self, const py::array_t<Trade, py::array::c_style>& trades) {
+            Fills f;
+            for (const Trade& t : as_span(trades)) self.on_trade(t, f.first, f.second);
+            return result(std::move(f));
+          },
+          py::arg("trades").noconvert(), "Feed TRADE rows; return (fills, updates).")
+      .def(
+          "on_statuses",
+          [result](FillSimulator& self, const py::array_t<Status, py::array::c_style>& statuses) {
+            Fills f;
+            for (const Status& st : as_span(statuses)) self.on_status(st, f.first, f.second);
+            return result(std::move(f));
+          },
+          py::arg("statuses").noconvert(), "Feed STATUS rows; return (fills, updates).")
+      .def(
+          "on_clock",
+          [result](FillSimulator& self, std::int64_t now) {
+            Fills f;
+            self.on_clock(now, f.first, f.second);
+            return result(std::move(f));
+          },
+          py::arg("now"))
+      .def_property_readonly("halted", &FillSimulator::halted)
+      .def_property_readonly("open_orders", &FillSimulator::open_orders)
+      .def("reset", &FillSimulator::reset);
 
   py::class_<EngineConfig>(m, "EngineConfig")
       .def(py::init<>())
