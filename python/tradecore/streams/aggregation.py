@@ -28,9 +28,9 @@ import asyncio
 import heapq
 import logging
 import time
-from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import numpy as np
 
@@ -39,28 +39,11 @@ from tradecore.bars import BarAggregator, parse_period
 from tradecore.errors import ConfigError
 from tradecore.streams.base import EventBatch, EventKind, MarketDataStream
 from tradecore.streams.replay import merge_time
+from tradecore.tasks import start_task
 
 __all__ = ["AggregationStream"]
 
 _log = logging.getLogger("tradecore.streams.aggregation")
-_T = TypeVar("_T")
-_tasks: set[asyncio.Task[Any]] = set()
-
-
-def _start_task(coroutine: Coroutine[Any, Any, _T], name: str) -> asyncio.Task[_T]:
-    """Start a named task, keep a reference until it ends, and log how it ended."""
-    task = asyncio.get_running_loop().create_task(coroutine, name=name)
-    _tasks.add(task)
-
-    def ended(done: asyncio.Task[Any]) -> None:
-        _tasks.discard(done)
-        if done.cancelled():
-            _log.debug("task %s cancelled", name)
-        elif done.exception() is not None:
-            _log.debug("task %s failed: %r", name, done.exception())
-
-    task.add_done_callback(ended)
-    return task
 
 
 class AggregationStream(MarketDataStream):
@@ -291,7 +274,7 @@ class AggregationStream(MarketDataStream):
         try:
             while True:
                 if pending is None:
-                    pending = _start_task(next_batch(), "tradecore.aggregation.next_batch")
+                    pending = start_task(next_batch(), "tradecore.aggregation.next_batch", log=_log)
                 # Waiting on the task (not the generator) keeps the receive cancel-safe: a tick
                 # never abandons a half-received batch.
                 done, _ = await asyncio.wait({pending}, timeout=max(0.0, next_tick - loop.time()))

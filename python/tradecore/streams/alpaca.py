@@ -99,7 +99,14 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from tradecore import schema
 from tradecore._version import __version__
 from tradecore.errors import ConfigError, DataError, Error
-from tradecore.streams.base import EVENT_DTYPES, EventBatch, EventKind, Instruments, MarketDataStream
+from tradecore.streams.base import (
+    EVENT_DTYPES,
+    EventBatch,
+    EventKind,
+    Instruments,
+    MarketDataStream,
+)
+from tradecore.tasks import start_task
 
 __all__ = [
     "CHANNELS",
@@ -1139,20 +1146,7 @@ class AlpacaStream(MarketDataStream):
     # -- task helper ------------------------------------------------------------------------
 
     def _start_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
-        """Start ``coro`` as a named task, keep a reference, log how it ended."""
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            self._log.debug("task %s cancelled", task.get_name())
-        elif (exc := task.exception()) is not None:
-            self._log.error("task %s failed: %r", task.get_name(), exc, exc_info=exc)
-        else:
-            self._log.debug("task %s finished", task.get_name())
+        return start_task(coro, name, owner=self._tasks, log=self._log)
 
     # -- supervisor: connect, authenticate, subscribe, receive, reconnect --------------------
 
