@@ -438,13 +438,28 @@ void register_engine(py::module_& m) {
           "on_clock", [](EngineBox& self, std::int64_t now) { return self.engine.on_clock(now); }, py::arg("now"))
       .def(
           "on_external_fill",
-          [](EngineBox& self, std::int64_t ts, std::uint64_t order_id, Side side, double price, double quantity,
+          [](EngineBox& self, std::int64_t ts, std::uint64_t order_id, int side, double price, double quantity,
              double leaves, double commission) {
-            self.engine.on_external_fill(Fill{ts, order_id, price, quantity, commission, leaves,
-                                              self.engine.config().instrument_id, side, 0});
+            return self.engine.on_external_fill(Fill{ts, order_id, price, quantity, commission, leaves,
+                                                     self.engine.config().instrument_id, static_cast<Side>(side), 0});
           },
           py::kw_only(), py::arg("ts"), py::arg("order_id"), py::arg("side"), py::arg("price"), py::arg("quantity"),
           py::arg("leaves_quantity"), py::arg("commission") = 0.0)
+      .def(
+          "on_external_update",
+          [](EngineBox& self, std::int64_t ts, std::uint64_t order_id, int status, double filled, double leaves,
+             int reason) {
+            return self.engine.on_external_update(OrderUpdate{ts, order_id, filled, leaves,
+                                                              self.engine.config().instrument_id,
+                                                              static_cast<OrderStatus>(status),
+                                                              static_cast<std::uint8_t>(reason)});
+          },
+          py::kw_only(), py::arg("ts"), py::arg("order_id"), py::arg("status"), py::arg("filled_quantity"),
+          py::arg("leaves_quantity"), py::arg("reason") = 0)
+      .def("assign_order", [](EngineBox& self, std::uint64_t order_id, std::uint16_t strategy_id) {
+             self.engine.assign_order(order_id, strategy_id);
+           }, py::arg("order_id"), py::arg("strategy_id"),
+           "Let fills of an externally placed order reach the strategy that asked for it.")
       .def_property_readonly("now", [](const EngineBox& self) { return self.engine.now(); })
       .def_property_readonly("events_processed", [](const EngineBox& self) { return self.engine.events_processed(); })
       .def_property_readonly("faulted", [](const EngineBox& self) { return self.engine.faulted(); })

@@ -250,16 +250,29 @@ void SymbolEngine::cancel(std::uint64_t order_id, std::int64_t ts) {
   collect();
 }
 
-void SymbolEngine::on_external_fill(const Fill& fill) {
-  output_.fills.push_back(fill);
-  guarded("fill", fill.ts_event, [&] { route_fills(output_.fills.size() - 1, output_.updates.size()); });
-  collect();
+void SymbolEngine::assign_order(std::uint64_t order_id, std::uint16_t strategy_id) {
+  if (strategy_id >= strategies_.size()) throw ConfigError("assign_order: unknown strategy id");
+  order_owner_[order_id] = strategy_id;
 }
 
-void SymbolEngine::on_external_update(const OrderUpdate& update) {
+StopReason SymbolEngine::on_external_fill(const Fill& fill) {
+  if (faulted()) throw Error("engine stopped after a fault: " + fault_);
+  mark_seen();
+  now_ = std::max(now_, fill.ts_event);
+  output_.fills.push_back(fill);
+  seen_fills_ = output_.fills.size();  // the caller knows about its own fill
+  guarded("fill", fill.ts_event, [&] { route_fills(output_.fills.size() - 1, output_.updates.size()); });
+  collect();
+  return stop_reason();
+}
+
+StopReason SymbolEngine::on_external_update(const OrderUpdate& update) {
+  if (faulted()) throw Error("engine stopped after a fault: " + fault_);
+  mark_seen();
   output_.updates.push_back(update);
   guarded("order update", update.ts_event, [&] { route_fills(output_.fills.size(), output_.updates.size() - 1); });
   collect();
+  return stop_reason();
 }
 
 }  // namespace tradecore

@@ -70,9 +70,11 @@ class SymbolEngine {
   void submit(const Order& order, std::uint16_t strategy_id);
   void cancel(std::uint64_t order_id, std::int64_t ts);
   /// Fills and order updates from an external broker (live), routed to the strategy that owns
-  /// the order.
-  void on_external_fill(const Fill& fill);
-  void on_external_update(const OrderUpdate& update);
+  /// the order; like run(), they return Intent when the strategy reacted with new intents.
+  /// Orders placed by an external broker are owned by the strategy given to assign_order().
+  StopReason on_external_fill(const Fill& fill);
+  StopReason on_external_update(const OrderUpdate& update);
+  void assign_order(std::uint64_t order_id, std::uint16_t strategy_id);
   /// Advance the clock without market data (live: closes silent bars).
   StopReason on_clock(std::int64_t now);
 

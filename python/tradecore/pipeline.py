@@ -1,0 +1,215 @@
+"""The per-symbol pipeline shared by live trading and backtests.
+
+:class:`SymbolRunner` feeds one symbol's event batches to its native engine and hands whatever
+needs Python (intents; fills coming back from the broker) to the execution layer, publishing
+everything observable on the bus. :class:`StrategyManager` keeps one supervised task per active
+symbol, diffing the scanner's universe, and quarantines a symbol whose data or strategy fails
+while the others keep running. Live and replay differ only in the stream and the broker behind
+:class:`Execution`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from tradecore._native import _core
+from tradecore.bus import EventBus
+from tradecore.engine import SymbolEngine
+from tradecore.errors import Error
+from tradecore.streams.base import EventBatch, EventKind, MarketDataStream
+from tradecore.tasks import start_task
+
+__all__ = ["Execution", "StrategyManager", "SymbolRunner"]
+
+_log = logging.getLogger("tradecore.pipeline")
+_engine = _core.engine
+
+_LOAD_ARGUMENT = {
+    EventKind.TRADE: "trades",
+    EventKind.QUOTE: "quotes",
+    EventKind.BAR: "bars",
+    EventKind.STATUS: "statuses",
+}
+
+
+class Execution(Protocol):
+    """What the pipeline needs from the execution layer (risk, router, broker)."""
+
+    async def handle_intents(self, runner: SymbolRunner, intents: np.ndarray) -> None:
+        """Turn intents into orders (or risk rejections) for ``runner``'s symbol."""
+
+    def on_market(self, batch: EventBatch) -> None:
+        """See market data (marks for PnL and risk, the paper broker's book)."""
+
+
+class SymbolRunner:
+    """One symbol's engine driven by its event batches (a live event is a batch of one)."""
+
+    def __init__(self, symbol: str, engine: SymbolEngine, execution: Execution, bus: EventBus) -> None:
+        self.symbol = symbol
+        self.engine = engine
+        self.execution = execution
+        self.bus = bus
+        self.log = logging.LoggerAdapter(_log, {"symbol": symbol})
+        self.last_price = float("nan")
+        self.events = 0
+
+    async def process(self, batch: EventBatch) -> None:
+        """Run one batch through the engine; route intents; publish what happened."""
+        argument = _LOAD_ARGUMENT.get(batch.kind)
+        if argument is None:
+            return  # corrections, LULD, ...: observed by the execution layer only
+        events = batch.events
+        if batch.kind == EventKind.TRADE and len(events):
+            self.last_price = float(events["price"][-1])
+        native = self.engine.native
+        native.load(**{argument: events})
+        await self._run(native.run)
+        self.events += len(events)
+
+    async def on_fill(self, fill: dict[str, object]) -> None:
+        """A fill from the broker: to the strategy that owns the order, then route its reaction.
+
+        ``fill`` has the FILL fields (``ts_event``, ``order_id``, ``side``, ``price``,
+        ``quantity``, ``leaves_quantity``, ``commission``).
+        """
+        native = self.engine.native
+        await self._run(lambda: native.on_external_fill(
+            ts=int(fill["ts_event"]), order_id=int(fill["order_id"]), side=int(fill["side"]),  # type: ignore[call-overload]
+            price=float(fill["price"]), quantity=float(fill["quantity"]),  # type: ignore[arg-type]
+            leaves_quantity=float(fill["leaves_quantity"]),  # type: ignore[arg-type]
+            commission=float(fill["commission"]),  # type: ignore[arg-type]
+        ))
+
+    async def _run(self, step: Callable[[], object]) -> None:
+        """Call ``step`` (a run or an external event) and keep going until nothing needs Python."""
+        native = self.engine.native
+        reason = step()
+        while reason != _engine.StopReason.EXHAUSTED:
+            if reason == _engine.StopReason.INTENT:
+                await self.execution.handle_intents(self, native.new_intents())
+            reason = native.run()
+        self._publish(native.drain())
+
+    def _publish(self, output: dict[str, np.ndarray]) -> None:
+        for bar in output["bars"]:
+            self.bus.publish("bar", self.symbol, int(bar["ts_end"]), close=float(bar["close"]),
+                             volume=float(bar["volume"]))
+        for record in output["transitions"]:
+            strategy = self.engine.strategies[int(record["strategy_id"])]
+            self.bus.publish(
+                "transition", self.symbol, int(record["ts_event"]), strategy=strategy.name,
+                source=strategy.state_names[int(record["from_state"])],
+                target=strategy.state_names[int(record["to_state"])],
+                rule=[r.name for r in strategy.rules][int(record["rule"])],
+                values={strategy.value_names[int(record["value_names"][i])]: float(record["values"][i])
+                        for i in range(int(record["value_count"]))},
+            )
+
+
+@dataclass
+class _Symbol:
+    runner: SymbolRunner
+    queue: asyncio.Queue[EventBatch]
+    task: asyncio.Task[None] | None = None
+
+
+@dataclass
+class StrategyManager:
+    """One supervised task per active symbol (see the module docstring).
+
+    Parameters
+    ----------
+    stream
+        Where the symbols' data comes from; the manager subscribes and unsubscribes.
+    make_runner
+        Builds (and warms up) a symbol's runner when it joins the universe.
+    bus
+        Where universe changes and quarantines are published.
+    holds_position
+        A symbol that leaves the universe keeps running while this says it holds a position.
+    """
+
+    stream: MarketDataStream
+    make_runner: Callable[[str], Awaitable[SymbolRunner]]
+    bus: EventBus
+    holds_position: Callable[[str], bool] = lambda symbol: False
+    symbols: dict[str, _Symbol] = field(default_factory=dict)
+    quarantined: dict[str, str] = field(default_factory=dict)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def update_universe(self, wanted: Iterable[str], ts: int | None = None) -> tuple[set[str], set[str]]:
+        """Start tasks for new symbols, stop those that left (unless positioned); return both sets."""
+        wanted_set = {s.upper() for s in wanted} - set(self.quarantined)
+        current = set(self.symbols)
+        added = wanted_set - current
+        removed = {s for s in current - wanted_set if not self.holds_position(s)}
+        for symbol in sorted(added):
+            runner = await self.make_runner(symbol)
+            entry = _Symbol(runner, asyncio.Queue())
+            self.symbols[symbol] = entry
+            entry.task = start_task(self._serve(symbol, entry), f"tradecore.symbol.{symbol}",
+                                    owner=self._tasks, log=_log)
+        if added:
+            await self.stream.subscribe(sorted(added))
+        if removed:
+            await self.stream.unsubscribe(sorted(removed))
+            for symbol in sorted(removed):
+                await self._stop(symbol)
+        if added or removed:
+            self.bus.publish("universe", "", ts, added=sorted(added), removed=sorted(removed),
+                             active=sorted(self.symbols))
+        return added, removed
+
+    def dispatch(self, batch: EventBatch) -> None:
+        """Queue a batch for its symbol's task (dropped if the symbol is not active)."""
+        entry = self.symbols.get(batch.symbol)
+        if entry is not None:
+            entry.queue.put_nowait(batch)
+
+    async def drain(self) -> None:
+        """Wait until every queued batch has been processed."""
+        await asyncio.gather(*(entry.queue.join() for entry in self.symbols.values()))
+
+    async def _serve(self, symbol: str, entry: _Symbol) -> None:
+        while True:
+            batch = await entry.queue.get()
+            try:
+                await entry.runner.process(batch)
+            except Error as error:
+                self._quarantine(symbol, error)
+                entry.queue.task_done()
+                while not entry.queue.empty():  # nothing more is processed for this symbol
+                    entry.queue.get_nowait()
+                    entry.queue.task_done()
+                return
+            entry.queue.task_done()
+
+    def _quarantine(self, symbol: str, error: BaseException) -> None:
+        reason = f"{type(error).__name__}: {error}"
+        self.quarantined[symbol] = reason
+        entry = self.symbols.pop(symbol, None)
+        _log.error("%s quarantined: %s", symbol, reason)
+        self.bus.publish("error", symbol, None, kind="quarantine", reason=reason)
+        if entry is not None:
+            start_task(self.stream.unsubscribe([symbol]), f"tradecore.unsubscribe.{symbol}", log=_log)
+
+    async def _stop(self, symbol: str) -> None:
+        entry = self.symbols.pop(symbol, None)
+        if entry is None or entry.task is None:
+            return
+        await entry.queue.join()
+        entry.task.cancel()
+        await asyncio.gather(entry.task, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop every symbol task (queued batches are processed first)."""
+        for symbol in list(self.symbols):
+            await self._stop(symbol)
+
