@@ -1,0 +1,53 @@
+"""Configuration files are validated with messages that name the problem."""
+
+from pathlib import Path
+
+import pytest
+
+from tradecore.config import Config, load_config
+from tradecore.errors import ConfigError
+
+
+def test_defaults_run_the_simulator_premarket_momentum_on_paper() -> None:
+    config = load_config(None)
+    assert config.market.provider == "sim"
+    assert config.strategy.name == "premarket_momentum"
+    assert config.execution.broker == "paper"
+
+
+def test_a_file_overrides_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "run.toml"
+    path.write_text('[sim]\nspeed = 600\nseed = 3\n[strategy]\nname = "ema_cross"\nparams = {fast = 5, slow = 20}\n')
+    config = load_config(path)
+    assert config.sim.speed == 600 and config.sim.seed == 3
+    assert config.strategy.params == {"fast": 5, "slow": 20}
+    assert config.sim.symbols == 300  # untouched defaults stay
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[sim]\nsped = 60\n", r"sim\.sped: Extra inputs are not permitted"),
+        ("[sim]\nspeed = -1\n", r"sim\.speed: Input should be greater than 0"),
+        ('[strategy]\nname = "martingale"\n', r"strategy\.name"),
+        ("[nonsense]\n", r"nonsense: Extra inputs"),
+        ("[sim\n", "is not valid TOML"),
+    ],
+)
+def test_bad_files_are_config_errors_that_say_where(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+def test_missing_file() -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config("/nonexistent/run.toml")
+
+
+def test_overrides_are_validated() -> None:
+    config = Config().with_overrides(sim={"speed": 120.0, "seed": None})
+    assert config.sim.speed == 120.0 and config.sim.seed == 7
+    with pytest.raises(ConfigError, match="command-line options"):
+        Config().with_overrides(sim={"speed": 0})
