@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal

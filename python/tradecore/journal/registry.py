@@ -23,7 +23,7 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from tradecore._version import __version__
 from tradecore.errors import ConfigError
@@ -128,7 +128,7 @@ class RunRegistry:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> RunRegistry:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,6 +1,6 @@
 """Scanners: what the active universe is (see :mod:`tradecore.scanners.base`)."""
 
-from tradecore.scanners.base import ScanRow, Scanner, UniverseChange
+from tradecore.scanners.base import Scanner, ScanRow, UniverseChange
 from tradecore.scanners.client import MarketDataClient, RestError
 from tradecore.scanners.enrichment import (
     EnrichmentCache,

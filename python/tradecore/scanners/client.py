@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 
@@ -70,7 +70,7 @@ class MarketDataClient:
             await asyncio.shield(self._session.close())
         self._session = None
 
-    async def __aenter__(self) -> MarketDataClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -60,11 +60,11 @@ class Reference:
 
 
 _NAME_TYPES = (
-    (re.compile(r"\bwarrants?\b", re.I), "warrant"),
-    (re.compile(r"\bunits?\b", re.I), "unit"),
-    (re.compile(r"\brights?\b", re.I), "right"),
-    (re.compile(r"\b(preferred|depositary shares)\b", re.I), "preferred"),
-    (re.compile(r"\b(etf|etn|exchange[- ]traded|index fund|trust units)\b", re.I), "etf"),
+    (re.compile(r"\bwarrants?\b", re.IGNORECASE), "warrant"),
+    (re.compile(r"\bunits?\b", re.IGNORECASE), "unit"),
+    (re.compile(r"\brights?\b", re.IGNORECASE), "right"),
+    (re.compile(r"\b(preferred|depositary shares)\b", re.IGNORECASE), "preferred"),
+    (re.compile(r"\b(etf|etn|exchange[- ]traded|index fund|trust units)\b", re.IGNORECASE), "etf"),
 )
 
 

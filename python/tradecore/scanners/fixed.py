@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from tradecore.errors import ConfigError
-from tradecore.scanners.base import ScanRow, Scanner
+from tradecore.scanners.base import Scanner, ScanRow
 
 __all__ = ["FixedScanner"]
 

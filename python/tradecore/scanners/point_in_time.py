@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from tradecore import schema
-from tradecore.scanners.base import ScanRow, Scanner, UniverseChange
+from tradecore.scanners.base import Scanner, ScanRow, UniverseChange
 from tradecore.scanners.inputs import Candidate, MarketInputs
 from tradecore.streams.base import EventBatch, EventKind
 from tradecore.streams.replay import merge_time

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tradecore.errors import ConfigError
-from tradecore.scanners.base import ScanRow, Scanner
+from tradecore.scanners.base import Scanner, ScanRow
 from tradecore.scanners.enrichment import ASSET_TYPES, EnrichmentCache
 from tradecore.scanners.inputs import MarketInputs
 

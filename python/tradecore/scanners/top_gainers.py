@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from tradecore.errors import ConfigError
-from tradecore.scanners.base import ScanRow, Scanner
+from tradecore.scanners.base import Scanner, ScanRow
 from tradecore.scanners.client import MarketDataClient
 from tradecore.scanners.inputs import SnapshotInputs
 

@@ -13,7 +13,8 @@ from tradecore.journal import Journal, RunRegistry
 def run_cli(*args: str, runs: Path) -> subprocess.CompletedProcess[str]:
     code = "import sys; from tradecore.cli import main; sys.exit(main())"
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          env={**os.environ, "TRADECORE_RUNS": str(runs)}, timeout=120)
+                          env={**os.environ, "TRADECORE_RUNS": str(runs)}, timeout=120,
+                          check=False)
 
 
 def test_runs_lists_and_shows_registered_runs(tmp_path: Path) -> None:

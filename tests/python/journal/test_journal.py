@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tradecore import schema
 from tradecore.errors import ConfigError
 from tradecore.journal import Journal, StrategyNames
@@ -160,9 +159,8 @@ def test_bad_arguments_are_config_errors(tmp_path: Path) -> None:
         Journal(tmp_path / "j.sqlite", synchronous="OFF")  # type: ignore[arg-type]
     with pytest.raises(ConfigError):
         Journal(tmp_path / "missing.sqlite", readonly=True)
-    with Journal(tmp_path / "j.sqlite") as journal:
-        with pytest.raises(ConfigError):
-            journal.append("nonsense", 0, {})
+    with Journal(tmp_path / "j.sqlite") as journal, pytest.raises(ConfigError):
+        journal.append("nonsense", 0, {})
     with pytest.raises(ConfigError):
         journal.error(0, "after close")
 

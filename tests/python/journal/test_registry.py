@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from tradecore.errors import ConfigError
 from tradecore.journal import RunRegistry
 from tradecore.journal.registry import code_version, new_run_id

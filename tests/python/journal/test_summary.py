@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from tradecore import schema
 from tradecore.analysis import Execution, executions_from_fills, executions_from_journal, summarize
 from tradecore.journal import Journal

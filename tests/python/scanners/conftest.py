@@ -12,6 +12,7 @@ import collections
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Self
 
 import pandas as pd
 import pytest
@@ -140,7 +141,7 @@ class CoarseMarket:
                       else request.path] += 1
         return await handler(request)  # type: ignore[no-any-return]
 
-    async def __aenter__(self) -> CoarseMarket:
+    async def __aenter__(self) -> Self:
         app = web.Application(middlewares=[self.count])
         app.router.add_get("/v1beta1/screener/stocks/movers", self.movers)
         app.router.add_get("/v1beta1/screener/stocks/most-actives", self.most_actives)

@@ -8,7 +8,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-
 from tradecore.errors import ConfigError
 from tradecore.journal import Journal
 from tradecore.scanners import (
@@ -21,7 +20,6 @@ from tradecore.scanners import (
     SnapshotInputs,
     TopGainersScanner,
 )
-
 
 TODAY = dt.date(2014, 3, 25)
 
