@@ -555,6 +555,16 @@ class Journal:
             if include_flat or r.data["quantity"] != 0
         }
 
+    def net_fills(self) -> dict[str, float]:
+        """Net shares bought minus sold per symbol over every journaled fill: what the
+        positions must be if no position record was lost (a reconciliation check)."""
+        net: dict[str, float] = {}
+        for record in self.records("fill"):
+            sign = 1.0 if record.data["side"] == "BUY" else -1.0
+            symbol = record.symbol or ""
+            net[symbol] = net.get(symbol, 0.0) + sign * record.data["quantity"]
+        return net
+
     def fills(self) -> list[Record]:
         """Every committed fill, in order (what :mod:`tradecore.analysis.summary` reads)."""
         return list(self.records("fill"))

@@ -11,7 +11,7 @@ from tradecore.scanners.enrichment import (
     StaticReferences,
 )
 from tradecore.scanners.fixed import FixedScanner
-from tradecore.scanners.inputs import Candidate, MarketInputs, SnapshotInputs
+from tradecore.scanners.inputs import Candidate, MarketInputs, MarketStateInputs, SnapshotInputs
 from tradecore.scanners.point_in_time import PointInTimeInputs, RecordedScanner, replay_scans
 from tradecore.scanners.premarket import PremarketScanner, ScanFilters
 from tradecore.scanners.top_gainers import TopGainersScanner
@@ -23,6 +23,7 @@ __all__ = [
     "MarketDataClient",
     "MarketInputs",
     "MarketReferences",
+    "MarketStateInputs",
     "PointInTimeInputs",
     "PremarketScanner",
     "RecordedScanner",

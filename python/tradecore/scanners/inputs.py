@@ -12,15 +12,36 @@ import abc
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from tradecore import schema
 from tradecore.scanners.client import MarketDataClient
 
-__all__ = ["Candidate", "MarketInputs", "SnapshotInputs", "candidate_from_snapshot"]
+if TYPE_CHECKING:
+    from tradecore.sim.market import Market
+
+__all__ = [
+    "Candidate",
+    "MarketInputs",
+    "MarketStateInputs",
+    "SnapshotInputs",
+    "candidate_from_snapshot",
+    "day_start",
+]
 
 _NEW_YORK = "America/New_York"
+_DAY_START = 4 * 3600 * 10**9  # 04:00 New York, the start of the premarket
+
+
+def day_start(ts: int) -> int:
+    """04:00 New York of the New York date of ``ts``, ns UTC."""
+    local = pd.Timestamp(ts, unit="ns", tz="UTC").tz_convert(_NEW_YORK)
+    start = local.normalize() + pd.Timedelta(_DAY_START)
+    if local < start:  # 00:00-04:00 belongs to the day before (overnight)
+        start -= pd.Timedelta(days=1)
+    return int(start.tz_convert("UTC").value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,4 +132,34 @@ class SnapshotInputs(MarketInputs):
             candidate = candidate_from_snapshot(symbol, snapshot) if snapshot else None
             if candidate is not None:
                 found.append(candidate)
+        return found
+
+
+class MarketStateInputs(MarketInputs):
+    """Candidates read straight from a simulated :class:`~tradecore.sim.market.Market`.
+
+    Price: the last trade; prior close: the asset's ``prior_close``; volume: the trades since
+    04:00 New York of the market's date up to ``market.now()``; halted: the market's status.
+    """
+
+    def __init__(self, market: Market, symbols: Iterable[str] | None = None) -> None:
+        self.market = market
+        self.symbols = None if symbols is None else [s.upper() for s in symbols]
+
+    async def candidates(self) -> list[Candidate]:
+        now = self.market.now()
+        start = day_start(now)
+        names = self.symbols if self.symbols is not None else [a.symbol for a in self.market.assets()]
+        found = []
+        for symbol in names:
+            trade = self.market.last_trade(symbol)
+            if trade is None:
+                continue
+            asset = self.market.asset(symbol)
+            volume = float(self.market.trades(symbol, start, now + 1)["size"].sum())
+            state = self.market.status(symbol)
+            found.append(Candidate(
+                symbol, float(trade["price"]), asset.prior_close if asset else None, volume,
+                state in (schema.TradingState.HALTED, schema.TradingState.PAUSED),
+                int(trade["ts_event"])))
         return found

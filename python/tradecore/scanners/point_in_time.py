@@ -27,7 +27,7 @@ import pandas as pd
 
 from tradecore import schema
 from tradecore.scanners.base import Scanner, ScanRow, UniverseChange
-from tradecore.scanners.inputs import Candidate, MarketInputs
+from tradecore.scanners.inputs import Candidate, MarketInputs, day_start
 from tradecore.streams.base import EventBatch, EventKind
 from tradecore.streams.replay import merge_time
 
@@ -38,16 +38,6 @@ if TYPE_CHECKING:
 __all__ = ["PointInTimeInputs", "RecordedScanner", "replay_scans"]
 
 _NEW_YORK = "America/New_York"
-_DAY_START_NS = 4 * 3600 * 10**9  # 04:00 New York, the start of the premarket
-
-
-def _day_start(ts: int) -> int:
-    """04:00 New York of the New York date of ``ts``, ns UTC."""
-    local = pd.Timestamp(ts, unit="ns", tz="UTC").tz_convert(_NEW_YORK)
-    start = local.normalize() + pd.Timedelta(_DAY_START_NS)
-    if local < start:  # 00:00-04:00 belongs to the day before (overnight)
-        start -= pd.Timedelta(days=1)
-    return int(start.tz_convert("UTC").value)
 
 
 def _ny_date_ns(ts: int) -> int:
@@ -98,7 +88,7 @@ class PointInTimeInputs(MarketInputs):
         state = self._of(symbol)
         if batch.kind is EventKind.TRADE:
             ts = events["ts_event"]
-            starts = np.fromiter((_day_start(int(t)) for t in (ts[0], ts[-1])), np.int64)
+            starts = np.fromiter((day_start(int(t)) for t in (ts[0], ts[-1])), np.int64)
             if starts[0] != starts[1]:  # the batch crosses 04:00: split at the day boundary
                 cut = int(np.searchsorted(ts, starts[1]))
                 self.feed(EventBatch(batch.kind, symbol, events[:cut]))
@@ -132,7 +122,7 @@ class PointInTimeInputs(MarketInputs):
     async def candidates(self) -> list[Candidate]:
         found = []
         names = self.symbols if self.symbols is not None else sorted(self._state)
-        today_start = _day_start(self.now)
+        today_start = day_start(self.now)
         for symbol in names:
             state = self._state.get(symbol)
             if state is None or state.last_ts == 0:

@@ -143,6 +143,7 @@ def test_open_orders_and_positions_as_of_the_last_committed_record(tmp_path: Pat
         positions = journal.positions()
         assert list(positions) == ["AAPL"] and positions["AAPL"].quantity == 40
         assert journal.positions(include_flat=True)["TSLA"].realized_pnl == 12.5
+        assert journal.net_fills() == {"TSLA": 10.0, "AAPL": 40.0}
 
 
 def test_universe_at_returns_the_universe_in_force(tmp_path: Path) -> None:
