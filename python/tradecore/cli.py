@@ -92,3 +92,8 @@ def bars(symbol: str, day: str, period: str, sessions: tuple[str, ...], tape_rul
 from tradecore.cli_data import data  # noqa: E402
 
 main.add_command(data)
+
+from tradecore.cli_runs import runs, scan  # noqa: E402
+
+main.add_command(runs)
+main.add_command(scan)

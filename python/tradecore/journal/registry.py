@@ -1,0 +1,219 @@
+"""The run registry: one SQLite table of every run (backtest, paper, live, scan, sweep).
+
+Each run gets an id and a folder ``<root>/<id>/`` holding ``config.json`` (the resolved config,
+as the run saw it) and ``journal.sqlite`` (:class:`~tradecore.journal.Journal`). The registry,
+``<root>/registry.sqlite``, keeps a row per run: kind, status, parameters, code version, data
+range, start and finish times and summary metrics.
+
+Run ids are ``YYYYMMDDTHHMMSSffffffZ-xxxxxx``: the UTC start time to the microsecond, then six
+random hex digits. They sort by start time as text, and the random part (plus the table's
+primary key, retried on a clash) keeps them unique across processes sharing a registry.
+
+The root is, in order: the ``root`` argument, ``$TRADECORE_RUNS``, ``./runs``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import sqlite3
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+from tradecore._version import __version__
+from tradecore.errors import ConfigError
+
+__all__ = ["ENV_VAR", "RunInfo", "RunRegistry", "code_version", "default_root", "new_run_id"]
+
+ENV_VAR = "TRADECORE_RUNS"
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    code_version TEXT NOT NULL,
+    data_start TEXT,
+    data_end TEXT,
+    parameters TEXT NOT NULL,
+    metrics TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_kind ON runs (kind, id);
+"""
+
+
+def default_root() -> Path:
+    """``$TRADECORE_RUNS`` or ``./runs``."""
+    return Path(os.environ.get(ENV_VAR) or "runs")
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """A sortable, unique run id for a run starting ``now`` (UTC)."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return now.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
+
+
+def code_version() -> str:
+    """The package version, plus the git commit (and ``-dirty``) when run from a checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        described = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=12"], cwd=here,
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    return f"{__version__}+{described}" if described else __version__
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """One run as registered. Times are ISO 8601 UTC text; ``metrics`` is None until finished."""
+
+    id: str
+    kind: str
+    status: str
+    folder: Path
+    started_at: str
+    finished_at: str | None
+    code_version: str
+    data_start: str | None
+    data_end: str | None
+    parameters: dict[str, Any]
+    metrics: dict[str, Any] | None
+
+    @property
+    def journal_path(self) -> Path:
+        return self.folder / "journal.sqlite"
+
+    @property
+    def config_path(self) -> Path:
+        return self.folder / "config.json"
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return str(value)
+
+
+class RunRegistry:
+    """Register, finish, list and look up runs (see the module docstring).
+
+    Parameters
+    ----------
+    root
+        Folder of run folders and ``registry.sqlite``; default :func:`default_root`.
+    """
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root is not None else default_root()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.path = self.root / "registry.sqlite"
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_DDL)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start_run(
+        self,
+        kind: str,
+        config: Mapping[str, Any],
+        code_version: str | None = None,
+        data_range: tuple[object, object] | None = None,
+    ) -> RunInfo:
+        """Register a new run, create its folder and write ``config.json``.
+
+        ``config`` is the resolved configuration (JSON-serialisable; its values are the run's
+        parameters); ``data_range`` the first and last time of the data it runs on.
+        """
+        if not kind:
+            raise ConfigError("a run needs a kind (backtest, paper, live, ...)")
+        try:
+            parameters = json.dumps(dict(config), sort_keys=True, default=str)
+        except (TypeError, ValueError) as error:
+            raise ConfigError(f"run config is not JSON-serialisable: {error}") from None
+        version = code_version if code_version is not None else globals()["code_version"]()
+        start, end = data_range if data_range is not None else (None, None)
+        for _ in range(10):
+            now = dt.datetime.now(dt.timezone.utc)
+            run_id = new_run_id(now)
+            folder = self.root / run_id
+            try:
+                self._db.execute(
+                    "INSERT INTO runs (id, kind, status, folder, started_at, code_version, "
+                    "data_start, data_end, parameters) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+                    (run_id, kind, str(folder), now.isoformat(), version, _text(start),
+                     _text(end), parameters),
+                )
+            except sqlite3.IntegrityError:
+                continue
+            break
+        else:  # pragma: no cover - ten clashes of 24 random bits in the same microsecond
+            raise ConfigError("could not allocate a unique run id")
+        folder.mkdir(parents=True, exist_ok=False)
+        (folder / "config.json").write_text(json.dumps(dict(config), indent=2, sort_keys=True,
+                                                       default=str) + "\n")
+        return self.get(run_id)
+
+    def finish_run(self, run_id: str, metrics: Mapping[str, Any] | None = None,
+                   *, status: str = "finished") -> RunInfo:
+        """Mark a run finished (or ``status="failed"``) with its summary metrics."""
+        info = self.get(run_id)
+        self._db.execute(
+            "UPDATE runs SET status = ?, finished_at = ?, metrics = ? WHERE id = ?",
+            (status, dt.datetime.now(dt.timezone.utc).isoformat(),
+             json.dumps(dict(metrics or {}), sort_keys=True, default=str), info.id),
+        )
+        return self.get(info.id)
+
+    def list(self, *, kind: str | None = None, limit: int | None = None) -> list[RunInfo]:
+        """Runs, newest first (optionally of one kind, at most ``limit``)."""
+        query = "SELECT * FROM runs" + (" WHERE kind = ?" if kind else "") + " ORDER BY id DESC"
+        params: list[object] = [kind] if kind else []
+        if limit is not None:
+            query += " LIMIT ?"
+            params.append(int(limit))
+        return [self._info(row) for row in self._db.execute(query, params)]
+
+    def get(self, run_id: str) -> RunInfo:
+        """One run by id or by a unique prefix of its id."""
+        rows = self._db.execute(
+            "SELECT * FROM runs WHERE id = ? OR id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 2",
+            (run_id, run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"),
+        ).fetchall()
+        exact = [row for row in rows if row[0] == run_id]
+        if exact:
+            return self._info(exact[0])
+        if not rows:
+            raise ConfigError(f"no run {run_id!r} in {self.path}")
+        if len(rows) > 1:
+            raise ConfigError(f"run id prefix {run_id!r} is ambiguous in {self.path}")
+        return self._info(rows[0])
+
+    @staticmethod
+    def _info(row: tuple[Any, ...]) -> RunInfo:
+        (run_id, kind, status, folder, started, finished, version, data_start, data_end,
+         parameters, metrics) = row
+        return RunInfo(run_id, kind, status, Path(folder), started, finished, version,
+                       data_start, data_end, json.loads(parameters),
+                       None if metrics is None else json.loads(metrics))

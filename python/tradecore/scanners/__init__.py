@@ -1,0 +1,42 @@
+"""Scanners: what the active universe is (see :mod:`tradecore.scanners.base`)."""
+
+from tradecore.scanners.base import Scanner, ScanRow, UniverseChange
+from tradecore.scanners.client import MarketDataClient, RestError
+from tradecore.scanners.enrichment import (
+    EnrichmentCache,
+    MarketReferences,
+    Reference,
+    ReferenceProvider,
+    RestReferences,
+    StaticReferences,
+)
+from tradecore.scanners.fixed import FixedScanner
+from tradecore.scanners.inputs import Candidate, MarketInputs, MarketStateInputs, SnapshotInputs
+from tradecore.scanners.point_in_time import PointInTimeInputs, RecordedScanner, replay_scans
+from tradecore.scanners.premarket import PremarketScanner, ScanFilters
+from tradecore.scanners.top_gainers import TopGainersScanner
+
+__all__ = [
+    "Candidate",
+    "EnrichmentCache",
+    "FixedScanner",
+    "MarketDataClient",
+    "MarketInputs",
+    "MarketReferences",
+    "MarketStateInputs",
+    "PointInTimeInputs",
+    "PremarketScanner",
+    "RecordedScanner",
+    "Reference",
+    "ReferenceProvider",
+    "RestError",
+    "RestReferences",
+    "ScanFilters",
+    "ScanRow",
+    "Scanner",
+    "SnapshotInputs",
+    "StaticReferences",
+    "TopGainersScanner",
+    "UniverseChange",
+    "replay_scans",
+]

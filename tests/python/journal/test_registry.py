@@ -1,0 +1,58 @@
+"""Run registry: ids, folders, config, finish, list and show."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from tradecore.errors import ConfigError
+from tradecore.journal import RunRegistry
+from tradecore.journal.registry import code_version, new_run_id
+
+
+def test_start_finish_list_and_get(tmp_path: Path) -> None:
+    with RunRegistry(tmp_path / "runs") as registry:
+        config = {"strategy": "ema_cross", "fast": 10, "symbols": ["SPY"]}
+        first = registry.start_run("backtest", config, "0.1.0+abc", ("2013-10-07", "2013-10-11"))
+        second = registry.start_run("paper", {"x": 1}, "0.1.0+abc")
+        assert first.folder == tmp_path / "runs" / first.id
+        assert json.loads(first.config_path.read_text()) == config
+        assert first.status == "running" and first.metrics is None
+        assert first.data_start == "2013-10-07" and first.parameters == config
+        assert first.id < second.id
+        finished = registry.finish_run(first.id, {"sharpe": 1.25, "round_trips": 4})
+        assert finished.status == "finished" and finished.metrics == {"round_trips": 4,
+                                                                      "sharpe": 1.25}
+        assert [run.id for run in registry.list()] == [second.id, first.id]
+        assert [run.id for run in registry.list(kind="backtest")] == [first.id]
+        assert registry.get(first.id[:-3]).id == first.id  # a unique prefix
+    with RunRegistry(tmp_path / "runs") as reopened:
+        assert reopened.get(first.id).metrics == {"round_trips": 4, "sharpe": 1.25}
+
+
+def test_run_ids_are_sortable_and_unique() -> None:
+    ids = [new_run_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    assert sorted(ids, key=lambda i: i[:23]) == sorted(ids)
+
+
+def test_unknown_and_ambiguous_ids_and_bad_configs_raise(tmp_path: Path) -> None:
+    with RunRegistry(tmp_path) as registry:
+        registry.start_run("backtest", {}, "v")
+        registry.start_run("backtest", {}, "v")
+        with pytest.raises(ConfigError, match="no run"):
+            registry.get("19990101")
+        with pytest.raises(ConfigError, match="ambiguous"):
+            registry.get("2")
+        with pytest.raises(ConfigError):
+            registry.start_run("", {}, "v")
+
+
+def test_default_root_comes_from_the_environment(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRADECORE_RUNS", str(tmp_path / "elsewhere"))
+    with RunRegistry() as registry:
+        assert registry.root == tmp_path / "elsewhere"
+        run = registry.start_run("scan", {})
+        assert run.code_version.startswith("0.") and run.code_version == code_version()

@@ -1,0 +1,48 @@
+"""``tradecore scan`` against the loopback coarse market, as a real subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+import pytest
+
+
+async def run_cli(*args: str) -> tuple[int, str, str]:
+    code = "import sys; from tradecore.cli import main; sys.exit(main())"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+@pytest.mark.asyncio
+async def test_scan_prints_the_universe_with_its_filter_values(coarse_market: Any) -> None:
+    code, out, err = await run_cli("scan", "--url", coarse_market.url, "--min-gap", "0.5",
+                                   "--max-price", "60", "--top", "5", "--all")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "5 active of" in lines[0]
+    assert lines[1].split()[:4] == ["symbol", "price", "prior_close", "gap_percent"]
+    assert sum(line.endswith("active") for line in lines[2:]) == 5
+    assert any("out: etf" in line for line in lines)  # --all shows why symbols are out
+
+
+@pytest.mark.asyncio
+async def test_scan_repeats_with_every_and_count(coarse_market: Any) -> None:
+    code, out, err = await run_cli("scan", "--scanner", "gainers", "--url", coarse_market.url,
+                                   "--top", "3", "--min-price", "5", "--max-price", "1000",
+                                   "--every", "0.05", "--count", "2")
+    assert code == 0, err
+    headers = [line for line in out.splitlines() if "active of" in line]
+    assert len(headers) == 2 and all("3 active of" in h for h in headers)
+    assert coarse_market.requests["/v1beta1/screener/stocks/movers"] == 2
+
+
+@pytest.mark.asyncio
+async def test_scan_reports_an_unreachable_server() -> None:
+    code, _, err = await run_cli("scan", "--url", "http://127.0.0.1:9", "--symbols", "AAPL")
+    assert code != 0 and "Error" in err
