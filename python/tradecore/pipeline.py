@@ -44,8 +44,11 @@ class Execution(Protocol):
     async def handle_intents(self, runner: SymbolRunner, intents: np.ndarray) -> None:
         """Turn intents into orders (or risk rejections) for ``runner``'s symbol."""
 
-    def on_market(self, batch: EventBatch) -> None:
-        """See market data (marks for PnL and risk, the paper broker's book)."""
+    async def on_market(self, batch: EventBatch) -> None:
+        """See market data before the engine does (marks for PnL and risk, the kill switch)."""
+
+    async def on_output(self, runner: SymbolRunner, output: dict[str, np.ndarray]) -> None:
+        """See what the engine produced (native fills of a paper venue, transitions, bars)."""
 
 
 class SymbolRunner:
@@ -62,9 +65,10 @@ class SymbolRunner:
 
     async def process(self, batch: EventBatch) -> None:
         """Run one batch through the engine; route intents; publish what happened."""
+        await self.execution.on_market(batch)
         argument = _LOAD_ARGUMENT.get(batch.kind)
         if argument is None:
-            return  # corrections, LULD, ...: observed by the execution layer only
+            return  # corrections, LULD, ...: seen by the execution layer only
         events = batch.events
         if batch.kind == EventKind.TRADE and len(events):
             self.last_price = float(events["price"][-1])
@@ -94,8 +98,14 @@ class SymbolRunner:
         while reason != _engine.StopReason.EXHAUSTED:
             if reason == _engine.StopReason.INTENT:
                 await self.execution.handle_intents(self, native.new_intents())
+                # Positions and risk must see what the orders did before the next decision.
+                await self._consume(native.drain())
             reason = native.run()
-        self._publish(native.drain())
+        await self._consume(native.drain())
+
+    async def _consume(self, output: dict[str, np.ndarray]) -> None:
+        await self.execution.on_output(self, output)
+        self._publish(output)
 
     def _publish(self, output: dict[str, np.ndarray]) -> None:
         for bar in output["bars"]:

@@ -1,0 +1,298 @@
+"""Runs: ``tradecore live`` and ``tradecore backtest`` wire the same pipeline to a stream, a
+scanner and a broker.
+
+The paper venue is the symbol engines' own native fill simulator (:class:`EngineBroker`): orders
+are matched event by event inside the native loop, so fills do not depend on how events were
+batched, and a recorded live session replays into the same intents and fills. Everything the
+execution layer decides (routing, risk, orders, fills, positions) goes to the journal and the bus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from tradecore import schema
+from tradecore._native import _core
+from tradecore.bus import EventBus
+from tradecore.config import Config
+from tradecore.engine import FillModel, SymbolEngine
+from tradecore.errors import ConfigError
+from tradecore.execution import (
+    BrokerEvent,
+    ExecutionPipeline,
+    OrderRouter,
+    PaperBroker,
+    RiskLimits,
+    RiskManager,
+    RouterConfig,
+    TradeIntent,
+)
+from tradecore.journal.journal import Journal, StrategyNames
+from tradecore.pipeline import StrategyManager, SymbolRunner
+from tradecore.streams.base import EventBatch, MarketDataStream
+from tradecore.strategies import (
+    EmaCross,
+    EmaCrossParams,
+    PremarketMomentum,
+    PremarketMomentumParams,
+    VwapReclaim,
+    VwapReclaimParams,
+)
+
+__all__ = ["EngineBroker", "PipelineExecution", "RunState", "build_strategy", "fill_model", "run_pipeline"]
+
+_log = logging.getLogger("tradecore.session")
+_EMPTY_FILLS = np.empty(0, schema.FILL)
+_EMPTY_UPDATES = np.empty(0, schema.ORDER_UPDATE)
+
+
+def fill_model(config: Config) -> Any:
+    """The paper venue's execution model from the configuration."""
+    model = FillModel()
+    model.slippage = config.execution.slippage
+    model.commission_per_share = config.execution.commission_per_share
+    model.commission_minimum = config.execution.commission_minimum
+    return model
+
+
+def build_strategy(config: Config, prior_close: float | None) -> Any:
+    """One strategy object as configured (``prior_close`` from the scanner, for gap rules)."""
+    params = dict(config.strategy.params)
+    name = config.strategy.name
+    try:
+        if name == "ema_cross":
+            return EmaCross(EmaCrossParams(**params))
+        if name == "premarket_momentum":
+            params.setdefault("prior_close", prior_close)
+            if not params.get("prior_close"):
+                raise ConfigError("premarket_momentum needs the prior close (from the scanner or params)")
+            return PremarketMomentum(PremarketMomentumParams(**params))
+        return VwapReclaim(VwapReclaimParams(**params))
+    except TypeError as error:
+        raise ConfigError(f"strategy.params for {name}: {error}") from None
+
+
+class _EngineVenue:
+    """The FillSimulator face of a symbol engine, for :class:`PaperBroker`'s bookkeeping."""
+
+    def __init__(self, broker: EngineBroker, native: Any) -> None:
+        self.broker, self.native = broker, native
+
+    def submit(self, *, order_id: int, ts: int, side: int, type: int, quantity: float, limit_price: float,
+               stop_price: float, time_in_force: int, instrument_id: int) -> tuple[np.ndarray, np.ndarray]:
+        self.native.submit(order_id=order_id, ts=ts, side=side, type=type, quantity=quantity,
+                           limit_price=limit_price, stop_price=stop_price, time_in_force=time_in_force,
+                           strategy_id=self.broker.next_strategy)
+        return _EMPTY_FILLS, _EMPTY_UPDATES  # what happened is in the engine's output
+
+    def cancel(self, order_id: int, ts: int) -> tuple[np.ndarray, np.ndarray]:
+        self.native.cancel(order_id, ts)
+        return _EMPTY_FILLS, _EMPTY_UPDATES
+
+    def on_clock(self, now: int) -> tuple[np.ndarray, np.ndarray]:
+        return _EMPTY_FILLS, _EMPTY_UPDATES  # the engine keeps its own clock
+
+
+class EngineBroker(PaperBroker):
+    """The paper broker whose venues are the symbol engines' native fill simulators.
+
+    Orders go into the engine of their symbol (owned by the strategy behind the intent); the
+    engine matches them against every later event natively; :meth:`on_engine_output` turns the
+    engine's fills and order updates into broker events (positions, risk, journal).
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._natives: dict[str, Any] = {}
+        self.next_strategy = 0
+
+    def attach(self, symbol: str, native: Any) -> None:
+        self._natives[symbol.upper()] = native
+
+    def _sim(self, symbol: str) -> Any:
+        key = symbol.upper()
+        if key not in self._sims:
+            native = self._natives.get(key)
+            if native is None:
+                raise ConfigError(f"{key}: no engine attached to the paper venue")
+            self._sims[key] = _EngineVenue(self, native)
+            self._instrument[key] = len(self._instrument)
+        return self._sims[key]
+
+    def on_batch(self, batch: EventBatch) -> list[BrokerEvent]:
+        """Marks only: the engines feed their own venues."""
+        snap = self.market.update(batch)
+        if len(batch.events):
+            self.now = max(self.now, int(batch.events["ts_event"][-1]))
+        if snap.last is not None:
+            self.tracker.mark(batch.symbol, snap.last)
+        return []
+
+    async def submit(self, request: Any) -> Any:
+        self.next_strategy = request.intent.strategy_id if request.intent is not None else 0
+        return self.submit_now(request)
+
+    def on_engine_output(self, symbol: str, fills: np.ndarray, updates: np.ndarray) -> list[BrokerEvent]:
+        return self._translate(symbol, fills, updates)
+
+
+class PipelineExecution:
+    """The pipeline's execution: intents through the router and risk to the broker; the
+    engine's output to positions, the kill switch, the journal and the bus."""
+
+    def __init__(self, pipeline: ExecutionPipeline, broker: EngineBroker, journal: Journal | None,
+                 bus: EventBus) -> None:
+        self.pipeline, self.broker, self.journal, self.bus = pipeline, broker, journal, bus
+        self.intents = 0
+        self.names: dict[tuple[str, int], StrategyNames] = {}
+
+    async def handle_intents(self, runner: SymbolRunner, intents: np.ndarray) -> None:
+        now = int(runner.engine.native.now)
+        self.broker.now = max(self.broker.now, now)
+        for row, intent in zip(intents, TradeIntent.from_array(intents, runner.symbol)):
+            self.intents += 1
+            if self.journal is not None:
+                self.journal.intent(runner.symbol, row, self._names(runner, int(row["strategy_id"])))
+            self.bus.publish("intent", runner.symbol, intent.ts_event, side=intent.side.name,
+                             sizing=intent.sizing.name, quantity=float(intent.quantity))
+            await self.pipeline.submit_intent(intent, now=now)
+
+    async def on_market(self, batch: EventBatch) -> None:
+        await self.pipeline.on_batch(batch)
+
+    async def on_output(self, runner: SymbolRunner, output: dict[str, np.ndarray]) -> None:
+        if self.journal is not None and len(output["transitions"]):
+            names = [self._names(runner, i) for i in range(len(runner.engine.strategies))]
+            self.journal.transitions(runner.symbol, output["transitions"], names)
+        if len(output["fills"]) or len(output["updates"]):
+            self.broker.on_engine_output(runner.symbol, output["fills"], output["updates"])
+            await self.pipeline.drain()
+
+    def _names(self, runner: SymbolRunner, strategy_id: int) -> StrategyNames:
+        key = (runner.symbol, strategy_id)
+        if key not in self.names:
+            self.names[key] = StrategyNames.of(runner.engine.strategies[strategy_id])
+        return self.names[key]
+
+
+def journal_execution_event(journal: Journal | None, bus: EventBus) -> Callable[[Any], None]:
+    """The pipeline's ``on_event``: every routing, risk and broker event to the journal and bus."""
+
+    def record(event: Any) -> None:
+        kind = type(event).__name__
+        ts = int(getattr(event, "ts_event", 0) or 0)
+        symbol = str(getattr(event, "symbol", "") or getattr(getattr(event, "order", None), "symbol", "") or "")
+        if journal is not None:
+            _journal(journal, event, kind, ts, symbol)
+        bus.publish(_TOPICS.get(kind, "execution"), symbol, ts, **event.to_record())
+
+    return record
+
+
+def _journal(journal: Journal, event: Any, kind: str, ts: int, symbol: str) -> None:
+    if isinstance(event, BrokerEvent):
+        order = event.order
+        if event.is_fill:
+            journal.fill(symbol, {"ts_event": ts, "side": order.side.name, "price": float(event.fill_price or 0),
+                                  "quantity": float(event.fill_qty or 0), "commission": float(event.commission),
+                                  "leaves_quantity": float(order.leaves_qty)},
+                         order_id=order.order_id, fill_id=event.execution_id)
+        else:
+            journal.order_update(symbol, {"ts_event": ts, "status": event.type.name,
+                                          "filled_quantity": float(order.filled_qty),
+                                          "leaves_quantity": float(order.leaves_qty)},
+                                 order_id=order.order_id, reason=event.reason)
+    elif kind == "OrderRouted":
+        order = event.order
+        journal.order(ts, symbol or order.symbol, order.client_order_id, side=order.side.name,
+                      quantity=float(order.qty), order_type=order.type.name,
+                      limit_price=float(order.limit_price) if order.limit_price is not None else None,
+                      stop_price=float(order.stop_price) if order.stop_price is not None else None,
+                      time_in_force=order.time_in_force.name, client_order_id=order.client_order_id,
+                      details={"reason": order.reason, "extended_hours": order.extended_hours})
+    elif kind == "RiskDecision":
+        journal.risk_decision(ts, symbol, accepted=event.accepted, reason=event.reason,
+                              intent_id=event.client_order_id,
+                              details={"rule": event.rule, **dict(event.values)})
+    elif kind == "PositionChanged":
+        journal.position(ts, symbol, quantity=float(event.qty), average_price=float(event.avg_entry_price),
+                         realized_pnl=float(event.realized_pl))
+    else:
+        journal.append(kind, ts, event.to_record(), symbol=symbol or None)
+
+
+_TOPICS = {"BrokerEvent": "order", "RiskDecision": "risk", "OrderRouted": "order", "IntentRejected": "risk",
+           "PositionChanged": "position", "KillSwitchTripped": "risk", "KillSwitchReset": "risk"}
+
+
+@dataclass
+class RunState:
+    """What a run is made of, shared by the live loop, the backtest loop and the dashboard."""
+
+    config: Config
+    bus: EventBus
+    journal: Journal | None
+    broker: EngineBroker
+    pipeline: ExecutionPipeline
+    execution: PipelineExecution
+    manager: StrategyManager | None = None
+    prior_closes: dict[str, float] = field(default_factory=dict)
+    started_wall: float = field(default_factory=time.perf_counter)
+
+    @classmethod
+    def create(cls, config: Config, *, journal: Journal | None, bus: EventBus | None = None) -> RunState:
+        bus = bus or EventBus()
+        broker = EngineBroker(fill_model=fill_model(config),
+                              starting_cash=Decimal(str(config.execution.starting_cash)))
+        try:
+            router = OrderRouter(RouterConfig(**config.execution.router))
+            risk = RiskManager(RiskLimits(**config.execution.risk))
+        except TypeError as error:
+            raise ConfigError(f"execution.router / execution.risk: {error}") from None
+        pipeline = ExecutionPipeline(broker, router, risk, broker.tracker, broker.market,
+                                     on_event=journal_execution_event(journal, bus))
+        execution = PipelineExecution(pipeline, broker, journal, bus)
+        return cls(config, bus, journal, broker, pipeline, execution)
+
+    def make_engine(self, symbol: str, instrument_id: int) -> SymbolEngine:
+        strategy = build_strategy(self.config, self.prior_closes.get(symbol))
+        engine = SymbolEngine(symbol, [strategy], bar_period=self.config.strategy.bar_period,
+                              simulate_fills=True, fill_model=fill_model(self.config),
+                              instrument_id=instrument_id)
+        self.broker.attach(symbol, engine.native)
+        return engine
+
+    def runner(self, symbol: str, engine: SymbolEngine) -> SymbolRunner:
+        return SymbolRunner(symbol, engine, self.execution, self.bus)
+
+    def holds_position(self, symbol: str) -> bool:
+        return self.broker.tracker.qty(symbol) != 0
+
+
+async def run_pipeline(state: RunState, stream: MarketDataStream, *,
+                       on_batch: Callable[[EventBatch], None] | None = None,
+                       stop: asyncio.Event | None = None) -> int:
+    """Consume ``stream`` into the manager until it ends or ``stop`` is set; return events seen."""
+    assert state.manager is not None
+    events = 0
+    async for batch in stream:
+        events += len(batch)
+        if on_batch is not None:
+            on_batch(batch)
+        state.manager.dispatch(batch)
+        if stop is not None and stop.is_set():
+            break
+    await state.manager.drain()
+    return events
+
+
+def universe_symbols(values: Iterable[str]) -> list[str]:
+    return sorted({v.upper() for v in values})
