@@ -200,6 +200,7 @@ class PaperBroker(Broker):
             time_in_force=time_in_force if time_in_force is not None else old.time_in_force,
             extended_hours=old.extended_hours, intent=old.intent,
             reason=f"replaces {old.order_id}", ts_created=self.now)
+        replacement_client_id = working.replacement.client_order_id
         working.replacement_id = new_id
         working.replacement_qty_given = qty is not None
         working.order = old.evolve(status=OrderState.PENDING_REPLACE, updated_at=self.now)
@@ -208,7 +209,7 @@ class PaperBroker(Broker):
         fills, updates = self._sims[old.symbol].cancel(working.native_id, self.now)
         self._translate(old.symbol, fills, updates)
         status = self._orders[new_id].order.status if new_id in self._orders else OrderState.PENDING_NEW
-        return OrderAck(new_id, working.replacement.client_order_id, status, self.now)
+        return OrderAck(new_id, replacement_client_id, status, self.now)
 
     async def cancel_all(self) -> list[str]:
         ids = [o.order_id for o in await self.open_orders()
