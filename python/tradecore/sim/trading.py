@@ -1208,7 +1208,7 @@ class _Api:
         try:
             raw = await request.read()
             document = json.loads(raw) if raw.strip() else {}
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             raise TradingError(400, _CODE_BAD_REQUEST, "request body format is invalid") from None
         if not isinstance(document, dict):
             raise TradingError(400, _CODE_BAD_REQUEST, "request body format is invalid")
