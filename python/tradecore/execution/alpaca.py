@@ -64,6 +64,7 @@ from tradecore.execution.market import clean
 from tradecore.execution.router import parse_client_order_id
 from tradecore.schema import OrderType, Side, TimeInForce
 from tradecore.streams.alpaca import AlpacaError, Backoff, parse_timestamp
+from tradecore.streams.alpaca import _Redacting  # the stream's credential-blanking log adapter
 
 __all__ = [
     "PAPER_URL",
@@ -294,6 +295,10 @@ class AlpacaBroker(Broker):
         self._max_retries = max_retries
         self._timeout = timeout
         self._want_stream = stream
+        # websockets logs frames at DEBUG; the authenticate message carries the secret.
+        self._ws_log = _Redacting(logging.getLogger("tradecore.execution.alpaca.websocket"),
+                                  (key_id, secret_key), frames=True)
+        self._log = _Redacting(_log, (key_id, secret_key))
         self._session: aiohttp.ClientSession | None = None
         self._orders: dict[str, Order] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -387,7 +392,7 @@ class AlpacaBroker(Broker):
                         self._backoff.maximum)
             attempt += 1
             self.stats["retries"] += 1
-            _log.warning("%s failed (%s); retry %d/%d in %.2f s", what, error, attempt,
+            self._log.warning("%s failed (%s); retry %d/%d in %.2f s", what, error, attempt,
                          self._max_retries, delay)
             await asyncio.sleep(delay)
             if before_retry is not None:
@@ -490,7 +495,7 @@ class AlpacaBroker(Broker):
             try:
                 async with connect(self.stream_url, open_timeout=self._timeout,
                                    user_agent_header=f"tradecore/{__version__}",
-                                   close_timeout=2.0) as ws:
+                                   close_timeout=2.0, logger=self._ws_log) as ws:
                     self.stats["sessions"] += 1
                     await self._handshake(ws)
                     self._ws = ws
@@ -510,7 +515,7 @@ class AlpacaBroker(Broker):
             except asyncio.CancelledError:
                 raise
             except AlpacaUnauthorizedError as exc:
-                _log.error("trade_updates stream stopped: %s", exc)
+                self._log.error("trade_updates stream stopped: %s", exc)
                 if self._started is not None and not self._started.done():
                     self._started.set_exception(exc)
                 return
@@ -521,7 +526,7 @@ class AlpacaBroker(Broker):
                     dropped = (time.time_ns(), reason)
                 delay = self._backoff.delay(attempt, rng)
                 attempt += 1
-                _log.warning("trade_updates session %s (%s); reconnecting in %.2f s",
+                self._log.warning("trade_updates session %s (%s); reconnecting in %.2f s",
                              "lost" if was_live else "failed", reason, delay)
                 if self._backoff.max_attempts is not None and attempt > self._backoff.max_attempts:
                     if self._started is not None and not self._started.done():
@@ -559,7 +564,7 @@ class AlpacaBroker(Broker):
         try:
             message = json.loads(frame)
         except ValueError:
-            _log.warning("trade_updates: undecodable frame skipped")
+            self._log.warning("trade_updates: undecodable frame skipped")
             return
         if not isinstance(message, dict) or message.get("stream") != "trade_updates":
             return
@@ -570,7 +575,7 @@ class AlpacaBroker(Broker):
             order = order_from_json(data["order"])
         except (KeyError, ValueError, AlpacaTradingError) as exc:
             self.stats["unknown_events"] += 1
-            _log.warning("trade_updates: update skipped (%r)", exc)
+            self._log.warning("trade_updates: update skipped (%r)", exc)
             return
         ts = _ts(data.get("timestamp")) or order.updated_at
         fill_qty = _dec(data.get("qty")) if kind in (BrokerEventType.FILL,
