@@ -38,7 +38,7 @@ import time
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 from websockets.asyncio.client import ClientConnection, connect
@@ -63,8 +63,12 @@ from tradecore.execution.broker import (
 from tradecore.execution.market import clean
 from tradecore.execution.router import parse_client_order_id
 from tradecore.schema import OrderType, Side, TimeInForce
-from tradecore.streams.alpaca import AlpacaError, Backoff, parse_timestamp
-from tradecore.streams.alpaca import _Redacting  # the stream's credential-blanking log adapter
+from tradecore.streams.alpaca import (
+    AlpacaError,
+    Backoff,
+    _Redacting,  # the stream's credential-blanking log adapter
+    parse_timestamp,
+)
 
 __all__ = [
     "PAPER_URL",
@@ -332,7 +336,7 @@ class AlpacaBroker(Broker):
             self._supervisor = self._start_task(self._run_stream(), "alpaca-trade-updates")
         await asyncio.shield(self._started)
 
-    async def __aenter__(self) -> AlpacaBroker:
+    async def __aenter__(self) -> Self:
         await self.connect()
         return self
 
@@ -644,21 +648,22 @@ class AlpacaBroker(Broker):
         return changed
 
     def _resync_one(self, order: Order) -> int:
+        """Publish the fill (if ``filled_qty`` grew) and then the status change of one order."""
         known = self._orders.get(order.order_id)
         count = 0
         ts = order.updated_at
-        if known is None or order.filled_qty > known.filled_qty:
-            if order.filled_qty > (known.filled_qty if known else 0):
-                kind = (BrokerEventType.FILL if order.status == OrderState.FILLED
-                        else BrokerEventType.PARTIAL_FILL)
-                count += self._apply(kind, order, ts, fill_qty=None, fill_price=None,
-                                     position_qty=None, execution_id="", reason=RESYNC_REASON)
+        if order.filled_qty > (known.filled_qty if known is not None else 0):
+            done = order.status == OrderState.FILLED
+            # A partial fill followed by a cancel in the gap: the fill first, as it happened.
+            snapshot = order if done else order.evolve(status=OrderState.PARTIALLY_FILLED)
+            count += self._apply(BrokerEventType.FILL if done else BrokerEventType.PARTIAL_FILL,
+                                 snapshot, ts, fill_qty=None, fill_price=None, position_qty=None,
+                                 execution_id="", reason=RESYNC_REASON)
         known = self._orders.get(order.order_id)
-        if known is None or (order.status != known.status and order.status != OrderState.FILLED):
-            kind = _EVENT_OF_STATUS.get(order.status)
-            if kind is not None:
-                count += self._apply(kind, order, ts, fill_qty=None, fill_price=None,
-                                     position_qty=None, execution_id="", reason=RESYNC_REASON)
+        kind = _EVENT_OF_STATUS.get(order.status)
+        if kind is not None and (known is None or order.status != known.status):
+            count += self._apply(kind, order, ts, fill_qty=None, fill_price=None,
+                                 position_qty=None, execution_id="", reason=RESYNC_REASON)
         return count
 
 

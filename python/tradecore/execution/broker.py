@@ -15,7 +15,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, Self
 
 from tradecore.errors import ConfigError, Error
 from tradecore.schema import OrderType, Side, TimeInForce
@@ -160,7 +160,7 @@ class IntentRef(_Record):
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def _decimal(value: Decimal | int | str | float | None, name: str) -> Decimal | None:
+def _decimal(value: Decimal | str | float | None, name: str) -> Decimal | None:
     if value is None:
         return None
     if isinstance(value, float):
@@ -435,7 +435,7 @@ class Broker(abc.ABC):
         for listener in list(self._listeners):
             try:
                 listener(event)
-            except Exception:  # a listener's bug must not stop the broker
+            except Exception:  # noqa: BLE001 - a listener's bug must not stop the broker
                 _log.exception("broker event listener failed on %s", event.type.value)
         for queue in self._queues:
             queue.put_nowait(event)
@@ -448,7 +448,7 @@ class Broker(abc.ABC):
         for queue in self._queues:
             queue.put_nowait(None)
 
-    async def __aenter__(self) -> Broker:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Union
 
 from tradecore.execution.broker import BrokerEvent, IntentRef, OrderRequest, _Record
 
@@ -100,6 +99,6 @@ class PositionChanged(_Record):
     client_order_id: str = ""
 
 
-ExecutionEvent = Union[BrokerEvent, OrderRouted, IntentRejected, RiskDecision, KillSwitchTripped,
-                       KillSwitchReset, PositionChanged]
+ExecutionEvent = (BrokerEvent | OrderRouted | IntentRejected | RiskDecision | KillSwitchTripped
+                  | KillSwitchReset | PositionChanged)
 """Anything the execution layer publishes."""

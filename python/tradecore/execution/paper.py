@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 
-from tradecore import schema
 from tradecore.engine import FillModel
 from tradecore.execution.broker import (
     Account,
@@ -84,7 +83,7 @@ class PaperBroker(Broker):
     """
 
     def __init__(self, *, fill_model: Any | None = None,
-                 starting_cash: Decimal | int | str = Decimal("100000"),
+                 starting_cash: Decimal | int | str = Decimal(100000),
                  shorting_enabled: bool = False, start_ns: int = 0) -> None:
         super().__init__()
         self._model = fill_model if fill_model is not None else FillModel()

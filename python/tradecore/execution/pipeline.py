@@ -27,7 +27,7 @@ from tradecore.execution.risk import RiskContext, RiskManager
 from tradecore.execution.router import OrderRouter, TradeIntent
 from tradecore.streams.base import EventBatch
 
-__all__ = ["ExecutionPipeline", "KILL_SWITCH_RULE"]
+__all__ = ["KILL_SWITCH_RULE", "ExecutionPipeline"]
 
 _log = logging.getLogger("tradecore.execution.pipeline")
 

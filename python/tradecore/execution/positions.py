@@ -70,7 +70,7 @@ class PositionTracker:
         Dollars at the start (also the start of the first day for :meth:`daily_pnl`).
     """
 
-    def __init__(self, starting_cash: Decimal | int | str = Decimal("100000")) -> None:
+    def __init__(self, starting_cash: Decimal | int | str = Decimal(100000)) -> None:
         self.starting_cash = Decimal(starting_cash)
         self.cash = self.starting_cash
         self._symbols: dict[str, SymbolPosition] = {}

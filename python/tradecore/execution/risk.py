@@ -32,7 +32,12 @@ from decimal import Decimal
 
 from tradecore.errors import ConfigError
 from tradecore.execution.broker import OrderRequest
-from tradecore.execution.events import ExecutionEvent, KillSwitchReset, KillSwitchTripped, RiskDecision
+from tradecore.execution.events import (
+    ExecutionEvent,
+    KillSwitchReset,
+    KillSwitchTripped,
+    RiskDecision,
+)
 from tradecore.execution.market import MarketSnapshot
 
 __all__ = ["RiskContext", "RiskLimits", "RiskManager"]

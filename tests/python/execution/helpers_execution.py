@@ -47,7 +47,7 @@ def intent(symbol: str = "ABC", *, side: Side = Side.BUY, order_type: OrderType 
            sizing: Sizing = Sizing.SHARES, quantity: str | int = 100, limit: str | None = None,
            stop: str | None = None, reference: str | None = None, ts: int = REGULAR,
            strategy_id: int = 1, rule: int = 7, transition: int = 42) -> TradeIntent:
-    dec = lambda v: None if v is None else Decimal(v)  # noqa: E731
+    dec = lambda v: None if v is None else Decimal(v)
     return TradeIntent(symbol=symbol, side=side, order_type=order_type, sizing=sizing,
                        quantity=Decimal(quantity), limit_price=dec(limit), stop_price=dec(stop),
                        reference_price=dec(reference), strategy_id=strategy_id, rule=rule,

@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-
 from tradecore.execution import BrokerEvent, BrokerEventType, OrderRequest, OrderState
 from tradecore.execution.alpaca import (
     AlpacaBroker,
@@ -194,7 +193,7 @@ async def test_order_lifecycle_over_rest_and_trade_updates() -> None:
         [position] = await broker.positions()
         assert position.symbol == "ACME" and position.qty == 10
         account = await broker.account()
-        assert account.cash == D("10000") - D("99.00")
+        assert account.cash == D(10000) - D("99.00")
 
 
 async def test_cancel_replace_cancel_all() -> None:
@@ -315,3 +314,22 @@ async def test_stream_gap_reconnects_and_resyncs_fills_from_rest() -> None:
         second = await broker.submit(request("g-2", qty="5", limit="10.10", kind=OrderType.LIMIT))
         await until(lambda: any(e.is_fill and e.order.order_id == second.order_id for e in events))
         assert sum(e.is_fill for e in events) == 2
+
+
+async def test_resync_publishes_a_partial_fill_then_the_cancel_that_followed_it_in_the_gap() -> None:
+    async with venue() as v, v.broker() as broker:
+        events: list[BrokerEvent] = []
+        broker.add_listener(events.append)
+        ack = await broker.submit(request("p-1", qty="100", kind=OrderType.LIMIT, limit="9.90"))
+        await until(lambda: any(e.type == BrokerEventType.NEW for e in events))
+        v.proxy.cut()
+        await asyncio.sleep(0.05)
+        v.market.quote("ACME", 9.80, 9.85, bid_size=1000, ask_size=40)  # 40 of 100 fill
+        await broker.cancel(ack.order_id)  # REST still works during the stream outage
+        v.proxy.refusing = False
+        await until(lambda: len(broker.gaps) == 1)
+        tail = [(e.type, e.fill_qty, e.reason) for e in events if e.reason]
+        assert tail == [(BrokerEventType.PARTIAL_FILL, D(40), "resync after stream gap"),
+                        (BrokerEventType.CANCELED, None, "resync after stream gap")]
+        partial = next(e for e in events if e.is_fill)
+        assert partial.fill_price == D("9.90") and partial.order.status == OrderState.PARTIALLY_FILLED

@@ -6,7 +6,6 @@ from decimal import Decimal as D
 
 import pytest
 from helpers_execution import PREMARKET, REGULAR, intent, quote, status, trade
-
 from tradecore.engine import FillModel
 from tradecore.execution import (
     BrokerEvent,
@@ -45,7 +44,7 @@ def model(**kw: object) -> FillModel:
 
 
 def broker(**kw: object) -> tuple[PaperBroker, list[BrokerEvent]]:
-    b = PaperBroker(fill_model=model(**kw), starting_cash=D("10000"), start_ns=REGULAR)
+    b = PaperBroker(fill_model=model(**kw), starting_cash=D(10000), start_ns=REGULAR)
     events: list[BrokerEvent] = []
     b.add_listener(events.append)
     return b, events
@@ -62,11 +61,11 @@ async def test_market_order_fills_at_the_ask_in_displayed_size_partials_with_com
     b.on_batch(quote("ABC", REGULAR + MS, 4.99, 5.01, ask_size=500))
     last = events[-1]
     assert last.type == BrokerEventType.FILL and last.fill_qty == 40
-    assert last.fill_price == D("5.01") and last.commission == D("0")  # 0.5 total < minimum
+    assert last.fill_price == D("5.01") and last.commission == D(0)  # 0.5 total < minimum
     assert last.order.status == OrderState.FILLED and last.order.filled_qty == 100
     assert last.order.filled_avg_price == D("5.004") and last.position_qty == 100
     account = await b.account()
-    assert account.cash == D("10000") - D("300.00") - D("200.40") - D("1.0")
+    assert account.cash == D(10000) - D("300.00") - D("200.40") - D("1.0")
     [pos] = await b.positions()
     assert pos.qty == 100 and pos.cost_basis == D("500.40")
 
@@ -147,7 +146,7 @@ async def test_same_inputs_give_the_same_events() -> None:
 
 
 def pipeline(limits: RiskLimits) -> tuple[ExecutionPipeline, PaperBroker, list[object]]:
-    b = PaperBroker(starting_cash=D("10000"), start_ns=REGULAR)
+    b = PaperBroker(starting_cash=D(10000), start_ns=REGULAR)
     journal: list[object] = []
     risk = RiskManager(limits, on_event=journal.append)
     router = OrderRouter(position=b.tracker.qty, equity=lambda: b.tracker.equity)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
-
 from tradecore.errors import ConfigError
 from tradecore.execution.broker import OrderRequest
 from tradecore.execution.events import KillSwitchTripped, RiskDecision

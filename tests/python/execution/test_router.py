@@ -7,7 +7,6 @@ from decimal import Decimal as D
 import numpy as np
 import pytest
 from helpers_execution import PREMARKET, REGULAR, intent, ny
-
 from tradecore import schema
 from tradecore.execution.events import IntentRejected, OrderRouted
 from tradecore.execution.market import MarketSnapshot
