@@ -61,6 +61,7 @@ class ExecutionPipeline:
         self._inbox: deque[BrokerEvent] = deque()
         self._open: dict[str, Decimal] = {}  # order_id -> signed leaves shares
         self._open_symbol: dict[str, str] = {}
+        self._canceling: set[str] = set()  # cancel requested by the kill switch
         self._remove = broker.add_listener(self._inbox.append)
         self.now = 0
 
@@ -105,7 +106,9 @@ class ExecutionPipeline:
     async def flatten(self, *, reason: str) -> None:
         """Cancel every open order and close every position (the kill switch's actions)."""
         try:
-            await self.broker.cancel_all()
+            # Orders whose cancel is requested no longer count as open for the closing orders'
+            # risk checks; a resting exit must not make the flattening order look like a short.
+            self._canceling.update(await self.broker.cancel_all())
         except BrokerError as exc:
             _log.error("kill switch: cancel_all failed: %s", exc)
         await self._drain_events_only()
@@ -136,6 +139,8 @@ class ExecutionPipeline:
         """The risk context of an order for ``symbol`` now."""
         open_orders: dict[str, Decimal] = {}
         for order_id, leaves in self._open.items():
+            if order_id in self._canceling:
+                continue
             sym = self._open_symbol[order_id]
             open_orders[sym] = open_orders.get(sym, Decimal(0)) + leaves
         marks = {}
@@ -179,3 +184,4 @@ class ExecutionPipeline:
         else:
             self._open.pop(order.order_id, None)
             self._open_symbol.pop(order.order_id, None)
+            self._canceling.discard(order.order_id)

@@ -333,3 +333,61 @@ async def test_resync_publishes_a_partial_fill_then_the_cancel_that_followed_it_
                         (BrokerEventType.CANCELED, None, "resync after stream gap")]
         partial = next(e for e in events if e.is_fill)
         assert partial.fill_price == D("9.90") and partial.order.status == OrderState.PARTIALLY_FILLED
+
+
+async def test_pipeline_on_alpaca_tracks_fills_and_the_kill_switch_flattens_at_the_venue() -> None:
+    from tradecore.execution import (
+        ExecutionPipeline,
+        KillSwitchTripped,
+        MarketBook,
+        OrderRouter,
+        PositionChanged,
+        PositionTracker,
+        RiskDecision,
+        RiskLimits,
+        RiskManager,
+    )
+    from tradecore.streams.base import EventBatch
+
+    async with venue() as v, v.broker() as broker:
+        tracker = PositionTracker(D(10000))
+        journal: list[object] = []
+        risk = RiskManager(RiskLimits(daily_loss_limit=D(50)), on_event=journal.append)
+        router = OrderRouter(position=tracker.qty, equity=lambda: tracker.equity)
+        pipeline = ExecutionPipeline(broker, router, risk, tracker, MarketBook(),
+                                     on_event=journal.append)
+        batches: list[EventBatch] = []
+        v.market.add_listener(batches.append)  # the same events a data stream would deliver
+        runner = asyncio.get_running_loop().create_task(pipeline.run(), name="pipeline-run")
+
+        async def feed() -> None:
+            while batches:
+                await pipeline.on_batch(batches.pop(0))
+
+        v.market.quote("ACME", 10.00, 10.02)
+        v.market.trade("ACME", 10.01)
+        await feed()
+        decision = await pipeline.submit_intent(intent_now("ACME", v.market.now()))
+        assert isinstance(decision, RiskDecision) and decision.accepted
+        await until(lambda: tracker.qty("ACME") == 100)
+        fills = [e for e in journal if isinstance(e, PositionChanged)]
+        assert fills[-1].fill_price == D("10.02") and tracker.cash == D("8998.00")
+        v.market.quote("ACME", 9.40, 9.42)  # -60 on the mark trips the -50 limit
+        v.market.trade("ACME", 9.41)
+        await feed()
+        assert any(isinstance(e, KillSwitchTripped) for e in journal)
+        await until(lambda: tracker.qty("ACME") == 0)
+        assert await broker.positions() == []  # flat at the venue too
+        assert tracker.realized == D("9.40") * 100 - D("1002.00")
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        pipeline.close()
+
+
+def intent_now(symbol: str, now: int) -> Any:
+    from tradecore.execution import TradeIntent
+    from tradecore.schema import Sizing
+
+    return TradeIntent(symbol=symbol, side=Side.BUY, order_type=OrderType.MARKET,
+                       sizing=Sizing.SHARES, quantity=D(100), strategy_id=1, rule=1,
+                       transition=1, ts_event=now)

@@ -205,3 +205,29 @@ async def test_pipeline_rejections_are_events_with_reasons() -> None:
     nothing = await p.submit_intent(intent("ABC", sizing=Sizing.CLOSE_POSITION, quantity=0))
     assert isinstance(nothing, IntentRejected) and nothing.reason == "no position to close"
     assert all("type" in e.to_record() for e in journal)  # type: ignore[attr-defined]
+
+
+async def test_kill_switch_flattens_even_with_a_resting_exit_order_being_canceled() -> None:
+    b = PaperBroker(starting_cash=D("10000"), start_ns=REGULAR,
+                    fill_model=model(cancel_latency_ns=MS))
+    journal: list[object] = []
+    risk = RiskManager(RiskLimits(daily_loss_limit=D(100)), on_event=journal.append)
+    router = OrderRouter(position=b.tracker.qty, equity=lambda: b.tracker.equity)
+    p = ExecutionPipeline(b, router, risk, b.tracker, b.market, on_event=journal.append)
+    await p.on_batch(quote("ABC", REGULAR, 9.99, 10.00))
+    await p.on_batch(trade("ABC", REGULAR, 10.00))
+    await p.submit_intent(intent("ABC", quantity=100))
+    exit_order = await p.submit_intent(intent("ABC", side=Side.SELL, order_type=OrderType.LIMIT,
+                                              limit="10.50", quantity=100))
+    assert isinstance(exit_order, RiskDecision) and exit_order.accepted
+    await p.on_batch(quote("ABC", REGULAR + MS, 8.99, 9.00))
+    await p.on_batch(trade("ABC", REGULAR + MS, 9.00))
+    assert risk.kill_switch_tripped
+    closing = [e for e in journal if isinstance(e, RiskDecision) and "kill switch" not in e.rule
+               and e.values.get("order_shares") == "-100"]
+    assert closing[-1].accepted and closing[-1].reason == "exit: reduces the position"
+    b.on_clock(REGULAR + 3 * MS)  # the cancel takes effect after its latency
+    await p.drain()
+    assert b.tracker.qty("ABC") == 0 and await b.open_orders() == []
+    kinds = [e.type for e in journal if isinstance(e, BrokerEvent)]
+    assert BrokerEventType.PENDING_CANCEL in kinds and BrokerEventType.CANCELED in kinds
