@@ -193,7 +193,7 @@ def order_from_json(document: Mapping[str, Any]) -> Order:
     """Return the :class:`Order` of an Alpaca order object (protocols.md 2.4)."""
     try:
         status = OrderState(document["status"])
-        kind = document.get("type") or document.get("order_type")
+        kind = str(document.get("type") or document.get("order_type") or "")
         client_order_id = str(document.get("client_order_id") or "")
         return Order(
             order_id=str(document["id"]), client_order_id=client_order_id,

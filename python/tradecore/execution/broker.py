@@ -142,7 +142,7 @@ class _Record:
 
     def to_record(self) -> dict[str, Any]:
         """Return the fields as JSON-able values (Decimal -> str, enum -> name)."""
-        record: dict[str, Any] = {"type": type(self).__name__}
+        record: dict[str, Any] = {"record_type": type(self).__name__}
         record.update({f.name: to_json_value(getattr(self, f.name)) for f in fields(self)})  # type: ignore[arg-type]
         return record
 

@@ -1,9 +1,9 @@
 """Execution events: one frozen dataclass per kind, each with its reason.
 
 They are what the execution layer tells the world (event bus, journal, UI). ``to_record()``
-returns a dict of JSON-able values (Decimals as strings, enums by name) whose ``type`` key is
-the class name. Broker events (:class:`~tradecore.execution.broker.BrokerEvent`) follow the
-same convention.
+returns a dict of JSON-able values (Decimals as strings, enums by name) whose ``record_type``
+key is the class name. Broker events (:class:`~tradecore.execution.broker.BrokerEvent`) follow
+the same convention.
 """
 
 from __future__ import annotations

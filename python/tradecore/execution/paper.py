@@ -275,7 +275,7 @@ class PaperBroker(Broker):
                 event = BrokerEvent(type=BrokerEventType.NEW, order=order, ts_event=ts)
             elif status in (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED):
                 fill = pending_fills[native_id].pop(0)
-                fill_qty, fill_price, commission = price(fill[3]), price(fill[2]), price(fill[4])
+                fill_qty, fill_price, commission = clean(price(fill[3])), price(fill[2]), price(fill[4])
                 filled_qty = order.filled_qty + fill_qty
                 notional = (order.filled_avg_price or 0) * order.filled_qty + fill_price * fill_qty
                 done = status == OrderStatus.FILLED

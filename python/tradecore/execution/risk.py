@@ -248,7 +248,8 @@ class RiskManager:
                               max_open_positions=limits.max_open_positions)
         if limits.max_gross_exposure is not None and notional is not None:
             gross = sum((abs(q) * ctx.marks.get(s, _ZERO) for s, q in ctx.positions.items()), _ZERO)
-            gross += sum((abs(q) * ctx.marks.get(s, order_price if s == symbol else _ZERO)
+            own_price = order_price if order_price is not None else _ZERO
+            gross += sum((abs(q) * ctx.marks.get(s, own_price if s == symbol else _ZERO)
                           for s, q in ctx.open_orders.items()), _ZERO)
             if gross + notional > limits.max_gross_exposure:
                 return decide("gross_exposure", f"gross exposure ${gross} + order ${notional} > max "

@@ -204,7 +204,7 @@ async def test_pipeline_rejections_are_events_with_reasons() -> None:
     assert isinstance(too_big, RiskDecision) and too_big.rule == "max_shares"
     nothing = await p.submit_intent(intent("ABC", sizing=Sizing.CLOSE_POSITION, quantity=0))
     assert isinstance(nothing, IntentRejected) and nothing.reason == "no position to close"
-    assert all("type" in e.to_record() for e in journal)  # type: ignore[attr-defined]
+    assert all("record_type" in e.to_record() for e in journal)  # type: ignore[attr-defined]
 
 
 async def test_kill_switch_flattens_even_with_a_resting_exit_order_being_canceled() -> None:
@@ -231,3 +231,70 @@ async def test_kill_switch_flattens_even_with_a_resting_exit_order_being_cancele
     assert b.tracker.qty("ABC") == 0 and await b.open_orders() == []
     kinds = [e.type for e in journal if isinstance(e, BrokerEvent)]
     assert BrokerEventType.PENDING_CANCEL in kinds and BrokerEventType.CANCELED in kinds
+
+
+async def test_fills_match_the_native_simulator_fed_the_same_events() -> None:
+    import json
+
+    import numpy as np
+
+    from tradecore._native import _core
+    from tradecore.execution.market import clean, price
+
+    fm = model(submit_latency_ns=2 * MS, slippage=0.01, commission_per_share=0.004,
+               commission_minimum=0.35)
+    b = PaperBroker(fill_model=fm, start_ns=REGULAR)
+    sim = _core.engine.FillSimulator(fm)
+    events: list[BrokerEvent] = []
+    b.add_listener(events.append)
+    rng = np.random.default_rng(7)
+    expected: list[tuple[int, str, str, str]] = []
+    orders = [(Side.BUY, OrderType.MARKET, None, None), (Side.BUY, OrderType.LIMIT, 9.95, None),
+              (Side.SELL, OrderType.STOP, None, 9.90), (Side.SELL, OrderType.LIMIT, 10.08, None)]
+    mid = 10.0
+    for step in range(60):
+        ts = REGULAR + step * MS
+        if step % 15 == 0:
+            side, kind, limit, stop = orders[step // 15]
+            sim_out = sim.submit(order_id=step // 15 + 1, ts=ts, side=int(side), type=int(kind),
+                                 quantity=150.0, limit_price=limit or 0.0, stop_price=stop or 0.0)
+            b.now = ts
+            await b.submit(OrderRequest(client_order_id=f"p{step}", symbol="ABC", side=side,
+                                        type=kind, qty=D(150), limit_price=limit and D(str(limit)),
+                                        stop_price=stop and D(str(stop))))
+            expected += [(int(f["ts_event"]), str(price(f["price"])), str(clean(price(f["quantity"]))),
+                          str(price(f["commission"]))) for f in sim_out[0]]
+        mid = round(mid + float(rng.choice([-0.03, -0.01, 0.0, 0.01, 0.03])), 2)
+        batch = quote("ABC", ts, mid - 0.01, mid + 0.01, bid_size=float(rng.integers(20, 120)),
+                      ask_size=float(rng.integers(20, 120)))
+        fills, _ = sim.on_quotes(batch.events)
+        b.on_batch(batch)
+        expected += [(int(f["ts_event"]), str(price(f["price"])), str(clean(price(f["quantity"]))),
+                      str(price(f["commission"]))) for f in fills]
+    got = [(e.ts_event, str(e.fill_price), str(e.fill_qty), str(e.commission))
+           for e in events if e.is_fill]
+    assert len(expected) >= 4 and got == expected
+    json.dumps([e.to_record() for e in events])  # every event is journal-ready
+
+
+async def test_events_async_iterator_ends_on_close() -> None:
+    import asyncio
+
+    b, _ = broker()
+    received: list[BrokerEvent] = []
+
+    async def consume() -> None:
+        async for event in b.events():
+            received.append(event)
+
+    task = asyncio.get_running_loop().create_task(consume(), name="consume-events")
+    await asyncio.sleep(0)
+    b.on_batch(quote("ABC", REGULAR, 4.98, 5.00))
+    await b.submit(request())
+    await b.close()
+    await asyncio.wait_for(task, 2)
+    assert [e.type for e in received] == [BrokerEventType.ACCEPTED, BrokerEventType.NEW,
+                                          BrokerEventType.FILL]
+    record = received[-1].to_record()
+    assert record["record_type"] == "BrokerEvent" and record["type"] == "fill" and record["fill_qty"] == "100"
+    assert record["order"]["side"] == "BUY" and record["order"]["status"] == "filled"

@@ -148,7 +148,7 @@ def test_every_decision_is_an_event_with_a_json_record() -> None:
     risk.check(order("2"), ctx())
     assert [e.rule for e in events] == ["accepted", "max_shares"]  # type: ignore[attr-defined]
     record = events[1].to_record()  # type: ignore[attr-defined]
-    assert record["type"] == "RiskDecision" and record["accepted"] is False
+    assert record["record_type"] == "RiskDecision" and record["accepted"] is False
     assert record["values"]["max_shares"] == "1" and record["client_order_id"] == "t-1"
     import json
     json.dumps(record)
