@@ -120,14 +120,14 @@ class BrokerEventType(enum.Enum):
 
 def to_json_value(value: Any) -> Any:
     """Return ``value`` as JSON-able data: Decimals as strings, enums by name/value."""
+    if isinstance(value, enum.IntEnum):  # before int: IntEnums are ints
+        return value.name
+    if isinstance(value, enum.Enum):
+        return value.value
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, Decimal):
         return str(value)
-    if isinstance(value, enum.IntEnum):
-        return value.name
-    if isinstance(value, enum.Enum):
-        return value.value
     if isinstance(value, Mapping):
         return {str(k): to_json_value(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, frozenset, set)):

@@ -208,7 +208,7 @@ async def test_pipeline_rejections_are_events_with_reasons() -> None:
 
 
 async def test_kill_switch_flattens_even_with_a_resting_exit_order_being_canceled() -> None:
-    b = PaperBroker(starting_cash=D("10000"), start_ns=REGULAR,
+    b = PaperBroker(starting_cash=D(10000), start_ns=REGULAR,
                     fill_model=model(cancel_latency_ns=MS))
     journal: list[object] = []
     risk = RiskManager(RiskLimits(daily_loss_limit=D(100)), on_event=journal.append)
@@ -237,7 +237,6 @@ async def test_fills_match_the_native_simulator_fed_the_same_events() -> None:
     import json
 
     import numpy as np
-
     from tradecore._native import _core
     from tradecore.execution.market import clean, price
 
