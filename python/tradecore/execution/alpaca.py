@@ -598,7 +598,7 @@ class AlpacaBroker(Broker):
             order = order.evolve(intent=known.intent or order.intent,
                                  reason=known.reason if not order.reason else order.reason)
         is_fill = kind in (BrokerEventType.FILL, BrokerEventType.PARTIAL_FILL)
-        if known is not None:
+        if known is not None and kind not in _ALWAYS_NEWS:
             stale = (order.filled_qty <= known.filled_qty if is_fill
                      else known.status.is_final or (order.status == known.status
                                                     and order.filled_qty == known.filled_qty))
@@ -666,6 +666,10 @@ class AlpacaBroker(Broker):
                                  position_qty=None, execution_id="", reason=RESYNC_REASON)
         return count
 
+
+_ALWAYS_NEWS = frozenset({BrokerEventType.ORDER_CANCEL_REJECTED,
+                          BrokerEventType.ORDER_REPLACE_REJECTED, BrokerEventType.RESTATED})
+"""Events that leave the order's status as it was: never taken for repeats."""
 
 _EVENT_OF_STATUS = {
     OrderState.NEW: BrokerEventType.NEW, OrderState.ACCEPTED: BrokerEventType.ACCEPTED,

@@ -65,6 +65,15 @@ class ExecutionPipeline:
         self._remove = broker.add_listener(self._inbox.append)
         self.now = 0
 
+    async def sync_from_broker(self) -> None:
+        """Load cash, positions and open orders from the broker (start of a live session)."""
+        account = await self.broker.account()
+        self.tracker.load(account.cash, await self.broker.positions())
+        for order in await self.broker.open_orders():
+            leaves = order.qty - order.filled_qty
+            self._open[order.order_id] = leaves if order.side.name == "BUY" else -leaves
+            self._open_symbol[order.order_id] = order.symbol
+
     async def submit_intent(self, intent: TradeIntent, *, now: int | None = None
                             ) -> OrderRouted | IntentRejected | RiskDecision:
         """Route ``intent``, check the order, send it if accepted; return the deciding event."""

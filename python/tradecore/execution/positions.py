@@ -121,6 +121,22 @@ class PositionTracker:
         """Set the price open shares of ``symbol`` are valued at (dollars)."""
         self._position(symbol).last_price = last_price
 
+    def load(self, cash: Decimal, positions: list[Position]) -> None:
+        """Start from a broker's figures: ``cash`` dollars and its open positions.
+
+        Each position becomes one lot at its average entry price (what brokers report), marked
+        at its current price; realised PnL and commissions start at 0. Also starts the day.
+        """
+        self.cash = cash
+        self._symbols.clear()
+        for position in positions:
+            if position.qty == 0:
+                continue
+            state = self._position(position.symbol)
+            state.lots.append([position.qty, position.avg_entry_price])
+            state.last_price = position.current_price
+        self.start_day()
+
     def start_day(self) -> None:
         """Make the current equity the base of :meth:`daily_pnl` (call at each session start)."""
         self._day_start_equity = self.equity

@@ -27,8 +27,9 @@ pass one by one.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
+from typing import TypeVar
 
 from tradecore.errors import ConfigError
 from tradecore.execution.broker import OrderRequest
@@ -43,6 +44,7 @@ from tradecore.execution.market import MarketSnapshot
 __all__ = ["RiskContext", "RiskLimits", "RiskManager"]
 
 _ZERO = Decimal(0)
+_C = TypeVar("_C")
 
 
 def _dec(value: object) -> Decimal | None:
@@ -89,6 +91,19 @@ class RiskLimits:
             object.__setattr__(self, name, value)
         if self.max_open_positions is not None and self.max_open_positions < 1:
             raise ConfigError("RiskLimits.max_open_positions must be >= 1 (or None)")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, object]) -> RiskLimits:
+        """Build from a config file's table; unknown keys are a :class:`ConfigError`."""
+        return _from_mapping(cls, values)
+
+
+def _from_mapping(cls: type[_C], values: Mapping[str, object]) -> _C:
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"unknown {cls.__name__} field(s) {unknown}; known: {sorted(known)}")
+    return cls(**values)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -159,6 +159,13 @@ class RouterConfig:
         if not self.client_order_id_prefix.isalnum():
             raise ConfigError("client_order_id_prefix must be alphanumeric")
 
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> RouterConfig:
+        """Build from a config file's table; unknown keys are a :class:`ConfigError`."""
+        from tradecore.execution.risk import _from_mapping
+
+        return _from_mapping(cls, values)
+
 
 def parse_client_order_id(client_order_id: str) -> IntentRef | None:
     """Return the intent reference encoded by :class:`OrderRouter`, or ``None``.

@@ -391,3 +391,29 @@ def intent_now(symbol: str, now: int) -> Any:
     return TradeIntent(symbol=symbol, side=Side.BUY, order_type=OrderType.MARKET,
                        sizing=Sizing.SHARES, quantity=D(100), strategy_id=1, rule=1,
                        transition=1, ts_event=now)
+
+
+async def test_a_new_pipeline_loads_cash_positions_and_open_orders_from_the_broker() -> None:
+    from tradecore.execution import (
+        ExecutionPipeline,
+        MarketBook,
+        OrderRouter,
+        PositionTracker,
+        RiskLimits,
+        RiskManager,
+    )
+
+    async with venue() as v, v.broker(stream=False) as broker:
+        await broker.submit(request("s-1", qty="30"))  # fills at the ask 10.02
+        await broker.submit(request("s-2", qty="5", side=Side.SELL, kind=OrderType.LIMIT,
+                                    limit="10.50"))
+        tracker = PositionTracker(D(1))
+        pipeline = ExecutionPipeline(broker, OrderRouter(position=tracker.qty,
+                                                         equity=lambda: tracker.equity),
+                                     RiskManager(RiskLimits()), tracker, MarketBook())
+        await pipeline.sync_from_broker()
+        assert tracker.qty("ACME") == 30 and tracker.cash == D(10000) - D("300.60")
+        assert tracker.position("ACME").avg_entry_price == D("10.02")
+        assert pipeline.context("ACME").open_orders == {"ACME": D(-5)}
+        assert tracker.daily_pnl() == 0
+        pipeline.close()

@@ -40,6 +40,10 @@ def test_limits_are_immutable_keyword_only_and_validated() -> None:
         RiskLimits(bogus=1)  # type: ignore[call-arg]
     with pytest.raises(ConfigError):
         RiskLimits(daily_loss_limit=D(-5))
+    with pytest.raises(ConfigError, match="max_share"):
+        RiskLimits.from_mapping({"max_share": 5})
+    loaded = RiskLimits.from_mapping({"max_gross_exposure": "25000", "allow_short": True})
+    assert loaded.max_gross_exposure == D(25000) and loaded.allow_short
 
 
 def test_max_shares_per_symbol_counts_position_and_open_orders() -> None:
