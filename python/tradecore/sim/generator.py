@@ -397,8 +397,8 @@ class Generator:
                 symbol=symbol, name=f"{symbol} {kind.value.title()} Inc.", exchange=exchange,
                 asset_type=kind, shares_outstanding=int(outstanding[k]),
                 float_shares=int(floats[k]), prior_close=close,
-                shortable=not is_gapper[k] and kind is AssetType.COMMON,
-                easy_to_borrow=floats[k] > 50e6))
+                shortable=bool(not is_gapper[k] and kind is AssetType.COMMON),
+                easy_to_borrow=bool(floats[k] > 50e6)))
         self.symbols = [a.symbol for a in self.assets]
         self.is_gapper = is_gapper
         self.prior_close = np.array([a.prior_close for a in self.assets])

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -101,6 +100,7 @@ class SimulatedMarket(Market):
         self._minute_bars = [_History(schema.BAR) for _ in range(n)]
         self._minute_agg: list[BarAggregator | None] = [None] * n
         self._daily_agg: list[BarAggregator | None] = [None] * n
+        self._notional = np.zeros(n)  # today's dollar volume per symbol, for the daily VWAP
         self._amended: dict[int, set[int]] = {}  # symbol -> minute starts changed by late prints
         self._bars_until = self.start  # minute bars are published for ts < this
         self._listeners: list[MarketListener] = []
@@ -198,11 +198,17 @@ class SimulatedMarket(Market):
     def daily_bar(self, symbol: str) -> np.void | None:
         """Today's running daily bar of ``symbol`` (all prints so far), or None."""
         k = self._index.get(symbol.upper())
-        agg = None if k is None else self._daily_agg[k]
-        if agg is None:
+        return None if k is None else self._daily_row(k)
+
+    def _daily_row(self, k: int) -> np.void | None:
+        agg = self._daily_agg[k]
+        rows = None if agg is None else np.array(agg.open_bar)
+        if rows is None or not len(rows):
             return None
-        rows = agg.open_bar
-        return rows[0] if len(rows) else None
+        # The open bar's VWAP is only final at its close: fill it from the running notional.
+        if rows["volume"][0] > 0:
+            rows["vwap"][0] = round(self._notional[k] / rows["volume"][0], 4)
+        return rows[0]
 
     def minute_bar(self, symbol: str) -> np.void | None:
         """The latest completed minute bar of ``symbol``, or None."""
@@ -266,6 +272,7 @@ class SimulatedMarket(Market):
             daily = self._daily_agg[k]
             assert daily is not None
             daily.update_batch(events)
+            self._notional[k] += float(np.dot(events["price"], events["size"]))
 
     def _close_minute(self, minute: int) -> None:
         self._bars_until = minute
@@ -280,11 +287,10 @@ class SimulatedMarket(Market):
                 self._publish(EventBatch(EventKind.BAR, symbols[k], closed))
         if after_open:
             for k, daily in enumerate(self._daily_agg):
-                if daily is None:
-                    continue
-                rows = daily.open_bar
-                if len(rows):
-                    self._publish(EventBatch(EventKind.DAILY_BAR, symbols[k], np.array(rows)))
+                row = None if daily is None else self._daily_row(k)
+                if row is not None:
+                    self._publish(EventBatch(EventKind.DAILY_BAR, symbols[k],
+                                             np.array([row], dtype=schema.BAR)))
 
     def _publish_updates(self, now: int) -> None:
         amended, self._amended = self._amended, {}
@@ -322,5 +328,3 @@ class SimulatedMarket(Market):
             except Exception:  # a broken listener must not stop the market
                 logger.exception("market listener %r failed", listener)
 
-
-MarketFactory = Callable[[], Market]

@@ -29,7 +29,7 @@ import datetime as dt
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -389,6 +389,8 @@ class PaperBroker:
         self._clock = market.now()
         self._subscribers: list[_Subscriber] = []
         self._attached = False
+        self._deadline: int | None = None
+        self._deadline_valid = False
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -410,7 +412,7 @@ class PaperBroker:
             await asyncio.sleep(self.config.clock_interval)
             try:
                 self.on_clock(self.market.now())
-            except Exception:
+            except Exception:  # noqa: BLE001 - the server must outlive any bug here
                 _log.exception("paper broker clock step failed")
 
     # --- reads ----------------------------------------------------------------------------
@@ -584,7 +586,9 @@ class PaperBroker:
         fractional = request.qty is not None and request.qty != int(request.qty)
         if request.notional is not None or fractional:
             if request.type != "market" or request.time_in_force != "day":
-                raise _unprocessable("fractional orders must be market orders with day time_in_force")
+                raise _unprocessable(
+                    "fractional orders must be market orders with day time_in_force"
+                )
         needs_limit = request.type in ("limit", "stop_limit")
         needs_stop = request.type in ("stop", "stop_limit")
         for name, price, needed in (
@@ -610,9 +614,7 @@ class PaperBroker:
         if request.client_order_id is not None and not 0 < len(request.client_order_id) <= (
             _MAX_CLIENT_ORDER_ID
         ):
-            raise _unprocessable(
-                f"client_order_id must be 1 to {_MAX_CLIENT_ORDER_ID} characters"
-            )
+            raise _unprocessable(f"client_order_id must be 1 to {_MAX_CLIENT_ORDER_ID} characters")
 
     def _estimate_price(self, asset: Asset, request: OrderRequest, now: int) -> Decimal:
         """The buying-power check price of protocols.md 2.3: far side in the core session,
@@ -635,8 +637,10 @@ class PaperBroker:
             available = max(_ZERO, held) - self.held_for_orders(asset.symbol)
             if quantity <= available:
                 return
-            if held > 0 or available < 0 or not (
-                self.config.shorting_enabled and asset.shortable and not fractional
+            if (
+                held > 0
+                or available < 0
+                or not (self.config.shorting_enabled and asset.shortable and not fractional)
             ):
                 raise TradingError(
                     403,
@@ -725,6 +729,7 @@ class PaperBroker:
     # --- the state machine ----------------------------------------------------------------
 
     def _route_or_hold(self, order: _Order, now: int) -> None:
+        self._deadline_valid = False
         start, end = session_window(now, order.extended_hours)
         if order.time_in_force == "day" and order.expires_at is None:
             order.expires_at = end
@@ -738,6 +743,7 @@ class PaperBroker:
 
     def _route(self, order: _Order, now: int, window_end: int) -> None:
         """Hand the order (what is left of it) to its symbol's simulator."""
+        self._deadline_valid = False
         venue = self._venue(order.symbol)
         self._simulator_ids += 1
         order.simulator_id = self._simulator_ids
@@ -770,6 +776,7 @@ class PaperBroker:
             self._finish(order, effective, why)
             return
         order.exit = why
+        self._deadline_valid = False
         if why == "cancel" and order.status != "partially_filled":
             order.status = "pending_cancel"
         venue = self._venues[order.symbol]
@@ -781,6 +788,7 @@ class PaperBroker:
 
     def _finish(self, order: _Order, ts: int, why: str) -> None:
         """The simulator dropped the order (or it never reached it) for ``why``."""
+        self._deadline_valid = False
         order.updated_at = ts
         order.exit = None
         if why == "park":  # GTC outside its window: back to waiting, status unchanged
@@ -798,9 +806,9 @@ class PaperBroker:
 
     def _apply(self, venue: _Venue, fills: np.ndarray, updates: np.ndarray) -> None:
         """Turn the simulator's output into order states, fills, positions and updates."""
-        pending: dict[int, collections.deque[np.void]] = collections.defaultdict(
-            collections.deque
-        )
+        pending: dict[int, collections.deque[np.void]] = collections.defaultdict(collections.deque)
+        if len(updates):
+            self._deadline_valid = False
         for fill in fills:
             pending[int(fill["order_id"])].append(fill)
         for update in updates:
@@ -887,9 +895,11 @@ class PaperBroker:
         """Market listener: move the clock to each event and feed the symbol's simulator."""
         try:
             self._on_batch(batch)
-        except Exception:
+        except Exception:  # noqa: BLE001 - the server must outlive any bug here
             # The market must keep publishing whatever happens to the paper account.
-            _log.exception("paper broker failed on a %s batch of %s", batch.kind.value, batch.symbol)
+            _log.exception(
+                "paper broker failed on a %s batch of %s", batch.kind.value, batch.symbol
+            )
 
     def _on_batch(self, batch: EventBatch) -> None:
         if len(batch.events) == 0:
@@ -918,9 +928,21 @@ class PaperBroker:
             start = stop
 
     def _next_deadline(self) -> int | None:
-        """The earliest session boundary any order waits for (None if none)."""
-        moments = [o.window_end for v in self._venues.values() for o in v.working.values()
-                   if o.window_end is not None and o.exit is None]
+        """The earliest session boundary any order waits for (None if none); cached until an
+        order changes, since it is asked before every batch the market publishes."""
+        if self._deadline_valid:
+            return self._deadline
+        self._deadline = self._compute_deadline()
+        self._deadline_valid = True
+        return self._deadline
+
+    def _compute_deadline(self) -> int | None:
+        moments = [
+            o.window_end
+            for v in self._venues.values()
+            for o in v.working.values()
+            if o.window_end is not None and o.exit is None
+        ]
         for order in self._held:
             moments.append(session_window(self._clock, order.extended_hours)[0])
             if order.expires_at is not None:
@@ -946,16 +968,21 @@ class PaperBroker:
     def _at_boundary(self, moment: int, now: int) -> None:
         for venue in list(self._venues.values()):
             for order in list(venue.working.values()):
-                if order.window_end is not None and order.window_end <= moment and order.exit is None:
+                if (
+                    order.window_end is not None
+                    and order.window_end <= moment
+                    and order.exit is None
+                ):
                     why = "expire" if order.time_in_force == "day" else "park"
                     if order.time_in_force == "ioc":
                         why = "expire"
                     self._leave(order, now, why, order.window_end)
-        for order in sorted(list(self._held), key=lambda o: o.sequence):
+        for order in sorted(self._held, key=lambda o: o.sequence):
             start, end = session_window(moment, order.extended_hours)
             if order.expires_at is not None and order.expires_at <= moment:
                 self._held.remove(order)
                 self._finish(order, order.expires_at, "expire")
+                continue
             elif start <= moment:
                 self._held.remove(order)
                 self._route(order, max(start, min(now, moment)), end)
@@ -1067,8 +1094,11 @@ def position_json(broker: PaperBroker, symbol: str, position: _Position) -> dict
         "unrealized_intraday_pl": text((value - intraday_base).quantize(_FEE_QUANTUM))
         if prior
         else text(unrealized.quantize(_FEE_QUANTUM)),
-        "unrealized_intraday_plpc": text(((value - intraday_base) / abs(intraday_base)).quantize(
-            _PRICE_QUANTUM)) if prior else "0",
+        "unrealized_intraday_plpc": text(
+            ((value - intraday_base) / abs(intraday_base)).quantize(_PRICE_QUANTUM)
+        )
+        if prior
+        else "0",
         "current_price": text(price),
         "lastday_price": text(prior),
         "change_today": text((price / prior - 1).quantize(_PRICE_QUANTUM)) if prior else "0",
@@ -1193,7 +1223,7 @@ class _Api:
                 return _error(error.status, error.code, error.message)
             except web.HTTPException:
                 raise
-            except Exception:
+            except Exception:  # noqa: BLE001 - the server must outlive any bug here
                 _log.exception("trading request %s %s failed", request.method, request.path)
                 return _error(500, 50010000, "internal server error")
 
@@ -1235,7 +1265,7 @@ class _Api:
             head, dot, tail = cleaned.partition(".")
             if dot:  # fromisoformat takes at most 6 fraction digits
                 digits = len(tail) - len(tail.lstrip("0123456789"))
-                cleaned = f"{head}.{tail[:min(digits, 6)]}{tail[digits:]}"
+                cleaned = f"{head}.{tail[: min(digits, 6)]}{tail[digits:]}"
             moment = dt.datetime.fromisoformat(cleaned)
         except ValueError:
             raise _unprocessable(f"invalid {name} {value}") from None
@@ -1399,13 +1429,20 @@ class _Api:
             try:
                 order = self._close(symbol, position, {})
                 results.append(
-                    {"order_id": order.id, "status": 200, "symbol": symbol,
-                     "body": order_json(order)}
+                    {
+                        "order_id": order.id,
+                        "status": 200,
+                        "symbol": symbol,
+                        "body": order_json(order),
+                    }
                 )
             except TradingError as error:
                 results.append(
-                    {"status": error.status, "symbol": symbol,
-                     "body": {"code": error.code, "message": error.message, "symbol": symbol}}
+                    {
+                        "status": error.status,
+                        "symbol": symbol,
+                        "body": {"code": error.code, "message": error.message, "symbol": symbol},
+                    }
                 )
         return web.json_response(results, status=207)
 
@@ -1447,22 +1484,26 @@ class _Api:
                     action = message.get("action")
                     data = message.get("data") or {}
                     if not isinstance(data, dict):
-                        raise ValueError("data is not an object")
-                except Exception:
+                        raise ValueError("data is not an object")  # noqa: TRY004 - caught below
+                except Exception:  # noqa: BLE001 - the server must outlive any bug here
                     await send({"stream": "error", "data": {"error_message": "invalid message"}})
                     continue
                 if action in ("authenticate", "auth"):
                     authorized = self.authorized(data.get("key_id"), data.get("secret_key"))
                     status = "authorized" if authorized else "unauthorized"
                     await send(
-                        {"stream": "authorization",
-                         "data": {"status": status, "action": "authenticate"}}
+                        {
+                            "stream": "authorization",
+                            "data": {"status": status, "action": "authenticate"},
+                        }
                     )
                 elif action == "listen":
                     if not authorized:
                         await send(
-                            {"stream": "authorization",
-                             "data": {"status": "unauthorized", "action": "listen"}}
+                            {
+                                "stream": "authorization",
+                                "data": {"status": "unauthorized", "action": "listen"},
+                            }
                         )
                         continue
                     streams = data.get("streams")
@@ -1483,8 +1524,10 @@ class _Api:
                     await send({"stream": "listening", "data": {"streams": wanted}})
                 else:
                     await send(
-                        {"stream": "error",
-                         "data": {"error_message": f"unrecognized action: {action}"}}
+                        {
+                            "stream": "error",
+                            "data": {"error_message": f"unrecognized action: {action}"},
+                        }
                     )
         except ConnectionError:
             pass
@@ -1503,7 +1546,7 @@ def install(
     *,
     keys: Mapping[str, str] | None = None,
     fill_model: Any = None,
-    starting_cash: float | int | str | Decimal = 100_000,
+    starting_cash: float | str | Decimal = 100_000,
     config: TradingConfig | None = None,
 ) -> PaperBroker:
     """Mount the paper-trading endpoints for ``market`` on ``app`` and return the broker.

@@ -9,9 +9,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from trading_support import KEY, SECRET, alpaca_trading, new_york, serve
-
 from tradecore.sim import SimulatedMarket
+from trading_support import KEY, SECRET, alpaca_trading, new_york, serve
 
 pytestmark = pytest.mark.asyncio
 
@@ -34,11 +33,23 @@ async def test_alpaca_py_orders_fill_from_the_generated_book() -> None:
     async with serve(simulated) as server:
         client = server.client()
         limit = round(float(quote["ask_price"]) * 1.05, 2 if quote["ask_price"] >= 1 else 4)
-        order = await asyncio.to_thread(client.submit_order, requests.LimitOrderRequest(
-            symbol=symbol, qty=10, side=enums.OrderSide.BUY,
-            time_in_force=enums.TimeInForce.DAY, limit_price=limit, extended_hours=True))
-        regular = await asyncio.to_thread(client.submit_order, requests.MarketOrderRequest(
-            symbol=symbol, qty=5, side=enums.OrderSide.BUY, time_in_force=enums.TimeInForce.DAY))
+        order = await asyncio.to_thread(
+            client.submit_order,
+            requests.LimitOrderRequest(
+                symbol=symbol,
+                qty=10,
+                side=enums.OrderSide.BUY,
+                time_in_force=enums.TimeInForce.DAY,
+                limit_price=limit,
+                extended_hours=True,
+            ),
+        )
+        regular = await asyncio.to_thread(
+            client.submit_order,
+            requests.MarketOrderRequest(
+                symbol=symbol, qty=5, side=enums.OrderSide.BUY, time_in_force=enums.TimeInForce.DAY
+            ),
+        )
         assert regular.status == enums.OrderStatus.ACCEPTED  # premarket: waits for 09:30
         simulated.advance(new_york(8, 10))
         filled = await asyncio.to_thread(client.get_order_by_id, order.id)
@@ -59,17 +70,25 @@ async def run_session(seed: int, orders: int = 48) -> dict[str, Any]:
     """Submit ``orders`` orders at once over HTTP at 08:00, run the market 30 minutes and
     return what is left: per-symbol positions and fills, and cash."""
     simulated = market(seed)
-    symbols = simulated.gappers + [s for s in simulated.symbols if s not in
-                                      simulated.gappers][:3]
+    symbols = simulated.gappers + [s for s in simulated.symbols if s not in simulated.gappers][:3]
     bodies = []
     for k in range(orders):
         symbol = symbols[k % len(symbols)]
         ask = float(simulated.last_quote(symbol)["ask_price"])
         # Identical orders per symbol: whichever arrives first, the totals are the same.
         limit = round(ask * 1.02, 2 if ask >= 1 else 4)
-        bodies.append({"symbol": symbol, "qty": "7", "side": "buy", "type": "limit",
-                       "time_in_force": "day", "limit_price": str(limit),
-                       "extended_hours": True, "client_order_id": f"c{k}"})
+        bodies.append(
+            {
+                "symbol": symbol,
+                "qty": "7",
+                "side": "buy",
+                "type": "limit",
+                "time_in_force": "day",
+                "limit_price": str(limit),
+                "extended_hours": True,
+                "client_order_id": f"c{k}",
+            }
+        )
     async with serve(simulated) as server, aiohttp.ClientSession(headers=HEADERS) as session:
 
         async def submit(body: dict[str, Any]) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import msgpack
 import pytest
-from trading_support import KEY, SECRET, TradingServer, alpaca_trading, regular  # noqa: F401
+from trading_support import KEY, SECRET, TradingServer, alpaca_trading
 
 pytestmark = pytest.mark.asyncio
 
@@ -35,27 +35,35 @@ async def place(server: TradingServer, **fields: Any) -> dict[str, Any]:
 async def test_handshake_auth_listen_and_updates_in_binary_json(regular: TradingServer) -> None:
     async with aiohttp.ClientSession() as session:
         async with session.ws_connect(regular.stream_url) as socket:
-            await socket.send_str(json.dumps(
-                {"action": "listen", "data": {"streams": ["trade_updates"]}}))
+            await socket.send_str(
+                json.dumps({"action": "listen", "data": {"streams": ["trade_updates"]}})
+            )
             assert await receive(socket) == {
                 "stream": "authorization",
                 "data": {"status": "unauthorized", "action": "listen"},
             }
-            await socket.send_str(json.dumps(
-                {"action": "authenticate", "data": {"key_id": KEY, "secret_key": "bad"}}))
+            await socket.send_str(
+                json.dumps({"action": "authenticate", "data": {"key_id": KEY, "secret_key": "bad"}})
+            )
             assert (await receive(socket))["data"]["status"] == "unauthorized"
             await socket.send_str("{junk")
             assert (await receive(socket))["stream"] == "error"
-            await socket.send_str(json.dumps(
-                {"action": "authenticate", "data": {"key_id": KEY, "secret_key": SECRET}}))
+            await socket.send_str(
+                json.dumps(
+                    {"action": "authenticate", "data": {"key_id": KEY, "secret_key": SECRET}}
+                )
+            )
             assert await receive(socket) == {
                 "stream": "authorization",
                 "data": {"status": "authorized", "action": "authenticate"},
             }
-            await socket.send_str(json.dumps(
-                {"action": "listen", "data": {"streams": ["trade_updates", "nope"]}}))
+            await socket.send_str(
+                json.dumps({"action": "listen", "data": {"streams": ["trade_updates", "nope"]}})
+            )
             assert await receive(socket) == {
-                "stream": "listening", "data": {"streams": ["trade_updates"]}}
+                "stream": "listening",
+                "data": {"streams": ["trade_updates"]},
+            }
             placed = await place(regular)
             new, fill = await receive(socket), await receive(socket)
             assert new["stream"] == fill["stream"] == "trade_updates"
@@ -74,14 +82,17 @@ async def test_handshake_auth_listen_and_updates_in_binary_json(regular: Trading
 
 
 async def test_msgpack_clients_get_msgpack(regular: TradingServer) -> None:
-    async with aiohttp.ClientSession() as session:
-        async with session.ws_connect(
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(
             regular.stream_url, headers={"Content-Type": "application/msgpack"}
-        ) as socket:
-            await socket.send_bytes(msgpack.packb(
-                {"action": "authenticate", "data": {"key_id": KEY, "secret_key": SECRET}}))
-            reply = msgpack.unpackb((await socket.receive()).data)
-            assert reply["data"]["status"] == "authorized"
+        ) as socket,
+    ):
+        await socket.send_bytes(
+            msgpack.packb({"action": "authenticate", "data": {"key_id": KEY, "secret_key": SECRET}})
+        )
+        reply = msgpack.unpackb((await socket.receive()).data)
+        assert reply["data"]["status"] == "authorized"
 
 
 async def test_alpaca_py_trading_stream_receives_the_order_lifecycle(

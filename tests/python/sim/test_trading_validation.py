@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from trading_support import KEY, SECRET, TradingServer, alpaca_trading, regular  # noqa: F401
+from trading_support import KEY, SECRET, TradingServer, alpaca_trading
 
 pytestmark = pytest.mark.asyncio
 
@@ -35,8 +35,10 @@ def order(**fields: Any) -> dict[str, Any]:
         ({"limit_price": "10.001", "type": "limit"}, "sub-penny increment"),
         ({"limit_price": 0.50001, "type": "limit", "symbol": "PENY"}, "sub-penny increment"),
         ({"type": "market", "extended_hours": True}, "extended hours order must be DAY limit"),
-        ({"type": "limit", "limit_price": 10, "time_in_force": "gtc", "extended_hours": True},
-         "extended hours order must be DAY limit"),
+        (
+            {"type": "limit", "limit_price": 10, "time_in_force": "gtc", "extended_hours": True},
+            "extended hours order must be DAY limit",
+        ),
         ({"type": "limit"}, "limit_price is required"),
         ({"type": "stop_limit", "limit_price": 10}, "stop_price is required"),
         ({"qty": "0"}, "qty must be > 0"),
@@ -78,8 +80,9 @@ async def test_sub_penny_error_names_the_price(regular: TradingServer) -> None:
 async def test_numbers_and_numeric_strings_are_both_accepted(regular: TradingServer) -> None:
     status, body = await post(regular, order(qty=2, type="limit", limit_price=9.5))
     assert status == 200 and body["qty"] == "2" and body["limit_price"] == "9.5"
-    status, body = await post(regular, order(qty="2", type="limit", limit_price="0.5123",
-                                             symbol="PENY"))
+    status, body = await post(
+        regular, order(qty="2", type="limit", limit_price="0.5123", symbol="PENY")
+    )
     assert status == 200 and body["limit_price"] == "0.5123"
 
 
@@ -107,14 +110,27 @@ async def test_alpaca_py_sees_api_errors_with_status_and_code(regular: TradingSe
 
     client = regular.client()
     with pytest.raises(APIError) as error:
-        await asyncio.to_thread(client.submit_order, requests.LimitOrderRequest(
-            symbol="ACME", qty=1, side=enums.OrderSide.BUY,
-            time_in_force=enums.TimeInForce.DAY, limit_price=10.001))
+        await asyncio.to_thread(
+            client.submit_order,
+            requests.LimitOrderRequest(
+                symbol="ACME",
+                qty=1,
+                side=enums.OrderSide.BUY,
+                time_in_force=enums.TimeInForce.DAY,
+                limit_price=10.001,
+            ),
+        )
     assert error.value.status_code == 422 and error.value.code == 42210000
     with pytest.raises(APIError) as error:
-        await asyncio.to_thread(client.submit_order, requests.MarketOrderRequest(
-            symbol="ACME", qty=1_000_000, side=enums.OrderSide.BUY,
-            time_in_force=enums.TimeInForce.DAY))
+        await asyncio.to_thread(
+            client.submit_order,
+            requests.MarketOrderRequest(
+                symbol="ACME",
+                qty=1_000_000,
+                side=enums.OrderSide.BUY,
+                time_in_force=enums.TimeInForce.DAY,
+            ),
+        )
     assert error.value.status_code == 403
     with pytest.raises(APIError) as error:
         await asyncio.to_thread(regular.client(secret="wrong").get_account)
@@ -122,7 +138,8 @@ async def test_alpaca_py_sees_api_errors_with_status_and_code(regular: TradingSe
 
 
 @pytest.mark.parametrize(
-    "raw", [b"{not json", b"[1, 2]", b"\xff\xfe", b'"text"', b"{" * 100_000, b"[" * 100_000, b"null"]
+    "raw",
+    [b"{not json", b"[1, 2]", b"\xff\xfe", b'"text"', b"{" * 100_000, b"[" * 100_000, b"null"],
 )
 async def test_malformed_bodies_get_400_and_the_server_keeps_serving(
     regular: TradingServer, raw: bytes
@@ -152,13 +169,15 @@ async def test_unknown_orders_and_positions_get_404_and_bad_queries_422(
             async with session.request(method, regular.url + path) as response:
                 assert response.status == expected, (method, path)
                 assert "message" in await response.json()
-        async with session.get(regular.url + "/v2/account", headers={
-            "APCA-API-KEY-ID": "x", "APCA-API-SECRET-KEY": "y"}) as response:
+        async with session.get(
+            regular.url + "/v2/account",
+            headers={"APCA-API-KEY-ID": "x", "APCA-API-SECRET-KEY": "y"},
+        ) as response:
             assert response.status == 401
 
 
 async def test_canceling_a_filled_order_gets_422(regular: TradingServer) -> None:
-    status, body = await post(regular, order())
+    _, body = await post(regular, order())
     assert body["status"] == "filled"
     async with aiohttp.ClientSession(headers=HEADERS) as session:
         async with session.delete(f"{regular.url}/v2/orders/{body['id']}") as response:

@@ -18,14 +18,21 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest_asyncio
 from aiohttp import web
-
 from tradecore import schema
 from tradecore.sim.market import Asset, AssetType, Market, MarketListener
 from tradecore.sim.trading import PaperBroker, install
 from tradecore.streams.base import EventBatch, EventKind
 
 __all__ = [
-    "KEY", "SECRET", "ScriptedMarket", "alpaca_trading", "TradingServer", "new_york", "premarket", "regular", "serve"
+    "KEY",
+    "SECRET",
+    "ScriptedMarket",
+    "TradingServer",
+    "alpaca_trading",
+    "new_york",
+    "premarket",
+    "regular",
+    "serve",
 ]
 
 KEY, SECRET = "TESTKEY", "TESTSECRET"
@@ -81,7 +88,9 @@ class ScriptedMarket(Market):
     def status(self, symbol: str) -> int:
         return self._status.get(symbol, schema.TradingState.TRADING)
 
-    def bars(self, symbol: str, start: int, end: int, period_ns: int = 60_000_000_000) -> np.ndarray:
+    def bars(
+        self, symbol: str, start: int, end: int, period_ns: int = 60_000_000_000
+    ) -> np.ndarray:
         return schema.empty(schema.BAR)
 
     def trades(self, symbol: str, start: int, end: int) -> np.ndarray:
@@ -103,8 +112,14 @@ class ScriptedMarket(Market):
             listener(EventBatch(kind, symbol, rows))
 
     def quote(
-        self, symbol: str, bid: float, ask: float, size: float = 10_000, ts: int | None = None,
-        bid_size: float | None = None, ask_size: float | None = None,
+        self,
+        symbol: str,
+        bid: float,
+        ask: float,
+        size: float = 10_000,
+        ts: int | None = None,
+        bid_size: float | None = None,
+        ask_size: float | None = None,
     ) -> None:
         rows = schema.empty(schema.QUOTE, 1)
         rows["ts_event"] = self._now + 1 if ts is None else ts
@@ -131,8 +146,17 @@ class ScriptedMarket(Market):
 
 def assets() -> list[Asset]:
     return [
-        Asset("ACME", "Acme Corp", "NASDAQ", AssetType.COMMON, 50_000_000, 40_000_000, 10.0,
-              shortable=True, easy_to_borrow=True),
+        Asset(
+            "ACME",
+            "Acme Corp",
+            "NASDAQ",
+            AssetType.COMMON,
+            50_000_000,
+            40_000_000,
+            10.0,
+            shortable=True,
+            easy_to_borrow=True,
+        ),
         Asset("PENY", "Penny Inc", "NYSE", AssetType.COMMON, 9_000_000, 8_000_000, 0.5),
         Asset("HALT", "Halting Co", "NASDAQ", AssetType.COMMON, 1_000_000, 900_000, 4.0),
     ]
