@@ -211,10 +211,11 @@ class PaperBroker(Broker):
         return OrderAck(new_id, replacement_client_id, status, self.now)
 
     async def cancel_all(self) -> list[str]:
-        ids = [o.order_id for o in await self.open_orders()
-               if o.status not in (OrderState.PENDING_CANCEL, OrderState.PENDING_REPLACE)]
-        for order_id in ids:
-            await self.cancel(order_id)
+        ids = [o.order_id for o in await self.open_orders()]
+        for order_id in ids:  # orders already being canceled or replaced are left as they are
+            if self._orders[order_id].order.status not in (OrderState.PENDING_CANCEL,
+                                                           OrderState.PENDING_REPLACE):
+                await self.cancel(order_id)
         return ids
 
     async def get_order(self, order_id: str) -> Order:

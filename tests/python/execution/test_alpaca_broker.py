@@ -1,7 +1,7 @@
 """AlpacaBroker over real loopback sockets against the simulator's trading endpoints.
 
 The server is ``tradecore.sim.trading.install`` (the Alpaca-compatible paper trading built on
-the protocol notes and checked by its own tests with alpaca-py) on a scripted market, so these
+the protocol notes and checked by its own tests with alpaca-py) on a scripted Market, so these
 tests check the adapter against an independent implementation of the protocol. Failures the
 simulator does not produce on its own (429, 5xx, a dropped stream) are injected around it: an
 aiohttp middleware for HTTP, a TCP proxy that can be cut for the WebSocket.
@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import logging
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal as D
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
+from helpers_execution import ScriptedMarket, ny
 from tradecore.execution import BrokerEvent, BrokerEventType, OrderRequest, OrderState
 from tradecore.execution.alpaca import (
     AlpacaBroker,
@@ -38,13 +36,6 @@ from tradecore.sim.trading import install
 from tradecore.streams.alpaca import Backoff
 
 pytestmark = pytest.mark.asyncio
-
-_SUPPORT = Path(__file__).resolve().parents[1] / "sim" / "trading_support.py"
-_spec = importlib.util.spec_from_file_location("exec_trading_support", _SUPPORT)
-assert _spec is not None and _spec.loader is not None
-support = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = support
-_spec.loader.exec_module(support)
 
 KEY, SECRET = "EXECKEY", "EXECSECRET"
 FAST = Backoff(initial=0.01, maximum=0.05, jitter=0.0)
@@ -142,7 +133,7 @@ class Venue:
 
 @contextlib.asynccontextmanager
 async def venue(hour: int = 10) -> AsyncIterator[Venue]:
-    market = support.ScriptedMarket(support.assets(), support.new_york(hour))
+    market = ScriptedMarket(ny(hour))
     market.quote("ACME", 10.00, 10.02)
     market.trade("ACME", 10.01)
     faults = Faults()
