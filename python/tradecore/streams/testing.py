@@ -1,10 +1,7 @@
 """A loopback server that speaks the Alpaca market data v2 stock stream, for tests and demos.
 
-It follows protocols.md section 1 and the emulator checklist (section 7): welcome first, auth by
-headers or by message (deadline 404, 402, 403, 401 before auth, 406 per key), subscriptions as
-sets answered with the full set (``corrections``/``cancelErrors`` mirror ``trades``), an optional
-symbol limit (405), 400 on junk, 410 on channels the feed does not carry, JSON or msgpack chosen
-by the upgrade's ``Content-Type``, ``T`` written first in every object, control messages alone.
+The protocol is :class:`tradecore.sim.feed.AlpacaFeedServer` (the simulator's data feed): this
+module only adds scripting hooks to it.
 
 Test hooks push scripted events (:meth:`AlpacaTestServer.publish`, built with :func:`trade`,
 :func:`quote`, :func:`bar`, ...), send raw or malformed frames, send error codes, drop
@@ -24,22 +21,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import http
-import itertools
-import json
-import logging
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from types import TracebackType
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import msgpack
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed
+from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
 
-from tradecore.streams.alpaca import format_timestamp
+from tradecore.sim.feed import ERROR_MESSAGES, AlpacaFeedServer, FeedSession
 
 __all__ = [
     "ERROR_MESSAGES",
@@ -53,41 +41,6 @@ __all__ = [
     "status",
     "trade",
 ]
-
-logger = logging.getLogger("tradecore.streams.testing")
-
-ERROR_MESSAGES = {
-    400: "invalid syntax",
-    401: "not authenticated",
-    402: "auth failed",
-    403: "already authenticated",
-    404: "auth timeout",
-    405: "symbol limit exceeded",
-    406: "connection limit exceeded",
-    407: "slow client",
-    409: "insufficient subscription",
-    410: "invalid subscribe action for this feed",
-    411: "insufficient scope",
-    500: "internal error",
-}
-"""Alpaca's error texts by code (protocols.md 1.7)."""
-
-_CHANNEL_OF_TYPE = {
-    "t": "trades",
-    "q": "quotes",
-    "b": "bars",
-    "u": "updatedBars",
-    "d": "dailyBars",
-    "s": "statuses",
-    "l": "lulds",
-    "c": "trades",  # corrections follow trades
-    "x": "trades",  # cancel/errors follow trades
-    "i": "imbalances",
-}
-_STOCK_CHANNELS = ("trades", "quotes", "bars", "updatedBars", "dailyBars", "statuses", "lulds",
-                   "imbalances")
-_SYMBOL = re.compile(r"\*|[A-Z][A-Z0-9.\-/]{0,15}")
-
 
 # -- message builders (T first, t as int ns) ---------------------------------------------------
 
@@ -154,123 +107,38 @@ def cancel_error(symbol: str, ts: int, *, trade_id: int, price: float, size: int
 
 # -- server ------------------------------------------------------------------------------------
 
-
-@dataclass(eq=False)
-class TestSession:
-    """One client connection as the server sees it."""
-
-    __test__ = False  # not a pytest test class
-
-    number: int
-    connection: ServerConnection
-    encoding: str  # "json" or "msgpack"
-    path: str
-    headers: Headers
-    authenticated: bool = False
-    ever_authenticated: bool = False
-    key_id: str | None = None
-    subscriptions: dict[str, set[str]] = field(
-        default_factory=lambda: {c: set() for c in _STOCK_CHANNELS})
-    received: list[Any] = field(default_factory=list)  # client messages, decoded
-    closed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def wants(self, message: Mapping[str, Any]) -> bool:
-        """Whether this session subscribed to ``message``'s channel and symbol."""
-        channel = _CHANNEL_OF_TYPE.get(message.get("T", ""))
-        if channel is None:
-            return True  # unknown types are scripted on purpose: send them
-        symbols = self.subscriptions[channel]
-        return "*" in symbols or message.get("S") in symbols
-
-    def reply(self) -> dict[str, Any]:
-        """The full subscription reply for this session."""
-        subs = self.subscriptions
-        return {"T": "subscription", "trades": sorted(subs["trades"]),
-                "quotes": sorted(subs["quotes"]), "bars": sorted(subs["bars"]),
-                "updatedBars": sorted(subs["updatedBars"]),
-                "dailyBars": sorted(subs["dailyBars"]), "statuses": sorted(subs["statuses"]),
-                "lulds": sorted(subs["lulds"]), "corrections": sorted(subs["trades"]),
-                "cancelErrors": sorted(subs["trades"])}
+TestSession = FeedSession
+"""One client connection as the server sees it (the feed's session)."""
 
 
-class AlpacaTestServer:
-    """An Alpaca stock-stream server on loopback.
+class AlpacaTestServer(AlpacaFeedServer):
+    """An Alpaca stock-stream server on loopback with test hooks.
 
-    Parameters
-    ----------
-    key_id, secret_key
-        The only credentials accepted.
-    host, port
-        Where to listen; port 0 picks a free one (see :attr:`url`).
-    auth_timeout
-        Seconds a client has to authenticate (404 after).
-    symbol_limit
-        Maximum symbols per session across channels (405 beyond), ``None`` for no limit.
-    connection_limit
-        Authenticated sessions per key (406 beyond).
-    carried_channels
-        Channels this feed carries; others get 410.
-    timestamp_digits
-        Fractional digits of JSON timestamps (Alpaca varies between 0 and 9).
+    Parameters are those of :class:`~tradecore.sim.feed.AlpacaFeedServer`, with fixed test
+    credentials by default, one connection per key (as the vendor), no total connection cap,
+    and every client message recorded.
     """
 
     __test__ = False
+    server_logger = "tradecore.streams.testing.server"
 
-    def __init__(
-        self,
-        *,
-        key_id: str = "test-key",
-        secret_key: str = "test-secret",
-        host: str = "127.0.0.1",
-        port: int = 0,
-        auth_timeout: float = 10.0,
-        symbol_limit: int | None = None,
-        connection_limit: int = 1,
-        carried_channels: Iterable[str] = _STOCK_CHANNELS,
-        timestamp_digits: int = 9,
-    ) -> None:
-        self.key_id = key_id
-        self.secret_key = secret_key
-        self.host = host
-        self.port = port
-        self.auth_timeout = auth_timeout
-        self.symbol_limit = symbol_limit
-        self.connection_limit = connection_limit
-        self.carried_channels = frozenset(carried_channels)
-        self.timestamp_digits = timestamp_digits
-        self.sessions: list[TestSession] = []
-        """Open sessions, oldest first."""
-        self.history: list[TestSession] = []
-        """Every session ever opened."""
+    def __init__(self, *, key_id: str = "test-key", secret_key: str = "test-secret",
+                 **options: Any) -> None:
+        options.setdefault("record_received", True)
+        options.setdefault("max_connections", 1_000_000)
+        super().__init__(key_id=key_id, secret_key=secret_key, **options)
+        self.key_id: str = key_id
+        self.secret_key: str = secret_key
         self.refused_upgrades = 0
         self._refuse: collections.deque[int] = collections.deque()
-        self._server: Server | None = None
-        self._numbers = itertools.count(1)
-        self._changed = asyncio.Condition()
-
-    # -- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> AlpacaTestServer:
         """Start listening; return self."""
-        self._server = await serve(self._handle, self.host, self.port,
-                                   process_request=self._process_request, ping_interval=None,
-                                   logger=logging.getLogger("tradecore.streams.testing.server"))
-        self.port = self._server.sockets[0].getsockname()[1]
+        await super().start()
         return self
-
-    async def close(self) -> None:
-        """Stop listening and close every session."""
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
 
     async def __aenter__(self) -> AlpacaTestServer:
         return await self.start()
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        await self.close()
 
     @property
     def url(self) -> str:
@@ -282,6 +150,14 @@ class AlpacaTestServer:
     def refuse_upgrades(self, status: int = 429, count: int = 1) -> None:
         """Answer the next ``count`` upgrade requests with HTTP ``status`` instead of 101."""
         self._refuse.extend([status] * count)
+
+    def _process_request(self, connection: ServerConnection, request: Request
+                         ) -> Response | None:
+        if self._refuse:
+            status = self._refuse.popleft()
+            self.refused_upgrades += 1
+            return connection.respond(http.HTTPStatus(status), f"refused ({status})\n")
+        return super()._process_request(connection, request)
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         """Wait until ``predicate()`` holds (checked whenever a session changes state)."""
@@ -315,164 +191,8 @@ class AlpacaTestServer:
         for target in [session] if session is not None else list(self.sessions):
             await target.connection.send(frame)
 
-    async def send_error(self, code: int, *, session: TestSession | None = None,
-                         close: bool = False) -> None:
-        """Send the error message for ``code``; close the session afterwards if asked."""
-        for target in [session] if session is not None else list(self.sessions):
-            await self._send(target, [{"T": "error", "code": code,
-                                       "msg": ERROR_MESSAGES.get(code, "error")}])
-            if close:
-                await target.connection.close()
-
     async def drop(self, *, session: TestSession | None = None) -> None:
         """Cut the TCP connection without a close frame, as a network failure would."""
         for target in [session] if session is not None else list(self.sessions):
             target.connection.transport.abort()
             await target.closed.wait()
-
-    # -- protocol ------------------------------------------------------------------------
-
-    def _process_request(self, connection: ServerConnection, request: Request
-                         ) -> Response | None:
-        if self._refuse:
-            status = self._refuse.popleft()
-            self.refused_upgrades += 1
-            return connection.respond(http.HTTPStatus(status), f"refused ({status})\n")
-        return None
-
-    async def _handle(self, connection: ServerConnection) -> None:
-        request = connection.request
-        assert request is not None
-        content_type = request.headers.get("Content-Type", "")
-        session = TestSession(
-            number=next(self._numbers), connection=connection,
-            encoding="msgpack" if "msgpack" in content_type else "json",
-            path=request.path, headers=request.headers)
-        self.sessions.append(session)
-        self.history.append(session)
-        try:
-            await self._serve(session)
-        except ConnectionClosed:
-            pass
-        finally:
-            self.sessions.remove(session)
-            session.authenticated = False
-            session.closed.set()
-            await self._notify()
-
-    async def _serve(self, session: TestSession) -> None:
-        await self._send(session, [{"T": "success", "msg": "connected"}])
-        headers = session.headers
-        if "APCA-API-KEY-ID" in headers:
-            if not await self._authenticate(session, headers["APCA-API-KEY-ID"],
-                                            headers.get("APCA-API-SECRET-KEY", "")):
-                return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.auth_timeout
-        while True:
-            if session.authenticated:
-                frame = await session.connection.recv()
-            else:
-                try:
-                    frame = await asyncio.wait_for(session.connection.recv(),
-                                                   max(0.0, deadline - loop.time()))
-                except TimeoutError:
-                    await self.send_error(404, session=session, close=True)
-                    return
-            message = self._decode(frame)
-            session.received.append(message)
-            await self._notify()
-            if not isinstance(message, dict) or not isinstance(message.get("action"), str):
-                await self.send_error(400, session=session)
-                continue
-            action = message["action"]
-            if action == "auth":
-                if session.authenticated:
-                    await self.send_error(403, session=session)
-                elif not await self._authenticate(session, message.get("key"),
-                                                  message.get("secret")):
-                    return
-            elif action in ("subscribe", "unsubscribe"):
-                if not session.authenticated:
-                    await self.send_error(401, session=session)
-                else:
-                    await self._subscribe(session, action, message)
-            else:
-                await self.send_error(400, session=session)
-
-    async def _authenticate(self, session: TestSession, key: Any, secret: Any) -> bool:
-        if key != self.key_id or secret != self.secret_key:
-            await self.send_error(402, session=session, close=True)
-            return False
-        holders = [s for s in self.sessions if s.authenticated and s.key_id == key]
-        if len(holders) >= self.connection_limit:
-            await self.send_error(406, session=session, close=True)
-            return False
-        session.authenticated = session.ever_authenticated = True
-        session.key_id = key
-        await self._send(session, [{"T": "success", "msg": "authenticated"}])
-        await self._notify()
-        return True
-
-    async def _subscribe(self, session: TestSession, action: str, message: dict[str, Any]
-                         ) -> None:
-        changes: dict[str, set[str]] = {}
-        for key, value in message.items():
-            if key == "action":
-                continue
-            if key not in _STOCK_CHANNELS or key not in self.carried_channels:
-                await self.send_error(410 if isinstance(value, list) else 400, session=session)
-                return
-            if not isinstance(value, list) or not all(
-                    isinstance(v, str) and _SYMBOL.fullmatch(v) for v in value):
-                await self.send_error(400, session=session)
-                return
-            changes[key] = set(value)
-        new = {c: set(s) for c, s in session.subscriptions.items()}
-        for channel, symbols in changes.items():
-            if action == "subscribe":
-                new[channel] |= symbols
-            else:
-                new[channel] -= symbols
-        if self.symbol_limit is not None:
-            distinct = set().union(*new.values()) - {"*"}
-            if len(distinct) > self.symbol_limit:
-                await self.send_error(405, session=session)
-                return
-        session.subscriptions = new
-        await self._send(session, [session.reply()])
-        await self._notify()
-
-    # -- wire ----------------------------------------------------------------------------
-
-    def _decode(self, frame: bytes | str) -> Any:
-        try:
-            if isinstance(frame, bytes):
-                try:
-                    return msgpack.unpackb(frame)
-                except Exception:  # noqa: BLE001 - clients may send JSON in binary frames
-                    return json.loads(frame)
-            return json.loads(frame)
-        except Exception:  # noqa: BLE001 - junk is answered with 400
-            return None
-
-    async def _send(self, session: TestSession, messages: Sequence[Mapping[str, Any]]) -> None:
-        if session.encoding == "msgpack":
-            payload: bytes | str = msgpack.packb([self._wire(m, msgpack_ts=True)
-                                                  for m in messages])
-        else:
-            payload = json.dumps([self._wire(m, msgpack_ts=False) for m in messages])
-        await session.connection.send(payload)
-
-    def _wire(self, message: Mapping[str, Any], *, msgpack_ts: bool) -> dict[str, Any]:
-        out = {"T": message["T"]} if "T" in message else {}
-        for key, value in message.items():
-            if key == "t" and isinstance(value, int):
-                value = (msgpack.Timestamp.from_unix_nano(value) if msgpack_ts
-                         else format_timestamp(value, self.timestamp_digits))
-            out[key] = value
-        return out
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()

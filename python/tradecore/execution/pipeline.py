@@ -1,0 +1,196 @@
+"""Intent -> router -> risk -> broker, and broker events -> positions -> kill switch, in one place.
+
+:class:`ExecutionPipeline` wires the parts the same way for every broker. Everything it decides
+is handed to ``on_event`` (router outcomes, risk decisions, broker events, position changes,
+kill-switch trips), in the order it happened.
+
+Broker events are queued by a listener and applied by :meth:`ExecutionPipeline.drain`, which
+every entry point calls before returning; with a live broker, :meth:`run` drains as events
+arrive. The kill switch runs inside ``drain``: when a fill or a mark takes the daily PnL past
+the limit, it cancels every open order and sends a closing order for every position (through
+the router and risk, where exits always pass).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from decimal import Decimal
+
+from tradecore.execution.broker import Broker, BrokerError, BrokerEvent
+from tradecore.execution.events import ExecutionEvent, IntentRejected, OrderRouted, RiskDecision
+from tradecore.execution.market import MarketBook
+from tradecore.execution.positions import PositionTracker
+from tradecore.execution.risk import RiskContext, RiskManager
+from tradecore.execution.router import OrderRouter, TradeIntent
+from tradecore.streams.base import EventBatch
+
+__all__ = ["KILL_SWITCH_RULE", "ExecutionPipeline"]
+
+_log = logging.getLogger("tradecore.execution.pipeline")
+
+KILL_SWITCH_RULE = 0xFFFF
+"""``rule`` of the closing orders the kill switch sends."""
+
+
+class ExecutionPipeline:
+    """Route, check and send intents; track what the broker reports.
+
+    Parameters
+    ----------
+    broker
+        Where orders go (a :class:`~tradecore.execution.paper.PaperBroker` is also fed market
+        data by :meth:`on_batch`).
+    router, risk, tracker, market
+        The parts; ``tracker`` should be the only consumer of the broker's fills.
+    on_event
+        Receives every execution event (journal, event bus).
+    """
+
+    def __init__(self, broker: Broker, router: OrderRouter, risk: RiskManager,
+                 tracker: PositionTracker, market: MarketBook,
+                 on_event: Callable[[ExecutionEvent], None] | None = None) -> None:
+        self.broker = broker
+        self.router = router
+        self.risk = risk
+        self.tracker = tracker
+        self.market = market
+        self._on_event = on_event or (lambda event: None)
+        self._inbox: deque[BrokerEvent] = deque()
+        self._open: dict[str, Decimal] = {}  # order_id -> signed leaves shares
+        self._open_symbol: dict[str, str] = {}
+        self._canceling: set[str] = set()  # cancel requested by the kill switch
+        self._remove = broker.add_listener(self._inbox.append)
+        self.now = 0
+
+    async def sync_from_broker(self) -> None:
+        """Load cash, positions and open orders from the broker (start of a live session)."""
+        account = await self.broker.account()
+        self.tracker.load(account.cash, await self.broker.positions())
+        for order in await self.broker.open_orders():
+            leaves = order.qty - order.filled_qty
+            self._open[order.order_id] = leaves if order.side.name == "BUY" else -leaves
+            self._open_symbol[order.order_id] = order.symbol
+
+    async def submit_intent(self, intent: TradeIntent, *, now: int | None = None
+                            ) -> OrderRouted | IntentRejected | RiskDecision:
+        """Route ``intent``, check the order, send it if accepted; return the deciding event."""
+        now = intent.ts_event if now is None else now
+        self.now = max(self.now, now)
+        outcome = self.router.route(intent, self.market.get(intent.symbol), now=now)
+        self._on_event(outcome)
+        if isinstance(outcome, IntentRejected):
+            return outcome
+        decision = await self._check_and_send(outcome)
+        return decision
+
+    async def on_batch(self, batch: EventBatch) -> None:
+        """Feed market data: the book, the marks, a paper broker's simulator, the kill switch."""
+        snap = self.market.update(batch)
+        self.now = max(self.now, snap.ts_event)
+        if snap.last is not None and self.tracker.qty(batch.symbol) != 0:
+            self.tracker.mark(batch.symbol, snap.last)
+        feed = getattr(self.broker, "on_batch", None)
+        if feed is not None:
+            feed(batch)
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Apply queued broker events, then run the kill switch if the loss limit is hit."""
+        while self._inbox:
+            event = self._inbox.popleft()
+            self._track_open(event)
+            self._on_event(event)
+            change = self.tracker.on_event(event) if self._tracks_fills else None
+            if change is not None:
+                self._on_event(change)
+        trip = self.risk.update_pnl(self.tracker.daily_pnl(), now=self.now,
+                                    positions={s: self.tracker.qty(s)
+                                               for s in self.tracker.open_symbols()})
+        if trip is not None:
+            await self.flatten(reason=trip.reason)
+
+    async def flatten(self, *, reason: str) -> None:
+        """Cancel every open order and close every position (the kill switch's actions)."""
+        try:
+            # Orders whose cancel is requested no longer count as open for the closing orders'
+            # risk checks; a resting exit must not make the flattening order look like a short.
+            self._canceling.update(await self.broker.cancel_all())
+        except BrokerError as exc:
+            _log.error("kill switch: cancel_all failed: %s", exc)
+        await self._drain_events_only()
+        for symbol in self.tracker.open_symbols():
+            outcome = self.router.closing_order(symbol, self.market.get(symbol), now=self.now,
+                                                rule=KILL_SWITCH_RULE, reason=f"kill switch: {reason}")
+            self._on_event(outcome)
+            if isinstance(outcome, OrderRouted):
+                await self._check_and_send(outcome)
+        await self._drain_events_only()
+
+    async def run(self) -> None:
+        """Apply broker events as they arrive (live brokers); returns when the broker closes."""
+        async for _ in self.broker.events():
+            await self.drain()
+
+    def close(self) -> None:
+        self._remove()
+
+    # -- internals ----------------------------------------------------------------------------
+
+    @property
+    def _tracks_fills(self) -> bool:
+        # A paper broker applies fills to its own tracker; only count them once.
+        return getattr(self.broker, "tracker", None) is not self.tracker
+
+    def context(self, symbol: str) -> RiskContext:
+        """The risk context of an order for ``symbol`` now."""
+        open_orders: dict[str, Decimal] = {}
+        for order_id, leaves in self._open.items():
+            if order_id in self._canceling:
+                continue
+            sym = self._open_symbol[order_id]
+            open_orders[sym] = open_orders.get(sym, Decimal(0)) + leaves
+        marks = {}
+        for s in set(self.tracker.open_symbols()) | {symbol}:
+            last = self.market.get(s).reference
+            if last is not None:
+                marks[s] = last
+        return RiskContext(positions={s: self.tracker.qty(s) for s in self.tracker.open_symbols()},
+                           open_orders=open_orders, marks=marks, market=self.market.get(symbol),
+                           daily_pnl=self.tracker.daily_pnl(), now=self.now)
+
+    async def _check_and_send(self, routed: OrderRouted) -> RiskDecision:
+        order = routed.order
+        decision = self.risk.check(order, self.context(order.symbol))
+        if decision.accepted:
+            try:
+                ack = await self.broker.submit(order)
+                self._open.setdefault(ack.order_id, order.signed_qty)
+                self._open_symbol[ack.order_id] = order.symbol
+            except BrokerError as exc:
+                _log.warning("%s: broker refused %s: %s", order.symbol, order.client_order_id, exc)
+        await self._drain_events_only()
+        return decision
+
+    async def _drain_events_only(self) -> None:
+        while self._inbox:
+            event = self._inbox.popleft()
+            self._track_open(event)
+            self._on_event(event)
+            change = self.tracker.on_event(event) if self._tracks_fills else None
+            if change is not None:
+                self._on_event(change)
+        await asyncio.sleep(0)
+
+    def _track_open(self, event: BrokerEvent) -> None:
+        order = event.order
+        if order.is_open:
+            leaves = order.qty - order.filled_qty
+            self._open[order.order_id] = leaves if order.side.name == "BUY" else -leaves
+            self._open_symbol[order.order_id] = order.symbol
+        else:
+            self._open.pop(order.order_id, None)
+            self._open_symbol.pop(order.order_id, None)
+            self._canceling.discard(order.order_id)

@@ -1,0 +1,68 @@
+"""PositionTracker: exact decimal cash, average price, realised/unrealised PnL, flips."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+from tradecore.execution.positions import PositionTracker
+from tradecore.schema import Side
+
+
+def test_three_partial_fills_at_different_prices_with_commissions_are_exact() -> None:
+    t = PositionTracker(D(10000))
+    t.on_fill("ABC", Side.BUY, D(30), D("10.01"), D("1.00"))
+    t.on_fill("ABC", Side.BUY, D(30), D("10.02"), D("0.15"))
+    t.on_fill("ABC", Side.BUY, D(40), D("10.03"), D("0.20"))
+    pos = t.position("ABC")
+    assert pos.qty == D(100)
+    assert pos.cost_basis == D("300.30") + D("300.60") + D("401.20") == D("1002.10")
+    assert pos.avg_entry_price == D("10.021")
+    assert t.cash == D(10000) - D("1002.10") - D("1.35") == D("8996.55")
+    t.mark("ABC", D("10.50"))
+    assert t.unrealized == D("1050.00") - D("1002.10") == D("47.90")
+    change = t.on_fill("ABC", Side.SELL, D(100), D("10.50"), D("0.50"))
+    assert change.qty == 0 and change.realized_pl == D("47.90")
+    assert t.realized == D("47.90") and t.commissions == D("1.85")
+    assert t.cash == D("10046.05")
+    assert t.equity - t.starting_cash == t.realized + t.unrealized - t.commissions
+
+
+def test_partial_close_uses_fifo_lots_and_the_identity_holds() -> None:
+    t = PositionTracker(D(1000))
+    t.on_fill("X", Side.BUY, D(1), D(10))
+    t.on_fill("X", Side.BUY, D(2), D(11))
+    assert t.position("X").avg_entry_price == D("10.666667")  # 32/3, reported to 6 places
+    t.on_fill("X", Side.SELL, D(2), D(12), D("0.01"))
+    assert t.realized == D(2) + D(1)  # lot @10 then one share of lot @11
+    assert t.qty("X") == 1 and t.symbol("X").cost_basis == D(11)
+    t.mark("X", D("9.99"))
+    assert t.equity - t.starting_cash == t.realized + t.unrealized - t.commissions
+
+
+def test_flip_long_to_short_realises_the_long_and_opens_the_short_at_the_fill_price() -> None:
+    t = PositionTracker(D(5000))
+    t.on_fill("F", Side.BUY, D(100), D("5.00"))
+    change = t.on_fill("F", Side.SELL, D(150), D("5.20"))
+    assert change.qty == D(-50) and change.realized_pl == D("20.00")
+    assert change.avg_entry_price == D("5.2") and t.short_market_value == D("-260.00")
+    t.mark("F", D("5.00"))
+    assert t.unrealized == D("10.00")  # short 50 from 5.20 to 5.00
+    t.on_fill("F", Side.BUY, D(50), D("5.00"))
+    assert t.qty("F") == 0 and t.realized == D("30.00")
+    assert t.cash == D("5030.00")
+
+
+def test_daily_pnl_counts_from_the_day_start_and_includes_commissions() -> None:
+    t = PositionTracker(D(1000))
+    t.on_fill("A", Side.BUY, D(10), D(10), D(1))
+    t.mark("A", D(9))
+    assert t.daily_pnl() == D(-11)
+    t.start_day()
+    t.mark("A", D("8.5"))
+    assert t.daily_pnl() == D("-5.0")
+
+
+def test_rejects_non_positive_fill() -> None:
+    with pytest.raises(ValueError):
+        PositionTracker().on_fill("A", Side.BUY, D(0), D(1))
