@@ -81,7 +81,7 @@ class EventBus:
         if subscription in self._subscriptions:
             self._subscriptions.remove(subscription)
 
-    def publish(self, topic: str, symbol: str, ts: int | None = None, **data: Any) -> None:
+    def publish(self, topic: str, symbol: str, ts: int | None = None, /, **data: Any) -> None:
         """Publish one event (``ts`` defaults to the wall clock, for process-level events)."""
         event = Event(topic, symbol, time.time_ns() if ts is None else ts, data)
         self.published += 1

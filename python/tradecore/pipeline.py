@@ -21,7 +21,6 @@ import numpy as np
 from tradecore._native import _core
 from tradecore.bus import EventBus
 from tradecore.engine import SymbolEngine
-from tradecore.errors import Error
 from tradecore.streams.base import EventBatch, EventKind, MarketDataStream
 from tradecore.tasks import start_task
 
@@ -192,7 +191,7 @@ class StrategyManager:
             batch = await entry.queue.get()
             try:
                 await entry.runner.process(batch)
-            except Error as error:
+            except Exception as error:  # noqa: BLE001 - any failure quarantines this symbol only
                 self._quarantine(symbol, error)
                 entry.queue.task_done()
                 while not entry.queue.empty():  # nothing more is processed for this symbol

@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from tradecore import schema
-from tradecore._native import _core
 from tradecore.bus import EventBus
 from tradecore.config import Config
 from tradecore.engine import FillModel, SymbolEngine
@@ -52,6 +51,11 @@ __all__ = ["EngineBroker", "PipelineExecution", "RunState", "build_strategy", "f
 _log = logging.getLogger("tradecore.session")
 _EMPTY_FILLS = np.empty(0, schema.FILL)
 _EMPTY_UPDATES = np.empty(0, schema.ORDER_UPDATE)
+
+
+def _decimals(values: dict[str, Any]) -> dict[str, Any]:
+    """Config numbers as Decimals (floats from TOML go through their shortest repr)."""
+    return {k: Decimal(str(v)) if isinstance(v, float) else v for k, v in values.items()}
 
 
 def fill_model(config: Config) -> Any:
@@ -252,13 +256,15 @@ class RunState:
         bus = bus or EventBus()
         broker = EngineBroker(fill_model=fill_model(config),
                               starting_cash=Decimal(str(config.execution.starting_cash)))
+        record = journal_execution_event(journal, bus)
+        tracker = broker.tracker
         try:
-            router = OrderRouter(RouterConfig(**config.execution.router))
-            risk = RiskManager(RiskLimits(**config.execution.risk))
+            router = OrderRouter(RouterConfig(**config.execution.router), position=tracker.qty,
+                                 equity=lambda: tracker.equity)
+            risk = RiskManager(RiskLimits(**_decimals(config.execution.risk)), on_event=record)
         except TypeError as error:
             raise ConfigError(f"execution.router / execution.risk: {error}") from None
-        pipeline = ExecutionPipeline(broker, router, risk, broker.tracker, broker.market,
-                                     on_event=journal_execution_event(journal, bus))
+        pipeline = ExecutionPipeline(broker, router, risk, tracker, broker.market, on_event=record)
         execution = PipelineExecution(pipeline, broker, journal, bus)
         return cls(config, bus, journal, broker, pipeline, execution)
 
@@ -296,3 +302,53 @@ async def run_pipeline(state: RunState, stream: MarketDataStream, *,
 
 def universe_symbols(values: Iterable[str]) -> list[str]:
     return sorted({v.upper() for v in values})
+
+
+async def backtest(
+    config: Config,
+    source: Any,
+    symbols: Iterable[str],
+    *,
+    datasets: Iterable[str] = ("trade", "quote"),
+    start: int | None = None,
+    end: int | None = None,
+    journal: Journal | None = None,
+    bus: EventBus | None = None,
+    on_batch: Callable[[EventBatch], None] | None = None,
+) -> tuple[RunState, int]:
+    """Replay ``source`` for ``symbols`` through the live pipeline at full speed.
+
+    Returns the run's state (positions, broker, bus) and the number of events replayed.
+    """
+    from tradecore.streams.replay import ReplayStream
+
+    state = RunState.create(config, journal=journal, bus=bus)
+    stream = ReplayStream(source, datasets=tuple(datasets), start=start, end=end, speed=0.0)
+    instruments: dict[str, int] = {}
+
+    async def make_runner(symbol: str) -> SymbolRunner:
+        if symbol not in state.prior_closes:
+            state.prior_closes.update(_prior_close(stream, symbol, start))
+        engine = state.make_engine(symbol, instruments.setdefault(symbol, len(instruments)))
+        return state.runner(symbol, engine)
+
+    state.manager = StrategyManager(stream, make_runner, state.bus, holds_position=state.holds_position)
+    wanted = universe_symbols(symbols)
+    await state.manager.update_universe(wanted)
+    if journal is not None:
+        journal.universe_change(start or 0, added=wanted, universe=wanted, scanner="fixed")
+    try:
+        events = await run_pipeline(state, stream, on_batch=on_batch)
+    finally:
+        await state.manager.close()
+        await stream.close()
+    return state, events
+
+
+def _prior_close(stream: Any, symbol: str, before: int | None) -> dict[str, float]:
+    """The last daily close before the replay starts, if the source has daily bars."""
+    try:
+        daily = stream.history(symbol, "daily", before=before, count=1)
+    except Exception:  # noqa: BLE001 - a source without daily bars simply has no prior close
+        return {}
+    return {symbol: float(daily["close"][-1])} if len(daily) else {}
