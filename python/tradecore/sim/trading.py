@@ -57,6 +57,7 @@ __all__ = [
 _log = logging.getLogger("tradecore.sim.trading")
 _T = TypeVar("_T")
 
+_ASSET_NAMESPACE = uuid.UUID("6c1d5d1e-3b7a-4c55-9a55-0d7d3f5c0001")  # = tradecore.sim.rest
 _NEW_YORK = ZoneInfo("America/New_York")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _PREMARKET_OPEN = dt.time(4, 0)
@@ -161,7 +162,8 @@ class TradingConfig:
 
 def asset_id(symbol: str) -> str:
     """Return the stable asset UUID of ``symbol`` (the same for every run)."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"tradecore-sim-asset:{symbol}"))
+    # The same ids as the market REST's /v2/assets (tradecore.sim.rest).
+    return str(uuid.uuid5(_ASSET_NAMESPACE, symbol))
 
 
 # --- time ---------------------------------------------------------------------------------
