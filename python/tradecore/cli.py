@@ -97,3 +97,8 @@ from tradecore.cli_runs import runs, scan  # noqa: E402
 
 main.add_command(runs)
 main.add_command(scan)
+
+from tradecore.cli_trade import backtest, live  # noqa: E402
+
+main.add_command(live)
+main.add_command(backtest)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -21,6 +22,7 @@ import numpy as np
 from tradecore._native import _core
 from tradecore.bus import EventBus
 from tradecore.engine import SymbolEngine
+from tradecore.latency import LatencyStats
 from tradecore.streams.base import EventBatch, EventKind, MarketDataStream
 from tradecore.tasks import start_task
 
@@ -53,11 +55,14 @@ class Execution(Protocol):
 class SymbolRunner:
     """One symbol's engine driven by its event batches (a live event is a batch of one)."""
 
-    def __init__(self, symbol: str, engine: SymbolEngine, execution: Execution, bus: EventBus) -> None:
+    def __init__(self, symbol: str, engine: SymbolEngine, execution: Execution, bus: EventBus,
+                 latency: LatencyStats | None = None) -> None:
         self.symbol = symbol
         self.engine = engine
         self.execution = execution
         self.bus = bus
+        self.latency = latency
+        self._received: int | None = None
         self.log = logging.LoggerAdapter(_log, {"symbol": symbol})
         self.last_price = float("nan")
         self.events = 0
@@ -73,7 +78,10 @@ class SymbolRunner:
             self.last_price = float(events["price"][-1])
         native = self.engine.native
         native.load(**{argument: events})
+        self._received = None if batch.ts_received is None else int(batch.ts_received[-1])
         await self._run(native.run)
+        if self.latency is not None and self._received is not None:
+            self.latency.add("receive_to_engine_done", time.time_ns() - self._received)
         self.events += len(events)
 
     async def on_fill(self, fill: dict[str, object]) -> None:
@@ -96,7 +104,10 @@ class SymbolRunner:
         reason = step()
         while reason != _engine.StopReason.EXHAUSTED:
             if reason == _engine.StopReason.INTENT:
-                await self.execution.handle_intents(self, native.new_intents())
+                intents = native.new_intents()
+                if self.latency is not None and self._received is not None:
+                    self.latency.add("receive_to_intent", time.time_ns() - self._received)
+                await self.execution.handle_intents(self, intents)
                 # Positions and risk must see what the orders did before the next decision.
                 await self._consume(native.drain())
             reason = native.run()

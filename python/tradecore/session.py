@@ -35,6 +35,7 @@ from tradecore.execution import (
     TradeIntent,
 )
 from tradecore.journal.journal import Journal, StrategyNames
+from tradecore.latency import LatencyStats
 from tradecore.pipeline import StrategyManager, SymbolRunner
 from tradecore.streams.base import EventBatch, MarketDataStream
 from tradecore.strategies import (
@@ -76,6 +77,10 @@ def build_strategy(config: Config, prior_close: float | None) -> Any:
             return EmaCross(EmaCrossParams(**params))
         if name == "premarket_momentum":
             params.setdefault("prior_close", prior_close)
+            # The scanner already selected the symbol on relative volume; the strategy's own
+            # time-of-day relative volume needs ten prior sessions of minute bars, which a fresh
+            # simulator session does not have. Set it in the config to require it anyway.
+            params.setdefault("min_relative_volume", 0.0)
             if not params.get("prior_close"):
                 raise ConfigError("premarket_momentum needs the prior close (from the scanner or params)")
             return PremarketMomentum(PremarketMomentumParams(**params))
@@ -155,6 +160,7 @@ class PipelineExecution:
     def __init__(self, pipeline: ExecutionPipeline, broker: EngineBroker, journal: Journal | None,
                  bus: EventBus) -> None:
         self.pipeline, self.broker, self.journal, self.bus = pipeline, broker, journal, bus
+        self.latency: LatencyStats | None = None
         self.intents = 0
         self.names: dict[tuple[str, int], StrategyNames] = {}
 
@@ -167,7 +173,10 @@ class PipelineExecution:
                 self.journal.intent(runner.symbol, row, self._names(runner, int(row["strategy_id"])))
             self.bus.publish("intent", runner.symbol, intent.ts_event, side=intent.side.name,
                              sizing=intent.sizing.name, quantity=float(intent.quantity))
+            started = time.perf_counter_ns()
             await self.pipeline.submit_intent(intent, now=now)
+            if self.latency is not None:
+                self.latency.add("intent_to_ack", time.perf_counter_ns() - started)
 
     async def on_market(self, batch: EventBatch) -> None:
         await self.pipeline.on_batch(batch)
@@ -277,7 +286,7 @@ class RunState:
         return engine
 
     def runner(self, symbol: str, engine: SymbolEngine) -> SymbolRunner:
-        return SymbolRunner(symbol, engine, self.execution, self.bus)
+        return SymbolRunner(symbol, engine, self.execution, self.bus, self.execution.latency)
 
     def holds_position(self, symbol: str) -> bool:
         return self.broker.tracker.qty(symbol) != 0

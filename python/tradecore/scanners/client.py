@@ -124,11 +124,16 @@ class MarketDataClient:
     async def daily_bars(self, symbols: Iterable[str], start: str, end: str | None = None
                          ) -> dict[str, list[dict[str, Any]]]:
         """Daily bars per symbol in ``[start, end]`` (RFC 3339 or dates), all pages."""
+        return await self.bars(symbols, start, end, timeframe="1Day")
+
+    async def bars(self, symbols: Iterable[str], start: str, end: str | None = None, *,
+                   timeframe: str = "1Min") -> dict[str, list[dict[str, Any]]]:
+        """Bars of ``timeframe`` per symbol in ``[start, end]`` (RFC 3339 or dates), all pages."""
         found: dict[str, list[dict[str, Any]]] = {}
         for part in self._chunks(symbols):
             token: str | None = None
             while True:
-                params = {"symbols": ",".join(part), "timeframe": "1Day", "start": start,
+                params = {"symbols": ",".join(part), "timeframe": timeframe, "start": start,
                           "limit": "10000", "adjustment": "raw"}
                 if end:
                     params["end"] = end

@@ -270,6 +270,19 @@ class RecordingSource(Source):
     def datasets(self) -> tuple[str, ...]:
         return tuple(kind.value for kind in EventKind if self._segments(kind))
 
+    def symbols(self) -> list[str]:
+        """Every symbol with at least one recorded event (reads only the symbol columns)."""
+        import pyarrow.parquet as pq
+
+        found: set[str] = set()
+        for kind in EventKind:
+            for _, path in self._segments(kind):
+                try:
+                    found.update(pq.read_table(path, columns=["symbol"]).column("symbol").unique().to_pylist())
+                except Exception:  # noqa: BLE001 - a damaged segment is reported when replayed
+                    continue
+        return sorted(str(s) for s in found)
+
     def kind(self, dataset: str) -> EventKind:
         try:
             return EventKind(dataset)

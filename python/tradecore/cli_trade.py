@@ -1,0 +1,128 @@
+"""``tradecore live`` and ``tradecore backtest``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+import click
+
+from tradecore.config import Config, load_config
+from tradecore.errors import Error
+
+__all__ = ["backtest", "live"]
+
+
+def _config(path: Path | None) -> Config:
+    try:
+        return load_config(path)
+    except Error as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Run configuration (TOML); see `python -c 'import tradecore.config as c; print(c.__doc__)'`.")
+@click.option("--duration", type=float, default=None,
+              help="Wall-clock seconds to run (default: until the simulated session ends or Ctrl-C).")
+@click.option("--speed", type=float, default=None, help="Simulator speed: simulated seconds per wall second.")
+@click.option("--seed", type=int, default=None, help="Simulator seed (same seed, same session).")
+@click.option("--symbols", type=int, default=None, help="Simulated universe size.")
+@click.option("--no-ui", is_flag=True, help="No dashboard: log lines only (for scripts and CI).")
+@click.option("--record", type=click.Path(file_okay=False, path_type=Path),
+              help="Record what the stream delivered to this folder (replay it with `backtest --recording`).")
+@click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where runs are kept (default: ./runs or $TRADECORE_RUNS).")
+def live(config_path: Path | None, duration: float | None, speed: float | None, seed: int | None,
+         symbols: int | None, no_ui: bool, record: Path | None, runs_dir: Path | None) -> None:
+    """Trade live: by default the embedded market simulator, premarket_momentum, paper fills.
+
+    Starts the simulator in-process on loopback (no account, no network), connects the real
+    Alpaca stream and REST clients to it, scans the premarket, starts one engine per symbol the
+    scanner picks, routes intents through risk checks to the paper venue, and shows a dashboard.
+    Everything is journaled under the run's folder; `tradecore runs` lists past runs.
+    """
+    from tradecore.live import run_live
+
+    config = _config(config_path).with_overrides(sim={"speed": speed, "seed": seed, "symbols": symbols})
+    logging.basicConfig(level=logging.INFO if no_ui else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        result = asyncio.run(run_live(config, duration=duration, ui=not no_ui, record=record, runs_root=runs_dir))
+    except KeyboardInterrupt:
+        raise click.ClickException("interrupted") from None
+    except Error as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"run {result.run_id}: {result.events:,} events, {result.intents} intents")
+    click.echo(result.summary.format())
+    for stage, figures in result.latency.items():
+        click.echo(f"latency {stage}: p50 {figures['p50_us']:.0f} µs, p99 {figures['p99_us']:.0f} µs")
+    for symbol, reason in result.quarantined.items():
+        click.echo(f"quarantined {symbol}: {reason}")
+    click.echo(f"journal: {result.folder}")
+
+
+@click.command()
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--symbols", default="", help="Comma-separated symbols (default: all in a recording).")
+@click.option("--kinds", default="trade,quote", show_default=True, help="Datasets to replay.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--strategy", type=click.Choice(["ema_cross", "premarket_momentum", "vwap_reclaim"]), default=None)
+@click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, strategy: str | None,
+             runs_dir: Path | None) -> None:
+    """Replay SOURCE through the same engine at full speed and print a performance summary.
+
+    SOURCE is a LEAN Data folder, a folder imported with `tradecore data import`, or a
+    recording made by `tradecore live --record`.
+    """
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from tradecore.analysis.summary import executions_from_journal, summarize
+    from tradecore.journal.journal import Journal
+    from tradecore.journal.registry import RunRegistry, code_version
+    from tradecore.session import backtest as run_backtest
+    from tradecore.streams.recorder import RecordingSource
+    from tradecore.streams.replay import LeanSource, ParquetSource
+
+    config = _config(config_path).with_overrides(strategy={"name": strategy})
+    if (source / "recording.json").is_file():
+        replay_source, datasets = RecordingSource(source), None
+    elif (source / "equity").is_dir():
+        replay_source, datasets = LeanSource(source), kinds.split(",")
+    else:
+        replay_source, datasets = ParquetSource(source), kinds.split(",")
+    wanted = [s.strip().upper() for s in symbols.split(",") if s.strip()]
+    if not wanted:
+        wanted = _recorded_symbols(replay_source)
+    if not wanted:
+        raise click.ClickException("no symbols: pass --symbols")
+    registry = RunRegistry(runs_dir or config.run.runs_dir)
+    run = registry.start_run("backtest", {**config.model_dump(), "source": str(source), "symbols": wanted},
+                             code_version())
+    journal = Journal(run.journal_path, synchronous="NORMAL")
+    started = time.perf_counter()
+    with Progress(TextColumn("replaying"), BarColumn(bar_width=None), TextColumn("{task.completed:,.0f} events"),
+                  transient=True) as progress:
+        task = progress.add_task("replay", total=None)
+        state, events = asyncio.run(run_backtest(
+            config, replay_source, wanted, datasets=datasets or replay_source.datasets(), journal=journal,
+            on_batch=lambda batch: progress.advance(task, len(batch))))
+    elapsed = time.perf_counter() - started
+    journal.flush()
+    summary = summarize(executions_from_journal(journal), starting_equity=config.execution.starting_cash)
+    registry.finish_run(run.id, {**summary.to_dict(), "events": events, "events_per_s": events / elapsed})
+    journal.close()
+    click.echo(f"{events:,} events in {elapsed:.2f} s ({events / elapsed:,.0f} events/s), "
+               f"{state.execution.intents} intents")
+    click.echo(summary.format())
+    for symbol, reason in (state.manager.quarantined.items() if state.manager else []):
+        click.echo(f"quarantined {symbol}: {reason}")
+    click.echo(f"run {run.id}; journal: {run.journal_path}")
+
+
+def _recorded_symbols(source: object) -> list[str]:
+    symbols = getattr(source, "symbols", None)
+    return sorted(symbols() if callable(symbols) else symbols or [])

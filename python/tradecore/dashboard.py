@@ -1,0 +1,100 @@
+"""The live terminal dashboard (rich): universe, per-symbol state, last price, position, PnL,
+recent intents and fills, latency. It reads the event bus and the run's state; it never blocks
+the pipeline (a slow terminal only drops old bus events)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from tradecore.latency import LatencyStats
+
+__all__ = ["Dashboard"]
+
+
+def _ny(ts: int) -> str:
+    if not ts:
+        return "--:--:--"
+    return pd.Timestamp(ts, tz="UTC").tz_convert("America/New_York").strftime("%H:%M:%S")
+
+
+class Dashboard:
+    """Render ``state`` every ``refresh`` seconds until ``stop`` is set."""
+
+    def __init__(self, state: Any, latency: LatencyStats, clock: Callable[[], int], *,
+                 console: Console | None = None, refresh: float = 0.5) -> None:
+        self.state, self.latency, self.clock = state, latency, clock
+        self.console = console or Console()
+        self.refresh = refresh
+        self.subscription = state.bus.subscribe(["intent", "order", "risk", "universe", "transition", "error"],
+                                                capacity=2_000)
+        self.recent: deque[str] = deque(maxlen=10)
+        self.states: dict[str, str] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        with Live(self.render(), console=self.console, refresh_per_second=4, transient=False) as live:
+            while not stop.is_set():
+                self._absorb()
+                live.update(self.render())
+                try:
+                    await asyncio.wait_for(stop.wait(), self.refresh)
+                except asyncio.TimeoutError:
+                    pass
+            self._absorb()
+            live.update(self.render())
+
+    def _absorb(self) -> None:
+        for event in self.subscription.drain():
+            data = event.data
+            if event.topic == "transition":
+                self.states[event.symbol] = f"{data['target']} ({data['rule']})"
+            elif event.topic == "intent":
+                self.recent.append(f"{_ny(event.ts)} {event.symbol:<6} intent {data['side']} "
+                                   f"{data['quantity']:g} {data['sizing']}")
+            elif event.topic == "order" and data.get("type") in ("FILL", "PARTIAL_FILL"):
+                self.recent.append(f"{_ny(event.ts)} {event.symbol:<6} {data['type'].lower()} "
+                                   f"{data.get('fill_qty')} @ {data.get('fill_price')}")
+            elif event.topic == "risk" and data.get("accepted") is False:
+                self.recent.append(f"{_ny(event.ts)} {event.symbol:<6} risk rejected: {data.get('reason')}")
+            elif event.topic == "universe":
+                if data.get("added") or data.get("removed"):
+                    self.recent.append(f"{_ny(event.ts)} universe +{','.join(data.get('added', []))} "
+                                       f"-{','.join(data.get('removed', []))}")
+            elif event.topic == "error":
+                self.recent.append(f"{_ny(event.ts)} {event.symbol} ERROR {data.get('reason', '')}"[:160])
+
+    def render(self) -> Group:
+        state = self.state
+        tracker = state.broker.tracker
+        manager = state.manager
+        header = Text(
+            f"tradecore live  {_ny(self.clock())} New York  "
+            f"universe {len(manager.symbols) if manager else 0}  intents {state.execution.intents}  "
+            f"equity ${float(tracker.equity):,.2f}  realized ${float(tracker.realized):,.2f}",
+            style="bold")
+        table = Table(expand=True)
+        for column in ("symbol", "state", "last", "position", "unrealized $"):
+            table.add_column(column, justify="right" if column not in ("symbol", "state") else "left")
+        positions = {p.symbol: p for p in tracker.positions()}
+        for symbol, entry in sorted((manager.symbols if manager else {}).items())[:20]:
+            position = positions.get(symbol)
+            table.add_row(symbol, self.states.get(symbol, "FLAT"), f"{entry.runner.last_price:.4g}",
+                          f"{float(position.qty):g}" if position else "0",
+                          f"{float(position.unrealized_pl):,.2f}" if position else "")
+        for symbol, reason in (manager.quarantined.items() if manager else []):
+            table.add_row(symbol, "QUARANTINED", "", "", reason[:40], style="red")
+        latency = Table(title="latency (µs)", expand=False)
+        for column in ("stage", "p50", "p99", "count"):
+            latency.add_column(column)
+        for stage, figures in self.latency.summary().items():
+            latency.add_row(stage, f"{figures['p50_us']:.0f}", f"{figures['p99_us']:.0f}", f"{figures['count']:.0f}")
+        recent = Text("\n".join(self.recent) or "(no intents or fills yet)")
+        return Group(header, table, latency, recent)

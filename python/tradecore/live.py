@@ -1,0 +1,199 @@
+"""``tradecore live``: the pipeline on a live stream, the embedded simulator by default.
+
+With no configuration it starts the simulator in-process on loopback, connects to it with the
+real Alpaca stream client and REST client, scans the premarket, trades ``premarket_momentum``
+on the paper venue and shows a terminal dashboard. Every run gets an id, a folder with its
+config and journal, and a row in the run registry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tradecore import schema
+from tradecore.analysis.summary import PerformanceSummary, executions_from_journal, summarize
+from tradecore.bus import EventBus
+from tradecore.config import Config
+from tradecore.journal.journal import Journal
+from tradecore.journal.registry import RunRegistry, code_version
+from tradecore.latency import LatencyStats
+from tradecore.pipeline import StrategyManager, SymbolRunner
+from tradecore.scanners import (
+    EnrichmentCache,
+    FixedScanner,
+    MarketDataClient,
+    PremarketScanner,
+    RestReferences,
+    ScanFilters,
+    Scanner,
+    SnapshotInputs,
+    TopGainersScanner,
+)
+from tradecore.session import RunState, run_pipeline
+from tradecore.streams.alpaca import AlpacaStream, format_timestamp, parse_timestamp
+from tradecore.streams.recorder import Recorder, RecordingStream
+from tradecore.tasks import start_task
+
+__all__ = ["LiveResult", "run_live"]
+
+_log = logging.getLogger("tradecore.live")
+_SIM_KEY = "tradecore-sim"  # the embedded simulator accepts any keys; these are not secrets
+
+
+@dataclass
+class LiveResult:
+    run_id: str
+    folder: Path
+    summary: PerformanceSummary
+    events: int
+    intents: int
+    latency: dict[str, dict[str, float]]
+    quarantined: dict[str, str]
+
+
+def _scanner(config: Config, client: MarketDataClient, state: RunState, journal: Journal,
+             clock: Any) -> Scanner:
+    options = {"keep": state.holds_position, "journal": journal, "clock": clock}
+    kind = config.scanner.kind
+    if kind == "fixed":
+        return FixedScanner(config.scanner.symbols, **options)
+    if kind == "top_gainers":
+        return TopGainersScanner(client, **options)
+    filters = ScanFilters.from_mapping(config.scanner.filters)
+    enrichment = EnrichmentCache(RestReferences(client))
+    return PremarketScanner(SnapshotInputs(client), enrichment, filters, **options)
+
+
+async def _warm_up(client: MarketDataClient, runner: SymbolRunner, now: int) -> None:
+    """History from the REST bars endpoint, through the strategies' own update code."""
+    day_start = now - (now % 86_400_000_000_000)
+    try:
+        history = await client.bars([runner.symbol], format_timestamp(day_start - 14 * 86_400_000_000_000),
+                                    format_timestamp(now))
+    except Exception as error:  # noqa: BLE001 - warm-up is best effort; the strategy says if not ready
+        _log.warning("%s: no history for warm-up: %s", runner.symbol, error)
+        return
+    rows = history.get(runner.symbol, [])
+    if not rows:
+        return
+    bars = schema.empty(schema.BAR, len(rows))
+    bars["ts_event"] = [parse_timestamp(r["t"]) for r in rows]
+    bars["ts_end"] = bars["ts_event"] + 60_000_000_000
+    for field, key in (("open", "o"), ("high", "h"), ("low", "l"), ("close", "c"), ("volume", "v")):
+        bars[field] = [float(r[key]) for r in rows]
+    bars["vwap"] = [float(r.get("vw", r["c"])) for r in rows]
+    bars = bars[bars["ts_end"] <= now]
+    runner.engine.warm_up(bars)
+
+
+async def run_live(config: Config, *, duration: float | None = None, ui: bool = True,
+                   record: Path | None = None, runs_root: Path | None = None,
+                   console: Any = None) -> LiveResult:
+    """Run live until ``duration`` wall seconds pass, the simulated session ends, or Ctrl-C."""
+    from tradecore.sim.server import SimServer
+
+    registry = RunRegistry(runs_root or config.run.runs_dir)
+    run = registry.start_run("live", config.model_dump(), code_version())
+    journal = Journal(run.journal_path)
+    bus = EventBus()
+    state = RunState.create(config, journal=journal, bus=bus)
+    latency = LatencyStats()
+    state.execution.latency = latency
+    events = 0
+    async with contextlib.AsyncExitStack() as stack:
+        if config.market.provider == "sim":
+            sim = await stack.enter_async_context(SimServer(
+                seed=config.sim.seed, speed=config.sim.speed, symbols=config.sim.symbols, port=0,
+                start=_start(config.sim.start)))
+            stream_url, rest_url, keys = sim.stream_url, sim.rest_url, (_SIM_KEY, _SIM_KEY)
+            clock = sim.market.now
+            finished = sim.finished
+        else:
+            stream_url, rest_url = config.market.stream_url, config.market.rest_url
+            keys = (os.environ.get("APCA_API_KEY_ID"), os.environ.get("APCA_API_SECRET_KEY"))
+            clock, finished = time.time_ns, asyncio.Event()
+        stream: Any = AlpacaStream(url=stream_url, key_id=keys[0], secret_key=keys[1],
+                                   channels=("trades", "quotes", "statuses"))
+        if record is not None:
+            stream = RecordingStream(stream, Recorder(record))
+        client = MarketDataClient(rest_url, key_id=keys[0], secret_key=keys[1])
+        stack.push_async_callback(client.close)
+        stack.push_async_callback(stream.close)
+        scanner = _scanner(config, client, state, journal, clock)
+
+        async def make_runner(symbol: str) -> SymbolRunner:
+            for row in scanner.rows:
+                if row.symbol == symbol and row.values.get("prior_close"):
+                    state.prior_closes[symbol] = float(row.values["prior_close"])  # type: ignore[arg-type]
+            engine = state.make_engine(symbol, len(state.broker._natives))
+            runner = state.runner(symbol, engine)
+            await _warm_up(client, runner, clock())
+            return runner
+
+        state.manager = StrategyManager(stream, make_runner, bus, holds_position=state.holds_position)
+        stop = asyncio.Event()
+        tasks: set[asyncio.Task[Any]] = set()
+
+        async def consume() -> None:
+            nonlocal events
+            events = await run_pipeline(state, stream, stop=stop)
+
+        async def scan_loop() -> None:
+            interval = config.scanner.interval_seconds / max(config.sim.speed, 1e-9) \
+                if config.market.provider == "sim" else config.scanner.interval_seconds
+            while not stop.is_set():
+                change = await scanner.update()
+                await state.manager.update_universe(change.universe, clock())  # type: ignore[union-attr]
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), interval)
+
+        await stream.subscribe([])  # connect now: failures surface before any trading
+        start_task(consume(), "tradecore.live.consume", owner=tasks, log=_log)
+        start_task(scan_loop(), "tradecore.live.scan", owner=tasks, log=_log)
+        ender = start_task(finished.wait(), "tradecore.live.session_end", owner=tasks, log=_log)
+        dashboard = None
+        if ui:
+            from tradecore.dashboard import Dashboard
+
+            dashboard = Dashboard(state, latency, clock, console=console)
+            start_task(dashboard.run(stop), "tradecore.live.dashboard", owner=tasks, log=_log)
+        try:
+            await asyncio.wait({ender, *[t for t in tasks if t.get_name() == "tradecore.live.consume"]},
+                               timeout=duration, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.set()
+            if config.execution.flatten_on_exit:
+                await state.pipeline.flatten(reason="shutdown")
+            await state.manager.close()
+            await stream.close()
+            for task in list(tasks):
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    for stage, figures in latency.summary().items():
+        journal.latency(clock(), stage, int(figures["p50_us"] * 1e3) if figures["p50_us"] == figures["p50_us"] else 0)
+    journal.flush()
+    summary = summarize(executions_from_journal(journal),
+                        starting_equity=config.execution.starting_cash)
+    metrics = {**summary.to_dict(), "events": events, "intents": state.execution.intents}
+    registry.finish_run(run.id, metrics)
+    journal.close()
+    registry.close()
+    return LiveResult(run.id, run.folder, summary, events, state.execution.intents, latency.summary(),
+                      dict(state.manager.quarantined) if state.manager else {})
+
+
+def _start(text: str) -> int | None:
+    """A session start in New York time ("YYYY-MM-DD HH:MM"), or None for the default."""
+    if not text:
+        return None
+    import pandas as pd
+
+    return int(pd.Timestamp(text, tz="America/New_York").tz_convert("UTC").value)
+
