@@ -461,6 +461,14 @@ void register_engine(py::module_& m) {
            }, py::arg("order_id"), py::arg("strategy_id"),
            "Let fills of an externally placed order reach the strategy that asked for it.")
       .def_property_readonly("now", [](const EngineBox& self) { return self.engine.now(); })
+      .def_property_readonly(
+          "book",
+          [](const EngineBox& self) -> py::object {
+            const FillSimulator* sim = self.engine.fill_simulator();
+            if (sim == nullptr) return py::none();
+            return py::make_tuple(sim->bid(), sim->ask(), self.engine.last_price());
+          },
+          "(bid, ask, last trade) as the engine sees them now (0 = not seen); None without a venue.")
       .def_property_readonly("events_processed", [](const EngineBox& self) { return self.engine.events_processed(); })
       .def_property_readonly("faulted", [](const EngineBox& self) { return self.engine.faulted(); })
       .def_property_readonly("fault", [](const EngineBox& self) { return self.engine.fault(); })

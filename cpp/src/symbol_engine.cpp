@@ -138,6 +138,7 @@ void SymbolEngine::simulate(F&& feed) {
 }
 
 void SymbolEngine::process_trade(const Trade& t) {
+  if (t.price > 0.0) last_price_ = t.price;
   if (config_.aggregate_trades) {
     const std::size_t b0 = output_.bars.size();
     aggregator_.update(t, output_.bars);

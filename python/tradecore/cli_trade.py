@@ -84,20 +84,23 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
     from tradecore.journal.journal import Journal
     from tradecore.journal.registry import RunRegistry, code_version
     from tradecore.session import backtest as run_backtest
+    from tradecore.session import backtest_recording
     from tradecore.streams.recorder import RecordingSource
     from tradecore.streams.replay import LeanSource, ParquetSource
 
     config = _config(config_path).with_overrides(strategy={"name": strategy})
-    if (source / "recording.json").is_file():
+    if (source / "universe.jsonl").is_file():
+        replay_source, datasets = None, None  # a live recording: started and stopped as it was
+    elif (source / "recording.json").is_file():
         replay_source, datasets = RecordingSource(source), None
     elif (source / "equity").is_dir():
         replay_source, datasets = LeanSource(source), kinds.split(",")
     else:
         replay_source, datasets = ParquetSource(source), kinds.split(",")
     wanted = [s.strip().upper() for s in symbols.split(",") if s.strip()]
-    if not wanted:
+    if not wanted and replay_source is not None:
         wanted = _recorded_symbols(replay_source)
-    if not wanted:
+    if not wanted and replay_source is not None:
         raise click.ClickException("no symbols: pass --symbols")
     registry = RunRegistry(runs_dir or config.run.runs_dir)
     run = registry.start_run("backtest", {**config.model_dump(), "source": str(source), "symbols": wanted},
@@ -107,9 +110,13 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
     with Progress(TextColumn("replaying"), BarColumn(bar_width=None), TextColumn("{task.completed:,.0f} events"),
                   transient=True) as progress:
         task = progress.add_task("replay", total=None)
-        state, events = asyncio.run(run_backtest(
-            config, replay_source, wanted, datasets=datasets or replay_source.datasets(), journal=journal,
-            on_batch=lambda batch: progress.advance(task, len(batch))))
+        advance = lambda batch: progress.advance(task, len(batch))  # noqa: E731
+        if replay_source is None:
+            state, events = asyncio.run(backtest_recording(config, source, journal=journal, on_batch=advance))
+        else:
+            state, events = asyncio.run(run_backtest(
+                config, replay_source, wanted, datasets=datasets or replay_source.datasets(), journal=journal,
+                on_batch=advance))
     elapsed = time.perf_counter() - started
     journal.flush()
     summary = summarize(executions_from_journal(journal), starting_equity=config.execution.starting_cash)

@@ -59,8 +59,8 @@ class Dashboard:
             elif event.topic == "intent":
                 self.recent.append(f"{_ny(event.ts)} {event.symbol:<6} intent {data['side']} "
                                    f"{data['quantity']:g} {data['sizing']}")
-            elif event.topic == "order" and data.get("type") in ("FILL", "PARTIAL_FILL"):
-                self.recent.append(f"{_ny(event.ts)} {event.symbol:<6} {data['type'].lower()} "
+            elif event.topic == "order" and data.get("type") in ("fill", "partial_fill"):
+                self.recent.append(f"{_ny(event.ts)} {event.symbol:<6} {data['type'].replace('_', ' ')} "
                                    f"{data.get('fill_qty')} @ {data.get('fill_price')}")
             elif event.topic == "risk" and data.get("accepted") is False:
                 self.recent.append(f"{_ny(event.ts)} {event.symbol:<6} risk rejected: {data.get('reason')}")

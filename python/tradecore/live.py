@@ -13,6 +13,8 @@ import contextlib
 import logging
 import os
 import time
+
+import numpy as np
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,7 @@ from tradecore.scanners import (
     SnapshotInputs,
     TopGainersScanner,
 )
-from tradecore.session import RunState, run_pipeline
+from tradecore.session import RunState, StartLog, run_pipeline
 from tradecore.streams.alpaca import AlpacaStream, format_timestamp, parse_timestamp
 from tradecore.streams.recorder import Recorder, RecordingStream
 from tradecore.tasks import start_task
@@ -71,26 +73,27 @@ def _scanner(config: Config, client: MarketDataClient, state: RunState, journal:
     return PremarketScanner(SnapshotInputs(client), enrichment, filters, **options)
 
 
-async def _warm_up(client: MarketDataClient, runner: SymbolRunner, now: int) -> None:
-    """History from the REST bars endpoint, through the strategies' own update code."""
+async def _warm_up(client: MarketDataClient, runner: SymbolRunner, now: int) -> np.ndarray | None:
+    """History from the REST bars endpoint, through the strategies' own update code; return it."""
     day_start = now - (now % 86_400_000_000_000)
     try:
         history = await client.bars([runner.symbol], format_timestamp(day_start - 14 * 86_400_000_000_000),
                                     format_timestamp(now))
     except Exception as error:  # noqa: BLE001 - warm-up is best effort; the strategy says if not ready
         _log.warning("%s: no history for warm-up: %s", runner.symbol, error)
-        return
+        return None
     rows = history.get(runner.symbol, [])
     if not rows:
-        return
+        return None
     bars = schema.empty(schema.BAR, len(rows))
     bars["ts_event"] = [parse_timestamp(r["t"]) for r in rows]
     bars["ts_end"] = bars["ts_event"] + 60_000_000_000
     for field, key in (("open", "o"), ("high", "h"), ("low", "l"), ("close", "c"), ("volume", "v")):
         bars[field] = [float(r[key]) for r in rows]
     bars["vwap"] = [float(r.get("vw", r["c"])) for r in rows]
-    bars = bars[bars["ts_end"] <= now]
+    bars = np.ascontiguousarray(bars[bars["ts_end"] <= now])
     runner.engine.warm_up(bars)
+    return bars
 
 
 async def run_live(config: Config, *, duration: float | None = None, ui: bool = True,
@@ -121,6 +124,9 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             clock, finished = time.time_ns, asyncio.Event()
         stream: Any = AlpacaStream(url=stream_url, key_id=keys[0], secret_key=keys[1],
                                    channels=("trades", "quotes", "statuses"))
+        start_log = StartLog(record) if record is not None else None
+        starts: dict[str, dict[str, Any]] = {}
+        starts_written: list[dict[str, Any]] = []
         if record is not None:
             stream = RecordingStream(stream, Recorder(record))
         client = MarketDataClient(rest_url, key_id=keys[0], secret_key=keys[1])
@@ -134,16 +140,31 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
                     state.prior_closes[symbol] = float(row.values["prior_close"])  # type: ignore[arg-type]
             engine = state.make_engine(symbol, len(state.broker._natives))
             runner = state.runner(symbol, engine)
-            await _warm_up(client, runner, clock())
+            history = await _warm_up(client, runner, clock())
+            if start_log is not None:  # so a backtest of the recording starts alike
+                starts[symbol] = {"prior_close": state.prior_closes.get(symbol),
+                                  "instrument_id": len(state.broker._natives) - 1,
+                                  "warmup": start_log.save_history(len(starts_written), symbol, history)}
             return runner
 
-        state.manager = StrategyManager(stream, make_runner, bus, holds_position=state.holds_position)
+        def on_change(action: str, symbol: str, after: int) -> None:
+            if start_log is None:
+                return
+            entry = {"action": action, "symbol": symbol, "after": after, **starts.pop(symbol, {})}
+            starts_written.append(entry)
+            start_log.write(entry)
+
+        state.manager = StrategyManager(stream, make_runner, bus, holds_position=state.holds_position,
+                                        on_change=on_change)
         stop = asyncio.Event()
         tasks: set[asyncio.Task[Any]] = set()
 
-        async def consume() -> None:
+        def count(batch: Any) -> None:
             nonlocal events
-            events = await run_pipeline(state, stream, stop=stop)
+            events += len(batch)
+
+        async def consume() -> None:
+            await run_pipeline(state, stream, stop=stop, on_batch=count)
 
         async def scan_loop() -> None:
             interval = config.scanner.interval_seconds / max(config.sim.speed, 1e-9) \
@@ -169,13 +190,17 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
                                timeout=duration, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop.set()
+            # Scanning and consuming end first, so nothing subscribes to a closing stream.
+            for task in list(tasks):
+                if task.get_name() != "tradecore.live.dashboard":
+                    task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if start_log is not None:
+                start_log.write({"action": "end", "symbol": "", "after": state.manager.dispatched})
             if config.execution.flatten_on_exit:
                 await state.pipeline.flatten(reason="shutdown")
             await state.manager.close()
             await stream.close()
-            for task in list(tasks):
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
     for stage, figures in latency.summary().items():
         journal.latency(clock(), stage, int(figures["p50_us"] * 1e3) if figures["p50_us"] == figures["p50_us"] else 0)
     journal.flush()

@@ -160,8 +160,10 @@ class StrategyManager:
     make_runner: Callable[[str], Awaitable[SymbolRunner]]
     bus: EventBus
     holds_position: Callable[[str], bool] = lambda symbol: False
+    on_change: Callable[[str, str, int], None] | None = None
     symbols: dict[str, _Symbol] = field(default_factory=dict)
     quarantined: dict[str, str] = field(default_factory=dict)
+    dispatched: int = 0  # events handed to dispatch(), for placing universe changes in the stream
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def update_universe(self, wanted: Iterable[str], ts: int | None = None) -> tuple[set[str], set[str]]:
@@ -171,24 +173,44 @@ class StrategyManager:
         added = wanted_set - current
         removed = {s for s in current - wanted_set if not self.holds_position(s)}
         for symbol in sorted(added):
-            runner = await self.make_runner(symbol)
-            entry = _Symbol(runner, asyncio.Queue())
-            self.symbols[symbol] = entry
-            entry.task = start_task(self._serve(symbol, entry), f"tradecore.symbol.{symbol}",
-                                    owner=self._tasks, log=_log)
+            await self.start_symbol(symbol, subscribe=False)
         if added:
             await self.stream.subscribe(sorted(added))
         if removed:
             await self.stream.unsubscribe(sorted(removed))
             for symbol in sorted(removed):
-                await self._stop(symbol)
+                await self.stop_symbol(symbol)
         if added or removed:
             self.bus.publish("universe", "", ts, added=sorted(added), removed=sorted(removed),
                              active=sorted(self.symbols))
         return added, removed
 
+    async def start_symbol(self, symbol: str, *, subscribe: bool = True) -> None:
+        """Build the symbol's runner and start its task; events dispatched from now on reach it."""
+        runner = await self.make_runner(symbol)
+        entry = _Symbol(runner, asyncio.Queue())
+        self.symbols[symbol] = entry
+        if self.on_change is not None:
+            self.on_change("start", symbol, self.dispatched)
+        entry.task = start_task(self._serve(symbol, entry), f"tradecore.symbol.{symbol}",
+                                owner=self._tasks, log=_log)
+        if subscribe:
+            await self.stream.subscribe([symbol])
+
+    async def stop_symbol(self, symbol: str) -> None:
+        """Stop routing to the symbol, finish what it has queued, end its task."""
+        entry = self.symbols.pop(symbol, None)
+        if entry is None or entry.task is None:
+            return
+        if self.on_change is not None:
+            self.on_change("stop", symbol, self.dispatched)
+        await entry.queue.join()
+        entry.task.cancel()
+        await asyncio.gather(entry.task, return_exceptions=True)
+
     def dispatch(self, batch: EventBatch) -> None:
         """Queue a batch for its symbol's task (dropped if the symbol is not active)."""
+        self.dispatched += len(batch)
         entry = self.symbols.get(batch.symbol)
         if entry is not None:
             entry.queue.put_nowait(batch)
@@ -220,16 +242,8 @@ class StrategyManager:
         if entry is not None:
             start_task(self.stream.unsubscribe([symbol]), f"tradecore.unsubscribe.{symbol}", log=_log)
 
-    async def _stop(self, symbol: str) -> None:
-        entry = self.symbols.pop(symbol, None)
-        if entry is None or entry.task is None:
-            return
-        await entry.queue.join()
-        entry.task.cancel()
-        await asyncio.gather(entry.task, return_exceptions=True)
-
     async def close(self) -> None:
         """Stop every symbol task (queued batches are processed first)."""
         for symbol in list(self.symbols):
-            await self._stop(symbol)
+            await self.stop_symbol(symbol)
 

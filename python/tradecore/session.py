@@ -10,8 +10,11 @@ execution layer decides (routing, risk, orders, fills, positions) goes to the jo
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import time
+from pathlib import Path
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -37,7 +40,8 @@ from tradecore.execution import (
 from tradecore.journal.journal import Journal, StrategyNames
 from tradecore.latency import LatencyStats
 from tradecore.pipeline import StrategyManager, SymbolRunner
-from tradecore.streams.base import EventBatch, MarketDataStream
+from tradecore.data import parquet
+from tradecore.streams.base import EventBatch, EventKind, MarketDataStream
 from tradecore.strategies import (
     EmaCross,
     EmaCrossParams,
@@ -165,8 +169,15 @@ class PipelineExecution:
         self.names: dict[tuple[str, int], StrategyNames] = {}
 
     async def handle_intents(self, runner: SymbolRunner, intents: np.ndarray) -> None:
-        now = int(runner.engine.native.now)
-        self.broker.now = max(self.broker.now, now)
+        native = runner.engine.native
+        now = int(native.now)
+        # Orders carry the symbol's own event time: other symbols' progress must not shift them.
+        self.broker.now = now
+        # Route on the book as the engine saw it at the intent, not at the end of the batch:
+        # decisions then do not depend on how events were batched (live, replay, recording).
+        book = native.book
+        if book is not None:
+            self.broker.market.set_book(runner.symbol, *book, ts_event=now)
         for row, intent in zip(intents, TradeIntent.from_array(intents, runner.symbol)):
             self.intents += 1
             if self.journal is not None:
@@ -313,6 +324,46 @@ def universe_symbols(values: Iterable[str]) -> list[str]:
     return sorted({v.upper() for v in values})
 
 
+class StartLog:
+    """Where a recording keeps how its symbols were started and stopped.
+
+    ``universe.jsonl`` lists, in order, each runner start and stop with the number of events
+    the stream had delivered at that moment (``after``) and, for starts, the prior close and the
+    warm-up history (``warmup/<n>-<SYMBOL>.parquet``). A backtest of the recording starts and
+    stops its runners at exactly the same points of the same event sequence: that is what makes
+    a recorded live session replay into the same intents and fills.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / "universe.jsonl"
+
+    def write(self, entry: dict[str, Any]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a") as file:
+            file.write(json.dumps(entry) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+
+    def save_history(self, index: int, symbol: str, bars: np.ndarray | None) -> str | None:
+        if bars is None or not len(bars):
+            return None
+        name = f"warmup/{index}-{symbol.upper()}.parquet"
+        (self.folder / "warmup").mkdir(parents=True, exist_ok=True)
+        parquet.write_table(parquet.to_table(bars, kind=EventKind.BAR, symbol=symbol), self.folder / name)
+        return name
+
+    def entries(self) -> list[dict[str, Any]]:
+        if not self.path.is_file():
+            return []
+        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+
+    def history(self, name: str | None) -> np.ndarray | None:
+        if not name:
+            return None
+        return np.ascontiguousarray(parquet.read_events(self.folder / name, EventKind.BAR)[0])
+
+
 async def backtest(
     config: Config,
     source: Any,
@@ -352,6 +403,82 @@ async def backtest(
         await state.manager.close()
         await stream.close()
     return state, events
+
+
+async def backtest_recording(config: Config, folder: Path, *, journal: Journal | None = None,
+                             bus: EventBus | None = None,
+                             on_batch: Callable[[EventBatch], None] | None = None) -> tuple[RunState, int]:
+    """Replay a live recording, starting and stopping runners where the live run did."""
+    from tradecore.streams.recorder import RecordingSource
+    from tradecore.streams.replay import ReplayStream
+
+    log = StartLog(folder)
+    entries = log.entries()
+    if not entries:
+        raise ConfigError(f"{folder}: no universe.jsonl: not a recording of `tradecore live`")
+    source = RecordingSource(folder)
+    state = RunState.create(config, journal=journal, bus=bus)
+    stream = ReplayStream(source, speed=0.0)
+    starting: dict[str, dict[str, Any]] = {}
+
+    async def make_runner(symbol: str) -> SymbolRunner:
+        entry = starting.pop(symbol)
+        if entry.get("prior_close") is not None:
+            state.prior_closes[symbol] = float(entry["prior_close"])
+        engine = state.make_engine(symbol, int(entry.get("instrument_id", 0)))
+        history = log.history(entry.get("warmup"))
+        if history is not None:
+            engine.warm_up(history)
+        return state.runner(symbol, engine)
+
+    manager = state.manager = StrategyManager(stream, make_runner, state.bus, holds_position=state.holds_position)
+    await stream.subscribe(source.symbols())
+    changes = iter(entries)
+    pending = next(changes, None)
+    delivered = 0
+
+    async def apply(entry: dict[str, Any]) -> None:
+        symbol = entry["symbol"]
+        if entry["action"] == "start":
+            starting[symbol] = entry
+            await manager.start_symbol(symbol, subscribe=False)
+        elif entry["action"] == "stop":
+            await manager.stop_symbol(symbol)
+
+    try:
+        async for batch in stream:
+            offset = 0
+            while pending is not None and pending["after"] <= delivered + len(batch):
+                cut = pending["after"] - delivered
+                if cut > offset:
+                    _dispatch_part(manager, batch, offset, cut, on_batch)
+                    offset = cut
+                if pending["action"] == "end":
+                    pending = None
+                    delivered += offset
+                    raise StopAsyncIteration
+                await apply(pending)
+                pending = next(changes, None)
+            if offset < len(batch):
+                _dispatch_part(manager, batch, offset, len(batch), on_batch)
+            delivered += len(batch)
+    except StopAsyncIteration:
+        pass
+    finally:
+        await manager.drain()
+        await manager.close()
+        await stream.close()
+    return state, delivered
+
+
+def _dispatch_part(manager: StrategyManager, batch: EventBatch, start: int, stop: int,
+                   on_batch: Callable[[EventBatch], None] | None) -> None:
+    part = batch if (start, stop) == (0, len(batch)) else EventBatch(
+        batch.kind, batch.symbol, batch.events[start:stop],
+        None if batch.ts_received is None else batch.ts_received[start:stop])
+    if on_batch is not None:
+        on_batch(part)
+    manager.dispatch(part)
 
 
 def _prior_close(stream: Any, symbol: str, before: int | None) -> dict[str, float]:

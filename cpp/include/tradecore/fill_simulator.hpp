@@ -44,6 +44,9 @@ class FillSimulator {
   void on_clock(std::int64_t now, std::vector<Fill>& fills, std::vector<OrderUpdate>& updates);
 
   bool halted() const noexcept { return halted_; }
+  /// The book the simulator matches against (0 = side not seen yet).
+  double bid() const noexcept { return bid_; }
+  double ask() const noexcept { return ask_; }
   std::size_t open_orders() const noexcept { return orders_.size(); }
   const FillModel& model() const noexcept { return model_; }
   void reset();

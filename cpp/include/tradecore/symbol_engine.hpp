@@ -90,6 +90,8 @@ class SymbolEngine {
   }
 
   std::int64_t now() const noexcept { return now_; }
+  /// The last trade price processed (0 before the first trade).
+  double last_price() const noexcept { return last_price_; }
   std::uint64_t events_processed() const noexcept { return processed_; }
   bool faulted() const noexcept { return !fault_.empty(); }
   const std::string& fault() const noexcept { return fault_; }
@@ -132,6 +134,7 @@ class SymbolEngine {
   std::span<const std::int64_t> clock_;
   std::size_t ti_ = 0, qi_ = 0, bi_ = 0, si_ = 0, ci_ = 0;
   std::int64_t now_ = INT64_MIN;
+  double last_price_ = 0.0;
   std::uint64_t processed_ = 0;
   std::string fault_;
 };

@@ -65,6 +65,14 @@ class MarketBook:
         key = symbol.upper()
         return self._snapshots.get(key) or MarketSnapshot(key)
 
+    def set_book(self, symbol: str, bid: float, ask: float, last: float, *, ts_event: int) -> MarketSnapshot:
+        """Set a symbol's top of book and last print (dollars; 0 = not seen, kept as before)."""
+        snap = self.get(symbol)
+        snap = replace(snap, bid=price(bid) if bid > 0 else snap.bid, ask=price(ask) if ask > 0 else snap.ask,
+                       last=price(last) if last > 0 else snap.last, ts_event=max(snap.ts_event, ts_event))
+        self._snapshots[snap.symbol] = snap
+        return snap
+
     def update(self, batch: EventBatch) -> MarketSnapshot:
         """Fold a batch into the symbol's snapshot and return it (other kinds are ignored)."""
         snap = self.get(batch.symbol)
