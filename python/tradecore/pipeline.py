@@ -19,6 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
+from tradecore import schema
 from tradecore._native import _core
 from tradecore.bus import EventBus
 from tradecore.engine import SymbolEngine
@@ -133,6 +134,35 @@ class SymbolRunner:
             )
 
 
+_MAX_COALESCE = 512
+
+
+def _coalesce(batches: list[EventBatch]) -> list[EventBatch]:
+    """Join runs of consecutive batches of the same kind (arrival order is kept)."""
+    if len(batches) == 1:
+        return batches
+    out: list[EventBatch] = []
+    run: list[EventBatch] = []
+    for batch in batches:
+        if run and batch.kind != run[0].kind:
+            out.append(_join(run))
+            run = []
+        run.append(batch)
+    out.append(_join(run))
+    return out
+
+
+def _join(run: list[EventBatch]) -> EventBatch:
+    if len(run) == 1:
+        return run[0]
+    first = run[0]
+    events = schema.concatenate([b.events for b in run], first.events.dtype)
+    received = None
+    if all(b.ts_received is not None for b in run):
+        received = np.concatenate([b.ts_received for b in run])  # type: ignore[misc]
+    return EventBatch(first.kind, first.symbol, events, received)
+
+
 @dataclass
 class _Symbol:
     runner: SymbolRunner
@@ -220,18 +250,26 @@ class StrategyManager:
         await asyncio.gather(*(entry.queue.join() for entry in self.symbols.values()))
 
     async def _serve(self, symbol: str, entry: _Symbol) -> None:
+        queue = entry.queue
         while True:
-            batch = await entry.queue.get()
+            batches = [await queue.get()]
+            while not queue.empty() and len(batches) < _MAX_COALESCE:
+                batches.append(queue.get_nowait())
             try:
-                await entry.runner.process(batch)
+                # Under load a symbol's queue holds many small batches: consecutive ones of one
+                # kind go to the engine as one (same events, same order, one crossing).
+                for batch in _coalesce(batches):
+                    await entry.runner.process(batch)
             except Exception as error:  # noqa: BLE001 - any failure quarantines this symbol only
                 self._quarantine(symbol, error)
-                entry.queue.task_done()
-                while not entry.queue.empty():  # nothing more is processed for this symbol
-                    entry.queue.get_nowait()
-                    entry.queue.task_done()
+                for _ in batches:
+                    queue.task_done()
+                while not queue.empty():  # nothing more is processed for this symbol
+                    queue.get_nowait()
+                    queue.task_done()
                 return
-            entry.queue.task_done()
+            for _ in batches:
+                queue.task_done()
 
     def _quarantine(self, symbol: str, error: BaseException) -> None:
         reason = f"{type(error).__name__}: {error}"

@@ -142,11 +142,9 @@ class EngineBroker(PaperBroker):
 
     def on_batch(self, batch: EventBatch) -> list[BrokerEvent]:
         """Marks only: the engines feed their own venues."""
-        snap = self.market.update(batch)
+        self.market.update(batch)  # marks of held positions are the pipeline's job
         if len(batch.events):
             self.now = max(self.now, int(batch.events["ts_event"][-1]))
-        if snap.last is not None:
-            self.tracker.mark(batch.symbol, snap.last)
         return []
 
     async def submit(self, request: Any) -> Any:

@@ -90,12 +90,16 @@ class ExecutionPipeline:
         """Feed market data: the book, the marks, a paper broker's simulator, the kill switch."""
         snap = self.market.update(batch)
         self.now = max(self.now, snap.ts_event)
-        if snap.last is not None and self.tracker.qty(batch.symbol) != 0:
-            self.tracker.mark(batch.symbol, snap.last)
+        marked = snap.last is not None and self.tracker.qty(batch.symbol) != 0
+        if marked:
+            self.tracker.mark(batch.symbol, snap.last)  # type: ignore[arg-type]
         feed = getattr(self.broker, "on_batch", None)
         if feed is not None:
             feed(batch)
-        await self.drain()
+        # PnL moves only with a position's mark or a broker event: a quiet symbol's data costs
+        # no portfolio-wide revaluation (it would make every event O(symbols)).
+        if marked or self._inbox:
+            await self.drain()
 
     async def drain(self) -> None:
         """Apply queued broker events, then run the kill switch if the loss limit is hit."""
