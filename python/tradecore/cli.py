@@ -92,3 +92,5 @@ def bars(symbol: str, day: str, period: str, sessions: tuple[str, ...], tape_rul
 from tradecore.cli_data import data  # noqa: E402
 
 main.add_command(data)
+from tradecore.cli_sim import sim  # noqa: E402
+main.add_command(sim)

@@ -24,6 +24,7 @@ import http
 import itertools
 import json
 import logging
+import math
 import re
 import struct
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
@@ -572,7 +573,7 @@ def _messages(batch: EventBatch, tape: str) -> list[dict[str, Any]]:
     if kind in (EventKind.BAR, EventKind.UPDATED_BAR, EventKind.DAILY_BAR):
         code = {EventKind.BAR: "b", EventKind.UPDATED_BAR: "u", EventKind.DAILY_BAR: "d"}[kind]
         return [{"T": code, "S": s, "o": o, "h": h, "l": lo, "c": c, "v": int(v), "t": t,
-                 "n": n, "vw": round(vw, 6)}
+                 "n": n, "vw": round(vw, 6) if math.isfinite(vw) else 0.0}
                 for o, h, lo, c, v, t, n, vw in zip(
                     e["open"].tolist(), e["high"].tolist(), e["low"].tolist(),
                     e["close"].tolist(), e["volume"].tolist(), ts, e["trade_count"].tolist(),

@@ -38,6 +38,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import math
 import re
 import uuid
 from collections.abc import Callable, Iterable
@@ -104,7 +105,12 @@ def bar_json(row: Any) -> dict[str, Any]:
     return {"t": format_timestamp(int(row["ts_event"]), 0), "o": float(row["open"]),
             "h": float(row["high"]), "l": float(row["low"]), "c": float(row["close"]),
             "v": int(row["volume"]), "n": int(row["trade_count"]),
-            "vw": round(float(row["vwap"]), 6)}
+            "vw": _finite(float(row["vwap"]))}
+
+
+def _finite(value: float) -> float:
+    """JSON has no NaN: an unknown VWAP (e.g. LEAN daily bars) is sent as 0."""
+    return round(value, 6) if math.isfinite(value) else 0.0
 
 
 def asset_json(asset: Asset) -> dict[str, Any]:
