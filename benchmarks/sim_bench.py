@@ -59,8 +59,8 @@ def _count(frame: bytes) -> int:
 
 
 async def _clients(url: str, count: int, seconds: float) -> dict[str, Any]:
-    from websockets.asyncio.client import connect
     import msgpack
+    from websockets.asyncio.client import connect
 
     totals = [0] * count
     ready = asyncio.Event()

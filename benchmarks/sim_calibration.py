@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from tradecore.sim.generator import ModelParams, UniverseParams, new_york_ns
 from tradecore.sim.simulated import SimulatedMarket
 

@@ -299,7 +299,7 @@ class AlpacaFeedServer:
             await self._serve(session)
         except ConnectionClosed:
             pass
-        except Exception:  # noqa: BLE001 - one broken session must not stop the server
+        except Exception:
             logger.exception("session %d failed", session.number)
             try:
                 await self.send_error(500, session=session, close=True)

@@ -384,7 +384,7 @@ class Generator:
                 price[k] = min(price[k], rng.uniform(0.05, 1.5))
                 exchange = "NASDAQ"
             elif kind is AssetType.PREFERRED:
-                symbol = base + ".PR" + "ABCD"[k % 4]  # noqa: ISC003
+                symbol = base + ".PR" + "ABCD"[k % 4]
                 exchange = "NYSE"
             elif kind is AssetType.ETF:
                 symbol, exchange = base, "ARCA"

@@ -22,7 +22,14 @@ import numpy as np
 
 from tradecore import schema
 from tradecore.bars import BarAggregator, aggregate, resample
-from tradecore.sim.generator import MINUTE_NS, NS, Generator, ModelParams, UniverseParams, default_start
+from tradecore.sim.generator import (
+    MINUTE_NS,
+    NS,
+    Generator,
+    ModelParams,
+    UniverseParams,
+    default_start,
+)
 from tradecore.sim.market import Asset, Market, MarketListener
 from tradecore.streams.base import EventBatch, EventKind
 

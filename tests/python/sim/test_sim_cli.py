@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from click.testing import CliRunner
-
 from tradecore.cli import main
 from tradecore.cli_sim import _start_ns
 from tradecore.sim.generator import new_york_ns

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
+import datetime as dt
 
+import numpy as np
 from tradecore import schema
 from tradecore.sim import AssetType, SimulatedMarket
 from tradecore.sim.generator import ModelParams, default_start, new_york_ns, penny
 from tradecore.streams.base import EventBatch, EventKind
-
-import datetime as dt
 
 START = new_york_ns(dt.date(2026, 11, 27), "04:00")
 NS = 1_000_000_000

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-
 from tradecore.sim.replayed import ReplayMarket, open_source
 from tradecore.sim.server import SimServer
 from tradecore.streams.alpaca import AlpacaStream
