@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import numpy as np
+import pytest
 from tradecore import schema
 from tradecore.sim import AssetType, SimulatedMarket
 from tradecore.sim.generator import ModelParams, default_start, new_york_ns, penny
@@ -110,3 +112,19 @@ def test_default_start_is_a_weekday_at_four_new_york() -> None:
     saturday = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.timezone.utc)
     start = default_start(saturday)
     assert start == new_york_ns(dt.date(2026, 11, 30), "04:00")
+
+
+@pytest.mark.asyncio
+async def test_paced_run_publishes_what_unpaced_steps_do_on_the_session_clock() -> None:
+    paced = SimulatedMarket(seed=9, start=START, speed=1800, symbols=20, gappers=1, params=COARSE)
+    seen: list[EventBatch] = []
+    paced.add_listener(seen.append)
+    runner = asyncio.ensure_future(paced.run())
+    await asyncio.sleep(0.5)
+    runner.cancel()
+    await asyncio.gather(runner, return_exceptions=True)
+    elapsed_s = (paced.now() - START) / NS
+    assert 500 <= elapsed_s <= 1100  # ~900 simulated seconds in 0.5 s at 1800x
+    unpaced, again = _run(9, "04:00", symbols=20, gappers=1)
+    unpaced.advance(paced.now())
+    assert [b.events.tobytes() for b in seen] == [b.events.tobytes() for b in again]
