@@ -528,8 +528,15 @@ def _codes(word: int) -> list[str]:
     return found
 
 
+_CHR = [chr(i) for i in range(256)]
+_QUOTE_CODES: dict[int, list[str]] = {}
+
+
 def _quote_codes(word: int) -> list[str]:
-    return [chr(ord("A") + k) for k in range(26) if word >> k & 1]
+    found = _QUOTE_CODES.get(word)
+    if found is None:
+        found = _QUOTE_CODES[word] = [chr(ord("A") + k) for k in range(26) if word >> k & 1]
+    return found
 
 
 class _Stamps:
@@ -557,19 +564,18 @@ def _messages(batch: EventBatch, tape: str) -> list[dict[str, Any]]:
     s = batch.symbol
     kind = batch.kind
     ts = e["ts_event"].tolist()
+    # One tolist() per batch (rows as tuples in dtype field order): most batches hold a single
+    # event, so per-column conversions would cost more than the messages themselves.
     if kind is EventKind.TRADE:
-        return [{"T": "t", "S": s, "i": i, "x": chr(x), "p": p, "s": int(z), "c": _codes(c),
+        # ts_event, price, size, trade_id, conditions, instrument_id, exchange, flags
+        return [{"T": "t", "S": s, "i": i, "x": _CHR[x], "p": p, "s": int(z), "c": _codes(c),
                  "t": t, "z": tape}
-                for i, x, p, z, c, t in zip(e["trade_id"].tolist(), e["exchange"].tolist(),
-                                            e["price"].tolist(), e["size"].tolist(),
-                                            e["conditions"].tolist(), ts)]
+                for t, p, z, i, c, _, x, _ in e.tolist()]
     if kind is EventKind.QUOTE:
-        return [{"T": "q", "S": s, "bx": chr(bx), "bp": bp, "bs": int(bs), "ax": chr(ax),
+        # ts_event, bid/ask price, bid/ask size, conditions, instrument_id, bid/ask exchange, flags
+        return [{"T": "q", "S": s, "bx": _CHR[bx], "bp": bp, "bs": int(bs), "ax": _CHR[ax],
                  "ap": ap, "as": int(az), "c": _quote_codes(c), "t": t, "z": tape}
-                for bx, bp, bs, ax, ap, az, c, t in zip(
-                    e["bid_exchange"].tolist(), e["bid_price"].tolist(), e["bid_size"].tolist(),
-                    e["ask_exchange"].tolist(), e["ask_price"].tolist(), e["ask_size"].tolist(),
-                    e["conditions"].tolist(), ts)]
+                for t, bp, ap, bs, az, c, _, bx, ax, _ in e.tolist()]
     if kind in (EventKind.BAR, EventKind.UPDATED_BAR, EventKind.DAILY_BAR):
         code = {EventKind.BAR: "b", EventKind.UPDATED_BAR: "u", EventKind.DAILY_BAR: "d"}[kind]
         return [{"T": code, "S": s, "o": o, "h": h, "l": lo, "c": c, "v": int(v), "t": t,
@@ -616,18 +622,22 @@ def encode_batch(batch: EventBatch, encoding: str, *, tape: str = "C",
     """
     messages = _messages(batch, tape)
     if encoding == "msgpack":
-        pack = _PACKER.pack
         from_ns = msgpack.Timestamp.from_unix_nano
-        parts = []
         for m in messages:
             m["t"] = from_ns(m["t"])
-            parts.append(pack(m))
-        return b"".join(parts)
+        packed = _PACKER.pack(messages)  # one C call; drop the array header
+        return packed[_header_size(len(messages)):]
     stamp = stamps or _Stamps(9)
-    dumps = json.dumps
     for m in messages:
         m["t"] = stamp(m["t"])
-    return ",".join([dumps(m, separators=(",", ":")) for m in messages])
+    return _JSON(messages)[1:-1]
+
+
+def _header_size(n: int) -> int:
+    return 1 if n < 16 else 3 if n < 65_536 else 5
+
+
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 class MarketFeed(AlpacaFeedServer):
