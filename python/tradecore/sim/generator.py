@@ -310,6 +310,14 @@ def _ticker(rng: np.random.Generator, taken: set[str], length: int) -> str:
 
 
 _SUFFIX = {AssetType.WARRANT: "W", AssetType.UNIT: "U", AssetType.RIGHT: "R"}
+_NAMES = {  # the way listings name them, for scanners that classify by name
+    AssetType.COMMON: "{base} Holdings Inc. Common Stock",
+    AssetType.ETF: "{base} Sector ETF",
+    AssetType.WARRANT: "{base} Acquisition Corp. Warrant",
+    AssetType.UNIT: "{base} Acquisition Corp. Unit",
+    AssetType.RIGHT: "{base} Acquisition Corp. Right",
+    AssetType.PREFERRED: "{base} Corp. 6.25% Series A Preferred Stock",
+}
 _PREMARKET_CONDITIONS = TRADE_CONDITION_BITS["@"] | TRADE_CONDITION_BITS["T"]
 _ODD_LOT = TRADE_CONDITION_BITS["I"]
 _REGULAR = TRADE_CONDITION_BITS["@"]
@@ -394,7 +402,7 @@ class Generator:
                     exchange = "NASDAQ"
             close = float(penny(price[k]))
             self.assets.append(Asset(
-                symbol=symbol, name=f"{symbol} {kind.value.title()} Inc.", exchange=exchange,
+                symbol=symbol, name=_NAMES[kind].format(base=base.title()), exchange=exchange,
                 asset_type=kind, shares_outstanding=int(outstanding[k]),
                 float_shares=int(floats[k]), prior_close=close,
                 shortable=bool(not is_gapper[k] and kind is AssetType.COMMON),

@@ -55,12 +55,19 @@ def test_universe_has_scanner_reference_data_and_excludable_types() -> None:
 
 
 def test_gappers_gap_thirty_percent_by_the_open_and_quiet_names_do_not() -> None:
-    market, seen = _run(5, "09:30", symbols=60, gappers=4)
+    market, seen = _run(5, "09:32", symbols=60, gappers=4)
+    daily = [b for b in seen if b.kind is EventKind.DAILY_BAR]
+    open_ns = new_york_ns(dt.date(2026, 11, 27), "09:30")
+    assert daily, "daily bars follow each minute mark once the market is open"
+    first_daily = seen.index(daily[0])
+    assert all(b.events["ts_end"][0] <= open_ns + 60 * NS for b in seen[:first_daily]
+               if b.kind is EventKind.BAR)
     for symbol in market.gappers:
         asset = market.asset(symbol)
-        trade = market.last_trade(symbol)
-        assert asset is not None and trade is not None
-        assert trade["price"] / asset.prior_close - 1 > 0.2, symbol
+        before_open = market.trades(symbol, 0, open_ns)
+        assert asset is not None and len(before_open)
+        last = before_open[np.argmax(before_open["ts_event"])]
+        assert last["price"] / asset.prior_close - 1 > 0.2, symbol
     quiet = [s for s in market.symbols if s not in market.gappers and market.last_trade(s) is not None]
     moves = [abs(market.last_trade(s)["price"] / market.asset(s).prior_close - 1) for s in quiet]  # type: ignore[index,union-attr]
     assert np.median(moves) < 0.05
