@@ -182,6 +182,8 @@ class AlpacaFeedServer:
         Largest client message accepted (the connection is closed with 1009 beyond).
     record_received
         Keep every client message in :attr:`FeedSession.received` (tests).
+    ping_interval
+        Seconds between server pings (a client that stops answering is closed); None: none.
     """
 
     server_logger = "tradecore.sim.feed.server"
@@ -203,6 +205,7 @@ class AlpacaFeedServer:
         max_queued: int = 200_000,
         max_message_bytes: int = 1 << 20,
         record_received: bool = False,
+        ping_interval: float | None = None,
     ) -> None:
         self.key_id = key_id
         self.secret_key = secret_key
@@ -217,6 +220,7 @@ class AlpacaFeedServer:
         self.max_queued = max_queued
         self.max_message_bytes = max_message_bytes
         self.record_received = record_received
+        self.ping_interval = ping_interval
         self.sessions: list[FeedSession] = []
         """Open sessions, oldest first."""
         self.history: list[FeedSession] = []
@@ -234,7 +238,8 @@ class AlpacaFeedServer:
     async def start(self) -> AlpacaFeedServer:
         """Start listening; return self."""
         self._server = await serve(self._handle, self.host, self.port,
-                                   process_request=self._process_request, ping_interval=None,
+                                   process_request=self._process_request,
+                                   ping_interval=self.ping_interval,
                                    max_size=self.max_message_bytes,
                                    logger=logging.getLogger(self.server_logger))
         self.port = self._server.sockets[0].getsockname()[1]
@@ -644,11 +649,13 @@ class MarketFeed(AlpacaFeedServer):
     """Serve a :class:`~tradecore.sim.market.Market`'s events as the Alpaca stock stream.
 
     Keyword arguments are those of :class:`AlpacaFeedServer`; by default any keys are
-    accepted, five connections per key and 64 in all, 10,000 symbols per connection.
+    accepted, five connections per key and 64 in all, 10,000 symbols per connection, a ping
+    every 20 s.
     """
 
     def __init__(self, market: Market, **options: Any) -> None:
         options.setdefault("connection_limit", 5)
+        options.setdefault("ping_interval", 20.0)  # reap clients whose TCP died silently
         options.setdefault("symbol_limit", 10_000)
         super().__init__(**options)
         self.market = market
