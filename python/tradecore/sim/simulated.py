@@ -51,6 +51,8 @@ class _History:
 
     def append(self, events: np.ndarray) -> None:
         self.chunks.append(events)
+        if len(self.chunks) >= 64:  # small arrays cost ~100 bytes each: join them now and then
+            self.chunks = [schema.concatenate(self.chunks, self.dtype)]
 
     def array(self) -> np.ndarray:
         if len(self.chunks) != 1:
