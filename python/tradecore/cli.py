@@ -102,3 +102,7 @@ from tradecore.cli_trade import backtest, live  # noqa: E402
 
 main.add_command(live)
 main.add_command(backtest)
+
+from tradecore.cli_sim import sim  # noqa: E402
+
+main.add_command(sim)

@@ -24,6 +24,7 @@ import http
 import itertools
 import json
 import logging
+import math
 import re
 import struct
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
@@ -181,6 +182,8 @@ class AlpacaFeedServer:
         Largest client message accepted (the connection is closed with 1009 beyond).
     record_received
         Keep every client message in :attr:`FeedSession.received` (tests).
+    ping_interval
+        Seconds between server pings (a client that stops answering is closed); None: none.
     """
 
     server_logger = "tradecore.sim.feed.server"
@@ -202,6 +205,7 @@ class AlpacaFeedServer:
         max_queued: int = 200_000,
         max_message_bytes: int = 1 << 20,
         record_received: bool = False,
+        ping_interval: float | None = None,
     ) -> None:
         self.key_id = key_id
         self.secret_key = secret_key
@@ -216,6 +220,7 @@ class AlpacaFeedServer:
         self.max_queued = max_queued
         self.max_message_bytes = max_message_bytes
         self.record_received = record_received
+        self.ping_interval = ping_interval
         self.sessions: list[FeedSession] = []
         """Open sessions, oldest first."""
         self.history: list[FeedSession] = []
@@ -233,7 +238,8 @@ class AlpacaFeedServer:
     async def start(self) -> AlpacaFeedServer:
         """Start listening; return self."""
         self._server = await serve(self._handle, self.host, self.port,
-                                   process_request=self._process_request, ping_interval=None,
+                                   process_request=self._process_request,
+                                   ping_interval=self.ping_interval,
                                    max_size=self.max_message_bytes,
                                    logger=logging.getLogger(self.server_logger))
         self.port = self._server.sockets[0].getsockname()[1]
@@ -298,7 +304,7 @@ class AlpacaFeedServer:
             await self._serve(session)
         except ConnectionClosed:
             pass
-        except Exception:  # noqa: BLE001 - one broken session must not stop the server
+        except Exception:
             logger.exception("session %d failed", session.number)
             try:
                 await self.send_error(500, session=session, close=True)
@@ -527,8 +533,15 @@ def _codes(word: int) -> list[str]:
     return found
 
 
+_CHR = [chr(i) for i in range(256)]
+_QUOTE_CODES: dict[int, list[str]] = {}
+
+
 def _quote_codes(word: int) -> list[str]:
-    return [chr(ord("A") + k) for k in range(26) if word >> k & 1]
+    found = _QUOTE_CODES.get(word)
+    if found is None:
+        found = _QUOTE_CODES[word] = [chr(ord("A") + k) for k in range(26) if word >> k & 1]
+    return found
 
 
 class _Stamps:
@@ -556,23 +569,22 @@ def _messages(batch: EventBatch, tape: str) -> list[dict[str, Any]]:
     s = batch.symbol
     kind = batch.kind
     ts = e["ts_event"].tolist()
+    # One tolist() per batch (rows as tuples in dtype field order): most batches hold a single
+    # event, so per-column conversions would cost more than the messages themselves.
     if kind is EventKind.TRADE:
-        return [{"T": "t", "S": s, "i": i, "x": chr(x), "p": p, "s": int(z), "c": _codes(c),
+        # ts_event, price, size, trade_id, conditions, instrument_id, exchange, flags
+        return [{"T": "t", "S": s, "i": i, "x": _CHR[x], "p": p, "s": int(z), "c": _codes(c),
                  "t": t, "z": tape}
-                for i, x, p, z, c, t in zip(e["trade_id"].tolist(), e["exchange"].tolist(),
-                                            e["price"].tolist(), e["size"].tolist(),
-                                            e["conditions"].tolist(), ts)]
+                for t, p, z, i, c, _, x, _ in e.tolist()]
     if kind is EventKind.QUOTE:
-        return [{"T": "q", "S": s, "bx": chr(bx), "bp": bp, "bs": int(bs), "ax": chr(ax),
+        # ts_event, bid/ask price, bid/ask size, conditions, instrument_id, bid/ask exchange, flags
+        return [{"T": "q", "S": s, "bx": _CHR[bx], "bp": bp, "bs": int(bs), "ax": _CHR[ax],
                  "ap": ap, "as": int(az), "c": _quote_codes(c), "t": t, "z": tape}
-                for bx, bp, bs, ax, ap, az, c, t in zip(
-                    e["bid_exchange"].tolist(), e["bid_price"].tolist(), e["bid_size"].tolist(),
-                    e["ask_exchange"].tolist(), e["ask_price"].tolist(), e["ask_size"].tolist(),
-                    e["conditions"].tolist(), ts)]
+                for t, bp, ap, bs, az, c, _, bx, ax, _ in e.tolist()]
     if kind in (EventKind.BAR, EventKind.UPDATED_BAR, EventKind.DAILY_BAR):
         code = {EventKind.BAR: "b", EventKind.UPDATED_BAR: "u", EventKind.DAILY_BAR: "d"}[kind]
         return [{"T": code, "S": s, "o": o, "h": h, "l": lo, "c": c, "v": int(v), "t": t,
-                 "n": n, "vw": round(vw, 6)}
+                 "n": n, "vw": round(vw, 6) if math.isfinite(vw) else 0.0}
                 for o, h, lo, c, v, t, n, vw in zip(
                     e["open"].tolist(), e["high"].tolist(), e["low"].tolist(),
                     e["close"].tolist(), e["volume"].tolist(), ts, e["trade_count"].tolist(),
@@ -615,29 +627,35 @@ def encode_batch(batch: EventBatch, encoding: str, *, tape: str = "C",
     """
     messages = _messages(batch, tape)
     if encoding == "msgpack":
-        pack = _PACKER.pack
         from_ns = msgpack.Timestamp.from_unix_nano
-        parts = []
         for m in messages:
             m["t"] = from_ns(m["t"])
-            parts.append(pack(m))
-        return b"".join(parts)
+        packed = _PACKER.pack(messages)  # one C call; drop the array header
+        return packed[_header_size(len(messages)):]
     stamp = stamps or _Stamps(9)
-    dumps = json.dumps
     for m in messages:
         m["t"] = stamp(m["t"])
-    return ",".join([dumps(m, separators=(",", ":")) for m in messages])
+    return _JSON(messages)[1:-1]
+
+
+def _header_size(n: int) -> int:
+    return 1 if n < 16 else 3 if n < 65_536 else 5
+
+
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 class MarketFeed(AlpacaFeedServer):
     """Serve a :class:`~tradecore.sim.market.Market`'s events as the Alpaca stock stream.
 
     Keyword arguments are those of :class:`AlpacaFeedServer`; by default any keys are
-    accepted, five connections per key and 64 in all, 10,000 symbols per connection.
+    accepted, five connections per key and 64 in all, 10,000 symbols per connection, a ping
+    every 20 s.
     """
 
     def __init__(self, market: Market, **options: Any) -> None:
         options.setdefault("connection_limit", 5)
+        options.setdefault("ping_interval", 20.0)  # reap clients whose TCP died silently
         options.setdefault("symbol_limit", 10_000)
         super().__init__(**options)
         self.market = market

@@ -84,8 +84,8 @@ class UniverseParams:
     price_log_median, price_log_sigma
         Prior close of quiet names: lognormal, median ``exp(price_log_median)`` dollars.
     gapper_price_log_median, gapper_price_log_sigma
-        Prior close of gappers (real 30 %+ gappers: median $9.50, quartiles $3.2 and $44; the
-        model keeps them small-cap: median ~$4).
+        Prior close of gappers (real 30 %+ gappers: median $9.50, quartiles $3.2 and $44, the
+        top inflated by split adjustment; the model: median $6).
     float_log_median, float_log_sigma
         Float of quiet names, shares (lognormal).
     gapper_float_range
@@ -101,8 +101,8 @@ class UniverseParams:
         AssetType.RIGHT: 0.02, AssetType.PREFERRED: 0.01})
     price_log_median: float = math.log(25.0)
     price_log_sigma: float = 1.1
-    gapper_price_log_median: float = math.log(4.0)
-    gapper_price_log_sigma: float = 0.9
+    gapper_price_log_median: float = math.log(6.0)
+    gapper_price_log_sigma: float = 1.0
     float_log_median: float = math.log(60e6)
     float_log_sigma: float = 1.2
     gapper_float_range: tuple[float, float] = (1.5e6, 20e6)
@@ -134,8 +134,8 @@ class ActivityParams:
     quiet_trades_per_minute: float = 0.6
     quiet_rate_log_sigma: float = 1.0
     time_of_day: tuple[tuple[str, float], ...] = (
-        ("04:00", 0.05), ("06:00", 0.08), ("07:00", 0.35), ("07:59", 0.55), ("08:00", 1.6),
-        ("08:30", 2.2), ("09:00", 3.2), ("09:29", 5.5), ("09:30", 20.0), ("10:00", 12.0),
+        ("04:00", 0.02), ("06:00", 0.04), ("07:00", 0.3), ("07:59", 0.55), ("08:00", 1.6),
+        ("08:30", 2.2), ("09:00", 3.0), ("09:20", 4.2), ("09:29", 9.0), ("09:30", 20.0), ("10:00", 12.0),
         ("12:00", 6.0), ("15:30", 9.0), ("16:00", 1.0), ("20:00", 0.3))
     quotes_per_trade: float = 2.0
     quotes_per_minute_floor: float = 0.5
@@ -157,7 +157,7 @@ class GapperParams:
         (real first premarket prints).
     jump_fraction_range
         The first print after the news takes this fraction of the gap (uniform; real: the
-        premarket open is at a median 43 % of the gap).
+        premarket open is at a median 43 % of the gap, prints before the news included).
     sigma_per_minute
         Log-price volatility after the news, per square-root minute.
     hump_fraction_range
@@ -180,13 +180,13 @@ class GapperParams:
     excess_log_median: float = math.log(0.16)
     excess_log_sigma: float = 1.45
     news_minutes_quantiles: tuple[float, ...] = (0.0, 5.0, 120.0, 200.0, 245.0, 285.0, 325.0)
-    jump_fraction_range: tuple[float, float] = (0.1, 0.85)
-    sigma_per_minute: float = 0.012
-    hump_fraction_range: tuple[float, float] = (0.0, 0.35)
+    jump_fraction_range: tuple[float, float] = (0.2, 0.95)
+    sigma_per_minute: float = 0.010
+    hump_fraction_range: tuple[float, float] = (0.0, 0.6)
     hump_minutes: float = 12.0
     fade_per_hour: float = -0.03
     premarket_trades_log_median: float = math.log(1300.0)
-    premarket_trades_log_sigma: float = 1.1
+    premarket_trades_log_sigma: float = 1.5
     burst_multiplier: float = 6.0
     burst_half_life_minutes: float = 8.0
     buy_share: float = 0.62
@@ -220,8 +220,8 @@ class BookParams:
     spread_thin: float = 0.012
     thin_rate_per_minute: float = 5.0
     spread_move: float = 1.5
-    trade_dollars_log_median: float = math.log(2500.0)
-    trade_dollars_log_sigma: float = 1.1
+    trade_dollars_log_median: float = math.log(600.0)
+    trade_dollars_log_sigma: float = 1.0
     quote_lots_mean: float = 4.0
     quiet_sigma_per_minute: float = 0.0012
     quiet_gap_sigma: float = 0.012
@@ -310,6 +310,14 @@ def _ticker(rng: np.random.Generator, taken: set[str], length: int) -> str:
 
 
 _SUFFIX = {AssetType.WARRANT: "W", AssetType.UNIT: "U", AssetType.RIGHT: "R"}
+_NAMES = {  # the way listings name them, for scanners that classify by name
+    AssetType.COMMON: "{base} Holdings Inc. Common Stock",
+    AssetType.ETF: "{base} Sector ETF",
+    AssetType.WARRANT: "{base} Acquisition Corp. Warrant",
+    AssetType.UNIT: "{base} Acquisition Corp. Unit",
+    AssetType.RIGHT: "{base} Acquisition Corp. Right",
+    AssetType.PREFERRED: "{base} Corp. 6.25% Series A Preferred Stock",
+}
 _PREMARKET_CONDITIONS = TRADE_CONDITION_BITS["@"] | TRADE_CONDITION_BITS["T"]
 _ODD_LOT = TRADE_CONDITION_BITS["I"]
 _REGULAR = TRADE_CONDITION_BITS["@"]
@@ -384,7 +392,7 @@ class Generator:
                 price[k] = min(price[k], rng.uniform(0.05, 1.5))
                 exchange = "NASDAQ"
             elif kind is AssetType.PREFERRED:
-                symbol = base + ".PR" + "ABCD"[k % 4]  # noqa: ISC003
+                symbol = base + ".PR" + "ABCD"[k % 4]
                 exchange = "NYSE"
             elif kind is AssetType.ETF:
                 symbol, exchange = base, "ARCA"
@@ -394,7 +402,7 @@ class Generator:
                     exchange = "NASDAQ"
             close = float(penny(price[k]))
             self.assets.append(Asset(
-                symbol=symbol, name=f"{symbol} {kind.value.title()} Inc.", exchange=exchange,
+                symbol=symbol, name=_NAMES[kind].format(base=base.title()), exchange=exchange,
                 asset_type=kind, shares_outstanding=int(outstanding[k]),
                 float_shares=int(floats[k]), prior_close=close,
                 shortable=bool(not is_gapper[k] and kind is AssetType.COMMON),
@@ -554,7 +562,7 @@ class Generator:
             age_min = np.maximum(mid_t - self.news_ns, 0) / MINUTE_NS
             burst = g.burst_multiplier * np.exp2(-age_min / g.burst_half_life_minutes)
             rate = np.where(active_gapper, self.burst_norm * tod * (1 + burst), rate)
-        rate = np.where(self.is_gapper & ~self.news_done, rate * 0.0 + 0.2 / 3600, rate)
+        rate = np.where(self.is_gapper & ~self.news_done, rate * 0.0 + 0.1 / 3600, rate)
 
         # Pauses end.
         resume_q = (self.state == schema.TradingState.PAUSED) & (self.resume_quotes_ns < t1)

@@ -38,6 +38,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import math
 import re
 import uuid
 from collections.abc import Callable, Iterable
@@ -104,7 +105,12 @@ def bar_json(row: Any) -> dict[str, Any]:
     return {"t": format_timestamp(int(row["ts_event"]), 0), "o": float(row["open"]),
             "h": float(row["high"]), "l": float(row["low"]), "c": float(row["close"]),
             "v": int(row["volume"]), "n": int(row["trade_count"]),
-            "vw": round(float(row["vwap"]), 6)}
+            "vw": _finite(float(row["vwap"]))}
+
+
+def _finite(value: float) -> float:
+    """JSON has no NaN: an unknown VWAP (e.g. LEAN daily bars) is sent as 0."""
+    return round(value, 6) if math.isfinite(value) else 0.0
 
 
 def asset_json(asset: Asset) -> dict[str, Any]:
@@ -181,16 +187,17 @@ def _symbols(request: web.Request) -> list[str]:
     return symbols
 
 
-def _token(symbol: str, ts: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps([symbol, ts]).encode()).decode()
+def _token(symbol: str, offset: int, end: int) -> str:
+    """Opaque page token: where the next page starts, and the query's end fixed at page one."""
+    return base64.urlsafe_b64encode(json.dumps([symbol, offset, end]).encode()).decode()
 
 
-def _untoken(text: str | None) -> tuple[str, int] | None:
+def _untoken(text: str | None) -> tuple[str, int, int] | None:
     if not text:
         return None
     try:
-        symbol, ts = json.loads(base64.urlsafe_b64decode(text.encode()))
-        return str(symbol), int(ts)
+        symbol, offset, end = json.loads(base64.urlsafe_b64decode(text.encode()))
+        return str(symbol), int(offset), int(end)
     except Exception:  # noqa: BLE001 - any bad token is the client's error
         raise _Problem(400, 40010001, "invalid page_token") from None
 
@@ -308,31 +315,31 @@ def _history(request: web.Request, key: str,
     limit = _int(query, "limit", 1000, 1, 10_000)
     descending = query.get("sort", "asc") == "desc"
     after = _untoken(query.get("page_token"))
+    if after is not None:
+        end = after[2]  # later pages see the same window as the first
     out: dict[str, list[dict[str, Any]]] = {}
     left = limit
     next_token = None
     for symbol in symbols:
-        if market.asset(symbol) is None:
-            continue
-        if after is not None and symbol < after[0]:
+        if market.asset(symbol) is None or (after is not None and symbol < after[0]):
             continue
         rows = fetch(market, symbol, start, end)
+        rows = rows[np.argsort(rows["ts_event"], kind="stable")]  # late prints arrive late
         if descending:
             rows = rows[::-1]
-        if after is not None and symbol == after[0]:
-            ts = rows["ts_event"]
-            rows = rows[(ts < after[1]) if descending else (ts > after[1])]
+        offset = after[1] if after is not None and symbol == after[0] else 0
+        rows = rows[offset:]
         if not len(rows):
             continue
         if left == 0:
-            next_token = _token(symbol, int(rows["ts_event"][0]) + (1 if descending else -1))
+            next_token = _token(symbol, offset, end)
             break
         page = rows[:left]
         left -= len(page)
         tape = _tape(market, symbol)
         out[symbol] = [encode(row, tape) for row in page]
         if len(page) < len(rows):
-            next_token = _token(symbol, int(page["ts_event"][-1]))
+            next_token = _token(symbol, offset + len(page), end)
             break
     if request.match_info.get("symbol"):
         symbol = symbols[0]

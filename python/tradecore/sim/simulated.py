@@ -22,7 +22,14 @@ import numpy as np
 
 from tradecore import schema
 from tradecore.bars import BarAggregator, aggregate, resample
-from tradecore.sim.generator import MINUTE_NS, NS, Generator, ModelParams, UniverseParams, default_start
+from tradecore.sim.generator import (
+    MINUTE_NS,
+    NS,
+    Generator,
+    ModelParams,
+    UniverseParams,
+    default_start,
+)
 from tradecore.sim.market import Asset, Market, MarketListener
 from tradecore.streams.base import EventBatch, EventKind
 
@@ -44,6 +51,8 @@ class _History:
 
     def append(self, events: np.ndarray) -> None:
         self.chunks.append(events)
+        if len(self.chunks) >= 64:  # small arrays cost ~100 bytes each: join them now and then
+            self.chunks = [schema.concatenate(self.chunks, self.dtype)]
 
     def array(self) -> np.ndarray:
         if len(self.chunks) != 1:

@@ -5,19 +5,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import msgpack
 import pytest
 import pytest_asyncio
-from collections.abc import AsyncIterator
-from websockets.asyncio.client import connect
-
 from tradecore.sim.generator import ModelParams, new_york_ns
 from tradecore.sim.server import SimServer
 from tradecore.sim.simulated import SimulatedMarket
 from tradecore.streams.alpaca import AlpacaStream
 from tradecore.streams.base import EventKind
+from websockets.asyncio.client import connect
 
 DAY = dt.date(2026, 11, 27)
 START = new_york_ns(DAY, "04:00")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
+import asyncio
+import datetime as dt
 
+import numpy as np
+import pytest
 from tradecore import schema
 from tradecore.sim import AssetType, SimulatedMarket
 from tradecore.sim.generator import ModelParams, default_start, new_york_ns, penny
 from tradecore.streams.base import EventBatch, EventKind
-
-import datetime as dt
 
 START = new_york_ns(dt.date(2026, 11, 27), "04:00")
 NS = 1_000_000_000
@@ -54,12 +55,19 @@ def test_universe_has_scanner_reference_data_and_excludable_types() -> None:
 
 
 def test_gappers_gap_thirty_percent_by_the_open_and_quiet_names_do_not() -> None:
-    market, seen = _run(5, "09:30", symbols=60, gappers=4)
+    market, seen = _run(5, "09:32", symbols=60, gappers=4)
+    daily = [b for b in seen if b.kind is EventKind.DAILY_BAR]
+    open_ns = new_york_ns(dt.date(2026, 11, 27), "09:30")
+    assert daily, "daily bars follow each minute mark once the market is open"
+    first_daily = seen.index(daily[0])
+    assert all(b.events["ts_end"][0] <= open_ns + 60 * NS for b in seen[:first_daily]
+               if b.kind is EventKind.BAR)
     for symbol in market.gappers:
         asset = market.asset(symbol)
-        trade = market.last_trade(symbol)
-        assert asset is not None and trade is not None
-        assert trade["price"] / asset.prior_close - 1 > 0.2, symbol
+        before_open = market.trades(symbol, 0, open_ns)
+        assert asset is not None and len(before_open)
+        last = before_open[np.argmax(before_open["ts_event"])]
+        assert last["price"] / asset.prior_close - 1 > 0.2, symbol
     quiet = [s for s in market.symbols if s not in market.gappers and market.last_trade(s) is not None]
     moves = [abs(market.last_trade(s)["price"] / market.asset(s).prior_close - 1) for s in quiet]  # type: ignore[index,union-attr]
     assert np.median(moves) < 0.05
@@ -111,3 +119,19 @@ def test_default_start_is_a_weekday_at_four_new_york() -> None:
     saturday = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.timezone.utc)
     start = default_start(saturday)
     assert start == new_york_ns(dt.date(2026, 11, 30), "04:00")
+
+
+@pytest.mark.asyncio
+async def test_paced_run_publishes_what_unpaced_steps_do_on_the_session_clock() -> None:
+    paced = SimulatedMarket(seed=9, start=START, speed=1800, symbols=20, gappers=1, params=COARSE)
+    seen: list[EventBatch] = []
+    paced.add_listener(seen.append)
+    runner = asyncio.ensure_future(paced.run())
+    await asyncio.sleep(0.5)
+    runner.cancel()
+    await asyncio.gather(runner, return_exceptions=True)
+    elapsed_s = (paced.now() - START) / NS
+    assert 500 <= elapsed_s <= 1100  # ~900 simulated seconds in 0.5 s at 1800x
+    unpaced, again = _run(9, "04:00", symbols=20, gappers=1)
+    unpaced.advance(paced.now())
+    assert [b.events.tobytes() for b in seen] == [b.events.tobytes() for b in again]

@@ -11,7 +11,6 @@ import aiohttp
 import pytest
 import pytest_asyncio
 from aiohttp import web
-
 from tradecore.sim.generator import ModelParams, new_york_ns
 from tradecore.sim.market import Market
 from tradecore.sim.server import SimServer
@@ -141,8 +140,13 @@ async def test_alpaca_py_rest_clients_read_snapshots_screeners_history_and_asset
         sim: SimServer) -> None:
     from alpaca.data.enums import MostActivesBy
     from alpaca.data.historical import ScreenerClient, StockHistoricalDataClient
-    from alpaca.data.requests import (MarketMoversRequest, MostActivesRequest, StockBarsRequest,
-                                      StockSnapshotRequest, StockTradesRequest)
+    from alpaca.data.requests import (
+        MarketMoversRequest,
+        MostActivesRequest,
+        StockBarsRequest,
+        StockSnapshotRequest,
+        StockTradesRequest,
+    )
     from alpaca.data.timeframe import TimeFrame
     from alpaca.trading.client import TradingClient
 
