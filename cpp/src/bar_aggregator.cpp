@@ -266,6 +266,24 @@ void BarAggregator::emit_flat_until(std::int64_t until, std::vector<Bar>& out) {
   }
 }
 
+void BarAggregator::late(const Input& in, std::int64_t row, const char* older_than, std::int64_t since) {
+  switch (config_.late) {
+    case LatePolicy::Raise:
+      throw DataError("late trade at " + describe_ts(in.ts) + ": older than " + older_than + " (" +
+                          std::to_string(since) + "); late='raise'",
+                      row);
+    case LatePolicy::Amend:
+      if (open_) {
+        add_late(in);
+        return;
+      }
+      [[fallthrough]];
+    case LatePolicy::Drop:
+      ++stats_.late_dropped;
+      return;
+  }
+}
+
 void BarAggregator::apply_time(const Input& in, std::int64_t row, std::vector<Bar>& out) {
   if (open_) {
     if (in.ts >= bar_.ts_end) {
@@ -281,22 +299,8 @@ void BarAggregator::apply_time(const Input& in, std::int64_t row, std::vector<Ba
     }
   }
   if ((open_ && in.ts < bar_.ts_event) || (!open_ && in.ts < watermark_)) {
-    switch (config_.late) {
-      case LatePolicy::Raise:
-        throw DataError("late trade at " + describe_ts(in.ts) + ": older than the open period (" +
-                            std::to_string(open_ ? bar_.ts_event : watermark_) +
-                            "); late='raise'",
-                        row);
-      case LatePolicy::Amend:
-        if (open_) {
-          add_late(in);
-          return;
-        }
-        [[fallthrough]];
-      case LatePolicy::Drop:
-        ++stats_.late_dropped;
-        return;
-    }
+    late(in, row, "the open period", open_ ? bar_.ts_event : watermark_);
+    return;
   }
   const Bucket b = bucketer_.bucket_of(in.ts);
   if (!b.included) {
@@ -315,21 +319,8 @@ void BarAggregator::apply_information(const Input& in, std::int64_t row, std::ve
   }
   // ts_end is the last trade's time in information bars; the watermark the last closed one's.
   if ((open_ && in.ts < bar_.ts_end) || (!open_ && in.ts < watermark_)) {
-    switch (config_.late) {
-      case LatePolicy::Raise:
-        throw DataError("late trade at " + describe_ts(in.ts) + ": older than the previous trade (" +
-                            std::to_string(open_ ? bar_.ts_end : watermark_) + "); late='raise'",
-                        row);
-      case LatePolicy::Amend:
-        if (open_) {
-          add_late(in);
-          return;
-        }
-        [[fallthrough]];
-      case LatePolicy::Drop:
-        ++stats_.late_dropped;
-        return;
-    }
+    late(in, row, "the previous trade", open_ ? bar_.ts_end : watermark_);
+    return;
   }
   // The session cache now holds this trade's session: a bar opened before it started belongs
   // to an earlier session (or day).

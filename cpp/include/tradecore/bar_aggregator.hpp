@@ -170,6 +170,8 @@ class BarAggregator {
   void open_bar(const Input& in, const Bucket& b);
   void add(const Input& in);
   void add_late(const Input& in);
+  /// A trade older than `since` (the open period, or the previous trade): apply the late policy.
+  void late(const Input& in, std::int64_t row, const char* older_than, std::int64_t since);
   void close_bar(std::vector<Bar>& out);
   void emit_flat_until(std::int64_t until, std::vector<Bar>& out);
   bool session_allows(std::int64_t ts, Session& session);

@@ -103,13 +103,7 @@ class ExecutionPipeline:
 
     async def drain(self) -> None:
         """Apply queued broker events, then run the kill switch if the loss limit is hit."""
-        while self._inbox:
-            event = self._inbox.popleft()
-            self._track_open(event)
-            self._on_event(event)
-            change = self.tracker.on_event(event) if self._tracks_fills else None
-            if change is not None:
-                self._on_event(change)
+        await self._drain_events_only()
         trip = self.risk.update_pnl(self.tracker.daily_pnl(), now=self.now,
                                     positions={s: self.tracker.qty(s)
                                                for s in self.tracker.open_symbols()})
