@@ -240,6 +240,8 @@ class AlpacaFeedServer:
         self._server = await serve(self._handle, self.host, self.port,
                                    process_request=self._process_request,
                                    ping_interval=self.ping_interval,
+                                   # A client with a backlog may never read our close frame.
+                                   close_timeout=2.0,
                                    max_size=self.max_message_bytes,
                                    logger=logging.getLogger(self.server_logger))
         self.port = self._server.sockets[0].getsockname()[1]

@@ -241,3 +241,36 @@ async def test_alpaca_py_stream_receives_trades_quotes_and_bars(sim: SimServer) 
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
         await stream.close()
+
+
+@pytest.mark.asyncio
+async def test_statuses_lulds_corrections_and_cancels_have_the_vendor_fields() -> None:
+    market = SimulatedMarket(seed=5, start=START, speed=0, symbols=20, gappers=6,
+                             params=ModelParams(step_s=1.0, correction_rate=0.05))
+    market.advance(new_york_ns(DAY, "08:24"))  # this seed's first pause comes at 08:25:31
+    fields = {"s": {"T", "S", "sc", "sm", "rc", "rm", "t", "z"},
+              "l": {"T", "S", "u", "d", "i", "t", "z"},
+              "c": {"T", "S", "x", "oi", "op", "os", "oc", "ci", "cp", "cs", "cc", "t", "z"},
+              "x": {"T", "S", "i", "x", "p", "s", "a", "t", "z"}}
+    async with SimServer(market, port=0, run_market=False) as sim:
+        ws = await _open(sim)
+        await _send(ws, {"action": "auth", "key": "k", "secret": "s"})
+        await _recv(ws, "json")
+        await _send(ws, {"action": "subscribe", "statuses": ["*"], "lulds": ["*"],
+                         "trades": ["*"]})
+        await _recv(ws, "json")
+        seen: dict[str, dict[str, Any]] = {}
+        pump = asyncio.ensure_future(_pump(market, 2 * 3600))
+        try:
+            while set(fields) - set(seen):
+                for message in await _recv(ws, "json"):
+                    seen.setdefault(message["T"], message)
+        finally:
+            pump.cancel()
+        for kind, keys in fields.items():
+            assert set(seen[kind]) == keys, kind
+        assert seen["s"]["sc"] in ("P", "Q", "T") and seen["s"]["rc"] == "LUDP"
+        assert seen["l"]["u"] > seen["l"]["d"] > 0
+        assert seen["x"]["a"] == "C" and seen["c"]["cp"] != seen["c"]["op"]
+        # Unread frames fill the client's queue and stall a graceful close (10 s timeout).
+        ws.transport.abort()
