@@ -78,7 +78,7 @@ class PyStrategy : public Strategy, public py::trampoline_self_life_support {
 
   template <class T>
   void call(const char* name, Cached& cache, const T& event, StrategyOutput& out) {
-    py::gil_scoped_acquire gil;
+    // The GIL is held: an engine with a Python strategy never releases it (see run below).
     if (!cache.looked_up) {
       py::function f = py::get_override(static_cast<const Strategy*>(this), name);
       cache.looked_up = true;
