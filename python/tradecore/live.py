@@ -198,7 +198,13 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             if start_log is not None:
                 start_log.write({"action": "end", "symbol": "", "after": state.manager.dispatched})
             if config.execution.flatten_on_exit:
-                await state.pipeline.flatten(reason="shutdown")
+                try:
+                    await state.pipeline.flatten(reason="shutdown")
+                    for runner in (entry.runner for entry in state.manager.symbols.values()):
+                        await runner._consume(runner.engine.native.drain())  # the flattening fills
+                except Exception as error:  # noqa: BLE001 - report it; the run's record must still close
+                    _log.error("flattening at shutdown failed: %s", error)
+                    journal.error(clock(), f"flattening at shutdown failed: {error}", where="shutdown")
             await state.manager.close()
             await stream.close()
     for stage, figures in latency.summary().items():

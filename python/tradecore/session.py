@@ -148,7 +148,12 @@ class EngineBroker(PaperBroker):
         return []
 
     async def submit(self, request: Any) -> Any:
-        self.next_strategy = request.intent.strategy_id if request.intent is not None else 0
+        # Orders no strategy asked for (the kill switch's and shutdown's flattening) are owned by
+        # the symbol's first strategy, so its position follows what the account holds.
+        strategy = request.intent.strategy_id if request.intent is not None else 0
+        native = self._natives.get(request.symbol)
+        count = len(native.strategies) if native is not None else 1
+        self.next_strategy = strategy if 0 <= strategy < count else 0
         return self.submit_now(request)
 
     def on_engine_output(self, symbol: str, fills: np.ndarray, updates: np.ndarray) -> list[BrokerEvent]:

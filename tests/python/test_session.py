@@ -1,0 +1,37 @@
+"""The paper venue inside the engines: orders no strategy asked for (the kill switch, shutdown)
+still execute, and the strategy's position follows the account."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+from tradecore import schema
+from tradecore.config import Config
+from tradecore.execution import OrderRequest
+from tradecore.session import RunState
+from tradecore.streams.base import EventBatch, EventKind
+
+T0 = 1_795_683_600_000_000_000 + 5 * 3_600_000_000_000  # a weekday, 09:00 New York
+
+
+def test_flattening_orders_without_a_strategy_execute_and_reach_the_strategy() -> None:
+    async def scenario() -> None:
+        state = RunState.create(Config().with_overrides(strategy={"name": "ema_cross"}), journal=None)
+        engine = state.make_engine("ACME", 0)
+        runner = state.runner("ACME", engine)
+        quotes = schema.empty(schema.QUOTE, 1)
+        quotes["ts_event"], quotes["bid_price"], quotes["ask_price"] = T0, 10.00, 10.02
+        quotes["bid_size"], quotes["ask_size"] = 1_000, 1_000
+        await runner.process(EventBatch(EventKind.QUOTE, "ACME", quotes))
+        state.broker.now = T0
+        await state.broker.submit(OrderRequest(client_order_id="manual-1", symbol="ACME", side=schema.Side.BUY,
+                                               type=schema.OrderType.MARKET, qty=Decimal(100)))
+        await runner._consume(engine.native.drain())
+        assert state.broker.tracker.qty("ACME") == 100
+        await state.pipeline.flatten(reason="test")  # the shutdown / kill-switch path
+        await runner._consume(engine.native.drain())
+        assert state.broker.tracker.qty("ACME") == 0
+        assert engine.strategies[0].position == 0
+
+    asyncio.run(scenario())
