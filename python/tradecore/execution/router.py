@@ -136,7 +136,9 @@ class RouterConfig:
     allow_overnight
         Route in the 20:00-04:00 session and on weekends (default False: rejected).
     client_order_id_prefix
-        Start of every client order id (default ``"tc"``).
+        Start of every client order id (default ``"tc"``, alphanumeric). With a real broker use
+        one per run (e.g. ``"tc" + run id``): Alpaca refuses a ``client_order_id`` it has seen
+        before, and the sequence restarts at 1 in every process.
     """
 
     lot_size: Decimal = Decimal(1)
