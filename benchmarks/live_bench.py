@@ -70,7 +70,7 @@ async def load(symbols: int, rate: float, seconds: float) -> None:
     names = [f"S{i:04d}" for i in range(symbols)]
 
     async def make_runner(symbol: str):  # type: ignore[no-untyped-def]
-        return state.runner(symbol, state.make_engine(symbol, len(state.broker._natives)))
+        return state.runner(symbol, state.make_engine(symbol))
 
     manager = state.manager = StrategyManager(_Offered(), make_runner, state.bus)
     before = _rss_mib()

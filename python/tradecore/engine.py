@@ -8,7 +8,7 @@ the execution layer); live, the arrays are a single event.
 
 from __future__ import annotations
 
-import math
+from decimal import Decimal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -175,19 +175,18 @@ class SymbolEngine:
             result.orders.append(order)
 
     def _shares(self, sizing: int, quantity: float, price: float, stop_price: float, strategy: object) -> float:
-        """Shares for an intent's quantity under its sizing (prices in dollars)."""
+        """Shares for an intent, by the execution layer's sizing rules (prices in dollars)."""
+        from tradecore.execution.router import SizingError, size_shares  # imports the engine
+
         sizing = schema.Sizing(sizing)
-        if sizing == Sizing.SHARES:
-            return quantity
         if sizing == Sizing.CLOSE_POSITION:
             return abs(float(strategy.position))  # type: ignore[attr-defined]
-        if price <= 0:
-            raise ConfigError(f"{self.symbol}: {sizing.name} sizing needs the intent's reference_price")
-        if sizing == Sizing.NOTIONAL:
-            return math.floor(quantity / price)
-        if sizing == Sizing.PERCENT_EQUITY:
-            return math.floor(quantity * self.equity / price)
-        risk = abs(price - stop_price)
-        if risk <= 0:
-            raise ConfigError(f"{self.symbol}: RISK_PER_TRADE sizing needs a stop_price away from the price")
-        return math.floor(quantity / risk)
+        try:
+            shares, _ = size_shares(
+                sizing, Decimal(str(quantity)), Decimal(str(price)) if price > 0 else None,
+                reference=Decimal(str(price)) if price > 0 else None,
+                stop=Decimal(str(stop_price)) if stop_price > 0 else None,
+                equity=lambda: Decimal(str(self.equity)))
+        except SizingError as error:
+            raise ConfigError(f"{self.symbol}: {error.reason}") from None
+        return float(shares)

@@ -138,12 +138,12 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             for row in scanner.rows:
                 if row.symbol == symbol and row.values.get("prior_close"):
                     state.prior_closes[symbol] = float(row.values["prior_close"])  # type: ignore[arg-type]
-            engine = state.make_engine(symbol, len(state.broker._natives))
+            engine = state.make_engine(symbol)
             runner = state.runner(symbol, engine)
             history = await _warm_up(client, runner, clock())
             if start_log is not None:  # so a backtest of the recording starts alike
                 starts[symbol] = {"prior_close": state.prior_closes.get(symbol),
-                                  "instrument_id": len(state.broker._natives) - 1,
+                                  "instrument_id": state.instruments[symbol],
                                   "warmup": start_log.save_history(len(starts_written), symbol, history)}
             return runner
 
@@ -208,7 +208,8 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             await state.manager.close()
             await stream.close()
     for stage, figures in latency.summary().items():
-        journal.latency(clock(), stage, int(figures["p50_us"] * 1e3) if figures["p50_us"] == figures["p50_us"] else 0)
+        for name in ("p50_us", "p99_us"):
+            journal.latency(clock(), f"{stage}.{name[:3]}", round(figures[name] * 1e3))
     journal.flush()
     summary = summarize(executions_from_journal(journal),
                         starting_equity=config.execution.starting_cash)

@@ -1,7 +1,7 @@
 """The per-symbol pipeline shared by live trading and backtests.
 
 :class:`SymbolRunner` feeds one symbol's event batches to its native engine and hands whatever
-needs Python (intents; fills coming back from the broker) to the execution layer, publishing
+needs Python (its intents, and what its paper venue filled) to the execution layer, publishing
 everything observable on the bus. :class:`StrategyManager` keeps one supervised task per active
 symbol, diffing the scanner's universe, and quarantines a symbol whose data or strategy fails
 while the others keep running. Live and replay differ only in the stream and the broker behind
@@ -64,9 +64,7 @@ class SymbolRunner:
         self.bus = bus
         self.latency = latency
         self._received: int | None = None
-        self.log = logging.LoggerAdapter(_log, {"symbol": symbol})
         self.last_price = float("nan")
-        self.events = 0
 
     async def process(self, batch: EventBatch) -> None:
         """Run one batch through the engine; route intents; publish what happened."""
@@ -83,21 +81,6 @@ class SymbolRunner:
         await self._run(native.run)
         if self.latency is not None and self._received is not None:
             self.latency.add("receive_to_engine_done", time.time_ns() - self._received)
-        self.events += len(events)
-
-    async def on_fill(self, fill: dict[str, object]) -> None:
-        """A fill from the broker: to the strategy that owns the order, then route its reaction.
-
-        ``fill`` has the FILL fields (``ts_event``, ``order_id``, ``side``, ``price``,
-        ``quantity``, ``leaves_quantity``, ``commission``).
-        """
-        native = self.engine.native
-        await self._run(lambda: native.on_external_fill(
-            ts=int(fill["ts_event"]), order_id=int(fill["order_id"]), side=int(fill["side"]),  # type: ignore[call-overload]
-            price=float(fill["price"]), quantity=float(fill["quantity"]),  # type: ignore[arg-type]
-            leaves_quantity=float(fill["leaves_quantity"]),  # type: ignore[arg-type]
-            commission=float(fill["commission"]),  # type: ignore[arg-type]
-        ))
 
     async def _run(self, step: Callable[[], object]) -> None:
         """Call ``step`` (a run or an external event) and keep going until nothing needs Python."""

@@ -272,7 +272,7 @@ class RunState:
     execution: PipelineExecution
     manager: StrategyManager | None = None
     prior_closes: dict[str, float] = field(default_factory=dict)
-    started_wall: float = field(default_factory=time.perf_counter)
+    instruments: dict[str, int] = field(default_factory=dict)  # symbol -> instrument_id
 
     @classmethod
     def create(cls, config: Config, *, journal: Journal | None, bus: EventBus | None = None) -> RunState:
@@ -291,7 +291,12 @@ class RunState:
         execution = PipelineExecution(pipeline, broker, journal, bus)
         return cls(config, bus, journal, broker, pipeline, execution)
 
-    def make_engine(self, symbol: str, instrument_id: int) -> SymbolEngine:
+    def make_engine(self, symbol: str, instrument_id: int | None = None) -> SymbolEngine:
+        """A fresh engine for ``symbol`` attached to the paper venue; its instrument id is the
+        symbol's (assigned on first sight) unless a recording says which it was."""
+        if instrument_id is None:
+            instrument_id = self.instruments.setdefault(symbol, len(self.instruments))
+        self.instruments[symbol] = instrument_id
         strategy = build_strategy(self.config, self.prior_closes.get(symbol))
         engine = SymbolEngine(symbol, [strategy], bar_period=self.config.strategy.bar_period,
                               simulate_fills=True, fill_model=fill_model(self.config),
@@ -321,10 +326,6 @@ async def run_pipeline(state: RunState, stream: MarketDataStream, *,
             break
     await state.manager.drain()
     return events
-
-
-def universe_symbols(values: Iterable[str]) -> list[str]:
-    return sorted({v.upper() for v in values})
 
 
 class StartLog:
@@ -387,16 +388,15 @@ async def backtest(
 
     state = RunState.create(config, journal=journal, bus=bus)
     stream = ReplayStream(source, datasets=tuple(datasets), start=start, end=end, speed=0.0)
-    instruments: dict[str, int] = {}
 
     async def make_runner(symbol: str) -> SymbolRunner:
         if symbol not in state.prior_closes:
             state.prior_closes.update(_prior_close(stream, symbol, start))
-        engine = state.make_engine(symbol, instruments.setdefault(symbol, len(instruments)))
+        engine = state.make_engine(symbol)
         return state.runner(symbol, engine)
 
     state.manager = StrategyManager(stream, make_runner, state.bus, holds_position=state.holds_position)
-    wanted = universe_symbols(symbols)
+    wanted = sorted({s.upper() for s in symbols})
     await state.manager.update_universe(wanted)
     if journal is not None:
         journal.universe_change(start or 0, added=wanted, universe=wanted, scanner="fixed")

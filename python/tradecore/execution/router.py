@@ -315,27 +315,8 @@ class OrderRouter:
         return touch if touch is not None else market.last
 
     def _shares(self, intent: TradeIntent, at: Decimal | None) -> tuple[Decimal, str]:
-        q = intent.quantity
-        if intent.sizing == Sizing.SHARES:
-            return q, f"{q} shares"
-        if at is None or at <= 0:
-            raise _Reject("no_price", f"{intent.sizing.name} sizing needs a price",
-                          sizing=intent.sizing.name)
-        if intent.sizing == Sizing.NOTIONAL:
-            return (q / at).to_integral_value(ROUND_FLOOR), f"${q} / {at}"
-        if intent.sizing == Sizing.PERCENT_EQUITY:
-            equity = self._equity()
-            return ((q * equity) / at).to_integral_value(ROUND_FLOOR), \
-                f"{q * 100}% of equity ${equity} / {at}"
-        if intent.sizing == Sizing.RISK_PER_TRADE:
-            reference = intent.reference_price or at
-            if intent.stop_price is None or intent.stop_price == reference:
-                raise _Reject("no_stop", "RISK_PER_TRADE sizing needs a stop away from the "
-                              "reference price", reference=reference, stop=intent.stop_price)
-            distance = abs(reference - intent.stop_price)
-            return (q / distance).to_integral_value(ROUND_FLOOR), \
-                f"${q} risk / |{reference} - {intent.stop_price}|"
-        raise _Reject("bad_sizing", f"unknown sizing {intent.sizing!r}")
+        return size_shares(intent.sizing, intent.quantity, at, reference=intent.reference_price,
+                           stop=intent.stop_price, equity=self._equity)
 
     def _client_order_id(self, intent: TradeIntent) -> str:
         transition = "x" if intent.transition == 0xFFFFFFFF else str(intent.transition)
@@ -343,7 +324,40 @@ class OrderRouter:
                 f"{transition}-{next(self._sequence)}")
 
 
+def size_shares(sizing: Sizing, quantity: Decimal, at: Decimal | None, *, reference: Decimal | None,
+                stop: Decimal | None, equity: Callable[[], Decimal]) -> tuple[Decimal, str]:
+    """Whole shares for an intent's ``quantity`` under its ``sizing`` (not CLOSE_POSITION), and
+    how they were worked out. ``at`` is the sizing price ($), ``reference`` the price the
+    strategy saw, ``stop`` its protective stop, ``equity()`` the account's equity ($).
+
+    Raises ``SizingError`` (rule, reason, values) when the sizing cannot be applied.
+    """
+    q = quantity
+    if sizing == Sizing.SHARES:
+        return q, f"{q} shares"
+    if at is None or at <= 0:
+        raise _Reject("no_price", f"{sizing.name} sizing needs a price", sizing=sizing.name)
+    if sizing == Sizing.NOTIONAL:
+        return (q / at).to_integral_value(ROUND_FLOOR), f"${q} / {at}"
+    if sizing == Sizing.PERCENT_EQUITY:
+        value = equity()
+        return ((q * value) / at).to_integral_value(ROUND_FLOOR), f"{q * 100}% of equity ${value} / {at}"
+    if sizing == Sizing.RISK_PER_TRADE:
+        reference = reference or at
+        if stop is None or stop == reference:
+            raise _Reject("no_stop", "RISK_PER_TRADE sizing needs a stop away from the "
+                          "reference price", reference=reference, stop=stop)
+        distance = abs(reference - stop)
+        return (q / distance).to_integral_value(ROUND_FLOOR), f"${q} risk / |{reference} - {stop}|"
+    raise _Reject("bad_sizing", f"unknown sizing {sizing!r}")
+
+
 class _Reject(Exception):
+    """Why an intent cannot become an order: ``rule``, ``reason`` and the ``values`` compared."""
+
     def __init__(self, rule: str, reason: str, **values: object) -> None:
         super().__init__(reason)
         self.rule, self.reason, self.values = rule, reason, values
+
+
+SizingError = _Reject
