@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import time
@@ -39,7 +40,8 @@ from tradecore.scanners import (
     TopGainersScanner,
 )
 from tradecore.session import RunState, StartLog, run_pipeline
-from tradecore.streams.alpaca import AlpacaStream, format_timestamp, parse_timestamp
+from tradecore.streams.alpaca import AlpacaDecoder, AlpacaStream, format_timestamp
+from tradecore.streams.base import EventKind
 from tradecore.streams.recorder import Recorder, RecordingStream
 from tradecore.tasks import start_task
 
@@ -85,12 +87,14 @@ async def _warm_up(client: MarketDataClient, runner: SymbolRunner, now: int) -> 
     rows = history.get(runner.symbol, [])
     if not rows:
         return None
-    bars = schema.empty(schema.BAR, len(rows))
-    bars["ts_event"] = [parse_timestamp(r["t"]) for r in rows]
-    bars["ts_end"] = bars["ts_event"] + 60_000_000_000
-    for field, key in (("open", "o"), ("high", "h"), ("low", "l"), ("close", "c"), ("volume", "v")):
-        bars[field] = [float(r[key]) for r in rows]
-    bars["vwap"] = [float(r.get("vw", r["c"])) for r in rows]
+    # REST bars carry the stream's bar fields: the stream decoder validates and converts them
+    # (bad rows are counted and logged there, not trusted here).
+    frame = json.dumps([{**row, "T": "b", "S": runner.symbol} for row in rows])
+    batches = [b.events for b in AlpacaDecoder(encoding="json").decode(frame).batches
+               if b.kind is EventKind.BAR]
+    if not batches:
+        return None
+    bars = schema.concatenate(batches, schema.BAR)
     bars = np.ascontiguousarray(bars[bars["ts_end"] <= now])
     runner.engine.warm_up(bars)
     return bars
