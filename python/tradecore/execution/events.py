@@ -76,7 +76,7 @@ class KillSwitchTripped(_Record):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KillSwitchReset(_Record):
-    """An operator re-enabled entries (e.g. next session)."""
+    """Entries allowed again: a new trading day began, or an operator reset the switch."""
 
     ts_event: int
     reason: str

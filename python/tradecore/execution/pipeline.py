@@ -8,7 +8,9 @@ Broker events are queued by a listener and applied by :meth:`ExecutionPipeline.d
 every entry point calls before returning; with a live broker, :meth:`run` drains as events
 arrive. The kill switch runs inside ``drain``: when a fill or a mark takes the daily PnL past
 the limit, it cancels every open order and sends a closing order for every position (through
-the router and risk, where exits always pass).
+the router and risk, where exits always pass). When the New York trading day rolls over
+(:class:`~tradecore.execution.risk.TradingDay`), the daily PnL restarts and a tripped kill switch
+resets.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from tradecore.execution.broker import Broker, BrokerError, BrokerEvent
 from tradecore.execution.events import ExecutionEvent, IntentRejected, OrderRouted, RiskDecision
 from tradecore.execution.market import MarketBook
 from tradecore.execution.positions import PositionTracker
-from tradecore.execution.risk import RiskContext, RiskManager
+from tradecore.execution.risk import RiskContext, RiskManager, TradingDay
 from tradecore.execution.router import OrderRouter, TradeIntent
 from tradecore.streams.base import EventBatch
 
@@ -64,6 +66,7 @@ class ExecutionPipeline:
         self._canceling: set[str] = set()  # cancel requested by the kill switch
         self._remove = broker.add_listener(self._inbox.append)
         self.now = 0
+        self.trading_day = TradingDay(risk.limits.day_start)
 
     async def sync_from_broker(self) -> None:
         """Load cash, positions and open orders from the broker (start of a live session)."""
@@ -78,7 +81,7 @@ class ExecutionPipeline:
                             ) -> OrderRouted | IntentRejected | RiskDecision:
         """Route ``intent``, check the order, send it if accepted; return the deciding event."""
         now = intent.ts_event if now is None else now
-        self.now = max(self.now, now)
+        self._advance(now)
         outcome = self.router.route(intent, self.market.get(intent.symbol), now=now)
         self._on_event(outcome)
         if isinstance(outcome, IntentRejected):
@@ -89,7 +92,7 @@ class ExecutionPipeline:
     async def on_batch(self, batch: EventBatch) -> None:
         """Feed market data: the book, the marks, a paper broker's simulator, the kill switch."""
         snap = self.market.update(batch)
-        self.now = max(self.now, snap.ts_event)
+        self._advance(snap.ts_event)
         marked = snap.last is not None and self.tracker.qty(batch.symbol) != 0
         if marked:
             self.tracker.mark(batch.symbol, snap.last)  # type: ignore[arg-type]
@@ -136,6 +139,15 @@ class ExecutionPipeline:
         self._remove()
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _advance(self, now: int) -> None:
+        if now <= self.now:
+            return
+        self.now = now
+        day = self.trading_day.advance(now)
+        if day is not None:
+            self.tracker.start_day()
+            self.risk.reset_kill_switch(now=now, reason=f"new trading day {day}")
 
     @property
     def _tracks_fills(self) -> bool:

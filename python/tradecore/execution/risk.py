@@ -22,14 +22,20 @@ Rules, in the order they are checked (the first that fails decides):
 Orders that only reduce a position (exits) skip the size, exposure and loss rules: risk never
 stands in the way of getting flat. Exposure counts open orders too, so a burst of entries cannot
 pass one by one.
+
+"Daily" is the New York trading day starting at ``RiskLimits.day_start`` (04:00, the premarket
+open, by default): :class:`TradingDay` tells the execution pipeline when a new one begins, which
+restarts the daily PnL and resets a tripped kill switch (the trip and the reset both journaled).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from tradecore.errors import ConfigError
 from tradecore.execution.broker import OrderRequest
@@ -41,7 +47,7 @@ from tradecore.execution.events import (
 )
 from tradecore.execution.market import MarketSnapshot
 
-__all__ = ["RiskContext", "RiskLimits", "RiskManager"]
+__all__ = ["RiskContext", "RiskLimits", "RiskManager", "TradingDay"]
 
 _ZERO = Decimal(0)
 _C = TypeVar("_C")
@@ -72,6 +78,9 @@ class RiskLimits:
         Percent: a limit or stop price may differ from the reference by at most this much.
     allow_short
         Allow orders that leave a position short (default False).
+    day_start
+        New York wall time ("HH:MM") at which a trading day begins: the daily PnL restarts and
+        a tripped kill switch resets (default "04:00", the premarket open).
     """
 
     max_shares_per_symbol: Decimal | None = None
@@ -81,8 +90,14 @@ class RiskLimits:
     daily_loss_limit: Decimal | None = None
     price_band_percent: Decimal | None = Decimal(10)
     allow_short: bool = False
+    day_start: str = "04:00"
 
     def __post_init__(self) -> None:
+        try:
+            time.fromisoformat(self.day_start)
+        except (TypeError, ValueError):
+            raise ConfigError(f"RiskLimits.day_start must be a New York time as HH:MM, "
+                              f"got {self.day_start!r}") from None
         for name in ("max_shares_per_symbol", "max_notional_per_symbol", "max_gross_exposure",
                      "daily_loss_limit", "price_band_percent"):
             value = _dec(getattr(self, name))
@@ -132,6 +147,36 @@ class RiskContext:
     market: MarketSnapshot | None = None
     daily_pnl: Decimal = _ZERO
     now: int = 0
+
+
+_NEW_YORK = ZoneInfo("America/New_York")
+
+
+class TradingDay:
+    """Which New York trading day a timestamp falls in, for daily limits.
+
+    A day runs from ``start`` (New York wall time) to the same time the next calendar day, so
+    DST changes move it with the clock. :meth:`advance` is O(1) between day boundaries.
+    """
+
+    def __init__(self, start: str = "04:00") -> None:
+        self.start = time.fromisoformat(start)
+        self.day: str | None = None  # ISO date of the current trading day
+        self._ends = -1  # ns; the first advance() sets the day without reporting a new one
+
+    def advance(self, now: int) -> str | None:
+        """Move to ``now`` (ns since the epoch); return the new day's date if one began."""
+        if now < self._ends:
+            return None
+        first = self.day is None
+        local = datetime.fromtimestamp(now / 1e9, _NEW_YORK)
+        day = local.date() if local.time() >= self.start else local.date() - timedelta(days=1)
+        ends = datetime.combine(day + timedelta(days=1), self.start, _NEW_YORK)
+        self._ends = int(ends.timestamp()) * 1_000_000_000
+        if self.day == day.isoformat():
+            return None
+        self.day = day.isoformat()
+        return None if first else self.day
 
 
 class RiskManager:

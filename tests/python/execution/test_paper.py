@@ -12,6 +12,7 @@ from tradecore.execution import (
     BrokerEventType,
     ExecutionPipeline,
     IntentRejected,
+    KillSwitchReset,
     KillSwitchTripped,
     OrderRejectedError,
     OrderRequest,
@@ -27,6 +28,8 @@ from tradecore.execution import (
 from tradecore.schema import OrderType, Side, Sizing, TimeInForce, TradingState
 
 MS = 1_000_000
+MINUTE = 60_000 * MS
+HOUR = 60 * MINUTE
 pytestmark = pytest.mark.asyncio
 
 
@@ -181,6 +184,33 @@ async def test_kill_switch_end_to_end_cancels_flattens_and_blocks_entries() -> N
     assert isinstance(blocked, RiskDecision) and blocked.rule == "kill_switch"
     assert b.tracker.realized == D("-251.00")
     assert any(isinstance(e, PositionChanged) for e in journal) is False  # paper applies its own
+
+
+async def test_a_new_trading_day_restarts_daily_pnl_and_resets_the_kill_switch() -> None:
+    p, b, journal = pipeline(RiskLimits(daily_loss_limit=D(200), price_band_percent=D(20)))
+    await p.on_batch(quote("ABC", REGULAR, 9.99, 10.00))
+    await p.on_batch(trade("ABC", REGULAR, 10.00))
+    await p.submit_intent(intent("ABC", quantity=100))
+    await p.on_batch(quote("ABC", REGULAR + MS, 7.49, 7.50))
+    await p.on_batch(trade("ABC", REGULAR + MS, 7.50))
+    assert p.risk.kill_switch_tripped and b.tracker.qty("ABC") == 0
+    evening = REGULAR + 9 * HOUR  # 19:00 New York: the same trading day, still blocked
+    await p.on_batch(trade("ABC", evening, 7.60))
+    late = await p.submit_intent(intent("ABC", quantity=10, ts=evening))
+    assert isinstance(late, RiskDecision) and late.rule == "kill_switch"
+    assert not any(isinstance(e, KillSwitchReset) for e in journal)
+    before_open = REGULAR + 18 * HOUR - MS  # 03:59:59.999 the next morning: not yet
+    await p.on_batch(trade("ABC", before_open, 7.60))
+    assert p.risk.kill_switch_tripped
+    next_day = REGULAR + 18 * HOUR + 30 * MINUTE  # 04:30 the next morning: a new day
+    await p.on_batch(quote("ABC", next_day, 7.59, 7.60))
+    await p.on_batch(trade("ABC", next_day, 7.60))
+    resets = [e for e in journal if isinstance(e, KillSwitchReset)]
+    assert len(resets) == 1 and resets[0].ts_event == next_day
+    assert "new trading day" in resets[0].reason
+    assert not p.risk.kill_switch_tripped and b.tracker.daily_pnl() == 0
+    entry = await p.submit_intent(intent("ABC", quantity=10, ts=next_day))
+    assert isinstance(entry, RiskDecision) and entry.accepted
 
 
 async def test_pipeline_turns_premarket_market_intent_into_marketable_limit_and_fills() -> None:

@@ -9,7 +9,7 @@ from tradecore.errors import ConfigError
 from tradecore.execution.broker import OrderRequest
 from tradecore.execution.events import KillSwitchTripped, RiskDecision
 from tradecore.execution.market import MarketSnapshot
-from tradecore.execution.risk import RiskContext, RiskLimits, RiskManager
+from tradecore.execution.risk import RiskContext, RiskLimits, RiskManager, TradingDay
 from tradecore.schema import OrderType, Side, TradingState
 
 MARKET = MarketSnapshot("ABC", bid=D("9.99"), ask=D("10.01"), last=D("10.00"))
@@ -156,3 +156,22 @@ def test_every_decision_is_an_event_with_a_json_record() -> None:
     assert record["values"]["max_shares"] == "1" and record["client_order_id"] == "t-1"
     import json
     json.dumps(record)
+
+
+def test_trading_day_starts_at_the_configured_new_york_time_across_dst() -> None:
+    import pandas as pd
+
+    def ns(text: str) -> int:
+        return pd.Timestamp(text, tz="America/New_York").value
+
+    day = TradingDay("04:00")
+    assert day.advance(ns("2024-03-08 20:00")) is None  # the first timestamp sets the day
+    assert day.day == "2024-03-08"
+    assert day.advance(ns("2024-03-09 03:59:59.999999999")) is None
+    assert day.advance(ns("2024-03-09 04:00")) == "2024-03-09"
+    # DST begins 2024-03-10 02:00: the day still starts at 04:00 local (08:00 UTC, not 09:00)
+    assert day.advance(ns("2024-03-10 03:59")) is None
+    assert day.advance(ns("2024-03-10 04:00")) == "2024-03-10"
+    assert day.advance(ns("2024-03-12 12:00")) == "2024-03-12"  # a skipped day reports the new one
+    with pytest.raises(ConfigError, match="HH:MM"):
+        RiskLimits(day_start="4 am")
