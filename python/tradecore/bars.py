@@ -30,8 +30,9 @@ closed are returned by the next call (or :meth:`BarAggregator.drain`): nothing a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
+from typing import TypeVar
 
 import numpy as np
 
@@ -50,6 +51,7 @@ __all__ = [
 ]
 
 _native = _core.bars
+_T = TypeVar("_T")
 
 _UNITS_NS = {
     "s": 1_000_000_000,
@@ -92,7 +94,7 @@ def parse_period(period: str | int | timedelta) -> int:
     return int(match.group(1)) * _UNITS_NS[match.group(2).lower()]
 
 
-def _choice(name: str, value: str, enum: type, options: dict[str, object]) -> object:
+def _choice(name: str, value: str, enum: type[_T], options: Mapping[str, _T]) -> _T:
     try:
         return options[value]
     except KeyError:
@@ -114,7 +116,7 @@ def _config(
     exclude_volume_conditions: int,
     drop_suspicious: bool,
     instrument_id: int,
-) -> object:
+) -> _native.AggregatorConfig:
     config = _native.AggregatorConfig()
     config.kind = _choice(
         "kind",
@@ -138,7 +140,7 @@ def _config(
         config.size = float(size)
     mask = 0
     for name in sessions:
-        mask |= 1 << int(_choice("sessions", name, schema.Session, _SESSIONS))  # type: ignore[call-overload]
+        mask |= 1 << int(_choice("sessions", name, schema.Session, _SESSIONS))
     config.sessions = mask
     config.split_at_sessions = bool(split_sessions)
     config.late = _choice(
@@ -174,7 +176,7 @@ def _contiguous(events: np.ndarray, dtype: np.dtype, what: str) -> np.ndarray:
     return np.ascontiguousarray(events)
 
 
-class BarAggregator(_native.BarAggregator):  # type: ignore[misc,name-defined]
+class BarAggregator(_native.BarAggregator):
     """Streaming bar builder (C++). See the module docstring for the policies.
 
     Parameters
@@ -241,7 +243,7 @@ class BarAggregator(_native.BarAggregator):  # type: ignore[misc,name-defined]
         return super().update_bars(_contiguous(bars, schema.BAR, "BAR"))
 
 
-class QuoteBarAggregator(_native.QuoteBarAggregator):  # type: ignore[misc,name-defined]
+class QuoteBarAggregator(_native.QuoteBarAggregator):
     """Streaming quote-bar builder (C++): bid/ask OHLC, last sizes, time-weighted spread.
 
     The book carries across bars: a bar opens at the book in force at its start. A side with

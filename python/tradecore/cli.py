@@ -47,8 +47,8 @@ def bars(symbol: str, day: str, period: str, sessions: tuple[str, ...], tape_rul
     from tradecore.schema import BAR, concatenate
 
     if data_dir is not None:
-        root: Path | None = data_dir / "quantconnect-lean" / "Data"
-        root = root if root.is_dir() else None
+        lean_data = data_dir / "quantconnect-lean" / "Data"
+        root: Path | None = lean_data if lean_data.is_dir() else None
     else:
         root = locate.lean_root()
     if root is None:

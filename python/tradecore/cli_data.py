@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import Literal
 
 import click
 
@@ -72,7 +73,7 @@ def import_command(
     kinds: str,
     dates: str | None,
     out: Path,
-    on_error: str,
+    on_error: Literal["raise", "skip"],
     force: bool,
     quiet: bool,
 ) -> None:
@@ -109,7 +110,7 @@ def import_command(
                 importer.parse_dates(dates) if dates else None,
                 on_error=on_error,
                 force=force,
-                progress=progress,  # type: ignore[arg-type]
+                progress=progress,
             )
         else:
             if mapping is None:
@@ -119,7 +120,7 @@ def import_command(
                 CsvMapping.from_json(mapping),
                 out,
                 on_error=on_error,
-                force=force,  # type: ignore[arg-type]
+                force=force,
                 progress=progress,
             )
     except (ConfigError, DataError) as exc:

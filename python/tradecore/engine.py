@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -65,12 +66,12 @@ class SymbolEngine:
     def __init__(
         self,
         symbol: str,
-        strategies: Iterable[object],
+        strategies: Iterable[_engine.Strategy],
         *,
         bar_period: str | None = "1min",
-        bar_options: dict[str, object] | None = None,
+        bar_options: dict[str, Any] | None = None,
         simulate_fills: bool = True,
-        fill_model: object | None = None,
+        fill_model: _engine.FillModel | None = None,
         observe_transitions: bool = False,
         instrument_id: int = 0,
         equity: float = 100_000.0,
@@ -93,7 +94,7 @@ class SymbolEngine:
         self._next_order_id = 1
 
     @property
-    def native(self) -> object:
+    def native(self) -> _engine.SymbolEngine:
         """The bound C++ engine (``tradecore._core.engine.SymbolEngine``)."""
         return self._native
 
@@ -122,7 +123,8 @@ class SymbolEngine:
         keys = ("transitions", "intents", "fills", "updates", "bars")
         dtypes = (schema.TRANSITION, schema.TRADE_INTENT, schema.FILL, schema.ORDER_UPDATE, schema.BAR)
         parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
-        result = EngineRun(*(np.empty(0, d) for d in dtypes))
+        empty = [np.empty(0, d) for d in dtypes]
+        result = EngineRun(empty[0], empty[1], empty[2], empty[3], empty[4])
 
         def collect() -> None:
             output = self._native.drain()

@@ -8,6 +8,7 @@ against the C++ structs at import: if they ever disagree, importing this module 
 from __future__ import annotations
 
 import enum
+from typing import cast
 
 import numpy as np
 
@@ -41,19 +42,15 @@ __all__ = [
 ]
 
 
-def _dtype(fields: list[tuple[str, str]], itemsize: int) -> np.dtype:
+def _dtype(fields: list[tuple[str, str]], itemsize: int) -> np.dtype[np.void]:
     """Build an aligned structured dtype with the C struct's trailing padding."""
     names = [name for name, _ in fields]
     formats = [fmt for _, fmt in fields]
     natural = np.dtype({"names": names, "formats": formats}, align=True)
-    return np.dtype(
-        {
-            "names": names,
-            "formats": formats,
-            "offsets": [natural.fields[n][1] for n in names],
-            "itemsize": itemsize,
-        }
-    )
+    assert natural.fields is not None
+    offsets = [natural.fields[n][1] for n in names]
+    spec = {"names": names, "formats": formats, "offsets": offsets, "itemsize": itemsize}
+    return cast("np.dtype[np.void]", np.dtype(spec))  # type: ignore[call-overload]
 
 
 TRADE = _dtype(

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from tradecore import schema
 from tradecore._native import _core
@@ -91,12 +91,12 @@ class Rule:
     on: str = "bar"
 
 
-class Strategy(_engine.Strategy):  # type: ignore[misc,name-defined]
+class Strategy(_engine.Strategy):
     """Base of Python strategies (see the module docstring)."""
 
     name: ClassVar[str]
     states: ClassVar[Sequence[str]]
-    rules: ClassVar[Sequence[Rule]]
+    rules: ClassVar[Sequence[Rule]]  # type: ignore[assignment]  # declared here; native reports RuleInfo
     values: ClassVar[Sequence[str]] = ()
 
     def __init__(self) -> None:
@@ -124,11 +124,11 @@ class Strategy(_engine.Strategy):  # type: ignore[misc,name-defined]
             raise ConfigError(f"{self.name}: undeclared rule or value {missing}") from None
         return self._fire(rule_id, ts, names, list(values.values()))
 
-    def buy(self, ts: int, quantity: float, **options: object) -> None:
+    def buy(self, ts: int, quantity: float, **options: Any) -> None:
         """Emit a buy intent tied to the transition just fired (see :meth:`intent`)."""
         self.intent(ts, schema.Side.BUY, quantity, **options)
 
-    def sell(self, ts: int, quantity: float, **options: object) -> None:
+    def sell(self, ts: int, quantity: float, **options: Any) -> None:
         """Emit a sell intent tied to the transition just fired (see :meth:`intent`)."""
         self.intent(ts, schema.Side.SELL, quantity, **options)
 
@@ -141,11 +141,11 @@ class Strategy(_engine.Strategy):  # type: ignore[misc,name-defined]
     def intent(
         self,
         ts: int,
-        side: object,
+        side: schema.Side,
         quantity: float,
         *,
-        sizing: object = schema.Sizing.SHARES,
-        order_type: object = schema.OrderType.MARKET,
+        sizing: schema.Sizing = schema.Sizing.SHARES,
+        order_type: schema.OrderType = schema.OrderType.MARKET,
         limit_price: float = 0.0,
         stop_price: float = 0.0,
         reference_price: float = 0.0,
@@ -154,14 +154,14 @@ class Strategy(_engine.Strategy):  # type: ignore[misc,name-defined]
 
         ``side``, ``sizing`` and ``order_type`` take the enums of :mod:`tradecore.schema`.
         """
-        self._emit(ts, _engine.Side(int(side)), quantity, _engine.Sizing(int(sizing)),  # type: ignore[call-overload]
+        self._emit(ts, _engine.Side(int(side)), quantity, _engine.Sizing(int(sizing)),
                    _engine.OrderType(int(order_type)), limit_price, stop_price, reference_price)
 
 
 def describe_transitions(strategy: object, transitions: object) -> list[str]:
     """Render transition records of one strategy as ``FLAT -> LONG cross_above: close=5.43 ...``."""
     states = strategy.state_names  # type: ignore[attr-defined]
-    rules = strategy.rules if isinstance(strategy, Strategy) else None  # type: ignore[attr-defined]
+    rules = strategy.rules if isinstance(strategy, Strategy) else None
     rule_names = [r.name for r in (rules or strategy.rules)]  # type: ignore[attr-defined]
     value_names = strategy.value_names  # type: ignore[attr-defined]
     lines = []

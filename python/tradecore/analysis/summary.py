@@ -101,7 +101,7 @@ class Execution:
             side_name = side.upper()
         else:
             side_name = schema.Side(int(side)).name  # type: ignore[call-overload]
-        return cls(symbol.upper(), int(ts_event), side_name, _decimal(price), _decimal(quantity),  # type: ignore[call-overload]
+        return cls(symbol.upper(), int(ts_event), side_name, _decimal(price), _decimal(quantity),
                    _decimal(commission),
                    None if reference_price in (None, 0, 0.0) else _decimal(reference_price))
 

@@ -422,7 +422,8 @@ def _time_of_day_ns(path: Path, frame: pd.DataFrame) -> np.ndarray:
     """Return the time-of-day column (ms after New York midnight) as ns, checked to lie in a day."""
     ms = _column(frame, "time_ms")
     _require(path, ~((ms >= 0) & (ms < _DAY_MS)), "time of day must be in [0, 86400000) ms", ms)
-    return np.rint(ms * _MILLISECOND_NS).astype(np.int64)
+    times: np.ndarray = np.rint(ms * _MILLISECOND_NS).astype(np.int64)
+    return times
 
 
 def _local_midnight_ns(day: dt.date) -> int:

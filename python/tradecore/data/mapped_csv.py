@@ -166,7 +166,7 @@ def _times(path: Path, mapping: CsvMapping, raw: pd.Series) -> np.ndarray:
         index = pd.DatetimeIndex(parsed)
         if index.tz is None:
             index = index.tz_localize(mapping.timezone, ambiguous="NaT", nonexistent="NaT")
-            _first_bad(path, index.isna(), "time does not exist or is ambiguous locally", raw)
+            _first_bad(path, np.asarray(index.isna()), "time does not exist or is ambiguous locally", raw)
         return index.tz_convert("UTC").as_unit("ns").asi8.copy()
     numbers = pd.to_numeric(raw, errors="coerce")
     _first_bad(path, numbers.isna().to_numpy(), f"bad time {mapping.time!r}", raw)

@@ -172,7 +172,8 @@ def _numpy_column(column: pa.ChunkedArray | pa.Array, dtype: np.dtype) -> np.nda
         return np.frombuffer(
             buffer, dtype=dtype, count=len(column), offset=column.offset * dtype.itemsize
         )
-    return column.to_numpy(zero_copy_only=False)
+    values: np.ndarray = column.to_numpy(zero_copy_only=False)
+    return values
 
 
 def from_table(table: pa.Table, dtype: np.dtype) -> np.ndarray:

@@ -39,6 +39,7 @@ thread (the event loop) and is not thread-safe.
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import sqlite3
@@ -172,13 +173,14 @@ class StrategyNames:
         return names[index] if 0 <= index < len(names) else f"#{index}"
 
 
-def _enum_name(enum_type: type, value: object) -> str:
+def _enum_name(enum_type: type[enum.Enum], value: object) -> str:
     if isinstance(value, str):
         return value.upper()
+    number = int(value)  # type: ignore[call-overload]  # a native enum or an int
     try:
-        return enum_type(int(value)).name  # type: ignore[call-arg, no-any-return]
+        return enum_type(number).name
     except ValueError:
-        return f"#{int(value)}"  # type: ignore[call-overload]
+        return f"#{number}"
 
 
 def _plain(value: object) -> object:

@@ -23,7 +23,7 @@ __all__ = ["MarketDataClient", "RestError"]
 logger = logging.getLogger("tradecore.scanners")
 
 
-class RestError(DataError):  # type: ignore[misc,valid-type]
+class RestError(DataError):
     """An endpoint answered with an error status or a malformed body."""
 
 
@@ -93,7 +93,7 @@ class MarketDataClient:
 
     async def movers(self, top: int = 50) -> dict[str, Any]:
         """``{"gainers": [{symbol, percent_change, change, price}], "losers": [...], ...}``."""
-        return await self._get(f"{self.base_url}/v1beta1/screener/stocks/movers",  # type: ignore[no-any-return]
+        return await self._get(f"{self.base_url}/v1beta1/screener/stocks/movers",
                                {"top": str(top)}) or {}
 
     async def most_actives(self, top: int = 100, by: str = "volume") -> list[dict[str, Any]]:

@@ -134,7 +134,7 @@ class PointInTimeInputs(MarketInputs):
 
 
 def _split(batch: EventBatch, before: int) -> tuple[EventBatch, EventBatch | None]:
-    key = merge_time(batch.kind, batch.events)  # type: ignore[arg-type]
+    key = merge_time(batch.kind, batch.events)
     cut = int(np.searchsorted(key, before, side="left"))
     if cut >= len(batch.events):
         return batch, None
@@ -171,7 +171,7 @@ async def replay_scans(stream: ReplayStream, inputs: PointInTimeInputs, scanner:
     async for batch in stream:
         rest: EventBatch | None = batch
         while rest is not None and len(rest.events):
-            first = int(merge_time(rest.kind, rest.events[:1])[0])  # type: ignore[arg-type]
+            first = int(merge_time(rest.kind, rest.events[:1])[0])
             await scan_until(first)
             head, rest = _split(rest, pending[0]) if pending else (rest, None)
             inputs.feed(head)

@@ -366,7 +366,7 @@ class AlpacaFeedServer:
     def _credentials_ok(self, key: Any, secret: Any) -> bool:
         if self.key_id is None and self.secret_key is None:
             return isinstance(key, str) and bool(key) and isinstance(secret, str)
-        return key == self.key_id and secret == self.secret_key
+        return bool(key == self.key_id and secret == self.secret_key)
 
     async def _authenticate(self, session: FeedSession, key: Any, secret: Any) -> bool:
         if not self._credentials_ok(key, secret):
@@ -632,7 +632,7 @@ def encode_batch(batch: EventBatch, encoding: str, *, tape: str = "C",
         from_ns = msgpack.Timestamp.from_unix_nano
         for m in messages:
             m["t"] = from_ns(m["t"])
-        packed = _PACKER.pack(messages)  # one C call; drop the array header
+        packed: bytes = _PACKER.pack(messages)  # one C call; drop the array header
         return packed[_header_size(len(messages)):]
     stamp = stamps or _Stamps(9)
     for m in messages:

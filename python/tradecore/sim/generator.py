@@ -471,7 +471,8 @@ class Generator:
 
     def time_of_day(self, ts: np.ndarray | float) -> np.ndarray:
         """Relative activity at ``ts`` (ns UTC)."""
-        return np.interp(ts, self._tod_x, self._tod_y)
+        activity: np.ndarray = np.interp(ts, self._tod_x, self._tod_y)
+        return activity
 
     def _build_gappers(self) -> None:
         g = self.params.gapper
@@ -491,7 +492,7 @@ class Generator:
         # Normalise each gapper's intensity so its expected premarket trade count is drawn.
         grid = np.arange(four, self.open_ns, MINUTE_NS, dtype=np.float64)
         self.burst_norm = np.ones(n)
-        for k in np.flatnonzero(self.is_gapper):
+        for k in np.flatnonzero(self.is_gapper).tolist():
             w = self._gapper_weight(grid, k)
             total = w.sum() * 60.0  # weight x seconds
             self.burst_norm[k] = self.premarket_trades[k] / max(total, 1e-9)
@@ -566,12 +567,12 @@ class Generator:
 
         # Pauses end.
         resume_q = (self.state == schema.TradingState.PAUSED) & (self.resume_quotes_ns < t1)
-        for k in np.flatnonzero(resume_q):
+        for k in np.flatnonzero(resume_q).tolist():
             self.state[k] = schema.TradingState.QUOTE_ONLY
             statuses.append((k, int(self.resume_quotes_ns[k]), int(schema.TradingState.QUOTE_ONLY),
                              b"Q", b"LUDP"))
         resume_t = (self.state == schema.TradingState.QUOTE_ONLY) & (self.resume_trading_ns < t1)
-        for k in np.flatnonzero(resume_t):
+        for k in np.flatnonzero(resume_t).tolist():
             self.state[k] = schema.TradingState.TRADING
             self.reference[k] = mid[k]
             statuses.append((k, int(self.resume_trading_ns[k]), int(schema.TradingState.TRADING),
@@ -592,7 +593,7 @@ class Generator:
         lower = penny(self.reference * (1 - band), "up")
         trading = self.state == schema.TradingState.TRADING
         breach = trading & ((mid > upper) | (mid < lower)) & (self.reference > 0)
-        for k in np.flatnonzero(breach):
+        for k in np.flatnonzero(breach).tolist():
             self.state[k] = schema.TradingState.PAUSED
             self.resume_quotes_ns[k] = t0 + int((p.halt.pause_s - p.halt.quote_lead_s) * NS)
             self.resume_trading_ns[k] = t0 + int(p.halt.pause_s * NS)
@@ -616,7 +617,7 @@ class Generator:
         # Bands: republish when they moved (gappers and anything that is moving).
         moved = np.abs(upper - self.band_published[:, 0]) > p.halt.band_republish * upper
         moved &= quoting & (self.is_gapper | (self.abs_move > 0.004))
-        for k in np.flatnonzero(moved):
+        for k in np.flatnonzero(moved).tolist():
             self.band_published[k] = (upper[k], lower[k])
             row = schema.empty(schema.LULD, 1)
             row["ts_event"], row["instrument_id"] = t0, k

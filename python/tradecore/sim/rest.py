@@ -288,7 +288,7 @@ async def movers(request: web.Request) -> web.Response:
     if request.match_info.get("market_type", "stocks") != "stocks":
         raise _Problem(400, 40010001, "the simulator has stocks only")
     top = _int(request.query, "top", 10, 1, 50)
-    changes = []
+    changes: list[dict[str, Any]] = []
     for symbol, _, _, price in _today(market):
         asset = market.asset(symbol)
         if asset is None or asset.prior_close <= 0:
@@ -408,7 +408,8 @@ async def one_asset(request: web.Request) -> web.Response:
 @web.middleware
 async def _guard(request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
     if request.path == "/stream":  # trade_updates: keys come in the first message, not headers
-        return await handler(request)
+        stream: web.StreamResponse = await handler(request)
+        return stream
     key_id, secret = request.app[_KEYS]
     given_key = request.headers.get("APCA-API-KEY-ID")
     given_secret = request.headers.get("APCA-API-SECRET-KEY")

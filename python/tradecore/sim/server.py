@@ -102,7 +102,7 @@ class SimServer:
             site = web.TCPSite(self._runner, self.host, self.rest_port)
             await site.start()
             if self.rest_port == 0:
-                sockets = site._server.sockets if site._server is not None else []
+                sockets = getattr(site._server, "sockets", None) or []  # private: the bound port
                 self.rest_port = sockets[0].getsockname()[1]
         except BaseException:
             await self.close()

@@ -217,7 +217,8 @@ class SimulatedMarket(Market):
         # The open bar's VWAP is only final at its close: fill it from the running notional.
         if rows["volume"][0] > 0:
             rows["vwap"][0] = round(self._notional[k] / rows["volume"][0], 4)
-        return rows[0]
+        bar: np.void = rows[0]
+        return bar
 
     def minute_bar(self, symbol: str) -> np.void | None:
         """The latest completed minute bar of ``symbol``, or None."""

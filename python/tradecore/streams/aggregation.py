@@ -193,11 +193,11 @@ class AggregationStream(MarketDataStream):
             return [batch]
         out: list[EventBatch] = []
         start = 0
-        for cut, bars in self._bar_batches(closed, times):
+        for cut, bar_batch in self._bar_batches(closed, times):
             if cut > start:
                 out.append(self._slice(batch, start, cut))
                 start = cut
-            out.append(bars)
+            out.append(bar_batch)
         if start < len(batch):
             out.append(self._slice(batch, start, len(batch)))
         return out
@@ -228,12 +228,12 @@ class AggregationStream(MarketDataStream):
         while self._closing and self._closing[0][0] <= now:
             end, symbol, period = heapq.heappop(self._closing)
             key = (symbol, period)
-            aggregator = self._aggregators.get(key)
-            if aggregator is None or self._tracked.get(key) != end:
+            due = self._aggregators.get(key)
+            if due is None or self._tracked.get(key) != end:
                 continue  # unsubscribed, or the bar already closed on a trade
-            if len(bars := aggregator.on_clock(now)):
+            if len(bars := due.on_clock(now)):
                 closed.append((symbol, period, bars))
-            self._track(key, aggregator)
+            self._track(key, due)
         return closed
 
     def _tick(self, now: int) -> list[EventBatch]:

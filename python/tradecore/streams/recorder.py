@@ -27,6 +27,7 @@ paces by ``ts_received``, and ``start``/``end`` select by it.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -338,7 +339,7 @@ class RecordingSource(Source):
 
         return [
             Part(
-                str(path), loader(path), lambda path=path: parquet.column_minimum(path, "sequence")
+                str(path), loader(path), functools.partial(parquet.column_minimum, path, "sequence")
             )
             for _, path in self._segments(kind)
         ]

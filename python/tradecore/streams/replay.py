@@ -62,6 +62,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import dataclasses
+import functools
 import datetime as dt
 import logging
 import os
@@ -235,7 +236,7 @@ class ParquetSource(Source):
 
         column = "ts_end" if kind in _BAR_KINDS else "ts_event"
         return [
-            Part(str(path), loader(path), lambda path=path: parquet.column_minimum(path, column))
+            Part(str(path), loader(path), functools.partial(parquet.column_minimum, path, column))
             for day, path in parquet.dataset_files(self.root, dataset, symbol)
             if low <= day <= high
         ]
@@ -329,7 +330,7 @@ class _Cursor:
     """Read position in one (dataset, symbol) stream: loaded events and the parts left."""
 
     def __init__(
-        self, kind: EventKind, dataset: str, symbol: str, parts: list[Part], rank: tuple, begin: int
+        self, kind: EventKind, dataset: str, symbol: str, parts: list[Part], rank: tuple[int, str, int], begin: int
     ) -> None:
         self.kind, self.dataset, self.symbol, self.rank = kind, dataset, symbol, rank
         self.begin = begin  # clock at which the stream joins the replay
