@@ -7,7 +7,7 @@ market's quotes, trades and statuses as the market publishes them and driven by 
 clock, so fills depend only on the market's events: the same seed and the same orders give the
 same fills.
 
-Layers: :class:`PaperBroker` holds the whole state (orders and their state machine, positions,
+Layers: :class:`PaperAccount` holds the whole state (orders and their state machine, positions,
 cash, the simulators, the update subscribers) and decides everything; the HTTP handlers only
 authenticate, parse the request into typed values and turn records into JSON.
 
@@ -47,7 +47,7 @@ from tradecore.streams.base import EventBatch, EventKind
 __all__ = [
     "BROKER",
     "OrderRequest",
-    "PaperBroker",
+    "PaperAccount",
     "TradingConfig",
     "TradingError",
     "asset_id",
@@ -353,7 +353,7 @@ class _Venue:
     working: dict[int, _Order] = field(default_factory=dict)
 
 
-class PaperBroker:
+class PaperAccount:
     """The paper account on a :class:`Market`: orders, fills, positions, cash and updates.
 
     Every state change of an order happens here (:meth:`submit`, :meth:`cancel`,
@@ -1066,7 +1066,7 @@ def order_json(order: _Order) -> dict[str, Any]:
     }
 
 
-def position_json(broker: PaperBroker, symbol: str, position: _Position) -> dict[str, Any]:
+def position_json(broker: PaperAccount, symbol: str, position: _Position) -> dict[str, Any]:
     """The Alpaca position object (protocols.md 2.5) of ``symbol``."""
     asset = broker.market.asset(symbol)
     price = broker.price(symbol)
@@ -1107,13 +1107,13 @@ def position_json(broker: PaperBroker, symbol: str, position: _Position) -> dict
     }
 
 
-BROKER = web.AppKey("tradecore.sim.trading.broker", PaperBroker)
+BROKER = web.AppKey("tradecore.sim.trading.broker", PaperAccount)
 """Where :func:`install` leaves the broker in the application."""
 
 _EXCHANGES = frozenset({"AMEX", "ARCA", "BATS", "NYSE", "NASDAQ", "NYSEARCA", "OTC"})
 
 
-def account_json(broker: PaperBroker) -> dict[str, Any]:
+def account_json(broker: PaperAccount) -> dict[str, Any]:
     """The Alpaca account object (protocols.md 2.5)."""
     long_value, short_value = broker.market_values()
     equity = broker.cash + long_value + short_value
@@ -1200,7 +1200,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class _Api:
     """The HTTP face of a broker: authenticate, parse, call, convert."""
 
-    def __init__(self, broker: PaperBroker, keys: Mapping[str, str] | None) -> None:
+    def __init__(self, broker: PaperAccount, keys: Mapping[str, str] | None) -> None:
         self.broker = broker
         self.keys = dict(keys) if keys is not None else None
         self.sockets: set[web.WebSocketResponse] = set()
@@ -1550,7 +1550,7 @@ def install(
     fill_model: Any = None,
     starting_cash: float | str | Decimal = 100_000,
     config: TradingConfig | None = None,
-) -> PaperBroker:
+) -> PaperAccount:
     """Mount the paper-trading endpoints for ``market`` on ``app`` and return the broker.
 
     Routes: ``/v2/account``, ``/v2/clock``, ``/v2/orders`` (GET, POST, DELETE),
@@ -1571,7 +1571,7 @@ def install(
     """
     if config is None:
         config = TradingConfig(starting_cash=Decimal(str(starting_cash)))
-    broker = PaperBroker(market, fill_model=fill_model, config=config)
+    broker = PaperAccount(market, fill_model=fill_model, config=config)
     api = _Api(broker, keys)
     guarded = api.guarded
     app.router.add_get("/v2/account", guarded(api.get_account))

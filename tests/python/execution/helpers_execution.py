@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import numpy as np
 from tradecore import schema
 from tradecore.execution.router import TradeIntent
 from tradecore.schema import OrderType, Side, Sizing
-from tradecore.sim.market import Asset, AssetType, Market, MarketListener
+from tradecore.sim.market import Asset, AssetType
 from tradecore.streams.base import EventBatch, EventKind
 
 NY = ZoneInfo("America/New_York")
@@ -57,68 +55,5 @@ def intent(symbol: str = "ABC", *, side: Side = Side.BUY, order_type: OrderType 
                        transition=transition, ts_event=ts)
 
 
-class ScriptedMarket(Market):
-    """A :class:`~tradecore.sim.market.Market` whose clock and events are the test's.
-
-    Only what the trading endpoints read: the clock, assets, last quote/trade/status, and
-    listeners that receive each published batch synchronously.
-    """
-
-    def __init__(self, now: int) -> None:
-        self._now = now
-        self._assets = {"ACME": Asset("ACME", "Acme Corp", "NASDAQ", AssetType.COMMON,
-                                      50_000_000, 40_000_000, 10.0, shortable=True,
-                                      easy_to_borrow=True)}
-        self._quotes: dict[str, np.void] = {}
-        self._trades: dict[str, np.void] = {}
-        self._listeners: list[MarketListener] = []
-
-    def now(self) -> int:
-        return self._now
-
-    def assets(self) -> list[Asset]:
-        return list(self._assets.values())
-
-    def asset(self, symbol: str) -> Asset | None:
-        return self._assets.get(symbol)
-
-    def last_trade(self, symbol: str) -> np.void | None:
-        return self._trades.get(symbol)
-
-    def last_quote(self, symbol: str) -> np.void | None:
-        return self._quotes.get(symbol)
-
-    def status(self, symbol: str) -> int:
-        return int(schema.TradingState.TRADING)
-
-    def bars(self, symbol: str, start: int, end: int, period_ns: int = 60_000_000_000) -> np.ndarray:
-        return schema.empty(schema.BAR)
-
-    def trades(self, symbol: str, start: int, end: int) -> np.ndarray:
-        return schema.empty(schema.TRADE)
-
-    def add_listener(self, listener: MarketListener) -> None:
-        self._listeners.append(listener)
-
-    def remove_listener(self, listener: MarketListener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
-
-    async def run(self) -> None:
-        await asyncio.Event().wait()
-
-    def _publish(self, batch: EventBatch) -> None:
-        self._now = max(self._now, int(batch.events["ts_event"][-1]))
-        for listener in list(self._listeners):
-            listener(batch)
-
-    def quote(self, symbol: str, bid: float, ask: float, bid_size: float = 10_000,
-              ask_size: float = 10_000) -> None:
-        batch = quote(symbol, self._now + 1, bid, ask, bid_size, ask_size)
-        self._quotes[symbol] = batch.events[0].copy()
-        self._publish(batch)
-
-    def trade(self, symbol: str, price: float, size: float = 100) -> None:
-        batch = trade(symbol, self._now + 1, price, size)
-        self._trades[symbol] = batch.events[0].copy()
-        self._publish(batch)
+ACME = Asset("ACME", "Acme Corp", "NASDAQ", AssetType.COMMON, 50_000_000, 40_000_000, 10.0,
+             shortable=True, easy_to_borrow=True)

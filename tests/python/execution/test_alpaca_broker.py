@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from helpers_execution import ScriptedMarket, ny
+from helpers_execution import ACME, ny
 from tradecore.execution import BrokerEvent, BrokerEventType, OrderRequest, OrderState
 from tradecore.execution.alpaca import (
     AlpacaBroker,
@@ -31,6 +31,7 @@ from tradecore.execution.alpaca import (
     AlpacaUnprocessableError,
 )
 from tradecore.execution.broker import OrderRejectedError
+from tradecore.sim.scripted import ScriptedMarket
 from tradecore.schema import OrderType, Side, TimeInForce
 from tradecore.sim.trading import install
 from tradecore.streams.alpaca import Backoff
@@ -133,7 +134,7 @@ class Venue:
 
 @contextlib.asynccontextmanager
 async def venue(hour: int = 10) -> AsyncIterator[Venue]:
-    market = ScriptedMarket(ny(hour))
+    market = ScriptedMarket([ACME], ny(hour))
     market.quote("ACME", 10.00, 10.02)
     market.trade("ACME", 10.01)
     faults = Faults()

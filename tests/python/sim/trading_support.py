@@ -6,7 +6,6 @@ the test publishes (quotes, trades, halts), so fills can be predicted exactly.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import warnings
@@ -15,13 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import pytest_asyncio
 from aiohttp import web
-from tradecore import schema
-from tradecore.sim.market import Asset, AssetType, Market, MarketListener
-from tradecore.sim.trading import PaperBroker, install
-from tradecore.streams.base import EventBatch, EventKind
+from tradecore.sim.market import Asset, AssetType, Market
+from tradecore.sim.scripted import ScriptedMarket
+from tradecore.sim.trading import PaperAccount, install
 
 __all__ = [
     "KEY",
@@ -56,94 +53,6 @@ def alpaca_trading() -> tuple[Any, Any]:
     return requests, enums
 
 
-class ScriptedMarket(Market):
-    """A market whose clock and events are driven by the test."""
-
-    def __init__(self, assets: list[Asset], now: int) -> None:
-        self._now = now
-        self._assets = {a.symbol: a for a in assets}
-        self._quotes: dict[str, np.void] = {}
-        self._trades: dict[str, np.void] = {}
-        self._status: dict[str, int] = {}
-        self._listeners: list[MarketListener] = []
-
-    def now(self) -> int:
-        return self._now
-
-    def advance(self, ns: int) -> None:
-        self._now = max(self._now, ns)
-
-    def assets(self) -> list[Asset]:
-        return list(self._assets.values())
-
-    def asset(self, symbol: str) -> Asset | None:
-        return self._assets.get(symbol)
-
-    def last_trade(self, symbol: str) -> np.void | None:
-        return self._trades.get(symbol)
-
-    def last_quote(self, symbol: str) -> np.void | None:
-        return self._quotes.get(symbol)
-
-    def status(self, symbol: str) -> int:
-        return self._status.get(symbol, schema.TradingState.TRADING)
-
-    def bars(
-        self, symbol: str, start: int, end: int, period_ns: int = 60_000_000_000
-    ) -> np.ndarray:
-        return schema.empty(schema.BAR)
-
-    def trades(self, symbol: str, start: int, end: int) -> np.ndarray:
-        return schema.empty(schema.TRADE)
-
-    def add_listener(self, listener: MarketListener) -> None:
-        self._listeners.append(listener)
-
-    def remove_listener(self, listener: MarketListener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
-
-    async def run(self) -> None:
-        await asyncio.Event().wait()
-
-    def _publish(self, kind: EventKind, symbol: str, rows: np.ndarray) -> None:
-        self._now = max(self._now, int(rows["ts_event"][-1]))
-        for listener in list(self._listeners):
-            listener(EventBatch(kind, symbol, rows))
-
-    def quote(
-        self,
-        symbol: str,
-        bid: float,
-        ask: float,
-        size: float = 10_000,
-        ts: int | None = None,
-        bid_size: float | None = None,
-        ask_size: float | None = None,
-    ) -> None:
-        rows = schema.empty(schema.QUOTE, 1)
-        rows["ts_event"] = self._now + 1 if ts is None else ts
-        rows["bid_price"], rows["ask_price"] = bid, ask
-        rows["bid_size"] = size if bid_size is None else bid_size
-        rows["ask_size"] = size if ask_size is None else ask_size
-        self._quotes[symbol] = rows[0].copy()
-        self._publish(EventKind.QUOTE, symbol, rows)
-
-    def trade(self, symbol: str, price: float, size: float = 100, ts: int | None = None) -> None:
-        rows = schema.empty(schema.TRADE, 1)
-        rows["ts_event"] = self._now + 1 if ts is None else ts
-        rows["price"], rows["size"] = price, size
-        self._trades[symbol] = rows[0].copy()
-        self._publish(EventKind.TRADE, symbol, rows)
-
-    def set_status(self, symbol: str, state: int, ts: int | None = None) -> None:
-        rows = schema.empty(schema.STATUS, 1)
-        rows["ts_event"] = self._now + 1 if ts is None else ts
-        rows["state"] = state
-        self._status[symbol] = state
-        self._publish(EventKind.STATUS, symbol, rows)
-
-
 def assets() -> list[Asset]:
     return [
         Asset(
@@ -165,7 +74,7 @@ def assets() -> list[Asset]:
 @dataclass
 class TradingServer:
     market: Any
-    broker: PaperBroker
+    broker: PaperAccount
     url: str  # http://127.0.0.1:PORT (alpaca-py's url_override)
 
     @property
