@@ -6,6 +6,8 @@ PYBIND11_MODULE(_core, m) {
   using namespace tradecore::bindings;
   register_errors(m);
   register_schema(m);
+  auto calendar = m.def_submodule("calendar", "US-equity sessions in New York time");
+  register_calendar(calendar);
   auto bars = m.def_submodule("bars", "Bar aggregation");
   register_bars(bars);
   auto indicators = m.def_submodule("indicators", "Streaming indicators");

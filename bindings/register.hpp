@@ -6,6 +6,7 @@ namespace tradecore::bindings {
 void register_errors(pybind11::module_& m);
 void register_schema(pybind11::module_& m);
 void register_bars(pybind11::module_& m);
+void register_calendar(pybind11::module_& m);
 void register_indicators(pybind11::module_& m);
 void register_engine(pybind11::module_& m);
 void register_momentum_strategies(pybind11::module_& m);

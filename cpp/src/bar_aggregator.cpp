@@ -15,21 +15,6 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-/// [start, end) time of day of the session containing tod.
-void session_range(std::int64_t tod, std::int64_t& start, std::int64_t& end) {
-  if (tod < kPremarketOpen) {
-    start = 0, end = kPremarketOpen;
-  } else if (tod < kRegularOpen) {
-    start = kPremarketOpen, end = kRegularOpen;
-  } else if (tod < kRegularClose) {
-    start = kRegularOpen, end = kRegularClose;
-  } else if (tod < kAfterHoursClose) {
-    start = kRegularClose, end = kAfterHoursClose;
-  } else {
-    start = kAfterHoursClose, end = kDay;
-  }
-}
-
 std::string describe_ts(std::int64_t ts) { return "ts_event=" + std::to_string(ts); }
 
 void validate(const AggregatorConfig& c, bool quotes) {
@@ -67,14 +52,15 @@ Bucket TimeBucketer::bucket_of(std::int64_t ts) const {
     return {start, start + period_, Session::None, true};
   }
   const std::int64_t local = to_local(ts);
-  const std::int64_t day0 = floor_div(local, kDay) * kDay;
+  const std::int64_t day = floor_div(local, kDay);
+  const std::int64_t day0 = day * kDay;
   const std::int64_t tod = local - day0;
-  const Session session = session_of_time_of_day(tod);
+  const Session session = session_of_local(day, tod);
   std::int64_t start = floor_div(tod, period_) * period_;
   std::int64_t end = std::min(start + period_, kDay);
   if (split_) {
     std::int64_t s0, s1;
-    session_range(tod, s0, s1);
+    session_range(day, tod, s0, s1);
     start = std::max(start, s0);
     end = std::min(end, s1);
   }
@@ -97,9 +83,10 @@ Bucket TimeBucketer::next_included(std::int64_t ts) const {
     }
     // Jump to the start of the next session of the same day.
     const std::int64_t local = to_local(ts);
-    const std::int64_t day0 = floor_div(local, kDay) * kDay;
+    const std::int64_t local_date = floor_div(local, kDay);
+    const std::int64_t day0 = local_date * kDay;
     std::int64_t s0, s1;
-    session_range(local - day0, s0, s1);
+    session_range(local_date, local - day0, s0, s1);
     if (s1 >= kDay) break;
     ts = to_utc(day0 + s1);
   }
@@ -136,12 +123,13 @@ bool BarAggregator::session_allows(std::int64_t ts, Session& session) {
   }
   if (ts < session_start_ || ts >= session_end_) {
     const std::int64_t local = to_local(ts);
-    const std::int64_t day0 = floor_div(local, kDay) * kDay;
+    const std::int64_t day = floor_div(local, kDay);
+    const std::int64_t day0 = day * kDay;
     std::int64_t s0, s1;
-    session_range(local - day0, s0, s1);
+    session_range(day, local - day0, s0, s1);
     session_start_ = to_utc(day0 + s0);
     session_end_ = to_utc(day0 + s1);
-    session_ = session_of_time_of_day(local - day0);
+    session_ = session_of_local(day, local - day0);
     session_included_ = (config_.sessions & session_bit(session_)) != 0;
   }
   session = session_;

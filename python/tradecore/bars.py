@@ -5,8 +5,9 @@ one array and flushed.
 
 Time bars (``period`` from ``"1s"`` to ``"1d"``) align to New York midnight for US equities
 (``calendar="us_equity"``) and never span a session boundary unless ``split_sessions=False``:
-premarket 04:00-09:30, regular 09:30-16:00, after-hours 16:00-20:00 America/New_York, with
-daylight-saving changes handled. Each bar's ``session`` field says which one it belongs to.
+premarket 04:00-09:30, regular 09:30-16:00, after-hours 16:00-20:00 America/New_York (13:00
+and 17:00 on early-close days, see :mod:`tradecore.calendar`), with daylight-saving changes
+handled. Each bar's ``session`` field says which one it belongs to.
 ``ts_event`` is the bar's open, ``ts_end`` its exclusive end.
 
 Policies (each counted in :attr:`BarAggregator.stats`):

@@ -325,7 +325,8 @@ class TradingState(enum.IntEnum):
 
 
 class Session(enum.IntEnum):
-    """Session of a US-equity bar, in America/New_York local time."""
+    """Session of a US-equity bar, in America/New_York local time (early closes: 13:00 / 17:00,
+    see :mod:`tradecore.calendar`)."""
 
     NONE = 0
     PREMARKET = 1  # 04:00-09:30

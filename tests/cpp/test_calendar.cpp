@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <tuple>
+
 #include "tradecore/calendar.hpp"
 
 using namespace tradecore;
@@ -51,4 +53,41 @@ TEST_CASE("local and UTC conversions round-trip around session times", "[calenda
   CHECK(to_utc(winter) == utc(2013, 12, 2, 9, 0));
   CHECK(local_day(utc(2013, 10, 8, 3, 0)) == days_from_civil(2013, 10, 7));
   CHECK(weekday(days_from_civil(2026, 11, 26)) == 4);  // a Thursday
+}
+
+TEST_CASE("early-close days end the regular session at 13:00 and after-hours at 17:00", "[calendar]") {
+  // Day after Thanksgiving 2013 (Friday 29 November, EST): 13:00 New York = 18:00 UTC.
+  CHECK(is_early_close(days_from_civil(2013, 11, 29)));
+  CHECK(session_of(utc(2013, 11, 29, 17, 59)) == Session::Regular);
+  CHECK(session_of(utc(2013, 11, 29, 18, 0)) == Session::AfterHours);
+  CHECK(session_of(utc(2013, 11, 29, 21, 59)) == Session::AfterHours);
+  CHECK(session_of(utc(2013, 11, 29, 22, 0)) == Session::Overnight);  // 17:00 New York
+  // The Friday after a Thursday that is not the fourth is a normal day.
+  CHECK_FALSE(is_early_close(days_from_civil(2013, 11, 22)));
+  CHECK(session_of(utc(2013, 11, 22, 18, 0)) == Session::Regular);
+  // July 3 (EDT) and December 24 only Monday to Thursday; a Friday is the observed holiday.
+  CHECK(is_early_close(days_from_civil(2024, 7, 3)));              // Wednesday
+  CHECK(session_of(utc(2024, 7, 3, 17, 0)) == Session::AfterHours);  // 13:00 EDT
+  CHECK_FALSE(is_early_close(days_from_civil(2020, 7, 3)));        // Friday: closed
+  CHECK(is_early_close(days_from_civil(2024, 12, 24)));            // Tuesday
+  CHECK_FALSE(is_early_close(days_from_civil(2021, 12, 24)));      // Friday: closed
+  CHECK_FALSE(is_early_close(days_from_civil(2022, 12, 24)));      // Saturday
+  CHECK(is_early_close(days_from_civil(2026, 11, 27)));
+  CHECK_FALSE(is_early_close(days_from_civil(2026, 11, 26)));  // Thanksgiving itself
+  std::int64_t start = 0, end = 0;
+  session_range(days_from_civil(2026, 11, 27), 14 * kHour, start, end);
+  CHECK(start == kEarlyRegularClose);
+  CHECK(end == kEarlyAfterHoursClose);
+  session_range(days_from_civil(2026, 11, 27), 18 * kHour, start, end);
+  CHECK(start == kEarlyAfterHoursClose);
+  CHECK(end == kDay);
+}
+
+TEST_CASE("month and day come back from a day count", "[calendar]") {
+  for (auto [y, m, d] : {std::tuple{2024, 2u, 29u}, {2023, 12, 31}, {1970, 1, 1}, {1969, 12, 31}}) {
+    unsigned month = 0, day = 0;
+    month_day_from_days(days_from_civil(y, m, d), month, day);
+    CHECK(month == m);
+    CHECK(day == d);
+  }
 }

@@ -3,6 +3,14 @@
 /// daylight-saving rules (no tz database: the core reads no files). Rules: from 2007 DST runs
 /// from the second Sunday of March to the first Sunday of November; 1987-2006 from the first
 /// Sunday of April to the last Sunday of October. Changes happen at 02:00 local time.
+///
+/// Sessions: premarket 04:00-09:30, regular 09:30-16:00, after-hours 16:00-20:00, else
+/// overnight. On the NYSE's early-close days the regular session ends at 13:00 and after-hours
+/// at 17:00: the day after Thanksgiving, and July 3 and December 24 when they fall Monday to
+/// Thursday (Friday is the observed holiday). The rules agree with exchange_calendars' XNYS
+/// for 2004-2035 (tested); before 2004 a few days differed. Holidays are not modelled: a closed
+/// day simply has no data.
+#include <cstddef>
 #include <cstdint>
 
 #include "tradecore/schema.hpp"
@@ -19,6 +27,8 @@ inline constexpr std::int64_t kPremarketOpen = 4 * kHour;
 inline constexpr std::int64_t kRegularOpen = 9 * kHour + 30 * kMinute;
 inline constexpr std::int64_t kRegularClose = 16 * kHour;
 inline constexpr std::int64_t kAfterHoursClose = 20 * kHour;
+inline constexpr std::int64_t kEarlyRegularClose = 13 * kHour;
+inline constexpr std::int64_t kEarlyAfterHoursClose = 17 * kHour;
 
 /// floor division for possibly negative timestamps.
 constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) {
@@ -51,6 +61,18 @@ constexpr std::int64_t year_from_days(std::int64_t z) {
 /// Weekday of a day count, 0 = Sunday.
 constexpr unsigned weekday(std::int64_t days) {
   return static_cast<unsigned>(days >= -4 ? (days + 4) % 7 : (days + 5) % 7 + 6);
+}
+
+/// Month (1-12) and day of month of a day count since 1970-01-01.
+constexpr void month_day_from_days(std::int64_t z, unsigned& month, unsigned& day) {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  day = doy - (153 * mp + 2) / 5 + 1;
+  month = mp < 10 ? mp + 3 : mp - 9;
 }
 
 /// Day count of the n-th (1-based) Sunday of a month, or the last one when n == 0.
@@ -98,19 +120,64 @@ constexpr std::int64_t to_utc(std::int64_t local_ns) {
   return is_dst(as_standard - kHour) ? local_ns + 4 * kHour : as_standard;
 }
 
-/// Session of a New York time of day (ns after local midnight).
-constexpr Session session_of_time_of_day(std::int64_t tod) {
-  if (tod < kPremarketOpen) return Session::Overnight;
-  if (tod < kRegularOpen) return Session::Premarket;
-  if (tod < kRegularClose) return Session::Regular;
-  if (tod < kAfterHoursClose) return Session::AfterHours;
+/// Whether the NYSE closes at 13:00 on this New York date (days since 1970-01-01).
+constexpr bool is_early_close(std::int64_t local_day) {
+  unsigned month = 0, day = 0;
+  month_day_from_days(local_day, month, day);
+  const unsigned wd = weekday(local_day);  // 0 = Sunday
+  if ((month == 7 && day == 3) || (month == 12 && day == 24)) return wd >= 1 && wd <= 4;
+  if (month == 11 && wd == 5) {  // the day after the fourth Thursday
+    const std::int64_t first = days_from_civil(year_from_days(local_day), 11, 1);
+    const std::int64_t first_thursday = first + (4 + 7 - weekday(first)) % 7;
+    return local_day == first_thursday + 22;
+  }
+  return false;
+}
+
+/// Session boundaries of one New York date, as time of day.
+struct SessionHours {
+  std::int64_t premarket_open = kPremarketOpen;
+  std::int64_t regular_open = kRegularOpen;
+  std::int64_t regular_close = kRegularClose;
+  std::int64_t after_hours_close = kAfterHoursClose;
+};
+
+constexpr SessionHours session_hours(std::int64_t local_day) {
+  SessionHours h;
+  if (is_early_close(local_day)) {
+    h.regular_close = kEarlyRegularClose;
+    h.after_hours_close = kEarlyAfterHoursClose;
+  }
+  return h;
+}
+
+/// Session of a New York time of day (ns after local midnight) on a given date.
+constexpr Session session_of_local(std::int64_t local_day, std::int64_t tod) {
+  const SessionHours h = session_hours(local_day);
+  if (tod < h.premarket_open) return Session::Overnight;
+  if (tod < h.regular_open) return Session::Premarket;
+  if (tod < h.regular_close) return Session::Regular;
+  if (tod < h.after_hours_close) return Session::AfterHours;
   return Session::Overnight;
+}
+
+/// [start, end) time of day of the session containing `tod` on a New York date.
+constexpr void session_range(std::int64_t local_day, std::int64_t tod, std::int64_t& start,
+                             std::int64_t& end) {
+  const SessionHours h = session_hours(local_day);
+  const std::int64_t edges[] = {0, h.premarket_open, h.regular_open, h.regular_close,
+                                h.after_hours_close, kDay};
+  std::size_t i = 1;
+  while (i < 5 && tod >= edges[i]) ++i;
+  start = edges[i - 1];
+  end = edges[i];
 }
 
 /// Session of a UTC instant.
 constexpr Session session_of(std::int64_t utc_ns) {
   const std::int64_t local = to_local(utc_ns);
-  return session_of_time_of_day(local - floor_div(local, kDay) * kDay);
+  const std::int64_t day = floor_div(local, kDay);
+  return session_of_local(day, local - day * kDay);
 }
 
 /// Local trading date of a UTC instant, as days since 1970-01-01 (New York calendar date).

@@ -7,10 +7,11 @@ from tradecore.errors import DataError
 from tradecore.errors import Error
 from tradecore.errors import StrategyError
 import typing
+from . import calendar
 from . import bars
 from . import indicators
 from . import engine
-__all__: list[str] = ['ConfigError', 'DataError', 'Error', 'Session', 'StrategyError', 'TradingState', 'bars', 'engine', 'indicators', 'native_dtypes']
+__all__: list[str] = ['ConfigError', 'DataError', 'Error', 'Session', 'StrategyError', 'TradingState', 'bars', 'calendar', 'engine', 'indicators', 'native_dtypes']
 class Session:
     """
     Trading session of US equities (America/New_York).

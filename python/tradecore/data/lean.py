@@ -60,6 +60,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from tradecore.calendar import sessions
 from tradecore.errors import ConfigError, DataError
 from tradecore.schema import BAR, QUOTE, TRADE, Session, TradeFlag
 
@@ -95,13 +96,6 @@ _PERIOD_NS = {
     "hour": 3_600 * _SECOND_NS,
     "daily": 86_400 * _SECOND_NS,
 }
-# Session boundaries as New York time of day in ns; Session.OVERNIGHT before the first and
-# after the last.
-_SESSION_EDGES_NS = np.array([4 * 3_600, 9 * 3_600 + 1_800, 16 * 3_600, 20 * 3_600]) * _SECOND_NS
-_SESSION_BY_EDGE = np.array(
-    [Session.OVERNIGHT, Session.PREMARKET, Session.REGULAR, Session.AFTER_HOURS, Session.OVERNIGHT],
-    dtype=np.uint8,
-)
 _FILE_NAME = re.compile(r"^(\d{8})_(trade|quote)\.zip$")
 
 
@@ -446,9 +440,6 @@ def _new_york_to_utc(local_ns: np.ndarray) -> np.ndarray:
     return utc.asi8
 
 
-def _sessions(time_of_day_ns: np.ndarray) -> np.ndarray:
-    """Return the Session of each New York time of day (ns after local midnight)."""
-    return _SESSION_BY_EDGE[np.searchsorted(_SESSION_EDGES_NS, time_of_day_ns, side="right")]
 
 
 def _check_order(path: Path, ts: np.ndarray, *, strict: bool, bars: bool) -> None:
@@ -606,7 +597,7 @@ def _read_intraday_bars(
     time_of_day = _time_of_day_ns(path, frame)
     out["ts_event"] = _new_york_to_utc(_local_midnight_ns(day) + time_of_day)
     out["ts_end"] = out["ts_event"] + _PERIOD_NS[resolution]
-    out["session"] = _sessions(time_of_day)
+    out["session"] = sessions(out["ts_event"])
     _fill_bar_prices(path, frame, out, instrument_id)
     _check_order(path, out["ts_event"], strict=strict, bars=True)
     return out
@@ -635,8 +626,9 @@ def read_minute_bars(
         ``tradecore.schema.BAR`` rows in file order: ``ts_event`` the bar's open and ``ts_end``
         the open plus the period, ns UTC; raw (not split-adjusted) prices in dollars;
         ``volume`` in shares; ``vwap`` NaN and ``trade_count`` 0, which LEAN bars do not carry;
-        ``session`` from the New York time of the open (PREMARKET 04:00-09:30, REGULAR
-        09:30-16:00, AFTER_HOURS 16:00-20:00, else OVERNIGHT).
+        ``session`` of the open (:func:`tradecore.calendar.sessions`: PREMARKET 04:00-09:30,
+        REGULAR 09:30-16:00, AFTER_HOURS 16:00-20:00, else OVERNIGHT; 13:00/17:00 on early
+        closes).
 
     Raises
     ------
