@@ -77,7 +77,7 @@ from tradecore.streams.alpaca import (
     _session_of,  # New York session of a bar start: one definition for both vendors
     condition_word,
 )
-from tradecore.streams.base import EventBatch, EventKind, Instruments
+from tradecore.streams.base import EVENT_DTYPES, EventBatch, EventKind, Instruments
 from tradecore.streams.websocket import Backoff, Gap, WebSocketStream
 
 __all__ = [
@@ -334,6 +334,7 @@ class PolygonDecoder:
                  dedup_window: int = 4096) -> None:
         self.instruments = instruments if instruments is not None else Instruments()
         self._dedup_half = max(1, dedup_window // 2)
+        self._ids: dict[str, int] = {}
         self._seen: dict[str, tuple[set[tuple[int, int, int]], set[tuple[int, int, int]]]] = {}
         self._last_trade_ts: dict[str, int] = {}
         self._last_quote: dict[str, tuple[Any, ...]] = {}
@@ -376,7 +377,7 @@ class PolygonDecoder:
         self.stats["messages"] += len(messages)
 
         controls: list[Control] = []
-        rows: dict[tuple[EventKind, str], list[tuple[Any, ...]]] = {}
+        rows: dict[EventKind, list[tuple[Any, ...]]] = {}
         for index, message in enumerate(messages):
             symbol = message.get("sym") if type(message) is dict else None
             try:
@@ -390,11 +391,11 @@ class PolygonDecoder:
                 parse = _PARSERS.get(ev) if type(ev) is str else None
                 if parse is None:
                     raise _Bad("unknown_type", f"event type {ev!r}")
-                if type(symbol) is not str or not symbol:
-                    raise _Bad("missing_field" if symbol is None else "bad_field",
-                               f"symbol {symbol!r}")
                 kind, row = parse(self, message, symbol, problems, frame_no, index)
-                rows.setdefault((kind, symbol), []).append(row)
+                bucket = rows.get(kind)
+                if bucket is None:
+                    bucket = rows[kind] = []
+                bucket.append(row)
             except _Bad as bad:
                 self._problem(problems, bad.category, frame_no, index, _str_or_none(symbol),
                               f"{bad.detail}: {_excerpt(message)}")
@@ -406,15 +407,33 @@ class PolygonDecoder:
                               f"{type(exc).__name__}: {exc}: {_excerpt(message)}")
 
         batches: list[EventBatch] = []
-        for (kind, symbol), bucket in rows.items():
-            events = np.array(bucket, dtype=schema.BAR if kind is EventKind.BAR else
-                              schema.TRADE if kind is EventKind.TRADE else schema.QUOTE)
-            self.stats["events"] += len(events)
-            received = None
-            if ts_received is not None:
-                received = np.full(len(events), ts_received, np.int64)
-            batches.append(EventBatch(kind, symbol, events, received))
+        for kind, bucket in rows.items():
+            self._emit(batches, kind, bucket, ts_received)
         return _PolygonFrame(batches, controls, problems)
+
+    def _emit(self, out: list[EventBatch], kind: EventKind, rows: list[tuple[Any, ...]],
+              ts_received: int | None) -> None:
+        """Append one batch per symbol of ``rows``: one array per kind, split by instrument."""
+        events = np.array(rows, dtype=EVENT_DTYPES[kind])
+        self.stats["events"] += len(events)
+        ids = events["instrument_id"]
+        order = np.argsort(ids, kind="stable")  # keeps arrival order within a symbol
+        events, ids = events[order], ids[order]
+        cuts = [0, *(np.flatnonzero(ids[1:] != ids[:-1]) + 1).tolist(), len(events)]
+        for start, end in zip(cuts[:-1], cuts[1:]):
+            received = None if ts_received is None else np.full(end - start, ts_received,
+                                                                 np.int64)
+            out.append(EventBatch(kind, self.instruments.symbol_of(int(ids[start])),
+                                  events[start:end], received))
+
+    def _id(self, symbol: Any) -> int:
+        iid = self._ids.get(symbol)
+        if iid is None:
+            if type(symbol) is not str or not symbol:
+                raise _Bad("missing_field" if symbol is None else "bad_field",
+                           f"symbol {symbol!r}")
+            iid = self._ids[symbol] = self.instruments.id_of(symbol)
+        return iid
 
     def reset_symbol(self, symbol: str) -> None:
         """Forget the dedup and ordering state of ``symbol`` (after an unsubscribe)."""
@@ -426,8 +445,9 @@ class PolygonDecoder:
 
     # -- per event type -------------------------------------------------------------------
 
-    def _trade(self, message: dict[str, Any], symbol: str, problems: list[Problem],
+    def _trade(self, message: dict[str, Any], symbol: Any, problems: list[Problem],
                frame_no: int, index: int) -> tuple[EventKind, tuple[Any, ...]]:
+        iid = self._id(symbol)
         ts = _stamp(message["t"])
         price, size = message["p"], message["s"]
         trade_id = _trade_id(message.get("i", "0"))
@@ -451,11 +471,11 @@ class PolygonDecoder:
                           f"trade at {ts} after one at {last}; kept")
         else:
             self._last_trade_ts[symbol] = ts
-        iid = self.instruments.id_of(symbol)
         return EventKind.TRADE, (ts, price, size, trade_id, word, iid, exchange, 0)
 
-    def _quote(self, message: dict[str, Any], symbol: str, problems: list[Problem],
+    def _quote(self, message: dict[str, Any], symbol: Any, problems: list[Problem],
                frame_no: int, index: int) -> tuple[EventKind, tuple[Any, ...]]:
+        iid = self._id(symbol)
         ts = _stamp(message["t"])
         bid, ask = message["bp"], message["ap"]
         bid_size, ask_size = message["bs"], message["as"]
@@ -469,7 +489,7 @@ class PolygonDecoder:
         condition = message.get("c")
         word = 0 if condition is None else condition_word(
             [_condition_code(QUOTE_CONDITION_CODES, condition)], QUOTE_CONDITION_BITS)
-        row = (ts, bid, ask, bid_size, ask_size, word, self.instruments.id_of(symbol),
+        row = (ts, bid, ask, bid_size, ask_size, word, iid,
                _letter(EXCHANGE_LETTERS, message.get("bx")),
                _letter(EXCHANGE_LETTERS, message.get("ax")), 0)
         if self._last_quote.get(symbol) == row:
@@ -477,8 +497,9 @@ class PolygonDecoder:
         self._last_quote[symbol] = row
         return EventKind.QUOTE, row
 
-    def _aggregate(self, message: dict[str, Any], symbol: str, problems: list[Problem],
+    def _aggregate(self, message: dict[str, Any], symbol: Any, problems: list[Problem],
                    frame_no: int, index: int) -> tuple[EventKind, tuple[Any, ...]]:
+        iid = self._id(symbol)
         start, end = _stamp(message["s"]), _stamp(message["e"])
         o, h, low, c, v = message["o"], message["h"], message["l"], message["c"], message["v"]
         vwap = message.get("vw", 0.0)
@@ -486,7 +507,7 @@ class PolygonDecoder:
                 and 0.0 <= vwap < _INF and start < end):
             raise _Bad("bad_field", f"aggregate o={o!r} h={h!r} l={low!r} c={c!r} v={v!r} "
                        f"s={start} e={end}")
-        row = (start, end, o, h, low, c, v, vwap, 0, self.instruments.id_of(symbol),
+        row = (start, end, o, h, low, c, v, vwap, 0, iid,
                _session_of(start), 0)
         key = (message["ev"], symbol)
         if self._last_bar.get(key) == row:
@@ -531,7 +552,7 @@ def _excerpt(value: Any, limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-_Parser = Callable[[PolygonDecoder, dict[str, Any], str, list[Problem], int, int],
+_Parser = Callable[[PolygonDecoder, dict[str, Any], Any, list[Problem], int, int],
                    tuple[EventKind, tuple[Any, ...]]]
 _PARSERS: dict[str, _Parser] = {
     "T": PolygonDecoder._trade,
