@@ -265,13 +265,10 @@ def timestamp_ns(value: Any) -> int:
     """
     if type(value) is not int or value <= 0:
         raise ValueError(f"timestamp must be a positive integer, not {value!r:.40}")
-    if value < 10**14:
-        value *= _NS_PER_MS
-    elif value < 10**17:
-        value *= 1_000
-    if value >= _U63:
+    ns: int = value * _NS_PER_MS if value < 10**14 else value * 1_000 if value < 10**17 else value
+    if ns >= _U63:
         raise ValueError(f"timestamp out of range: {value}")
-    return value
+    return ns
 
 
 def _trade_id(value: Any) -> int:
