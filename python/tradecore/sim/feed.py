@@ -351,7 +351,7 @@ class FeedServer(abc.ABC):
         session.outbox.clear()
         session.queued = 0
         self.stats["slow_clients"] += 1
-        logger.warning("session %d is too slow: disconnecting (407)", session.number)
+        logger.warning("session %d is too slow: disconnecting", session.number)
         self._start_task(self._disconnect_slow(session), f"feed-drop-{session.number}")
 
     async def _disconnect_slow(self, session: FeedSession) -> None:
