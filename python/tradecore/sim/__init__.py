@@ -7,7 +7,8 @@ Pieces (each its own module):
   model (quiet names, news-driven gappers, thin books, LULD-style pauses) as
   :class:`SimulatedMarket`.
 - :mod:`tradecore.sim.replayed`: recorded or imported data as a market (``--replay``).
-- :mod:`tradecore.sim.feed`: the Alpaca v2 stock stream over WebSocket.
+- :mod:`tradecore.sim.feed`: the protocol-free feed server and the Alpaca v2 stock stream on it.
+- :mod:`tradecore.sim.polygon_feed`: the Polygon/Massive stocks stream on the same server (tests).
 - :mod:`tradecore.sim.rest`: snapshots, screeners, history and assets over HTTP (aiohttp).
 - :mod:`tradecore.sim.server`: :class:`~tradecore.sim.server.SimServer`, all of it in-process
   (feed on 127.0.0.1:8790 and REST on 8791 by default), with ``extra_routes`` for the

@@ -1,8 +1,10 @@
-"""The Alpaca market data v2 stock stream, served over WebSocket: one protocol implementation.
+"""Market-data streams served over WebSocket: the shared server and the Alpaca v2 protocol.
 
-:class:`AlpacaFeedServer` holds the protocol (protocols.md section 1 and the emulator checklist,
-section 7): welcome first, auth by upgrade headers or by message (deadline 404, 402, 403, 401
-before auth, 406 per key), subscriptions as sets answered with the full set (``corrections`` /
+:class:`FeedServer` is the protocol-free part every vendor emulation shares (sessions, limits,
+fan-out, slow-client drops, lifecycle); :class:`tradecore.sim.polygon_feed.PolygonFeedServer`
+speaks Polygon/Massive on it. :class:`AlpacaFeedServer` holds the Alpaca protocol
+(protocols.md section 1 and the emulator checklist, section 7): welcome first, auth by upgrade
+headers or by message (deadline 404, 402, 403, 401 before auth, 406 per key), subscriptions as sets answered with the full set (``corrections`` /
 ``cancelErrors`` mirror ``trades``), an optional symbol limit (405), 400 on junk, 410 on
 channels the feed does not carry, JSON or msgpack chosen by the upgrade's ``Content-Type``,
 ``T`` written first in every object, msgpack ``t`` as the Timestamp extension, control
@@ -18,6 +20,7 @@ disconnected, as the vendor does, instead of growing memory.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import collections
 import http
@@ -31,7 +34,7 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import msgpack
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -48,6 +51,7 @@ __all__ = [
     "ERROR_MESSAGES",
     "STOCK_CHANNELS",
     "AlpacaFeedServer",
+    "FeedServer",
     "FeedSession",
     "MarketFeed",
     "encode_batch",
@@ -96,6 +100,7 @@ CHANNEL_OF_KIND = {
 }
 STOCK_CHANNELS = ("trades", "quotes", "bars", "updatedBars", "dailyBars", "statuses", "lulds",
                   "imbalances")
+_Server = TypeVar("_Server", bound="FeedServer")
 _SYMBOL = re.compile(r"\*|[A-Z][A-Z0-9.\-/]{0,15}")
 _NS = 1_000_000_000
 
@@ -155,29 +160,27 @@ class FeedSession:
 # -- server ------------------------------------------------------------------------------------
 
 
-class AlpacaFeedServer:
-    """An Alpaca stock-stream server (the protocol; see the module docstring).
+class FeedServer(abc.ABC):
+    """A market-data WebSocket server without a protocol: sessions, fan-out, limits, lifecycle.
+
+    Subclasses implement :meth:`_serve` (the conversation with one client) and :meth:`_send`
+    (one frame of messages), and may override :meth:`_new_session` and
+    :meth:`_disconnect_slow_session`.
 
     Parameters
     ----------
-    key_id, secret_key
-        The only credentials accepted; ``None`` for both accepts any keys.
     host, port
         Where to listen; port 0 picks a free one (see :attr:`url`).
     auth_timeout
-        Seconds a client has to authenticate (404 after).
+        Seconds a client has to authenticate.
     symbol_limit
-        Maximum symbols per session across channels (405 beyond), ``None`` for no limit.
+        Maximum symbols per session across channels, ``None`` for no limit.
     connection_limit
-        Authenticated sessions per key (406 beyond).
+        Authenticated sessions per key.
     max_connections
         Open connections in all; upgrades beyond are refused with HTTP 429.
-    carried_channels
-        Channels this feed carries; others get 410.
-    timestamp_digits
-        Fractional digits of JSON timestamps (Alpaca varies between 0 and 9).
     max_queued
-        Data messages a client may have waiting before it is dropped as slow (407).
+        Data messages a client may have waiting before it is dropped as slow.
     max_message_bytes
         Largest client message accepted (the connection is closed with 1009 beyond).
     record_received
@@ -192,31 +195,23 @@ class AlpacaFeedServer:
     def __init__(
         self,
         *,
-        key_id: str | None = None,
-        secret_key: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         auth_timeout: float = 10.0,
         symbol_limit: int | None = None,
         connection_limit: int = 1,
         max_connections: int = 64,
-        carried_channels: Iterable[str] = STOCK_CHANNELS,
-        timestamp_digits: int = 9,
         max_queued: int = 200_000,
         max_message_bytes: int = 1 << 20,
         record_received: bool = False,
         ping_interval: float | None = None,
     ) -> None:
-        self.key_id = key_id
-        self.secret_key = secret_key
         self.host = host
         self.port = port
         self.auth_timeout = auth_timeout
         self.symbol_limit = symbol_limit
         self.connection_limit = connection_limit
         self.max_connections = max_connections
-        self.carried_channels = frozenset(carried_channels)
-        self.timestamp_digits = timestamp_digits
         self.max_queued = max_queued
         self.max_message_bytes = max_message_bytes
         self.record_received = record_received
@@ -235,7 +230,7 @@ class AlpacaFeedServer:
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    async def start(self) -> AlpacaFeedServer:
+    async def start(self: _Server) -> _Server:
         """Start listening; return self."""
         self._server = await serve(self._handle, self.host, self.port,
                                    process_request=self._process_request,
@@ -256,7 +251,7 @@ class AlpacaFeedServer:
         for task in list(self._tasks):
             task.cancel()
 
-    async def __aenter__(self) -> AlpacaFeedServer:
+    async def __aenter__(self: _Server) -> _Server:
         return await self.start()
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -265,10 +260,10 @@ class AlpacaFeedServer:
 
     @property
     def url(self) -> str:
-        """``ws://host:port/v2/sip`` (any path is served)."""
-        return f"ws://{self.host}:{self.port}/v2/sip"
+        """``ws://host:port/`` (subclasses name the vendor's path; any path is served)."""
+        return f"ws://{self.host}:{self.port}/"
 
-    # -- protocol ------------------------------------------------------------------------
+    # -- sessions ------------------------------------------------------------------------
 
     def _start_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro, name=name)
@@ -292,11 +287,7 @@ class AlpacaFeedServer:
     async def _handle(self, connection: ServerConnection) -> None:
         request = connection.request
         assert request is not None
-        content_type = request.headers.get("Content-Type", "")
-        session = FeedSession(
-            number=next(self._numbers), connection=connection,
-            encoding="msgpack" if "msgpack" in content_type else "json",
-            path=request.path, headers=request.headers)
+        session = self._new_session(next(self._numbers), connection, request)
         self.sessions.append(session)
         if self.record_received:
             self.history.append(session)
@@ -309,7 +300,7 @@ class AlpacaFeedServer:
         except Exception:
             logger.exception("session %d failed", session.number)
             try:
-                await self.send_error(500, session=session, close=True)
+                await self._report_failure(session)
             except Exception:  # noqa: BLE001
                 pass
         finally:
@@ -319,6 +310,131 @@ class AlpacaFeedServer:
             session.outbox.clear()
             session.closed.set()
             await self._notify()
+
+    def _new_session(self, number: int, connection: ServerConnection, request: Request
+                     ) -> FeedSession:
+        """Return the session object for a new connection (JSON unless a subclass says)."""
+        return FeedSession(number=number, connection=connection, encoding="json",
+                           path=request.path, headers=request.headers)
+
+    @abc.abstractmethod
+    async def _serve(self, session: FeedSession) -> None:
+        """Hold the conversation with one client until it ends."""
+
+    @abc.abstractmethod
+    async def _send(self, session: FeedSession, messages: Sequence[Mapping[str, Any]]) -> None:
+        """Send ``messages`` as one frame."""
+
+    async def _report_failure(self, session: FeedSession) -> None:
+        """Tell a client the server failed while serving it, and close (default: just close)."""
+        await session.connection.close()
+
+    async def _disconnect_slow_session(self, session: FeedSession) -> None:
+        """Tell a client it was too slow, and close (default: just close)."""
+        await session.connection.close()
+
+    # -- data fan-out --------------------------------------------------------------------
+
+    def enqueue(self, session: FeedSession, count: int, encoded: bytes | str) -> None:
+        """Queue ``count`` encoded data messages (see :func:`encode_batch`) for ``session``."""
+        if session.dropping:
+            return
+        if session.queued + count > self.max_queued:
+            self._drop_slow(session)
+            return
+        session.outbox.append((count, encoded))
+        session.queued += count
+        session.wake.set()
+
+    def _drop_slow(self, session: FeedSession) -> None:
+        session.dropping = True
+        session.outbox.clear()
+        session.queued = 0
+        self.stats["slow_clients"] += 1
+        logger.warning("session %d is too slow: disconnecting", session.number)
+        self._start_task(self._disconnect_slow(session), f"feed-drop-{session.number}")
+
+    async def _disconnect_slow(self, session: FeedSession) -> None:
+        try:
+            await asyncio.wait_for(self._disconnect_slow_session(session), 2.0)
+        except (TimeoutError, ConnectionClosed, OSError):
+            pass
+        finally:
+            if session.connection.transport is not None:
+                session.connection.transport.abort()
+
+    async def _write(self, session: FeedSession) -> None:
+        """Drain the outbox: join queued encodings into frames of up to ~64 KiB."""
+        msgpack_mode = session.encoding == "msgpack"
+        while True:
+            await session.wake.wait()
+            session.wake.clear()
+            while session.outbox and not session.dropping:
+                count, parts, size = 0, [], 0
+                while session.outbox and size < 65_536:
+                    n, encoded = session.outbox.popleft()
+                    count += n
+                    size += len(encoded)
+                    parts.append(encoded)
+                session.queued -= count
+                if msgpack_mode:
+                    frame: bytes | str = _array_header(count) + b"".join(parts)  # type: ignore[arg-type]
+                else:
+                    frame = "[" + ",".join(parts) + "]"  # type: ignore[arg-type]
+                await session.connection.send(frame)
+                session.sent += count
+                self.stats["messages_sent"] += count
+                self.stats["frames_sent"] += 1
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+
+class AlpacaFeedServer(FeedServer):
+    """An Alpaca stock-stream server (the protocol; see the module docstring).
+
+    Parameters
+    ----------
+    key_id, secret_key
+        The only credentials accepted; ``None`` for both accepts any keys.
+    carried_channels
+        Channels this feed carries; others get 410.
+    timestamp_digits
+        Fractional digits of JSON timestamps (Alpaca varies between 0 and 9).
+    **options
+        Those of :class:`FeedServer`: the auth deadline answers 404, the symbol limit 405, the
+        per-key connection limit 406, a slow client is sent 407 before it is dropped.
+    """
+
+    def __init__(self, *, key_id: str | None = None, secret_key: str | None = None,
+                 carried_channels: Iterable[str] = STOCK_CHANNELS, timestamp_digits: int = 9,
+                 **options: Any) -> None:
+        super().__init__(**options)
+        self.key_id = key_id
+        self.secret_key = secret_key
+        self.carried_channels = frozenset(carried_channels)
+        self.timestamp_digits = timestamp_digits
+
+    @property
+    def url(self) -> str:
+        """``ws://host:port/v2/sip`` (any path is served)."""
+        return f"ws://{self.host}:{self.port}/v2/sip"
+
+    def _new_session(self, number: int, connection: ServerConnection, request: Request
+                     ) -> FeedSession:
+        content_type = request.headers.get("Content-Type", "")
+        return FeedSession(number=number, connection=connection,
+                           encoding="msgpack" if "msgpack" in content_type else "json",
+                           path=request.path, headers=request.headers)
+
+    async def _report_failure(self, session: FeedSession) -> None:
+        await self.send_error(500, session=session, close=True)
+
+    async def _disconnect_slow_session(self, session: FeedSession) -> None:
+        await self.send_error(407, session=session, close=True)
+
+    # -- protocol ------------------------------------------------------------------------
 
     async def _serve(self, session: FeedSession) -> None:
         await self._send(session, [{"T": "success", "msg": "connected"}])
@@ -422,59 +538,6 @@ class AlpacaFeedServer:
             if close:
                 await target.connection.close()
 
-    # -- data fan-out --------------------------------------------------------------------
-
-    def enqueue(self, session: FeedSession, count: int, encoded: bytes | str) -> None:
-        """Queue ``count`` encoded data messages (see :func:`encode_batch`) for ``session``."""
-        if session.dropping:
-            return
-        if session.queued + count > self.max_queued:
-            self._drop_slow(session)
-            return
-        session.outbox.append((count, encoded))
-        session.queued += count
-        session.wake.set()
-
-    def _drop_slow(self, session: FeedSession) -> None:
-        session.dropping = True
-        session.outbox.clear()
-        session.queued = 0
-        self.stats["slow_clients"] += 1
-        logger.warning("session %d is too slow: disconnecting (407)", session.number)
-        self._start_task(self._disconnect_slow(session), f"feed-drop-{session.number}")
-
-    async def _disconnect_slow(self, session: FeedSession) -> None:
-        try:
-            await asyncio.wait_for(self.send_error(407, session=session, close=True), 2.0)
-        except (TimeoutError, ConnectionClosed, OSError):
-            pass
-        finally:
-            if session.connection.transport is not None:
-                session.connection.transport.abort()
-
-    async def _write(self, session: FeedSession) -> None:
-        """Drain the outbox: join queued encodings into frames of up to ~64 KiB."""
-        msgpack_mode = session.encoding == "msgpack"
-        while True:
-            await session.wake.wait()
-            session.wake.clear()
-            while session.outbox and not session.dropping:
-                count, parts, size = 0, [], 0
-                while session.outbox and size < 65_536:
-                    n, encoded = session.outbox.popleft()
-                    count += n
-                    size += len(encoded)
-                    parts.append(encoded)
-                session.queued -= count
-                if msgpack_mode:
-                    frame: bytes | str = _array_header(count) + b"".join(parts)  # type: ignore[arg-type]
-                else:
-                    frame = "[" + ",".join(parts) + "]"  # type: ignore[arg-type]
-                await session.connection.send(frame)
-                session.sent += count
-                self.stats["messages_sent"] += count
-                self.stats["frames_sent"] += 1
-
     # -- wire ----------------------------------------------------------------------------
 
     def _decode(self, frame: bytes | str) -> Any:
@@ -504,10 +567,6 @@ class AlpacaFeedServer:
                          else format_timestamp(value, self.timestamp_digits))
             out[key] = value
         return out
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
 
 
 def _array_header(n: int) -> bytes:

@@ -1,13 +1,15 @@
-"""A loopback server that speaks the Alpaca market data v2 stock stream, for tests and demos.
+"""Loopback servers speaking the vendors' stock streams (Alpaca v2, Polygon/Massive) for tests.
 
-The protocol is :class:`tradecore.sim.feed.AlpacaFeedServer` (the simulator's data feed): this
-module only adds scripting hooks to it.
+The protocols are :class:`tradecore.sim.feed.AlpacaFeedServer` (the simulator's data feed) and
+:class:`tradecore.sim.polygon_feed.PolygonFeedServer`: this module only adds the same scripting
+hooks to both (:class:`ScriptedServer`).
 
 Test hooks push scripted events (:meth:`AlpacaTestServer.publish`, built with :func:`trade`,
 :func:`quote`, :func:`bar`, ...), send raw or malformed frames, send error codes, drop
 connections without a close frame and refuse upgrades with an HTTP status. Events carry ``t``
 as int ns; the server writes it as RFC 3339 (JSON) or a msgpack Timestamp. A ``t`` given as a
-string is sent as is (to script bad timestamps).
+string is sent as is (to script bad timestamps). Polygon messages (:func:`polygon_trade`, ...)
+are sent exactly as built: JSON, times in Unix ms as the vendor sends them.
 
 Usage::
 
@@ -27,16 +29,22 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
 
-from tradecore.sim.feed import ERROR_MESSAGES, AlpacaFeedServer, FeedSession
+from tradecore.sim.feed import ERROR_MESSAGES, AlpacaFeedServer, FeedServer, FeedSession
+from tradecore.sim.polygon_feed import PolygonFeedServer
 
 __all__ = [
     "ERROR_MESSAGES",
     "AlpacaTestServer",
+    "PolygonTestServer",
+    "ScriptedServer",
     "TestSession",
     "bar",
     "cancel_error",
     "correction",
     "luld",
+    "polygon_aggregate",
+    "polygon_quote",
+    "polygon_trade",
     "quote",
     "status",
     "trade",
@@ -105,47 +113,56 @@ def cancel_error(symbol: str, ts: int, *, trade_id: int, price: float, size: int
             "a": action, "t": ts, "z": tape}
 
 
-# -- server ------------------------------------------------------------------------------------
+# -- Polygon/Massive message builders (ev first, times as the vendor sends them: Unix ms) ------
+
+
+def polygon_trade(symbol: str, t: int, price: float, size: int, *, trade_id: str = "1",
+                  exchange: int = 4, conditions: Sequence[int] = (0,), tape: int = 3,
+                  sequence: int = 1) -> dict[str, Any]:
+    """Return a trade message (``ev`` = ``T``); ``t`` in Unix ms (or ns, to test both)."""
+    return {"ev": "T", "sym": symbol, "x": exchange, "i": trade_id, "z": tape, "p": price,
+            "s": size, "c": list(conditions), "t": t, "q": sequence}
+
+
+def polygon_quote(symbol: str, t: int, bid: float, ask: float, *, bid_size: int = 1,
+                  ask_size: int = 1, bid_exchange: int = 15, ask_exchange: int = 15,
+                  condition: int = 0, tape: int = 3, sequence: int = 1) -> dict[str, Any]:
+    """Return a quote message (``ev`` = ``Q``)."""
+    return {"ev": "Q", "sym": symbol, "bx": bid_exchange, "bp": bid, "bs": bid_size,
+            "ax": ask_exchange, "ap": ask, "as": ask_size, "c": condition, "i": [],
+            "t": t, "q": sequence, "z": tape}
+
+
+def polygon_aggregate(symbol: str, start: int, end: int, open_: float, high: float,
+                      low: float, close: float, volume: int, *, vwap: float | None = None,
+                      minute: bool = True) -> dict[str, Any]:
+    """Return an aggregate: ``AM`` (per minute) or ``A`` (per second); ``start``/``end`` ms."""
+    return {"ev": "AM" if minute else "A", "sym": symbol, "v": volume, "av": volume * 10,
+            "op": open_, "vw": close if vwap is None else vwap, "o": open_, "c": close,
+            "h": high, "l": low, "a": close, "z": 100, "s": start, "e": end}
+
+
+# -- servers ------------------------------------------------------------------------------------
 
 TestSession = FeedSession
 """One client connection as the server sees it (the feed's session)."""
 
 
-class AlpacaTestServer(AlpacaFeedServer):
-    """An Alpaca stock-stream server on loopback with test hooks.
+class ScriptedServer(FeedServer):
+    """Test hooks for any :class:`~tradecore.sim.feed.FeedServer` protocol (mixed in first).
 
-    Parameters are those of :class:`~tradecore.sim.feed.AlpacaFeedServer`, with fixed test
-    credentials by default, one connection per key (as the vendor), no total connection cap,
-    and every client message recorded.
+    Every client message is recorded and there is no total connection cap by default.
     """
 
     __test__ = False
     server_logger = "tradecore.streams.testing.server"
 
-    def __init__(self, *, key_id: str = "test-key", secret_key: str = "test-secret",
-                 **options: Any) -> None:
+    def __init__(self, **options: Any) -> None:
         options.setdefault("record_received", True)
         options.setdefault("max_connections", 1_000_000)
-        super().__init__(key_id=key_id, secret_key=secret_key, **options)
-        self.key_id: str = key_id
-        self.secret_key: str = secret_key
+        super().__init__(**options)
         self.refused_upgrades = 0
         self._refuse: collections.deque[int] = collections.deque()
-
-    async def start(self) -> AlpacaTestServer:
-        """Start listening; return self."""
-        await super().start()
-        return self
-
-    async def __aenter__(self) -> AlpacaTestServer:
-        return await self.start()
-
-    @property
-    def url(self) -> str:
-        """``ws://host:port/v2/test``."""
-        return f"ws://{self.host}:{self.port}/v2/test"
-
-    # -- hooks ---------------------------------------------------------------------------
 
     def refuse_upgrades(self, status: int = 429, count: int = 1) -> None:
         """Answer the next ``count`` upgrade requests with HTTP ``status`` instead of 101."""
@@ -196,3 +213,40 @@ class AlpacaTestServer(AlpacaFeedServer):
         for target in [session] if session is not None else list(self.sessions):
             target.connection.transport.abort()
             await target.closed.wait()
+
+
+class AlpacaTestServer(ScriptedServer, AlpacaFeedServer):
+    """An Alpaca stock-stream server on loopback with test hooks.
+
+    Parameters are those of :class:`~tradecore.sim.feed.AlpacaFeedServer`, with fixed test
+    credentials by default, one connection per key (as the vendor), no total connection cap,
+    and every client message recorded.
+    """
+
+    __test__ = False
+
+    def __init__(self, *, key_id: str = "test-key", secret_key: str = "test-secret",
+                 **options: Any) -> None:
+        super().__init__(key_id=key_id, secret_key=secret_key, **options)
+        self.key_id: str = key_id
+        self.secret_key: str = secret_key
+
+    @property
+    def url(self) -> str:
+        """``ws://host:port/v2/test``."""
+        return f"ws://{self.host}:{self.port}/v2/test"
+
+
+class PolygonTestServer(ScriptedServer, PolygonFeedServer):
+    """A Polygon/Massive stocks-stream server on loopback with test hooks.
+
+    Parameters are those of :class:`~tradecore.sim.polygon_feed.PolygonFeedServer`, with a
+    fixed test key by default, one connection per key, no total connection cap, and every client
+    message recorded. Messages are published as built (see :func:`polygon_trade`, ...).
+    """
+
+    __test__ = False
+
+    def __init__(self, *, api_key: str = "test-api-key", **options: Any) -> None:
+        super().__init__(api_key=api_key, **options)
+        self.api_key: str = api_key
