@@ -68,13 +68,13 @@ import numpy as np
 from websockets.asyncio.client import ClientConnection
 
 from tradecore import schema
+from tradecore.calendar import session_of
 from tradecore.errors import ConfigError, DataError, Error
 from tradecore.streams.alpaca import (
     QUOTE_CONDITION_BITS,
     Control,
     DecodedFrame,
     Problem,
-    _session_of,  # New York session of a bar start: one definition for both vendors
     condition_word,
 )
 from tradecore.streams.base import EVENT_DTYPES, EventBatch, EventKind, Instruments
@@ -505,7 +505,7 @@ class PolygonDecoder:
             raise _Bad("bad_field", f"aggregate o={o!r} h={h!r} l={low!r} c={c!r} v={v!r} "
                        f"s={start} e={end}")
         row = (start, end, o, h, low, c, v, vwap, 0, iid,
-               _session_of(start), 0)
+               session_of(start), 0)
         key = (message["ev"], symbol)
         if self._last_bar.get(key) == row:
             raise _Bad("duplicate_bar", f"same aggregate again at {start}")
