@@ -74,6 +74,17 @@ class ExecutionPipeline:
             self._open[order.order_id] = leaves if order.side.name == "BUY" else -leaves
             self._open_symbol[order.order_id] = order.symbol
 
+    async def apply(self, events: list[BrokerEvent]) -> None:
+        """Apply events learned outside the broker's own publishing (what a resume's
+        reconciliation found), exactly as if the broker had published them."""
+        self._inbox.extend(events)
+        await self._drain_events_only()
+
+    @property
+    def open_order_ids(self) -> list[str]:
+        """Orders sent or loaded that are not final yet."""
+        return list(self._open)
+
     async def submit_intent(self, intent: TradeIntent, *, now: int | None = None
                             ) -> OrderRouted | IntentRejected | RiskDecision:
         """Route ``intent``, check the order, send it if accepted; return the deciding event."""
