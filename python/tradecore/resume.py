@@ -217,7 +217,7 @@ def _changes(journal: Journal, report: ResumeReport, now: int, order: Order,
     """Events for what the broker did to ``order`` beyond what the journal has."""
     events = []
     shares, value = _dec(journaled[0]), _dec(journaled[1])
-    missing = (order.filled_qty - shares).quantize(_SHARES)
+    missing = clean((order.filled_qty - shares).quantize(_SHARES))
     ts = order.updated_at or now
     if missing > 0:
         price = None
