@@ -3,7 +3,8 @@
 The journal commits every order before it is sent and every fill and update before it is
 acknowledged, so after a ``kill -9`` it holds everything the run acknowledged. A resume:
 
-1. restores positions, cash and open orders from the journal (:func:`restore_from_journal`);
+1. restores positions and cash by replaying the journal's fills (:func:`restore_from_journal`),
+   and the open orders from its order, update and fill records;
 2. reconciles them with the broker (:func:`reconcile`). For every order the journal holds as
    open, the broker's view is fetched (by broker order id, or by client order id when the
    crash came before any update named it). What happened while the process was down is
@@ -38,7 +39,6 @@ from tradecore.execution.broker import (
     BrokerEventType,
     Order,
     OrderState,
-    Position,
     UnknownOrderError,
 )
 from tradecore.execution.market import clean
@@ -96,27 +96,6 @@ def _dec(value: float) -> Decimal:
     return clean(Decimal(repr(float(value))))
 
 
-def journal_cash(journal: Journal, starting_cash: Decimal) -> Decimal:
-    """Cash implied by the journaled fills: the starting cash less what they bought, plus what
-    they sold, less commissions (dollars)."""
-    cash = starting_cash
-    for record in journal.fills():
-        data = record.data
-        signed = _dec(data["quantity"]) * (1 if data["side"] == "BUY" else -1)
-        cash -= signed * _dec(data["price"]) + _dec(data.get("commission") or 0.0)
-    return cash
-
-
-def journal_positions(journal: Journal) -> list[Position]:
-    """The journal's last position of each symbol, as broker positions (one lot each)."""
-    found = []
-    for symbol, position in journal.positions().items():
-        qty, price = _dec(position.quantity), _dec(position.average_price)
-        found.append(Position(symbol=symbol, qty=qty, avg_entry_price=price, cost_basis=qty * price,
-                              market_value=qty * price, current_price=price, unrealized_pl=Decimal(0)))
-    return found
-
-
 def _order_of(entry: OpenOrder, order_id: str | None = None) -> Order:
     """The journal's open order as an :class:`Order` (for events about it)."""
     def price(value: float | None) -> Decimal | None:
@@ -131,10 +110,17 @@ def _order_of(entry: OpenOrder, order_id: str | None = None) -> Order:
 
 
 def restore_from_journal(journal: Journal, tracker: Any, starting_cash: Decimal) -> dict[str, Decimal]:
-    """Load ``tracker`` with the journal's positions and cash; return the positions."""
-    positions = journal_positions(journal)
-    tracker.load(journal_cash(journal, starting_cash), positions)
-    return {p.symbol: p.qty for p in positions}
+    """Replay the journal's fills into ``tracker`` from ``starting_cash``: positions (lots and
+    average prices), cash, commissions and realised PnL as the run had them; return the
+    positions. Fills are the record of what happened; position records are derived from them
+    (and a paper run does not write them)."""
+    tracker.load(starting_cash, [])
+    for record in journal.fills():
+        data = record.data
+        tracker.on_fill(record.symbol or "", Side[data["side"]], _dec(data["quantity"]), _dec(data["price"]),
+                        _dec(data.get("commission") or 0.0), ts_event=record.ts_event,
+                        client_order_id=str(data.get("client_order_id") or ""))
+    return {s: tracker.qty(s) for s in tracker.open_symbols()}
 
 
 async def reconcile(journal: Journal, pipeline: Any, *, paper: bool, now: int,

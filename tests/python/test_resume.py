@@ -5,8 +5,10 @@ journal and registry."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -44,12 +46,14 @@ def start_sim() -> tuple[subprocess.Popen[str], dict[str, str], list[str]]:
 
 
 def wait_for_open_position(runs: Path, timeout: float = 90.0) -> Path:
+    """The run's journal once it holds an acknowledged fill that left a position open."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         time.sleep(0.2)
         for path in runs.glob("*/journal.sqlite"):
-            with Journal(path, readonly=True) as journal:
-                if journal.count("fill") and journal.positions():
+            with Journal(path, readonly=True) as journal, contextlib.suppress(sqlite3.OperationalError):
+                # (OperationalError: the run is still creating its journal's tables)
+                if any(abs(q) > 1e-9 for q in journal.net_fills().values()):
                     return path
     raise AssertionError("no acknowledged fill with an open position in time")
 
@@ -83,7 +87,7 @@ def test_live_resumes_after_kill_9_with_nothing_acknowledged_lost(tmp_path: Path
         with Journal(journal_path, readonly=True) as journal:
             before = [(r.seq, r.order_id, r.ts_event, r.data["quantity"], r.data["price"])
                       for r in journal.records("fill")]
-            held = set(journal.positions())
+            held = {s for s, q in journal.net_fills().items() if abs(q) > 1e-9}
         assert RunRegistry(runs).get(run_id).status == "running"
 
         # While the process is down someone trades on the account: the resume must notice.
@@ -160,3 +164,32 @@ def test_resume_with_nothing_to_resume_is_a_plain_error(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "no unfinished live run" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_paper_live_resumes_from_its_journal_after_kill_9(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    config = tmp_path / "paper.toml"
+    config.write_text('[sim]\nspeed = 600.0\nseed = 7\n[scanner]\nkind = "fixed"\n'
+                      f'symbols = ["CBB", "AOZ", "YRRS"]\n{STRATEGY}')
+    live = subprocess.Popen(tradecore("live", "--no-ui", "--config", str(config), "--runs-dir", str(runs)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        journal_path = wait_for_open_position(runs)
+    finally:
+        live.kill()
+        live.communicate(timeout=30)
+    with Journal(journal_path, readonly=True) as journal:
+        before = [(r.seq, r.order_id, r.data["quantity"]) for r in journal.records("fill")]
+        held = {s for s, q in journal.net_fills().items() if abs(q) > 1e-9}
+    resumed = subprocess.run(tradecore("live", "--no-ui", "--resume", journal_path.parent.name[:20],
+                                       "--duration", "3", "--runs-dir", str(runs)),
+                             capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "the journal, which is the truth" in resumed.stdout
+    with Journal(journal_path, readonly=True) as journal:
+        after = [(r.seq, r.order_id, r.data["quantity"]) for r in journal.records("fill")]
+        assert after[:len(before)] == before
+        # The restored positions were carried and closed at exit.
+        assert all(abs(q) < 1e-9 for q in journal.net_fills().values())
+        sold = {r.symbol for r in journal.fills()[len(before):] if r.data["side"] == "SELL"}
+        assert set(held) <= sold

@@ -186,9 +186,15 @@ async def test_a_broker_position_the_journal_does_not_know_is_reported_and_taken
 
 async def test_a_journal_position_the_broker_does_not_have_is_corrected_to_flat(tmp_path: Path) -> None:
     async with account(tmp_path) as a:
+        # A filled order in the journal whose shares the broker no longer holds (an account
+        # reset, or a liquidation outside this run).
+        a.journal.order(a.market.now(), "ACME", "tc1-0-2-1-1", side="BUY", quantity=20, order_type="MARKET",
+                        client_order_id="tc1-0-2-1-1")
+        a.journal.fill("ACME", {"ts_event": a.market.now(), "side": "BUY", "price": 10.0, "quantity": 20},
+                       order_id="gone-1", client_order_id="tc1-0-2-1-1")
         a.journal.position(a.market.now(), "ACME", quantity=20, average_price=10.0)
         report, state = await a.resume()
-        assert actions(report)[0] == "position_corrected"
+        assert actions(report) == ["position_corrected", "cash_corrected"]
         assert "the journal holds 20 shares the broker does not have" in report.findings[0].message
         assert state.tracker.qty("ACME") == 0 and a.journal.positions() == {}
         assert a.journal.positions(include_flat=True)["ACME"].quantity == 0
