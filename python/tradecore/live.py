@@ -23,8 +23,8 @@ import secrets
 import time
 
 import numpy as np
-from decimal import Decimal
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 

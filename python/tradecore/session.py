@@ -12,6 +12,7 @@ risk, orders, fills, positions) goes to the journal and the bus.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -278,12 +279,12 @@ class BrokerExecution(PipelineExecution):
                 fill = {"ts": event.ts_event, "order_id": engine_id, "side": int(order.side),
                         "price": float(event.fill_price), "quantity": float(event.fill_qty),
                         "leaves_quantity": float(order.leaves_qty), "commission": float(event.commission)}
-                await runner._run(lambda: native.on_external_fill(**fill))
+                await runner._run(functools.partial(native.on_external_fill, **fill))
             status = _ENGINE_STATUS.get(event.type)
             if status is not None:
                 update = {"ts": event.ts_event, "order_id": engine_id, "status": int(status),
                           "filled_quantity": float(order.filled_qty), "leaves_quantity": 0.0}
-                await runner._run(lambda: native.on_external_update(**update))
+                await runner._run(functools.partial(native.on_external_update, **update))
 
     async def on_output(self, runner: SymbolRunner, output: dict[str, np.ndarray]) -> None:
         # The engine's fills are the broker's, handed to it above: only transitions are new.

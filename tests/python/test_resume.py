@@ -101,7 +101,7 @@ def test_live_resumes_after_kill_9_with_nothing_acknowledged_lost(tmp_path: Path
 
         resumed = subprocess.run(tradecore("live", "--no-ui", "--resume", "--duration", "4",
                                            "--runs-dir", str(runs)),
-                                 env=env, capture_output=True, text=True, timeout=120)
+                                 env=env, check=False, capture_output=True, text=True, timeout=120)
         assert resumed.returncode == 0, resumed.stderr
         assert f"resumed run {run_id}" in resumed.stdout
         assert f"{outsider}: the broker holds 7 shares the journal does not know" in resumed.stdout
@@ -161,7 +161,7 @@ def test_live_trades_through_the_in_process_simulators_trading_api(tmp_path: Pat
 
 def test_resume_with_nothing_to_resume_is_a_plain_error(tmp_path: Path) -> None:
     result = subprocess.run(tradecore("live", "--no-ui", "--resume", "--runs-dir", str(tmp_path)),
-                            capture_output=True, text=True, timeout=60)
+                            check=False, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "no unfinished live run" in result.stderr and "Traceback" not in result.stderr
 
@@ -183,7 +183,7 @@ def test_paper_live_resumes_from_its_journal_after_kill_9(tmp_path: Path) -> Non
         held = {s for s, q in journal.net_fills().items() if abs(q) > 1e-9}
     resumed = subprocess.run(tradecore("live", "--no-ui", "--resume", journal_path.parent.name[:20],
                                        "--duration", "3", "--runs-dir", str(runs)),
-                             capture_output=True, text=True, timeout=120)
+                             check=False, capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     assert "the journal, which is the truth" in resumed.stdout
     with Journal(journal_path, readonly=True) as journal:
