@@ -87,6 +87,7 @@ def test_live_resumes_after_kill_9_with_nothing_acknowledged_lost(tmp_path: Path
         with Journal(journal_path, readonly=True) as journal:
             before = [(r.seq, r.order_id, r.ts_event, r.data["quantity"], r.data["price"])
                       for r in journal.records("fill")]
+            sent_before = [r.order_id for r in journal.records("order")]
             held = {s for s, q in journal.net_fills().items() if abs(q) > 1e-9}
         assert RunRegistry(runs).get(run_id).status == "running"
 
@@ -112,13 +113,20 @@ def test_live_resumes_after_kill_9_with_nothing_acknowledged_lost(tmp_path: Path
         with Journal(journal_path, readonly=True) as journal:
             after = [(r.seq, r.order_id, r.ts_event, r.data["quantity"], r.data["price"])
                      for r in journal.records("fill")]
-            assert after[:len(before)] == before  # every acknowledged fill kept, in place
-            assert not set(after[len(before):]) & set(before)
+            sent = [r.order_id for r in journal.records("order")]
+            filled = {order_id: shares for order_id, (shares, _) in journal.filled_by_order().items()}
             assert journal.count("resumed") == 1
             found = {r.data["action"]: r for r in journal.records("reconciliation")}
             assert found["position_corrected"].symbol == outsider
             assert found["end_check"].data["details"]["mismatches"] == []
             journal_positions = {s: p.quantity for s, p in journal.positions().items()}
+        # Every acknowledged order and fill from before the crash is still there, in place, once.
+        assert after[:len(before)] == before and sent[:len(sent_before)] == sent_before
+        assert len(set(sent)) == len(sent)
+        # Nothing counted twice: each order's journaled shares are what the broker filled.
+        orders = asyncio.run(broker_call(urls, "orders"))
+        mine = {o.order_id: o.filled_qty for o in orders if o.client_order_id in set(sent)}  # type: ignore[attr-defined]
+        assert {k: v for k, v in mine.items() if v} == {k: Decimal(str(v)) for k, v in filled.items()}
         broker_positions = {p.symbol: float(p.qty) for p in asyncio.run(broker_call(urls, "positions"))}  # type: ignore[attr-defined]
         assert journal_positions == broker_positions
         assert journal_positions[outsider] >= 7  # the strategy starts flat: it sells only its own
