@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from helpers_execution import ScriptedMarket, ny
+from helpers_execution import ScriptedMarket, intent, ny
 from tradecore.config import Config
 from tradecore.execution import BrokerEventType, OrderRequest
 from tradecore.execution.alpaca import AlpacaBroker
@@ -228,3 +228,20 @@ async def test_the_paper_venue_resumes_from_the_journal_alone(tmp_path: Path) ->
         [update] = journal.records("order_update")
         assert update.data["status"] == "CANCELED" and update.data["client_order_id"] == "tc1-0-3-2-2"
         assert update.data["reason"].startswith(RECONCILED)
+
+
+async def test_an_order_the_broker_refuses_is_closed_in_the_journal(tmp_path: Path) -> None:
+    # A REST refusal (403: buying power) has no trade update: the pipeline says it as a rejection,
+    # so the order is not left open in the journal for a resume to chase.
+    async with account(tmp_path) as a:
+        config = Config().with_overrides(execution={"broker": "alpaca", "starting_cash": float(CASH)})
+        broker = a.broker()
+        a.resumed.append(broker)
+        state = RunState.create(config, journal=a.journal, broker=broker, order_prefix="tcrefused")
+        state.pipeline.market.set_book("ACME", 10.00, 10.02, 10.01, ts_event=a.market.now())
+        decision = await state.pipeline.submit_intent(intent("ACME", quantity=5000, ts=a.market.now()))
+        assert decision.accepted
+        [update] = a.journal.records("order_update")
+        assert update.data["status"] == "REJECTED" and "buying power" in update.data["reason"]
+        assert a.journal.count("order") == 1 and a.journal.open_orders() == []
+        assert state.pipeline.open_order_ids == []
