@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import functools
 import json
 import logging
@@ -26,7 +27,7 @@ import numpy as np
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from tradecore import schema
 from tradecore.analysis.summary import PerformanceSummary, executions_from_journal, summarize
@@ -113,10 +114,12 @@ async def _warm_up(client: MarketDataClient, runner: SymbolRunner, now: int) -> 
     return bars
 
 
-def _open_run(registry: RunRegistry, config: Config, resume: str | None) -> tuple[RunInfo, Config]:
-    """A new live run, or the run to resume with its own configuration."""
+def _open_run(registry: RunRegistry, config: Config, resume: str | None
+              ) -> tuple[RunInfo, Config, IO[str]]:
+    """A new live run, or the run to resume with its own configuration; and the run's lock."""
     if resume is None:
-        return registry.start_run("live", config.model_dump(), code_version()), config
+        run = registry.start_run("live", config.model_dump(), code_version())
+        return run, config, _lock(run)
     info = registry.get(resume) if resume else registry.latest_unfinished("live")
     if info.kind != "live":
         raise ConfigError(f"run {info.id} is a {info.kind} run; only live runs can be resumed")
@@ -124,7 +127,26 @@ def _open_run(registry: RunRegistry, config: Config, resume: str | None) -> tupl
         saved = Config.model_validate(info.parameters)
     except ValueError as error:
         raise ConfigError(f"run {info.id}: its saved config no longer validates: {error}") from None
-    return registry.reopen(info.id), saved
+    lock = _lock(info)
+    return registry.reopen(info.id), saved, lock
+
+
+def _lock(run: RunInfo) -> IO[str]:
+    """Hold the run's lock file for as long as this process runs it (the kernel releases it
+    when the process dies, even by kill -9): two processes never write one journal."""
+    lock = (run.folder / "live.lock").open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip()
+        lock.close()
+        raise ConfigError(f"run {run.id} is still running (process {holder or '?'}): "
+                          "stop it before resuming") from None
+    lock.truncate(0)
+    lock.write(str(os.getpid()))
+    lock.flush()
+    return lock
 
 
 def _trading_routes(config: Config) -> list[Any]:
@@ -232,7 +254,7 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
     from tradecore.sim.server import SimServer
 
     registry = RunRegistry(runs_root or config.run.runs_dir)
-    run, config = _open_run(registry, config, resume)
+    run, config, lock = _open_run(registry, config, resume)
     journal = Journal(run.journal_path)
     bus = EventBus()
     latency = LatencyStats()
@@ -364,6 +386,7 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
     registry.finish_run(run.id, metrics)
     journal.close()
     registry.close()
+    lock.close()
     return LiveResult(run.id, run.folder, summary, events, state.execution.intents, latency.summary(),
                       dict(state.manager.quarantined) if state.manager else {}, resumed, fill_check)
 

@@ -183,9 +183,12 @@ def test_paper_live_resumes_from_its_journal_after_kill_9(tmp_path: Path) -> Non
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         journal_path = wait_for_open_position(runs)
+        while_alive = subprocess.run(tradecore("live", "--no-ui", "--resume", "--runs-dir", str(runs)),
+                                     check=False, capture_output=True, text=True, timeout=60)
     finally:
         live.kill()
         live.communicate(timeout=30)
+    assert while_alive.returncode != 0 and f"is still running (process {live.pid})" in while_alive.stderr
     with Journal(journal_path, readonly=True) as journal:
         before = [(r.seq, r.order_id, r.data["quantity"]) for r in journal.records("fill")]
         held = {s for s, q in journal.net_fills().items() if abs(q) > 1e-9}
