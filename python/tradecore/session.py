@@ -246,13 +246,16 @@ class BrokerExecution(PipelineExecution):
         super().__init__(pipeline, broker, journal, bus)
         self.order_prefix = order_prefix + "-"
         self.runners: dict[str, SymbolRunner] = {}
-        self.pending: dict[str, list[BrokerEvent]] = {}
+        # Events wait with the runner that was the symbol's when they came: a symbol stopped
+        # and started again has a new engine, which never owned the old orders.
+        self.pending: dict[str, list[tuple[SymbolRunner, BrokerEvent]]] = {}
         self._engine_ids: dict[str, int] = {}  # broker order id -> the engine's integer id
 
     def on_broker_event(self, event: BrokerEvent) -> None:
-        if (event.is_fill or event.type in _ENGINE_STATUS) \
+        runner = self.runners.get(event.symbol)
+        if runner is not None and (event.is_fill or event.type in _ENGINE_STATUS) \
                 and event.order.client_order_id.startswith(self.order_prefix):
-            self.pending.setdefault(event.symbol, []).append(event)
+            self.pending.setdefault(event.symbol, []).append((runner, event))
 
     async def on_market(self, batch: EventBatch) -> None:
         await self.pipeline.on_batch(batch)
@@ -262,7 +265,7 @@ class BrokerExecution(PipelineExecution):
     async def deliver(self, symbol: str) -> None:
         """Give ``symbol``'s engine the fills and final updates queued for it (from its task)."""
         runner = self.runners.get(symbol)
-        events = self.pending.pop(symbol, [])
+        events = [event for owner, event in self.pending.pop(symbol, []) if owner is runner]
         if runner is None:
             return
         native = runner.engine.native
