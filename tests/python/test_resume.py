@@ -75,13 +75,16 @@ def test_live_resumes_after_kill_9_with_nothing_acknowledged_lost(tmp_path: Path
             f'rest_url = "{urls["rest"]}"\ntrading_url = "{urls["trading"]}"\n'
             f'[scanner]\nkind = "fixed"\nsymbols = {json.dumps(gappers)}\n{STRATEGY}'
             '[execution]\nbroker = "alpaca"\nflatten_on_exit = false\n')
-        live = subprocess.Popen(tradecore("live", "--no-ui", "--config", str(config), "--runs-dir", str(runs)),
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        try:
-            journal_path = wait_for_open_position(runs)
-        finally:
-            live.kill()  # SIGKILL: no shutdown code runs
-            _, stderr = live.communicate(timeout=30)
+        log = tmp_path / "live.log"  # a file, not a pipe: a full pipe would stall the process
+        with log.open("w") as output:
+            live = subprocess.Popen(tradecore("live", "--no-ui", "--config", str(config), "--runs-dir", str(runs)),
+                                    env=env, stdout=output, stderr=output)
+            try:
+                journal_path = wait_for_open_position(runs)
+            finally:
+                live.kill()  # SIGKILL: no shutdown code runs
+                live.wait(timeout=30)
+        stderr = log.read_text()
         assert live.returncode == -9, stderr
         run_id = journal_path.parent.name
         with Journal(journal_path, readonly=True) as journal:
@@ -130,6 +133,10 @@ def test_live_resumes_after_kill_9_with_nothing_acknowledged_lost(tmp_path: Path
         broker_positions = {p.symbol: float(p.qty) for p in asyncio.run(broker_call(urls, "positions"))}  # type: ignore[attr-defined]
         assert journal_positions == broker_positions
         assert journal_positions[outsider] >= 7  # the strategy starts flat: it sells only its own
+        # The keys reached neither the run's files nor its output.
+        secret = KEYS["APCA_API_SECRET_KEY"].encode()
+        assert not [p for p in runs.rglob("*") if p.is_file() and secret in p.read_bytes()]
+        assert secret.decode() not in resumed.stdout + resumed.stderr + stderr
     finally:
         sim.terminate()
         sim.communicate(timeout=30)
@@ -172,6 +179,9 @@ def test_resume_with_nothing_to_resume_is_a_plain_error(tmp_path: Path) -> None:
                             check=False, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "no unfinished live run" in result.stderr and "Traceback" not in result.stderr
+    both = subprocess.run(tradecore("live", "--resume", "--config", "run.toml", "--runs-dir", str(tmp_path)),
+                          check=False, capture_output=True, text=True, timeout=60)
+    assert both.returncode != 0 and "saved config" in both.stderr
 
 
 def test_paper_live_resumes_from_its_journal_after_kill_9(tmp_path: Path) -> None:
@@ -180,14 +190,14 @@ def test_paper_live_resumes_from_its_journal_after_kill_9(tmp_path: Path) -> Non
     config.write_text('[sim]\nspeed = 600.0\nseed = 7\n[scanner]\nkind = "fixed"\n'
                       f'symbols = ["CBB", "AOZ", "YRRS"]\n{STRATEGY}')
     live = subprocess.Popen(tradecore("live", "--no-ui", "--config", str(config), "--runs-dir", str(runs)),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         journal_path = wait_for_open_position(runs)
         while_alive = subprocess.run(tradecore("live", "--no-ui", "--resume", "--runs-dir", str(runs)),
                                      check=False, capture_output=True, text=True, timeout=60)
     finally:
         live.kill()
-        live.communicate(timeout=30)
+        live.wait(timeout=30)
     assert while_alive.returncode != 0 and f"is still running (process {live.pid})" in while_alive.stderr
     with Journal(journal_path, readonly=True) as journal:
         before = [(r.seq, r.order_id, r.data["quantity"]) for r in journal.records("fill")]
