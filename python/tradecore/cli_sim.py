@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import signal
 from pathlib import Path
@@ -60,13 +61,20 @@ def sim(host: str, port: int, rest_port: int | None, seed: int, speed: float,
         symbol_count: int, gappers: int, start: str | None, replay_path: Path | None,
         replay_symbols: str, key_id: str | None, secret_key: str | None,
         verbose: int) -> None:
-    """Run the market simulator: an Alpaca-compatible data stream and REST on loopback."""
+    """Run the market simulator: an Alpaca-compatible data stream and REST on loopback.
+
+    The REST port also serves the Trading API (account, orders, positions; protocols.md 2) and
+    its trade_updates WebSocket at /stream, filling orders on the simulated market: point
+    `tradecore live` at it with `execution.broker = "alpaca"` and `market.trading_url` = the
+    REST URL printed below.
+    """
     logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if (key_id is None) != (secret_key is None):
         raise click.UsageError("give both --key-id and --secret-key, or neither")
     from tradecore.sim.market import Market
     from tradecore.sim.server import SimServer
+    from tradecore.sim.trading import install
 
     start_ns = _start_ns(start)
     market: Market
@@ -86,10 +94,13 @@ def sim(host: str, port: int, rest_port: int | None, seed: int, speed: float,
                                  gappers=gappers)
 
     async def serve() -> None:
+        keys = {key_id: secret_key} if key_id is not None and secret_key is not None else None
+        trading = functools.partial(install, keys=keys)
         async with SimServer(market, host=host, port=port, rest_port=rest_port, key_id=key_id,
-                             secret_key=secret_key) as server:
+                             secret_key=secret_key, extra_routes=[trading]) as server:
             click.echo(f"stream  {server.stream_url}")
             click.echo(f"rest    {server.rest_url}")
+            click.echo(f"trading {server.rest_url} (trade_updates at /stream)")
             if hasattr(market, "gappers"):
                 click.echo(f"gappers {' '.join(market.gappers)}")
             click.echo("Ctrl-C stops the simulator.")

@@ -35,27 +35,48 @@ def _config(path: Path | None) -> Config:
               help="Record what the stream delivered to this folder (replay it with `backtest --recording`).")
 @click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where runs are kept (default: ./runs or $TRADECORE_RUNS).")
+@click.option("--resume", "resume", is_flag=False, flag_value="", default=None, metavar="[RUN_ID]",
+              help="Take over a live run whose process died (default: the most recent unfinished "
+                   "one): same run id and journal, its saved config; open orders and positions are "
+                   "restored from the journal and reconciled with the broker.")
 def live(config_path: Path | None, duration: float | None, speed: float | None, seed: int | None,
-         symbols: int | None, no_ui: bool, record: Path | None, runs_dir: Path | None) -> None:
+         symbols: int | None, no_ui: bool, record: Path | None, runs_dir: Path | None,
+         resume: str | None) -> None:
     """Trade live: by default the embedded market simulator, premarket_momentum, paper fills.
 
     Starts the simulator in-process on loopback (no account, no network), connects the real
     Alpaca stream and REST clients to it, scans the premarket, starts one engine per symbol the
     scanner picks, routes intents through risk checks to the paper venue, and shows a dashboard.
     Everything is journaled under the run's folder; `tradecore runs` lists past runs.
+
+    With `execution.broker = "alpaca"` orders go to the Alpaca Trading API at
+    `market.trading_url` (keys from APCA_API_KEY_ID / APCA_API_SECRET_KEY); with the embedded
+    simulator and no trading URL, to the simulator's own trading endpoints.
     """
     from tradecore.live import run_live
 
+    if resume is not None and (config_path or speed or seed or symbols):
+        raise click.UsageError("--resume runs with the resumed run's saved config: "
+                               "drop --config, --speed, --seed and --symbols")
     config = _config(config_path).with_overrides(sim={"speed": speed, "seed": seed, "symbols": symbols})
     logging.basicConfig(level=logging.INFO if no_ui else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        result = asyncio.run(run_live(config, duration=duration, ui=not no_ui, record=record, runs_root=runs_dir))
+        result = asyncio.run(run_live(config, duration=duration, ui=not no_ui, record=record, runs_root=runs_dir,
+                                      resume=resume))
     except KeyboardInterrupt:
         raise click.ClickException("interrupted") from None
     except Error as error:
         raise click.ClickException(str(error)) from None
+    if result.resumed is not None:
+        click.echo(f"resumed run {result.run_id}: {len(result.resumed.findings)} reconciliation findings")
+        for finding in result.resumed.findings:
+            click.echo(f"  {finding.message}")
     click.echo(f"run {result.run_id}: {result.events:,} events, {result.intents} intents")
+    if result.fill_check is not None:
+        mismatched = len(result.fill_check["mismatches"])
+        click.echo(f"broker check: {result.fill_check['orders']} orders, "
+                   + (f"{mismatched} fill mismatches" if mismatched else "journal fills equal the broker's"))
     click.echo(result.summary.format())
     for stage, figures in result.latency.items():
         click.echo(f"latency {stage}: p50 {figures['p50_us']:.0f} µs, p99 {figures['p99_us']:.0f} µs")

@@ -10,7 +10,8 @@ A complete file with every default::
     provider = "sim"            # "sim": the embedded simulator; "alpaca": the vendor
     stream_url = ""             # vendor WebSocket URL (provider = "alpaca")
     rest_url = ""               # vendor data REST URL
-    trading_url = ""            # vendor trading REST URL (broker = "alpaca")
+    trading_url = ""            # trading REST URL (broker = "alpaca"); "" = the embedded
+                                # simulator's (provider = "sim") or Alpaca paper
 
     [sim]
     seed = 7
@@ -31,6 +32,7 @@ A complete file with every default::
 
     [execution]
     broker = "paper"            # "paper": the native fill simulator; "alpaca": the trading API
+                                # (keys from APCA_API_KEY_ID / APCA_API_SECRET_KEY)
     starting_cash = 100000.0    # dollars (paper)
     risk = {}                   # RiskLimits: max_shares_per_symbol, daily_loss_limit, ...
     router = {}                 # RouterConfig: lot_size, extended_hours, ...

@@ -73,7 +73,7 @@ class Dashboard:
 
     def render(self) -> Group:
         state = self.state
-        tracker = state.broker.tracker
+        tracker = state.tracker
         manager = state.manager
         header = Text(
             f"tradecore live  {_ny(self.clock())} New York  "

@@ -4,28 +4,39 @@ With no configuration it starts the simulator in-process on loopback, connects t
 real Alpaca stream client and REST client, scans the premarket, trades ``premarket_momentum``
 on the paper venue and shows a terminal dashboard. Every run gets an id, a folder with its
 config and journal, and a row in the run registry.
+
+``execution.broker = "alpaca"`` trades through :class:`~tradecore.execution.alpaca.AlpacaBroker`
+(REST + ``trade_updates``) at ``market.trading_url``; with the simulator as provider and no URL,
+the in-process simulator mounts its trading endpoints and orders go over loopback. ``resume``
+takes a crashed run over (:mod:`tradecore.resume`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import functools
 import json
 import logging
 import os
+import secrets
 import time
 
 import numpy as np
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from tradecore import schema
 from tradecore.analysis.summary import PerformanceSummary, executions_from_journal, summarize
 from tradecore.bus import EventBus
 from tradecore.config import Config
+from tradecore.errors import ConfigError
+from tradecore.execution.broker import Broker
 from tradecore.journal.journal import Journal
-from tradecore.journal.registry import RunRegistry, code_version
+from tradecore.journal.registry import RunInfo, RunRegistry, code_version
 from tradecore.latency import LatencyStats
 from tradecore.pipeline import StrategyManager, SymbolRunner
 from tradecore.scanners import (
@@ -39,6 +50,7 @@ from tradecore.scanners import (
     SnapshotInputs,
     TopGainersScanner,
 )
+from tradecore.resume import ResumeReport, check_fills, reconcile
 from tradecore.session import RunState, StartLog, run_pipeline
 from tradecore.streams.alpaca import AlpacaDecoder, AlpacaStream, format_timestamp
 from tradecore.streams.base import EventKind
@@ -60,6 +72,8 @@ class LiveResult:
     intents: int
     latency: dict[str, dict[str, float]]
     quarantined: dict[str, str]
+    resumed: ResumeReport | None = None
+    fill_check: dict[str, Any] | None = None  # journal vs broker fills at the end (broker = "alpaca")
 
 
 def _scanner(config: Config, client: MarketDataClient, state: RunState, journal: Journal,
@@ -100,32 +114,175 @@ async def _warm_up(client: MarketDataClient, runner: SymbolRunner, now: int) -> 
     return bars
 
 
+def _open_run(registry: RunRegistry, config: Config, resume: str | None
+              ) -> tuple[RunInfo, Config, IO[str]]:
+    """A new live run, or the run to resume with its own configuration; and the run's lock."""
+    if resume is None:
+        run = registry.start_run("live", config.model_dump(), code_version())
+        return run, config, _lock(run)
+    info = registry.get(resume) if resume else registry.latest_unfinished("live")
+    if info.kind != "live":
+        raise ConfigError(f"run {info.id} is a {info.kind} run; only live runs can be resumed")
+    try:
+        saved = Config.model_validate(info.parameters)
+    except ValueError as error:
+        raise ConfigError(f"run {info.id}: its saved config no longer validates: {error}") from None
+    lock = _lock(info)
+    return registry.reopen(info.id), saved, lock
+
+
+def _lock(run: RunInfo) -> IO[str]:
+    """Hold the run's lock file for as long as this process runs it (the kernel releases it
+    when the process dies, even by kill -9): two processes never write one journal."""
+    lock = (run.folder / "live.lock").open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip()
+        lock.close()
+        raise ConfigError(f"run {run.id} is still running (process {holder or '?'}): "
+                          "stop it before resuming") from None
+    lock.truncate(0)
+    lock.write(str(os.getpid()))
+    lock.flush()
+    return lock
+
+
+def _trading_routes(config: Config) -> list[Any]:
+    """The simulator's trading endpoints, when it is the broker (provider sim, no trading URL)."""
+    if config.execution.broker != "alpaca" or config.market.trading_url:
+        return []
+    from tradecore.sim.trading import install
+
+    return [functools.partial(install, starting_cash=config.execution.starting_cash)]
+
+
+def _broker(config: Config, trading_url: str, keys: tuple[str | None, str | None]) -> Broker | None:
+    """The configured broker: None for the paper venue inside the engines."""
+    if config.execution.broker == "paper":
+        return None
+    from tradecore.execution.alpaca import PAPER_URL, AlpacaBroker
+
+    return AlpacaBroker(base_url=trading_url or PAPER_URL, key_id=keys[0], secret_key=keys[1])
+
+
+async def _connect_broker(state: RunState, journal: Journal, now: int, *, resume: bool,
+                          run_id: str) -> ResumeReport | None:
+    """Bring the account up to date before trading: the broker's figures for a fresh run; for
+    a resume, the journal reconciled with the broker (a broker outside the process is asked
+    over REST first, then its update stream connects and replays what changed in between)."""
+    broker = state.broker
+    report = None
+    if resume:
+        journal.resumed(now, broker=state.config.execution.broker, details={"run_id": run_id})
+        report = await reconcile(journal, state.pipeline, paper=state.paper, now=now,
+                                 starting_cash=Decimal(str(state.config.execution.starting_cash)))
+    if state.paper:
+        return report
+    connect = getattr(broker, "connect", None)
+    if connect is not None:
+        await connect()
+    if not resume:
+        await state.pipeline.sync_from_broker()
+    elif (resync := getattr(broker, "resync", None)) is not None:
+        await resync()
+    await state.pipeline.drain()
+    return report
+
+
+async def _settle(state: RunState, timeout: float) -> None:
+    """Wait until the broker has reported on every order sent (at shutdown, after flattening)."""
+    deadline = time.monotonic() + timeout
+    while state.pipeline.open_order_ids and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        await state.pipeline.drain()
+    if state.pipeline.open_order_ids:
+        _log.warning("%d orders still open at the broker after %.0f s", len(state.pipeline.open_order_ids),
+                     timeout)
+
+
+async def _restart_symbols(state: RunState, symbols: list[str], journal: Journal, now: int) -> None:
+    """Start a runner for every resumed symbol with a position or an open order (a symbol that
+    cannot start is journaled; its position stays held by the account)."""
+    assert state.manager is not None
+    for symbol in symbols:
+        if symbol in state.manager.symbols:
+            continue
+        try:
+            await state.manager.start_symbol(symbol)
+        except Exception as error:  # noqa: BLE001 - one symbol must not stop the resume
+            _log.error("resume: %s could not restart: %s", symbol, error)
+            journal.error(now, f"resume: {symbol} could not restart: {error}", symbol=symbol, where="resume")
+
+
+async def _check_broker_fills(state: RunState, journal: Journal, now: int) -> dict[str, Any] | None:
+    """Wait for the broker's last reports, then compare its fills with the journal's (journaled)."""
+    await _settle(state, timeout=10.0)
+    try:
+        check = await check_fills(journal, state.broker)
+    except Exception as error:  # noqa: BLE001 - the run's record must still close
+        journal.error(now, f"end-of-run fill check failed: {error}", where="shutdown")
+        return None
+    mismatched = len(check["mismatches"])
+    journal.reconciliation(now, "end_check", f"{check['orders']} orders sent by this run: "
+                           + (f"{mismatched} differ from the broker's fills" if mismatched
+                              else "journal fills equal the broker's"), details=check)
+    return check
+
+
+async def _prior_close(client: MarketDataClient, symbol: str) -> dict[str, float]:
+    """The previous session's close from a snapshot (best effort)."""
+    try:
+        snapshot = (await client.snapshots([symbol])).get(symbol) or {}
+    except Exception as error:  # noqa: BLE001 - the strategy says if it needs it
+        _log.warning("%s: no snapshot for the prior close: %s", symbol, error)
+        return {}
+    previous = snapshot.get("prevDailyBar") or {}
+    return {symbol: float(previous["c"])} if previous.get("c") else {}
+
+
 async def run_live(config: Config, *, duration: float | None = None, ui: bool = True,
                    record: Path | None = None, runs_root: Path | None = None,
-                   console: Any = None) -> LiveResult:
-    """Run live until ``duration`` wall seconds pass, the simulated session ends, or Ctrl-C."""
+                   console: Any = None, resume: str | None = None) -> LiveResult:
+    """Run live until ``duration`` wall seconds pass, the simulated session ends, or Ctrl-C.
+
+    ``resume``: take over a crashed live run ("" = the most recent unfinished one): same run
+    id, folder and journal (appended), the run's own saved configuration; see
+    :mod:`tradecore.resume`.
+    """
     from tradecore.sim.server import SimServer
 
     registry = RunRegistry(runs_root or config.run.runs_dir)
-    run = registry.start_run("live", config.model_dump(), code_version())
+    run, config, lock = _open_run(registry, config, resume)
     journal = Journal(run.journal_path)
     bus = EventBus()
-    state = RunState.create(config, journal=journal, bus=bus)
     latency = LatencyStats()
-    state.execution.latency = latency
     events = 0
+    resumed: ResumeReport | None = None
+    fill_check: dict[str, Any] | None = None
     async with contextlib.AsyncExitStack() as stack:
         if config.market.provider == "sim":
             sim = await stack.enter_async_context(SimServer(
                 seed=config.sim.seed, speed=config.sim.speed, symbols=config.sim.symbols, port=0,
-                start=_start(config.sim.start)))
+                start=_start(config.sim.start), extra_routes=_trading_routes(config)))
             stream_url, rest_url, keys = sim.stream_url, sim.rest_url, (_SIM_KEY, _SIM_KEY)
+            trading_url = config.market.trading_url or sim.rest_url
             clock = sim.market.now
             finished = sim.finished
         else:
             stream_url, rest_url = config.market.stream_url, config.market.rest_url
+            trading_url = config.market.trading_url
             keys = (os.environ.get("APCA_API_KEY_ID"), os.environ.get("APCA_API_SECRET_KEY"))
             clock, finished = time.time_ns, asyncio.Event()
+        broker = _broker(config, trading_url, keys)
+        if broker is not None:
+            stack.push_async_callback(broker.close)
+        # Every process gets its own client order id prefix: a resumed run must never reuse an id.
+        state = RunState.create(config, journal=journal, bus=bus, broker=broker,
+                                order_prefix="tc" + secrets.token_hex(4))
+        state.execution.latency = latency
+        resumed = await _connect_broker(state, journal, clock(), resume=resume is not None, run_id=run.id)
         stream: Any = AlpacaStream(url=stream_url, key_id=keys[0], secret_key=keys[1],
                                    channels=("trades", "quotes", "statuses"))
         start_log = StartLog(record) if record is not None else None
@@ -142,6 +299,8 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             for row in scanner.rows:
                 if row.symbol == symbol and row.values.get("prior_close"):
                     state.prior_closes[symbol] = float(row.values["prior_close"])  # type: ignore[arg-type]
+            if symbol not in state.prior_closes:  # a resumed symbol the scanner has not seen
+                state.prior_closes.update(await _prior_close(client, symbol))
             engine = state.make_engine(symbol)
             runner = state.runner(symbol, engine)
             history = await _warm_up(client, runner, clock())
@@ -180,6 +339,10 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
                     await asyncio.wait_for(stop.wait(), interval)
 
         await stream.subscribe([])  # connect now: failures surface before any trading
+        if resumed is not None:
+            await _restart_symbols(state, resumed.symbols, journal, clock())
+        if not state.paper:  # broker events reach the journal as they arrive, not at the next tick
+            start_task(state.pipeline.run(), "tradecore.live.broker_events", owner=tasks, log=_log)
         start_task(consume(), "tradecore.live.consume", owner=tasks, log=_log)
         start_task(scan_loop(), "tradecore.live.scan", owner=tasks, log=_log)
         ender = start_task(finished.wait(), "tradecore.live.session_end", owner=tasks, log=_log)
@@ -211,6 +374,8 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
                     journal.error(clock(), f"flattening at shutdown failed: {error}", where="shutdown")
             await state.manager.close()
             await stream.close()
+            if not state.paper:
+                fill_check = await _check_broker_fills(state, journal, clock())
     for stage, figures in latency.summary().items():
         for name in ("p50_us", "p99_us"):
             journal.latency(clock(), f"{stage}.{name[:3]}", round(figures[name] * 1e3))
@@ -221,8 +386,9 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
     registry.finish_run(run.id, metrics)
     journal.close()
     registry.close()
+    lock.close()
     return LiveResult(run.id, run.folder, summary, events, state.execution.intents, latency.summary(),
-                      dict(state.manager.quarantined) if state.manager else {})
+                      dict(state.manager.quarantined) if state.manager else {}, resumed, fill_check)
 
 
 def _start(text: str) -> int | None:

@@ -3,13 +3,16 @@ scanner and a broker.
 
 The paper venue is the symbol engines' own native fill simulator (:class:`EngineBroker`): orders
 are matched event by event inside the native loop, so fills do not depend on how events were
-batched, and a recorded live session replays into the same intents and fills. Everything the
-execution layer decides (routing, risk, orders, fills, positions) goes to the journal and the bus.
+batched, and a recorded live session replays into the same intents and fills. With a broker
+outside the engines (Alpaca, :class:`BrokerExecution`) the engines run without a simulator and
+learn their fills from the broker's events. Everything the execution layer decides (routing,
+risk, orders, fills, positions) goes to the journal and the bus.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -28,7 +31,9 @@ from tradecore.config import Config
 from tradecore.engine import FillModel, SymbolEngine
 from tradecore.errors import ConfigError
 from tradecore.execution import (
+    Broker,
     BrokerEvent,
+    BrokerEventType,
     ExecutionPipeline,
     OrderRouter,
     PaperBroker,
@@ -37,6 +42,8 @@ from tradecore.execution import (
     RouterConfig,
     TradeIntent,
 )
+from tradecore.execution.market import MarketBook
+from tradecore.execution.positions import PositionTracker
 from tradecore.journal.journal import Journal, StrategyNames
 from tradecore.latency import LatencyStats
 from tradecore.pipeline import StrategyManager, SymbolRunner
@@ -51,7 +58,8 @@ from tradecore.strategies import (
     VwapReclaimParams,
 )
 
-__all__ = ["EngineBroker", "PipelineExecution", "RunState", "build_strategy", "fill_model", "run_pipeline"]
+__all__ = ["BrokerExecution", "EngineBroker", "PipelineExecution", "RunState", "build_strategy", "fill_model",
+           "run_pipeline"]
 
 _log = logging.getLogger("tradecore.session")
 _EMPTY_FILLS = np.empty(0, schema.FILL)
@@ -164,7 +172,7 @@ class PipelineExecution:
     """The pipeline's execution: intents through the router and risk to the broker; the
     engine's output to positions, the kill switch, the journal and the bus."""
 
-    def __init__(self, pipeline: ExecutionPipeline, broker: EngineBroker, journal: Journal | None,
+    def __init__(self, pipeline: ExecutionPipeline, broker: Broker, journal: Journal | None,
                  bus: EventBus) -> None:
         self.pipeline, self.broker, self.journal, self.bus = pipeline, broker, journal, bus
         self.latency: LatencyStats | None = None
@@ -174,13 +182,14 @@ class PipelineExecution:
     async def handle_intents(self, runner: SymbolRunner, intents: np.ndarray) -> None:
         native = runner.engine.native
         now = int(native.now)
-        # Orders carry the symbol's own event time: other symbols' progress must not shift them.
-        self.broker.now = now
+        if isinstance(self.broker, EngineBroker):
+            # Orders carry the symbol's own event time: other symbols' progress must not shift them.
+            self.broker.now = now
         # Route on the book as the engine saw it at the intent, not at the end of the batch:
         # decisions then do not depend on how events were batched (live, replay, recording).
         book = native.book
         if book is not None:
-            self.broker.market.set_book(runner.symbol, *book, ts_event=now)
+            self.pipeline.market.set_book(runner.symbol, *book, ts_event=now)
         for row, intent in zip(intents, TradeIntent.from_array(intents, runner.symbol)):
             self.intents += 1
             if self.journal is not None:
@@ -200,14 +209,91 @@ class PipelineExecution:
             names = [self._names(runner, i) for i in range(len(runner.engine.strategies))]
             self.journal.transitions(runner.symbol, output["transitions"], names)
         if len(output["fills"]) or len(output["updates"]):
+            assert isinstance(self.broker, EngineBroker)
             self.broker.on_engine_output(runner.symbol, output["fills"], output["updates"])
             await self.pipeline.drain()
+
+    def on_broker_event(self, event: BrokerEvent) -> None:
+        """See every broker event as the pipeline applies it (the paper venue's engines already
+        know their fills)."""
 
     def _names(self, runner: SymbolRunner, strategy_id: int) -> StrategyNames:
         key = (runner.symbol, strategy_id)
         if key not in self.names:
             self.names[key] = StrategyNames.of(runner.engine.strategies[strategy_id])
         return self.names[key]
+
+
+_ENGINE_STATUS = {BrokerEventType.FILL: schema.OrderStatus.FILLED,
+                  BrokerEventType.CANCELED: schema.OrderStatus.CANCELED,
+                  BrokerEventType.EXPIRED: schema.OrderStatus.CANCELED,
+                  BrokerEventType.DONE_FOR_DAY: schema.OrderStatus.CANCELED,
+                  BrokerEventType.REJECTED: schema.OrderStatus.REJECTED}
+
+
+class BrokerExecution(PipelineExecution):
+    """Execution through a broker outside the engines (Alpaca's Trading API).
+
+    The engines run without a fill simulator. A fill or final update of an order this process
+    placed is queued for its symbol and given to the symbol's engine at the start of the
+    symbol's next batch, in the symbol's own task: the engine is never entered from two tasks,
+    and the strategy that asked for the order sees its fills (PENDING_ENTRY -> LONG ...).
+    Orders of another process (before a resume) reach the positions and the journal only.
+    """
+
+    def __init__(self, pipeline: ExecutionPipeline, broker: Broker, journal: Journal | None,
+                 bus: EventBus, order_prefix: str) -> None:
+        super().__init__(pipeline, broker, journal, bus)
+        self.order_prefix = order_prefix + "-"
+        self.runners: dict[str, SymbolRunner] = {}
+        # Events wait with the runner that was the symbol's when they came: a symbol stopped
+        # and started again has a new engine, which never owned the old orders.
+        self.pending: dict[str, list[tuple[SymbolRunner, BrokerEvent]]] = {}
+        self._engine_ids: dict[str, int] = {}  # broker order id -> the engine's integer id
+
+    def on_broker_event(self, event: BrokerEvent) -> None:
+        runner = self.runners.get(event.symbol)
+        if runner is not None and (event.is_fill or event.type in _ENGINE_STATUS) \
+                and event.order.client_order_id.startswith(self.order_prefix):
+            self.pending.setdefault(event.symbol, []).append((runner, event))
+
+    async def on_market(self, batch: EventBatch) -> None:
+        await self.pipeline.on_batch(batch)
+        if self.pending.get(batch.symbol):
+            await self.deliver(batch.symbol)
+
+    async def deliver(self, symbol: str) -> None:
+        """Give ``symbol``'s engine the fills and final updates queued for it (from its task)."""
+        runner = self.runners.get(symbol)
+        events = [event for owner, event in self.pending.pop(symbol, []) if owner is runner]
+        if runner is None:
+            return
+        native = runner.engine.native
+        for event in events:
+            order = event.order
+            engine_id = self._engine_ids.get(order.order_id)
+            if engine_id is None:
+                engine_id = self._engine_ids[order.order_id] = len(self._engine_ids) + 1
+                strategy = order.intent.strategy_id if order.intent is not None else 0
+                # Orders no strategy asked for (kill switch, shutdown) belong to the first one,
+                # as on the paper venue, so its position follows the account.
+                native.assign_order(engine_id, strategy if 0 <= strategy < len(runner.engine.strategies) else 0)
+            if event.is_fill and event.fill_qty and event.fill_price is not None:
+                fill = {"ts": event.ts_event, "order_id": engine_id, "side": int(order.side),
+                        "price": float(event.fill_price), "quantity": float(event.fill_qty),
+                        "leaves_quantity": float(order.leaves_qty), "commission": float(event.commission)}
+                await runner._run(functools.partial(native.on_external_fill, **fill))
+            status = _ENGINE_STATUS.get(event.type)
+            if status is not None:
+                update = {"ts": event.ts_event, "order_id": engine_id, "status": int(status),
+                          "filled_quantity": float(order.filled_qty), "leaves_quantity": 0.0}
+                await runner._run(functools.partial(native.on_external_update, **update))
+
+    async def on_output(self, runner: SymbolRunner, output: dict[str, np.ndarray]) -> None:
+        # The engine's fills are the broker's, handed to it above: only transitions are new.
+        if self.journal is not None and len(output["transitions"]):
+            names = [self._names(runner, i) for i in range(len(runner.engine.strategies))]
+            self.journal.transitions(runner.symbol, output["transitions"], names)
 
 
 def journal_execution_event(journal: Journal | None, bus: EventBus) -> Callable[[Any], None]:
@@ -231,12 +317,14 @@ def _journal(journal: Journal, event: Any, kind: str, ts: int, symbol: str) -> N
             journal.fill(symbol, {"ts_event": ts, "side": order.side.name, "price": float(event.fill_price or 0),
                                   "quantity": float(event.fill_qty or 0), "commission": float(event.commission),
                                   "leaves_quantity": float(order.leaves_qty)},
-                         order_id=order.order_id, fill_id=event.execution_id)
+                         order_id=order.order_id, fill_id=event.execution_id,
+                         client_order_id=order.client_order_id)
         else:
             journal.order_update(symbol, {"ts_event": ts, "status": event.type.name,
                                           "filled_quantity": float(order.filled_qty),
                                           "leaves_quantity": float(order.leaves_qty)},
-                                 order_id=order.order_id, reason=event.reason)
+                                 order_id=order.order_id, reason=event.reason,
+                                 client_order_id=order.client_order_id)
     elif kind == "OrderRouted":
         order = event.order
         journal.order(ts, symbol or order.symbol, order.client_order_id, side=order.side.name,
@@ -267,7 +355,7 @@ class RunState:
     config: Config
     bus: EventBus
     journal: Journal | None
-    broker: EngineBroker
+    broker: Broker
     pipeline: ExecutionPipeline
     execution: PipelineExecution
     manager: StrategyManager | None = None
@@ -275,40 +363,74 @@ class RunState:
     instruments: dict[str, int] = field(default_factory=dict)  # symbol -> instrument_id
 
     @classmethod
-    def create(cls, config: Config, *, journal: Journal | None, bus: EventBus | None = None) -> RunState:
+    def create(cls, config: Config, *, journal: Journal | None, bus: EventBus | None = None,
+               broker: Broker | None = None, order_prefix: str | None = None) -> RunState:
+        """The run's parts. ``broker`` None: the paper venue inside the engines; otherwise the
+        engines learn their fills from it. ``order_prefix``: the client order id prefix when the
+        configuration sets none (a live process needs its own: ids must never repeat)."""
         bus = bus or EventBus()
-        broker = EngineBroker(fill_model=fill_model(config),
-                              starting_cash=Decimal(str(config.execution.starting_cash)))
         record = journal_execution_event(journal, bus)
-        tracker = broker.tracker
+        if broker is None:
+            broker = EngineBroker(fill_model=fill_model(config),
+                                  starting_cash=Decimal(str(config.execution.starting_cash)))
+            tracker, market = broker.tracker, broker.market
+        else:
+            tracker, market = PositionTracker(Decimal(str(config.execution.starting_cash))), MarketBook()
+        router_options = dict(config.execution.router)
+        if order_prefix is not None:
+            router_options.setdefault("client_order_id_prefix", order_prefix)
         try:
-            router = OrderRouter(RouterConfig(**config.execution.router), position=tracker.qty,
-                                 equity=lambda: tracker.equity)
+            router_config = RouterConfig(**router_options)
+            router = OrderRouter(router_config, position=tracker.qty, equity=lambda: tracker.equity)
             risk = RiskManager(RiskLimits(**_decimals(config.execution.risk)), on_event=record)
         except TypeError as error:
             raise ConfigError(f"execution.router / execution.risk: {error}") from None
-        pipeline = ExecutionPipeline(broker, router, risk, tracker, broker.market, on_event=record)
-        execution = PipelineExecution(pipeline, broker, journal, bus)
+        execution: PipelineExecution | None = None
+
+        def on_event(event: Any) -> None:
+            record(event)
+            if isinstance(event, BrokerEvent) and execution is not None:
+                execution.on_broker_event(event)
+
+        pipeline = ExecutionPipeline(broker, router, risk, tracker, market, on_event=on_event)
+        if isinstance(broker, EngineBroker):
+            execution = PipelineExecution(pipeline, broker, journal, bus)
+        else:
+            execution = BrokerExecution(pipeline, broker, journal, bus, router_config.client_order_id_prefix)
         return cls(config, bus, journal, broker, pipeline, execution)
 
+    @property
+    def tracker(self) -> PositionTracker:
+        """Cash, positions and PnL of the account."""
+        return self.pipeline.tracker
+
+    @property
+    def paper(self) -> bool:
+        """True when orders fill on the paper venue inside the engines."""
+        return isinstance(self.broker, EngineBroker)
+
     def make_engine(self, symbol: str, instrument_id: int | None = None) -> SymbolEngine:
-        """A fresh engine for ``symbol`` attached to the paper venue; its instrument id is the
-        symbol's (assigned on first sight) unless a recording says which it was."""
+        """A fresh engine for ``symbol`` (attached to the paper venue, if that is the broker); its
+        instrument id is the symbol's (assigned on first sight) unless a recording says which."""
         if instrument_id is None:
             instrument_id = self.instruments.setdefault(symbol, len(self.instruments))
         self.instruments[symbol] = instrument_id
         strategy = build_strategy(self.config, self.prior_closes.get(symbol))
         engine = SymbolEngine(symbol, [strategy], bar_period=self.config.strategy.bar_period,
-                              simulate_fills=True, fill_model=fill_model(self.config),
+                              simulate_fills=self.paper, fill_model=fill_model(self.config),
                               instrument_id=instrument_id)
-        self.broker.attach(symbol, engine.native)
+        if isinstance(self.broker, EngineBroker):
+            self.broker.attach(symbol, engine.native)
         return engine
 
     def runner(self, symbol: str, engine: SymbolEngine) -> SymbolRunner:
-        return SymbolRunner(symbol, engine, self.execution, self.bus, self.execution.latency)
+        runner = SymbolRunner(symbol, engine, self.execution, self.bus, self.execution.latency)
+        if isinstance(self.execution, BrokerExecution):
+            self.execution.runners[symbol] = runner
+        return runner
 
     def holds_position(self, symbol: str) -> bool:
-        return self.broker.tracker.qty(symbol) != 0
+        return self.tracker.qty(symbol) != 0
 
 
 async def run_pipeline(state: RunState, stream: MarketDataStream, *,

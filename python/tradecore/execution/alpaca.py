@@ -67,6 +67,7 @@ from tradecore.streams.alpaca import (
     AlpacaError,
     Backoff,
     _Redacting,  # the stream's credential-blanking log adapter
+    format_timestamp,
     parse_timestamp,
 )
 
@@ -453,10 +454,49 @@ class AlpacaBroker(Broker):
         known = self._orders.get(order.order_id)
         return order if known is None else order.evolve(intent=known.intent, reason=known.reason)
 
+    async def get_order_by_client_id(self, client_order_id: str) -> Order:
+        """Return the broker's view of the order sent with ``client_order_id``.
+
+        Raises
+        ------
+        AlpacaNotFoundError
+            No order with that client order id reached the broker.
+        """
+        return order_from_json(await self._call("GET", "/orders:by_client_order_id",
+                                                params={"client_order_id": client_order_id}))
+
     async def open_orders(self) -> list[Order]:
         documents = await self._call("GET", "/orders", params={"status": "open", "limit": "500",
                                                                "direction": "asc"})
         return [order_from_json(d) for d in documents or []]
+
+    async def orders(self, *, status: str = "all", after: int | None = None) -> list[Order]:
+        """Orders of any ``status`` ("open", "closed", "all") submitted after ``after`` (ns UTC),
+        oldest first, paging through the API's 500-order limit."""
+        found: dict[str, Order] = {}
+        since = after
+        while True:
+            params = {"status": status, "limit": "500", "direction": "asc"}
+            if since is not None:
+                params["after"] = format_timestamp(since)
+            page = [order_from_json(d) for d in await self._call("GET", "/orders", params=params) or []]
+            fresh = [o for o in page if o.order_id not in found]
+            found.update((o.order_id, o) for o in fresh)
+            if len(page) < 500 or not fresh:
+                return list(found.values())
+            # "after" is strict: step back a nanosecond so orders sharing the last time are kept.
+            since = page[-1].created_at - 1
+
+    def track(self, order: Order) -> None:
+        """Take ``order`` as known in this state (an order a previous process placed, as a
+        resume reconciled it): later updates count only what goes beyond it."""
+        self._orders[order.order_id] = order
+
+    async def resync(self) -> int:
+        """Publish what changed in the tracked open orders since they were last seen (after
+        :meth:`track` and :meth:`connect`, this closes the gap between the two); return how
+        many events that made."""
+        return await self._resync()
 
     async def positions(self) -> list[Position]:
         return [_position_from_json(d) for d in await self._call("GET", "/positions") or []]

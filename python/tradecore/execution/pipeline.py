@@ -21,7 +21,15 @@ from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
 
-from tradecore.execution.broker import Broker, BrokerError, BrokerEvent
+from tradecore.execution.broker import (
+    Broker,
+    BrokerError,
+    BrokerEvent,
+    BrokerEventType,
+    Order,
+    OrderRequest,
+    OrderState,
+)
 from tradecore.execution.events import ExecutionEvent, IntentRejected, OrderRouted, RiskDecision
 from tradecore.execution.market import MarketBook
 from tradecore.execution.positions import PositionTracker
@@ -76,6 +84,17 @@ class ExecutionPipeline:
             leaves = order.qty - order.filled_qty
             self._open[order.order_id] = leaves if order.side.name == "BUY" else -leaves
             self._open_symbol[order.order_id] = order.symbol
+
+    async def apply(self, events: list[BrokerEvent]) -> None:
+        """Apply events learned outside the broker's own publishing (what a resume's
+        reconciliation found), exactly as if the broker had published them."""
+        self._inbox.extend(events)
+        await self._drain_events_only()
+
+    @property
+    def open_order_ids(self) -> list[str]:
+        """Orders sent or loaded that are not final yet."""
+        return list(self._open)
 
     async def submit_intent(self, intent: TradeIntent, *, now: int | None = None
                             ) -> OrderRouted | IntentRejected | RiskDecision:
@@ -181,6 +200,10 @@ class ExecutionPipeline:
                 self._open_symbol[ack.order_id] = order.symbol
             except BrokerError as exc:
                 _log.warning("%s: broker refused %s: %s", order.symbol, order.client_order_id, exc)
+                if not any(e.order.client_order_id == order.client_order_id for e in self._inbox):
+                    # A REST refusal comes with no update: say it like one, so the journal closes
+                    # the order and the strategy that asked for it hears the rejection.
+                    self._inbox.append(_refused(order, exc, self.now))
         await self._drain_events_only()
         return decision
 
@@ -204,3 +227,15 @@ class ExecutionPipeline:
             self._open.pop(order.order_id, None)
             self._open_symbol.pop(order.order_id, None)
             self._canceling.discard(order.order_id)
+
+
+def _refused(request: OrderRequest, error: BrokerError, now: int) -> BrokerEvent:
+    """The ``rejected`` event of an order the broker refused outright (its id: the client's)."""
+    reason = str(getattr(error, "reason", "") or error)
+    order = Order(order_id=request.client_order_id, client_order_id=request.client_order_id,
+                  symbol=request.symbol, side=request.side, type=request.type, qty=request.qty,
+                  limit_price=request.limit_price, stop_price=request.stop_price,
+                  time_in_force=request.time_in_force, extended_hours=request.extended_hours,
+                  status=OrderState.REJECTED, created_at=now, updated_at=now, intent=request.intent,
+                  reason=reason)
+    return BrokerEvent(type=BrokerEventType.REJECTED, order=order, ts_event=now, reason=reason)

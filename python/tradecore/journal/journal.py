@@ -9,7 +9,13 @@ order updates and fills) and ``data``, a JSON object. Floats are written by :fun
 which round-trips every ``float`` exactly, so prices read back bit for bit. Kinds:
 
 ``universe`` (:meth:`Journal.universe_change`), ``transition``, ``intent``, ``risk``,
-``order``, ``order_update``, ``fill``, ``position``, ``error``, ``latency``.
+``order``, ``order_update``, ``fill``, ``position``, ``error``, ``latency``, ``resumed`` (a
+process took the run over after a crash, :meth:`Journal.resumed`) and ``reconciliation`` (what
+a resume found against the broker and what it corrected, :meth:`Journal.reconciliation`).
+
+``order`` records are keyed by the client order id (written before the order is sent, so no
+broker id exists yet); ``order_update`` and ``fill`` records by the broker's order id, with the
+client order id in their data when known, which is how :meth:`Journal.open_orders` links them.
 
 Transitions and intents are stored with the rule, state and value names resolved to text
 (:class:`StrategyNames`), so a journal reads without the strategy objects that wrote it.
@@ -78,6 +84,8 @@ KINDS = (
     "position",
     "error",
     "latency",
+    "resumed",
+    "reconciliation",
 )
 BATCHED_KINDS = frozenset({"transition", "latency"})
 ACKNOWLEDGED_KINDS = frozenset(KINDS) - BATCHED_KINDS
@@ -135,6 +143,7 @@ class OpenOrder:
     client_order_id: str | None
     ts_submit: int
     details: dict[str, Any]
+    broker_order_id: str | None = None  # from the first update or fill that named it
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,7 +439,7 @@ class Journal:
         }, symbol=symbol, order_id=order_id)
 
     def order_update(self, symbol: str, record: object, *, order_id: object = None,
-                     reason: str = "") -> int | None:
+                     reason: str = "", client_order_id: str | None = None) -> int | None:
         """Record an ORDER_UPDATE (row or mapping); ``status`` an :class:`OrderStatus` or name
         (broker names such as ``"expired"`` are kept as given, upper-cased)."""
         oid = order_id if order_id is not None else _field(record, "order_id")
@@ -440,10 +449,12 @@ class Journal:
             "filled_quantity": float(_field(record, "filled_quantity", 0.0)),  # type: ignore[arg-type]
             "leaves_quantity": float(_field(record, "leaves_quantity", 0.0)),  # type: ignore[arg-type]
             "reason": reason or (str(reason_code) if reason_code else ""),
+            **({"client_order_id": client_order_id} if client_order_id else {}),
         }, symbol=symbol, order_id=_plain(oid))
 
     def fill(self, symbol: str, record: object, *, order_id: object = None,
-             fill_id: object = None, reference_price: float | None = None) -> int | None:
+             fill_id: object = None, reference_price: float | None = None,
+             client_order_id: str | None = None) -> int | None:
         """Record one execution (a FILL row or mapping; committed before this returns).
 
         ``reference_price`` (the price the decision saw) lets analysis measure slippage.
@@ -458,6 +469,7 @@ class Journal:
             "leaves_quantity": float(_field(record, "leaves_quantity", 0.0)),  # type: ignore[arg-type]
             "liquidity": int(_field(record, "liquidity", 0)),  # type: ignore[call-overload]
             "reference_price": reference_price,
+            **({"client_order_id": client_order_id} if client_order_id else {}),
         }, symbol=symbol, order_id=_plain(oid))
 
     def position(self, ts_event: int, symbol: str, *, quantity: float, average_price: float,
@@ -475,6 +487,20 @@ class Journal:
         return self.append("error", ts_event, {
             "where": where, "type": error_type, "message": message, "details": details or {},
         }, symbol=symbol)
+
+    def resumed(self, ts_event: int, *, broker: str, details: Mapping[str, object] | None = None
+                ) -> int | None:
+        """Record that a new process took this run over (``tradecore live --resume``)."""
+        return self.append("resumed", ts_event, {"broker": broker, "details": details or {}})
+
+    def reconciliation(self, ts_event: int, action: str, message: str, *,
+                       symbol: str | None = None, order_id: object = None,
+                       details: Mapping[str, object] | None = None) -> int | None:
+        """Record one finding of a resume against the broker (``action`` e.g.
+        ``"fill_applied"``, ``"position_corrected"``) in plain words."""
+        return self.append("reconciliation", ts_event, {
+            "action": action, "message": message, "details": details or {},
+        }, symbol=symbol, order_id=order_id)
 
     def latency(self, ts_event: int, name: str, nanoseconds: int, *,
                 symbol: str | None = None) -> None:
@@ -513,18 +539,27 @@ class Journal:
 
     def open_orders(self) -> list[OpenOrder]:
         """Orders with no terminal update (filled, canceled, rejected, expired) and not fully
-        filled, as of the last committed record, oldest first."""
+        filled, as of the last committed record, oldest first.
+
+        Updates and fills reach their order by the order id or, for a broker that assigns its
+        own ids, by the client order id they carry."""
         orders: dict[str, dict[str, Any]] = {}
+        by_broker_id: dict[str, dict[str, Any]] = {}
         for record in self.records(("order", "order_update", "fill")):
             oid = record.order_id
             if oid is None:
                 continue
             if record.kind == "order":
-                orders[oid] = {"record": record, "status": "SUBMITTED", "filled": 0.0}
+                orders[oid] = {"record": record, "status": "SUBMITTED", "filled": 0.0,
+                               "broker_order_id": None}
                 continue
-            state = orders.get(oid)
+            state = by_broker_id.get(oid) or orders.get(oid) \
+                or orders.get(record.data.get("client_order_id") or "")
             if state is None:
                 continue  # an update of an order placed before this journal began
+            if state["broker_order_id"] is None and oid not in orders:
+                state["broker_order_id"] = oid
+                by_broker_id[oid] = state
             if record.kind == "fill":
                 state["filled"] += record.data["quantity"]
             else:
@@ -542,8 +577,20 @@ class Journal:
                 limit_price=data["limit_price"], stop_price=data["stop_price"],
                 time_in_force=data["time_in_force"], client_order_id=data["client_order_id"],
                 ts_submit=record.ts_event, details=data["details"],
+                broker_order_id=state["broker_order_id"],
             ))
         return found
+
+    def filled_by_order(self) -> dict[str, tuple[float, float]]:
+        """Shares and dollar value journaled as filled, per order id of the fills (the
+        broker's): what a resume compares with the broker's ``filled_qty`` so nothing is
+        counted twice."""
+        totals: dict[str, tuple[float, float]] = {}
+        for record in self.records("fill"):
+            shares, value = totals.get(record.order_id or "", (0.0, 0.0))
+            quantity = record.data["quantity"]
+            totals[record.order_id or ""] = (shares + quantity, value + quantity * record.data["price"])
+        return totals
 
     def positions(self, *, include_flat: bool = False) -> dict[str, Position]:
         """The last journaled position of each symbol (flat ones only if asked)."""

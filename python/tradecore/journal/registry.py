@@ -186,6 +186,22 @@ class RunRegistry:
         )
         return self.get(info.id)
 
+    def latest_unfinished(self, kind: str) -> RunInfo:
+        """The most recent run of ``kind`` that never finished (its process died), for a resume."""
+        row = self._db.execute("SELECT * FROM runs WHERE kind = ? AND status = 'running' "
+                               "ORDER BY id DESC LIMIT 1", (kind,)).fetchone()
+        if row is None:
+            raise ConfigError(f"no unfinished {kind} run in {self.path} to resume")
+        return self._info(row)
+
+    def reopen(self, run_id: str) -> RunInfo:
+        """Mark a run running again (a new process takes it over); its folder must exist."""
+        info = self.get(run_id)
+        if not info.journal_path.is_file():
+            raise ConfigError(f"run {info.id} has no journal at {info.journal_path}: cannot resume it")
+        self._db.execute("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?", (info.id,))
+        return self.get(info.id)
+
     def list(self, *, kind: str | None = None, limit: int | None = None) -> list[RunInfo]:
         """Runs, newest first (optionally of one kind, at most ``limit``)."""
         query = "SELECT * FROM runs" + (" WHERE kind = ?" if kind else "") + " ORDER BY id DESC"

@@ -56,3 +56,22 @@ def test_default_root_comes_from_the_environment(tmp_path: Path,
         assert registry.root == tmp_path / "elsewhere"
         run = registry.start_run("scan", {})
         assert run.code_version.startswith("0.") and run.code_version == code_version()
+
+
+def test_the_latest_unfinished_run_is_found_and_reopened(tmp_path: Path) -> None:
+    with RunRegistry(tmp_path) as registry:
+        with pytest.raises(ConfigError, match="no unfinished live run"):
+            registry.latest_unfinished("live")
+        crashed = registry.start_run("live", {"a": 1})
+        registry.start_run("backtest", {"a": 2})  # newer, but another kind
+        finished = registry.start_run("live", {"a": 3})
+        registry.finish_run(finished.id, {})
+        assert registry.latest_unfinished("live").id == crashed.id
+        registry.finish_run(crashed.id, {}, status="failed")
+        with pytest.raises(ConfigError):
+            registry.latest_unfinished("live")
+        (crashed.folder / "journal.sqlite").write_bytes(b"")
+        reopened = registry.reopen(crashed.id)
+        assert reopened.status == "running" and reopened.finished_at is None
+        with pytest.raises(ConfigError, match="no journal"):
+            registry.reopen(finished.id)

@@ -1,0 +1,286 @@
+"""``tradecore live --resume``: take a crashed run over from its journal and its broker.
+
+The journal commits every order before it is sent and every fill and update before it is
+acknowledged, so after a ``kill -9`` it holds everything the run acknowledged. A resume:
+
+1. restores positions and cash by replaying the journal's fills (:func:`restore_from_journal`),
+   and the open orders from its order, update and fill records;
+2. reconciles them with the broker (:func:`reconcile`). For every order the journal holds as
+   open, the broker's view is fetched (by broker order id, or by client order id when the
+   crash came before any update named it). What happened while the process was down is
+   applied and journaled like any broker event, with ``reason`` saying it was reconciled:
+   shares filled beyond what the journal has for that order (so nothing is counted twice;
+   the price is the one implied by the broker's average), then the final status (canceled,
+   expired...). An order the broker never received is journaled as rejected. Then positions
+   and cash are compared: the broker is the truth for money, so any difference is reported,
+   journaled as a ``reconciliation`` record, and the account is loaded from the broker;
+3. restarts a runner for every symbol that holds a position or an open order.
+
+Strategies restart FLAT: the native strategies expose no way to set a state (LONG with its
+entry, stop and target) and a FLAT strategy with a made-up entry would manage a position on
+numbers it never decided. The restored position is held by the account instead: it is
+marked, counted by risk and the kill switch, kept running by the manager while held, and
+closed by ``execution.flatten_on_exit`` at the end of the run (or by the kill switch).
+
+With the paper venue, the venue's state died with the process: the journal is the truth,
+orders it held as open are journaled as canceled, and the resume says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from tradecore.execution.broker import (
+    Broker,
+    BrokerEvent,
+    BrokerEventType,
+    Order,
+    OrderState,
+    UnknownOrderError,
+)
+from tradecore.execution.market import clean
+from tradecore.journal.journal import Journal, OpenOrder
+from tradecore.schema import OrderType, Side, TimeInForce
+
+__all__ = ["RECONCILED", "Finding", "ResumeReport", "check_fills", "reconcile", "restore_from_journal"]
+
+_log = logging.getLogger("tradecore.resume")
+
+RECONCILED = "reconciled at resume"
+"""``reason`` of the events a resume applies."""
+
+_EVENT_OF_FINAL = {OrderState.CANCELED: BrokerEventType.CANCELED,
+                   OrderState.EXPIRED: BrokerEventType.EXPIRED,
+                   OrderState.REJECTED: BrokerEventType.REJECTED,
+                   OrderState.REPLACED: BrokerEventType.REPLACED,
+                   OrderState.DONE_FOR_DAY: BrokerEventType.DONE_FOR_DAY}
+_SHARES = Decimal("0.000000001")
+_CENTS = Decimal("0.01")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing a resume found or did, in plain words (also a journal record)."""
+
+    action: str
+    message: str
+    symbol: str | None = None
+    order_id: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ResumeReport:
+    """What a resume restored and found."""
+
+    findings: list[Finding] = field(default_factory=list)
+    positions: dict[str, Decimal] = field(default_factory=dict)  # after reconciling, signed shares
+    open_orders: list[Order] = field(default_factory=list)  # still working at the broker
+
+    @property
+    def symbols(self) -> list[str]:
+        """Symbols to restart: those holding a position or an open order."""
+        return sorted({s for s, q in self.positions.items() if q} | {o.symbol for o in self.open_orders})
+
+    def add(self, journal: Journal, ts: int, finding: Finding) -> None:
+        self.findings.append(finding)
+        journal.reconciliation(ts, finding.action, finding.message, symbol=finding.symbol,
+                               order_id=finding.order_id, details=finding.details)
+        _log.warning("resume: %s", finding.message)
+
+
+def _dec(value: float) -> Decimal:
+    return clean(Decimal(repr(float(value))))
+
+
+def _order_of(entry: OpenOrder, order_id: str | None = None) -> Order:
+    """The journal's open order as an :class:`Order` (for events about it)."""
+    def price(value: float | None) -> Decimal | None:
+        return None if value is None else _dec(value)
+
+    return Order(order_id=order_id or entry.broker_order_id or entry.order_id,
+                 client_order_id=entry.client_order_id or entry.order_id, symbol=entry.symbol,
+                 side=Side[entry.side], type=OrderType[entry.order_type], qty=_dec(entry.quantity),
+                 filled_qty=_dec(entry.filled_quantity), limit_price=price(entry.limit_price),
+                 stop_price=price(entry.stop_price), time_in_force=TimeInForce[entry.time_in_force],
+                 status=OrderState.NEW, created_at=entry.ts_submit, updated_at=entry.ts_submit)
+
+
+def restore_from_journal(journal: Journal, tracker: Any, starting_cash: Decimal) -> dict[str, Decimal]:
+    """Replay the journal's fills into ``tracker`` from ``starting_cash``: positions (lots and
+    average prices), cash, commissions and realised PnL as the run had them; return the
+    positions. Fills are the record of what happened; position records are derived from them
+    (and a paper run does not write them)."""
+    tracker.load(starting_cash, [])
+    for record in journal.fills():
+        data = record.data
+        tracker.on_fill(record.symbol or "", Side[data["side"]], _dec(data["quantity"]), _dec(data["price"]),
+                        _dec(data.get("commission") or 0.0), ts_event=record.ts_event,
+                        client_order_id=str(data.get("client_order_id") or ""))
+    return {s: tracker.qty(s) for s in tracker.open_symbols()}
+
+
+async def reconcile(journal: Journal, pipeline: Any, *, paper: bool, now: int,
+                    starting_cash: Decimal) -> ResumeReport:
+    """Restore the run's account from ``journal`` and reconcile it with ``pipeline.broker``.
+
+    Events are applied through ``pipeline`` (journal, positions, risk) as if the broker had
+    published them; every finding is journaled as a ``reconciliation`` record. With a broker
+    outside the process, call this before its update stream connects, then let it resync.
+    """
+    report = ResumeReport()
+    restore_from_journal(journal, pipeline.tracker, starting_cash)
+    open_in_journal = journal.open_orders()
+    if paper:
+        report.add(journal, now, Finding(
+            "paper_journal_is_truth", "paper venue: its orders and fills lived in the crashed "
+            "process; positions and cash are restored from the journal, which is the truth"))
+        lost = [BrokerEvent(type=BrokerEventType.CANCELED, order=_order_of(o).evolve(status=OrderState.CANCELED),
+                            ts_event=now, reason=f"{RECONCILED}: the paper venue's order died with the process")
+                for o in open_in_journal]
+        for event in lost:
+            report.add(journal, now, Finding("order_lost", f"{event.symbol}: open paper order "
+                                             f"{event.order.client_order_id} is gone with the crashed process; "
+                                             "journaled as canceled", event.symbol, event.order.order_id))
+        await pipeline.apply(lost)
+        report.positions = {s: pipeline.tracker.qty(s) for s in pipeline.tracker.open_symbols()}
+        return report
+
+    broker: Broker = pipeline.broker
+    filled = journal.filled_by_order()
+    events: list[BrokerEvent] = []
+    known_clients: set[str] = set()
+    for entry in open_in_journal:
+        known_clients.add(entry.client_order_id or entry.order_id)
+        order = await _broker_view(broker, entry)
+        if order is None:
+            events.append(BrokerEvent(
+                type=BrokerEventType.REJECTED, order=_order_of(entry).evolve(status=OrderState.REJECTED),
+                ts_event=now, reason=f"{RECONCILED}: the broker never received it"))
+            report.add(journal, now, Finding(
+                "order_never_reached_broker", f"{entry.symbol}: order {entry.client_order_id} was "
+                "journaled but the broker has no such order (the crash came before it was sent); "
+                "journaled as rejected", entry.symbol, entry.order_id))
+            continue
+        events.extend(_changes(journal, report, now, order, filled.get(order.order_id, (0.0, 0.0))))
+        if order.is_open:
+            report.open_orders.append(order)
+    for order in await broker.open_orders():
+        if order.client_order_id not in known_clients:
+            report.add(journal, now, Finding(
+                "broker_order_unknown", f"{order.symbol}: the broker has open order "
+                f"{order.client_order_id or order.order_id} that this run's journal does not know; "
+                "left working, its fills will be journaled", order.symbol, order.order_id,
+                {"side": order.side.name, "qty": str(order.qty), "status": order.status.value}))
+            report.open_orders.append(order)
+    await pipeline.apply(events)
+    await _compare_account(journal, report, now, pipeline)
+    track = getattr(broker, "track", None)
+    if track is not None:
+        for order in report.open_orders:
+            track(order)
+    return report
+
+
+async def _broker_view(broker: Broker, entry: OpenOrder) -> Order | None:
+    """The broker's order for a journaled one, or None if the broker never received it."""
+    try:
+        if entry.broker_order_id is not None:
+            return await broker.get_order(entry.broker_order_id)
+        lookup = getattr(broker, "get_order_by_client_id", None)
+        if lookup is None:
+            return None
+        return await lookup(entry.client_order_id or entry.order_id)  # type: ignore[no-any-return]
+    except UnknownOrderError:
+        return None
+
+
+def _changes(journal: Journal, report: ResumeReport, now: int, order: Order,
+             journaled: tuple[float, float]) -> list[BrokerEvent]:
+    """Events for what the broker did to ``order`` beyond what the journal has."""
+    events = []
+    shares, value = _dec(journaled[0]), _dec(journaled[1])
+    missing = clean((order.filled_qty - shares).quantize(_SHARES))
+    ts = order.updated_at or now
+    if missing > 0:
+        price = None
+        if order.filled_avg_price is not None:
+            price = clean(((order.filled_avg_price * order.filled_qty - value) / missing).quantize(Decimal("0.000001")))
+        done = order.status == OrderState.FILLED
+        snapshot = order if done else order.evolve(status=OrderState.PARTIALLY_FILLED)
+        events.append(BrokerEvent(type=BrokerEventType.FILL if done else BrokerEventType.PARTIAL_FILL,
+                                  order=snapshot, ts_event=ts, fill_qty=missing, fill_price=price,
+                                  reason=f"{RECONCILED}: filled while down"))
+        report.add(journal, now, Finding(
+            "fill_applied", f"{order.symbol}: order {order.client_order_id} filled {missing} more shares "
+            f"at {price} while the process was down (journal had {shares} of {order.filled_qty}); "
+            "applied and journaled", order.symbol, order.order_id,
+            {"journaled_qty": str(shares), "broker_filled_qty": str(order.filled_qty), "price": str(price)}))
+    elif missing < 0:
+        report.add(journal, now, Finding(
+            "fill_excess", f"{order.symbol}: the journal has {shares} shares filled on order "
+            f"{order.client_order_id} but the broker only {order.filled_qty}; positions are corrected "
+            "from the broker below", order.symbol, order.order_id))
+    kind = _EVENT_OF_FINAL.get(order.status)
+    if kind is not None:
+        events.append(BrokerEvent(type=kind, order=order, ts_event=ts,
+                                  reason=f"{RECONCILED}: {order.status.value} while down"))
+        report.add(journal, now, Finding(
+            "update_applied", f"{order.symbol}: order {order.client_order_id} was {order.status.value} "
+            f"while the process was down (filled {order.filled_qty} of {order.qty}); journaled",
+            order.symbol, order.order_id, {"status": order.status.value}))
+    return events
+
+
+async def _compare_account(journal: Journal, report: ResumeReport, now: int, pipeline: Any) -> None:
+    """Compare positions and cash with the broker's, report differences, take the broker's."""
+    broker: Broker = pipeline.broker
+    tracker = pipeline.tracker
+    held = {p.symbol: p for p in await broker.positions()}
+    account = await broker.account()
+    for symbol in sorted(set(held) | set(tracker.open_symbols())):
+        ours, theirs = tracker.qty(symbol), held[symbol].qty if symbol in held else Decimal(0)
+        if ours == theirs:
+            continue
+        if ours == 0:
+            message = f"{symbol}: the broker holds {theirs} shares the journal does not know"
+        elif theirs == 0:
+            message = f"{symbol}: the journal holds {ours} shares the broker does not have"
+        else:
+            message = f"{symbol}: the journal holds {ours} shares, the broker {theirs}"
+        report.add(journal, now, Finding("position_corrected", message + "; the broker's figure is taken",
+                                         symbol, details={"journal_qty": str(ours), "broker_qty": str(theirs)}))
+    if abs(tracker.cash - account.cash) >= _CENTS:
+        report.add(journal, now, Finding(
+            "cash_corrected", f"cash: the journal implies {tracker.cash:.2f}, the broker has "
+            f"{account.cash:.2f}; the broker's figure is taken",
+            details={"journal_cash": str(tracker.cash), "broker_cash": str(account.cash)}))
+    before = {s: tracker.qty(s) for s in tracker.open_symbols()}
+    await pipeline.sync_from_broker()  # the broker's cash, positions and open orders
+    for symbol in sorted(set(before) | set(held)):
+        after = tracker.position(symbol)
+        if before.get(symbol, Decimal(0)) != after.qty:  # the correction, as a position record
+            journal.position(now, symbol, quantity=float(after.qty), average_price=float(after.avg_entry_price))
+    report.positions = {s: tracker.qty(s) for s in tracker.open_symbols()}
+
+
+async def check_fills(journal: Journal, broker: Any) -> dict[str, Any]:
+    """Compare the journal's fills with the broker's filled quantities, order by order, for the
+    orders this run's journal sent; return ``{"orders", "mismatches"}`` (what an end-of-run
+    check journals)."""
+    sent = {r.order_id for r in journal.records("order")}
+    filled = journal.filled_by_order()
+    mismatches = []
+    orders = 0
+    for order in await broker.orders(status="all"):
+        if order.client_order_id not in sent:
+            continue
+        orders += 1
+        ours = _dec(filled.get(order.order_id, (0.0, 0.0))[0])
+        if ours != order.filled_qty:
+            mismatches.append({"order_id": order.order_id, "client_order_id": order.client_order_id,
+                               "journal_qty": str(ours), "broker_qty": str(order.filled_qty)})
+    return {"orders": orders, "mismatches": mismatches}

@@ -1,0 +1,217 @@
+"""`tradecore live` with `execution.broker = "alpaca"`, and `tradecore live --resume` after a real
+`kill -9`: real processes, the simulator's trading endpoints over loopback, the run's SQLite
+journal and registry."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from tradecore.config import Config
+from tradecore.execution import OrderRequest
+from tradecore.execution.alpaca import AlpacaBroker
+from tradecore.journal.journal import Journal
+from tradecore.journal.registry import RunRegistry
+from tradecore.live import run_live
+from tradecore.schema import OrderType, Side
+
+KEYS = {"APCA_API_KEY_ID": "resume-test-key", "APCA_API_SECRET_KEY": "resume-test-secret"}
+# Crosses of a 2- and 3-bar EMA on 1-minute bars: at 600x the run trades within seconds.
+STRATEGY = '[strategy]\nname = "ema_cross"\nparams = {fast = 2, slow = 3, quantity = 10}\n'
+
+
+def tradecore(*args: str) -> list[str]:
+    return [sys.executable, "-c", "import sys; from tradecore.cli import main; sys.exit(main())", *args]
+
+
+def start_sim() -> tuple[subprocess.Popen[str], dict[str, str], list[str]]:
+    sim = subprocess.Popen(tradecore("sim", "--port", "0", "--seed", "7", "--speed", "600"),
+                           stdout=subprocess.PIPE, text=True)
+    assert sim.stdout is not None
+    urls: dict[str, str] = {}
+    for line in sim.stdout:
+        name, _, value = line.partition(" ")
+        urls[name] = value.strip()
+        if line.startswith("Ctrl-C"):
+            break
+    return sim, {k: urls[k].split()[0] for k in ("stream", "rest", "trading")}, urls["gappers"].split()
+
+
+def wait_for_open_position(runs: Path, timeout: float = 90.0) -> Path:
+    """The run's journal once it holds an acknowledged fill that left a position open."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        for path in runs.glob("*/journal.sqlite"):
+            with Journal(path, readonly=True) as journal, contextlib.suppress(sqlite3.OperationalError):
+                # (OperationalError: the run is still creating its journal's tables)
+                if any(abs(q) > 1e-9 for q in journal.net_fills().values()):
+                    return path
+    raise AssertionError("no acknowledged fill with an open position in time")
+
+
+async def broker_call(urls: dict[str, str], method: str, *args: object) -> object:
+    async with AlpacaBroker(base_url=urls["trading"], key_id=KEYS["APCA_API_KEY_ID"],
+                            secret_key=KEYS["APCA_API_SECRET_KEY"], stream=False) as broker:
+        return await getattr(broker, method)(*args)
+
+
+def test_live_resumes_after_kill_9_with_nothing_acknowledged_lost(tmp_path: Path) -> None:
+    sim, urls, gappers = start_sim()
+    runs = tmp_path / "runs"
+    env = {**os.environ, **KEYS}
+    try:
+        config = tmp_path / "alpaca.toml"
+        config.write_text(
+            f'[market]\nprovider = "alpaca"\nstream_url = "{urls["stream"]}"\n'
+            f'rest_url = "{urls["rest"]}"\ntrading_url = "{urls["trading"]}"\n'
+            f'[scanner]\nkind = "fixed"\nsymbols = {json.dumps(gappers)}\n{STRATEGY}'
+            '[execution]\nbroker = "alpaca"\nflatten_on_exit = false\n')
+        log = tmp_path / "live.log"  # a file, not a pipe: a full pipe would stall the process
+        with log.open("w") as output:
+            live = subprocess.Popen(tradecore("live", "--no-ui", "--config", str(config), "--runs-dir", str(runs)),
+                                    env=env, stdout=output, stderr=output)
+            try:
+                journal_path = wait_for_open_position(runs)
+            finally:
+                live.kill()  # SIGKILL: no shutdown code runs
+                live.wait(timeout=30)
+        stderr = log.read_text()
+        assert live.returncode == -9, stderr
+        run_id = journal_path.parent.name
+        with Journal(journal_path, readonly=True) as journal:
+            before = [(r.seq, r.order_id, r.ts_event, r.data["quantity"], r.data["price"])
+                      for r in journal.records("fill")]
+            sent_before = [r.order_id for r in journal.records("order")]
+            held = {s for s, q in journal.net_fills().items() if abs(q) > 1e-9}
+        assert RunRegistry(runs).get(run_id).status == "running"
+
+        # While the process is down someone trades on the account: the resume must notice.
+        prices = _last_prices(urls, [s for s in gappers if s not in held])
+        outsider = next(iter(prices))
+        snapshot_price = Decimal(str(prices[outsider]))
+        asyncio.run(broker_call(urls, "submit", OrderRequest(
+            client_order_id="manual-while-down", symbol=outsider, side=Side.BUY, type=OrderType.LIMIT,
+            qty=Decimal(7), limit_price=(snapshot_price * Decimal("1.2")).quantize(Decimal("0.01")),
+            extended_hours=True)))
+
+        resumed = subprocess.run(tradecore("live", "--no-ui", "--resume", "--duration", "4",
+                                           "--runs-dir", str(runs)),
+                                 env=env, check=False, capture_output=True, text=True, timeout=120)
+        assert resumed.returncode == 0, resumed.stderr
+        assert f"resumed run {run_id}" in resumed.stdout
+        assert f"{outsider}: the broker holds 7 shares the journal does not know" in resumed.stdout
+        assert "journal fills equal the broker's" in resumed.stdout
+
+        info = RunRegistry(runs).get(run_id)
+        assert info.status == "finished" and len(list(runs.glob("*/journal.sqlite"))) == 1
+        with Journal(journal_path, readonly=True) as journal:
+            after = [(r.seq, r.order_id, r.ts_event, r.data["quantity"], r.data["price"])
+                     for r in journal.records("fill")]
+            sent = [r.order_id for r in journal.records("order")]
+            filled = {order_id: shares for order_id, (shares, _) in journal.filled_by_order().items()}
+            assert journal.count("resumed") == 1
+            found = {r.data["action"]: r for r in journal.records("reconciliation")}
+            assert found["position_corrected"].symbol == outsider
+            assert found["end_check"].data["details"]["mismatches"] == []
+            journal_positions = {s: p.quantity for s, p in journal.positions().items()}
+        # Every acknowledged order and fill from before the crash is still there, in place, once.
+        assert after[:len(before)] == before and sent[:len(sent_before)] == sent_before
+        assert len(set(sent)) == len(sent)
+        # Nothing counted twice: each order's journaled shares are what the broker filled.
+        orders = asyncio.run(broker_call(urls, "orders"))
+        mine = {o.order_id: o.filled_qty for o in orders if o.client_order_id in set(sent)}  # type: ignore[attr-defined]
+        assert {k: v for k, v in mine.items() if v} == {k: Decimal(str(v)) for k, v in filled.items()}
+        broker_positions = {p.symbol: float(p.qty) for p in asyncio.run(broker_call(urls, "positions"))}  # type: ignore[attr-defined]
+        assert journal_positions == broker_positions
+        assert journal_positions[outsider] >= 7  # the strategy starts flat: it sells only its own
+        # The keys reached neither the run's files nor its output.
+        secret = KEYS["APCA_API_SECRET_KEY"].encode()
+        assert not [p for p in runs.rglob("*") if p.is_file() and secret in p.read_bytes()]
+        assert secret.decode() not in resumed.stdout + resumed.stderr + stderr
+    finally:
+        sim.terminate()
+        sim.communicate(timeout=30)
+
+
+def _last_prices(urls: dict[str, str], symbols: list[str]) -> dict[str, float]:
+    """The last trade price of those ``symbols`` that have traded (data REST snapshots)."""
+    async def fetch() -> dict[str, float]:
+        from tradecore.scanners import MarketDataClient
+
+        client = MarketDataClient(urls["rest"], key_id="k", secret_key="s")
+        try:
+            snapshots = await client.snapshots(symbols)
+        finally:
+            await client.close()
+        return {s: float(v["latestTrade"]["p"]) for s, v in snapshots.items() if v and v.get("latestTrade")}
+
+    return asyncio.run(fetch())
+
+
+def test_live_trades_through_the_in_process_simulators_trading_api(tmp_path: Path) -> None:
+    config = Config().with_overrides(
+        sim={"speed": 600.0, "seed": 7}, scanner={"kind": "fixed", "symbols": ["CBB", "AOZ", "YRRS"]},
+        strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3, "quantity": 10}},
+        execution={"broker": "alpaca"})
+    result = asyncio.run(run_live(config, duration=8.0, ui=False, runs_root=tmp_path / "runs"))
+    with Journal(result.folder / "journal.sqlite", readonly=True) as journal:
+        fills = journal.fills()
+        assert len(fills) >= 2
+        # The engines learned their fills from trade_updates: the strategies went LONG.
+        assert any(r.data["rule"] == "entry_filled" for r in journal.records("transition"))
+        # One process, one client order id prefix (a resumed process gets another).
+        assert len({f.data["client_order_id"].split("-")[0] for f in fills}) == 1
+        assert journal.positions() == {}  # flattened at exit, and the broker agrees:
+    assert result.fill_check is not None and result.fill_check["mismatches"] == []
+    assert result.fill_check["orders"] >= len({f.order_id for f in fills})
+
+
+def test_resume_with_nothing_to_resume_is_a_plain_error(tmp_path: Path) -> None:
+    result = subprocess.run(tradecore("live", "--no-ui", "--resume", "--runs-dir", str(tmp_path)),
+                            check=False, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "no unfinished live run" in result.stderr and "Traceback" not in result.stderr
+    both = subprocess.run(tradecore("live", "--resume", "--config", "run.toml", "--runs-dir", str(tmp_path)),
+                          check=False, capture_output=True, text=True, timeout=60)
+    assert both.returncode != 0 and "saved config" in both.stderr
+
+
+def test_paper_live_resumes_from_its_journal_after_kill_9(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    config = tmp_path / "paper.toml"
+    config.write_text('[sim]\nspeed = 600.0\nseed = 7\n[scanner]\nkind = "fixed"\n'
+                      f'symbols = ["CBB", "AOZ", "YRRS"]\n{STRATEGY}')
+    live = subprocess.Popen(tradecore("live", "--no-ui", "--config", str(config), "--runs-dir", str(runs)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        journal_path = wait_for_open_position(runs)
+        while_alive = subprocess.run(tradecore("live", "--no-ui", "--resume", "--runs-dir", str(runs)),
+                                     check=False, capture_output=True, text=True, timeout=60)
+    finally:
+        live.kill()
+        live.wait(timeout=30)
+    assert while_alive.returncode != 0 and f"is still running (process {live.pid})" in while_alive.stderr
+    with Journal(journal_path, readonly=True) as journal:
+        before = [(r.seq, r.order_id, r.data["quantity"]) for r in journal.records("fill")]
+        held = {s for s, q in journal.net_fills().items() if abs(q) > 1e-9}
+    resumed = subprocess.run(tradecore("live", "--no-ui", "--resume", journal_path.parent.name[:20],
+                                       "--duration", "3", "--runs-dir", str(runs)),
+                             check=False, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "the journal, which is the truth" in resumed.stdout
+    with Journal(journal_path, readonly=True) as journal:
+        after = [(r.seq, r.order_id, r.data["quantity"]) for r in journal.records("fill")]
+        assert after[:len(before)] == before
+        # The restored positions were carried and closed at exit.
+        assert all(abs(q) < 1e-9 for q in journal.net_fills().values())
+        sold = {r.symbol for r in journal.fills()[len(before):] if r.data["side"] == "SELL"}
+        assert set(held) <= sold
