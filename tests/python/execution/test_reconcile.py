@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from helpers_execution import ScriptedMarket, intent, ny
+from helpers_execution import ACME, intent, ny
 from tradecore.config import Config
 from tradecore.execution import BrokerEventType, OrderRequest
 from tradecore.execution.alpaca import AlpacaBroker
@@ -24,6 +24,7 @@ from tradecore.journal.journal import Journal
 from tradecore.resume import RECONCILED, ResumeReport, reconcile
 from tradecore.schema import OrderType, Side
 from tradecore.session import RunState
+from tradecore.sim.scripted import ScriptedMarket
 from tradecore.sim.trading import install
 
 pytestmark = pytest.mark.asyncio
@@ -68,7 +69,7 @@ class Account:
 
 @contextlib.asynccontextmanager
 async def account(tmp_path: Path) -> AsyncIterator[Account]:
-    market = ScriptedMarket(ny(10))
+    market = ScriptedMarket([ACME], ny(10))
     market.quote("ACME", 10.00, 10.02)
     market.trade("ACME", 10.01)
     app = web.Application()
