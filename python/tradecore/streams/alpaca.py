@@ -92,12 +92,12 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import msgpack
-import msgspec
 import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from tradecore import schema
+from tradecore._native import _core
 from tradecore._version import __version__
 from tradecore.errors import ConfigError, DataError, Error
 from tradecore.streams.base import (
@@ -516,11 +516,9 @@ class AlpacaDecoder:
         self.instruments = instruments if instruments is not None else Instruments()
         self._dedup_half = max(1, dedup_window // 2)
         self._ids: dict[str, int] = {}
-        # Symbols that are their instrument's own name (not "aapl" for "AAPL"): the fast path
-        # keys per-symbol state by instrument, which is only the same for these.
-        self._canonical_ids: dict[str, int] = {}
-        self._trade_words: dict[tuple[str, ...], int] = {}
-        self._quote_words: dict[tuple[str, ...], int] = {}
+        self._clean = _core.streams.CleanFrameDecoder()
+        self._clean.set_condition_bits(list(TRADE_CONDITION_BITS.items()),
+                                       list(QUOTE_CONDITION_BITS.items()), CONDITION_OTHER)
         self._seen: dict[str, _Seen] = {}
         self._last_trade_ts: dict[str, int] = {}
         self._last_quote: dict[str, tuple[Any, ...]] = {}
@@ -689,7 +687,7 @@ class AlpacaDecoder:
         return DecodedFrame(batches, controls, problems)
 
     def _decode_clean(self, frame: bytes | str, ts_received: int | None) -> DecodedFrame | None:
-        """Decode a frame that holds only clean trades, quotes and bars, column by column.
+        """Decode a frame that holds only clean trades, quotes and bars, natively.
 
         Returns ``None``, having changed no state, as soon as anything is unusual: another
         message type, a missing or mistyped field, a timestamp outside the vendor's usual form,
@@ -697,59 +695,46 @@ class AlpacaDecoder:
         and report). :meth:`decode` then runs the exact per-message path, which stays the only
         place that decides what a problem is.
         """
-        if type(frame) is str or self.encoding == "json":
-            wire, stamps_of, value_of = _JSON_FRAME, _json_stamps, json.loads
-        else:
-            wire, stamps_of, value_of = _MSGPACK_FRAME, _msgpack_stamps, _unpack
-        if type(frame) is not str and type(frame) is not bytes:
-            return None  # bytearray, memoryview: the exact path decides what they are
-        try:
-            messages = wire.decode(frame)
-        except (msgspec.DecodeError, UnicodeDecodeError):  # ValidationError is a DecodeError
+        decoded = self._clean.decode(frame, type(frame) is str or self.encoding == "json")
+        if decoded is None:
             return None
-        if not messages:
-            return None
-        bars = [m for m in messages if isinstance(m, _WireBar)]
-        ticks = [m for m in messages if not isinstance(m, _WireBar)] if bars else messages
-        is_quote = [type(m) is _WireQuote for m in ticks]
-        stamps = stamps_of([m.t for m in ticks]) if ticks else None
-        if stamps is None and ticks:
-            return None
-        ids = self._canonical_ids
+        (messages, (trades, trade_cuts, trade_ids), trade_keys,
+         (quotes, quote_cuts, quote_ids), first_quotes, last_quotes, bars) = decoded
+        # The native decoder knows only symbols that are their instrument's own name, so the
+        # instrument's name is the key of the per-symbol state.
+        symbol_of = self.instruments.symbol_of
+        trade_symbols = [symbol_of(iid) for iid in trade_ids]
+        quote_symbols = [symbol_of(iid) for iid in quote_ids]
 
-        trade_plan = quote_plan = None
-        if not all(is_quote):
-            trades = [m for m in ticks if type(m) is _WireTrade]
-            trade_plan = self._clean_trades(
-                trades, stamps if len(trades) == len(ticks) else stamps[~np.array(is_quote)], ids)
-            if trade_plan is None:
-                return None
-        if any(is_quote):
-            quotes = [m for m in ticks if type(m) is _WireQuote]
-            quote_plan = self._clean_quotes(
-                quotes, stamps if len(quotes) == len(ticks) else stamps[np.array(is_quote)], ids)
-            if quote_plan is None:
-                return None
+        # Checks against the state of earlier frames; nothing changes until all have passed.
+        if len(set(trade_keys)) < len(trade_keys):
+            return None  # duplicate_trade within the frame (or a harmless cross-symbol clash)
+        for symbol, start, end in zip(trade_symbols, trade_cuts, trade_cuts[1:]):
+            last = self._last_trade_ts.get(symbol)
+            if last is not None and trade_keys[start][2] < last:
+                return None  # out_of_order_trade
+            seen = self._seen.get(symbol)
+            group = trade_keys[start:end]
+            if seen is not None and not (seen.current.isdisjoint(group)
+                                         and seen.previous.isdisjoint(group)):
+                return None  # duplicate_trade
+        last_quote = self._last_quote
+        for symbol, first in zip(quote_symbols, first_quotes):
+            if last_quote.get(symbol) == first:
+                return None  # duplicate_quote
         bar_rows: dict[EventKind, list[tuple[Any, ...]]] = {}
         new_bars: dict[tuple[str, str], tuple[Any, ...]] = {}
-        for bar in bars:
-            # Bars are few, and their stamps (whole minutes) take other forms: one at a time.
-            try:
-                ts = _timestamp_ns(value_of(bytes(bar.t)))
-            except (_Timestamp, ValueError, TypeError, msgpack.UnpackException):
-                return None
-            kind_code = _BAR_CODES[type(bar)]
-            iid = ids.get(bar.S)
+        for kind_code, iid, ts, o, h, low, c, v, n, vwap in bars:
             # Below 2**53 int and float inputs store alike (the exact path keeps ints).
-            if iid is None or not (bar.h < _EXACT and bar.v < _EXACT and bar.vw < _EXACT):
+            if not (h < _EXACT and v < _EXACT and vwap < _EXACT):
                 return None
             try:
-                _check_bar(bar.o, bar.h, bar.l, bar.c, bar.v, bar.n, bar.vw)
+                _check_bar(o, h, low, c, v, n, vwap)
             except _Bad:
                 return None
             kind = _BAR_KINDS[kind_code]
-            row = _bar_row(kind, ts, bar.o, bar.h, bar.l, bar.c, bar.v, bar.vw, bar.n, iid)
-            key = (kind_code, bar.S)
+            row = _bar_row(kind, ts, o, h, low, c, v, vwap, n, iid)
+            key = (kind_code, symbol_of(iid))
             if new_bars.get(key, self._last_bar.get(key)) == row:
                 return None  # duplicate_bar
             new_bars[key] = row
@@ -757,109 +742,30 @@ class AlpacaDecoder:
 
         # Clean: commit the per-symbol state exactly as the per-message path would have.
         self.stats["frames"] += 1
-        self.stats["messages"] += len(messages)
+        self.stats["messages"] += messages
+        for symbol, start, end in zip(trade_symbols, trade_cuts, trade_cuts[1:]):
+            seen = self._seen.get(symbol)
+            if seen is None:
+                seen = self._seen[symbol] = _Seen()
+            seen.remember(trade_keys[start:end], self._dedup_half)
+            self._last_trade_ts[symbol] = trade_keys[end - 1][2]
+        last_quote.update(zip(quote_symbols, last_quotes))
+        self._last_bar.update(new_bars)
+
         batches: list[EventBatch] = []
         received = None
         if ts_received is not None:
-            received = np.full(len(messages), ts_received, np.int64)
+            received = np.full(messages, ts_received, np.int64)
             received.flags.writeable = False
-        if trade_plan is not None:
-            events, cuts, symbols, keys = trade_plan
-            for symbol, start, end in zip(symbols, cuts[:-1], cuts[1:]):
-                seen = self._seen.get(symbol)
-                if seen is None:
-                    seen = self._seen[symbol] = _Seen()
-                seen.remember(keys[start:end], self._dedup_half)
-                self._last_trade_ts[symbol] = keys[end - 1][2]
-            self._emit_grouped(batches, EventKind.TRADE, events, cuts, received, symbols)
-        if quote_plan is not None:
-            events, cuts, symbols, last_rows = quote_plan
-            self._last_quote.update(zip(symbols, last_rows))
-            self._emit_grouped(batches, EventKind.QUOTE, events, cuts, received, symbols)
-        self._last_bar.update(new_bars)
+        if trade_symbols:
+            self._emit_grouped(batches, EventKind.TRADE, trades, trade_cuts, received,
+                               trade_symbols)
+        if quote_symbols:
+            self._emit_grouped(batches, EventKind.QUOTE, quotes, quote_cuts, received,
+                               quote_symbols)
         for kind, rows in bar_rows.items():
             self._emit(batches, kind, EVENT_DTYPES[kind], rows, received)
         return DecodedFrame(batches, [], [])
-
-    def _clean_trades(self, trades: list[_WireTrade], stamps: np.ndarray, ids: dict[str, int]
-                      ) -> _TradePlan | None:
-        """Trade events grouped by instrument, their symbols and dedup keys; None if unusual."""
-        iids = [ids.get(trade.S) for trade in trades]
-        exchanges = [_EXCHANGE_CODES.get(trade.x) for trade in trades]
-        trade_ids = [trade.i for trade in trades]
-        if None in iids or None in exchanges or min(trade_ids) < 0:
-            return None
-        events = np.zeros(len(trades), schema.TRADE)
-        events["ts_event"] = stamps
-        events["price"] = [trade.p for trade in trades]
-        events["size"] = [trade.s for trade in trades]
-        events["trade_id"] = trade_ids
-        events["conditions"] = _words([trade.c for trade in trades], self._trade_words,
-                                      TRADE_CONDITION_BITS)
-        events["instrument_id"] = iids
-        events["exchange"] = exchanges
-        for name in ("price", "size"):
-            values = events[name]
-            if not (_nonnegative_below_2_53(values) and values.all()):
-                return None  # bad_field (zero, negative, NaN, infinite) or too large to compare
-        events, cuts = _by_instrument(events)
-        ordered = events["instrument_id"]
-        timestamps = events["ts_event"]
-        if ((timestamps[1:] < timestamps[:-1]) & (ordered[1:] == ordered[:-1])).any():
-            return None  # out_of_order_trade within the frame
-        keys = list(zip(events["trade_id"].tolist(), events["exchange"].tolist(),
-                        timestamps.tolist()))
-        if len(set(keys)) < len(keys):
-            return None  # duplicate_trade within the frame (or a harmless cross-symbol clash)
-        symbols = self._symbols_of(events, cuts)
-        for symbol, start, end in zip(symbols, cuts[:-1], cuts[1:]):
-            last = self._last_trade_ts.get(symbol)
-            if last is not None and keys[start][2] < last:
-                return None  # out_of_order_trade against an earlier frame
-            seen = self._seen.get(symbol)
-            group = keys[start:end]
-            if seen is not None and not (seen.current.isdisjoint(group)
-                                         and seen.previous.isdisjoint(group)):
-                return None  # duplicate_trade against an earlier frame
-        return events, cuts, symbols, keys
-
-    def _clean_quotes(self, quotes: list[_WireQuote], stamps: np.ndarray, ids: dict[str, int]
-                      ) -> _QuotePlan | None:
-        """Quote events grouped by instrument, their symbols and last rows; None if unusual."""
-        iids = [ids.get(quote.S) for quote in quotes]
-        bid_exchanges = [_EXCHANGE_CODES.get(quote.bx) for quote in quotes]
-        ask_exchanges = [_EXCHANGE_CODES.get(quote.ax) for quote in quotes]
-        if None in iids or None in bid_exchanges or None in ask_exchanges:
-            return None
-        events = np.zeros(len(quotes), schema.QUOTE)  # zeroed padding: rows compare as bytes
-        events["ts_event"] = stamps
-        events["bid_price"] = [quote.bp for quote in quotes]
-        events["ask_price"] = [quote.ap for quote in quotes]
-        events["bid_size"] = [quote.bs for quote in quotes]
-        events["ask_size"] = [quote.as_ for quote in quotes]
-        events["conditions"] = _words([quote.c for quote in quotes], self._quote_words,
-                                      QUOTE_CONDITION_BITS)
-        events["instrument_id"] = iids
-        events["bid_exchange"] = bid_exchanges
-        events["ask_exchange"] = ask_exchanges
-        for name in ("bid_price", "ask_price", "bid_size", "ask_size"):
-            if not _nonnegative_below_2_53(events[name]):
-                return None  # bad_field, or -0.0 / huge values that would compare differently
-        bid, ask = events["bid_price"], events["ask_price"]
-        if (((bid > ask) & (ask > 0.0)) | ((bid == 0.0) & (ask == 0.0))).any():
-            return None  # crossed_quote or zero_quote
-        events, cuts = _by_instrument(events)
-        # With no NaN and no -0.0, equal rows are equal bytes: a repeat of the previous quote
-        # of the same instrument is a duplicate_quote.
-        rows = events.view(np.uint8).reshape(len(events), events.dtype.itemsize)
-        if (rows[1:] == rows[:-1]).all(axis=1).any():
-            return None
-        symbols = self._symbols_of(events, cuts)
-        last_quote = self._last_quote
-        for symbol, first in zip(symbols, events[cuts[:-1]].tolist()):
-            if last_quote.get(symbol) == first:
-                return None  # duplicate_quote against an earlier frame
-        return events, cuts, symbols, events[np.array(cuts[1:]) - 1].tolist()
 
     def reset_symbol(self, symbol: str) -> None:
         """Forget the dedup and ordering state of ``symbol`` (after an unsubscribe)."""
@@ -877,7 +783,9 @@ class AlpacaDecoder:
                        f"symbol {symbol!r}")
         iid = self._ids[symbol] = self.instruments.id_of(symbol)
         if self.instruments.symbol_of(iid) == symbol:
-            self._canonical_ids[symbol] = iid
+            # Only a symbol that is its instrument's name ("AAPL", not "aapl"): the fast path
+            # keys per-symbol state by instrument.
+            self._clean.add_symbol(symbol, iid)
         return iid
 
     def _emit(self, out: list[EventBatch], kind: EventKind, dtype: np.dtype,
@@ -1055,193 +963,7 @@ _SLOW_PARSERS: dict[str, Callable[[AlpacaDecoder, dict[str, Any], Any], tuple[An
 }
 
 
-# --------------------------------------------------------------------------------------------
-# Fast path for clean frames (AlpacaDecoder._decode_clean)
-# --------------------------------------------------------------------------------------------
-# Almost every frame is nothing but well-formed trades, quotes and bars. msgspec decodes those
-# straight into typed structs, rejecting the frame on anything else (another "T", a missing or
-# mistyped field, NaN literals, bools for numbers), and NumPy converts, validates and groups
-# them a column at a time. Timestamps stay raw bytes so they convert exactly to int ns in bulk.
-
-
-class _WireTrade(msgspec.Struct, tag_field="T", tag="t", kw_only=True):
-    S: str
-    t: msgspec.Raw
-    p: float
-    s: float
-    i: int = 0
-    x: str = ""
-    c: tuple[str, ...] = ()
-
-
-class _WireQuote(msgspec.Struct, tag_field="T", tag="q", kw_only=True):
-    S: str
-    t: msgspec.Raw
-    bp: float
-    ap: float
-    bs: float
-    as_: float = msgspec.field(name="as")
-    bx: str = ""
-    ax: str = ""
-    c: tuple[str, ...] = ()
-
-
-class _WireBar(msgspec.Struct, tag_field="T", tag="b", kw_only=True):
-    S: str
-    t: msgspec.Raw
-    o: float
-    h: float
-    l: float  # noqa: E741 - the vendor's field name
-    c: float
-    v: float
-    n: int = 0
-    vw: float = 0.0
-
-
-class _WireUpdatedBar(_WireBar, tag="u"):
-    pass
-
-
-class _WireDailyBar(_WireBar, tag="d"):
-    pass
-
-
-def _unpack(data: bytes) -> Any:
-    return msgpack.unpackb(data, timestamp=2)
-
-
-_WIRE_MESSAGES = list[_WireTrade | _WireQuote | _WireBar | _WireUpdatedBar | _WireDailyBar]
-_JSON_FRAME = msgspec.json.Decoder(_WIRE_MESSAGES)
-_MSGPACK_FRAME = msgspec.msgpack.Decoder(_WIRE_MESSAGES)
-_TRADE_WIRE, _QUOTE_WIRE, _BAR_WIRE = 0, 1, 2
-# Events grouped by instrument (see _by_instrument), the symbol of each group, and the trades'
-# dedup keys or the quotes' last row per group, to commit once the whole frame is clean.
-_TradePlan = tuple[np.ndarray, list[int], list[str], list[tuple[int, int, int]]]
-_QuotePlan = tuple[np.ndarray, list[int], list[str], list[tuple[Any, ...]]]
-_BAR_CODES = {_WireBar: "b", _WireUpdatedBar: "u", _WireDailyBar: "d"}
-_WIRE_KIND = {_WireTrade: _TRADE_WIRE, _WireQuote: _QUOTE_WIRE, _WireBar: _BAR_WIRE,
-              _WireUpdatedBar: _BAR_WIRE, _WireDailyBar: _BAR_WIRE}
-
-# "" (absent) -> 0, one character -> its code, as ``ord(x) if x else 0``; longer codes and
-# characters past 255 are missing, so they go to the exact path.
-_EXCHANGE_CODES = {"": 0, **{chr(code): code for code in range(256)}}
-_WORD_CACHE_LIMIT = 4096
 _EXACT = 2.0**53  # below this, ints and floats of equal value are the same float64
-_EXACT_BITS = np.float64(_EXACT).view(np.uint64)
-
-
-def _words(codes: list[tuple[str, ...]], cache: dict[tuple[str, ...], int],
-           table: Mapping[str, int]) -> list[int]:
-    """Return the condition word of each code tuple, memoised (a feed uses a few dozen)."""
-    words = [cache.get(key) for key in codes]
-    if None in words:
-        for k, key in enumerate(codes):
-            if words[k] is None:
-                words[k] = word = condition_word(key, table)
-                if len(cache) < _WORD_CACHE_LIMIT:
-                    cache[key] = word
-    return words  # type: ignore[return-value]
-
-
-def _nonnegative_below_2_53(values: np.ndarray) -> bool:
-    """Return whether every value is in ``[0, 2**53)``, and none is ``-0.0`` or NaN.
-
-    As unsigned integers, the bit patterns of non-negative floats order like the floats, and
-    every negative float (``-0.0`` included) and every NaN lands above that of ``2**53``.
-    """
-    return bool((values.view(np.uint64) < _EXACT_BITS).all())
-
-
-# JSON stamps as the feed writes them: '"YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z"', quotes included.
-# A row of the NUL-padded byte matrix minus the pattern for its length gives each digit's value
-# at digit positions and 0 everywhere else exactly when the row matches; a product with
-# per-position weights then reads date, second of day and nanoseconds in one step.
-_STAMP_WIDTH = 33  # the longest stamp (32 bytes) and one NUL that shows it was not cut
-
-
-def _stamp_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    expected = np.zeros((_STAMP_WIDTH + 1, _STAMP_WIDTH), np.uint8)
-    limit = np.zeros_like(expected)
-    valid = np.zeros(_STAMP_WIDTH + 1, bool)
-    for digits in range(10):
-        length = 22 if digits == 0 else 23 + digits
-        pattern = '"0000-00-00T00:00:00' + ("." + "0" * digits if digits else "") + 'Z"'
-        expected[length, :length] = np.frombuffer(pattern.encode(), np.uint8)
-        limit[length, :length] = [9 if char == "0" else 0 for char in pattern]
-        limit[length, [15, 18]] = 5  # tens of minutes and seconds: never 60
-        valid[length] = True
-    weights = np.zeros((_STAMP_WIDTH, 3))
-    weights[[1, 2, 3, 4, 6, 7, 9, 10], 0] = [10**k for k in range(7, -1, -1)]  # YYYYMMDD
-    weights[[12, 13, 15, 16, 18, 19], 1] = [36_000, 3_600, 600, 60, 10, 1]  # second of day
-    weights[21:30, 2] = [10**k for k in range(8, -1, -1)]  # nanoseconds
-    return expected, limit, valid, weights
-
-
-_STAMP_EXPECTED, _STAMP_LIMIT, _STAMP_VALID_LENGTH, _STAMP_WEIGHTS = _stamp_tables()
-_MIDNIGHTS: dict[int, int | None] = {}  # YYYYMMDD -> epoch seconds, None if impossible
-_MIDNIGHT_LAST = (2**63 - 1) // _NS - 86_400  # later days would overflow int64 ns
-_MIDNIGHT_FIRST = -(2**63) // _NS + 1
-
-
-def _midnight(date: int) -> int | None:
-    """Return the epoch second of a YYYYMMDD date, or None if it is impossible or out of range."""
-    if date not in _MIDNIGHTS:
-        try:
-            seconds = parse_timestamp(
-                f"{date // 10000:04d}-{date // 100 % 100:02d}-{date % 100:02d}T00:00:00Z") // _NS
-        except ValueError:
-            seconds = None
-        if seconds is not None and not _MIDNIGHT_FIRST <= seconds <= _MIDNIGHT_LAST:
-            seconds = None
-        if len(_MIDNIGHTS) < _SECOND_CACHE_LIMIT:
-            _MIDNIGHTS[date] = seconds
-        return seconds
-    return _MIDNIGHTS[date]
-
-
-def _json_stamps(raws: list[msgspec.Raw]) -> np.ndarray | None:
-    """Return raw JSON ``t`` values as int64 ns, or None unless all have the feed's form."""
-    text = np.array([bytes(raw) for raw in raws], f"S{_STAMP_WIDTH}")
-    length = np.char.str_len(text)
-    if not _STAMP_VALID_LENGTH[length].all():
-        return None
-    digits = text.view(np.uint8).reshape(len(raws), _STAMP_WIDTH) - _STAMP_EXPECTED[length]
-    if not (digits <= _STAMP_LIMIT[length]).all():
-        return None
-    fields = digits @ _STAMP_WEIGHTS  # exact: every value is an integer far below 2**53
-    dates = fields[:, 0]
-    if not (dates == dates[0]).all() or not (fields[:, 1] < 86_400).all():
-        return None  # a frame across midnight UTC (rare), or an hour past 23
-    midnight = _midnight(int(dates[0]))
-    if midnight is None:
-        return None
-    seconds = fields[:, 1].astype(np.int64) + midnight
-    return seconds * _NS + fields[:, 2].astype(np.int64)
-
-
-# msgpack Timestamps in their 64-bit form (fixext 8, type -1: 30 bits of nanoseconds above
-# 34 bits of seconds), which the feed uses for every time since 1970 with nanoseconds.
-_TIMESTAMP64 = np.dtype([("header", ">u2"), ("value", ">u8")])
-_TIMESTAMP64_HEADER = 0xD7FF
-_SECONDS_34 = (1 << 34) - 1
-_LAST_SECOND = (2**63 - 1) // _NS - 1  # later ones overflow int64 ns
-
-
-def _msgpack_stamps(raws: list[msgspec.Raw]) -> np.ndarray | None:
-    """Return raw msgpack ``t`` values as int64 ns, or None unless all are 64-bit Timestamps."""
-    data = b"".join(raws)
-    if len(data) != _TIMESTAMP64.itemsize * len(raws):
-        return None
-    # Each row starts with a fixext-8 header only if every earlier raw value was 10 bytes.
-    stamps = np.frombuffer(data, _TIMESTAMP64)
-    value = stamps["value"]
-    nanos = value >> np.uint64(34)
-    seconds = value & np.uint64(_SECONDS_34)
-    if not ((stamps["header"] == _TIMESTAMP64_HEADER).all() and (nanos < _NS).all()
-            and (seconds <= _LAST_SECOND).all()):
-        return None
-    return seconds.astype(np.int64) * _NS + nanos.astype(np.int64)
-
 
 # --------------------------------------------------------------------------------------------
 # Client
