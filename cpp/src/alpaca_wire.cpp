@@ -1,5 +1,7 @@
 #include "tradecore/alpaca_wire.hpp"
 
+#include "tradecore/calendar.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -10,7 +12,7 @@ namespace tradecore::alpaca {
 namespace {
 
 constexpr double kExact = 9007199254740992.0;  // 2**53: below it ints and doubles agree
-constexpr std::int64_t kNs = 1'000'000'000;
+constexpr std::int64_t kNs = calendar::kSecond;
 constexpr std::size_t kMaxCodes = 8;
 
 enum Field : std::uint8_t { T, S, t, p, s, i, x, c, bp, ap, bs, as, bx, ax, o, h, l, v, n, vw,
@@ -47,16 +49,6 @@ Field field_of(std::string_view key) {
     default:
       return kUnknown;
   }
-}
-
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  // Howard Hinnant's algorithm: days since 1970-01-01 in the proleptic Gregorian calendar.
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
 bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
@@ -100,7 +92,7 @@ bool parse_rfc3339_utc(std::string_view text, std::int64_t& ns) {
     }
   }
   const std::int64_t seconds =
-      days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
+      calendar::days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
   // int64 ns covers 1677-09-21 to 2262-04-11; beyond it the exact path decides.
   if (seconds <= INT64_MIN / kNs || seconds >= INT64_MAX / kNs) return false;
   ns = seconds * kNs + nanos;

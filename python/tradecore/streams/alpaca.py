@@ -434,6 +434,7 @@ class DecodedFrame:
 _NEVER_RAISED = frozenset({"out_of_order_trade", "truncated_code"})
 _INF = math.inf
 _U64 = 1 << 64
+_EXACT = 2.0**53  # below this, ints and floats of equal value are the same float64
 _MINUTE = 60 * _NS
 _DAY = 86_400 * _NS
 _NEW_YORK = ZoneInfo("America/New_York")
@@ -962,8 +963,6 @@ _SLOW_PARSERS: dict[str, Callable[[AlpacaDecoder, dict[str, Any], Any], tuple[An
     "x": AlpacaDecoder._cancel,
 }
 
-
-_EXACT = 2.0**53  # below this, ints and floats of equal value are the same float64
 
 # --------------------------------------------------------------------------------------------
 # Client
