@@ -41,6 +41,13 @@ Batches
     and quotes of one symbol are separate batches, so order *across kinds* is by ``ts_event``,
     not by position in the frame.
 
+Decoding speed
+    A frame of nothing but well-formed trades, quotes and bars of symbols already seen (nearly
+    every frame) is decoded natively, a column at a time
+    (``tradecore._core.streams.CleanFrameDecoder``). Any other frame (a problem above, a
+    control message, a status, a timestamp in an unusual form, a new symbol) is decoded message
+    by message, the only place these rules live; the result is the same either way.
+
 Queues (slow consumer)
     Each symbol has its own queue; the iterator serves symbols round-robin, so per-symbol order
     is arrival order. ``queue_capacity`` events per symbol is the conflation threshold: once a

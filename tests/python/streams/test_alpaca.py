@@ -536,21 +536,21 @@ SYMBOLS = ["AAPL", "MSFT", "NVDA", "SPY", "QQQ", "BAC", "KO", "XOM"]
 
 def exact_only(decoder: AlpacaDecoder) -> AlpacaDecoder:
     """Turn off the fast path of ``decoder``: it becomes the reference."""
-    decoder._decode_clean = lambda frame, ts_received: None  # type: ignore[method-assign]  # noqa: SLF001
+    decoder._decode_clean = lambda frame, ts_received: None  # type: ignore[method-assign]
     return decoder
 
 
 def fast_frames_taken(decoder: AlpacaDecoder) -> list[bool]:
     """Record, per decoded frame, whether the fast path produced it."""
     taken: list[bool] = []
-    clean = decoder._decode_clean  # noqa: SLF001
+    clean = decoder._decode_clean
 
     def recording(frame: bytes | str, ts_received: int | None) -> Any:
         result = clean(frame, ts_received)
         taken.append(result is not None)
         return result
 
-    decoder._decode_clean = recording  # type: ignore[method-assign]  # noqa: SLF001
+    decoder._decode_clean = recording  # type: ignore[method-assign]
     return taken
 
 
@@ -586,11 +586,11 @@ def assert_same_frame(fast: Any, exact: Any) -> None:
 
 def assert_same_state(fast: AlpacaDecoder, exact: AlpacaDecoder) -> None:
     assert fast.stats == exact.stats
-    assert fast._last_trade_ts == exact._last_trade_ts  # noqa: SLF001
-    assert fast._last_quote == exact._last_quote  # noqa: SLF001
-    assert fast._last_bar == exact._last_bar  # noqa: SLF001
-    assert {s: (v.current, v.previous) for s, v in fast._seen.items()} == {  # noqa: SLF001
-        s: (v.current, v.previous) for s, v in exact._seen.items()}  # noqa: SLF001
+    assert fast._last_trade_ts == exact._last_trade_ts
+    assert fast._last_quote == exact._last_quote
+    assert fast._last_bar == exact._last_bar
+    assert {s: (v.current, v.previous) for s, v in fast._seen.items()} == {
+        s: (v.current, v.previous) for s, v in exact._seen.items()}
 
 
 class FeedScript:
