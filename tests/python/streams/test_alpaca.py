@@ -766,3 +766,30 @@ def test_one_bad_message_falls_back_and_loses_none_of_the_valid_ones(encoding: s
     trades = rows(result.batches, EventKind.TRADE)
     assert sorted(trades["trade_id"].tolist()) == sorted(
         m["i"] for m in messages if m["T"] == "t")
+
+
+@ENCODINGS
+def test_state_written_by_the_fast_path_catches_repeats_in_later_frames(encoding: str) -> None:
+    fast, exact = AlpacaDecoder(encoding=encoding), exact_only(AlpacaDecoder(encoding=encoding))
+    taken = fast_frames_taken(fast)
+    minute = T0 - T0 % 60_000_000_000
+    late = trade("AAPL", T0 + 2, 10.0, 5, trade_id=3)
+    # (a clean frame the fast path takes, then one the state it wrote must flag)
+    pairs = {
+        "duplicate_quote": ([quote("AAPL", T0 + 1, 9.9, 10.1)], [quote("AAPL", T0 + 1, 9.9, 10.1)]),
+        "duplicate_trade": ([trade("AAPL", T0 + 2, 10.0, 5, trade_id=1)],
+                            [trade("AAPL", T0 + 2, 10.0, 5, trade_id=1)]),
+        "out_of_order_trade": ([trade("AAPL", T0 + 3, 10.0, 5, trade_id=2)], [late]),
+        "duplicate_bar": ([bar("AAPL", minute, 10.0, 11.0, 9.0, 10.5, 100)],
+                          [bar("AAPL", minute, 10.0, 11.0, 9.0, 10.5, 100)]),
+    }
+    frames = [[trade("AAPL", T0, 10.0, 5, trade_id=100)]]  # registers AAPL (exact path)
+    for original, repeat in pairs.values():
+        frames += [original, repeat]
+    for messages in frames:
+        frame = wire(messages, encoding)
+        assert_same_frame(fast.decode(frame, T0), exact.decode(frame, T0))
+    assert_same_state(fast, exact)
+    assert taken == [False] + [True, False] * len(pairs)
+    for category in pairs:
+        assert fast.stats[category] == 1, category
