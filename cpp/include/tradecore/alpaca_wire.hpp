@@ -8,6 +8,10 @@
 // it answers "not clean" and the Python decoder takes the frame message by message. Accepting
 // only a strict subset of JSON and msgpack keeps it from ever accepting what Python's json or
 // msgpack would refuse.
+//
+// Why native: frames hold 10 to 100 messages, so a vectorised Python version (msgspec typed
+// decoding, then NumPy columns, stamps and checks) paid a few dozen NumPy calls per frame and
+// measured no faster than the per-message path; this runs in a few percent of decode()'s time.
 #include <array>
 #include <cstddef>
 #include <cstdint>
