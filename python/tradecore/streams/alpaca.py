@@ -255,6 +255,7 @@ _SECOND_CACHE: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM:SS" -> epoch seconds
 _SECOND_CACHE_LIMIT = 200_000
 _FRACTION_SCALE = tuple(10 ** (9 - n) for n in range(10))
 _NS = 1_000_000_000
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def parse_timestamp(text: str) -> int:
@@ -290,24 +291,30 @@ def _timestamp_ns(text: Any) -> int:
     """Hot path of :func:`parse_timestamp` for the ``...Z`` form, with a per-second cache.
 
     Also accepts the int ns that msgpack Timestamps unpack to (``timestamp=2``). Raises
-    ``_Timestamp`` for anything else.
+    ``_Timestamp`` for anything else, and for times an int64 ns cannot hold.
     """
     if type(text) is int:
-        return text
-    try:
-        # A cached prefix was validated by parse_timestamp; only the rest needs checking.
-        seconds = _SECOND_CACHE.get(text[:19])
-        if seconds is not None and text[-1] == "Z":
-            fraction = text[20:-1]
-            if text[19] == "." and fraction.isdigit() and fraction.isascii():
-                digits = len(fraction)
-                if digits <= 9:
-                    return seconds * _NS + int(fraction) * _FRACTION_SCALE[digits]
-            elif len(text) == 20:
-                return seconds * _NS
-        return parse_timestamp(text)
-    except (TypeError, ValueError, IndexError) as exc:
-        raise _Timestamp(f"bad timestamp {text!r:.40}") from exc
+        ns = text
+    else:
+        try:
+            # A cached prefix was validated by parse_timestamp; only the rest needs checking.
+            ns = None
+            seconds = _SECOND_CACHE.get(text[:19])
+            if seconds is not None and text[-1] == "Z":
+                fraction = text[20:-1]
+                if text[19] == "." and fraction.isdigit() and fraction.isascii():
+                    digits = len(fraction)
+                    if digits <= 9:
+                        ns = seconds * _NS + int(fraction) * _FRACTION_SCALE[digits]
+                elif len(text) == 20:
+                    ns = seconds * _NS
+            if ns is None:
+                ns = parse_timestamp(text)
+        except (TypeError, ValueError, IndexError) as exc:
+            raise _Timestamp(f"bad timestamp {text!r:.40}") from exc
+    if not _INT64_MIN <= ns <= _INT64_MAX:
+        raise _Timestamp(f"timestamp {text!r:.40} is outside int64 ns (years 1677 to 2262)")
+    return ns
 
 
 def format_timestamp(ns: int, digits: int = 9) -> str:

@@ -554,13 +554,24 @@ def fast_frames_taken(decoder: AlpacaDecoder) -> list[bool]:
     return taken
 
 
-def wire(messages: list[Any], encoding: str, digits: int = 9) -> bytes | str:
-    """Encode like the feed: int ``t`` becomes RFC 3339 (JSON) or a msgpack Timestamp."""
+def wire(messages: list[Any], encoding: str, digits: int | None = None) -> bytes | str:
+    """Encode like the feed: int ``t`` becomes RFC 3339 (JSON) or a msgpack Timestamp.
+
+    JSON stamps carry ``digits`` fractional digits, or by default as many as needed (trailing
+    zeros trimmed, as the vendor writes them).
+    """
+    def text(ts: int) -> str:
+        if digits is not None:
+            return format_timestamp(ts, digits)
+        whole = format_timestamp(ts, 9)
+        fraction = whole[20:29].rstrip("0")
+        return whole[:19] + ("." + fraction if fraction else "") + "Z"
+
     def stamp(message: Any) -> Any:
         if type(message) is not dict or type(message.get("t")) is not int:
             return message
         ts = message["t"]
-        return message | {"t": format_timestamp(ts, digits) if encoding == "json"
+        return message | {"t": text(ts) if encoding == "json"
                           else msgpack.Timestamp.from_unix_nano(ts)}
 
     if encoding == "json":
@@ -605,6 +616,7 @@ class FeedScript:
     def clean(self) -> dict[str, Any]:
         rng = self.rng
         self.ts += rng.randint(1, 3_000_000)
+        self.ts += -self.ts % 10 ** rng.choice([0, 0, 0, 1, 3, 6, 9])  # fewer digits on the wire
         symbol = rng.choice(SYMBOLS)
         price = round(50 + rng.random() * 100, 2)
         draw = rng.random()
@@ -661,6 +673,8 @@ class FeedScript:
             base | {"t": "2023-11-14T22:13:20.1234567890Z"},
             base | {"t": "2023-11-14T22:13:20.Z"},
             base | {"t": "2023-11-14T22:13:20.５Z"},
+            base | {"t": "2300-01-01T00:00:00.5Z"},  # past int64 ns
+            base | {"t": 2**63},
             self.next_day(base),  # a frame across midnight UTC
             base | {"t": 1_700_000_000_000_000_000},  # int ns is accepted too
             base | {"t": True},
@@ -699,8 +713,7 @@ def test_fast_path_and_exact_path_agree_on_clean_and_damaged_frames(encoding: st
         messages = [script.clean() for _ in range(script.rng.randint(1, 80))]
         if number % 2:  # every other frame carries one thing the fast path must decline
             messages.insert(script.rng.randrange(len(messages) + 1), script.damaged(encoding))
-        digits = script.rng.choice([9, 9, 9, 8, 6, 3, 1, 0]) if encoding == "json" else 9
-        frame = wire(messages, encoding, digits)
+        frame = wire(messages, encoding)
         received = T0 + number if number % 3 else None
         assert_same_frame(fast.decode(frame, received), exact.decode(frame, received))
     assert_same_state(fast, exact)
@@ -793,3 +806,45 @@ def test_state_written_by_the_fast_path_catches_repeats_in_later_frames(encoding
     assert taken == [False] + [True, False] * len(pairs)
     for category in pairs:
         assert fast.stats[category] == 1, category
+
+
+@ENCODINGS
+def test_fast_path_and_exact_path_agree_on_corrupted_bytes(encoding: str) -> None:
+    fast, exact = AlpacaDecoder(encoding=encoding), exact_only(AlpacaDecoder(encoding=encoding))
+    taken = fast_frames_taken(fast)
+    script = FeedScript(seed=5)
+    rng = random.Random(17)
+    symbols = wire([trade(s, T0, 1.0, 1) for s in SYMBOLS], encoding)
+    assert_same_frame(fast.decode(symbols), exact.decode(symbols))
+    for _ in range(400):
+        frame = wire([script.clean() for _ in range(rng.randint(1, 12))], encoding)
+        data = bytearray(frame.encode() if isinstance(frame, str) else frame)
+        for _ in range(rng.randint(1, 3)):  # flip, drop or insert a byte
+            at = rng.randrange(len(data))
+            action = rng.random()
+            if action < 0.4:
+                data[at] = rng.choice([rng.randrange(256), *b'"\\,:[]{}.-0e9Z'])
+            elif action < 0.7:
+                del data[at]
+            else:
+                data.insert(at, rng.randrange(256))
+        damaged: bytes | str = bytes(data)
+        if encoding == "json":
+            try:
+                damaged = bytes(data).decode()  # text frames are str
+            except UnicodeDecodeError:
+                pass
+        assert_same_frame(fast.decode(damaged), exact.decode(damaged))
+    assert_same_state(fast, exact)
+    assert sum(taken) >= 20  # some corruptions leave a clean frame (a digit for a digit)
+
+
+@ENCODINGS
+def test_a_time_past_int64_ns_is_a_bad_timestamp_not_a_crash(encoding: str) -> None:
+    decoder = AlpacaDecoder(encoding=encoding)
+    good = trade("AAPL", T0, 1.0, 1)
+    result = decoder.decode(wire([good | {"t": "2300-01-01T00:00:00Z"}, good | {"t": 2**63},
+                                  good], encoding))
+    assert [(p.category, p.index) for p in result.problems] == [("bad_timestamp", 0),
+                                                                ("bad_timestamp", 1)]
+    assert rows(result.batches, EventKind.TRADE)["ts_event"].tolist() == [T0]
