@@ -4,7 +4,12 @@ Frames are what the live feed sends: arrays of 10 to 100 messages (mostly quotes
 a few bars) over 20 symbols, with 9-digit RFC 3339 stamps (JSON) or msgpack Timestamps. Each
 figure is messages per second through :meth:`AlpacaDecoder.decode` (parse, validate,
 timestamps to int ns, conditions to flag words, per-symbol NumPy batches), and its ratio
-against a plain ``json.loads`` loop over the same frames in the same run. Single-threaded.
+against a plain ``json.loads`` loop (and, for msgpack, a ``msgpack.unpackb`` loop) over the same
+frames in the same run. Single-threaded.
+
+These frames are clean, so the decoder takes its native fast path; the ``*_exact_path`` figures
+turn that off to show what the per-message path (the one every frame with a problem, a control
+message or a status takes) costs on the same frames.
 
 Prints one line per figure as ``name: value unit``. Run ``python benchmarks/stream_bench.py``.
 If ``benchmarks/stream_replay.py`` exposes ``figures() -> list[tuple[str, float, str]]``, its
@@ -94,9 +99,15 @@ def stream_figures(n_messages: int = 300_000) -> list[tuple[str, float, str]]:
         for frame in as_json:
             json.loads(frame)
 
-    def decode(encoding: str, wire: list[Any]) -> Callable[[], None]:
+    def unpackb_only() -> None:
+        for frame in as_msgpack:
+            msgpack.unpackb(frame, timestamp=2)
+
+    def decode(encoding: str, wire: list[Any], fast: bool = True) -> Callable[[], None]:
         def run() -> None:
             decoder = AlpacaDecoder(encoding=encoding)  # fresh: duplicates would be skipped
+            if not fast:
+                decoder._decode_clean = lambda frame, ts_received: None
             stamp = time.time_ns()
             for frame in wire:
                 decoder.decode(frame, stamp)
@@ -104,16 +115,25 @@ def stream_figures(n_messages: int = 300_000) -> list[tuple[str, float, str]]:
         return run
 
     baseline = best_of(loads_only)
+    unpackb_baseline = best_of(unpackb_only)
     json_time = best_of(decode("json", as_json))
     msgpack_time = best_of(decode("msgpack", as_msgpack))
+    json_exact_time = best_of(decode("json", as_json, fast=False), repeat=3)
+    msgpack_exact_time = best_of(decode("msgpack", as_msgpack, fast=False), repeat=3)
     return [
         ("json_loads_baseline_msgs_per_s", n / baseline, "msgs/s"),
+        ("msgpack_unpackb_baseline_msgs_per_s", n / unpackb_baseline, "msgs/s"),
         ("decode_json_msgs_per_s", n / json_time, "msgs/s"),
         ("decode_msgpack_msgs_per_s", n / msgpack_time, "msgs/s"),
         ("decode_json_vs_json_loads", baseline / json_time, "x"),
         ("decode_msgpack_vs_json_loads", baseline / msgpack_time, "x"),
+        ("decode_msgpack_vs_msgpack_unpackb", unpackb_baseline / msgpack_time, "x"),
         ("decode_json_ns_per_msg", json_time / n * 1e9, "ns"),
         ("decode_msgpack_ns_per_msg", msgpack_time / n * 1e9, "ns"),
+        ("decode_json_exact_path_msgs_per_s", n / json_exact_time, "msgs/s"),
+        ("decode_msgpack_exact_path_msgs_per_s", n / msgpack_exact_time, "msgs/s"),
+        ("decode_json_fast_vs_exact_path", json_exact_time / json_time, "x"),
+        ("decode_msgpack_fast_vs_exact_path", msgpack_exact_time / msgpack_time, "x"),
         ("messages_per_frame_mean", n / len(frames), "msgs"),
     ]
 

@@ -15,4 +15,6 @@ PYBIND11_MODULE(_core, m) {
   auto engine = m.def_submodule("engine", "Strategies, the per-symbol engine and the fill simulator");
   register_engine(engine);
   register_momentum_strategies(engine);
+  auto streams = m.def_submodule("streams", "Market data stream decoding");
+  register_streams(streams);
 }

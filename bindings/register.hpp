@@ -10,4 +10,5 @@ void register_calendar(pybind11::module_& m);
 void register_indicators(pybind11::module_& m);
 void register_engine(pybind11::module_& m);
 void register_momentum_strategies(pybind11::module_& m);
+void register_streams(pybind11::module_& m);
 }  // namespace tradecore::bindings

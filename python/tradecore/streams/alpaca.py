@@ -41,6 +41,13 @@ Batches
     and quotes of one symbol are separate batches, so order *across kinds* is by ``ts_event``,
     not by position in the frame.
 
+Decoding speed
+    A frame of nothing but well-formed trades, quotes and bars of symbols already seen (nearly
+    every frame) is decoded natively, a column at a time
+    (``tradecore._core.streams.CleanFrameDecoder``). Any other frame (a problem above, a
+    control message, a status, a timestamp in an unusual form, a new symbol) is decoded message
+    by message, the only place these rules live; the result is the same either way.
+
 Queues (slow consumer)
     Each symbol has its own queue; the iterator serves symbols round-robin, so per-symbol order
     is arrival order. ``queue_capacity`` events per symbol is the conflation threshold: once a
@@ -85,13 +92,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import msgpack
 import numpy as np
 from websockets.asyncio.client import ClientConnection
 
 from tradecore import schema
+from tradecore._native import _core
+from tradecore.calendar import session_of
 from tradecore.errors import ConfigError, DataError, Error
 from tradecore.streams.base import (
     EVENT_DTYPES,
@@ -240,6 +248,7 @@ _SECOND_CACHE: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM:SS" -> epoch seconds
 _SECOND_CACHE_LIMIT = 200_000
 _FRACTION_SCALE = tuple(10 ** (9 - n) for n in range(10))
 _NS = 1_000_000_000
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def parse_timestamp(text: str) -> int:
@@ -275,24 +284,30 @@ def _timestamp_ns(text: Any) -> int:
     """Hot path of :func:`parse_timestamp` for the ``...Z`` form, with a per-second cache.
 
     Also accepts the int ns that msgpack Timestamps unpack to (``timestamp=2``). Raises
-    ``_Timestamp`` for anything else.
+    ``_Timestamp`` for anything else, and for times an int64 ns cannot hold.
     """
     if type(text) is int:
-        return text
-    try:
-        # A cached prefix was validated by parse_timestamp; only the rest needs checking.
-        seconds = _SECOND_CACHE.get(text[:19])
-        if seconds is not None and text[-1] == "Z":
-            fraction = text[20:-1]
-            if text[19] == "." and fraction.isdigit() and fraction.isascii():
-                digits = len(fraction)
-                if digits <= 9:
-                    return seconds * _NS + int(fraction) * _FRACTION_SCALE[digits]
-            elif len(text) == 20:
-                return seconds * _NS
-        return parse_timestamp(text)
-    except (TypeError, ValueError, IndexError) as exc:
-        raise _Timestamp(f"bad timestamp {text!r:.40}") from exc
+        ns = text
+    else:
+        try:
+            # A cached prefix was validated by parse_timestamp; only the rest needs checking.
+            ns = None
+            seconds = _SECOND_CACHE.get(text[:19])
+            if seconds is not None and text[-1] == "Z":
+                fraction = text[20:-1]
+                if text[19] == "." and fraction.isdigit() and fraction.isascii():
+                    digits = len(fraction)
+                    if digits <= 9:
+                        ns = seconds * _NS + int(fraction) * _FRACTION_SCALE[digits]
+                elif len(text) == 20:
+                    ns = seconds * _NS
+            if ns is None:
+                ns = parse_timestamp(text)
+        except (TypeError, ValueError, IndexError) as exc:
+            raise _Timestamp(f"bad timestamp {text!r:.40}") from exc
+    if not _INT64_MIN <= ns <= _INT64_MAX:
+        raise _Timestamp(f"timestamp {text!r:.40} is outside int64 ns (years 1677 to 2262)")
+    return ns
 
 
 def format_timestamp(ns: int, digits: int = 9) -> str:
@@ -426,9 +441,9 @@ class DecodedFrame:
 _NEVER_RAISED = frozenset({"out_of_order_trade", "truncated_code"})
 _INF = math.inf
 _U64 = 1 << 64
+_EXACT = 2.0**53  # below this, ints and floats of equal value are the same float64
 _MINUTE = 60 * _NS
 _DAY = 86_400 * _NS
-_NEW_YORK = ZoneInfo("America/New_York")
 _STATES = {
     "2": schema.TradingState.HALTED,  # CTA trading halt
     "3": schema.TradingState.TRADING,  # CTA resume
@@ -444,18 +459,6 @@ _CONTROL_TYPES = frozenset({"success", "subscription", "error"})
 _SUBSCRIPTION_KEYS = (*CHANNELS, "corrections", "cancelErrors", "imbalances")
 
 
-def _session_of(ts: int) -> int:
-    local = datetime.fromtimestamp(ts // _NS, tz=_NEW_YORK)
-    minute = local.hour * 60 + local.minute
-    if 240 <= minute < 570:
-        return schema.Session.PREMARKET
-    if 570 <= minute < 960:
-        return schema.Session.REGULAR
-    if 960 <= minute < 1200:
-        return schema.Session.AFTER_HOURS
-    return schema.Session.OVERNIGHT
-
-
 class _Seen:
     """Recent trade keys of one symbol: two generations, so memory stays bounded."""
 
@@ -464,6 +467,17 @@ class _Seen:
     def __init__(self) -> None:
         self.current: set[tuple[int, int, int]] = set()
         self.previous: set[tuple[int, int, int]] = set()
+
+    def remember(self, keys: list[tuple[int, int, int]], half: int) -> None:
+        """Add new (not yet seen) ``keys`` in order, starting a generation past ``half`` keys."""
+        if len(self.current) + len(keys) <= half:
+            self.current.update(keys)  # no generation ends within these keys
+            return
+        for key in keys:
+            self.current.add(key)
+            if len(self.current) > half:
+                self.previous = self.current
+                self.current = set()
 
 
 class AlpacaDecoder:
@@ -497,6 +511,9 @@ class AlpacaDecoder:
         self.instruments = instruments if instruments is not None else Instruments()
         self._dedup_half = max(1, dedup_window // 2)
         self._ids: dict[str, int] = {}
+        self._clean = _core.streams.CleanFrameDecoder()
+        self._clean.set_condition_bits(list(TRADE_CONDITION_BITS.items()),
+                                       list(QUOTE_CONDITION_BITS.items()), CONDITION_OTHER)
         self._seen: dict[str, _Seen] = {}
         self._last_trade_ts: dict[str, int] = {}
         self._last_quote: dict[str, tuple[Any, ...]] = {}
@@ -524,6 +541,9 @@ class AlpacaDecoder:
             problems found (already counted and logged). Never raises for bad input.
         """
         self._frames += 1
+        clean = self._decode_clean(frame, ts_received)
+        if clean is not None:
+            return clean
         frame_no = self._frames
         problems: list[Problem] = []
         try:
@@ -584,10 +604,7 @@ class AlpacaDecoder:
                     key = (trade_id, exchange, ts)
                     if key in seen.current or key in seen.previous:
                         raise _Bad("duplicate_trade", f"trade id {trade_id} at {ts} seen before")
-                    seen.current.add(key)
-                    if len(seen.current) > self._dedup_half:
-                        seen.previous = seen.current
-                        seen.current = set()
+                    seen.remember([key], self._dedup_half)
                     last = last_trade_ts.get(symbol)
                     if last is not None and ts < last:
                         self._problem(problems, "out_of_order_trade", frame_no, index, symbol,
@@ -664,6 +681,87 @@ class AlpacaDecoder:
             self._emit(batches, kind, EVENT_DTYPES[kind], bucket, received)
         return DecodedFrame(batches, controls, problems)
 
+    def _decode_clean(self, frame: bytes | str, ts_received: int | None) -> DecodedFrame | None:
+        """Decode a frame that holds only clean trades, quotes and bars, natively.
+
+        Returns ``None``, having changed no state, as soon as anything is unusual: another
+        message type, a missing or mistyped field, a timestamp outside the vendor's usual form,
+        a new symbol, any value the exact path would report (or, for out-of-order trades, keep
+        and report). :meth:`decode` then runs the exact per-message path, which stays the only
+        place that decides what a problem is.
+        """
+        decoded = self._clean.decode(frame, type(frame) is str or self.encoding == "json")
+        if decoded is None:
+            return None
+        (messages, (trades, trade_cuts, trade_ids), trade_keys,
+         (quotes, quote_cuts, quote_ids), first_quotes, last_quotes, bars) = decoded
+        # The native decoder knows only symbols that are their instrument's own name, so the
+        # instrument's name is the key of the per-symbol state.
+        symbol_of = self.instruments.symbol_of
+        trade_symbols = [symbol_of(iid) for iid in trade_ids]
+        quote_symbols = [symbol_of(iid) for iid in quote_ids]
+
+        # Checks against the state of earlier frames; nothing changes until all have passed.
+        if len(set(trade_keys)) < len(trade_keys):
+            return None  # duplicate_trade within the frame (or a harmless cross-symbol clash)
+        for symbol, start, end in zip(trade_symbols, trade_cuts, trade_cuts[1:]):
+            last = self._last_trade_ts.get(symbol)
+            if last is not None and trade_keys[start][2] < last:
+                return None  # out_of_order_trade
+            seen = self._seen.get(symbol)
+            group = trade_keys[start:end]
+            if seen is not None and not (seen.current.isdisjoint(group)
+                                         and seen.previous.isdisjoint(group)):
+                return None  # duplicate_trade
+        last_quote = self._last_quote
+        for symbol, first in zip(quote_symbols, first_quotes):
+            if last_quote.get(symbol) == first:
+                return None  # duplicate_quote
+        bar_rows: dict[EventKind, list[tuple[Any, ...]]] = {}
+        new_bars: dict[tuple[str, str], tuple[Any, ...]] = {}
+        for kind_code, iid, ts, o, h, low, c, v, n, vwap in bars:
+            # Below 2**53 int and float inputs store alike (the exact path keeps ints).
+            if not (h < _EXACT and v < _EXACT and vwap < _EXACT):
+                return None
+            try:
+                _check_bar(o, h, low, c, v, n, vwap)
+            except _Bad:
+                return None
+            kind = _BAR_KINDS[kind_code]
+            row = _bar_row(kind, ts, o, h, low, c, v, vwap, n, iid)
+            key = (kind_code, symbol_of(iid))
+            if new_bars.get(key, self._last_bar.get(key)) == row:
+                return None  # duplicate_bar
+            new_bars[key] = row
+            bar_rows.setdefault(kind, []).append(row)
+
+        # Clean: commit the per-symbol state exactly as the per-message path would have.
+        self.stats["frames"] += 1
+        self.stats["messages"] += messages
+        for symbol, start, end in zip(trade_symbols, trade_cuts, trade_cuts[1:]):
+            seen = self._seen.get(symbol)
+            if seen is None:
+                seen = self._seen[symbol] = _Seen()
+            seen.remember(trade_keys[start:end], self._dedup_half)
+            self._last_trade_ts[symbol] = trade_keys[end - 1][2]
+        last_quote.update(zip(quote_symbols, last_quotes))
+        self._last_bar.update(new_bars)
+
+        batches: list[EventBatch] = []
+        received = None
+        if ts_received is not None:
+            received = np.full(messages, ts_received, np.int64)
+            received.flags.writeable = False
+        if trade_symbols:
+            self._emit_grouped(batches, EventKind.TRADE, trades, trade_cuts, received,
+                               trade_symbols)
+        if quote_symbols:
+            self._emit_grouped(batches, EventKind.QUOTE, quotes, quote_cuts, received,
+                               quote_symbols)
+        for kind, rows in bar_rows.items():
+            self._emit(batches, kind, EVENT_DTYPES[kind], rows, received)
+        return DecodedFrame(batches, [], [])
+
     def reset_symbol(self, symbol: str) -> None:
         """Forget the dedup and ordering state of ``symbol`` (after an unsubscribe)."""
         self._seen.pop(symbol, None)
@@ -679,27 +777,33 @@ class AlpacaDecoder:
             raise _Bad("missing_field" if symbol is None else "bad_field",
                        f"symbol {symbol!r}")
         iid = self._ids[symbol] = self.instruments.id_of(symbol)
+        if self.instruments.symbol_of(iid) == symbol:
+            # Only a symbol that is its instrument's name ("AAPL", not "aapl"): the fast path
+            # keys per-symbol state by instrument.
+            self._clean.add_symbol(symbol, iid)
         return iid
 
     def _emit(self, out: list[EventBatch], kind: EventKind, dtype: np.dtype,
               rows: list[tuple[Any, ...]], received: np.ndarray | None) -> None:
         """Append one batch per symbol of ``rows`` (arrival order kept within a symbol)."""
-        events = np.array(rows, dtype=dtype)
-        n = len(rows)
-        self.stats["events"] += n
-        ids = events["instrument_id"]
-        symbol_of = self.instruments.symbol_of
-        if n == 1 or (ids == ids[0]).all():
-            out.append(EventBatch(kind, symbol_of(int(ids[0])), events,
-                                  None if received is None else received[:n]))
-            return
-        order = np.argsort(ids, kind="stable")
-        events = events[order]
-        ids = ids[order]
-        cuts = [0, *(np.flatnonzero(ids[1:] != ids[:-1]) + 1).tolist(), n]
-        for start, end in zip(cuts[:-1], cuts[1:]):
-            out.append(EventBatch(kind, symbol_of(int(ids[start])), events[start:end],
+        events, cuts = _by_instrument(np.array(rows, dtype=dtype))
+        self._emit_grouped(out, kind, events, cuts, received)
+
+    def _emit_grouped(self, out: list[EventBatch], kind: EventKind, events: np.ndarray,
+                      cuts: list[int], received: np.ndarray | None,
+                      symbols: list[str] | None = None) -> None:
+        """Append one batch per instrument of ``events`` as grouped by :func:`_by_instrument`."""
+        self.stats["events"] += len(events)
+        if symbols is None:
+            symbols = self._symbols_of(events, cuts)
+        for symbol, start, end in zip(symbols, cuts, cuts[1:]):
+            out.append(EventBatch(kind, symbol, events[start:end],
                                   None if received is None else received[: end - start]))
+
+    def _symbols_of(self, events: np.ndarray, cuts: list[int]) -> list[str]:
+        """Return the symbol of each instrument group of ``events``."""
+        symbol_of = self.instruments.symbol_of
+        return [symbol_of(iid) for iid in events["instrument_id"][cuts[:-1]].tolist()]
 
     def _control(self, kind_code: str, message: dict[str, Any]) -> Control:
         if kind_code == "subscription":
@@ -734,16 +838,8 @@ class AlpacaDecoder:
         o, h, low, c, v = message["o"], message["h"], message["l"], message["c"], message["v"]
         n = message.get("n", 0)
         vwap = message.get("vw", 0.0)
-        if not (0.0 < low <= o <= h < _INF and low <= c <= h and 0 <= v < _INF
-                and 0 <= n < 2**32 and 0.0 <= vwap < _INF):
-            raise _Bad("bad_field", f"bar o={o!r} h={h!r} l={low!r} c={c!r} v={v!r} n={n!r}")
-        iid = self._id(symbol)
-        if kind is EventKind.DAILY_BAR:
-            end, session = ts + _DAY, schema.Session.NONE
-        else:
-            end, session = ts + _MINUTE, _session_of(ts)
-        flags = schema.BarFlag.AMENDED if kind is EventKind.UPDATED_BAR else 0
-        row = (ts, end, o, h, low, c, v, vwap, n, iid, session, flags)
+        _check_bar(o, h, low, c, v, n, vwap)
+        row = _bar_row(kind, ts, o, h, low, c, v, vwap, n, self._id(symbol))
         key = (kind_code, symbol)
         if self._last_bar.get(key) == row:
             raise _Bad("duplicate_bar", f"same bar again at {ts}")
@@ -817,6 +913,37 @@ def _str_or_none(value: Any) -> str | None:
 def _excerpt(value: Any, limit: int = 160) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _check_bar(o: Any, h: Any, low: Any, c: Any, v: Any, n: Any, vwap: Any) -> None:
+    if not (0.0 < low <= o <= h < _INF and low <= c <= h and 0 <= v < _INF
+            and 0 <= n < 2**32 and 0.0 <= vwap < _INF):
+        raise _Bad("bad_field", f"bar o={o!r} h={h!r} l={low!r} c={c!r} v={v!r} n={n!r}")
+
+
+def _bar_row(kind: EventKind, ts: int, o: Any, h: Any, low: Any, c: Any, v: Any, vwap: Any,
+             n: Any, iid: int) -> tuple[Any, ...]:
+    if kind is EventKind.DAILY_BAR:
+        end, session = ts + _DAY, schema.Session.NONE
+    else:
+        end, session = ts + _MINUTE, session_of(ts)
+    flags = schema.BarFlag.AMENDED if kind is EventKind.UPDATED_BAR else 0
+    return (ts, end, o, h, low, c, v, vwap, n, iid, session, flags)
+
+
+def _by_instrument(events: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Return ``events`` stably sorted by instrument and the cuts between instruments.
+
+    ``cuts`` starts with 0 and ends with ``len(events)``; each instrument's events keep their
+    arrival order.
+    """
+    n = len(events)
+    ids = events["instrument_id"]
+    if n == 1 or (ids == ids[0]).all():
+        return events, [0, n]
+    events = events[np.argsort(ids, kind="stable")]
+    ids = events["instrument_id"]
+    return events, [0, *(np.flatnonzero(ids[1:] != ids[:-1]) + 1).tolist(), n]
 
 
 _BAR_KINDS = {"b": EventKind.BAR, "u": EventKind.UPDATED_BAR, "d": EventKind.DAILY_BAR}

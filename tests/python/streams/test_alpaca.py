@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -526,3 +527,324 @@ def test_backoff_grows_caps_and_jitters() -> None:
             assert base * 0.5 <= policy.delay(attempt) <= base
     with pytest.raises(ValueError):
         Backoff(initial=5.0, maximum=1.0)
+
+
+# -- fast path (clean frames) against the exact per-message path ---------------------------------
+
+SYMBOLS = ["AAPL", "MSFT", "NVDA", "SPY", "QQQ", "BAC", "KO", "XOM"]
+
+
+def exact_only(decoder: AlpacaDecoder) -> AlpacaDecoder:
+    """Turn off the fast path of ``decoder``: it becomes the reference."""
+    decoder._decode_clean = lambda frame, ts_received: None  # type: ignore[method-assign]
+    return decoder
+
+
+def fast_frames_taken(decoder: AlpacaDecoder) -> list[bool]:
+    """Record, per decoded frame, whether the fast path produced it."""
+    taken: list[bool] = []
+    clean = decoder._decode_clean
+
+    def recording(frame: bytes | str, ts_received: int | None) -> Any:
+        result = clean(frame, ts_received)
+        taken.append(result is not None)
+        return result
+
+    decoder._decode_clean = recording  # type: ignore[method-assign]
+    return taken
+
+
+def wire(messages: list[Any], encoding: str, digits: int | None = None) -> bytes | str:
+    """Encode like the feed: int ``t`` becomes RFC 3339 (JSON) or a msgpack Timestamp.
+
+    JSON stamps carry ``digits`` fractional digits, or by default as many as needed (trailing
+    zeros trimmed, as the vendor writes them).
+    """
+    def text(ts: int) -> str:
+        if digits is not None:
+            return format_timestamp(ts, digits)
+        whole = format_timestamp(ts, 9)
+        fraction = whole[20:29].rstrip("0")
+        return whole[:19] + ("." + fraction if fraction else "") + "Z"
+
+    def stamp(message: Any) -> Any:
+        if type(message) is not dict or type(message.get("t")) is not int:
+            return message
+        ts = message["t"]
+        return message | {"t": text(ts) if encoding == "json"
+                          else msgpack.Timestamp.from_unix_nano(ts)}
+
+    if encoding == "json":
+        return json.dumps([stamp(m) for m in messages])
+    return msgpack.packb([stamp(m) for m in messages])
+
+
+def assert_same_frame(fast: Any, exact: Any) -> None:
+    assert [(b.kind, b.symbol, len(b)) for b in fast.batches] == [
+        (b.kind, b.symbol, len(b)) for b in exact.batches]
+    for ours, theirs in zip(fast.batches, exact.batches):
+        assert ours.events.dtype == theirs.events.dtype
+        for name in ours.events.dtype.names:  # bit for bit: -0.0 and NaN payloads count
+            assert ours.events[name].tobytes() == theirs.events[name].tobytes(), name
+        if theirs.ts_received is None:
+            assert ours.ts_received is None
+        else:
+            assert ours.ts_received.tolist() == theirs.ts_received.tolist()
+            assert not ours.ts_received.flags.writeable
+    assert fast.controls == exact.controls
+    assert fast.problems == exact.problems
+
+
+def assert_same_state(fast: AlpacaDecoder, exact: AlpacaDecoder) -> None:
+    assert fast.stats == exact.stats
+    assert fast._last_trade_ts == exact._last_trade_ts
+    assert fast._last_quote == exact._last_quote
+    assert fast._last_bar == exact._last_bar
+    assert {s: (v.current, v.previous) for s, v in fast._seen.items()} == {
+        s: (v.current, v.previous) for s, v in exact._seen.items()}
+
+
+class FeedScript:
+    """Benchmark-like frames (quotes, trades, some bars) with optional damage, seeded."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.ts = T0
+        self.trade_id = 1
+        self.sent: list[dict[str, Any]] = []
+
+    def clean(self) -> dict[str, Any]:
+        rng = self.rng
+        self.ts += rng.randint(1, 3_000_000)
+        self.ts += -self.ts % 10 ** rng.choice([0, 0, 0, 1, 3, 6, 9])  # fewer digits on the wire
+        symbol = rng.choice(SYMBOLS)
+        price = round(50 + rng.random() * 100, 2)
+        draw = rng.random()
+        if draw < 0.6:
+            message = quote(symbol, self.ts, price, round(price + 0.01 * rng.randint(0, 5), 2),
+                            bid_size=rng.randint(1, 9), ask_size=rng.randint(1, 9),
+                            bid_exchange=rng.choice("VQZ"), ask_exchange=rng.choice("VQZ"),
+                            conditions=rng.choice([["R"], [], ["R", "O"], ["?"]]))
+        elif draw < 0.95:
+            message = trade(symbol, self.ts, price, rng.randint(1, 500), trade_id=self.trade_id,
+                            exchange=rng.choice("VDQ"),
+                            conditions=rng.choice([["@"], ["@", "I"], ["@", "F", "T"], []]))
+            self.trade_id += 1
+        else:
+            minute = self.ts - self.ts % 60_000_000_000
+            message = bar(symbol, minute, price, price + 1, price - 1, price, rng.randint(0, 10**6),
+                          trade_count=rng.randint(0, 99), kind=rng.choice("bud"))
+        self.sent.append(message)
+        return message
+
+    def next_day(self, message: dict[str, Any]) -> dict[str, Any]:
+        self.ts += 86_400 * 10**9
+        return message | {"t": self.ts}
+
+    def damaged(self, encoding: str) -> dict[str, Any] | Any:
+        """A message the fast path must not take: bad, duplicate, late, odd or another type."""
+        rng = self.rng
+        base = self.clean()
+        previous = rng.choice(self.sent)
+        choices: list[Any] = [
+            previous,  # duplicate trade / quote / bar (or an out-of-order repeat)
+            base | {"S": base["S"].lower()},  # another spelling of a known symbol
+            base | {"S": "NEWCO"},
+            base | {"S": ""},
+            base | {"S": None},
+            base | {"T": "zz"},
+            {"T": "success", "msg": "authenticated"},
+            {"T": "subscription", "trades": ["AAPL"], "quotes": []},
+            {"T": "error", "code": 407, "msg": "slow client"},
+            status(base["S"], base["t"], "H", "T12"),
+            status(base["S"], base["t"], "T", "LONGCODE"),
+            luld(base["S"], base["t"], 199.0, 179.0),
+            correction(base["S"], base["t"], original_id=1, original_price=1.0, original_size=1,
+                       corrected_id=2, corrected_price=1.5, corrected_size=1),
+            cancel_error(base["S"], base["t"], trade_id=3, price=1.0, size=1),
+            5,
+            [base],
+            base | {"t": base["t"] - 10**9},  # late
+            base | {"t": "2023-11-14T22:13:20.5+01:00"},
+            base | {"t": "2023-11-14t22:13:20.5z"},
+            base | {"t": "2023-02-30T22:13:20.5Z"},
+            base | {"t": "2023-11-14T22:13:60.5Z"},
+            base | {"t": "2023-11-14T24:13:20.5Z"},
+            base | {"t": "2023-11-14T22:13:20.1234567890Z"},
+            base | {"t": "2023-11-14T22:13:20.Z"},
+            base | {"t": "2023-11-14T22:13:20.５Z"},
+            base | {"t": "2300-01-01T00:00:00.5Z"},  # past int64 ns
+            base | {"t": 2**63},
+            self.next_day(base),  # a frame across midnight UTC
+            base | {"t": 1_700_000_000_000_000_000},  # int ns is accepted too
+            base | {"t": True},
+            base | {"t": None},
+            {k: v for k, v in base.items() if k != "t"},
+            {k: v for k, v in base.items() if k not in ("c", "x", "bx", "i", "n", "vw")},
+            base | {"extra": [1, {"x": 2}]},
+        ]
+        kind = base["T"]
+        if kind == "t":
+            choices += [base | {"p": 0}, base | {"p": -1.5}, base | {"p": float("nan")},
+                        base | {"p": float("inf")}, base | {"p": "1.5"}, base | {"p": True},
+                        base | {"p": 2**60}, base | {"s": 0}, base | {"s": 1e300},
+                        base | {"i": -1}, base | {"i": 2**64 - 1}, base | {"i": 1.0},
+                        base | {"x": "VV"}, base | {"x": ""}, base | {"x": None},
+                        base | {"x": "é"}, base | {"c": ["Q9", "@"]}, base | {"c": None},
+                        base | {"c": "@F"}, {k: v for k, v in base.items() if k != "p"}]
+        elif kind == "q":
+            choices += [base | {"bp": base["ap"] + 1}, base | {"bp": 0.0, "ap": 0.0},
+                        base | {"ap": 0}, base | {"bp": 0}, base | {"bp": -0.0},
+                        base | {"bs": -1}, base | {"as": float("nan")}, base | {"bs": 2**53 + 1},
+                        base | {"bs": 3.0}, base | {"bx": ""}, base | {"ax": "AB"},
+                        base | {"c": ["R", 5]}, {k: v for k, v in base.items() if k != "as"}]
+        else:
+            choices += [base | {"h": base["l"] - 1}, base | {"n": -1}, base | {"n": 1.5},
+                        base | {"v": -1}, base | {"vw": float("nan")}, base | {"o": 2**60}]
+        return rng.choice(choices)
+
+
+@ENCODINGS
+def test_fast_path_and_exact_path_agree_on_clean_and_damaged_frames(encoding: str) -> None:
+    fast, exact = AlpacaDecoder(encoding=encoding), exact_only(AlpacaDecoder(encoding=encoding))
+    taken = fast_frames_taken(fast)
+    script = FeedScript(seed=11)
+    for number in range(600):
+        messages = [script.clean() for _ in range(script.rng.randint(1, 80))]
+        if number % 2:  # every other frame carries one thing the fast path must decline
+            messages.insert(script.rng.randrange(len(messages) + 1), script.damaged(encoding))
+        frame = wire(messages, encoding)
+        received = T0 + number if number % 3 else None
+        assert_same_frame(fast.decode(frame, received), exact.decode(frame, received))
+    assert_same_state(fast, exact)
+    # Both paths were exercised: clean frames went fast, and damaged ones fell back.
+    assert sum(taken) >= 300 and len(taken) - sum(taken) >= 200
+    assert fast.stats["events"] > 15_000 and len(fast.stats) > 10
+
+
+@ENCODINGS
+def test_fast_path_and_exact_path_agree_on_bad_frames(encoding: str) -> None:
+    fast, exact = AlpacaDecoder(encoding=encoding), exact_only(AlpacaDecoder(encoding=encoding))
+    good = wire([trade("AAPL", T0, 1.0, 1)], encoding)
+    for frame in [good, "not json{", b"\xc1\xc1 not msgpack", '{"T": "t"}', "[]", b"",
+                  bytearray(good.encode() if isinstance(good, str) else good),
+                  wire([trade("AAPL", T0 + 1, 1.0, 1, trade_id=2)], encoding) + (
+                      " " if encoding == "json" else b"\x00"),
+                  '[{"T": "t", "S": "AAPL", "p": NaN, "s": 1, "t": 1}]',
+                  b'\xef\xbb\xbf[{"T": "t", "S": "AAPL", "p": 1, "s": 1, "t": 5}]']:
+        assert_same_frame(fast.decode(frame), exact.decode(frame))
+    assert_same_state(fast, exact)
+
+
+@ENCODINGS
+def test_fast_path_takes_clean_frames_with_exact_timestamps(encoding: str) -> None:
+    decoder = AlpacaDecoder(encoding=encoding)
+    taken = fast_frames_taken(decoder)
+    decoder.decode(wire([trade(s, T0, 1.0, 1) for s in SYMBOLS], encoding))  # new symbols
+    stamps = [T0 + k * 1_000_003 for k in range(1, 40)]
+    minute = T0 - T0 % 60_000_000_000
+    messages = [quote(SYMBOLS[k % 3], ts, 10.0 + k, 10.5 + k) if k % 2 else
+                trade(SYMBOLS[k % 5], ts, 10.0, 1, trade_id=k) for k, ts in enumerate(stamps)]
+    messages.insert(7, bar("AAPL", minute, 10.0, 11.0, 9.0, 10.5, 100))
+    for digits in ([9, 8, 3, 0] if encoding == "json" else [9]):
+        result = decoder.decode(wire(messages, encoding, digits), T0)
+        scale = 10 ** (9 - digits)
+        got = sorted(ts for b in result.batches if b.kind is not EventKind.BAR
+                     for ts in b.events["ts_event"].tolist())
+        assert got == [ts - ts % scale for ts in stamps]
+        (bars,) = [b for b in result.batches if b.kind is EventKind.BAR]
+        assert bars.events["ts_event"].tolist() == [minute] and not result.problems
+        messages = [m | {"t": m["t"] + 10**9} if m["T"] != "b" else m | {"v": m["v"] + 1}
+                    for m in messages]
+        stamps = [ts + 10**9 for ts in stamps]
+    assert taken[0] is False and all(taken[1:])
+
+
+@ENCODINGS
+def test_one_bad_message_falls_back_and_loses_none_of_the_valid_ones(encoding: str) -> None:
+    decoder = AlpacaDecoder(encoding=encoding)
+    taken = fast_frames_taken(decoder)
+    script = FeedScript(seed=3)
+    decoder.decode(wire([trade(s, T0, 1.0, 1) for s in SYMBOLS], encoding))
+    messages = [script.clean() for _ in range(60)]
+    clean = decoder.decode(wire(messages, encoding))
+    assert sum(len(b) for b in clean.batches) == 60 and not clean.problems
+    messages = [script.clean() for _ in range(60)]
+    crossed = quote("MSFT", script.ts, 20.0, 19.0)
+    result = decoder.decode(wire(messages[:17] + [crossed] + messages[17:], encoding))
+    assert taken == [False, True, False]
+    assert [(p.category, p.frame, p.index, p.symbol) for p in result.problems] == [
+        ("crossed_quote", 3, 17, "MSFT")]
+    assert sum(len(b) for b in result.batches) == 60
+    trades = rows(result.batches, EventKind.TRADE)
+    assert sorted(trades["trade_id"].tolist()) == sorted(
+        m["i"] for m in messages if m["T"] == "t")
+
+
+@ENCODINGS
+def test_state_written_by_the_fast_path_catches_repeats_in_later_frames(encoding: str) -> None:
+    fast, exact = AlpacaDecoder(encoding=encoding), exact_only(AlpacaDecoder(encoding=encoding))
+    taken = fast_frames_taken(fast)
+    minute = T0 - T0 % 60_000_000_000
+    late = trade("AAPL", T0 + 2, 10.0, 5, trade_id=3)
+    # (a clean frame the fast path takes, then one the state it wrote must flag)
+    pairs = {
+        "duplicate_quote": ([quote("AAPL", T0 + 1, 9.9, 10.1)], [quote("AAPL", T0 + 1, 9.9, 10.1)]),
+        "duplicate_trade": ([trade("AAPL", T0 + 2, 10.0, 5, trade_id=1)],
+                            [trade("AAPL", T0 + 2, 10.0, 5, trade_id=1)]),
+        "out_of_order_trade": ([trade("AAPL", T0 + 3, 10.0, 5, trade_id=2)], [late]),
+        "duplicate_bar": ([bar("AAPL", minute, 10.0, 11.0, 9.0, 10.5, 100)],
+                          [bar("AAPL", minute, 10.0, 11.0, 9.0, 10.5, 100)]),
+    }
+    frames = [[trade("AAPL", T0, 10.0, 5, trade_id=100)]]  # registers AAPL (exact path)
+    for original, repeat in pairs.values():
+        frames += [original, repeat]
+    for messages in frames:
+        frame = wire(messages, encoding)
+        assert_same_frame(fast.decode(frame, T0), exact.decode(frame, T0))
+    assert_same_state(fast, exact)
+    assert taken == [False] + [True, False] * len(pairs)
+    for category in pairs:
+        assert fast.stats[category] == 1, category
+
+
+@ENCODINGS
+def test_fast_path_and_exact_path_agree_on_corrupted_bytes(encoding: str) -> None:
+    fast, exact = AlpacaDecoder(encoding=encoding), exact_only(AlpacaDecoder(encoding=encoding))
+    taken = fast_frames_taken(fast)
+    script = FeedScript(seed=5)
+    rng = random.Random(17)
+    symbols = wire([trade(s, T0, 1.0, 1) for s in SYMBOLS], encoding)
+    assert_same_frame(fast.decode(symbols), exact.decode(symbols))
+    for _ in range(400):
+        frame = wire([script.clean() for _ in range(rng.randint(1, 12))], encoding)
+        data = bytearray(frame.encode() if isinstance(frame, str) else frame)
+        for _ in range(rng.randint(1, 3)):  # flip, drop or insert a byte
+            at = rng.randrange(len(data))
+            action = rng.random()
+            if action < 0.4:
+                data[at] = rng.choice([rng.randrange(256), *b'"\\,:[]{}.-0e9Z'])
+            elif action < 0.7:
+                del data[at]
+            else:
+                data.insert(at, rng.randrange(256))
+        damaged: bytes | str = bytes(data)
+        if encoding == "json":
+            try:
+                damaged = bytes(data).decode()  # text frames are str
+            except UnicodeDecodeError:
+                pass
+        assert_same_frame(fast.decode(damaged), exact.decode(damaged))
+    assert_same_state(fast, exact)
+    assert sum(taken) >= 20  # some corruptions leave a clean frame (a digit for a digit)
+
+
+@ENCODINGS
+def test_a_time_past_int64_ns_is_a_bad_timestamp_not_a_crash(encoding: str) -> None:
+    decoder = AlpacaDecoder(encoding=encoding)
+    good = trade("AAPL", T0, 1.0, 1)
+    result = decoder.decode(wire([good | {"t": "2300-01-01T00:00:00Z"}, good | {"t": 2**63},
+                                  good], encoding))
+    assert [(p.category, p.index) for p in result.problems] == [("bad_timestamp", 0),
+                                                                ("bad_timestamp", 1)]
+    assert rows(result.batches, EventKind.TRADE)["ts_event"].tolist() == [T0]
