@@ -11,7 +11,8 @@ from . import calendar
 from . import bars
 from . import indicators
 from . import engine
-__all__: list[str] = ['ConfigError', 'DataError', 'Error', 'Session', 'StrategyError', 'TradingState', 'bars', 'calendar', 'engine', 'indicators', 'native_dtypes']
+from . import streams
+__all__: list[str] = ['ConfigError', 'DataError', 'Error', 'Session', 'StrategyError', 'TradingState', 'bars', 'calendar', 'engine', 'indicators', 'native_dtypes', 'streams']
 class Session:
     """
     Trading session of US equities (America/New_York).
