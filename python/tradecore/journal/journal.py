@@ -9,14 +9,15 @@ order updates and fills) and ``data``, a JSON object. Floats are written by :fun
 which round-trips every ``float`` exactly, so prices read back bit for bit. Kinds:
 
 ``universe`` (:meth:`Journal.universe_change`), ``transition``, ``intent``, ``risk``,
-``order``, ``order_update``, ``fill``, ``position``, ``error``, ``latency``.
+``order``, ``order_update``, ``fill``, ``position``, ``error``, ``latency``, ``feed`` (feed
+health changes: :mod:`tradecore.health`).
 
 Transitions and intents are stored with the rule, state and value names resolved to text
 (:class:`StrategyNames`), so a journal reads without the strategy objects that wrote it.
 
 Commit policy
 -------------
-- *Acknowledged* kinds (universe, intent, risk, order, order_update, fill, position, error) are
+- *Acknowledged* kinds (universe, intent, risk, order, order_update, fill, position, error, feed) are
   committed before the append method returns: when ``journal.fill(...)`` returns, the fill is in
   the file, and whatever the caller then acknowledges (to a broker, a strategy, a user) cannot
   be lost by a crash of this process.
@@ -77,6 +78,7 @@ KINDS = (
     "position",
     "error",
     "latency",
+    "feed",
 )
 BATCHED_KINDS = frozenset({"transition", "latency"})
 ACKNOWLEDGED_KINDS = frozenset(KINDS) - BATCHED_KINDS
@@ -473,6 +475,16 @@ class Journal:
         return self.append("error", ts_event, {
             "where": where, "type": error_type, "message": message, "details": details or {},
         }, symbol=symbol)
+
+    def feed(self, ts_event: int, symbol: str, *, state: str, since: int, duration_seconds: float,
+             reason: str, **details: object) -> int | None:
+        """Record a feed-health change of ``symbol`` ("" for the connection): its new ``state``,
+        ``since`` (ns UTC, vendor time of the last data before the silence), how long it lasted
+        (wall seconds) and why; ``details`` e.g. the backfilled interval."""
+        return self.append("feed", ts_event, {
+            "state": state, "since": int(since), "duration_seconds": float(duration_seconds),
+            "reason": reason, "details": details,
+        }, symbol=symbol or None)
 
     def latency(self, ts_event: int, name: str, nanoseconds: int, *,
                 symbol: str | None = None) -> None:
