@@ -4,7 +4,8 @@ A live feed can fail quietly: the vendor stops sending one symbol, the connectio
 mute, or it drops and reconnects (:class:`~tradecore.streams.alpaca.Gap`). :class:`FeedMonitor`
 watches every active symbol on the wall clock and moves each through these states:
 
-``healthy``      data arrives about as often as usual
+``healthy``      data arrives about as often as usual (or the symbol is halted or LULD-paused:
+                 a status message announced that silence, so it is not flagged)
 ``stale``        nothing for ``stale_multiple`` x the symbol's usual interval (clamped to
                  ``[min_stale_seconds, max_stale_seconds]``), or the whole connection has been
                  silent for ``connection_silence_seconds``: new entries are blocked
@@ -70,7 +71,7 @@ from tradecore import schema
 from tradecore.bus import EventBus
 from tradecore.execution.events import IntentRejected
 from tradecore.journal.journal import Journal
-from tradecore.schema import Side, Sizing
+from tradecore.schema import Side, Sizing, TradingState
 from tradecore.streams.base import EventBatch, EventKind
 
 __all__ = ["EntryGate", "FeedHealth", "FeedMonitor", "FeedState", "HealthSettings", "IntervalLearner",
@@ -79,6 +80,7 @@ __all__ = ["EntryGate", "FeedHealth", "FeedMonitor", "FeedState", "HealthSetting
 _log = logging.getLogger("tradecore.health")
 _NS = 1_000_000_000
 _SAME_ARRIVAL_SECONDS = 1e-3  # one frame's batches of a symbol arrive together: not a gap
+_HALTED = frozenset({int(TradingState.HALTED), int(TradingState.PAUSED)})
 
 
 class FeedState(enum.Enum):
@@ -150,6 +152,7 @@ class FeedHealth:
     last_event_ts: int | None = None  # vendor time (ns) of the newest event seen
     state: FeedState = FeedState.HEALTHY
     reason: str = ""
+    halted: bool = False  # a halt or LULD pause: an announced silence, not a stale feed
     silent_since: float | None = None  # wall time the silence began (stale / gap)
     backfill_after: int | None = None  # vendor ns: the first batch newer than this triggers it
 
@@ -228,11 +231,15 @@ class FeedMonitor:
         newest = int(batch.events["ts_event"].max())
         if health.last_event_ts is None or newest > health.last_event_ts:
             health.last_event_ts = newest
+        was_halted = health.halted
+        if batch.kind is EventKind.STATUS:
+            health.halted = int(batch.events["state"][-1]) in _HALTED
         if health.state in (FeedState.STALE, FeedState.GAP):
             self._transition(health, FeedState.RECOVERED, f"data again after: {health.reason}",
                              duration=now - (health.silent_since or now))
-        elif health.last_arrival is not None and health.state is FeedState.HEALTHY:
-            health.learner.add(now - health.last_arrival)  # the gap ending a silence is not usual
+        elif health.last_arrival is not None and health.state is FeedState.HEALTHY and not was_halted:
+            # Neither the gap that ends a silence nor a halt is a usual interval.
+            health.learner.add(now - health.last_arrival)
         health.last_arrival = now
         if self.connection_suspect:
             self.connection_suspect = False
@@ -264,7 +271,7 @@ class FeedMonitor:
                 if health.state is FeedState.HEALTHY:
                     self._go_stale(health, now, f"connection silent for {silence:.1f} s")
         for health in self.symbols.values():
-            if health.state is not FeedState.HEALTHY:
+            if health.state is not FeedState.HEALTHY or health.halted:
                 continue
             since = health.last_arrival if health.last_arrival is not None else health.tracked_at
             threshold = health.threshold(settings)
