@@ -19,7 +19,14 @@ from tradecore.errors import ConfigError
 from tradecore.execution.events import IntentRejected
 from tradecore.execution.market import MarketSnapshot
 from tradecore.execution.router import OrderRouter, TradeIntent
-from tradecore.health import EntryGate, FeedMonitor, FeedState, HealthSettings, IntervalLearner, rest_bars
+from tradecore.health import (
+    EntryGate,
+    FeedMonitor,
+    FeedState,
+    HealthSettings,
+    IntervalLearner,
+    rest_bars,
+)
 from tradecore.journal.journal import Journal
 from tradecore.pipeline import StrategyManager, SymbolRunner
 from tradecore.scanners import MarketDataClient
@@ -355,9 +362,83 @@ async def test_a_dropped_connection_is_a_gap_backfilled_from_rest_before_trading
     for symbol in live.symbols:
         states = live.feed_states(symbol)
         assert states[0] == "gap" and states[-1] == "backfilled", states
-        first = list(live.journal.records("feed", symbol=symbol))[0]
+        first = next(iter(live.journal.records("feed", symbol=symbol)))
         assert "stream reconnected" in first.data["reason"] and first.data["duration_seconds"] > 0
         assert first.data["since"] == gap.last_seen_ts[symbol] == seen[symbol]
     backfilled = [_check_backfill(live, s, seen[s]) for s in live.symbols
                   if live.market.bars(s, before, live.market.now())[:1].size]
     assert backfilled  # the busy symbols missed whole bars, and got them back
+
+
+# -- `tradecore live` itself, pointed at a simulator the test owns ---------------------------
+
+
+@pytest.mark.asyncio
+async def test_run_live_journals_a_dropped_connection_as_a_gap_then_backfills(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tradecore.live import run_live
+
+    market = SimulatedMarket(seed=21, start=new_york_ns(DAY, "04:00"), speed=100, symbols=12, gappers=4,
+                             params=ModelParams(step_s=1.0))
+    market.advance(new_york_ns(DAY, "08:00"))
+    monkeypatch.setenv("APCA_API_KEY_ID", "sim-key")
+    monkeypatch.setenv("APCA_API_SECRET_KEY", "sim-secret")
+    async with SimServer(market, port=0) as sim:
+        config = Config().with_overrides(
+            market={"provider": "alpaca", "stream_url": sim.stream_url, "rest_url": sim.rest_url},
+            scanner={"kind": "fixed", "symbols": sorted(market.gappers), "interval_seconds": 1.0},
+            strategy={"name": "ema_cross"},
+            health={"min_samples": 8, "min_stale_seconds": 2.0, "connection_silence_seconds": 5.0})
+        run = asyncio.create_task(run_live(config, duration=6.0, ui=False, runs_root=tmp_path / "runs"))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 4.0
+        while not any(s.subscriptions["trades"] for s in sim.feed.sessions):
+            assert loop.time() < deadline
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.0)
+        for session in list(sim.feed.sessions):
+            await session.connection.close()  # the server drops the client
+        result = await run
+    journal = Journal(result.folder / "journal.sqlite")
+    try:
+        for symbol in sorted(market.gappers):
+            states = [r.data["state"] for r in journal.records("feed", symbol=symbol)]
+            assert states[:1] == ["gap"] and states[-1] == "backfilled", (symbol, states)
+        assert not list(journal.records("error"))
+    finally:
+        journal.close()
+
+
+def test_the_dashboard_marks_a_stale_symbol_until_it_is_backfilled() -> None:
+    from rich.console import Console
+    from tradecore.dashboard import Dashboard
+    from tradecore.latency import LatencyStats
+
+    async def scenario() -> None:
+        bus = EventBus()
+        state = RunState.create(Config().with_overrides(strategy={"name": "ema_cross"}), journal=None, bus=bus)
+
+        async def make_runner(symbol: str) -> SymbolRunner:
+            return state.runner(symbol, state.make_engine(symbol))
+
+        state.manager = StrategyManager(None, make_runner, bus)  # type: ignore[arg-type]
+        for symbol in ("AAA", "BBB"):
+            await state.manager.start_symbol(symbol, subscribe=False)
+        console = Console(record=True, width=140)
+        dashboard = Dashboard(state, LatencyStats(), lambda: 0, console=console)
+
+        def screen() -> dict[str, str]:
+            dashboard._absorb()
+            console.print(dashboard.render())
+            lines = console.export_text().splitlines()
+            return {s: next(line for line in lines if f" {s} " in line) for s in ("AAA", "BBB")}
+
+        bus.publish("feed", "AAA", 1, state="stale", reason="no data for 12.0 s")
+        rows = screen()
+        assert "STALE" in rows["AAA"] and " ok " in rows["BBB"]
+        bus.publish("feed", "AAA", 2, state="backfilled", reason="3 bars")
+        rows = screen()
+        assert " ok " in rows["AAA"] and "STALE" not in rows["AAA"]
+        await state.manager.close()
+
+    asyncio.run(scenario())
