@@ -10,7 +10,9 @@ every such gap is a false alarm. Reported per session (premarket 04:00-09:30, re
     false_alarms_per_hour.<session>.k<k>.q<quantile>: value 1/h
     median_threshold.<session>.k<k>.q<quantile>: value s   (how long a real outage goes unseen)
 
-plus the gap quantiles themselves. The baseline, measured in the same run, is a median learner
+plus the gap quantiles themselves, and the monitor's cost on the live path
+(``observe_ns_per_batch``, called for every batch the stream delivers) against queueing the same
+batch for its symbol's task (what the consume loop does with it anyway). The baseline, measured in the same run, is a median learner
 (the first setting): the ratio lines compare each setting's alarm rate against it. Rates are
 per symbol and hour of the session.
 Run: ``TRADECORE_DATA=/work/shared/data python benchmarks/feed_gaps.py``.
@@ -18,12 +20,18 @@ Run: ``TRADECORE_DATA=/work/shared/data python benchmarks/feed_gaps.py``.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
-from tradecore.health import FeedHealth, HealthSettings, IntervalLearner
+from tradecore import schema
+from tradecore.bus import EventBus
+from tradecore.config import HealthConfig
+from tradecore.health import FeedHealth, FeedMonitor, IntervalLearner
+from tradecore.streams.base import EventBatch, EventKind
 
 SESSIONS = {"premarket": (4 * 3600, 9.5 * 3600), "regular": (9.5 * 3600, 16 * 3600)}
 # (interval_window, interval_quantile, stale_multiple, min_stale_seconds); the first is the
@@ -49,7 +57,7 @@ def _arrivals(root: Path) -> list[np.ndarray]:
     return days
 
 
-def _replay(arrivals: np.ndarray, settings: HealthSettings) -> tuple[int, list[float]]:
+def _replay(arrivals: np.ndarray, settings: HealthConfig) -> tuple[int, list[float]]:
     learner = IntervalLearner(window=settings.interval_window, quantile=settings.interval_quantile,
                               min_samples=settings.min_samples)
     health = FeedHealth("X", learner, float(arrivals[0]) if len(arrivals) else 0.0)
@@ -64,7 +72,31 @@ def _replay(arrivals: np.ndarray, settings: HealthSettings) -> tuple[int, list[f
     return alarms, thresholds
 
 
+def _observe_cost(count: int = 200_000) -> None:
+    batches = []
+    for k in range(count):
+        events = schema.empty(schema.TRADE, 1)
+        events["ts_event"] = k * 1_000_000
+        batches.append(EventBatch(EventKind.TRADE, f"S{k % 50}", events))
+    monitor = FeedMonitor(HealthConfig(), bus=EventBus(), journal=None, clock=lambda: 0)
+    for k in range(50):
+        monitor.track(f"S{k}")
+    queue: asyncio.Queue[EventBatch] = asyncio.Queue()
+    started = time.perf_counter_ns()
+    for batch in batches:
+        queue.put_nowait(batch)
+    baseline = (time.perf_counter_ns() - started) / count
+    started = time.perf_counter_ns()
+    for batch in batches:
+        monitor.observe(batch)
+    cost = (time.perf_counter_ns() - started) / count
+    print(f"queue_put_ns_per_batch: {baseline:.0f} ns")
+    print(f"observe_ns_per_batch: {cost:.0f} ns")
+    print(f"observe_vs_queue_put: {cost / baseline:.2f} x")
+
+
 def main() -> None:
+    _observe_cost()
     data = Path(os.environ.get("TRADECORE_DATA", "/work/shared/data"))
     days = _arrivals(data / "quantconnect-lean/Data/equity/usa/tick")
     print(f"symbol_days: {len(days)} days")
@@ -77,7 +109,7 @@ def main() -> None:
             print(f"gap_p{round(q * 100)}.{session}: {np.quantile(gaps, q):.2f} s")
         baseline = None
         for window, quantile, multiple, floor in SETTINGS:
-            settings = HealthSettings(interval_window=window, interval_quantile=quantile,
+            settings = HealthConfig(interval_window=window, interval_quantile=quantile,
                                       stale_multiple=multiple, min_stale_seconds=floor)
             alarms, thresholds = 0, []
             for part in parts:

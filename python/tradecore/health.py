@@ -69,13 +69,13 @@ import numpy as np
 
 from tradecore import schema
 from tradecore.bus import EventBus
+from tradecore.config import HealthConfig
 from tradecore.execution.events import IntentRejected
 from tradecore.journal.journal import Journal
 from tradecore.schema import Side, Sizing, TradingState
 from tradecore.streams.base import EventBatch, EventKind
 
-__all__ = ["EntryGate", "FeedHealth", "FeedMonitor", "FeedState", "HealthSettings", "IntervalLearner",
-           "rest_bars"]
+__all__ = ["EntryGate", "FeedHealth", "FeedMonitor", "FeedState", "IntervalLearner", "rest_bars"]
 
 _log = logging.getLogger("tradecore.health")
 _NS = 1_000_000_000
@@ -88,24 +88,6 @@ class FeedState(enum.Enum):
     STALE = "stale"
     GAP = "gap"
     RECOVERED = "recovered"
-
-
-@dataclass(frozen=True, kw_only=True)
-class HealthSettings:
-    """The monitor's parameters (``[health]`` in the run configuration; wall-clock seconds)."""
-
-    stale_multiple: float = 4.0
-    interval_quantile: float = 0.95
-    interval_window: int = 512
-    min_samples: int = 16
-    min_stale_seconds: float = 10.0
-    max_stale_seconds: float = 1800.0
-    connection_silence_seconds: float = 60.0
-    check_interval_seconds: float = 0.5
-
-    @classmethod
-    def from_config(cls, section: Any) -> HealthSettings:
-        return cls(**{name: getattr(section, name) for name in cls.__dataclass_fields__})
 
 
 class IntervalLearner:
@@ -149,7 +131,7 @@ class FeedHealth:
     learner: IntervalLearner
     tracked_at: float  # wall (monotonic seconds) when the symbol started
     last_arrival: float | None = None  # wall (monotonic seconds) of the last batch
-    last_event_ts: int | None = None  # vendor time (ns) of the newest event seen
+    last_batch: EventBatch | None = None
     state: FeedState = FeedState.HEALTHY
     reason: str = ""
     halted: bool = False  # a halt or LULD pause: an announced silence, not a stale feed
@@ -157,10 +139,17 @@ class FeedHealth:
     backfill_after: int | None = None  # vendor ns: the first batch newer than this triggers it
 
     @property
+    def last_event_ts(self) -> int | None:
+        """Vendor time (ns) of the newest event seen (read only when needed: observe stays cheap)."""
+        if self.last_batch is None or not len(self.last_batch.events):
+            return None
+        return int(self.last_batch.events["ts_event"].max())
+
+    @property
     def blocked(self) -> bool:
         return self.state is not FeedState.HEALTHY
 
-    def threshold(self, settings: HealthSettings) -> float:
+    def threshold(self, settings: HealthConfig) -> float:
         """Seconds of silence after which the symbol is stale."""
         interval = self.learner.interval
         if interval is None:
@@ -179,7 +168,7 @@ class FeedMonitor:
     Parameters
     ----------
     settings
-        Thresholds (:class:`HealthSettings`).
+        Thresholds: the run configuration's ``[health]`` section (:class:`~tradecore.config.HealthConfig`).
     bus, journal
         Where transitions go (``journal`` may be None).
     clock
@@ -193,7 +182,7 @@ class FeedMonitor:
         Monotonic seconds (tests may pass their own).
     """
 
-    def __init__(self, settings: HealthSettings, *, bus: EventBus, journal: Journal | None,
+    def __init__(self, settings: HealthConfig, *, bus: EventBus, journal: Journal | None,
                  clock: Callable[[], int], history: History | None = None,
                  bar_period_ns: int = 60 * _NS, wall: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
@@ -226,13 +215,11 @@ class FeedMonitor:
         now = self.wall()
         self._last_frame = now
         health = self.symbols.get(batch.symbol)
-        if health is None or not len(batch.events):
+        if health is None:
             return
-        newest = int(batch.events["ts_event"].max())
-        if health.last_event_ts is None or newest > health.last_event_ts:
-            health.last_event_ts = newest
+        health.last_batch = batch
         was_halted = health.halted
-        if batch.kind is EventKind.STATUS:
+        if batch.kind is EventKind.STATUS and len(batch.events):
             health.halted = int(batch.events["state"][-1]) in _HALTED
         if health.state in (FeedState.STALE, FeedState.GAP):
             self._transition(health, FeedState.RECOVERED, f"data again after: {health.reason}",

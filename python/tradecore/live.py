@@ -23,7 +23,7 @@ from tradecore.analysis.summary import PerformanceSummary, executions_from_journ
 from tradecore.bars import parse_period
 from tradecore.bus import EventBus
 from tradecore.config import Config
-from tradecore.health import EntryGate, FeedMonitor, HealthSettings, rest_bars
+from tradecore.health import EntryGate, FeedMonitor, rest_bars
 from tradecore.journal.journal import Journal
 from tradecore.journal.registry import RunRegistry, code_version
 from tradecore.latency import LatencyStats
@@ -119,7 +119,7 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
         stack.push_async_callback(client.close)
         health = None
         if config.health.enabled:
-            health = FeedMonitor(HealthSettings.from_config(config.health), bus=bus, journal=journal,
+            health = FeedMonitor(config.health, bus=bus, journal=journal,
                                  clock=clock, bar_period_ns=parse_period(config.strategy.bar_period),
                                  history=lambda symbol, start, end: rest_bars(client, symbol, start, end))
             state.pipeline.router = EntryGate(state.pipeline.router, health, state.broker.tracker.qty)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from tradecore.bus import EventBus, Subscription
-from tradecore.config import Config, load_config
+from tradecore.config import Config, HealthConfig, load_config
 from tradecore.errors import ConfigError
 from tradecore.execution.events import IntentRejected
 from tradecore.execution.market import MarketSnapshot
@@ -23,7 +23,6 @@ from tradecore.health import (
     EntryGate,
     FeedMonitor,
     FeedState,
-    HealthSettings,
     IntervalLearner,
     rest_bars,
 )
@@ -68,7 +67,7 @@ def _monitor(wall: Wall, **settings: Any) -> tuple[FeedMonitor, Subscription]:
     bus = EventBus()
     options = {"min_samples": 4, "min_stale_seconds": 1.0, "max_stale_seconds": 600.0,
                "connection_silence_seconds": 1e9, **settings}
-    monitor = FeedMonitor(HealthSettings(**options), bus=bus, journal=None, clock=lambda: 0, wall=wall)
+    monitor = FeedMonitor(HealthConfig(**options), bus=bus, journal=None, clock=lambda: 0, wall=wall)
     return monitor, bus.subscribe(["feed"])
 
 
@@ -230,7 +229,7 @@ class Live:
         return [r.data["state"] for r in self.journal.records("feed", symbol=symbol)]
 
 
-SETTINGS = HealthSettings(stale_multiple=4.0, interval_quantile=0.95, interval_window=512, min_samples=8,
+SETTINGS = HealthConfig(stale_multiple=4.0, interval_quantile=0.95, interval_window=512, min_samples=8,
                           min_stale_seconds=0.5, max_stale_seconds=30.0, connection_silence_seconds=3.0,
                           check_interval_seconds=0.05)
 
