@@ -84,6 +84,8 @@ _HALTED = frozenset({int(TradingState.HALTED), int(TradingState.PAUSED)})
 
 
 class FeedState(enum.Enum):
+    """A symbol's feed state (module docstring); every state but HEALTHY blocks entries."""
+
     HEALTHY = "healthy"
     STALE = "stale"
     GAP = "gap"
@@ -196,7 +198,7 @@ class FeedMonitor:
         self.connection_suspect = False
         self._last_frame = wall()
         self._frames = -1
-        self.backfills: list[dict[str, Any]] = []  # what each backfill asked for and got
+        self.backfills: deque[dict[str, Any]] = deque(maxlen=1000)  # recent: asked for, got
 
     # -- what the live loop calls --------------------------------------------------------
 
@@ -280,7 +282,7 @@ class FeedMonitor:
         while not stop.is_set():
             if frames is not None:
                 self.note_frames(frames())
-            if active is not None:
+            if active is not None:  # symbols stopped or quarantined by the manager
                 running = set(active())
                 for symbol in [s for s in self.symbols if s not in running]:
                     self.untrack(symbol)
