@@ -196,6 +196,7 @@ class FeedMonitor:
         self.wall = wall
         self.symbols: dict[str, FeedHealth] = {}
         self.connection_suspect = False
+        self._uncommitted = False
         self._last_frame = wall()
         self._frames = -1
         self.backfills: deque[dict[str, Any]] = deque(maxlen=1000)  # recent: asked for, got
@@ -216,6 +217,10 @@ class FeedMonitor:
         """See a batch as the stream delivers it (cheap: called for every batch)."""
         now = self.wall()
         self._last_frame = now
+        if self.connection_suspect:
+            self.connection_suspect = False
+            self._publish_connection(False, "data again")
+            self._commit()
         health = self.symbols.get(batch.symbol)
         if health is None:
             return
@@ -223,16 +228,15 @@ class FeedMonitor:
         was_halted = health.halted
         if batch.kind is EventKind.STATUS and len(batch.events):
             health.halted = int(batch.events["state"][-1]) in _HALTED
-        if health.state in (FeedState.STALE, FeedState.GAP):
+        if health.state is FeedState.HEALTHY:
+            # Neither the gap that ends a silence nor a halt is a usual interval.
+            if health.last_arrival is not None and not was_halted:
+                health.learner.add(now - health.last_arrival)
+        elif health.state is not FeedState.RECOVERED:
             self._transition(health, FeedState.RECOVERED, f"data again after: {health.reason}",
                              duration=now - (health.silent_since or now))
-        elif health.last_arrival is not None and health.state is FeedState.HEALTHY and not was_halted:
-            # Neither the gap that ends a silence nor a halt is a usual interval.
-            health.learner.add(now - health.last_arrival)
+            self._commit()
         health.last_arrival = now
-        if self.connection_suspect:
-            self.connection_suspect = False
-            self._publish_connection(False, "data again")
 
     def on_gap(self, gap: Any) -> None:
         """The stream reconnected (a :class:`~tradecore.streams.alpaca.Gap`): block and backfill."""
@@ -247,6 +251,7 @@ class FeedMonitor:
                 health.silent_since = now - lost
             health.backfill_after = seen if seen is not None else self.clock()
             self._transition(health, FeedState.GAP, f"stream reconnected ({gap.reason})", duration=lost)
+        self._commit()
 
     def check(self) -> None:
         """Flag symbols silent for longer than their threshold, and a silent connection."""
@@ -269,6 +274,7 @@ class FeedMonitor:
                 usual = f"usual {interval:.2f} s" if interval is not None else "interval not learned yet"
                 self._go_stale(health, now, f"no data for {now - since:.1f} s "
                                f"(threshold {threshold:.1f} s, {usual})")
+        self._commit()
 
     def note_frames(self, frames: int) -> None:
         """Tell the monitor the stream's frame counter: any frame (control too) means alive."""
@@ -356,6 +362,7 @@ class FeedMonitor:
                          duration=self.wall() - (previous or self.wall()), extra=record)
         health.silent_since = None
         health.reason = ""
+        self._commit()
 
     def _transition(self, health: FeedHealth, state: FeedState, reason: str, *, duration: float,
                     label: str | None = None, since: int | None = None,
@@ -371,8 +378,16 @@ class FeedMonitor:
         self.bus.publish("feed", health.symbol, ts, **data)
         if self.journal is not None:
             self.journal.feed(ts, health.symbol, **data)
+            self._uncommitted = True
         log = _log.info if state is FeedState.HEALTHY else _log.warning
         log("%s feed %s: %s", health.symbol, label, reason)
+
+    def _commit(self) -> None:
+        # Feed records are buffered (a reconnect changes every symbol at once): one commit per
+        # burst instead of one fsync per symbol, and still on disk when the burst is over.
+        if self._uncommitted and self.journal is not None:
+            self._uncommitted = False
+            self.journal.flush()
 
     def _publish_connection(self, suspect: bool, reason: str) -> None:
         ts = self.clock()
@@ -380,6 +395,7 @@ class FeedMonitor:
         self.bus.publish("feed", "", ts, state=state, reason=reason)
         if self.journal is not None:
             self.journal.feed(ts, "", state=state, since=0, duration_seconds=0.0, reason=reason)
+            self._uncommitted = True
         (_log.warning if suspect else _log.info)("feed %s: %s", state, reason)
 
 

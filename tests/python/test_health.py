@@ -156,7 +156,7 @@ def test_connection_silence_makes_every_symbol_stale_once() -> None:
         ("", "connection_suspect"), ("AAA", "stale"), ("BBB", "stale")]
     assert all("connection silent" in e.data["reason"] for e in events[1:])
     monitor.observe(_batch("AAA", 2))
-    assert [(e.symbol, e.data["state"]) for e in feed.drain()] == [("AAA", "recovered"), ("", "connection_ok")]
+    assert [(e.symbol, e.data["state"]) for e in feed.drain()] == [("", "connection_ok"), ("AAA", "recovered")]
 
 
 def test_the_gate_rejects_entries_of_a_blocked_symbol_and_lets_exits_through() -> None:

@@ -17,11 +17,12 @@ Transitions and intents are stored with the rule, state and value names resolved
 
 Commit policy
 -------------
-- *Acknowledged* kinds (universe, intent, risk, order, order_update, fill, position, error, feed) are
+- *Acknowledged* kinds (universe, intent, risk, order, order_update, fill, position, error) are
   committed before the append method returns: when ``journal.fill(...)`` returns, the fill is in
   the file, and whatever the caller then acknowledges (to a broker, a strategy, a user) cannot
   be lost by a crash of this process.
-- *High-volume* kinds (transitions, latency samples) are buffered in memory and written in one
+- *High-volume* kinds (transitions, latency samples, feed-health changes, which come in bursts:
+  a reconnect changes every symbol at once) are buffered in memory and written in one
   transaction when the oldest buffered record is ``flush_interval_ms`` old (checked on every
   append), when ``batch_size`` are buffered, at the next acknowledged record (written first, in
   the same transaction, so ``seq`` is always append order), on :meth:`Journal.flush` and on
@@ -80,7 +81,7 @@ KINDS = (
     "latency",
     "feed",
 )
-BATCHED_KINDS = frozenset({"transition", "latency"})
+BATCHED_KINDS = frozenset({"transition", "latency", "feed"})
 ACKNOWLEDGED_KINDS = frozenset(KINDS) - BATCHED_KINDS
 
 SCHEMA_VERSION = 1
