@@ -369,6 +369,21 @@ async def test_a_dropped_connection_is_a_gap_backfilled_from_rest_before_trading
     assert backfilled  # the busy symbols missed whole bars, and got them back
 
 
+@pytest.mark.asyncio
+async def test_a_silent_connection_makes_every_symbol_stale_until_data_returns(live: Live) -> None:
+    live.paused.set()  # the server stays connected but sends nothing
+    await live.until(lambda: live.monitor.connection_suspect, timeout=10)
+    everyone = live.symbols + live.quiet
+    assert all(live.monitor.symbols[s].state is FeedState.STALE for s in everyone)
+    suspect = [r.data for r in live.journal.records("feed") if r.symbol is None]
+    assert suspect[0]["state"] == "connection_suspect" and "no frames for" in suspect[0]["reason"]
+    live.paused.clear()
+    await live.until(lambda: not live.monitor.connection_suspect)
+    await live.until(lambda: all(live.monitor.symbols[s].state is FeedState.HEALTHY for s in live.symbols))
+    for symbol in live.symbols:
+        assert live.feed_states(symbol) == ["stale", "recovered", "backfilled"]
+
+
 # -- `tradecore live` itself, pointed at a simulator the test owns ---------------------------
 
 
