@@ -230,7 +230,7 @@ class Live:
 
 
 SETTINGS = HealthConfig(stale_multiple=4.0, interval_quantile=0.95, interval_window=512, min_samples=8,
-                          min_stale_seconds=0.5, max_stale_seconds=30.0, connection_silence_seconds=3.0,
+                          min_stale_seconds=1.0, max_stale_seconds=30.0, connection_silence_seconds=3.0,
                           check_interval_seconds=0.05)
 
 
@@ -359,11 +359,12 @@ async def test_a_dropped_connection_is_a_gap_backfilled_from_rest_before_trading
     await live.until(lambda: all(h.state is FeedState.HEALTHY for h in live.monitor.symbols.values()))
     gap = live.stream.gaps[0]
     for symbol in live.symbols:
-        states = live.feed_states(symbol)
-        assert states[0] == "gap" and states[-1] == "backfilled", states
-        first = next(iter(live.journal.records("feed", symbol=symbol)))
-        assert "stream reconnected" in first.data["reason"] and first.data["duration_seconds"] > 0
-        assert first.data["since"] == gap.last_seen_ts[symbol] == seen[symbol]
+        states = live.feed_states(symbol)  # under load the pause may first have made it stale
+        assert states[-3:] == ["gap", "recovered", "backfilled"], states
+        (reconnected,) = [r for r in live.journal.records("feed", symbol=symbol) if r.data["state"] == "gap"]
+        assert "stream reconnected" in reconnected.data["reason"]
+        assert reconnected.data["duration_seconds"] > 0
+        assert reconnected.data["since"] == gap.last_seen_ts[symbol] == seen[symbol]
     backfilled = [_check_backfill(live, s, seen[s]) for s in live.symbols
                   if live.market.bars(s, before, live.market.now())[:1].size]
     assert backfilled  # the busy symbols missed whole bars, and got them back
@@ -417,7 +418,7 @@ async def test_run_live_journals_a_dropped_connection_as_a_gap_then_backfills(
     try:
         for symbol in sorted(market.gappers):
             states = [r.data["state"] for r in journal.records("feed", symbol=symbol)]
-            assert states[:1] == ["gap"] and states[-1] == "backfilled", (symbol, states)
+            assert "gap" in states and states[-1] == "backfilled", (symbol, states)
         assert not list(journal.records("error"))
     finally:
         journal.close()
