@@ -12,6 +12,8 @@ watches every active symbol on the wall clock and moves each through these state
 ``gap``          the stream reconnected and may have lost events: new entries are blocked
 ``recovered``    data is back, the backfill has not run yet: still blocked
 ``backfilled``   the missed interval came from the history endpoint: healthy again
+``failed``       the history endpoint failed three times: the symbol's indicators have a hole,
+                 so entries stay blocked for the rest of the run (exits still pass)
 
 Each change is published on the bus (topic ``"feed"``) and journaled (kind ``"feed"``) with the
 symbol, since when (vendor time of the last data before the silence), how long (wall seconds)
@@ -81,6 +83,7 @@ _log = logging.getLogger("tradecore.health")
 _NS = 1_000_000_000
 _SAME_ARRIVAL_SECONDS = 1e-3  # one frame's batches of a symbol arrive together: not a gap
 _HALTED = frozenset({int(TradingState.HALTED), int(TradingState.PAUSED)})
+_RETRY_DELAYS = (0.5, 1.0, None)  # seconds before the 2nd and 3rd history request
 
 
 class FeedState(enum.Enum):
@@ -90,6 +93,7 @@ class FeedState(enum.Enum):
     STALE = "stale"
     GAP = "gap"
     RECOVERED = "recovered"
+    FAILED = "failed"
 
 
 class IntervalLearner:
@@ -232,7 +236,7 @@ class FeedMonitor:
             # Neither the gap that ends a silence nor a halt is a usual interval.
             if health.last_arrival is not None and not was_halted:
                 health.learner.add(now - health.last_arrival)
-        elif health.state is not FeedState.RECOVERED:
+        elif health.state in (FeedState.STALE, FeedState.GAP):
             self._transition(health, FeedState.RECOVERED, f"data again after: {health.reason}",
                              duration=now - (health.silent_since or now))
             self._commit()
@@ -244,7 +248,7 @@ class FeedMonitor:
         lost = (gap.reconnected_at - gap.disconnected_at) / _NS
         for symbol in sorted(gap.symbols):
             health = self.symbols.get(symbol)
-            if health is None:
+            if health is None or health.state is FeedState.FAILED:
                 continue
             seen = gap.last_seen_ts.get(symbol, health.last_event_ts)
             if health.state is FeedState.HEALTHY:
@@ -336,12 +340,17 @@ class FeedMonitor:
         bars = schema.empty(schema.BAR)
         requested = start < end and self.history is not None
         error = ""
-        if requested:
+        # The symbol's task waits here, so retrying keeps bars in time order.
+        for delay in _RETRY_DELAYS if requested else ():
             try:
                 bars = await self.history(runner.symbol, start, end)  # type: ignore[misc]
-            except Exception as exc:  # noqa: BLE001 - reported; the symbol then trades without it
+                error = ""
+                break
+            except Exception as exc:  # noqa: BLE001 - any failure is retried, then reported
                 error = f"{type(exc).__name__}: {exc}"
                 _log.warning("%s: backfill failed: %s", runner.symbol, error)
+                if delay is not None:
+                    await asyncio.sleep(delay)
         if len(bars):
             bars = np.ascontiguousarray(bars[(bars["ts_event"] >= start) & (bars["ts_end"] <= end)])
         if len(bars):
@@ -353,15 +362,18 @@ class FeedMonitor:
                   "bars": len(bars), "first_new_ts": first_new, "error": error}
         self.backfills.append(record)
         since, health.backfill_after = health.backfill_after, None
-        reason = (f"{len(bars)} bars for [{_hhmm(start)}, {_hhmm(end)}) from the history endpoint"
-                  if requested else "no whole bar was missed")
+        duration = self.wall() - (health.silent_since or self.wall())
         if error:
-            reason = f"backfill failed ({error}); trading resumes on live data"
-        previous = health.silent_since
-        self._transition(health, FeedState.HEALTHY, reason, label="backfilled", since=since,
-                         duration=self.wall() - (previous or self.wall()), extra=record)
-        health.silent_since = None
-        health.reason = ""
+            self._transition(health, FeedState.FAILED, f"backfill of [{_hhmm(start)}, {_hhmm(end)}) "
+                             f"failed {len(_RETRY_DELAYS)} times ({error}): entries blocked for the "
+                             "rest of the run", since=since, duration=duration, extra=record)
+        else:
+            reason = (f"{len(bars)} bars for [{_hhmm(start)}, {_hhmm(end)}) from the history endpoint"
+                      if requested else "no whole bar was missed")
+            self._transition(health, FeedState.HEALTHY, reason, label="backfilled", since=since,
+                             duration=duration, extra=record)
+            health.silent_since = None
+            health.reason = ""
         self._commit()
 
     def _transition(self, health: FeedHealth, state: FeedState, reason: str, *, duration: float,

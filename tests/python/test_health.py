@@ -11,10 +11,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import pytest_asyncio
+from tradecore import schema
 from tradecore.bus import EventBus, Subscription
 from tradecore.config import Config, HealthConfig, load_config
+from tradecore.engine import SymbolEngine
 from tradecore.errors import ConfigError
 from tradecore.execution.events import IntentRejected
 from tradecore.execution.market import MarketSnapshot
@@ -29,11 +32,13 @@ from tradecore.health import (
 from tradecore.journal.journal import Journal
 from tradecore.pipeline import StrategyManager, SymbolRunner
 from tradecore.scanners import MarketDataClient
+from tradecore.scanners.client import RestError
 from tradecore.schema import OrderType, Side, Sizing
 from tradecore.session import RunState, run_pipeline
 from tradecore.sim.generator import ModelParams, new_york_ns
 from tradecore.sim.server import SimServer
 from tradecore.sim.simulated import SimulatedMarket
+from tradecore.strategies import Rule, Strategy
 from tradecore.streams.alpaca import AlpacaStream, Backoff
 from tradecore.streams.base import EventBatch, EventKind
 from tradecore.tasks import start_task
@@ -53,9 +58,6 @@ class Wall:
 
 
 def _batch(symbol: str, ts: int) -> EventBatch:
-    import numpy as np
-    from tradecore import schema
-
     events = np.zeros(1, schema.TRADE)
     events["ts_event"] = ts
     events["price"] = 10.0
@@ -459,71 +461,93 @@ def test_the_dashboard_marks_a_stale_symbol_until_it_is_backfilled() -> None:
     asyncio.run(scenario())
 
 
+T0 = new_york_ns(DAY, "08:00")
+
+
+class BarLog(Strategy):
+    """Records every bar it sees, live or from the backfill."""
+
+    name = "bar_log"
+    states = ("FLAT",)
+    rules = (Rule("never", "FLAT", "FLAT"),)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[str, int]] = []
+
+    def on_bar(self, bar: Any) -> None:
+        self.seen.append(("live", int(bar.ts_event)))
+
+    def warm_up(self, bar: Any) -> None:
+        self.seen.append(("backfill", int(bar.ts_event)))
+
+
+def _trades(*seconds: float) -> EventBatch:
+    events = schema.empty(schema.TRADE, len(seconds))
+    events["ts_event"] = [T0 + int(s * 1e9) for s in seconds]
+    events["price"], events["size"] = 10.0, 100
+    return EventBatch(EventKind.TRADE, "AAA", events)
+
+
+async def _silence_then_data(history: Any) -> tuple[FeedMonitor, BarLog]:
+    """Minutes 0-1 live, a silence the monitor flags, then data in minutes 6 and 7."""
+    wall = Wall()
+    bus = EventBus()
+    state = RunState.create(Config().with_overrides(strategy={"name": "ema_cross"}), journal=None, bus=bus)
+    monitor = FeedMonitor(HealthConfig(min_samples=2, min_stale_seconds=1.0), bus=bus, journal=None,
+                          clock=lambda: 0, history=history, wall=wall)
+    strategy = BarLog()
+    runner = SymbolRunner("AAA", SymbolEngine("AAA", [strategy]), state.execution, bus)
+    runner.before_batch = monitor.before_batch
+    monitor.track("AAA")
+    for batch in (_trades(10), _trades(40), _trades(80), _trades(100)):
+        wall.now += 0.5
+        monitor.observe(batch)
+        await runner.process(batch)
+    wall.now += 5.0
+    monitor.check()
+    assert monitor.symbols["AAA"].state is FeedState.STALE
+    late = _trades(6 * 60 + 30, 7 * 60 + 5)
+    monitor.observe(late)
+    await runner.process(late)
+    return monitor, strategy
+
+
 def test_the_backfill_feeds_only_the_missed_bars_in_time_order_without_double_feeding() -> None:
-    import numpy as np
-    from tradecore import schema
-    from tradecore.engine import SymbolEngine
-    from tradecore.strategies import Rule, Strategy
-
-    class BarLog(Strategy):
-        name = "bar_log"
-        states = ("FLAT",)
-        rules = (Rule("never", "FLAT", "FLAT"),)
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.seen: list[tuple[str, int]] = []
-
-        def on_bar(self, bar: Any) -> None:
-            self.seen.append(("live", int(bar.ts_event)))
-
-        def warm_up(self, bar: Any) -> None:
-            self.seen.append(("backfill", int(bar.ts_event)))
-
-    t0 = new_york_ns(DAY, "08:00")
     asked: list[tuple[int, int]] = []
 
     async def history(symbol: str, start: int, end: int) -> np.ndarray:
         asked.append((start, end))
         bars = schema.empty(schema.BAR, 10)  # minutes 0-9: more than was asked for, overlapping
-        bars["ts_event"] = t0 + np.arange(10) * MINUTE
+        bars["ts_event"] = T0 + np.arange(10) * MINUTE
         bars["ts_end"] = bars["ts_event"] + MINUTE
         bars["open"] = bars["high"] = bars["low"] = bars["close"] = 10.0
         bars["volume"] = 100
         return bars
 
-    def trades(*seconds: float) -> EventBatch:
-        events = schema.empty(schema.TRADE, len(seconds))
-        events["ts_event"] = [t0 + int(s * 1e9) for s in seconds]
-        events["price"], events["size"] = 10.0, 100
-        return EventBatch(EventKind.TRADE, "AAA", events)
+    monitor, strategy = asyncio.run(_silence_then_data(history))
+    assert asked == [(T0 + 2 * MINUTE, T0 + 6 * MINUTE)]
+    minutes = [(kind, (ts - T0) // MINUTE) for kind, ts in strategy.seen]
+    # Minute 0 closed live, minute 1 (the open bar at the silence) closed by the backfill's clock
+    # tick, 2-5 from history, 6 built live from the new trades: each once, in order.
+    assert minutes == [("live", 0), ("live", 1), ("backfill", 2), ("backfill", 3), ("backfill", 4),
+                       ("backfill", 5), ("live", 6)]
+    assert monitor.blocked("AAA") is None
 
-    async def scenario() -> None:
-        wall = Wall()
-        bus = EventBus()
-        state = RunState.create(Config().with_overrides(strategy={"name": "ema_cross"}), journal=None, bus=bus)
-        monitor = FeedMonitor(HealthConfig(min_samples=2, min_stale_seconds=1.0), bus=bus, journal=None,
-                              clock=lambda: 0, history=history, wall=wall)
-        strategy = BarLog()
-        runner = SymbolRunner("AAA", SymbolEngine("AAA", [strategy]), state.execution, bus)
-        runner.before_batch = monitor.before_batch
-        monitor.track("AAA")
-        for batch in (trades(10), trades(40), trades(80), trades(100)):  # minutes 0 and 1, live
-            wall.now += 0.5
-            monitor.observe(batch)
-            await runner.process(batch)
-        wall.now += 5.0
-        monitor.check()
-        assert monitor.symbols["AAA"].state is FeedState.STALE
-        late = trades(6 * 60 + 30, 7 * 60 + 5)  # data again in minute 6, then minute 7
-        monitor.observe(late)
-        await runner.process(late)
-        assert asked == [(t0 + 2 * MINUTE, t0 + 6 * MINUTE)]
-        minutes = [(kind, (ts - t0) // MINUTE) for kind, ts in strategy.seen]
-        # Minute 0 closed live, minute 1 (the open bar at the silence) closed by the backfill's
-        # clock tick, 2-5 from history, 6 built live from the new trades: each once, in order.
-        assert minutes == [("live", 0), ("live", 1), ("backfill", 2), ("backfill", 3), ("backfill", 4),
-                           ("backfill", 5), ("live", 6)]
-        assert monitor.blocked("AAA") is None
 
-    asyncio.run(scenario())
+def test_a_backfill_that_keeps_failing_blocks_entries_for_the_rest_of_the_run() -> None:
+    calls = 0
+
+    async def history(symbol: str, start: int, end: int) -> np.ndarray:
+        nonlocal calls
+        calls += 1
+        raise RestError("GET /v2/stocks/bars -> 500: upstream timeout")
+
+    monitor, strategy = asyncio.run(_silence_then_data(history))
+    assert calls == 3
+    assert monitor.symbols["AAA"].state is FeedState.FAILED
+    reason = monitor.blocked("AAA")
+    assert reason is not None and "failed 3 times (RestError: GET /v2/stocks/bars -> 500" in reason
+    assert "entries blocked for the rest of the run" in reason
+    assert [(kind, (ts - T0) // MINUTE) for kind, ts in strategy.seen] == [
+        ("live", 0), ("live", 1), ("live", 6)]  # the live bars go on; the hole stays a hole
