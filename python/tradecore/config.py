@@ -41,6 +41,17 @@ A complete file with every default::
     commission_minimum = 0.0    # dollars per order (paper)
     flatten_on_exit = true      # close positions on shutdown
 
+    [health]                    # feed health (tradecore.health); seconds are wall-clock
+    enabled = true
+    stale_multiple = 4.0        # stale after this many usual intervals without data
+    interval_quantile = 0.95    # the usual interval: this quantile of recent gaps
+    interval_window = 512       # recent gaps kept per symbol
+    min_samples = 16            # gaps needed before the learned interval is used
+    min_stale_seconds = 10.0    # never stale sooner than this
+    max_stale_seconds = 1800.0  # always stale after this (also the threshold until learned)
+    connection_silence_seconds = 60.0  # no frames at all for this long: every symbol stale
+    check_interval_seconds = 0.5
+
     [run]
     runs_dir = "runs"
 """
@@ -51,7 +62,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tradecore.errors import ConfigError
 
@@ -100,6 +111,35 @@ class ExecutionConfig(_Section):
     flatten_on_exit: bool = True
 
 
+class HealthConfig(_Section):
+    """Per-symbol feed health (:mod:`tradecore.health`); the defaults come from the LEAN
+    premarket gap distribution (``benchmarks/feed_gaps.py``)."""
+
+    enabled: bool = Field(True, description="watch feeds, block entries and backfill after gaps")
+    stale_multiple: float = Field(4.0, gt=1, description="stale after this many usual intervals "
+                                  "without data")
+    interval_quantile: float = Field(0.95, gt=0, lt=1, description="the usual interval is this "
+                                     "quantile of the recent gaps between arrivals")
+    interval_window: int = Field(512, ge=8, le=10_000, description="recent gaps kept per symbol")
+    min_samples: int = Field(16, ge=2, description="gaps needed before the learned interval is used")
+    min_stale_seconds: float = Field(10.0, gt=0, description="wall seconds: never stale sooner")
+    max_stale_seconds: float = Field(1800.0, gt=0, description="wall seconds: always stale after "
+                                     "this; the threshold until the interval is learned")
+    connection_silence_seconds: float = Field(60.0, gt=0, description="wall seconds without any "
+                                              "frame after which every symbol is stale")
+    check_interval_seconds: float = Field(0.5, gt=0, le=60, description="wall seconds between checks")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HealthConfig:
+        if self.min_stale_seconds > self.max_stale_seconds:
+            raise ValueError(f"min_stale_seconds ({self.min_stale_seconds}) must not exceed "
+                             f"max_stale_seconds ({self.max_stale_seconds})")
+        if self.min_samples > self.interval_window:
+            raise ValueError(f"min_samples ({self.min_samples}) must not exceed interval_window "
+                             f"({self.interval_window})")
+        return self
+
+
 class RunConfig(_Section):
     runs_dir: str = "runs"
 
@@ -112,6 +152,7 @@ class Config(_Section):
     scanner: ScannerConfig = ScannerConfig()
     strategy: StrategyConfig = StrategyConfig()
     execution: ExecutionConfig = ExecutionConfig()
+    health: HealthConfig = HealthConfig()
     run: RunConfig = RunConfig()
 
     def with_overrides(self, **sections: dict[str, Any]) -> Config:

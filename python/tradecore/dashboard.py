@@ -1,5 +1,5 @@
-"""The live terminal dashboard (rich): universe, per-symbol state, last price, position, PnL,
-recent intents and fills, latency. It reads the event bus and the run's state; it never blocks
+"""The live terminal dashboard (rich): universe, per-symbol state, feed health, last price,
+position, PnL, recent intents and fills, latency. It reads the event bus and the run's state; it never blocks
 the pipeline (a slow terminal only drops old bus events)."""
 
 from __future__ import annotations
@@ -34,10 +34,12 @@ class Dashboard:
         self.state, self.latency, self.clock = state, latency, clock
         self.console = console or Console()
         self.refresh = refresh
-        self.subscription = state.bus.subscribe(["intent", "order", "risk", "universe", "transition", "error"],
+        self.subscription = state.bus.subscribe(["intent", "order", "risk", "universe", "transition", "error",
+                                                 "feed"],
                                                 capacity=2_000)
         self.recent: deque[str] = deque(maxlen=10)
         self.states: dict[str, str] = {}
+        self.feeds: dict[str, str] = {}  # symbol -> feed state while not healthy ("" = connection)
 
     async def run(self, stop: asyncio.Event) -> None:
         with Live(self.render(), console=self.console, refresh_per_second=4, transient=False) as live:
@@ -68,6 +70,13 @@ class Dashboard:
                 if data.get("added") or data.get("removed"):
                     self.recent.append(f"{_ny(event.ts)} universe +{','.join(data.get('added', []))} "
                                        f"-{','.join(data.get('removed', []))}")
+            elif event.topic == "feed":
+                if data["state"] in ("backfilled", "connection_ok"):
+                    self.feeds.pop(event.symbol, None)
+                else:
+                    self.feeds[event.symbol] = data["state"]
+                self.recent.append(f"{_ny(event.ts)} {event.symbol or 'feed':<6} {data['state']}: "
+                                   f"{data.get('reason', '')}"[:160])
             elif event.topic == "error":
                 self.recent.append(f"{_ny(event.ts)} {event.symbol} ERROR {data.get('reason', '')}"[:160])
 
@@ -78,19 +87,23 @@ class Dashboard:
         header = Text(
             f"tradecore live  {_ny(self.clock())} New York  "
             f"universe {len(manager.symbols) if manager else 0}  intents {state.execution.intents}  "
-            f"equity ${float(tracker.equity):,.2f}  realized ${float(tracker.realized):,.2f}",
+            f"equity ${float(tracker.equity):,.2f}  realized ${float(tracker.realized):,.2f}"
+            + ("  FEED: CONNECTION SILENT" if "" in self.feeds else ""),
             style="bold")
         table = Table(expand=True)
-        for column in ("symbol", "state", "last", "position", "unrealized $"):
-            table.add_column(column, justify="right" if column not in ("symbol", "state") else "left")
+        for column in ("symbol", "state", "feed", "last", "position", "unrealized $"):
+            table.add_column(column, justify="right" if column not in ("symbol", "state", "feed") else "left")
         positions = {p.symbol: p for p in tracker.positions()}
         for symbol, entry in sorted((manager.symbols if manager else {}).items())[:20]:
             position = positions.get(symbol)
-            table.add_row(symbol, self.states.get(symbol, "FLAT"), f"{entry.runner.last_price:.4g}",
+            feed = self.feeds.get(symbol)
+            table.add_row(symbol, self.states.get(symbol, "FLAT"), feed.upper() if feed else "ok",
+                          f"{entry.runner.last_price:.4g}",
                           f"{float(position.qty):g}" if position else "0",
-                          f"{float(position.unrealized_pl):,.2f}" if position else "")
+                          f"{float(position.unrealized_pl):,.2f}" if position else "",
+                          style="yellow" if feed else None)
         for symbol, reason in (manager.quarantined.items() if manager else []):
-            table.add_row(symbol, "QUARANTINED", "", "", reason[:40], style="red")
+            table.add_row(symbol, "QUARANTINED", "", "", "", reason[:40], style="red")
         latency = Table(title="latency (µs)", expand=False)
         for column in ("stage", "p50", "p99", "count"):
             latency.add_column(column)

@@ -29,12 +29,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from tradecore import schema
 from tradecore.analysis.summary import PerformanceSummary, executions_from_journal, summarize
+from tradecore.bars import parse_period
 from tradecore.bus import EventBus
 from tradecore.config import Config
 from tradecore.errors import ConfigError
 from tradecore.execution.broker import Broker
+from tradecore.health import EntryGate, FeedMonitor, rest_bars
 from tradecore.journal.journal import Journal
 from tradecore.journal.registry import RunInfo, RunRegistry, code_version
 from tradecore.latency import LatencyStats
@@ -52,8 +53,7 @@ from tradecore.scanners import (
 )
 from tradecore.resume import ResumeReport, check_fills, reconcile
 from tradecore.session import RunState, StartLog, run_pipeline
-from tradecore.streams.alpaca import AlpacaDecoder, AlpacaStream, format_timestamp
-from tradecore.streams.base import EventKind
+from tradecore.streams.alpaca import AlpacaStream
 from tradecore.streams.recorder import Recorder, RecordingStream
 from tradecore.tasks import start_task
 
@@ -93,23 +93,13 @@ async def _warm_up(client: MarketDataClient, runner: SymbolRunner, now: int) -> 
     """History from the REST bars endpoint, through the strategies' own update code; return it."""
     day_start = now - (now % 86_400_000_000_000)
     try:
-        history = await client.bars([runner.symbol], format_timestamp(day_start - 14 * 86_400_000_000_000),
-                                    format_timestamp(now))
+        bars = await rest_bars(client, runner.symbol, day_start - 14 * 86_400_000_000_000, now + 1)
     except Exception as error:  # noqa: BLE001 - warm-up is best effort; the strategy says if not ready
         _log.warning("%s: no history for warm-up: %s", runner.symbol, error)
         return None
-    rows = history.get(runner.symbol, [])
-    if not rows:
-        return None
-    # REST bars carry the stream's bar fields: the stream decoder validates and converts them
-    # (bad rows are counted and logged there, not trusted here).
-    frame = json.dumps([{**row, "T": "b", "S": runner.symbol} for row in rows])
-    batches = [b.events for b in AlpacaDecoder(encoding="json").decode(frame).batches
-               if b.kind is EventKind.BAR]
-    if not batches:
-        return None
-    bars = schema.concatenate(batches, schema.BAR)
     bars = np.ascontiguousarray(bars[bars["ts_end"] <= now])
+    if not len(bars):
+        return None
     runner.engine.warm_up(bars)
     return bars
 
@@ -283,15 +273,22 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
                                 order_prefix="tc" + secrets.token_hex(4))
         state.execution.latency = latency
         resumed = await _connect_broker(state, journal, clock(), resume=resume is not None, run_id=run.id)
+        client = MarketDataClient(rest_url, key_id=keys[0], secret_key=keys[1])
+        stack.push_async_callback(client.close)
+        health = None
+        if config.health.enabled:
+            health = FeedMonitor(config.health, bus=bus, journal=journal,
+                                 clock=clock, bar_period_ns=parse_period(config.strategy.bar_period),
+                                 history=lambda symbol, start, end: rest_bars(client, symbol, start, end))
+            state.pipeline.router = EntryGate(state.pipeline.router, health, state.broker.tracker.qty)
         stream: Any = AlpacaStream(url=stream_url, key_id=keys[0], secret_key=keys[1],
-                                   channels=("trades", "quotes", "statuses"))
+                                   channels=("trades", "quotes", "statuses"),
+                                   on_gap=health.on_gap if health is not None else None)
         start_log = StartLog(record) if record is not None else None
         starts: dict[str, dict[str, Any]] = {}
         starts_written: list[dict[str, Any]] = []
         if record is not None:
             stream = RecordingStream(stream, Recorder(record))
-        client = MarketDataClient(rest_url, key_id=keys[0], secret_key=keys[1])
-        stack.push_async_callback(client.close)
         stack.push_async_callback(stream.close)
         scanner = _scanner(config, client, state, journal, clock)
 
@@ -304,6 +301,9 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             engine = state.make_engine(symbol)
             runner = state.runner(symbol, engine)
             history = await _warm_up(client, runner, clock())
+            if health is not None:
+                health.track(symbol)
+                runner.before_batch = health.before_batch
             if start_log is not None:  # so a backtest of the recording starts alike
                 starts[symbol] = {"prior_close": state.prior_closes.get(symbol),
                                   "instrument_id": state.instruments[symbol],
@@ -325,6 +325,8 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
         def count(batch: Any) -> None:
             nonlocal events
             events += len(batch)
+            if health is not None:
+                health.observe(batch)
 
         async def consume() -> None:
             await run_pipeline(state, stream, stop=stop, on_batch=count)
@@ -345,6 +347,10 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             start_task(state.pipeline.run(), "tradecore.live.broker_events", owner=tasks, log=_log)
         start_task(consume(), "tradecore.live.consume", owner=tasks, log=_log)
         start_task(scan_loop(), "tradecore.live.scan", owner=tasks, log=_log)
+        if health is not None:
+            start_task(health.run(stop, frames=lambda: stream.stats.get("frames", 0),
+                                  active=lambda: state.manager.symbols if state.manager else ()),
+                       "tradecore.live.health", owner=tasks, log=_log)
         ender = start_task(finished.wait(), "tradecore.live.session_end", owner=tasks, log=_log)
         dashboard = None
         if ui:

@@ -65,9 +65,13 @@ class SymbolRunner:
         self.latency = latency
         self._received: int | None = None
         self.last_price = float("nan")
+        # Awaited before each batch: feed health backfills a gap here (tradecore.health).
+        self.before_batch: Callable[[SymbolRunner, EventBatch], Awaitable[None]] | None = None
 
     async def process(self, batch: EventBatch) -> None:
         """Run one batch through the engine; route intents; publish what happened."""
+        if self.before_batch is not None:
+            await self.before_batch(self, batch)
         await self.execution.on_market(batch)
         argument = _LOAD_ARGUMENT.get(batch.kind)
         if argument is None:

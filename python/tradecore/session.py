@@ -337,6 +337,9 @@ def _journal(journal: Journal, event: Any, kind: str, ts: int, symbol: str) -> N
         journal.risk_decision(ts, symbol, accepted=event.accepted, reason=event.reason,
                               intent_id=event.client_order_id,
                               details={"rule": event.rule, **dict(event.values)})
+    elif kind == "IntentRejected":  # the router (or the feed-health gate) refused to make an order
+        journal.risk_decision(ts, symbol, accepted=False, reason=event.reason,
+                              details={"rule": event.rule, "stage": "router", **dict(event.values)})
     elif kind == "PositionChanged":
         journal.position(ts, symbol, quantity=float(event.qty), average_price=float(event.avg_entry_price),
                          realized_pnl=float(event.realized_pl))

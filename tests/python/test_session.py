@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from pathlib import Path
 
 from tradecore import schema
 from tradecore.config import Config
-from tradecore.execution import OrderRequest
+from tradecore.execution import OrderRequest, TradeIntent
+from tradecore.execution.events import IntentRejected
+from tradecore.journal.journal import Journal
 from tradecore.session import RunState
 from tradecore.streams.base import EventBatch, EventKind
 
@@ -33,5 +36,21 @@ def test_flattening_orders_without_a_strategy_execute_and_reach_the_strategy() -
         await runner._consume(engine.native.drain())
         assert state.broker.tracker.qty("ACME") == 0
         assert engine.strategies[0].position == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_router_rejection_is_journaled_as_a_refused_risk_record(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        journal = Journal(tmp_path / "journal.sqlite", synchronous="NORMAL")
+        state = RunState.create(Config().with_overrides(strategy={"name": "ema_cross"}), journal=journal)
+        intent = TradeIntent(symbol="ACME", side=schema.Side.BUY, order_type=schema.OrderType.MARKET,
+                             sizing=schema.Sizing.SHARES, quantity=Decimal(0), ts_event=T0)
+        outcome = await state.pipeline.submit_intent(intent)
+        assert isinstance(outcome, IntentRejected) and outcome.rule == "zero_size"
+        (record,) = list(journal.records("risk", symbol="ACME"))
+        assert record.data["accepted"] is False and record.data["reason"] == outcome.reason
+        assert record.data["details"]["rule"] == "zero_size"
+        journal.close()
 
     asyncio.run(scenario())

@@ -9,9 +9,10 @@ order updates and fills) and ``data``, a JSON object. Floats are written by :fun
 which round-trips every ``float`` exactly, so prices read back bit for bit. Kinds:
 
 ``universe`` (:meth:`Journal.universe_change`), ``transition``, ``intent``, ``risk``,
-``order``, ``order_update``, ``fill``, ``position``, ``error``, ``latency``, ``resumed`` (a
-process took the run over after a crash, :meth:`Journal.resumed`) and ``reconciliation`` (what
-a resume found against the broker and what it corrected, :meth:`Journal.reconciliation`).
+``order``, ``order_update``, ``fill``, ``position``, ``error``, ``latency``, ``feed`` (feed
+health changes: :mod:`tradecore.health`), ``resumed`` (a process took the run over after a
+crash, :meth:`Journal.resumed`) and ``reconciliation`` (what a resume found against the broker
+and what it corrected, :meth:`Journal.reconciliation`).
 
 ``order`` records are keyed by the client order id (written before the order is sent, so no
 broker id exists yet); ``order_update`` and ``fill`` records by the broker's order id, with the
@@ -26,7 +27,8 @@ Commit policy
   committed before the append method returns: when ``journal.fill(...)`` returns, the fill is in
   the file, and whatever the caller then acknowledges (to a broker, a strategy, a user) cannot
   be lost by a crash of this process.
-- *High-volume* kinds (transitions, latency samples) are buffered in memory and written in one
+- *High-volume* kinds (transitions, latency samples, feed-health changes, which come in bursts:
+  a reconnect changes every symbol at once) are buffered in memory and written in one
   transaction when the oldest buffered record is ``flush_interval_ms`` old (checked on every
   append), when ``batch_size`` are buffered, at the next acknowledged record (written first, in
   the same transaction, so ``seq`` is always append order), on :meth:`Journal.flush` and on
@@ -84,10 +86,11 @@ KINDS = (
     "position",
     "error",
     "latency",
+    "feed",
     "resumed",
     "reconciliation",
 )
-BATCHED_KINDS = frozenset({"transition", "latency"})
+BATCHED_KINDS = frozenset({"transition", "latency", "feed"})
 ACKNOWLEDGED_KINDS = frozenset(KINDS) - BATCHED_KINDS
 
 SCHEMA_VERSION = 1
@@ -501,6 +504,16 @@ class Journal:
         return self.append("reconciliation", ts_event, {
             "action": action, "message": message, "details": details or {},
         }, symbol=symbol, order_id=order_id)
+
+    def feed(self, ts_event: int, symbol: str, *, state: str, since: int, duration_seconds: float,
+             reason: str, **details: object) -> int | None:
+        """Record a feed-health change of ``symbol`` ("" for the connection): its new ``state``,
+        ``since`` (ns UTC, vendor time of the last data before the silence), how long it lasted
+        (wall seconds) and why; ``details`` e.g. the backfilled interval."""
+        return self.append("feed", ts_event, {
+            "state": state, "since": int(since), "duration_seconds": float(duration_seconds),
+            "reason": reason, "details": details,
+        }, symbol=symbol or None)
 
     def latency(self, ts_event: int, name: str, nanoseconds: int, *,
                 symbol: str | None = None) -> None:

@@ -723,6 +723,8 @@ class MarketFeed(AlpacaFeedServer):
         self._tapes: dict[str, str] = {}
         self._stamps = _Stamps(self.timestamp_digits)
         self.published = 0
+        self.muted: set[str] = set()
+        """Symbols whose events are not sent (a vendor going quiet on them, for feed-health tests)."""
 
     async def start(self) -> MarketFeed:
         await super().start()
@@ -744,7 +746,7 @@ class MarketFeed(AlpacaFeedServer):
     def on_batch(self, batch: EventBatch) -> None:
         """The market listener: encode once per encoding in use, queue for subscribers."""
         channel = CHANNEL_OF_KIND.get(batch.kind)
-        if channel is None or not len(batch.events):
+        if channel is None or not len(batch.events) or batch.symbol in self.muted:
             return
         symbol = batch.symbol
         encoded: dict[str, bytes | str] = {}
