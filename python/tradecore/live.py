@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import fcntl
 import functools
-import json
 import logging
 import os
 import secrets
@@ -280,7 +279,7 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             health = FeedMonitor(config.health, bus=bus, journal=journal,
                                  clock=clock, bar_period_ns=parse_period(config.strategy.bar_period),
                                  history=lambda symbol, start, end: rest_bars(client, symbol, start, end))
-            state.pipeline.router = EntryGate(state.pipeline.router, health, state.broker.tracker.qty)
+            state.pipeline.router = EntryGate(state.pipeline.router, health, state.pipeline.tracker.qty)
         stream: Any = AlpacaStream(url=stream_url, key_id=keys[0], secret_key=keys[1],
                                    channels=("trades", "quotes", "statuses"),
                                    on_gap=health.on_gap if health is not None else None)
