@@ -340,6 +340,11 @@ def _journal(journal: Journal, event: Any, kind: str, ts: int, symbol: str) -> N
     elif kind == "IntentRejected":  # the router (or the feed-health gate) refused to make an order
         journal.risk_decision(ts, symbol, accepted=False, reason=event.reason,
                               details={"rule": event.rule, "stage": "router", **dict(event.values)})
+    elif kind in ("KillSwitchTripped", "KillSwitchReset"):
+        record = event.to_record()
+        journal.kill_switch(ts, tripped=kind == "KillSwitchTripped", reason=event.reason,
+                            details={k: v for k, v in record.items()
+                                     if k not in ("record_type", "ts_event", "reason")})
     elif kind == "PositionChanged":
         journal.position(ts, symbol, quantity=float(event.qty), average_price=float(event.avg_entry_price),
                          realized_pnl=float(event.realized_pl))

@@ -54,3 +54,41 @@ def test_a_router_rejection_is_journaled_as_a_refused_risk_record(tmp_path: Path
         journal.close()
 
     asyncio.run(scenario())
+
+
+def test_the_kill_switch_trips_flattens_and_resets_next_day_all_journaled(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        journal = Journal(tmp_path / "journal.sqlite", synchronous="NORMAL")
+        config = Config().with_overrides(strategy={"name": "ema_cross"},
+                                         execution={"risk": {"daily_loss_limit": 200}})
+        state = RunState.create(config, journal=journal)
+        engine = state.make_engine("ACME", 0)
+        runner = state.runner("ACME", engine)
+
+        async def quote(ts: int, bid: float, ask: float) -> None:
+            rows = schema.empty(schema.QUOTE, 1)
+            rows["ts_event"], rows["bid_price"], rows["ask_price"] = ts, bid, ask
+            rows["bid_size"], rows["ask_size"] = 1_000, 1_000
+            await runner.process(EventBatch(EventKind.QUOTE, "ACME", rows))
+            trades = schema.empty(schema.TRADE, 1)
+            trades["ts_event"], trades["price"], trades["size"] = ts + 1, bid, 100
+            await runner.process(EventBatch(EventKind.TRADE, "ACME", trades))
+
+        await quote(T0, 10.00, 10.02)
+        state.broker.now = T0
+        await state.broker.submit(OrderRequest(client_order_id="manual-1", symbol="ACME", side=schema.Side.BUY,
+                                               type=schema.OrderType.MARKET, qty=Decimal(100)))
+        await runner._consume(engine.native.drain())
+        assert state.broker.tracker.qty("ACME") == 100
+        await quote(T0 + 60 * 10**9, 7.00, 7.02)  # -300 on the mark trips the -200 limit
+        await runner._consume(engine.native.drain())
+        assert state.pipeline.risk.kill_switch_tripped and state.broker.tracker.qty("ACME") == 0
+        await quote(T0 + 24 * 3_600 * 10**9, 7.00, 7.02)  # 09:00 the next day: a new trading day
+        assert not state.pipeline.risk.kill_switch_tripped
+        records = list(journal.records("kill_switch"))
+        assert [r.data["tripped"] for r in records] == [True, False]
+        assert records[0].data["details"]["flatten"] == {"ACME": "100"}
+        assert "daily PnL" in records[0].data["reason"] and "new trading day" in records[1].data["reason"]
+        journal.close()
+
+    asyncio.run(scenario())

@@ -10,7 +10,8 @@ which round-trips every ``float`` exactly, so prices read back bit for bit. Kind
 
 ``universe`` (:meth:`Journal.universe_change`), ``transition``, ``intent``, ``risk``,
 ``order``, ``order_update``, ``fill``, ``position``, ``error``, ``latency``, ``feed`` (feed
-health changes: :mod:`tradecore.health`), ``resumed`` (a process took the run over after a
+health changes: :mod:`tradecore.health`), ``kill_switch`` (the daily loss limit tripped it, or a
+new trading day or an operator reset it: :meth:`Journal.kill_switch`), ``resumed`` (a process took the run over after a
 crash, :meth:`Journal.resumed`) and ``reconciliation`` (what a resume found against the broker
 and what it corrected, :meth:`Journal.reconciliation`).
 
@@ -87,6 +88,7 @@ KINDS = (
     "error",
     "latency",
     "feed",
+    "kill_switch",
     "resumed",
     "reconciliation",
 )
@@ -424,6 +426,14 @@ class Journal:
             "intent_id": intent_id, "accepted": bool(accepted), "reason": reason,
             "quantity": quantity, "details": details or {},
         }, symbol=symbol)
+
+    def kill_switch(self, ts_event: int, *, tripped: bool, reason: str,
+                    details: Mapping[str, object] | None = None) -> int | None:
+        """Record the kill switch tripping (``details``: daily PnL, limit, positions to flatten)
+        or resetting."""
+        return self.append("kill_switch", ts_event, {
+            "tripped": bool(tripped), "reason": reason, "details": details or {},
+        })
 
     def order(self, ts_event: int, symbol: str, order_id: object, *, side: object,
               quantity: float, order_type: object = "MARKET", limit_price: float | None = None,
