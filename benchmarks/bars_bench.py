@@ -6,12 +6,12 @@ Prints one line per figure as ``name: value unit``. Run ``python benchmarks/bars
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 
 import numpy as np
 
 from tradecore import bars, schema
+
+from benchlib import best_of
 
 MINUTE = 60_000_000_000
 
@@ -25,16 +25,6 @@ def synthetic_tape(n: int = 4_000_000, seed: int = 42) -> np.ndarray:
     trades["price"] = 100 + np.cumsum(rng.normal(0, 0.01, n))
     trades["size"] = rng.integers(1, 1000, n)
     return trades
-
-
-def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
-    """Return the fastest of ``repeat`` runs, in seconds (the least disturbed by other load)."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def numpy_minute_bars(trades: np.ndarray) -> tuple[np.ndarray, ...]:

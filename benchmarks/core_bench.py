@@ -30,16 +30,13 @@ from typing import Any
 
 import numpy as np
 
+from benchlib import report
+
 __all__ = ["SECTIONS", "bench_indicator_batch", "bench_indicator_update", "main", "report"]
 
 ROWS = 1_000_000
 LOOP_ROWS = 100_000  # for Python-loop baselines
 REPEAT = 5
-
-
-def report(name: str, value: float, unit: str) -> None:
-    """Print one figure as ``name: value unit``."""
-    print(f"{name}: {value:.4g} {unit}", flush=True)
 
 
 def best_time(fn: Callable[[], Any], repeat: int = REPEAT, number: int = 1) -> float:

@@ -29,13 +29,11 @@ import numpy as np
 from tradecore import engine, schema, strategies
 from tradecore.data import lean, locate
 
+from benchlib import report
+
 HERE = Path(__file__).resolve().parent
 DAYS = ["20131007", "20131008", "20131009", "20131010", "20131011"]
 SYMBOLS = {"spy": False, "bac": True, "ibm": True}  # symbol -> has tick quotes
-
-
-def report(name: str, value: float, unit: str) -> None:
-    print(f"{name}: {value:.4g} {unit}", flush=True)
 
 
 def builtin_strategies(prior_close: float) -> list[object]:

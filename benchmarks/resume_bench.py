@@ -40,11 +40,9 @@ from tradecore.session import RunState
 from tradecore.sim.server import SimServer
 from tradecore.sim.trading import install
 
+from benchlib import report
+
 CASH = Decimal(10_000_000)
-
-
-def report(name: str, value: float, unit: str) -> None:
-    print(f"{name}: {value:.4g} {unit}", flush=True)
 
 
 def journal_fills(journal: Journal, count: int) -> None:

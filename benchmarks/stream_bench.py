@@ -31,6 +31,8 @@ import msgpack
 
 from tradecore.streams.alpaca import AlpacaDecoder, format_timestamp
 
+from benchlib import best_of
+
 SYMBOLS = ["AAPL", "MSFT", "NVDA", "AMZN", "META", "GOOGL", "TSLA", "AMD", "NFLX", "INTC",
            "SPY", "QQQ", "IWM", "BAC", "JPM", "XOM", "KO", "PFE", "DIS", "BA"]
 START = 1_700_000_000_000_000_000
@@ -76,16 +78,6 @@ def encode_json(frames: list[list[dict[str, Any]]]) -> list[str]:
 def encode_msgpack(frames: list[list[dict[str, Any]]]) -> list[bytes]:
     return [msgpack.packb([m | {"t": msgpack.Timestamp.from_unix_nano(m["t"])} for m in f])
             for f in frames]
-
-
-def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
-    """Return the fastest of ``repeat`` runs in seconds (the least disturbed by other load)."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def stream_figures(n_messages: int = 300_000) -> list[tuple[str, float, str]]:

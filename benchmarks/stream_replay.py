@@ -30,9 +30,7 @@ import asyncio
 import io
 import sys
 import tempfile
-import time
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -40,16 +38,9 @@ from tradecore.data import available_dates, lean_path, lean_root, parquet
 from tradecore.data.importer import import_lean
 from tradecore.streams.replay import ParquetSource, ReplayStream
 
+from benchlib import best_of
+
 __all__ = ["figures", "main"]
-
-
-def _best(repeat: int, run: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def _replay(root: Path, datasets: list[str], symbols: list[str]) -> int:
@@ -70,9 +61,7 @@ def figures(repeat: int = 3) -> list[tuple[str, float, str]]:
     out: list[tuple[str, float, str]] = []
     with tempfile.TemporaryDirectory(prefix="tradecore-bench-") as folder:
         root = Path(folder)
-        import_seconds = _best(
-            repeat, lambda: import_lean(lean, root, ["spy"], ["trade"], force=True)
-        )
+        import_seconds = best_of(lambda: import_lean(lean, root, ["spy"], ["trade"], force=True), repeat)
         spy_rows = sum(
             parquet.file_metadata(p).num_rows
             for _, p in parquet.dataset_files(root, "trade", "SPY")
@@ -80,22 +69,18 @@ def figures(repeat: int = 3) -> list[tuple[str, float, str]]:
         import_lean(lean, root, ["bac", "ibm"], ["trade"])
         import_lean(lean, root, ["bac"], ["quote"])
 
-        replay_seconds = _best(repeat, lambda: _replay(root, ["trade"], ["spy"]))
+        replay_seconds = best_of(lambda: _replay(root, ["trade"], ["spy"]), repeat)
         files = [p for _, p in parquet.dataset_files(root, "trade", "SPY")]
-        pandas_seconds = _best(repeat, lambda: [pd.read_parquet(p) for p in files])
+        pandas_seconds = best_of(lambda: [pd.read_parquet(p) for p in files], repeat)
         merged_rows = _replay(root, ["trade", "quote"], ["spy", "bac", "ibm"])
-        merged_seconds = _best(
-            repeat, lambda: _replay(root, ["trade", "quote"], ["spy", "bac", "ibm"])
-        )
+        merged_seconds = best_of(lambda: _replay(root, ["trade", "quote"], ["spy", "bac", "ibm"]), repeat)
 
         texts = []
         for day in available_dates(lean, "spy"):
             with zipfile.ZipFile(lean_path(lean, "trade", "spy", day)) as archive:
                 texts.append(archive.read(archive.namelist()[0]))
         types = {0: "float64", 1: "int64", 2: "int64", 3: "str", 4: "str", 5: "int8"}
-        csv_seconds = _best(
-            repeat, lambda: [pd.read_csv(io.BytesIO(t), header=None, dtype=types) for t in texts]
-        )
+        csv_seconds = best_of(lambda: [pd.read_csv(io.BytesIO(t), header=None, dtype=types) for t in texts], repeat)
     out.append(("replay_parquet_batches", spy_rows / replay_seconds, "events/s"))
     out.append(("pandas_read_parquet", spy_rows / pandas_seconds, "rows/s"))
     out.append(("replay_vs_pandas", pandas_seconds / replay_seconds, "x"))
