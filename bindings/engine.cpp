@@ -411,6 +411,14 @@ void register_engine(py::module_& m) {
           "caller, or the events run out.")
       .def_property_readonly("exhausted", [](const EngineBox& self) { return self.engine.exhausted(); })
       .def("drain", &drain, "Take the output produced since the last drain, as arrays.")
+      .def_property_readonly(
+          "has_output",
+          [](const EngineBox& self) {
+            const EngineOutput& o = self.engine.output();
+            return !(o.transitions.empty() && o.intents.empty() && o.fills.empty() && o.updates.empty() &&
+                     o.bars.empty());
+          },
+          "Whether drain() has anything to return (cheaper than draining nothing).")
       .def(
           "new_intents",
           [](const EngineBox& self) {

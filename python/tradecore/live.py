@@ -211,9 +211,8 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
                     journal.error(clock(), f"flattening at shutdown failed: {error}", where="shutdown")
             await state.manager.close()
             await stream.close()
-    for stage, figures in latency.summary().items():
-        for name in ("p50_us", "p99_us"):
-            journal.latency(clock(), f"{stage}.{name[:3]}", round(figures[name] * 1e3))
+    for record in latency.records():  # one histogram per stage
+        journal.append("latency", clock(), record)
     journal.flush()
     summary = summarize(executions_from_journal(journal),
                         starting_equity=config.execution.starting_cash)

@@ -141,8 +141,8 @@ class EngineBroker(PaperBroker):
         return self._sims[key]
 
     def on_batch(self, batch: EventBatch) -> list[BrokerEvent]:
-        """Marks only: the engines feed their own venues."""
-        self.market.update(batch)  # marks of held positions are the pipeline's job
+        """The clock only: the engines feed their own venues, the pipeline keeps the book
+        (``self.market``) and the marks."""
         if len(batch.events):
             self.now = max(self.now, int(batch.events["ts_event"][-1]))
         return []
@@ -192,16 +192,20 @@ class PipelineExecution:
             if self.latency is not None:
                 self.latency.add("intent_to_ack", time.perf_counter_ns() - started)
 
-    async def on_market(self, batch: EventBatch) -> None:
-        await self.pipeline.on_batch(batch)
+    def on_market(self, batch: EventBatch) -> bool:
+        return self.pipeline.mark(batch)
 
-    async def on_output(self, runner: SymbolRunner, output: dict[str, np.ndarray]) -> None:
+    def on_output(self, runner: SymbolRunner, output: dict[str, np.ndarray]) -> bool:
         if self.journal is not None and len(output["transitions"]):
             names = [self._names(runner, i) for i in range(len(runner.engine.strategies))]
             self.journal.transitions(runner.symbol, output["transitions"], names)
         if len(output["fills"]) or len(output["updates"]):
             self.broker.on_engine_output(runner.symbol, output["fills"], output["updates"])
-            await self.pipeline.drain()
+            return True
+        return False
+
+    async def settle(self) -> None:
+        await self.pipeline.drain()
 
     def _names(self, runner: SymbolRunner, strategy_id: int) -> StrategyNames:
         key = (runner.symbol, strategy_id)

@@ -88,18 +88,25 @@ class ExecutionPipeline:
 
     async def on_batch(self, batch: EventBatch) -> None:
         """Feed market data: the book, the marks, a paper broker's simulator, the kill switch."""
-        snap = self.market.update(batch)
-        self.now = max(self.now, snap.ts_event)
-        marked = snap.last is not None and self.tracker.qty(batch.symbol) != 0
+        if self.mark(batch):
+            await self.drain()
+
+    def mark(self, batch: EventBatch) -> bool:
+        """The synchronous part of :meth:`on_batch`: the book, the marks, a paper broker's
+        simulator. True when :meth:`drain` must run before anything else (a mark or a broker event
+        may have moved PnL past the kill switch)."""
+        entry = self.market.update(batch)
+        if entry.ts_event > self.now:
+            self.now = entry.ts_event
+        marked = entry.last > 0 and self.tracker.qty(batch.symbol) != 0
         if marked:
-            self.tracker.mark(batch.symbol, snap.last)  # type: ignore[arg-type]
+            self.tracker.mark(batch.symbol, self.market.get(batch.symbol).last)  # type: ignore[arg-type]
         feed = getattr(self.broker, "on_batch", None)
         if feed is not None:
             feed(batch)
         # PnL moves only with a position's mark or a broker event: a quiet symbol's data costs
         # no portfolio-wide revaluation (it would make every event O(symbols)).
-        if marked or self._inbox:
-            await self.drain()
+        return marked or bool(self._inbox)
 
     async def drain(self) -> None:
         """Apply queued broker events, then run the kill switch if the loss limit is hit."""
