@@ -1,114 +1,312 @@
-"""Live-path figures of the pipeline: latency under load, symbols per process, memory per
-symbol, and `tradecore backtest` throughput on the LEAN tick files.
+"""Live-path figures of the pipeline: tick-to-intent latency under load, the rate one process
+sustains, memory per symbol, and `tradecore backtest` throughput on the LEAN tick files.
 
-Run ``python benchmarks/live_bench.py`` (``TRADECORE_DATA`` for the LEAN part). One line per
-figure as ``name: value unit``.
+Run ``python benchmarks/live_bench.py`` (``TRADECORE_DATA`` for the LEAN part; ``--quick`` for a
+short run). One line per figure as ``name: value unit``.
 
-- ``load_*``: synthetic trades for N active symbols offered at a fixed rate to the same
-  StrategyManager / SymbolRunner / engine / risk / paper-venue pipeline ``tradecore live`` runs,
-  as single-event batches stamped with their creation time (the WebSocket decode in front of it
-  is measured by benchmarks/stream_bench.py). Latency is creation → engine done, and creation →
-  intent for the events that made one; the queue depth shows whether the process keeps up.
-- ``memory_per_symbol``: resident memory added per active symbol (engine, strategy, venue, task).
-- ``backtest_*``: the LEAN SPY, BAC and IBM trade and quote ticks (5 days) through
+How the load is made, and why
+-----------------------------
+A separate process (``--feed``) serves the Alpaca v2 stock stream with the simulator's feed
+server (:class:`tradecore.sim.feed.AlpacaFeedServer`) on loopback. It pre-encodes msgpack trade
+messages for N symbols, then sends each at its scheduled time ``t0 + k / rate`` (frames hold the
+messages that came due since the previous send; it sleeps at most ``SEND_TICK_US`` between
+sends). This process runs the code ``tradecore live`` runs: :class:`AlpacaStream` (receive,
+decode, per-symbol queues) → :func:`tradecore.session.run_pipeline` → StrategyManager →
+SymbolRunner → native engine (``ema_cross``, 1 s bars) → risk, router and the paper venue.
+
+Every message's event time is its scheduled send time on a shifted (weekday premarket) clock,
+and this process restores the wall clock from it as the batch's receive time. Latencies are
+therefore measured from when the tick was *due*, not from when it arrived: a late sender, a
+burst, the socket, decoding and every queue count against us. A separate process, not a task of
+the same event loop, so generating the load does not pause consuming it (and vice versa).
+
+Figures
+-------
+- ``baseline_*``: the same feed into the same stream client with a consumer that does nothing
+  but stamp (transport + decode floor), the sender's own lateness, and the cost of one bare
+  asyncio queue hop (what the pipeline used to pay per event).
+- ``load_*``: 500 symbols at 50k msgs/s: p50/p99/p99.9 from the tick's scheduled time to the
+  engine having processed it and to the intent it caused, and per stage.
+- ``max_sustained_msgs_per_s``: the offered rate is stepped up until the backlog grows (the last
+  tick of a step is processed more than ``BACKLOG_MS`` after it was due, or ticks are lost).
+- ``memory_per_symbol``: resident memory added per active symbol (engine, strategy, venue).
+- ``backtest_*``: the LEAN SPY, BAC and IBM trade and quote ticks through
   :func:`tradecore.session.backtest`, the code behind ``tradecore backtest``.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import resource
+import os
+import sys
 import time
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
+import msgpack
 import numpy as np
 
-from tradecore import schema
 from tradecore.config import Config
 from tradecore.latency import LatencyStats
 from tradecore.pipeline import StrategyManager
-from tradecore.session import RunState, backtest
-from tradecore.streams.base import EventBatch, EventKind, MarketDataStream
+from tradecore.session import RunState, backtest, run_pipeline
+from tradecore.streams.alpaca import AlpacaStream
+from tradecore.streams.base import EventBatch, MarketDataStream
+
+SYMBOLS = 500
+SEND_TICK_US = 50
+BACKLOG_MS = 100
+EVENT_BASE = 1_795_683_600_000_000_000 + 30 * 60 * 10**9  # 04:30 New York on a weekday
+KEY = "bench"  # the feed accepts any keys
 
 
 def report(name: str, value: float, unit: str) -> None:
     print(f"{name}: {value:.4g} {unit}", flush=True)
 
 
-class _Offered(MarketDataStream):
-    """The manager only subscribes; events are offered by the benchmark loop."""
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
-    def __init__(self) -> None:
-        self._symbols: set[str] = set()
 
-    async def subscribe(self, symbols):  # type: ignore[no-untyped-def]
-        self._symbols |= set(symbols)
+def names(count: int) -> list[str]:
+    return [f"S{i:04d}" for i in range(count)]
 
-    async def unsubscribe(self, symbols):  # type: ignore[no-untyped-def]
-        self._symbols -= set(symbols)
+
+# -- the feed process --------------------------------------------------------------------------
+
+
+async def feed_main() -> None:
+    """Serve the stream; on stdin ``rate seconds event_base`` send one paced step, reply on
+    stdout ``start <t0_ns>`` and ``done <sender lag p50 ns> <p99 ns>``."""
+    from tradecore.sim.feed import AlpacaFeedServer, _array_header
+
+    server = await AlpacaFeedServer(symbol_limit=None, connection_limit=5, max_queued=10**9).start()
+    print(f"url {server.url}", flush=True)
+    rng = np.random.default_rng(1)
+    symbols = names(SYMBOLS)
+    prices = 10 + rng.random(SYMBOLS)
+    trade_id = 0
+    loop = asyncio.get_running_loop()
+    while line := await loop.run_in_executor(None, sys.stdin.readline):
+        rate, seconds, event_base = float(line.split()[0]), float(line.split()[1]), int(line.split()[2])
+        count = int(rate * seconds)
+        period = 1e9 / rate
+        steps = rng.normal(0, 0.002, count)
+        messages = []
+        for k in range(count):
+            i = k % SYMBOLS
+            prices[i] *= 1 + steps[k]
+            trade_id += 1
+            messages.append(msgpack.packb({
+                "T": "t", "S": symbols[i], "i": trade_id, "x": "V", "p": round(float(prices[i]), 2),
+                "s": 100, "c": ["@"], "t": msgpack.Timestamp.from_unix_nano(event_base + int(k * period)),
+                "z": "C"}))
+        connection = server.sessions[-1].connection  # the newest client
+        t0 = time.time_ns() + 20_000_000
+        print(f"start {t0}", flush=True)
+        sent, lags = 0, []
+        while sent < count:
+            now = time.time_ns()
+            due = min(count, int((now - t0) / period) + 1) if now >= t0 else 0
+            if due > sent:
+                await connection.send(_array_header(due - sent) + b"".join(messages[sent:due]))
+                lags.append(time.time_ns() - (t0 + int((due - 1) * period)))
+                sent = due
+            else:
+                next_due = t0 + int(sent * period)
+                time.sleep(min(max(next_due - now, 0), SEND_TICK_US * 1000) / 1e9)
+        p50, p99 = np.percentile(lags, (50, 99))
+        print(f"done {p50:.0f} {p99:.0f}", flush=True)
+    await server.close()
+
+
+# -- this process: the consumer ----------------------------------------------------------------
+
+
+class Scheduled(MarketDataStream):
+    """A stream whose batches' receive times are their events' scheduled send times."""
+
+    def __init__(self, inner: AlpacaStream) -> None:
+        self.inner = inner
+        self.shift = 0  # event time - wall time of the current step
+        self.received = 0
+        self.last_received_wall = 0
+
+    async def subscribe(self, symbols: Iterable[str]) -> None:
+        await self.inner.subscribe(symbols)
+
+    async def unsubscribe(self, symbols: Iterable[str]) -> None:
+        await self.inner.unsubscribe(symbols)
 
     @property
     def subscribed(self) -> frozenset[str]:
-        return frozenset(self._symbols)
+        return self.inner.subscribed
 
-    def __aiter__(self):  # type: ignore[no-untyped-def]
-        raise NotImplementedError
+    async def __aiter__(self) -> AsyncIterator[EventBatch]:  # type: ignore[override]
+        async for batch in self.inner:
+            self.received += len(batch)
+            yield EventBatch(batch.kind, batch.symbol, batch.events, batch.events["ts_event"] - self.shift)
 
     async def close(self) -> None:
-        return None
+        await self.inner.close()
 
 
-def _rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+class Feed:
+    """The feed process, driven over its stdin/stdout."""
+
+    async def start(self) -> str:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--feed", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        return (await self._line()).split()[1]
+
+    async def _line(self) -> str:
+        assert self.process.stdout is not None
+        return (await self.process.stdout.readline()).decode()
+
+    async def step(self, rate: float, seconds: float, event_base: int) -> int:
+        """Start a paced step; return its wall-clock t0 (ns)."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"{rate} {seconds} {event_base}\n".encode())
+        await self.process.stdin.drain()
+        return int((await self._line()).split()[1])
+
+    async def done(self) -> tuple[float, float]:
+        _, p50, p99 = (await self._line()).split()
+        return float(p50), float(p99)
+
+    async def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        await self.process.wait()
 
 
-async def load(symbols: int, rate: float, seconds: float) -> None:
+async def _step(stream: Scheduled, feed: Feed, rate: float, seconds: float, event_base: int,
+                latency: LatencyStats, expected: int, manager: StrategyManager | None = None
+                ) -> tuple[bool, float, tuple[float, float]]:
+    """One paced step; return (kept up, ms from the last due tick to its processing, sender lag)."""
+    latency.histograms.clear()
+    t0 = await feed.step(rate, seconds, event_base)
+    stream.shift = event_base - t0
+    last_due = t0 + int((int(rate * seconds) - 1) * 1e9 / rate)
+    deadline = last_due + 2_000_000_000
+    while stream.received < expected and time.time_ns() < deadline:
+        await asyncio.sleep(0.005)
+    if manager is not None:
+        await manager.drain()  # what symbols had queued
+    sender = await feed.done()
+    lag_ms = (time.time_ns() - last_due) / 1e6
+    return stream.received >= expected and lag_ms <= BACKLOG_MS, lag_ms, sender
+
+
+def _percentiles(prefix: str, latency: LatencyStats, stage: str, label: str) -> None:
+    for q, value in zip(("p50", "p99", "p999"), latency.percentiles(stage, (50, 99, 99.9))):
+        report(f"{prefix}_{label}_{q}", value / 1e3, "us")
+
+
+async def load(rate: float, seconds: float, sweep: list[float]) -> None:
     config = Config().with_overrides(strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3},
                                                "bar_period": "1s"})
-    state = RunState.create(config, journal=None)
+    feed = Feed()
+    url = await feed.start()
+    symbols = names(SYMBOLS)
     latency = LatencyStats()
+
+    # Baseline: the same feed and stream client, a consumer that only stamps.
+    stream = Scheduled(AlpacaStream(url=url, key_id=KEY, secret_key=KEY, channels=("trades",)))
+    await stream.subscribe(symbols)
+
+    async def stamp_only() -> None:
+        async for batch in stream:
+            now = time.time_ns()
+            for received in batch.ts_received.tolist():  # type: ignore[union-attr]
+                latency.add("stream_only", now - received)
+
+    consumer = asyncio.create_task(stamp_only())
+    expected = int(rate * seconds)
+    _, _, sender = await _step(stream, feed, rate, seconds, EVENT_BASE, latency, expected)
+    consumer.cancel()
+    await asyncio.gather(consumer, return_exceptions=True)
+    await stream.close()
+    report("baseline_sender_lag_p50", sender[0] / 1e3, "us")
+    report("baseline_sender_lag_p99", sender[1] / 1e3, "us")
+    _percentiles("baseline", latency, "stream_only", "tick_to_stream_out")
+    report("baseline_asyncio_queue_hop", await _queue_hop_ns() / 1e3, "us")
+
+    # The pipeline `tradecore live` runs.
+    state = RunState.create(config, journal=None)
     state.execution.latency = latency
-    names = [f"S{i:04d}" for i in range(symbols)]
+    stream = Scheduled(AlpacaStream(url=url, key_id=KEY, secret_key=KEY, channels=("trades",)))
 
     async def make_runner(symbol: str):  # type: ignore[no-untyped-def]
         return state.runner(symbol, state.make_engine(symbol))
 
-    manager = state.manager = StrategyManager(_Offered(), make_runner, state.bus)
+    manager = state.manager = StrategyManager(stream, make_runner, state.bus, holds_position=state.holds_position)
     before = _rss_mib()
-    await manager.update_universe(names)
-    report("load_symbols", symbols, "symbols")
-    report("memory_per_symbol", (_rss_mib() - before) * 1024 / symbols, "KiB")
-    rng = np.random.default_rng(1)
-    prices = 10 + rng.random(symbols)
-    start_wall = time.perf_counter()
-    sim_ts = 1_795_683_600_000_000_000  # 04:00 New York on a weekday
-    sent, max_depth = 0, 0
-    interval = 1.0 / rate
-    while time.perf_counter() - start_wall < seconds:
-        due = int((time.perf_counter() - start_wall) * rate)
-        while sent < due:
-            i = sent % symbols
-            prices[i] *= 1 + rng.normal(0, 0.002)
-            trade = schema.empty(schema.TRADE, 1)
-            sim_ts += int(interval * 1e9)
-            trade["ts_event"], trade["price"], trade["size"] = sim_ts, round(prices[i], 2), 100
-            manager.dispatch(EventBatch(EventKind.TRADE, names[i], trade, np.array([time.time_ns()])))
-            sent += 1
-        if sent % 1000 < 50:
-            max_depth = max(max_depth, max(e.queue.qsize() for e in manager.symbols.values()))
-        await asyncio.sleep(0)
-    await manager.drain()
-    elapsed = time.perf_counter() - start_wall
+    await manager.update_universe(symbols)
+    report("memory_per_symbol", (_rss_mib() - before) * 1024 / SYMBOLS, "KiB")
+    stop = asyncio.Event()
+    consumer = asyncio.create_task(run_pipeline(state, stream, stop=stop))
+    event_base = EVENT_BASE + 600 * 10**9
+    stream.received = 0
+    ok, lag_ms, _ = await _step(stream, feed, rate, seconds, event_base, latency, expected, manager)
+    report("load_symbols", SYMBOLS, "symbols")
     report("load_offered_msgs_per_s", rate, "msgs/s")
-    report("load_processed_msgs_per_s", sent / elapsed, "msgs/s")
-    report("load_max_queue_depth", max_depth, "events")
-    p50, p99 = latency.percentiles("receive_to_engine_done")
-    report("load_tick_to_engine_p50", p50 / 1e3, "us")
-    report("load_tick_to_engine_p99", p99 / 1e3, "us")
-    p50, p99 = latency.percentiles("receive_to_intent")
-    report("load_tick_to_intent_p50", p50 / 1e3, "us")
-    report("load_tick_to_intent_p99", p99 / 1e3, "us")
+    report("load_kept_up", ok, "bool")
+    report("load_last_tick_lag", lag_ms, "ms")
+    _percentiles("load", latency, "receive_to_engine_done", "tick_to_engine_done")
+    _percentiles("load", latency, "receive_to_intent", "tick_to_intent")
+    _percentiles("load", latency, "receive_to_engine_start", "tick_to_engine_start")
+    _percentiles("load", latency, "intent_to_ack", "intent_to_ack")
     report("load_intents", state.execution.intents, "intents")
+    report("load_quarantined", len(manager.quarantined), "symbols")
+
+    best = 0.0
+    for offered in sweep:
+        event_base += int((seconds + 60) * 1e9)
+        stream.received = 0
+        ok, lag_ms, _ = await _step(stream, feed, offered, seconds, event_base, latency, int(offered * seconds),
+                                    manager)
+        p50, p99 = latency.percentiles("receive_to_engine_done")
+        print(f"# sweep {offered:.0f} msgs/s: kept up {ok}, last tick lag {lag_ms:.1f} ms, "
+              f"tick->engine done p50 {p50 / 1e3:.0f} us p99 {p99 / 1e3:.0f} us", flush=True)
+        if not ok:
+            break
+        best = offered
+    if sweep:
+        report("max_sustained_msgs_per_s", best, "msgs/s")
+    stop.set()
+    consumer.cancel()
+    await asyncio.gather(consumer, return_exceptions=True)
     await manager.close()
+    await stream.close()
+    await feed.close()
+
+
+async def _queue_hop_ns(n: int = 100_000) -> float:
+    """One event through an asyncio.Queue to a waiting task and back to the producer."""
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    done = asyncio.Event()
+
+    async def serve() -> None:
+        for _ in range(n):
+            await queue.get()
+        done.set()
+
+    task = asyncio.create_task(serve())
+    await asyncio.sleep(0)
+    started = time.perf_counter_ns()
+    for i in range(n):
+        queue.put_nowait(i)
+        await asyncio.sleep(0)
+    await done.wait()
+    hop = (time.perf_counter_ns() - started) / n
+    started = time.perf_counter_ns()
+    for _ in range(n):
+        await asyncio.sleep(0)
+    await task
+    return hop - (time.perf_counter_ns() - started) / n  # without the producer's own yield
 
 
 async def replay() -> None:
@@ -127,9 +325,19 @@ async def replay() -> None:
     report("backtest_lean_events_per_s", events / elapsed, "events/s")
 
 
-def main() -> None:
-    asyncio.run(load(symbols=500, rate=50_000, seconds=10))
-    asyncio.run(replay())
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feed", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="short steps, small sweep (a smoke run)")
+    args = parser.parse_args(argv)
+    if args.feed:
+        asyncio.run(feed_main())
+        return
+    if args.quick:
+        asyncio.run(load(rate=20_000, seconds=1.0, sweep=[40_000]))
+    else:
+        asyncio.run(load(rate=50_000, seconds=5.0, sweep=[25_000, 50_000, 75_000, 100_000, 150_000, 200_000]))
+        asyncio.run(replay())
 
 
 if __name__ == "__main__":

@@ -83,7 +83,8 @@ class SymbolRunner:
         self.execution = execution
         self.bus = bus
         self.latency = latency
-        self._received = 0  # receive time (ns UTC) of the batch in the engine; 0 = not live
+        self._received: np.ndarray | None = None  # receive times (ns UTC) of the batch in the engine
+        self._loaded_at = 0  # engine's events_processed when the batch was loaded
         self.last_price = float("nan")
 
     async def process(self, batch: EventBatch) -> None:
@@ -111,10 +112,10 @@ class SymbolRunner:
         events = batch.events
         if batch.kind is EventKind.TRADE and len(events):
             self.last_price = float(events["price"][-1])
-        received = batch.ts_received
-        self._received = int(received[-1]) if received is not None and len(received) else 0
+        self._received = batch.ts_received
         self._stamp("receive_to_engine_start")  # decoding and queueing, before the engine
         native = self.engine.native
+        self._loaded_at = native.events_processed
         native.load(**{argument: events})
         reason = native.run()
         if reason != _EXHAUSTED:
@@ -130,7 +131,7 @@ class SymbolRunner:
         while reason != _EXHAUSTED:
             if reason == _INTENT:
                 intents = native.new_intents()
-                self._stamp("receive_to_intent")
+                self._stamp_intent()
                 await self.execution.handle_intents(self, intents)
                 # Positions and risk must see what the orders did before the next decision.
                 if self._take_output():
@@ -144,8 +145,20 @@ class SymbolRunner:
         self._stamp("receive_to_engine_done")
 
     def _stamp(self, stage: str) -> None:
-        if self.latency is not None and self._received:
-            self.latency.add(stage, time.time_ns() - self._received)
+        """Record ``stage`` for every event of the batch (the oldest waited longest)."""
+        if self.latency is None or self._received is None:
+            return
+        now = time.time_ns()
+        add = self.latency.add
+        for received in self._received.tolist():
+            add(stage, now - received)
+
+    def _stamp_intent(self) -> None:
+        """Record ``receive_to_intent`` for the event the engine stopped at."""
+        if self.latency is None or self._received is None or not len(self._received):
+            return
+        index = min(max(self.engine.native.events_processed - self._loaded_at - 1, 0), len(self._received) - 1)
+        self.latency.add("receive_to_intent", time.time_ns() - int(self._received[index]))
 
     def _take_output(self) -> bool:
         """Hand the engine's output to the execution layer and the bus; True: settle now."""
