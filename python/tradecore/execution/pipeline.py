@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 
 from tradecore.execution.broker import Broker, BrokerError, BrokerEvent
@@ -33,6 +33,26 @@ _log = logging.getLogger("tradecore.execution.pipeline")
 
 KILL_SWITCH_RULE = 0xFFFF
 """``rule`` of the closing orders the kill switch sends."""
+
+
+class _OpenPositions(Mapping[str, Decimal]):
+    """The tracker's open positions (signed shares), read only if used: the kill switch needs
+    them when it trips, not at each of the checks (one per mark of a held symbol) before."""
+
+    def __init__(self, tracker: PositionTracker) -> None:
+        self._tracker = tracker
+
+    def _positions(self) -> dict[str, Decimal]:
+        return {s: self._tracker.qty(s) for s in self._tracker.open_symbols()}
+
+    def __getitem__(self, symbol: str) -> Decimal:
+        return self._positions()[symbol]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._positions())
+
+    def __len__(self) -> int:
+        return len(self._positions())
 
 
 class ExecutionPipeline:
@@ -112,8 +132,7 @@ class ExecutionPipeline:
         """Apply queued broker events, then run the kill switch if the loss limit is hit."""
         await self._drain_events_only()
         trip = self.risk.update_pnl(self.tracker.daily_pnl(), now=self.now,
-                                    positions={s: self.tracker.qty(s)
-                                               for s in self.tracker.open_symbols()})
+                                    positions=_OpenPositions(self.tracker))
         if trip is not None:
             await self.flatten(reason=trip.reason)
 
