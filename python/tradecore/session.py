@@ -193,7 +193,8 @@ class PipelineExecution:
                 self.latency.add("intent_to_ack", time.perf_counter_ns() - started)
 
     def on_market(self, batch: EventBatch) -> bool:
-        return self.pipeline.mark(batch)
+        # A mark of a held symbol is settled here; only a kill-switch trip needs waiting for.
+        return self.pipeline.mark(batch) and not self.pipeline.settle_now()
 
     def on_output(self, runner: SymbolRunner, output: dict[str, np.ndarray]) -> bool:
         if self.journal is not None and len(output["transitions"]):
@@ -201,7 +202,7 @@ class PipelineExecution:
             self.journal.transitions(runner.symbol, output["transitions"], names)
         if len(output["fills"]) or len(output["updates"]):
             self.broker.on_engine_output(runner.symbol, output["fills"], output["updates"])
-            return True
+            return not self.pipeline.settle_now()
         return False
 
     async def settle(self) -> None:

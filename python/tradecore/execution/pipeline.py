@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 
 from tradecore.execution.broker import Broker, BrokerError, BrokerEvent
-from tradecore.execution.events import ExecutionEvent, IntentRejected, OrderRouted, RiskDecision
+from tradecore.execution.events import (ExecutionEvent, IntentRejected, KillSwitchTripped, OrderRouted,
+                                        RiskDecision)
 from tradecore.execution.market import MarketBook
 from tradecore.execution.positions import PositionTracker
 from tradecore.execution.risk import RiskContext, RiskManager
@@ -84,6 +85,7 @@ class ExecutionPipeline:
         self._canceling: set[str] = set()  # cancel requested by the kill switch
         self._remove = broker.add_listener(self._inbox.append)
         self.now = 0
+        self._tripped: KillSwitchTripped | None = None  # found by settle_now(), for drain() to act on
 
     async def sync_from_broker(self) -> None:
         """Load cash, positions and open orders from the broker (start of a live session)."""
@@ -131,10 +133,23 @@ class ExecutionPipeline:
     async def drain(self) -> None:
         """Apply queued broker events, then run the kill switch if the loss limit is hit."""
         await self._drain_events_only()
-        trip = self.risk.update_pnl(self.tracker.daily_pnl(), now=self.now,
-                                    positions=_OpenPositions(self.tracker))
+        trip = self._check_pnl() or self._tripped
+        self._tripped = None
         if trip is not None:
             await self.flatten(reason=trip.reason)
+
+    def settle_now(self) -> bool:
+        """:meth:`drain` up to the kill switch's check, without waiting. False when the switch
+        tripped: :meth:`drain` must then run to flatten."""
+        self._apply_events()
+        trip = self._check_pnl()
+        if trip is not None:
+            self._tripped = trip
+        return self._tripped is None
+
+    def _check_pnl(self) -> KillSwitchTripped | None:
+        return self.risk.update_pnl(self.tracker.daily_pnl(), now=self.now,
+                                    positions=_OpenPositions(self.tracker))
 
     async def flatten(self, *, reason: str) -> None:
         """Cancel every open order and close every position (the kill switch's actions)."""
@@ -199,6 +214,10 @@ class ExecutionPipeline:
         return decision
 
     async def _drain_events_only(self) -> None:
+        self._apply_events()
+        await asyncio.sleep(0)
+
+    def _apply_events(self) -> None:
         while self._inbox:
             event = self._inbox.popleft()
             self._track_open(event)
@@ -206,7 +225,6 @@ class ExecutionPipeline:
             change = self.tracker.on_event(event) if self._tracks_fills else None
             if change is not None:
                 self._on_event(change)
-        await asyncio.sleep(0)
 
     def _track_open(self, event: BrokerEvent) -> None:
         order = event.order
