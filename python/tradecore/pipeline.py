@@ -36,11 +36,11 @@ _engine = _core.engine
 _EXHAUSTED = _engine.StopReason.EXHAUSTED
 _INTENT = _engine.StopReason.INTENT
 
-_LOAD_ARGUMENT = {
-    EventKind.TRADE: "trades",
-    EventKind.QUOTE: "quotes",
-    EventKind.BAR: "bars",
-    EventKind.STATUS: "statuses",
+_LOADER = {  # the engine's loader of each kind it runs
+    EventKind.TRADE: "load_trades",
+    EventKind.QUOTE: "load_quotes",
+    EventKind.BAR: "load_bars",
+    EventKind.STATUS: "load_statuses",
 }
 
 
@@ -106,8 +106,8 @@ class SymbolRunner:
             await rest()
 
     def _run_engine(self, batch: EventBatch) -> Continuation | None:
-        argument = _LOAD_ARGUMENT.get(batch.kind)
-        if argument is None:
+        loader = _LOADER.get(batch.kind)
+        if loader is None:
             return None  # corrections, LULD, ...: seen by the execution layer only
         events = batch.events
         if batch.kind is EventKind.TRADE and len(events):
@@ -116,7 +116,7 @@ class SymbolRunner:
         self._stamp("receive_to_engine_start")  # decoding and queueing, before the engine
         native = self.engine.native
         self._loaded_at = native.events_processed
-        native.load(**{argument: events})
+        getattr(native, loader)(events)
         reason = native.run()
         if reason != _EXHAUSTED:
             return partial(self._continue, reason)
