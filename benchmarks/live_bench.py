@@ -234,6 +234,7 @@ def _step_figures(prefix: str, rate: float, step: dict[str, float], latency: Lat
     report(f"{prefix}_cpu_per_msg", step["cpu_us"], "us")
     _percentiles(prefix, latency, "receive_to_engine_done", "tick_to_engine_done")
     _percentiles(prefix, latency, "receive_to_intent", "tick_to_intent")
+    _percentiles(prefix, latency, "receive_to_decoded", "frame_receive_to_decoded")
     _percentiles(prefix, latency, "receive_to_engine_start", "tick_to_engine_start")
     _percentiles(prefix, latency, "intent_to_ack", "intent_to_ack")
     report(f"{prefix}_intents", state.execution.intents - intents_before, "intents")
@@ -273,7 +274,7 @@ async def load(rate: float, seconds: float, sweep: list[float]) -> None:
     # The pipeline `tradecore live` runs.
     state = RunState.create(config, journal=None)
     state.execution.latency = latency
-    stream = Scheduled(AlpacaStream(url=url, key_id=KEY, secret_key=KEY, channels=("trades",)))
+    stream = Scheduled(AlpacaStream(url=url, key_id=KEY, secret_key=KEY, channels=("trades",), latency=latency))
 
     async def make_runner(symbol: str):  # type: ignore[no-untyped-def]
         return state.runner(symbol, state.make_engine(symbol))

@@ -127,7 +127,7 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             keys = (os.environ.get("APCA_API_KEY_ID"), os.environ.get("APCA_API_SECRET_KEY"))
             clock, finished = time.time_ns, asyncio.Event()
         stream: Any = AlpacaStream(url=stream_url, key_id=keys[0], secret_key=keys[1],
-                                   channels=("trades", "quotes", "statuses"))
+                                   channels=("trades", "quotes", "statuses"), latency=latency)
         start_log = StartLog(record) if record is not None else None
         starts: dict[str, dict[str, Any]] = {}
         starts_written: list[dict[str, Any]] = []

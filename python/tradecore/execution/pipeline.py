@@ -22,7 +22,7 @@ from decimal import Decimal
 from tradecore.execution.broker import Broker, BrokerError, BrokerEvent
 from tradecore.execution.events import (ExecutionEvent, IntentRejected, KillSwitchTripped, OrderRouted,
                                         RiskDecision)
-from tradecore.execution.market import MarketBook
+from tradecore.execution.market import MarketBook, price
 from tradecore.execution.positions import PositionTracker
 from tradecore.execution.risk import RiskContext, RiskManager
 from tradecore.execution.router import OrderRouter, TradeIntent
@@ -122,7 +122,7 @@ class ExecutionPipeline:
             self.now = entry.ts_event
         marked = entry.last > 0 and self.tracker.qty(batch.symbol) != 0
         if marked:
-            self.tracker.mark(batch.symbol, self.market.get(batch.symbol).last)  # type: ignore[arg-type]
+            self.tracker.mark(batch.symbol, price(entry.last))  # the snapshot's Decimal, without the snapshot
         feed = getattr(self.broker, "on_batch", None)
         if feed is not None:
             feed(batch)
@@ -210,7 +210,9 @@ class ExecutionPipeline:
                 self._open_symbol[ack.order_id] = order.symbol
             except BrokerError as exc:
                 _log.warning("%s: broker refused %s: %s", order.symbol, order.client_order_id, exc)
-        await self._drain_events_only()
+        # No yield to the loop here: a paper order's intent -> ack stays one stretch of compute
+        # instead of waiting behind whatever else is ready (other symbols' market data).
+        self._apply_events()
         return decision
 
     async def _drain_events_only(self) -> None:

@@ -951,6 +951,8 @@ class AlpacaStream(MarketDataStream):
         Seconds to wait for the welcome, the auth reply and each subscription reply.
     on_gap
         Called with each :class:`Gap` (from the stream's task; must not block).
+    latency
+        Where to record ``receive_to_decoded`` per frame (a :class:`tradecore.latency.LatencyStats`).
 
     Notes
     -----
@@ -978,7 +980,9 @@ class AlpacaStream(MarketDataStream):
         ping_timeout: float | None = 20.0,
         reply_timeout: float = 10.0,
         on_gap: Callable[[Gap], None] | None = None,
+        latency: Any = None,
     ) -> None:
+        self.latency = latency
         key_id = key_id if key_id is not None else os.environ.get("APCA_API_KEY_ID")
         secret_key = secret_key if secret_key is not None else os.environ.get("APCA_API_SECRET_KEY")
         if not key_id or not secret_key:
@@ -1297,7 +1301,10 @@ class AlpacaStream(MarketDataStream):
             await self._handle_frame(await ws.recv())
 
     async def _handle_frame(self, frame: bytes | str) -> None:
-        decoded = self._decoder.decode(frame, time.time_ns())
+        received = time.time_ns()
+        decoded = self._decoder.decode(frame, received)
+        if self.latency is not None:
+            self.latency.add("receive_to_decoded", time.time_ns() - received)
         for control in decoded.controls:
             self._on_control(control)
         if decoded.batches:
