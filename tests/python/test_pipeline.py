@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -182,8 +183,6 @@ def test_a_failure_inside_dispatch_quarantines_only_that_symbol() -> None:
 
 @pytest.mark.parametrize("kind", ["quote", "status"])
 def test_the_book_continues_from_a_snapshot_set_by_hand(kind: str) -> None:
-    from decimal import Decimal
-
     from tradecore.execution.market import MarketBook, MarketSnapshot
 
     book = MarketBook()
@@ -203,3 +202,17 @@ def test_the_book_continues_from_a_snapshot_set_by_hand(kind: str) -> None:
         book.update(EventBatch(EventKind.STATUS, "ACME", status))
         snap = book.get("ACME")
         assert not snap.halted and snap.bid == Decimal("9.99") and snap.last == Decimal("10")
+
+
+def test_the_reference_price_is_the_snapshots() -> None:
+    from tradecore.execution.market import MarketBook
+
+    book = MarketBook()
+    assert book.reference("ACME") is None
+    quote = schema.empty(schema.QUOTE, 1)
+    quote["ts_event"], quote["bid_price"], quote["ask_price"] = T0, 9.99, 10.02
+    book.update(EventBatch(EventKind.QUOTE, "ACME", quote))
+    assert book.reference("ACME") == book.get("ACME").reference == (Decimal("9.99") + Decimal("10.02")) / 2
+    book.update(EventBatch(EventKind.TRADE, "ACME", trades(1)))
+    expected = book.get("ACME").reference
+    assert expected is not None and book.reference("acme") == expected == Decimal(str(trades(1)["price"][0]))

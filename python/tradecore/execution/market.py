@@ -99,6 +99,18 @@ class MarketBook:
                                           ts_event=raw.ts_event, state=raw.state)
         return raw.snapshot
 
+    def reference(self, symbol: str) -> Decimal | None:
+        """``get(symbol).reference`` without building the snapshot (risk reads it for every
+        held symbol at each order)."""
+        raw = self._raw.get(symbol.upper())
+        if raw is None or raw.snapshot is not None:
+            return self.get(symbol).reference
+        if raw.last > 0:
+            return price(raw.last)
+        if raw.bid > 0 and raw.ask > 0:
+            return (price(raw.bid) + price(raw.ask)) / 2
+        return None
+
     def _entry(self, key: str) -> BookEntry:
         raw = self._raw.get(key)
         if raw is None:

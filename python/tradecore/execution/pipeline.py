@@ -191,12 +191,13 @@ class ExecutionPipeline:
                 continue
             sym = self._open_symbol[order_id]
             open_orders[sym] = open_orders.get(sym, Decimal(0)) + leaves
+        held = self.tracker.open_symbols()
         marks = {}
-        for s in set(self.tracker.open_symbols()) | {symbol}:
-            last = self.market.get(s).reference
+        for s in {*held, symbol}:
+            last = self.market.reference(s)
             if last is not None:
                 marks[s] = last
-        return RiskContext(positions={s: self.tracker.qty(s) for s in self.tracker.open_symbols()},
+        return RiskContext(positions={s: self.tracker.qty(s) for s in held},
                            open_orders=open_orders, marks=marks, market=self.market.get(symbol),
                            daily_pnl=self.tracker.daily_pnl(), now=self.now)
 
