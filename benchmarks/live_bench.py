@@ -2,34 +2,38 @@
 sustains, memory per symbol, and `tradecore backtest` throughput on the LEAN tick files.
 
 Run ``python benchmarks/live_bench.py`` (``TRADECORE_DATA`` for the LEAN part; ``--quick`` for a
-short run). One line per figure as ``name: value unit``.
+short run). One line per figure as ``name: value unit``; lines starting with ``#`` narrate.
 
 How the load is made, and why
 -----------------------------
 A separate process (``--feed``) serves the Alpaca v2 stock stream with the simulator's feed
 server (:class:`tradecore.sim.feed.AlpacaFeedServer`) on loopback. It pre-encodes msgpack trade
-messages for N symbols, message k due at ``t0 + k / rate``, and sends them in frames every
+messages for 500 symbols, message k due at ``t0 + k / rate``, and sends them in frames every
 ``FRAME_US`` (a frame holds the messages due in its interval, as a vendor's server buffers its
-output; 0 sends each message as soon as it is due). This process runs the code ``tradecore live`` runs: :class:`AlpacaStream` (receive,
-decode, per-symbol queues) → :func:`tradecore.session.run_pipeline` → StrategyManager →
-SymbolRunner → native engine (``ema_cross``, 1 s bars) → risk, router and the paper venue.
+output; 0 sends each message as soon as it is due). This process runs what ``tradecore live``
+runs: :class:`AlpacaStream` (receive, inflate, decode, per-symbol queues) →
+:func:`tradecore.session.run_pipeline` → StrategyManager → SymbolRunner → native engine
+(``ema_cross`` 2/3 on 1 s bars, so intents and positions are frequent) → risk, router, paper venue.
+A separate process rather than a task of the same event loop: generating the load must not pause
+consuming it (the old benchmark's bursts), and the WebSocket and decode costs are real.
 
-Every message's event time is its due time on a shifted (weekday premarket) clock, and this
-process restores from it the scheduled send time of its frame as the batch's receive time.
-Latencies are therefore measured from when the frame was *due*, not from when it arrived: a late
-sender, a burst, the socket, decoding and every queue count against us. A separate process, not a task of
-the same event loop, so generating the load does not pause consuming it (and vice versa).
+Every message's event time is its due time on a shifted (weekday premarket) clock; this process
+turns it back into the wall-clock time its frame was due and uses that as the receive time.
+Latencies are therefore measured from when the tick was *scheduled to leave the feed*, not from
+when it arrived: a late sender, the socket, decoding and every queue count against us.
 
 Figures
 -------
-- ``baseline_*``: the same feed into the same stream client with a consumer that does nothing
-  but stamp (transport + decode floor), the sender's own lateness, and the cost of one bare
-  asyncio queue hop (what the pipeline used to pay per event).
+- ``baseline_*``: the same feed into the same stream client with a consumer that only stamps
+  (the transport + decode floor, at the target rate), the sender's lateness, and one bare asyncio
+  queue hop (what the pipeline paid per event before it dispatched into idle symbols directly).
+- ``*_cpu_per_msg``: this process's CPU time per message over a step (compare the pipeline's
+  with the stream-only baseline's; meaningful when the process is saturated).
 - ``load_*``: 500 symbols at 50k msgs/s: p50/p99/p99.9 from the tick's scheduled time to the
-  engine having processed it and to the intent it caused, and per stage.
-- ``max_sustained_msgs_per_s``: the offered rate is stepped up until the backlog grows (the last
-  tick of a step is processed more than ``BACKLOG_MS`` after it was due, or ticks are lost).
-- ``memory_per_symbol``: resident memory added per active symbol (engine, strategy, venue).
+  engine having processed it, to the intent it caused, and per stage.
+- ``max_sustained_msgs_per_s``: the offered rate is stepped up (5 s per step) until the backlog
+  grows (the last tick of a step is processed more than ``BACKLOG_MS`` after it was due).
+- ``memory_per_symbol``: resident memory added per active symbol (engine, strategy, venue, task).
 - ``backtest_*``: the LEAN SPY, BAC and IBM trade and quote ticks through
   :func:`tradecore.session.backtest`, the code behind ``tradecore backtest``.
 """
@@ -43,11 +47,9 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
 
 import msgpack
 import numpy as np
-
 from tradecore.config import Config
 from tradecore.latency import LatencyStats
 from tradecore.pipeline import StrategyManager
@@ -124,7 +126,7 @@ async def feed_main() -> None:
                 sent = due
             else:
                 wait = scheduled + frame_ns - now if frame_ns else t0 + int(sent * period) - now
-                time.sleep(min(max(wait, 0), SEND_TICK_US * 1000) / 1e9)
+                time.sleep(min(max(wait, 0), SEND_TICK_US * 1000) / 1e9)  # noqa: ASYNC251 - precise pacing; this process only sends
         p50, p99 = np.percentile(lags, (50, 99))
         print(f"done {p50:.0f} {p99:.0f}", flush=True)
     await server.close()

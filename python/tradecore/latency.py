@@ -40,7 +40,7 @@ def _bounds(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class Histogram:
     """Counts of non-negative integer values (ns) in log-linear buckets."""
 
-    __slots__ = ("counts", "count", "max")
+    __slots__ = ("count", "counts", "max")
 
     def __init__(self) -> None:
         self.counts = [0] * _BUCKETS
@@ -54,8 +54,7 @@ class Histogram:
             value = (1 << _MAX_BITS) - 1
         self.counts[_index(value)] += 1
         self.count += 1
-        if value > self.max:
-            self.max = value
+        self.max = max(self.max, value)
 
     def decades(self, edges_ns: tuple[int, ...] = _DECADES) -> list[int]:
         """Counts below each edge and above the last (coarse, for a glance on the dashboard)."""

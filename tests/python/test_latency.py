@@ -7,7 +7,6 @@ import io
 
 import numpy as np
 from rich.console import Console
-
 from tradecore.config import Config
 from tradecore.latency import Histogram, LatencyStats
 from tradecore.session import RunState

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from tradecore import schema
 from tradecore.config import Config
 from tradecore.latency import LatencyStats
@@ -186,7 +185,7 @@ def test_the_book_continues_from_a_snapshot_set_by_hand(kind: str) -> None:
     from tradecore.execution.market import MarketBook, MarketSnapshot
 
     book = MarketBook()
-    book.set(MarketSnapshot("ACME", bid=Decimal("9.99"), ask=Decimal("10.01"), last=Decimal("10"),
+    book.set(MarketSnapshot("ACME", bid=Decimal("9.99"), ask=Decimal("10.01"), last=Decimal(10),
                             ts_event=T0, state=schema.TradingState.HALTED))
     if kind == "quote":
         quote = schema.empty(schema.QUOTE, 2)
@@ -194,14 +193,14 @@ def test_the_book_continues_from_a_snapshot_set_by_hand(kind: str) -> None:
         book.update(EventBatch(EventKind.QUOTE, "ACME", quote))
         snap = book.get("ACME")
         # The last positive bid of the batch; the bid 0 means "no bid", not a new price.
-        assert (snap.bid, snap.ask, snap.last) == (Decimal("9.5"), Decimal("10.25"), Decimal("10"))
+        assert (snap.bid, snap.ask, snap.last) == (Decimal("9.5"), Decimal("10.25"), Decimal(10))
         assert snap.halted and snap.ts_event == T0 + 1
     else:
         status = schema.empty(schema.STATUS, 1)
         status["ts_event"], status["state"] = T0 + 1, int(schema.TradingState.TRADING)
         book.update(EventBatch(EventKind.STATUS, "ACME", status))
         snap = book.get("ACME")
-        assert not snap.halted and snap.bid == Decimal("9.99") and snap.last == Decimal("10")
+        assert not snap.halted and snap.bid == Decimal("9.99") and snap.last == Decimal(10)
 
 
 def test_the_reference_price_is_the_snapshots() -> None:

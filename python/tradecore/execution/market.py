@@ -61,7 +61,7 @@ class BookEntry:
     callers). The Decimal :class:`MarketSnapshot` is built when someone asks for it, not for
     every event."""
 
-    __slots__ = ("bid", "ask", "last", "ts_event", "state", "snapshot")
+    __slots__ = ("ask", "bid", "last", "snapshot", "state", "ts_event")
 
     def __init__(self) -> None:
         self.bid = self.ask = self.last = 0.0
@@ -150,8 +150,7 @@ class MarketBook:
         else:
             raw.state = TradingState(int(events["state"][-1]))
         ts = int(events["ts_event"][-1])
-        if ts > raw.ts_event:
-            raw.ts_event = ts
+        raw.ts_event = max(raw.ts_event, ts)
         raw.snapshot = None
         return raw
 

@@ -20,8 +20,13 @@ from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 
 from tradecore.execution.broker import Broker, BrokerError, BrokerEvent
-from tradecore.execution.events import (ExecutionEvent, IntentRejected, KillSwitchTripped, OrderRouted,
-                                        RiskDecision)
+from tradecore.execution.events import (
+    ExecutionEvent,
+    IntentRejected,
+    KillSwitchTripped,
+    OrderRouted,
+    RiskDecision,
+)
 from tradecore.execution.market import MarketBook, price
 from tradecore.execution.positions import PositionTracker
 from tradecore.execution.risk import RiskContext, RiskManager
@@ -118,8 +123,7 @@ class ExecutionPipeline:
         simulator. True when :meth:`drain` must run before anything else (a mark or a broker event
         may have moved PnL past the kill switch)."""
         entry = self.market.update(batch)
-        if entry.ts_event > self.now:
-            self.now = entry.ts_event
+        self.now = max(self.now, entry.ts_event)
         marked = entry.last > 0 and self.tracker.qty(batch.symbol) != 0
         if marked:
             self.tracker.mark(batch.symbol, price(entry.last))  # the snapshot's Decimal, without the snapshot
