@@ -27,6 +27,8 @@ Figures
 - ``baseline_*``: the same feed into the same stream client with a consumer that only stamps
   (the transport + decode floor, at the target rate), the sender's lateness, and one bare asyncio
   queue hop (what the pipeline paid per event before it dispatched into idle symbols directly).
+- ``pipeline_only_per_msg``: the pipeline alone (dispatch → book → engine → done) per message,
+  pre-built batches, no stream; ``baseline_loop_yield`` is the loop turn taken out of it.
 - ``*_cpu_per_msg``: this process's CPU time per message over a step (compare the pipeline's
   with the stream-only baseline's; meaningful when the process is saturated).
 - ``load_*``: 500 symbols at 50k msgs/s: p50/p99/p99.9 from the tick's scheduled time to the
@@ -50,12 +52,13 @@ from collections.abc import AsyncIterator, Iterable
 
 import msgpack
 import numpy as np
+from tradecore import schema
 from tradecore.config import Config
 from tradecore.latency import LatencyStats
 from tradecore.pipeline import StrategyManager
 from tradecore.session import RunState, backtest, run_pipeline
 from tradecore.streams.alpaca import AlpacaStream
-from tradecore.streams.base import EventBatch, MarketDataStream
+from tradecore.streams.base import EventBatch, EventKind, MarketDataStream
 
 SYMBOLS = 500
 SEND_TICK_US = 50
@@ -315,6 +318,67 @@ async def load(rate: float, seconds: float, sweep: list[float]) -> None:
     await feed.close()
 
 
+async def pipeline_only(count: int = 100_000) -> None:
+    """The pipeline's own cost per message: pre-built single-trade batches for 500 idle symbols
+    dispatched one at a time (with one loop yield each, as a stream consumer does), no stream."""
+    config = Config().with_overrides(strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3},
+                                               "bar_period": "1s"})
+    state = RunState.create(config, journal=None)
+    state.execution.latency = LatencyStats()
+
+    async def make_runner(symbol: str):  # type: ignore[no-untyped-def]
+        return state.runner(symbol, state.make_engine(symbol))
+
+    manager = state.manager = StrategyManager(Quiet(), make_runner, state.bus)
+    symbols = names(SYMBOLS)
+    await manager.update_universe(symbols)
+    rng = np.random.default_rng(1)
+    prices = 10 + rng.random(SYMBOLS)
+    batches = []
+    for k in range(count):
+        i = k % SYMBOLS
+        prices[i] *= 1 + rng.normal(0, 0.002)
+        trade = schema.empty(schema.TRADE, 1)
+        trade["ts_event"], trade["price"], trade["size"] = EVENT_BASE + k * 20_000, round(prices[i], 2), 100
+        batches.append(EventBatch(EventKind.TRADE, symbols[i], trade, np.array([time.time_ns()])))
+    started = time.perf_counter_ns()
+    for batch in batches:
+        manager.dispatch(batch)
+        await asyncio.sleep(0)
+    await manager.drain()
+    elapsed = time.perf_counter_ns() - started
+    started = time.perf_counter_ns()
+    for _ in range(count):
+        await asyncio.sleep(0)
+    yield_ns = (time.perf_counter_ns() - started) / count
+    report("baseline_loop_yield", yield_ns / 1e3, "us")
+    report("pipeline_only_per_msg", (elapsed / count - yield_ns) / 1e3, "us")
+    await manager.close()
+
+
+class Quiet(MarketDataStream):
+    """The manager only subscribes; :func:`pipeline_only` dispatches the events itself."""
+
+    def __init__(self) -> None:
+        self._symbols: set[str] = set()
+
+    async def subscribe(self, symbols: Iterable[str]) -> None:
+        self._symbols |= set(symbols)
+
+    async def unsubscribe(self, symbols: Iterable[str]) -> None:
+        self._symbols -= set(symbols)
+
+    @property
+    def subscribed(self) -> frozenset[str]:
+        return frozenset(self._symbols)
+
+    def __aiter__(self) -> AsyncIterator[EventBatch]:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        return None
+
+
 async def _queue_hop_ns(n: int = 100_000) -> float:
     """One event through an asyncio.Queue to a waiting task and back to the producer."""
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -364,6 +428,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.feed:
         asyncio.run(feed_main())
         return
+    asyncio.run(pipeline_only(20_000 if args.quick else 100_000))
     if args.quick:
         asyncio.run(load(rate=20_000, seconds=1.0, sweep=[10_000]))
     else:
