@@ -215,3 +215,62 @@ def test_the_reference_price_is_the_snapshots() -> None:
     book.update(EventBatch(EventKind.TRADE, "ACME", trades(1)))
     expected = book.get("ACME").reference
     assert expected is not None and book.reference("acme") == expected == Decimal(str(trades(1)["price"][0]))
+
+
+def test_a_mark_past_the_loss_limit_flattens_through_the_dispatch_path() -> None:
+    from tradecore.execution import OrderRequest
+
+    async def scenario() -> None:
+        config = Config().with_overrides(strategy={"name": "ema_cross", "bar_period": "1min"},
+                                         execution={"risk": {"daily_loss_limit": 500}})
+        state = RunState.create(config, journal=None)
+        risk_events = state.bus.subscribe(["risk"])
+        manager = await _manager(state)
+        await manager.update_universe(["ACME"])
+        engine = manager.symbols["ACME"].runner.engine
+        quote = schema.empty(schema.QUOTE, 1)
+        quote["ts_event"], quote["bid_price"], quote["ask_price"] = T0, 10.00, 10.02
+        quote["bid_size"], quote["ask_size"] = 10_000, 10_000
+        manager.dispatch(EventBatch(EventKind.QUOTE, "ACME", quote))
+        await manager.drain()
+        state.broker.now = T0
+        await state.broker.submit(OrderRequest(client_order_id="manual-1", symbol="ACME", side=schema.Side.BUY,
+                                               type=schema.OrderType.MARKET, qty=Decimal(1_000)))
+        await manager.symbols["ACME"].runner._consume(engine.native.drain())
+        assert state.broker.tracker.qty("ACME") == 1_000
+        # The market falls $1: the print marks the position down $1,000, past the $500 limit.
+        fall = schema.empty(schema.QUOTE, 2)
+        fall["ts_event"], fall["bid_price"], fall["ask_price"] = [T0 + 1, T0 + 3], 9.00, 9.02
+        fall["bid_size"], fall["ask_size"] = 10_000, 10_000
+        crash = trades(1)
+        crash["ts_event"], crash["price"] = T0 + 2, 9.01
+        manager.dispatch(EventBatch(EventKind.QUOTE, "ACME", fall[:1]))
+        assert state.pipeline.risk.tripped is None  # quotes do not mark
+        manager.dispatch(EventBatch(EventKind.TRADE, "ACME", crash))
+        manager.dispatch(EventBatch(EventKind.QUOTE, "ACME", fall[1:]))
+        await manager.drain()
+        await manager.symbols["ACME"].runner._consume(engine.native.drain())  # the closing fill
+        assert state.pipeline.risk.tripped is not None
+        assert any("flatten" in str(e.data.get("reason")) for e in risk_events.drain())
+        assert state.broker.tracker.qty("ACME") == 0  # the kill switch's closing order filled
+        await manager.close()
+
+    asyncio.run(scenario())
+
+
+def test_equity_kept_up_to_date_equals_the_sum_over_positions() -> None:
+    from tradecore.execution.positions import PositionTracker
+
+    rng = np.random.default_rng(11)
+    tracker = PositionTracker(Decimal(100_000))
+    symbols = ["A", "B", "C", "D"]
+    for _ in range(400):
+        symbol = symbols[int(rng.integers(len(symbols)))]
+        price = Decimal(str(round(float(rng.uniform(5, 15)), 2)))
+        if rng.random() < 0.5:
+            side = schema.Side.BUY if rng.random() < 0.6 else schema.Side.SELL
+            tracker.on_fill(symbol, side, Decimal(int(rng.integers(1, 300))), price, Decimal("0.35"))
+        else:
+            tracker.mark(symbol, price)
+        direct = tracker.cash + sum((tracker.symbol(s).market_value for s in symbols), Decimal(0))
+        assert tracker.equity == direct
