@@ -111,13 +111,40 @@ struct EngineBox {
   SymbolEngine engine;
   py::object trades, quotes, bars, statuses, clock;
   bool python_strategies = false;
+
+  /// Release the loaded arrays but the one in ``kept``.
+  void release_except(const py::object& kept) {
+    for (py::object* slot : {&trades, &quotes, &bars, &statuses, &clock})
+      if (slot != &kept) *slot = py::none();
+  }
 };
+
+/// Whether `a` has T's dtype. Comparing structured dtypes field by field costs microseconds,
+/// more than a live event's whole engine run: the last dtype object that matched is remembered
+/// (arrays made by tradecore.schema share one), so the comparison runs once, not per call.
+template <class T>
+bool has_dtype_of(const py::array& a) {
+  static PyObject* matched = nullptr;  // a strong reference: the address cannot be reused
+  const py::dtype dtype = a.dtype();
+  if (dtype.ptr() == matched) return true;
+  if (!dtype.equal(py::dtype::of<T>())) return false;
+  Py_XDECREF(matched);
+  matched = dtype.inc_ref().ptr();
+  return true;
+}
 
 template <class T>
 std::span<const T> optional_span(py::object& keep, const py::object& given) {
   if (given.is_none()) {
     keep = py::none();
     return {};
+  }
+  if (py::isinstance<py::array>(given)) {  // the common case, without a conversion attempt
+    const auto plain = py::reinterpret_borrow<py::array>(given);
+    if (plain.ndim() == 1 && (plain.flags() & py::array::c_style) && has_dtype_of<T>(plain)) {
+      keep = given;
+      return {static_cast<const T*>(plain.data()), static_cast<std::size_t>(plain.shape(0))};
+    }
   }
   auto array = py::array_t<T, py::array::c_style>::ensure(given);
   if (!array || array.dtype().not_equal(py::dtype::of<T>()))
@@ -398,6 +425,39 @@ void register_engine(py::module_& m) {
           },
           py::kw_only(), py::arg("trades") = py::none(), py::arg("quotes") = py::none(),
           py::arg("bars") = py::none(), py::arg("statuses") = py::none(), py::arg("clock") = py::none())
+      // One kind of event per call: what a live batch is (no keyword parsing, no None checks).
+      .def(
+          "load_trades",
+          [](EngineBox& self, const py::object& trades) {
+            auto t = optional_span<Trade>(self.trades, trades);
+            self.release_except(self.trades);
+            self.engine.load(t, {}, {}, {}, {});
+          },
+          py::arg("trades").noconvert())
+      .def(
+          "load_quotes",
+          [](EngineBox& self, const py::object& quotes) {
+            auto q = optional_span<Quote>(self.quotes, quotes);
+            self.release_except(self.quotes);
+            self.engine.load({}, q, {}, {}, {});
+          },
+          py::arg("quotes").noconvert())
+      .def(
+          "load_bars",
+          [](EngineBox& self, const py::object& bars) {
+            auto b = optional_span<Bar>(self.bars, bars);
+            self.release_except(self.bars);
+            self.engine.load({}, {}, b, {}, {});
+          },
+          py::arg("bars").noconvert())
+      .def(
+          "load_statuses",
+          [](EngineBox& self, const py::object& statuses) {
+            auto s = optional_span<Status>(self.statuses, statuses);
+            self.release_except(self.statuses);
+            self.engine.load({}, {}, {}, s, {});
+          },
+          py::arg("statuses").noconvert())
       .def(
           "run",
           [](EngineBox& self) {
@@ -411,6 +471,14 @@ void register_engine(py::module_& m) {
           "caller, or the events run out.")
       .def_property_readonly("exhausted", [](const EngineBox& self) { return self.engine.exhausted(); })
       .def("drain", &drain, "Take the output produced since the last drain, as arrays.")
+      .def_property_readonly(
+          "has_output",
+          [](const EngineBox& self) {
+            const EngineOutput& o = self.engine.output();
+            return !(o.transitions.empty() && o.intents.empty() && o.fills.empty() && o.updates.empty() &&
+                     o.bars.empty());
+          },
+          "Whether drain() has anything to return (cheaper than draining nothing).")
       .def(
           "new_intents",
           [](const EngineBox& self) {

@@ -15,7 +15,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from tradecore.latency import LatencyStats
+from tradecore.latency import DECADE_LABELS, LatencyStats
 
 __all__ = ["Dashboard"]
 
@@ -104,10 +104,12 @@ class Dashboard:
                           style="yellow" if feed else None)
         for symbol, reason in (manager.quarantined.items() if manager else []):
             table.add_row(symbol, "QUARANTINED", "", "", "", reason[:40], style="red")
-        latency = Table(title="latency (µs)", expand=False)
-        for column in ("stage", "p50", "p99", "count"):
-            latency.add_column(column)
+        latency = Table(title="latency (µs; counts per band)", expand=False)
+        for column in ("stage", "p50", "p99", "p99.9", "max", *DECADE_LABELS):
+            latency.add_column(column, justify="right")
         for stage, figures in self.latency.summary().items():
-            latency.add_row(stage, f"{figures['p50_us']:.0f}", f"{figures['p99_us']:.0f}", f"{figures['count']:.0f}")
+            bands = self.latency.histograms[stage].decades()
+            latency.add_row(stage, *(f"{figures[k]:.0f}" for k in ("p50_us", "p99_us", "p999_us", "max_us")),
+                            *(str(n) for n in bands))
         recent = Text("\n".join(self.recent) or "(no intents or fills yet)")
         return Group(header, table, latency, recent)

@@ -62,7 +62,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -309,16 +309,17 @@ class FeedMonitor:
             return None
         return f"feed {health.state.value}: {health.reason}"
 
-    async def before_batch(self, runner: Any, batch: EventBatch) -> None:
-        """The runner's hook: backfill before the first batch after a silence, then unblock."""
+    def before_batch(self, runner: Any, batch: EventBatch) -> Coroutine[Any, Any, None] | None:
+        """The runner's hook: the backfill to await before the first batch after a silence
+        (which then unblocks the symbol), else None: a healthy batch costs no await."""
         health = self.symbols.get(runner.symbol)
         if health is None or health.backfill_after is None or not len(batch.events):
-            return
+            return None
         times = batch.events["ts_event"]
         newer = times[times > health.backfill_after]
         if not len(newer):
-            return  # still events from before the silence (the queue was behind)
-        await self._backfill(runner, health, int(newer.min()))
+            return None  # still events from before the silence (the queue was behind)
+        return self._backfill(runner, health, int(newer.min()))
 
     # -- internals -----------------------------------------------------------------------
 
@@ -356,7 +357,7 @@ class FeedMonitor:
         if len(bars):
             # The open live bar closes first (strategies see bars in time order); any intent
             # it causes goes through the gate, which still blocks entries.
-            await runner._run(lambda: native.on_clock(start))
+            await runner.step(lambda: native.on_clock(start))
             runner.engine.warm_up(bars)
         record = {"symbol": runner.symbol, "start": start, "end": end, "requested": requested,
                   "bars": len(bars), "first_new_ts": first_new, "error": error}

@@ -281,7 +281,7 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
                                  history=lambda symbol, start, end: rest_bars(client, symbol, start, end))
             state.pipeline.router = EntryGate(state.pipeline.router, health, state.pipeline.tracker.qty)
         stream: Any = AlpacaStream(url=stream_url, key_id=keys[0], secret_key=keys[1],
-                                   channels=("trades", "quotes", "statuses"),
+                                   channels=("trades", "quotes", "statuses"), latency=latency,
                                    on_gap=health.on_gap if health is not None else None)
         start_log = StartLog(record) if record is not None else None
         starts: dict[str, dict[str, Any]] = {}
@@ -302,7 +302,7 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             history = await _warm_up(client, runner, clock())
             if health is not None:
                 health.track(symbol)
-                runner.before_batch = health.before_batch
+                runner.before_batch.append(health.before_batch)
             if start_log is not None:  # so a backtest of the recording starts alike
                 starts[symbol] = {"prior_close": state.prior_closes.get(symbol),
                                   "instrument_id": state.instruments[symbol],
@@ -381,9 +381,8 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             await stream.close()
             if not state.paper:
                 fill_check = await _check_broker_fills(state, journal, clock())
-    for stage, figures in latency.summary().items():
-        for name in ("p50_us", "p99_us"):
-            journal.latency(clock(), f"{stage}.{name[:3]}", round(figures[name] * 1e3))
+    for record in latency.records():  # one histogram per stage
+        journal.append("latency", clock(), record)
     journal.flush()
     summary = summarize(executions_from_journal(journal),
                         starting_equity=config.execution.starting_cash)

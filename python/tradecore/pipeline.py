@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 import numpy as np
@@ -30,31 +31,50 @@ from tradecore.tasks import start_task
 __all__ = ["Execution", "StrategyManager", "SymbolRunner"]
 
 _log = logging.getLogger("tradecore.pipeline")
-_engine = _core.engine
 
-_LOAD_ARGUMENT = {
-    EventKind.TRADE: "trades",
-    EventKind.QUOTE: "quotes",
-    EventKind.BAR: "bars",
-    EventKind.STATUS: "statuses",
+_engine = _core.engine
+_EXHAUSTED = _engine.StopReason.EXHAUSTED
+_INTENT = _engine.StopReason.INTENT
+
+_LOADER = {  # the engine's loader of each kind it runs
+    EventKind.TRADE: "load_trades",
+    EventKind.QUOTE: "load_quotes",
+    EventKind.BAR: "load_bars",
+    EventKind.STATUS: "load_statuses",
 }
 
 
 class Execution(Protocol):
-    """What the pipeline needs from the execution layer (risk, router, broker)."""
+    """What the pipeline needs from the execution layer (risk, router, broker).
+
+    The per-event calls are synchronous and say when :meth:`settle` must be awaited before
+    going on, so an event that moves no position costs no await.
+    """
 
     async def handle_intents(self, runner: SymbolRunner, intents: np.ndarray) -> None:
         """Turn intents into orders (or risk rejections) for ``runner``'s symbol."""
 
-    async def on_market(self, batch: EventBatch) -> None:
-        """See market data before the engine does (marks for PnL and risk, the kill switch)."""
+    def on_market(self, batch: EventBatch) -> bool:
+        """See market data before the engine does (book, marks); True: settle first."""
 
-    async def on_output(self, runner: SymbolRunner, output: dict[str, np.ndarray]) -> None:
-        """See what the engine produced (native fills of a paper venue, transitions, bars)."""
+    def on_output(self, runner: SymbolRunner, output: dict[str, np.ndarray]) -> bool:
+        """See what the engine produced (native fills of a paper venue, transitions); True:
+        settle before the next decision."""
+
+    async def settle(self) -> None:
+        """Apply what the broker reported (positions, PnL, the kill switch)."""
+
+
+Continuation = Callable[[], Awaitable[None]]
+"""What is left of a batch once it needs to wait (an intent to route, positions to settle)."""
 
 
 class SymbolRunner:
-    """One symbol's engine driven by its event batches (a live event is a batch of one)."""
+    """One symbol's engine driven by its event batches (a live event is a batch of one).
+
+    :meth:`feed` does everything that needs no waiting at once (the common case: the book,
+    the engine, nothing to trade) and returns the rest as a :data:`Continuation`.
+    """
 
     def __init__(self, symbol: str, engine: SymbolEngine, execution: Execution, bus: EventBus,
                  latency: LatencyStats | None = None) -> None:
@@ -63,46 +83,120 @@ class SymbolRunner:
         self.execution = execution
         self.bus = bus
         self.latency = latency
-        self._received: int | None = None
+        self._received: np.ndarray | None = None  # receive times (ns UTC) of the batch in the engine
+        self._loaded_at = 0  # engine's events_processed when the batch was loaded
         self.last_price = float("nan")
-        # Awaited before each batch: feed health backfills a gap here (tradecore.health).
-        self.before_batch: Callable[[SymbolRunner, EventBatch], Awaitable[None]] | None = None
+        # Called before each batch; what one returns is awaited before the batch goes on (feed
+        # health backfills a gap, a broker's fills reach the engine: tradecore.health, session).
+        self.before_batch: list[Callable[[SymbolRunner, EventBatch], Awaitable[None] | None]] = []
 
     async def process(self, batch: EventBatch) -> None:
         """Run one batch through the engine; route intents; publish what happened."""
-        if self.before_batch is not None:
-            await self.before_batch(self, batch)
-        await self.execution.on_market(batch)
-        argument = _LOAD_ARGUMENT.get(batch.kind)
-        if argument is None:
-            return  # corrections, LULD, ...: seen by the execution layer only
-        events = batch.events
-        if batch.kind == EventKind.TRADE and len(events):
-            self.last_price = float(events["price"][-1])
-        native = self.engine.native
-        native.load(**{argument: events})
-        self._received = None if batch.ts_received is None else int(batch.ts_received[-1])
-        await self._run(native.run)
-        if self.latency is not None and self._received is not None:
-            self.latency.add("receive_to_engine_done", time.time_ns() - self._received)
+        rest = self.feed(batch)
+        if rest is not None:
+            await rest()
 
-    async def _run(self, step: Callable[[], object]) -> None:
-        """Call ``step`` (a run or an external event) and keep going until nothing needs Python."""
+    def feed(self, batch: EventBatch) -> Continuation | None:
+        """Process ``batch`` as far as it goes without waiting; return what is left (or None)."""
+        for index, hook in enumerate(self.before_batch):
+            pending = hook(self, batch)
+            if pending is not None:
+                return partial(self._after_hooks, pending, index, batch)
+        return self._feed_market(batch)
+
+    async def step(self, call: Callable[[], object]) -> None:
+        """Run one engine call outside a batch (a clock tick, a broker's fill or update): its
+        intents are routed and its output settled as for market data."""
+        self._received = None
+        await self._continue(call())
+
+    async def _after_hooks(self, pending: Awaitable[None], index: int, batch: EventBatch) -> None:
+        await pending
+        for hook in self.before_batch[index + 1:]:
+            more = hook(self, batch)
+            if more is not None:
+                await more
+        rest = self._feed_market(batch)
+        if rest is not None:
+            await rest()
+
+    def _feed_market(self, batch: EventBatch) -> Continuation | None:
+        if self.execution.on_market(batch):
+            return partial(self._settle_then_run, batch)
+        return self._run_engine(batch)
+
+    async def _settle_then_run(self, batch: EventBatch) -> None:
+        await self.execution.settle()
+        rest = self._run_engine(batch)
+        if rest is not None:
+            await rest()
+
+    def _run_engine(self, batch: EventBatch) -> Continuation | None:
+        loader = _LOADER.get(batch.kind)
+        if loader is None:
+            return None  # corrections, LULD, ...: seen by the execution layer only
+        events = batch.events
+        if batch.kind is EventKind.TRADE and len(events):
+            self.last_price = float(events["price"][-1])
+        self._received = batch.ts_received
+        self._stamp("receive_to_engine_start")  # decoding and queueing, before the engine
         native = self.engine.native
-        reason = step()
-        while reason != _engine.StopReason.EXHAUSTED:
-            if reason == _engine.StopReason.INTENT:
+        self._loaded_at = native.events_processed
+        getattr(native, loader)(events)
+        reason = native.run()
+        if reason != _EXHAUSTED:
+            return partial(self._continue, reason)
+        if native.has_output and self._take_output():
+            return self._settle_and_stamp
+        self._stamp("receive_to_engine_done")
+        return None
+
+    async def _continue(self, reason: object) -> None:
+        """From an engine stop on: route intents, settle fills, resume until the events run out."""
+        native = self.engine.native
+        while reason != _EXHAUSTED:
+            if reason == _INTENT:
                 intents = native.new_intents()
-                if self.latency is not None and self._received is not None:
-                    self.latency.add("receive_to_intent", time.time_ns() - self._received)
+                self._stamp_intent()
                 await self.execution.handle_intents(self, intents)
                 # Positions and risk must see what the orders did before the next decision.
-                await self._consume(native.drain())
+                if self._take_output():
+                    await self.execution.settle()
             reason = native.run()
-        await self._consume(native.drain())
+        await self._settle_and_stamp()
+
+    async def _settle_and_stamp(self) -> None:
+        if self._take_output():
+            await self.execution.settle()
+        self._stamp("receive_to_engine_done")
+
+    def _stamp(self, stage: str) -> None:
+        """Record ``stage`` for every event of the batch (the oldest waited longest)."""
+        if self.latency is None or self._received is None:
+            return
+        now = time.time_ns()
+        add = self.latency.add
+        for received in self._received.tolist():
+            add(stage, now - received)
+
+    def _stamp_intent(self) -> None:
+        """Record ``receive_to_intent`` for the event the engine stopped at."""
+        if self.latency is None or self._received is None or not len(self._received):
+            return
+        index = min(max(self.engine.native.events_processed - self._loaded_at - 1, 0), len(self._received) - 1)
+        self.latency.add("receive_to_intent", time.time_ns() - int(self._received[index]))
+
+    def _take_output(self) -> bool:
+        """Hand the engine's output to the execution layer and the bus; True: settle now."""
+        output = self.engine.native.drain()
+        settle = self.execution.on_output(self, output)
+        self._publish(output)
+        return settle
 
     async def _consume(self, output: dict[str, np.ndarray]) -> None:
-        await self.execution.on_output(self, output)
+        """Hand ``output`` (drained by the caller, e.g. after a flattening) over and settle."""
+        if self.execution.on_output(self, output):
+            await self.execution.settle()
         self._publish(output)
 
     def _publish(self, output: dict[str, np.ndarray]) -> None:
@@ -124,18 +218,22 @@ class SymbolRunner:
 _MAX_COALESCE = 512
 
 
-def _coalesce(batches: list[EventBatch]) -> list[EventBatch]:
+def _coalesce(items: list[EventBatch | Continuation]) -> list[EventBatch | Continuation]:
     """Join runs of consecutive batches of the same kind (arrival order is kept)."""
-    if len(batches) == 1:
-        return batches
-    out: list[EventBatch] = []
+    if len(items) == 1:
+        return items
+    out: list[EventBatch | Continuation] = []
     run: list[EventBatch] = []
-    for batch in batches:
-        if run and batch.kind != run[0].kind:
+    for item in items:
+        if run and (not isinstance(item, EventBatch) or item.kind != run[0].kind):
             out.append(_join(run))
             run = []
-        run.append(batch)
-    out.append(_join(run))
+        if isinstance(item, EventBatch):
+            run.append(item)
+        else:
+            out.append(item)
+    if run:
+        out.append(_join(run))
     return out
 
 
@@ -153,8 +251,10 @@ def _join(run: list[EventBatch]) -> EventBatch:
 @dataclass
 class _Symbol:
     runner: SymbolRunner
-    queue: asyncio.Queue[EventBatch]
+    # Batches that arrived while the symbol was busy, and the continuation it is waiting on.
+    queue: asyncio.Queue[EventBatch | Continuation]
     task: asyncio.Task[None] | None = None
+    pending: int = 0  # items queued and not yet done: 0 = idle, a batch can be fed at once
 
 
 @dataclass
@@ -226,11 +326,31 @@ class StrategyManager:
         await asyncio.gather(entry.task, return_exceptions=True)
 
     def dispatch(self, batch: EventBatch) -> None:
-        """Queue a batch for its symbol's task (dropped if the symbol is not active)."""
+        """Hand a batch to its symbol (dropped if the symbol is not active).
+
+        An idle symbol processes it at once, up to the first thing that must wait (routing an
+        intent, settling fills), which its task then finishes; a busy symbol queues it behind
+        what it is doing. Either way each symbol sees its batches in arrival order.
+        """
         self.dispatched += len(batch)
         entry = self.symbols.get(batch.symbol)
-        if entry is not None:
-            entry.queue.put_nowait(batch)
+        if entry is None:
+            return
+        if entry.pending:
+            self._queue(entry, batch)
+            return
+        try:
+            rest = entry.runner.feed(batch)
+        except Exception as error:  # noqa: BLE001 - any failure quarantines this symbol only
+            self._quarantine(batch.symbol, error)
+            return
+        if rest is not None:
+            self._queue(entry, rest)
+
+    @staticmethod
+    def _queue(entry: _Symbol, item: EventBatch | Continuation) -> None:
+        entry.pending += 1
+        entry.queue.put_nowait(item)
 
     async def drain(self) -> None:
         """Wait until every queued batch has been processed."""
@@ -239,23 +359,27 @@ class StrategyManager:
     async def _serve(self, symbol: str, entry: _Symbol) -> None:
         queue = entry.queue
         while True:
-            batches = [await queue.get()]
-            while not queue.empty() and len(batches) < _MAX_COALESCE:
-                batches.append(queue.get_nowait())
+            items = [await queue.get()]
+            while not queue.empty() and len(items) < _MAX_COALESCE:
+                items.append(queue.get_nowait())
             try:
                 # Under load a symbol's queue holds many small batches: consecutive ones of one
                 # kind go to the engine as one (same events, same order, one crossing).
-                for batch in _coalesce(batches):
-                    await entry.runner.process(batch)
+                for item in _coalesce(items):
+                    if isinstance(item, EventBatch):
+                        await entry.runner.process(item)
+                    else:
+                        await item()
             except Exception as error:  # noqa: BLE001 - any failure quarantines this symbol only
                 self._quarantine(symbol, error)
-                for _ in batches:
+                for _ in items:
                     queue.task_done()
                 while not queue.empty():  # nothing more is processed for this symbol
                     queue.get_nowait()
                     queue.task_done()
                 return
-            for _ in batches:
+            entry.pending -= len(items)
+            for _ in items:
                 queue.task_done()
 
     def _quarantine(self, symbol: str, error: BaseException) -> None:
@@ -266,6 +390,8 @@ class StrategyManager:
         self.bus.publish("error", symbol, None, kind="quarantine", reason=reason)
         if entry is not None:
             start_task(self.stream.unsubscribe([symbol]), f"tradecore.unsubscribe.{symbol}", log=_log)
+            if entry.task is not None and entry.task is not asyncio.current_task():
+                entry.task.cancel()  # failed in dispatch(): its task waits for nothing more
 
     async def close(self) -> None:
         """Stop every symbol task (queued batches are processed first)."""

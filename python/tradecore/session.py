@@ -18,7 +18,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -149,8 +149,8 @@ class EngineBroker(PaperBroker):
         return self._sims[key]
 
     def on_batch(self, batch: EventBatch) -> list[BrokerEvent]:
-        """Marks only: the engines feed their own venues."""
-        self.market.update(batch)  # marks of held positions are the pipeline's job
+        """The clock only: the engines feed their own venues, the pipeline keeps the book
+        (``self.market``) and the marks."""
         if len(batch.events):
             self.now = max(self.now, int(batch.events["ts_event"][-1]))
         return []
@@ -201,17 +201,22 @@ class PipelineExecution:
             if self.latency is not None:
                 self.latency.add("intent_to_ack", time.perf_counter_ns() - started)
 
-    async def on_market(self, batch: EventBatch) -> None:
-        await self.pipeline.on_batch(batch)
+    def on_market(self, batch: EventBatch) -> bool:
+        # A mark of a held symbol is settled here; only a kill-switch trip needs waiting for.
+        return self.pipeline.mark(batch) and not self.pipeline.settle_now()
 
-    async def on_output(self, runner: SymbolRunner, output: dict[str, np.ndarray]) -> None:
+    def on_output(self, runner: SymbolRunner, output: dict[str, np.ndarray]) -> bool:
         if self.journal is not None and len(output["transitions"]):
             names = [self._names(runner, i) for i in range(len(runner.engine.strategies))]
             self.journal.transitions(runner.symbol, output["transitions"], names)
         if len(output["fills"]) or len(output["updates"]):
             assert isinstance(self.broker, EngineBroker)
             self.broker.on_engine_output(runner.symbol, output["fills"], output["updates"])
-            await self.pipeline.drain()
+            return not self.pipeline.settle_now()
+        return False
+
+    async def settle(self) -> None:
+        await self.pipeline.drain()
 
     def on_broker_event(self, event: BrokerEvent) -> None:
         """See every broker event as the pipeline applies it (the paper venue's engines already
@@ -257,10 +262,9 @@ class BrokerExecution(PipelineExecution):
                 and event.order.client_order_id.startswith(self.order_prefix):
             self.pending.setdefault(event.symbol, []).append((runner, event))
 
-    async def on_market(self, batch: EventBatch) -> None:
-        await self.pipeline.on_batch(batch)
-        if self.pending.get(batch.symbol):
-            await self.deliver(batch.symbol)
+    def before_batch(self, runner: SymbolRunner, batch: EventBatch) -> Coroutine[Any, Any, None] | None:
+        """The runner's hook: the delivery to await before its next batch, if any is queued."""
+        return self.deliver(batch.symbol) if self.pending.get(batch.symbol) else None
 
     async def deliver(self, symbol: str) -> None:
         """Give ``symbol``'s engine the fills and final updates queued for it (from its task)."""
@@ -282,18 +286,19 @@ class BrokerExecution(PipelineExecution):
                 fill = {"ts": event.ts_event, "order_id": engine_id, "side": int(order.side),
                         "price": float(event.fill_price), "quantity": float(event.fill_qty),
                         "leaves_quantity": float(order.leaves_qty), "commission": float(event.commission)}
-                await runner._run(functools.partial(native.on_external_fill, **fill))
+                await runner.step(functools.partial(native.on_external_fill, **fill))
             status = _ENGINE_STATUS.get(event.type)
             if status is not None:
                 update = {"ts": event.ts_event, "order_id": engine_id, "status": int(status),
                           "filled_quantity": float(order.filled_qty), "leaves_quantity": 0.0}
-                await runner._run(functools.partial(native.on_external_update, **update))
+                await runner.step(functools.partial(native.on_external_update, **update))
 
-    async def on_output(self, runner: SymbolRunner, output: dict[str, np.ndarray]) -> None:
+    def on_output(self, runner: SymbolRunner, output: dict[str, np.ndarray]) -> bool:
         # The engine's fills are the broker's, handed to it above: only transitions are new.
         if self.journal is not None and len(output["transitions"]):
             names = [self._names(runner, i) for i in range(len(runner.engine.strategies))]
             self.journal.transitions(runner.symbol, output["transitions"], names)
+        return False
 
 
 def journal_execution_event(journal: Journal | None, bus: EventBus) -> Callable[[Any], None]:
@@ -435,6 +440,7 @@ class RunState:
         runner = SymbolRunner(symbol, engine, self.execution, self.bus, self.execution.latency)
         if isinstance(self.execution, BrokerExecution):
             self.execution.runners[symbol] = runner
+            runner.before_batch.append(self.execution.before_batch)
         return runner
 
     def holds_position(self, symbol: str) -> bool:

@@ -33,6 +33,13 @@ def test_a_recorded_live_session_replays_into_the_same_intents_and_fills(tmp_pat
     assert live.events > 500
     assert len(live_intents) >= 2, "the seeded session trades: parity must compare something"
     assert len(live_fills) >= 2
+    # Each live stage's latency is journaled as a histogram (bucket counts add up to the count).
+    latency = {r.data["name"]: r.data for r in live_journal.records("latency")}
+    assert {"receive_to_decoded", "receive_to_engine_start", "receive_to_engine_done", "receive_to_intent",
+            "intent_to_ack"} <= set(latency)
+    for stage in latency.values():
+        assert sum(stage["buckets"]["count"]) == stage["count"] > 0
+        assert stage["p50_ns"] <= stage["p99_ns"] <= stage["p999_ns"] <= stage["max_ns"] + 1
 
     replay_journal = Journal(tmp_path / "replay.sqlite")
     state, events = asyncio.run(backtest_recording(config, recording, journal=replay_journal))

@@ -7,13 +7,15 @@ tracker (marks).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
+
+import numpy as np
 
 from tradecore.schema import TradingState
 from tradecore.streams.base import EventBatch, EventKind
 
-__all__ = ["MarketBook", "MarketSnapshot", "clean", "price"]
+__all__ = ["BookEntry", "MarketBook", "MarketSnapshot", "clean", "price"]
 
 
 def price(value: float) -> Decimal:
@@ -54,50 +56,112 @@ class MarketSnapshot:
         return self.last if self.last is not None else self.mid
 
 
+class BookEntry:
+    """A symbol's latest values as the feed gave them (floats, 0 = not seen; read only for
+    callers). The Decimal :class:`MarketSnapshot` is built when someone asks for it, not for
+    every event."""
+
+    __slots__ = ("ask", "bid", "last", "snapshot", "state", "ts_event")
+
+    def __init__(self) -> None:
+        self.bid = self.ask = self.last = 0.0
+        self.ts_event = 0
+        self.state = TradingState.UNKNOWN
+        self.snapshot: MarketSnapshot | None = None
+
+
+def _last_positive(values: np.ndarray) -> float:
+    """The last positive value of a price column (0 when there is none)."""
+    last = float(values[-1])
+    if last > 0:
+        return last
+    positive = values[values > 0]
+    return float(positive[-1]) if len(positive) else 0.0
+
+
 class MarketBook:
     """Snapshots of every symbol seen."""
 
     def __init__(self) -> None:
-        self._snapshots: dict[str, MarketSnapshot] = {}
+        self._raw: dict[str, BookEntry] = {}
+        self._set: dict[str, MarketSnapshot] = {}  # replaced by set() (tests, manual halts)
 
     def get(self, symbol: str) -> MarketSnapshot:
         """Return the snapshot of ``symbol`` (empty if never seen)."""
         key = symbol.upper()
-        return self._snapshots.get(key) or MarketSnapshot(key)
+        raw = self._raw.get(key)
+        if raw is None:
+            return self._set.get(key) or MarketSnapshot(key)
+        if raw.snapshot is None:
+            raw.snapshot = MarketSnapshot(key, bid=price(raw.bid) if raw.bid > 0 else None,
+                                          ask=price(raw.ask) if raw.ask > 0 else None,
+                                          last=price(raw.last) if raw.last > 0 else None,
+                                          ts_event=raw.ts_event, state=raw.state)
+        return raw.snapshot
+
+    def reference(self, symbol: str) -> Decimal | None:
+        """``get(symbol).reference`` without building the snapshot (risk reads it for every
+        held symbol at each order)."""
+        raw = self._raw.get(symbol.upper())
+        if raw is None or raw.snapshot is not None:
+            return self.get(symbol).reference
+        if raw.last > 0:
+            return price(raw.last)
+        if raw.bid > 0 and raw.ask > 0:
+            return (price(raw.bid) + price(raw.ask)) / 2
+        return None
+
+    def _entry(self, key: str) -> BookEntry:
+        raw = self._raw.get(key)
+        if raw is None:
+            raw = self._raw[key] = BookEntry()
+            given = self._set.pop(key, None)
+            if given is not None:  # updates continue from a snapshot set by hand
+                raw.bid, raw.ask, raw.last = (float(v or 0) for v in (given.bid, given.ask, given.last))
+                raw.ts_event, raw.state = given.ts_event, given.state
+        return raw
 
     def set_book(self, symbol: str, bid: float, ask: float, last: float, *, ts_event: int) -> MarketSnapshot:
         """Set a symbol's top of book and last print (dollars; 0 = not seen, kept as before)."""
-        snap = self.get(symbol)
-        snap = replace(snap, bid=price(bid) if bid > 0 else snap.bid, ask=price(ask) if ask > 0 else snap.ask,
-                       last=price(last) if last > 0 else snap.last, ts_event=max(snap.ts_event, ts_event))
-        self._snapshots[snap.symbol] = snap
-        return snap
+        raw = self._entry(symbol.upper())
+        if bid > 0:
+            raw.bid = float(bid)
+        if ask > 0:
+            raw.ask = float(ask)
+        if last > 0:
+            raw.last = float(last)
+        raw.ts_event = max(raw.ts_event, ts_event)
+        raw.snapshot = None
+        return self.get(symbol)
 
-    def update(self, batch: EventBatch) -> MarketSnapshot:
-        """Fold a batch into the symbol's snapshot and return it (other kinds are ignored)."""
-        snap = self.get(batch.symbol)
+    def update(self, batch: EventBatch) -> BookEntry:
+        """Fold a batch into the symbol's book (other kinds are ignored) and return its entry.
+        Cheap on purpose: it runs for every event of every symbol."""
         events = batch.events
-        if len(events) == 0:
-            return snap
-        last_row = events[-1]
-        if batch.kind == EventKind.QUOTE:
-            bids = events["bid_price"][events["bid_price"] > 0]
-            asks = events["ask_price"][events["ask_price"] > 0]
-            snap = replace(snap, bid=price(bids[-1]) if len(bids) else snap.bid,
-                           ask=price(asks[-1]) if len(asks) else snap.ask)
-        elif batch.kind == EventKind.TRADE:
-            snap = replace(snap, last=price(last_row["price"]))
-        elif batch.kind == EventKind.STATUS:
-            snap = replace(snap, state=TradingState(int(last_row["state"])))
+        kind = batch.kind
+        raw = self._entry(batch.symbol)
+        if len(events) == 0 or kind not in _BOOK_KINDS:
+            return raw
+        if kind is EventKind.TRADE:
+            raw.last = float(events["price"][-1])
+        elif kind is EventKind.QUOTE:
+            raw.bid = _last_positive(events["bid_price"]) or raw.bid
+            raw.ask = _last_positive(events["ask_price"]) or raw.ask
         else:
-            return snap
-        snap = replace(snap, ts_event=max(snap.ts_event, int(last_row["ts_event"])))
-        self._snapshots[snap.symbol] = snap
-        return snap
+            raw.state = TradingState(int(events["state"][-1]))
+        ts = int(events["ts_event"][-1])
+        raw.ts_event = max(raw.ts_event, ts)
+        raw.snapshot = None
+        return raw
 
     def set(self, snapshot: MarketSnapshot) -> None:
         """Replace a symbol's snapshot (tests, manual halts)."""
-        self._snapshots[snapshot.symbol.upper()] = snapshot
+        key = snapshot.symbol.upper()
+        self._raw.pop(key, None)
+        self._set[key] = snapshot
 
     def symbols(self) -> list[str]:
-        return sorted(self._snapshots)
+        return sorted(set(self._raw) | set(self._set))
+
+
+_BOOK_KINDS = frozenset({EventKind.TRADE, EventKind.QUOTE, EventKind.STATUS})

@@ -107,7 +107,7 @@ class PaperBroker(Broker):
         """Feed a market batch; return (and publish) the events it caused."""
         if len(batch) == 0 or batch.kind not in (EventKind.QUOTE, EventKind.TRADE, EventKind.STATUS):
             return []
-        snap = self.market.update(batch)
+        self.market.update(batch)
         sim = self._sim(batch.symbol)
         events = np.ascontiguousarray(batch.events)
         if batch.kind == EventKind.QUOTE:
@@ -118,8 +118,9 @@ class PaperBroker(Broker):
             fills, updates = sim.on_statuses(events)
         self.now = max(self.now, int(events["ts_event"][-1]))
         out = self._translate(batch.symbol, fills, updates)
-        if snap.last is not None:
-            self.tracker.mark(batch.symbol, snap.last)
+        last = self.market.get(batch.symbol).last
+        if last is not None:
+            self.tracker.mark(batch.symbol, last)
         return out
 
     def on_clock(self, now: int) -> list[BrokerEvent]:

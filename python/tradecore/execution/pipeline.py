@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 
 from tradecore.execution.broker import (
@@ -30,8 +30,14 @@ from tradecore.execution.broker import (
     OrderRequest,
     OrderState,
 )
-from tradecore.execution.events import ExecutionEvent, IntentRejected, OrderRouted, RiskDecision
-from tradecore.execution.market import MarketBook
+from tradecore.execution.events import (
+    ExecutionEvent,
+    IntentRejected,
+    KillSwitchTripped,
+    OrderRouted,
+    RiskDecision,
+)
+from tradecore.execution.market import MarketBook, price
 from tradecore.execution.positions import PositionTracker
 from tradecore.execution.risk import RiskContext, RiskManager, TradingDay
 from tradecore.execution.router import OrderRouter, TradeIntent
@@ -43,6 +49,26 @@ _log = logging.getLogger("tradecore.execution.pipeline")
 
 KILL_SWITCH_RULE = 0xFFFF
 """``rule`` of the closing orders the kill switch sends."""
+
+
+class _OpenPositions(Mapping[str, Decimal]):
+    """The tracker's open positions (signed shares), read only if used: the kill switch needs
+    them when it trips, not at each of the checks (one per mark of a held symbol) before."""
+
+    def __init__(self, tracker: PositionTracker) -> None:
+        self._tracker = tracker
+
+    def _positions(self) -> dict[str, Decimal]:
+        return {s: self._tracker.qty(s) for s in self._tracker.open_symbols()}
+
+    def __getitem__(self, symbol: str) -> Decimal:
+        return self._positions()[symbol]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._positions())
+
+    def __len__(self) -> int:
+        return len(self._positions())
 
 
 class ExecutionPipeline:
@@ -75,6 +101,7 @@ class ExecutionPipeline:
         self._remove = broker.add_listener(self._inbox.append)
         self.now = 0
         self.trading_day = TradingDay(risk.limits.day_start)
+        self._tripped: KillSwitchTripped | None = None  # found by settle_now(), for drain() to act on
 
     async def sync_from_broker(self) -> None:
         """Load cash, positions and open orders from the broker (start of a live session)."""
@@ -110,27 +137,45 @@ class ExecutionPipeline:
 
     async def on_batch(self, batch: EventBatch) -> None:
         """Feed market data: the book, the marks, a paper broker's simulator, the kill switch."""
-        snap = self.market.update(batch)
-        self._advance(snap.ts_event)
-        marked = snap.last is not None and self.tracker.qty(batch.symbol) != 0
+        if self.mark(batch):
+            await self.drain()
+
+    def mark(self, batch: EventBatch) -> bool:
+        """The synchronous part of :meth:`on_batch`: the book, the marks, a paper broker's
+        simulator. True when :meth:`drain` must run before anything else (a mark or a broker event
+        may have moved PnL past the kill switch)."""
+        entry = self.market.update(batch)
+        self._advance(entry.ts_event)
+        marked = entry.last > 0 and self.tracker.qty(batch.symbol) != 0
         if marked:
-            self.tracker.mark(batch.symbol, snap.last)  # type: ignore[arg-type]
+            self.tracker.mark(batch.symbol, price(entry.last))  # the snapshot's Decimal, without the snapshot
         feed = getattr(self.broker, "on_batch", None)
         if feed is not None:
             feed(batch)
         # PnL moves only with a position's mark or a broker event: a quiet symbol's data costs
         # no portfolio-wide revaluation (it would make every event O(symbols)).
-        if marked or self._inbox:
-            await self.drain()
+        return marked or bool(self._inbox)
 
     async def drain(self) -> None:
         """Apply queued broker events, then run the kill switch if the loss limit is hit."""
         await self._drain_events_only()
-        trip = self.risk.update_pnl(self.tracker.daily_pnl(), now=self.now,
-                                    positions={s: self.tracker.qty(s)
-                                               for s in self.tracker.open_symbols()})
+        trip = self._check_pnl() or self._tripped
+        self._tripped = None
         if trip is not None:
             await self.flatten(reason=trip.reason)
+
+    def settle_now(self) -> bool:
+        """:meth:`drain` up to the kill switch's check, without waiting. False when the switch
+        tripped: :meth:`drain` must then run to flatten."""
+        self._apply_events()
+        trip = self._check_pnl()
+        if trip is not None:
+            self._tripped = trip
+        return self._tripped is None
+
+    def _check_pnl(self) -> KillSwitchTripped | None:
+        return self.risk.update_pnl(self.tracker.daily_pnl(), now=self.now,
+                                    positions=_OpenPositions(self.tracker))
 
     async def flatten(self, *, reason: str) -> None:
         """Cancel every open order and close every position (the kill switch's actions)."""
@@ -181,12 +226,13 @@ class ExecutionPipeline:
                 continue
             sym = self._open_symbol[order_id]
             open_orders[sym] = open_orders.get(sym, Decimal(0)) + leaves
+        held = self.tracker.open_symbols()
         marks = {}
-        for s in set(self.tracker.open_symbols()) | {symbol}:
-            last = self.market.get(s).reference
+        for s in {*held, symbol}:
+            last = self.market.reference(s)
             if last is not None:
                 marks[s] = last
-        return RiskContext(positions={s: self.tracker.qty(s) for s in self.tracker.open_symbols()},
+        return RiskContext(positions={s: self.tracker.qty(s) for s in held},
                            open_orders=open_orders, marks=marks, market=self.market.get(symbol),
                            daily_pnl=self.tracker.daily_pnl(), now=self.now)
 
@@ -204,10 +250,16 @@ class ExecutionPipeline:
                     # A REST refusal comes with no update: say it like one, so the journal closes
                     # the order and the strategy that asked for it hears the rejection.
                     self._inbox.append(_refused(order, exc, self.now))
-        await self._drain_events_only()
+        # No yield to the loop here: a paper order's intent -> ack stays one stretch of compute
+        # instead of waiting behind whatever else is ready (other symbols' market data).
+        self._apply_events()
         return decision
 
     async def _drain_events_only(self) -> None:
+        self._apply_events()
+        await asyncio.sleep(0)
+
+    def _apply_events(self) -> None:
         while self._inbox:
             event = self._inbox.popleft()
             self._track_open(event)
@@ -215,7 +267,6 @@ class ExecutionPipeline:
             change = self.tracker.on_event(event) if self._tracks_fills else None
             if change is not None:
                 self._on_event(change)
-        await asyncio.sleep(0)
 
     def _track_open(self, event: BrokerEvent) -> None:
         order = event.order

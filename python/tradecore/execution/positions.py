@@ -75,6 +75,11 @@ class PositionTracker:
         self.cash = self.starting_cash
         self._symbols: dict[str, SymbolPosition] = {}
         self._day_start_equity = self.starting_cash
+        # Equity is read for every mark of a held symbol (the kill switch): the sum of market
+        # values is kept up to date by re-valuing only the symbols touched since the last read.
+        self._values: dict[str, Decimal] = {}
+        self._value_total = _ZERO
+        self._touched: set[str] = set()
 
     # -- inputs -------------------------------------------------------------------------------
 
@@ -129,6 +134,9 @@ class PositionTracker:
         """
         self.cash = cash
         self._symbols.clear()
+        self._values.clear()
+        self._value_total = _ZERO
+        self._touched.clear()
         for position in positions:
             if position.qty == 0:
                 continue
@@ -195,15 +203,22 @@ class PositionTracker:
     @property
     def equity(self) -> Decimal:
         """Cash plus the signed market value of every position."""
-        return self.cash + sum((p.market_value for p in self._symbols.values()), _ZERO)
+        for symbol in self._touched:
+            value = self._symbols[symbol].market_value
+            self._value_total += value - self._values.get(symbol, _ZERO)
+            self._values[symbol] = value
+        self._touched.clear()
+        return self.cash + self._value_total
 
     def daily_pnl(self) -> Decimal:
         """Realised + unrealised - commissions since :meth:`start_day` (dollars)."""
         return self.equity - self._day_start_equity
 
     def _position(self, symbol: str) -> SymbolPosition:
+        """The state of ``symbol``, to be changed: it is re-valued at the next equity read."""
         key = symbol.upper()
         pos = self._symbols.get(key)
         if pos is None:
             pos = self._symbols[key] = SymbolPosition(key)
+        self._touched.add(key)
         return pos

@@ -100,6 +100,7 @@ from websockets.asyncio.client import ClientConnection
 from tradecore import schema
 from tradecore._native import _core
 from tradecore.calendar import session_of
+from tradecore.latency import LatencyStats
 from tradecore.errors import ConfigError, DataError, Error
 from tradecore.streams.base import (
     EVENT_DTYPES,
@@ -990,7 +991,7 @@ class AlpacaStream(WebSocketStream):
     bad_input
         ``"skip"`` (count, log once, go on) or ``"raise"`` (also raise
         :class:`AlpacaDataError` from the iterator). See the module docstring.
-    queue_capacity, max_backlog, backoff, ping_interval, ping_timeout, reply_timeout, on_gap
+    queue_capacity, max_backlog, backoff, ping_interval, ping_timeout, reply_timeout, on_gap, latency
         As for :class:`WebSocketStream`.
 
     Notes
@@ -1026,6 +1027,7 @@ class AlpacaStream(WebSocketStream):
         ping_timeout: float | None = 20.0,
         reply_timeout: float = 10.0,
         on_gap: Callable[[Gap], None] | None = None,
+        latency: LatencyStats | None = None,
     ) -> None:
         key_id = key_id if key_id is not None else os.environ.get("APCA_API_KEY_ID")
         secret_key = secret_key if secret_key is not None else os.environ.get("APCA_API_SECRET_KEY")
@@ -1039,7 +1041,7 @@ class AlpacaStream(WebSocketStream):
             secrets=(key_id, secret_key), logger=logger, channels=channels,
             bad_input=bad_input, queue_capacity=queue_capacity, max_backlog=max_backlog,
             backoff=backoff, ping_interval=ping_interval, ping_timeout=ping_timeout,
-            reply_timeout=reply_timeout, on_gap=on_gap)
+            reply_timeout=reply_timeout, on_gap=on_gap, latency=latency)
         self.encoding = encoding
         self._key_id = key_id
         self._secret_key = secret_key

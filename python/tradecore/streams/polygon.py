@@ -67,7 +67,6 @@ from typing import Any, Literal
 import numpy as np
 from websockets.asyncio.client import ClientConnection
 
-from tradecore import schema
 from tradecore.calendar import session_of
 from tradecore.errors import ConfigError, DataError, Error
 from tradecore.streams.alpaca import (

@@ -57,6 +57,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from tradecore._version import __version__
 from tradecore.errors import ConfigError, DataError
+from tradecore.latency import LatencyStats
 from tradecore.streams.base import EventBatch, EventKind, Instruments, MarketDataStream
 from tradecore.tasks import start_task
 
@@ -240,6 +241,8 @@ class WebSocketStream(MarketDataStream):
         Seconds to wait for the upgrade, each handshake reply and each subscription reply.
     on_gap
         Called with each :class:`Gap` (from the stream's task; must not block).
+    latency
+        Where to record ``receive_to_decoded`` per frame (a :class:`tradecore.latency.LatencyStats`).
 
     Notes
     -----
@@ -278,6 +281,7 @@ class WebSocketStream(MarketDataStream):
         ping_timeout: float | None = 20.0,
         reply_timeout: float = 10.0,
         on_gap: Callable[[Gap], None] | None = None,
+        latency: LatencyStats | None = None,
     ) -> None:
         if not url.startswith(("ws://", "wss://")):
             raise ConfigError(f"url must start with ws:// or wss://, not {url[:40]!r}")
@@ -296,6 +300,7 @@ class WebSocketStream(MarketDataStream):
         self._ping_timeout = ping_timeout
         self._reply_timeout = reply_timeout
         self._on_gap = on_gap
+        self.latency = latency
         self._log = RedactingAdapter(logger, secrets)
         self._ws_log = RedactingAdapter(logging.getLogger(f"{logger.name}.websocket"), secrets,
                                         frames=True)
@@ -592,7 +597,10 @@ class WebSocketStream(MarketDataStream):
             await self._handle_frame(await ws.recv())
 
     async def _handle_frame(self, frame: bytes | str) -> None:
-        decoded = self._decoder.decode(frame, time.time_ns())
+        received = time.time_ns()
+        decoded = self._decoder.decode(frame, received)
+        if self.latency is not None:
+            self.latency.add("receive_to_decoded", time.time_ns() - received)
         for control in decoded.controls:
             self._on_control(control)
         if decoded.batches:

@@ -1,0 +1,276 @@
+"""The live dispatch path: an idle symbol handles a batch inside ``dispatch``, a busy one queues
+it, and either way the engine, the orders and the fills come out as if the events had been one
+batch; a failure there quarantines only its symbol."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pytest
+from tradecore import schema
+from tradecore.config import Config
+from tradecore.latency import LatencyStats
+from tradecore.pipeline import StrategyManager
+from tradecore.session import RunState
+from tradecore.strategies import Rule, Strategy
+from tradecore.streams.base import EventBatch, EventKind, MarketDataStream
+
+T0 = 1_795_683_600_000_000_000 + 30 * 60 * 10**9  # 04:30 New York on a weekday
+CONFIG = Config().with_overrides(strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3},
+                                           "bar_period": "1s"})
+
+
+class Subscriptions(MarketDataStream):
+    """A stream whose events the test dispatches itself (the manager only subscribes)."""
+
+    def __init__(self) -> None:
+        self._symbols: set[str] = set()
+
+    async def subscribe(self, symbols: Iterable[str]) -> None:
+        self._symbols |= set(symbols)
+
+    async def unsubscribe(self, symbols: Iterable[str]) -> None:
+        self._symbols -= set(symbols)
+
+    @property
+    def subscribed(self) -> frozenset[str]:
+        return frozenset(self._symbols)
+
+    def __aiter__(self) -> Any:
+        raise NotImplementedError("events are dispatched by the test")
+
+    async def close(self) -> None:
+        return None
+
+
+def trades(count: int, seed: int = 3) -> np.ndarray:
+    """A random walk of trades 100 ms apart (enough 1 s bars for many EMA crosses)."""
+    rng = np.random.default_rng(seed)
+    out = schema.empty(schema.TRADE, count)
+    out["ts_event"] = T0 + np.arange(count) * 100_000_000
+    out["price"] = np.round(10 * np.exp(np.cumsum(rng.normal(0, 0.003, count))), 2)
+    out["size"] = 100
+    return out
+
+
+async def _manager(state: RunState, make_engine: Any = None) -> StrategyManager:
+    async def make_runner(symbol: str) -> Any:
+        engine = (make_engine or state.make_engine)(symbol)
+        return state.runner(symbol, engine)
+
+    state.manager = StrategyManager(Subscriptions(), make_runner, state.bus, holds_position=state.holds_position)
+    return state.manager
+
+
+def _orders_and_fills(state: RunState, subscription: Any) -> list[tuple[Any, ...]]:
+    return [(e.topic, e.symbol, e.ts, e.data.get("side"), e.data.get("type"), e.data.get("fill_qty"),
+             e.data.get("fill_price")) for e in subscription.drain()]
+
+
+def test_single_events_give_the_intents_and_fills_of_one_batch() -> None:
+    events = trades(3_000)
+
+    async def run(batches: list[np.ndarray]) -> tuple[list[tuple[Any, ...]], RunState]:
+        state = RunState.create(CONFIG, journal=None)
+        subscription = state.bus.subscribe(["intent", "order", "position"], capacity=100_000)
+        manager = await _manager(state)
+        await manager.update_universe(["ACME"])
+        for i, batch in enumerate(batches):
+            manager.dispatch(EventBatch(EventKind.TRADE, "ACME", batch))
+            if i % 7 == 0:  # let the symbol's task run now and then, not after every event
+                await asyncio.sleep(0)
+        await manager.drain()
+        await manager.close()
+        return _orders_and_fills(state, subscription), state
+
+    one, state_one = asyncio.run(run([events]))
+    single, state_single = asyncio.run(run([events[i:i + 1] for i in range(len(events))]))
+    assert state_one.execution.intents > 10
+    assert any(event[0] == "order" and event[5] for event in one)  # fills happened
+    assert single == one
+    assert state_single.broker.tracker.qty("ACME") == state_one.broker.tracker.qty("ACME")
+
+
+def test_an_idle_symbol_runs_its_batch_inside_dispatch_and_stamps_each_event() -> None:
+    async def scenario() -> None:
+        state = RunState.create(CONFIG, journal=None)
+        latency = state.execution.latency = LatencyStats()
+        manager = await _manager(state)
+        await manager.update_universe(["ACME"])
+        engine = manager.symbols["ACME"].runner.engine
+        batch = trades(3)
+        received = np.full(3, 1, np.int64)  # long ago: every stamp is large and positive
+        manager.dispatch(EventBatch(EventKind.TRADE, "ACME", batch, received))
+        # No await in between: the engine has already run the events.
+        assert engine.native.events_processed == 3
+        assert manager.symbols["ACME"].pending == 0
+        assert latency.histograms["receive_to_engine_done"].count == 3
+        assert latency.percentiles("receive_to_engine_start")[0] > 1e9
+        await manager.close()
+
+    asyncio.run(scenario())
+
+
+def test_batches_for_a_busy_symbol_wait_behind_its_intent() -> None:
+    async def scenario() -> None:
+        state = RunState.create(CONFIG, journal=None)
+        manager = await _manager(state)
+        await manager.update_universe(["ACME"])
+        entry = manager.symbols["ACME"]
+        events = trades(3_000)
+        for i in range(len(events)):
+            manager.dispatch(EventBatch(EventKind.TRADE, "ACME", events[i:i + 1]))
+            if entry.pending:
+                break  # an intent is waiting to be routed
+        assert entry.pending == 1
+        processed = entry.runner.engine.native.events_processed
+        rest = events[i + 1:]
+        for j in range(len(rest)):
+            manager.dispatch(EventBatch(EventKind.TRADE, "ACME", rest[j:j + 1]))
+        assert entry.runner.engine.native.events_processed == processed  # all queued, in order
+        await manager.drain()
+        assert entry.runner.engine.native.events_processed == len(events)
+        assert entry.pending == 0
+        await manager.close()
+
+    asyncio.run(scenario())
+
+
+class Failing(Strategy):  # type: ignore[misc]
+    name = "failing"
+    states = ("FLAT",)
+    rules = (Rule("never", "FLAT", "FLAT", on="trade"),)
+    values = ()
+    wants_trades = True
+
+    def on_trade(self, trade: Any) -> None:
+        raise RuntimeError("broken strategy")
+
+
+def test_a_failure_inside_dispatch_quarantines_only_that_symbol() -> None:
+    async def scenario() -> None:
+        state = RunState.create(CONFIG, journal=None)
+
+        def make_engine(symbol: str) -> Any:
+            engine = state.make_engine(symbol)
+            if symbol == "BAD":
+                engine.native.add_strategy(Failing())
+            return engine
+
+        errors = state.bus.subscribe(["error"])
+        manager = await _manager(state, make_engine)
+        await manager.update_universe(["BAD", "GOOD"])
+        bad_task = manager.symbols["BAD"].task
+        events = trades(20)
+        for i in range(len(events)):
+            for symbol in ("BAD", "GOOD"):
+                manager.dispatch(EventBatch(EventKind.TRADE, symbol, events[i:i + 1]))
+        assert "BAD" in manager.quarantined and "broken strategy" in manager.quarantined["BAD"]
+        assert set(manager.symbols) == {"GOOD"}
+        assert [e.symbol for e in errors.drain()] == ["BAD"]
+        await asyncio.wait_for(manager.drain(), 5)
+        assert bad_task is not None and bad_task.done()
+        assert manager.symbols["GOOD"].runner.engine.native.events_processed == len(events)
+        await asyncio.wait_for(manager.close(), 5)
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("kind", ["quote", "status"])
+def test_the_book_continues_from_a_snapshot_set_by_hand(kind: str) -> None:
+    from tradecore.execution.market import MarketBook, MarketSnapshot
+
+    book = MarketBook()
+    book.set(MarketSnapshot("ACME", bid=Decimal("9.99"), ask=Decimal("10.01"), last=Decimal(10),
+                            ts_event=T0, state=schema.TradingState.HALTED))
+    if kind == "quote":
+        quote = schema.empty(schema.QUOTE, 2)
+        quote["ts_event"], quote["bid_price"], quote["ask_price"] = T0 + 1, [9.5, 0.0], [10.5, 10.25]
+        book.update(EventBatch(EventKind.QUOTE, "ACME", quote))
+        snap = book.get("ACME")
+        # The last positive bid of the batch; the bid 0 means "no bid", not a new price.
+        assert (snap.bid, snap.ask, snap.last) == (Decimal("9.5"), Decimal("10.25"), Decimal(10))
+        assert snap.halted and snap.ts_event == T0 + 1
+    else:
+        status = schema.empty(schema.STATUS, 1)
+        status["ts_event"], status["state"] = T0 + 1, int(schema.TradingState.TRADING)
+        book.update(EventBatch(EventKind.STATUS, "ACME", status))
+        snap = book.get("ACME")
+        assert not snap.halted and snap.bid == Decimal("9.99") and snap.last == Decimal(10)
+
+
+def test_the_reference_price_is_the_snapshots() -> None:
+    from tradecore.execution.market import MarketBook
+
+    book = MarketBook()
+    assert book.reference("ACME") is None
+    quote = schema.empty(schema.QUOTE, 1)
+    quote["ts_event"], quote["bid_price"], quote["ask_price"] = T0, 9.99, 10.02
+    book.update(EventBatch(EventKind.QUOTE, "ACME", quote))
+    assert book.reference("ACME") == book.get("ACME").reference == (Decimal("9.99") + Decimal("10.02")) / 2
+    book.update(EventBatch(EventKind.TRADE, "ACME", trades(1)))
+    expected = book.get("ACME").reference
+    assert expected is not None and book.reference("acme") == expected == Decimal(str(trades(1)["price"][0]))
+
+
+def test_a_mark_past_the_loss_limit_flattens_through_the_dispatch_path() -> None:
+    from tradecore.execution import OrderRequest
+
+    async def scenario() -> None:
+        config = Config().with_overrides(strategy={"name": "ema_cross", "bar_period": "1min"},
+                                         execution={"risk": {"daily_loss_limit": 500}})
+        state = RunState.create(config, journal=None)
+        risk_events = state.bus.subscribe(["risk"])
+        manager = await _manager(state)
+        await manager.update_universe(["ACME"])
+        engine = manager.symbols["ACME"].runner.engine
+        quote = schema.empty(schema.QUOTE, 1)
+        quote["ts_event"], quote["bid_price"], quote["ask_price"] = T0, 10.00, 10.02
+        quote["bid_size"], quote["ask_size"] = 10_000, 10_000
+        manager.dispatch(EventBatch(EventKind.QUOTE, "ACME", quote))
+        await manager.drain()
+        state.broker.now = T0
+        await state.broker.submit(OrderRequest(client_order_id="manual-1", symbol="ACME", side=schema.Side.BUY,
+                                               type=schema.OrderType.MARKET, qty=Decimal(1_000)))
+        await manager.symbols["ACME"].runner._consume(engine.native.drain())
+        assert state.broker.tracker.qty("ACME") == 1_000
+        # The market falls $1: the print marks the position down $1,000, past the $500 limit.
+        fall = schema.empty(schema.QUOTE, 2)
+        fall["ts_event"], fall["bid_price"], fall["ask_price"] = [T0 + 1, T0 + 3], 9.00, 9.02
+        fall["bid_size"], fall["ask_size"] = 10_000, 10_000
+        crash = trades(1)
+        crash["ts_event"], crash["price"] = T0 + 2, 9.01
+        manager.dispatch(EventBatch(EventKind.QUOTE, "ACME", fall[:1]))
+        assert state.pipeline.risk.tripped is None  # quotes do not mark
+        manager.dispatch(EventBatch(EventKind.TRADE, "ACME", crash))
+        manager.dispatch(EventBatch(EventKind.QUOTE, "ACME", fall[1:]))
+        await manager.drain()
+        await manager.symbols["ACME"].runner._consume(engine.native.drain())  # the closing fill
+        assert state.pipeline.risk.tripped is not None
+        assert any("flatten" in str(e.data.get("reason")) for e in risk_events.drain())
+        assert state.broker.tracker.qty("ACME") == 0  # the kill switch's closing order filled
+        await manager.close()
+
+    asyncio.run(scenario())
+
+
+def test_equity_kept_up_to_date_equals_the_sum_over_positions() -> None:
+    from tradecore.execution.positions import PositionTracker
+
+    rng = np.random.default_rng(11)
+    tracker = PositionTracker(Decimal(100_000))
+    symbols = ["A", "B", "C", "D"]
+    for _ in range(400):
+        symbol = symbols[int(rng.integers(len(symbols)))]
+        price = Decimal(str(round(float(rng.uniform(5, 15)), 2)))
+        if rng.random() < 0.5:
+            side = schema.Side.BUY if rng.random() < 0.6 else schema.Side.SELL
+            tracker.on_fill(symbol, side, Decimal(int(rng.integers(1, 300))), price, Decimal("0.35"))
+        else:
+            tracker.mark(symbol, price)
+        direct = tracker.cash + sum((tracker.symbol(s).market_value for s in symbols), Decimal(0))
+        assert tracker.equity == direct
