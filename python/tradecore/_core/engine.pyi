@@ -570,6 +570,14 @@ class SymbolEngine:
         """
     def load(self, *, trades: typing.Any = None, quotes: typing.Any = None, bars: typing.Any = None, statuses: typing.Any = None, clock: typing.Any = None) -> None:
         ...
+    def load_bars(self, bars: typing.Any) -> None:
+        ...
+    def load_quotes(self, quotes: typing.Any) -> None:
+        ...
+    def load_statuses(self, statuses: typing.Any) -> None:
+        ...
+    def load_trades(self, trades: typing.Any) -> None:
+        ...
     def new_intents(self) -> numpy.typing.NDArray[numpy.void]:
         """
         The intents that stopped the last run() (a copy; they also stay in the output).
@@ -608,6 +616,11 @@ class SymbolEngine:
     @property
     def faulted(self) -> bool:
         ...
+    @property
+    def has_output(self) -> bool:
+        """
+        Whether drain() has anything to return (cheaper than draining nothing).
+        """
     @property
     def now(self) -> int:
         ...
