@@ -110,6 +110,7 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
     from tradecore.streams.replay import LeanSource, ParquetSource
 
     config = _config(config_path).with_overrides(strategy={"name": strategy})
+    replay_source: RecordingSource | LeanSource | ParquetSource | None
     if (source / "universe.jsonl").is_file():
         replay_source, datasets = None, None  # a live recording: started and stopped as it was
     elif (source / "recording.json").is_file():

@@ -59,8 +59,9 @@ class Histogram:
     def decades(self, edges_ns: tuple[int, ...] = _DECADES) -> list[int]:
         """Counts below each edge and above the last (coarse, for a glance on the dashboard)."""
         low, _, counts = self.buckets()
-        return np.bincount(np.searchsorted(edges_ns, low, side="right"), counts,
-                           len(edges_ns) + 1).astype(int).tolist()
+        bands: list[int] = np.bincount(np.searchsorted(edges_ns, low, side="right"), counts,
+                                       len(edges_ns) + 1).astype(int).tolist()
+        return bands
 
     def buckets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The non-empty buckets as ``(low_ns, high_ns, count)`` arrays, ascending."""

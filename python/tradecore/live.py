@@ -255,7 +255,8 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             sim = await stack.enter_async_context(SimServer(
                 seed=config.sim.seed, speed=config.sim.speed, symbols=config.sim.symbols, port=0,
                 start=_start(config.sim.start), extra_routes=_trading_routes(config)))
-            stream_url, rest_url, keys = sim.stream_url, sim.rest_url, (_SIM_KEY, _SIM_KEY)
+            keys: tuple[str | None, str | None] = (_SIM_KEY, _SIM_KEY)
+            stream_url, rest_url = sim.stream_url, sim.rest_url
             trading_url = config.market.trading_url or sim.rest_url
             clock = sim.market.now
             finished = sim.finished
@@ -381,8 +382,8 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             await stream.close()
             if not state.paper:
                 fill_check = await _check_broker_fills(state, journal, clock())
-    for record in latency.records():  # one histogram per stage
-        journal.append("latency", clock(), record)
+    for histogram in latency.records():  # one histogram per stage
+        journal.append("latency", clock(), histogram)
     journal.flush()
     summary = summarize(executions_from_journal(journal),
                         starting_equity=config.execution.starting_cash)

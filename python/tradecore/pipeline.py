@@ -244,7 +244,7 @@ def _join(run: list[EventBatch]) -> EventBatch:
     events = schema.concatenate([b.events for b in run], first.events.dtype)
     received = None
     if all(b.ts_received is not None for b in run):
-        received = np.concatenate([b.ts_received for b in run])  # type: ignore[misc]
+        received = np.concatenate([b.ts_received for b in run])
     return EventBatch(first.kind, first.symbol, events, received)
 
 

@@ -40,7 +40,7 @@ from tradecore.execution.events import (
 from tradecore.execution.market import MarketBook, price
 from tradecore.execution.positions import PositionTracker
 from tradecore.execution.risk import RiskContext, RiskManager, TradingDay
-from tradecore.execution.router import OrderRouter, TradeIntent
+from tradecore.execution.router import Router, TradeIntent
 from tradecore.streams.base import EventBatch
 
 __all__ = ["KILL_SWITCH_RULE", "ExecutionPipeline"]
@@ -85,7 +85,7 @@ class ExecutionPipeline:
         Receives every execution event (journal, event bus).
     """
 
-    def __init__(self, broker: Broker, router: OrderRouter, risk: RiskManager,
+    def __init__(self, broker: Broker, router: Router, risk: RiskManager,
                  tracker: PositionTracker, market: MarketBook,
                  on_event: Callable[[ExecutionEvent], None] | None = None) -> None:
         self.broker = broker

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timezone
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -43,6 +43,7 @@ from tradecore.schema import OrderType, Session, Side, Sizing, TimeInForce
 
 __all__ = [
     "OrderRouter",
+    "Router",
     "RouterConfig",
     "TradeIntent",
     "parse_client_order_id",
@@ -185,6 +186,17 @@ def parse_client_order_id(client_order_id: str) -> IntentRef | None:
 
 
 Outcome = OrderRouted | IntentRejected
+
+
+class Router(Protocol):
+    """What the execution pipeline asks of a router (an :class:`OrderRouter`, or a wrapper
+    that refuses some intents first, e.g. :class:`tradecore.health.EntryGate`)."""
+
+    def route(self, intent: TradeIntent, market: MarketSnapshot, *, now: int | None = None
+              ) -> Outcome: ...
+
+    def closing_order(self, symbol: str, market: MarketSnapshot, *, now: int, rule: int = 0,
+                      reason: str = "") -> Outcome: ...
 
 
 class OrderRouter:

@@ -440,7 +440,7 @@ def install(app: web.Application, market: Market) -> None:
 
 
 def create_app(market: Market, *, key_id: str | None = None, secret_key: str | None = None,
-               extra_routes: Iterable[Callable[[web.Application, Market], None]] = ()
+               extra_routes: Iterable[Callable[[web.Application, Market], object]] = ()
                ) -> web.Application:
     """Return the REST application on ``market``; ``extra_routes`` add more (trading)."""
     app = web.Application(middlewares=[_guard], client_max_size=1 << 20)

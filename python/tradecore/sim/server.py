@@ -36,7 +36,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8790
 """The feed's default port; REST is on the next one (8791)."""
 
-RouteInstaller = Callable[[web.Application, Market], None]
+RouteInstaller = Callable[[web.Application, Market], object]
 
 
 class SimServer:

@@ -287,6 +287,7 @@ def _timestamp_ns(text: Any) -> int:
     Also accepts the int ns that msgpack Timestamps unpack to (``timestamp=2``). Raises
     ``_Timestamp`` for anything else, and for times an int64 ns cannot hold.
     """
+    ns: int | None
     if type(text) is int:
         ns = text
     else:
@@ -306,6 +307,7 @@ def _timestamp_ns(text: Any) -> int:
                 ns = parse_timestamp(text)
         except (TypeError, ValueError, IndexError) as exc:
             raise _Timestamp(f"bad timestamp {text!r:.40}") from exc
+    assert ns is not None
     if not _INT64_MIN <= ns <= _INT64_MAX:
         raise _Timestamp(f"timestamp {text!r:.40} is outside int64 ns (years 1677 to 2262)")
     return ns
@@ -832,7 +834,7 @@ class AlpacaDecoder:
 
     # Slow-path parsers: message kinds that arrive a few times a minute per symbol.
 
-    def _bar(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple]:
+    def _bar(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple[Any, ...]]:
         kind_code = message["T"]
         kind = _BAR_KINDS[kind_code]
         ts = _checked_ts(message["t"])
@@ -847,7 +849,7 @@ class AlpacaDecoder:
         self._last_bar[key] = row
         return kind, row
 
-    def _status(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple]:
+    def _status(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple[Any, ...]]:
         ts = _checked_ts(message["t"])
         status, reason = message["sc"], message.get("rc", "")
         if type(status) is not str or type(reason) is not str:
@@ -858,14 +860,14 @@ class AlpacaDecoder:
         state = _STATES.get(status, schema.TradingState.UNKNOWN)
         return EventKind.STATUS, (ts, self._id(symbol), state, sc[:4], rc[:4])
 
-    def _luld(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple]:
+    def _luld(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple[Any, ...]]:
         ts = _checked_ts(message["t"])
         up, down, indicator = message["u"], message["d"], message.get("i")
         if not (0.0 <= down < _INF and 0.0 <= up < _INF):
             raise _Bad("bad_field", f"limit up {up!r}, limit down {down!r}")
         return EventKind.LULD, (ts, up, down, self._id(symbol), ord(indicator) if indicator else 0)
 
-    def _correction(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple]:
+    def _correction(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple[Any, ...]]:
         ts = _checked_ts(message["t"])
         oi, op, os_, ci, cp, cs = (message[k] for k in ("oi", "op", "os", "ci", "cp", "cs"))
         if not (0 <= oi < _U64 and 0 <= ci < _U64 and 0.0 <= op < _INF and 0.0 <= cp < _INF
@@ -876,7 +878,7 @@ class AlpacaDecoder:
             ts, oi, op, os_, ci, cp, cs, condition_word(message.get("oc")),
             condition_word(message.get("cc")), self._id(symbol), ord(x) if x else 0)
 
-    def _cancel(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple]:
+    def _cancel(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple[Any, ...]]:
         ts = _checked_ts(message["t"])
         trade_id, price, size, action = message["i"], message["p"], message["s"], message["a"]
         if action not in ("C", "E") or not (0 <= trade_id < _U64 and 0.0 <= price < _INF
@@ -948,7 +950,7 @@ def _by_instrument(events: np.ndarray) -> tuple[np.ndarray, list[int]]:
 
 
 _BAR_KINDS = {"b": EventKind.BAR, "u": EventKind.UPDATED_BAR, "d": EventKind.DAILY_BAR}
-_SLOW_PARSERS: dict[str, Callable[[AlpacaDecoder, dict[str, Any], Any], tuple[Any, tuple]]] = {
+_SLOW_PARSERS: dict[str, Callable[[AlpacaDecoder, dict[str, Any], Any], tuple[Any, tuple[Any, ...]]]] = {
     "b": AlpacaDecoder._bar,
     "u": AlpacaDecoder._bar,
     "d": AlpacaDecoder._bar,
@@ -1109,5 +1111,6 @@ class AlpacaStream(WebSocketStream):
 
     def _encode(self, message: dict[str, Any]) -> bytes | str:
         if self.encoding == "msgpack":
-            return msgpack.packb(message)
+            packed: bytes = msgpack.packb(message)
+            return packed
         return json.dumps(message)
