@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import json
 import logging
 import os
@@ -35,8 +36,10 @@ from tradecore.execution import (
     BrokerEvent,
     BrokerEventType,
     ExecutionPipeline,
+    IntentRejected,
     OrderRouter,
     PaperBroker,
+    RiskDecision,
     RiskLimits,
     RiskManager,
     RouterConfig,
@@ -178,6 +181,9 @@ class PipelineExecution:
         self.latency: LatencyStats | None = None
         self.intents = 0
         self.names: dict[tuple[str, int], StrategyNames] = {}
+        # Ids of refused intents' engine updates: far above any order id an engine or a broker
+        # adapter hands out, so they never name a real order.
+        self._refusal_ids = itertools.count(1 << 62)
 
     async def handle_intents(self, runner: SymbolRunner, intents: np.ndarray) -> None:
         native = runner.engine.native
@@ -197,9 +203,22 @@ class PipelineExecution:
             self.bus.publish("intent", runner.symbol, intent.ts_event, side=intent.side.name,
                              sizing=intent.sizing.name, quantity=float(intent.quantity))
             started = time.perf_counter_ns()
-            await self.pipeline.submit_intent(intent, now=now)
+            outcome = await self.pipeline.submit_intent(intent, now=now)
             if self.latency is not None:
                 self.latency.add("intent_to_ack", time.perf_counter_ns() - started)
+            if isinstance(outcome, IntentRejected) or (isinstance(outcome, RiskDecision)
+                                                       and not outcome.accepted):
+                self._tell_refused(runner, int(row["strategy_id"]), now)
+
+    def _tell_refused(self, runner: SymbolRunner, strategy_id: int, now: int) -> None:
+        """An intent refused by the router or risk never becomes an order: tell the strategy
+        that asked, as a rejected order, so it leaves PENDING_ENTRY / PENDING_EXIT instead of
+        waiting forever (the reason is in the journal's risk record)."""
+        native = runner.engine.native
+        order_id = next(self._refusal_ids)
+        native.assign_order(order_id, strategy_id)
+        native.on_external_update(ts=now, order_id=order_id, status=int(schema.OrderStatus.REJECTED),
+                                  filled_quantity=0.0, leaves_quantity=0.0, reason=_REASON_REFUSED)
 
     def on_market(self, batch: EventBatch) -> bool:
         # A mark of a held symbol is settled here; only a kill-switch trip needs waiting for.
@@ -228,6 +247,8 @@ class PipelineExecution:
             self.names[key] = StrategyNames.of(runner.engine.strategies[strategy_id])
         return self.names[key]
 
+
+_REASON_REFUSED = 6  # OrderReason kReasonRefused (cpp/include/tradecore/orders.hpp)
 
 _ENGINE_STATUS = {BrokerEventType.FILL: schema.OrderStatus.FILLED,
                   BrokerEventType.CANCELED: schema.OrderStatus.CANCELED,

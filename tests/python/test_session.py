@@ -92,3 +92,41 @@ def test_the_kill_switch_trips_flattens_and_resets_next_day_all_journaled(tmp_pa
         journal.close()
 
     asyncio.run(scenario())
+
+
+def test_a_refused_intent_is_told_to_its_strategy_which_leaves_pending_and_trades_again(tmp_path: Path) -> None:
+    """Risk refuses every entry (10 shares against a 5-share limit): each refusal reaches the
+    strategy as a rejected order, so it goes back to FLAT and the next cross asks again."""
+    async def scenario() -> None:
+        journal = Journal(tmp_path / "journal.sqlite", synchronous="NORMAL")
+        config = Config().with_overrides(
+            strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3, "quantity": 10}},
+            execution={"risk": {"max_shares_per_symbol": 5}})
+        state = RunState.create(config, journal=journal)
+        engine = state.make_engine("ACME", 0)
+        runner = state.runner("ACME", engine)
+        strategy = engine.strategies[0]
+        # Minute bars: down, then up (a cross above), down again, then up (a second cross).
+        closes = [10.0, 9.8, 9.6, 9.4, 9.9, 10.4, 10.9, 10.2, 9.5, 8.8, 9.6, 10.4, 11.2, 11.3]
+        minute = 60 * 10**9
+        for i, close in enumerate(closes):
+            ts = T0 + 3_600 * 10**9 + i * minute  # 10:00 onwards: the regular session
+            quotes = schema.empty(schema.QUOTE, 1)
+            quotes["ts_event"], quotes["bid_price"], quotes["ask_price"] = ts, close - 0.01, close + 0.01
+            quotes["bid_size"], quotes["ask_size"] = 1_000, 1_000
+            await runner.process(EventBatch(EventKind.QUOTE, "ACME", quotes))
+            trades = schema.empty(schema.TRADE, 1)
+            trades["ts_event"], trades["price"], trades["size"] = ts + 1, close, 100
+            await runner.process(EventBatch(EventKind.TRADE, "ACME", trades))
+        journal.flush()
+        intents = list(journal.records("intent", symbol="ACME"))
+        refused = [r for r in journal.records("risk", symbol="ACME") if not r.data["accepted"]]
+        assert len(intents) >= 2 and len(refused) == len(intents)
+        assert all(r.data["details"]["rule"] == "max_shares" for r in refused)
+        rules = [r.data["rule"] for r in journal.records("transition", symbol="ACME")]
+        assert rules.count("entry_canceled") == len(intents)
+        assert strategy.state_names[strategy.state] == "FLAT" and strategy.position == 0
+        assert state.broker.tracker.qty("ACME") == 0
+        journal.close()
+
+    asyncio.run(scenario())

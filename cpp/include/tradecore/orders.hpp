@@ -71,6 +71,7 @@ enum OrderReason : std::uint8_t {
   kReasonInvalidOrder = 3,   ///< non-positive quantity, missing or bad price
   kReasonUnknownOrder = 4,   ///< cancel for an order the simulator does not hold
   kReasonDuplicateId = 5,
+  kReasonRefused = 6,  ///< never became an order: the router or a risk check refused the intent
 };
 
 }  // namespace tradecore
