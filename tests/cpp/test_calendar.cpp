@@ -83,10 +83,12 @@ TEST_CASE("early-close days end the regular session at 13:00 and after-hours at 
   CHECK(end == kDay);
 }
 
-TEST_CASE("month and day come back from a day count", "[calendar]") {
+TEST_CASE("year, month and day come back from a day count", "[calendar]") {
   for (auto [y, m, d] : {std::tuple{2024, 2u, 29u}, {2023, 12, 31}, {1970, 1, 1}, {1969, 12, 31}}) {
+    std::int64_t year = 0;
     unsigned month = 0, day = 0;
-    month_day_from_days(days_from_civil(y, m, d), month, day);
+    civil_from_days(days_from_civil(y, m, d), year, month, day);
+    CHECK(year == y);
     CHECK(month == m);
     CHECK(day == d);
   }

@@ -46,25 +46,8 @@ constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
-/// Year of a day count since 1970-01-01.
-constexpr std::int64_t year_from_days(std::int64_t z) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2);
-}
-
-/// Weekday of a day count, 0 = Sunday.
-constexpr unsigned weekday(std::int64_t days) {
-  return static_cast<unsigned>(days >= -4 ? (days + 4) % 7 : (days + 5) % 7 + 6);
-}
-
-/// Month (1-12) and day of month of a day count since 1970-01-01.
-constexpr void month_day_from_days(std::int64_t z, unsigned& month, unsigned& day) {
+/// Year, month (1-12) and day of month of a day count since 1970-01-01 (civil_from_days).
+constexpr void civil_from_days(std::int64_t z, std::int64_t& year, unsigned& month, unsigned& day) {
   z += 719468;
   const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
   const unsigned doe = static_cast<unsigned>(z - era * 146097);
@@ -73,6 +56,20 @@ constexpr void month_day_from_days(std::int64_t z, unsigned& month, unsigned& da
   const unsigned mp = (5 * doy + 2) / 153;
   day = doy - (153 * mp + 2) / 5 + 1;
   month = mp < 10 ? mp + 3 : mp - 9;
+  year = static_cast<std::int64_t>(yoe) + era * 400 + (month <= 2);
+}
+
+/// Year of a day count since 1970-01-01.
+constexpr std::int64_t year_from_days(std::int64_t z) {
+  std::int64_t year = 0;
+  unsigned month = 0, day = 0;
+  civil_from_days(z, year, month, day);
+  return year;
+}
+
+/// Weekday of a day count, 0 = Sunday.
+constexpr unsigned weekday(std::int64_t days) {
+  return static_cast<unsigned>(days >= -4 ? (days + 4) % 7 : (days + 5) % 7 + 6);
 }
 
 /// Day count of the n-th (1-based) Sunday of a month, or the last one when n == 0.
@@ -122,12 +119,13 @@ constexpr std::int64_t to_utc(std::int64_t local_ns) {
 
 /// Whether the NYSE closes at 13:00 on this New York date (days since 1970-01-01).
 constexpr bool is_early_close(std::int64_t local_day) {
+  std::int64_t year = 0;
   unsigned month = 0, day = 0;
-  month_day_from_days(local_day, month, day);
+  civil_from_days(local_day, year, month, day);
   const unsigned wd = weekday(local_day);  // 0 = Sunday
   if ((month == 7 && day == 3) || (month == 12 && day == 24)) return wd >= 1 && wd <= 4;
   if (month == 11 && wd == 5) {  // the day after the fourth Thursday
-    const std::int64_t first = days_from_civil(year_from_days(local_day), 11, 1);
+    const std::int64_t first = days_from_civil(year, 11, 1);
     const std::int64_t first_thursday = first + (4 + 7 - weekday(first)) % 7;
     return local_day == first_thursday + 22;
   }
