@@ -58,7 +58,7 @@ from tradecore.latency import LatencyStats
 from tradecore.pipeline import StrategyManager
 from tradecore.session import RunState, backtest, run_pipeline
 from tradecore.streams.alpaca import AlpacaStream
-from tradecore.streams.base import EventBatch, EventKind, MarketDataStream
+from tradecore.streams.base import DispatchedStream, EventBatch, EventKind, MarketDataStream
 
 SYMBOLS = 500
 SEND_TICK_US = 50
@@ -329,7 +329,7 @@ async def pipeline_only(count: int = 100_000) -> None:
     async def make_runner(symbol: str):  # type: ignore[no-untyped-def]
         return state.runner(symbol, state.make_engine(symbol))
 
-    manager = state.manager = StrategyManager(Quiet(), make_runner, state.bus)
+    manager = state.manager = StrategyManager(DispatchedStream(), make_runner, state.bus)
     symbols = names(SYMBOLS)
     await manager.update_universe(symbols)
     rng = np.random.default_rng(1)
@@ -354,29 +354,6 @@ async def pipeline_only(count: int = 100_000) -> None:
     report("baseline_loop_yield", yield_ns / 1e3, "us")
     report("pipeline_only_per_msg", (elapsed / count - yield_ns) / 1e3, "us")
     await manager.close()
-
-
-class Quiet(MarketDataStream):
-    """The manager only subscribes; :func:`pipeline_only` dispatches the events itself."""
-
-    def __init__(self) -> None:
-        self._symbols: set[str] = set()
-
-    async def subscribe(self, symbols: Iterable[str]) -> None:
-        self._symbols |= set(symbols)
-
-    async def unsubscribe(self, symbols: Iterable[str]) -> None:
-        self._symbols -= set(symbols)
-
-    @property
-    def subscribed(self) -> frozenset[str]:
-        return frozenset(self._symbols)
-
-    def __aiter__(self) -> AsyncIterator[EventBatch]:
-        raise NotImplementedError
-
-    async def close(self) -> None:
-        return None
 
 
 async def _queue_hop_ns(n: int = 100_000) -> float:

@@ -5,7 +5,6 @@ batch; a failure there quarantines only its symbol."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -17,34 +16,11 @@ from tradecore.latency import LatencyStats
 from tradecore.pipeline import StrategyManager
 from tradecore.session import RunState
 from tradecore.strategies import Rule, Strategy
-from tradecore.streams.base import EventBatch, EventKind, MarketDataStream
+from tradecore.streams.base import DispatchedStream, EventBatch, EventKind
 
 T0 = 1_795_683_600_000_000_000 + 30 * 60 * 10**9  # 04:30 New York on a weekday
 CONFIG = Config().with_overrides(strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3},
                                            "bar_period": "1s"})
-
-
-class Subscriptions(MarketDataStream):
-    """A stream whose events the test dispatches itself (the manager only subscribes)."""
-
-    def __init__(self) -> None:
-        self._symbols: set[str] = set()
-
-    async def subscribe(self, symbols: Iterable[str]) -> None:
-        self._symbols |= set(symbols)
-
-    async def unsubscribe(self, symbols: Iterable[str]) -> None:
-        self._symbols -= set(symbols)
-
-    @property
-    def subscribed(self) -> frozenset[str]:
-        return frozenset(self._symbols)
-
-    def __aiter__(self) -> Any:
-        raise NotImplementedError("events are dispatched by the test")
-
-    async def close(self) -> None:
-        return None
 
 
 def trades(count: int, seed: int = 3) -> np.ndarray:
@@ -62,7 +38,7 @@ async def _manager(state: RunState, make_engine: Any = None) -> StrategyManager:
         engine = (make_engine or state.make_engine)(symbol)
         return state.runner(symbol, engine)
 
-    state.manager = StrategyManager(Subscriptions(), make_runner, state.bus, holds_position=state.holds_position)
+    state.manager = StrategyManager(DispatchedStream(), make_runner, state.bus, holds_position=state.holds_position)
     return state.manager
 
 

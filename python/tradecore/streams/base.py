@@ -18,7 +18,7 @@ import numpy as np
 
 from tradecore import schema
 
-__all__ = ["EVENT_DTYPES", "EventBatch", "EventKind", "Instruments", "MarketDataStream"]
+__all__ = ["EVENT_DTYPES", "DispatchedStream", "EventBatch", "EventKind", "Instruments", "MarketDataStream"]
 
 
 class EventKind(enum.Enum):
@@ -144,3 +144,28 @@ class MarketDataStream(abc.ABC):
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+class DispatchedStream(MarketDataStream):
+    """Subscriptions only: whoever holds it hands events to the strategy manager itself
+    (:meth:`tradecore.pipeline.StrategyManager.dispatch`), e.g. a benchmark's load generator or
+    a test. Iterating it is an error: it has no events of its own."""
+
+    def __init__(self) -> None:
+        self._symbols: set[str] = set()
+
+    async def subscribe(self, symbols: Iterable[str]) -> None:
+        self._symbols |= set(symbols)
+
+    async def unsubscribe(self, symbols: Iterable[str]) -> None:
+        self._symbols -= set(symbols)
+
+    @property
+    def subscribed(self) -> frozenset[str]:
+        return frozenset(self._symbols)
+
+    def __aiter__(self) -> AsyncIterator[EventBatch]:
+        raise TypeError("a DispatchedStream has no events: dispatch them to the manager")
+
+    async def close(self) -> None:
+        return None
