@@ -36,7 +36,7 @@ The usual interval
     ``max_stale_seconds``. The gap that ends a silence is not learned.
 
 Blocking
-    While a symbol is not healthy, :class:`EntryGate` (wrapping the order router) rejects its
+    While a symbol is not healthy, the router's :class:`~tradecore.execution.router.EntryGate` rejects its
     entry intents with rule ``"feed_health"`` and the reason; intents that reduce or close a
     position pass (exits and stops are never blocked: getting flat must not wait for data).
 
@@ -64,7 +64,6 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -72,12 +71,11 @@ import numpy as np
 from tradecore import schema
 from tradecore.bus import EventBus
 from tradecore.config import HealthConfig
-from tradecore.execution.events import IntentRejected
 from tradecore.journal.journal import Journal
-from tradecore.schema import Side, Sizing, TradingState
+from tradecore.schema import TradingState
 from tradecore.streams.base import EventBatch, EventKind
 
-__all__ = ["EntryGate", "FeedHealth", "FeedMonitor", "FeedState", "IntervalLearner", "rest_bars"]
+__all__ = ["ENTRY_RULE", "FeedHealth", "FeedMonitor", "FeedState", "IntervalLearner", "rest_bars"]
 
 _log = logging.getLogger("tradecore.health")
 _NS = 1_000_000_000
@@ -165,6 +163,9 @@ class FeedHealth:
 
 
 History = Callable[[str, int, int], Awaitable[np.ndarray]]
+
+ENTRY_RULE = "feed_health"
+"""Rule name of the entries feed health refuses (on the execution.router.EntryGate)."""
 """``history(symbol, start_ns, end_ns)``: validated 1-minute BAR rows with start in [start, end)."""
 
 
@@ -309,6 +310,11 @@ class FeedMonitor:
             return None
         return f"feed {health.state.value}: {health.reason}"
 
+    def entry_block(self, symbol: str) -> str | None:
+        """The :class:`~tradecore.execution.router.EntryGate` rule (:data:`ENTRY_RULE`)."""
+        reason = self.blocked(symbol)
+        return None if reason is None else f"new entries blocked until the feed is backfilled ({reason})"
+
     def before_batch(self, runner: Any, batch: EventBatch) -> Coroutine[Any, Any, None] | None:
         """The runner's hook: the backfill to await before the first batch after a silence
         (which then unblocks the symbol), else None: a healthy batch costs no await."""
@@ -414,41 +420,6 @@ class FeedMonitor:
 
 def _hhmm(ns: int) -> str:
     return time.strftime("%H:%M:%S", time.gmtime(ns / _NS)) + "Z"
-
-
-class EntryGate:
-    """The order router, with entries refused for symbols whose feed is not healthy.
-
-    Wraps an :class:`~tradecore.execution.router.OrderRouter` (everything else passes through):
-    an intent that closes or reduces the tracked position always routes; any other intent for a
-    blocked symbol becomes an :class:`IntentRejected` with rule ``"feed_health"``.
-    """
-
-    RULE = "feed_health"
-
-    def __init__(self, router: Any, monitor: FeedMonitor, position: Callable[[str], Decimal]) -> None:
-        self.router = router
-        self.monitor = monitor
-        self.position = position
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.router, name)
-
-    def route(self, intent: Any, market: Any, *, now: int | None = None) -> Any:
-        reason = self.monitor.blocked(intent.symbol)
-        if reason is not None and not self._exits(intent):
-            return IntentRejected(
-                ts_event=intent.ts_event if now is None else now, symbol=intent.symbol,
-                intent=intent.ref, rule=self.RULE,
-                reason=f"new entries blocked until the feed is backfilled ({reason}); exits allowed",
-                values={"position_shares": str(self.position(intent.symbol))})
-        return self.router.route(intent, market, now=now)
-
-    def _exits(self, intent: Any) -> bool:
-        if intent.sizing == Sizing.CLOSE_POSITION:
-            return True
-        held = self.position(intent.symbol)
-        return (held > 0 and intent.side == Side.SELL) or (held < 0 and intent.side == Side.BUY)
 
 
 async def rest_bars(client: Any, symbol: str, start: int, end: int) -> np.ndarray:

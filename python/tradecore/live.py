@@ -34,7 +34,7 @@ from tradecore.bus import EventBus
 from tradecore.config import Config
 from tradecore.errors import ConfigError
 from tradecore.execution.broker import Broker
-from tradecore.health import EntryGate, FeedMonitor, rest_bars
+from tradecore.health import ENTRY_RULE, FeedMonitor, rest_bars
 from tradecore.journal.journal import Journal
 from tradecore.journal.registry import RunInfo, RunRegistry, code_version
 from tradecore.latency import LatencyStats
@@ -191,6 +191,28 @@ async def _settle(state: RunState, timeout: float) -> None:
                      timeout)
 
 
+INHERITED_RULE = "inherited_position"
+"""Rule name of the entries refused on a symbol whose position a resume restored."""
+
+
+def _block_inherited(state: RunState, positions: dict[str, Decimal]) -> None:
+    """No new entries on a symbol holding a restored position until it is flat: strategies
+    restart FLAT and do not own it, so an entry would add to a position nothing manages."""
+    inherited = {symbol for symbol, qty in positions.items() if qty}
+    tracker = state.tracker
+
+    def blocked(symbol: str) -> str | None:
+        if symbol not in inherited:
+            return None
+        if tracker.qty(symbol) == 0:
+            inherited.discard(symbol)  # flat once: strategies own whatever comes next
+            return None
+        return (f"position restored by a resume ({tracker.qty(symbol)} shares) and owned by no "
+                "strategy: no new entries until it is flat")
+
+    state.gate.add_rule(INHERITED_RULE, blocked)
+
+
 async def _restart_symbols(state: RunState, symbols: list[str], journal: Journal, now: int) -> None:
     """Start a runner for every resumed symbol with a position or an open order (a symbol that
     cannot start is journaled; its position stays held by the account)."""
@@ -280,7 +302,7 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             health = FeedMonitor(config.health, bus=bus, journal=journal,
                                  clock=clock, bar_period_ns=parse_period(config.strategy.bar_period),
                                  history=lambda symbol, start, end: rest_bars(client, symbol, start, end))
-            state.pipeline.router = EntryGate(state.pipeline.router, health, state.pipeline.tracker.qty)
+            state.gate.add_rule(ENTRY_RULE, health.entry_block)
         stream: Any = AlpacaStream(url=stream_url, key_id=keys[0], secret_key=keys[1],
                                    channels=("trades", "quotes", "statuses"), latency=latency,
                                    on_gap=health.on_gap if health is not None else None)
@@ -342,6 +364,7 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
 
         await stream.subscribe([])  # connect now: failures surface before any trading
         if resumed is not None:
+            _block_inherited(state, resumed.positions)
             await _restart_symbols(state, resumed.symbols, journal, clock())
         if not state.paper:  # broker events reach the journal as they arrive, not at the next tick
             start_task(state.pipeline.run(), "tradecore.live.broker_events", owner=tasks, log=_log)

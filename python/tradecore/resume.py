@@ -20,7 +20,9 @@ Strategies restart FLAT: the native strategies expose no way to set a state (LON
 entry, stop and target) and a FLAT strategy with a made-up entry would manage a position on
 numbers it never decided. The restored position is held by the account instead: it is
 marked, counted by risk and the kill switch, kept running by the manager while held, and
-closed by ``execution.flatten_on_exit`` at the end of the run (or by the kill switch).
+closed by ``execution.flatten_on_exit`` at the end of the run (or by the kill switch). Until
+it is flat, the router's entry gate refuses new entries on that symbol (rule
+``inherited_position``): a FLAT strategy must not add to a position nothing manages.
 
 With the paper venue, the venue's state died with the process: the journal is the truth,
 orders it held as open are journaled as canceled, and the resume says so.

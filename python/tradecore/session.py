@@ -35,6 +35,7 @@ from tradecore.execution import (
     Broker,
     BrokerEvent,
     BrokerEventType,
+    EntryGate,
     ExecutionPipeline,
     IntentRejected,
     OrderRouter,
@@ -415,7 +416,9 @@ class RunState:
             router_options.setdefault("client_order_id_prefix", order_prefix)
         try:
             router_config = RouterConfig(**router_options)
-            router = OrderRouter(router_config, position=tracker.qty, equity=lambda: tracker.equity)
+            # The gate routes everything until a rule is added (feed health, a resume).
+            router = EntryGate(OrderRouter(router_config, position=tracker.qty,
+                                           equity=lambda: tracker.equity), tracker.qty)
             risk = RiskManager(RiskLimits(**_decimals(config.execution.risk)), on_event=record)
         except TypeError as error:
             raise ConfigError(f"execution.router / execution.risk: {error}") from None
@@ -432,6 +435,12 @@ class RunState:
         else:
             execution = BrokerExecution(pipeline, broker, journal, bus, router_config.client_order_id_prefix)
         return cls(config, bus, journal, broker, pipeline, execution)
+
+    @property
+    def gate(self) -> EntryGate:
+        """The router's entry gate: add rules that refuse new entries for some symbols."""
+        assert isinstance(self.pipeline.router, EntryGate)
+        return self.pipeline.router
 
     @property
     def tracker(self) -> PositionTracker:

@@ -21,9 +21,9 @@ from tradecore.engine import SymbolEngine
 from tradecore.errors import ConfigError
 from tradecore.execution.events import IntentRejected
 from tradecore.execution.market import MarketSnapshot
-from tradecore.execution.router import OrderRouter, TradeIntent
+from tradecore.execution.router import EntryGate, OrderRouter, TradeIntent
 from tradecore.health import (
-    EntryGate,
+    ENTRY_RULE,
     FeedMonitor,
     FeedState,
     IntervalLearner,
@@ -170,7 +170,8 @@ def test_the_gate_rejects_entries_of_a_blocked_symbol_and_lets_exits_through() -
     monitor.check()
     held = {"AAA": Decimal(100)}
     router = OrderRouter(position=lambda s: held.get(s, Decimal(0)), equity=lambda: Decimal(100_000))
-    gate = EntryGate(router, monitor, lambda s: held.get(s, Decimal(0)))
+    gate = EntryGate(router, lambda s: held.get(s, Decimal(0)))
+    gate.add_rule(ENTRY_RULE, monitor.entry_block)
     market = MarketSnapshot("AAA", bid=Decimal("9.99"), ask=Decimal("10.01"), last=Decimal(10), ts_event=1)
     now = new_york_ns(DAY, "10:00")
 
@@ -256,7 +257,7 @@ async def live(tmp_path: Path) -> AsyncIterator[Live]:
         client = MarketDataClient(sim.rest_url, key_id="k", secret_key="s")
         monitor = FeedMonitor(SETTINGS, bus=bus, journal=journal, clock=market.now,
                               history=lambda symbol, start, end: rest_bars(client, symbol, start, end))
-        state.pipeline.router = EntryGate(state.pipeline.router, monitor, state.broker.tracker.qty)
+        state.gate.add_rule(ENTRY_RULE, monitor.entry_block)
         stream = AlpacaStream(url=sim.stream_url, key_id="k", secret_key="s", encoding="json",
                               channels=("trades", "quotes", "statuses"), on_gap=monitor.on_gap,
                               backoff=Backoff(initial=0.2, maximum=0.2, jitter=0.0))

@@ -215,3 +215,31 @@ def test_paper_live_resumes_from_its_journal_after_kill_9(tmp_path: Path) -> Non
         assert all(abs(q) < 1e-9 for q in journal.net_fills().values())
         sold = {r.symbol for r in journal.fills()[len(before):] if r.data["side"] == "SELL"}
         assert set(held) <= sold
+
+
+def test_a_restored_position_blocks_new_entries_on_its_symbol_until_it_is_flat() -> None:
+    from tradecore.execution import IntentRejected, OrderRouted, TradeIntent
+    from tradecore.execution.market import MarketSnapshot
+    from tradecore.live import INHERITED_RULE, _block_inherited
+    from tradecore.schema import Sizing
+    from tradecore.session import RunState
+
+    state = RunState.create(Config(), journal=None)
+    state.tracker.on_fill("ACME", Side.BUY, Decimal(100), Decimal(10))
+    _block_inherited(state, {"ACME": Decimal(100), "ZZZ": Decimal(0)})
+    market = MarketSnapshot("ACME", bid=Decimal("9.99"), ask=Decimal("10.01"), last=Decimal(10), ts_event=1)
+    now = 1_795_705_200_000_000_000  # 10:00 New York on a weekday
+
+    def route(symbol: str, side: Side) -> object:
+        intent = TradeIntent(symbol=symbol, side=side, order_type=OrderType.MARKET, sizing=Sizing.SHARES,
+                             quantity=Decimal(10), ts_event=now)
+        return state.pipeline.router.route(intent, MarketSnapshot(symbol, bid=market.bid, ask=market.ask,
+                                                                  last=market.last, ts_event=1), now=now)
+
+    refused = route("ACME", Side.BUY)
+    assert isinstance(refused, IntentRejected) and refused.rule == INHERITED_RULE
+    assert "restored by a resume" in refused.reason and "exits allowed" in refused.reason
+    assert isinstance(route("ACME", Side.SELL), OrderRouted)  # reducing is always allowed
+    assert isinstance(route("OTHER", Side.BUY), OrderRouted)  # other symbols trade as usual
+    state.tracker.on_fill("ACME", Side.SELL, Decimal(100), Decimal(10))
+    assert isinstance(route("ACME", Side.BUY), OrderRouted)  # flat: strategies own what comes next

@@ -35,7 +35,7 @@ from tradecore.execution.paper import PaperBroker
 from tradecore.execution.pipeline import ExecutionPipeline
 from tradecore.execution.positions import PositionTracker
 from tradecore.execution.risk import RiskContext, RiskLimits, RiskManager
-from tradecore.execution.router import OrderRouter, RouterConfig, TradeIntent, session_at
+from tradecore.execution.router import EntryGate, OrderRouter, RouterConfig, TradeIntent, session_at
 
 __all__ = [
     "Account",
@@ -57,6 +57,7 @@ __all__ = [
     "OrderRejectedError",
     "OrderRequest",
     "OrderRouted",
+    "EntryGate",
     "OrderRouter",
     "OrderState",
     "PaperBroker",

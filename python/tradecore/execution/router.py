@@ -42,6 +42,7 @@ from tradecore.execution.market import MarketSnapshot, price
 from tradecore.schema import OrderType, Session, Side, Sizing, TimeInForce
 
 __all__ = [
+    "EntryGate",
     "OrderRouter",
     "Router",
     "RouterConfig",
@@ -373,3 +374,44 @@ class _Reject(Exception):
 
 
 SizingError = _Reject
+
+
+class EntryGate:
+    """A router that refuses new entries for symbols some rule blocks; exits always route.
+
+    Rules are added with :meth:`add_rule`: ``blocked(symbol)`` returns why the symbol may not
+    enter now, or None. An intent that closes or reduces the position routes whatever the
+    rules say (risk never stands in the way of getting flat); any other intent for a blocked
+    symbol becomes an :class:`IntentRejected` with the rule's name and reason. Used by feed
+    health (a stale symbol until it is backfilled) and by a resume (a restored position that
+    no strategy owns).
+    """
+
+    def __init__(self, router: Router, position: Callable[[str], Decimal]) -> None:
+        self.router = router
+        self.position = position
+        self._rules: list[tuple[str, Callable[[str], str | None]]] = []
+
+    def add_rule(self, rule: str, blocked: Callable[[str], str | None]) -> None:
+        self._rules.append((rule, blocked))
+
+    def route(self, intent: TradeIntent, market: MarketSnapshot, *, now: int | None = None
+              ) -> Outcome:
+        for rule, blocked in self._rules:
+            reason = blocked(intent.symbol)
+            if reason is not None and not self._exits(intent):
+                return IntentRejected(
+                    ts_event=intent.ts_event if now is None else now, symbol=intent.symbol,
+                    intent=intent.ref, rule=rule, reason=f"{reason}; exits allowed",
+                    values={"position_shares": str(self.position(intent.symbol))})
+        return self.router.route(intent, market, now=now)
+
+    def closing_order(self, symbol: str, market: MarketSnapshot, *, now: int, rule: int = 0,
+                      reason: str = "") -> Outcome:
+        return self.router.closing_order(symbol, market, now=now, rule=rule, reason=reason)
+
+    def _exits(self, intent: TradeIntent) -> bool:
+        if intent.sizing == Sizing.CLOSE_POSITION:
+            return True
+        held = self.position(intent.symbol)
+        return (held > 0 and intent.side == Side.SELL) or (held < 0 and intent.side == Side.BUY)
