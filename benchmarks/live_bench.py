@@ -161,10 +161,22 @@ class Scheduled(MarketDataStream):
     async def __aiter__(self) -> AsyncIterator[EventBatch]:  # type: ignore[override]
         async for batch in self.inner:
             self.received += len(batch)
-            offset = batch.events["ts_event"] - self.event_base
-            if self.frame_ns:  # the end of the message's frame interval
-                offset = (offset // self.frame_ns + 1) * self.frame_ns
-            yield EventBatch(batch.kind, batch.symbol, batch.events, offset + self.t0)
+            times = batch.events["ts_event"]
+            if len(times) == 1:  # most batches: plain ints, so the stamping costs the load little
+                stamps = np.array([self._scheduled(int(times[0]))], dtype=np.int64)
+            else:
+                offset = times - self.event_base
+                if self.frame_ns:
+                    offset = (offset // self.frame_ns + 1) * self.frame_ns
+                stamps = offset + self.t0
+            yield EventBatch(batch.kind, batch.symbol, batch.events, stamps)
+
+    def _scheduled(self, ts_event: int) -> int:
+        """When the frame carrying the event was due to leave the feed (the end of its interval)."""
+        offset = ts_event - self.event_base
+        if self.frame_ns:
+            offset = (offset // self.frame_ns + 1) * self.frame_ns
+        return offset + self.t0
 
     async def close(self) -> None:
         await self.inner.close()

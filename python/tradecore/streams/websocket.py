@@ -647,7 +647,9 @@ class WebSocketStream(MarketDataStream):
             if symbol not in wanted_all and "*" not in wanted_all:
                 self._stats["dropped_unsubscribed"] += len(batch)
                 continue
-            last = int(batch.events["ts_event"].max())  # late trades may come last
+            times = batch.events["ts_event"]
+            # Late trades may come last, hence max; most live batches hold one event.
+            last = int(times[0]) if len(times) == 1 else int(times.max())
             if last > self._last_seen.get(symbol, -(2**63)):
                 self._last_seen[symbol] = last
             queue = self._queues.get(symbol)
