@@ -13,9 +13,6 @@ std::vector<RuleInfo> ema_cross_rules() {
           {"exit_canceled", S::kPendingExit, S::kLong, Trigger::OrderUpdate}};
 }
 
-bool closed_without_fill(const OrderUpdate& u) {
-  return u.status == OrderStatus::Canceled || u.status == OrderStatus::Rejected;
-}
 }  // namespace
 
 EmaCross::EmaCross(const EmaCrossParams& params)

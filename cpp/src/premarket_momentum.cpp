@@ -36,10 +36,6 @@ std::vector<std::string> value_table() {
           "entry_price", "pnl",     "filled_quantity", "minutes_since_exit"};
 }
 
-bool closed_without_fill(const OrderUpdate& u) {
-  return u.status == OrderStatus::Canceled || u.status == OrderStatus::Rejected;
-}
-
 void require_finite(const char* what, double x, std::int64_t ts) {
   if (!std::isfinite(x))
     throw DataError(std::string("premarket_momentum: ") + what + "=" + std::to_string(x) +

@@ -29,10 +29,6 @@ std::vector<std::string> value_table() {
           "target", "position",       "fill_price",  "entry_price", "filled_quantity"};
 }
 
-bool closed_without_fill(const OrderUpdate& u) {
-  return u.status == OrderStatus::Canceled || u.status == OrderStatus::Rejected;
-}
-
 void require_finite(const char* what, double x, std::int64_t ts) {
   if (!std::isfinite(x))
     throw DataError(std::string("vwap_reclaim: ") + what + "=" + std::to_string(x) + " at ts_event=" +

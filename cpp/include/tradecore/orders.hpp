@@ -63,6 +63,12 @@ struct OrderUpdate {
   std::uint8_t reason;  ///< OrderReason
 };
 
+/// The order ended without (further) fills: canceled or rejected (what a strategy's pending
+/// state waits for besides fills).
+inline bool closed_without_fill(const OrderUpdate& u) {
+  return u.status == OrderStatus::Canceled || u.status == OrderStatus::Rejected;
+}
+
 /// Why an update happened (OrderUpdate::reason).
 enum OrderReason : std::uint8_t {
   kReasonNone = 0,
