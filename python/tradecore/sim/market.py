@@ -10,6 +10,7 @@ interchangeable.
 from __future__ import annotations
 
 import abc
+import logging
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tradecore.streams.base import EventBatch
+
+_log = logging.getLogger("tradecore.sim")
 
 __all__ = ["Asset", "AssetType", "Market", "MarketListener"]
 
@@ -54,7 +57,13 @@ LULD bands, corrections), in publication order. Must not block: hand off to a qu
 
 
 class Market(abc.ABC):
-    """A simulated session (see the module docstring). All times are int64 ns UTC."""
+    """A simulated session (see the module docstring). All times are int64 ns UTC.
+
+    Listeners are kept here: a market calls :meth:`_publish` for every batch it makes.
+    """
+
+    def __init__(self) -> None:
+        self._listeners: list[MarketListener] = []
 
     @abc.abstractmethod
     def now(self) -> int:
@@ -89,13 +98,23 @@ class Market(abc.ABC):
     def trades(self, symbol: str, start: int, end: int) -> np.ndarray:
         """TRADE rows with ``start <= ts_event < end``, up to now."""
 
-    @abc.abstractmethod
     def add_listener(self, listener: MarketListener) -> None:
-        """Receive every batch published from now on."""
+        """Receive every batch published from now on (once, however often it is added)."""
+        if listener not in self._listeners:
+            self._listeners.append(listener)
 
-    @abc.abstractmethod
     def remove_listener(self, listener: MarketListener) -> None:
         """Stop receiving batches (idempotent)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _publish(self, batch: EventBatch) -> None:
+        """Hand ``batch`` to every listener; a broken listener is logged, the market goes on."""
+        for listener in tuple(self._listeners):
+            try:
+                listener(batch)
+            except Exception:  # noqa: BLE001 - one listener must not stop the market
+                _log.exception("market listener %r failed", listener)
 
     @abc.abstractmethod
     async def run(self) -> None:

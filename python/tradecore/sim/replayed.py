@@ -21,7 +21,7 @@ import numpy as np
 from tradecore import schema
 from tradecore.bars import BarAggregator, resample
 from tradecore.errors import ConfigError
-from tradecore.sim.market import Asset, AssetType, Market, MarketListener
+from tradecore.sim.market import Asset, AssetType, Market
 from tradecore.streams.alpaca import TRADE_CONDITION_BITS
 from tradecore.streams.base import EventBatch, EventKind
 from tradecore.streams.replay import LeanSource, ParquetSource, ReplayStream, Source
@@ -64,6 +64,7 @@ class ReplayMarket(Market):
 
     def __init__(self, stream: ReplayStream, symbols: list[str], *,
                  assets: list[Asset] | None = None) -> None:
+        super().__init__()
         self.stream = stream
         self.symbols = [s.upper() for s in symbols]
         self._daily = {s: self._history(s, "daily") for s in self.symbols}
@@ -91,7 +92,6 @@ class ReplayMarket(Market):
         # something else (LEAN/AlgoSeek), so those get fresh ids and a plain regular-sale code.
         self._vendor_coded = isinstance(stream.source, RecordingSource)
         self._next_trade_id = 1
-        self._listeners: list[MarketListener] = []
 
     def _history(self, symbol: str, dataset: str) -> np.ndarray:
         if dataset not in self.stream.source.datasets() or self.stream.start is None:
@@ -133,22 +133,13 @@ class ReplayMarket(Market):
         rows = schema.concatenate(self._trades.get(symbol.upper(), []), schema.TRADE)
         return rows[(rows["ts_event"] >= start) & (rows["ts_event"] < end)]
 
-    def add_listener(self, listener: MarketListener) -> None:
-        if listener not in self._listeners:
-            self._listeners.append(listener)
-
-    def remove_listener(self, listener: MarketListener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
-
     async def run(self) -> None:
         """Replay until the data end or cancellation."""
         await self.stream.subscribe(self.symbols)
         try:
             async for batch in self.stream:
                 batch = self._record(batch)
-                for listener in tuple(self._listeners):
-                    listener(batch)
+                self._publish(batch)
         finally:
             await self.stream.close()
 
@@ -176,8 +167,7 @@ class ReplayMarket(Market):
                 closed = agg.update_batch(events)
                 if len(closed):
                     self._bars[symbol].append(closed)
-                    for listener in tuple(self._listeners):
-                        listener(EventBatch(EventKind.BAR, symbol, closed))
+                    self._publish(EventBatch(EventKind.BAR, symbol, closed))
         elif kind is EventKind.QUOTE:
             self._last_quote[symbol] = events[-1]
         elif kind is EventKind.BAR:

@@ -7,7 +7,7 @@ import asyncio
 import numpy as np
 
 from tradecore import schema
-from tradecore.sim.market import Asset, Market, MarketListener
+from tradecore.sim.market import Asset, Market
 from tradecore.streams.base import EventBatch, EventKind
 
 __all__ = ["ScriptedMarket"]
@@ -22,12 +22,12 @@ class ScriptedMarket(Market):
     """
 
     def __init__(self, assets: list[Asset], now: int) -> None:
+        super().__init__()
         self._now = now
         self._assets = {a.symbol: a for a in assets}
         self._quotes: dict[str, np.void] = {}
         self._trades: dict[str, np.void] = {}
         self._status: dict[str, int] = {}
-        self._listeners: list[MarketListener] = []
 
     def now(self) -> int:
         return self._now
@@ -58,20 +58,12 @@ class ScriptedMarket(Market):
     def trades(self, symbol: str, start: int, end: int) -> np.ndarray:
         return schema.empty(schema.TRADE)
 
-    def add_listener(self, listener: MarketListener) -> None:
-        self._listeners.append(listener)
-
-    def remove_listener(self, listener: MarketListener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
-
     async def run(self) -> None:
         await asyncio.Event().wait()
 
-    def _publish(self, kind: EventKind, symbol: str, rows: np.ndarray) -> None:
+    def _emit(self, kind: EventKind, symbol: str, rows: np.ndarray) -> None:
         self._now = max(self._now, int(rows["ts_event"][-1]))
-        for listener in list(self._listeners):
-            listener(EventBatch(kind, symbol, rows))
+        self._publish(EventBatch(kind, symbol, rows))
 
     def quote(
         self,
@@ -89,18 +81,18 @@ class ScriptedMarket(Market):
         rows["bid_size"] = size if bid_size is None else bid_size
         rows["ask_size"] = size if ask_size is None else ask_size
         self._quotes[symbol] = rows[0].copy()
-        self._publish(EventKind.QUOTE, symbol, rows)
+        self._emit(EventKind.QUOTE, symbol, rows)
 
     def trade(self, symbol: str, price: float, size: float = 100, ts: int | None = None) -> None:
         rows = schema.empty(schema.TRADE, 1)
         rows["ts_event"] = self._now + 1 if ts is None else ts
         rows["price"], rows["size"] = price, size
         self._trades[symbol] = rows[0].copy()
-        self._publish(EventKind.TRADE, symbol, rows)
+        self._emit(EventKind.TRADE, symbol, rows)
 
     def set_status(self, symbol: str, state: int, ts: int | None = None) -> None:
         rows = schema.empty(schema.STATUS, 1)
         rows["ts_event"] = self._now + 1 if ts is None else ts
         rows["state"] = state
         self._status[symbol] = state
-        self._publish(EventKind.STATUS, symbol, rows)
+        self._emit(EventKind.STATUS, symbol, rows)

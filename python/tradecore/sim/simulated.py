@@ -30,7 +30,7 @@ from tradecore.sim.generator import (
     UniverseParams,
     default_start,
 )
-from tradecore.sim.market import Asset, Market, MarketListener
+from tradecore.sim.market import Asset, Market
 from tradecore.streams.base import EventBatch, EventKind
 
 __all__ = ["SimulatedMarket"]
@@ -83,6 +83,7 @@ class SimulatedMarket(Market):
     def __init__(self, *, seed: int = 0, start: int | None = None, speed: float = 1.0,
                  symbols: int | None = None, gappers: int | None = None,
                  params: ModelParams | None = None) -> None:
+        super().__init__()
         params = params or ModelParams()
         universe: UniverseParams = params.universe
         if symbols is not None:
@@ -112,7 +113,6 @@ class SimulatedMarket(Market):
         self._notional = np.zeros(n)  # today's dollar volume per symbol, for the daily VWAP
         self._amended: dict[int, set[int]] = {}  # symbol -> minute starts changed by late prints
         self._bars_until = self.start  # minute bars are published for ts < this
-        self._listeners: list[MarketListener] = []
         self.published = 0
         """Events published so far."""
 
@@ -164,14 +164,6 @@ class SimulatedMarket(Market):
             return schema.empty(schema.TRADE)
         rows = self._trades[k].array()
         return rows[(rows["ts_event"] >= start) & (rows["ts_event"] < end)]
-
-    def add_listener(self, listener: MarketListener) -> None:
-        if listener not in self._listeners:
-            self._listeners.append(listener)
-
-    def remove_listener(self, listener: MarketListener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
 
     async def run(self) -> None:
         """Advance the session paced by ``speed`` until 20:00 New York or cancellation."""
@@ -332,9 +324,5 @@ class SimulatedMarket(Market):
 
     def _publish(self, batch: EventBatch) -> None:
         self.published += len(batch.events)
-        for listener in tuple(self._listeners):
-            try:
-                listener(batch)
-            except Exception:  # a broken listener must not stop the market
-                logger.exception("market listener %r failed", listener)
+        super()._publish(batch)
 
