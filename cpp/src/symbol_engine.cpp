@@ -146,7 +146,7 @@ void SymbolEngine::process_trade(const Trade& t) {
   }
   if (simulator_) {
     simulate([&](FillSimulator& sim) {
-      if (config_.last_price_as_book && quotes_.empty() && t.price > 0.0) {
+      if (config_.last_price_as_book && !seen_quote_ && t.price > 0.0) {
         const Quote book{t.ts_event, t.price, t.price, t.size, t.size, 0, config_.instrument_id, 0, 0, 0};
         sim.on_quote(book, output_.fills, output_.updates);
       }
@@ -159,6 +159,7 @@ void SymbolEngine::process_trade(const Trade& t) {
 }
 
 void SymbolEngine::process_quote(const Quote& q) {
+  seen_quote_ = true;
   if (simulator_) simulate([&](FillSimulator& sim) { sim.on_quote(q, output_.fills, output_.updates); });
   if (any_wants_quotes_)
     for (auto& s : strategies_)
@@ -166,7 +167,7 @@ void SymbolEngine::process_quote(const Quote& q) {
 }
 
 void SymbolEngine::process_bar(const Bar& b) {
-  if (simulator_ && config_.last_price_as_book && quotes_.empty()) {
+  if (simulator_ && config_.last_price_as_book && !seen_quote_) {
     const Quote book{b.ts_end, b.close, b.close, b.volume, b.volume, 0, config_.instrument_id, 0, 0, 0};
     simulate([&](FillSimulator& sim) { sim.on_quote(book, output_.fills, output_.updates); });
   }

@@ -116,3 +116,33 @@ TEST_CASE("a throwing strategy stops its engine and names the event", "[engine]"
   CHECK(engine.events_processed() == 2);
   CHECK_THROWS_AS(engine.run(), Error);
 }
+
+TEST_CASE("a trade never replaces the quoted book; without quotes it stands in for one", "[engine]") {
+  EngineConfig c;
+  c.aggregate_trades = false;
+  c.simulate_fills = true;
+  SymbolEngine engine(c);
+  const auto id = engine.add_strategy(std::make_shared<Recorder>());
+  // Quotes and trades arrive in separate loads, as the live pipeline feeds them.
+  const std::vector<Quote> quotes{Quote{ny(10, 0), 10.00, 10.10, 1000, 1000, 0, 0, 0, 0, 0}};
+  engine.load({}, quotes, {}, {}, {});
+  engine.run();
+  const std::vector<Trade> trades{Trade{ny(10, 0, 1), 10.02, 5, 0, 0, 0, 0, 0}};
+  engine.load(trades, {}, {}, {}, {});
+  engine.run();
+  engine.take_output();
+  engine.submit(Order{1, engine.now(), 50, 0, 0, 0, Side::Buy, OrderType::Market, TimeInForce::Day}, id);
+  EngineOutput out = engine.take_output();
+  REQUIRE(out.fills.size() == 1);
+  CHECK(out.fills[0].price == Approx(10.10));  // the ask, not the 5-share print at 10.02
+  CHECK(out.fills[0].quantity == 50);
+
+  SymbolEngine no_quotes(c);
+  const auto other = no_quotes.add_strategy(std::make_shared<Recorder>());
+  no_quotes.load(trades, {}, {}, {}, {});
+  no_quotes.run();
+  no_quotes.submit(Order{2, no_quotes.now(), 5, 0, 0, 0, Side::Buy, OrderType::Market, TimeInForce::Day}, other);
+  out = no_quotes.take_output();
+  REQUIRE(out.fills.size() == 1);
+  CHECK(out.fills[0].price == Approx(10.02));  // no quote ever: the last print is the book
+}

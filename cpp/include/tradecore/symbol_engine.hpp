@@ -23,7 +23,7 @@ struct EngineConfig {
   AggregatorConfig bars{};       ///< how (its instrument_id is set from the engine's)
   bool simulate_fills = false;   ///< own a FillSimulator (backtests, the paper broker)
   FillModel fill_model{};
-  /// With no quotes loaded, let the last trade (or input bar's close) act as the book: bid = ask
+  /// For a symbol that never had a quote, let the last trade (or input bar's close) act as the book: bid = ask
   /// = price, size = the print's size (the bar's volume), so market orders fill there.
   bool last_price_as_book = true;
   bool stop_on_transition = false;  ///< return to the caller after every transition
@@ -121,6 +121,9 @@ class SymbolEngine {
   std::unique_ptr<FillSimulator> simulator_;
   std::vector<std::shared_ptr<Strategy>> strategies_;
   bool any_wants_quotes_ = false, any_wants_trades_ = false;
+  // Whether any quote ever reached the engine: the last trade stands in for the book only
+  // for symbols without quotes (the loaded batch may hold trades only while quotes exist).
+  bool seen_quote_ = false;
   std::unordered_map<std::uint64_t, std::uint16_t> order_owner_;
   StrategyOutput strategy_out_;
   EngineOutput output_;
