@@ -11,7 +11,8 @@ Rules, in the order they are checked (the first that fails decides):
 ``halted``          the symbol is halted / paused (market data or :meth:`halt`)
 ``no_short``        the order would leave the symbol short and shorts are disabled
 ``price_band``      limit/stop price more than ``price_band_percent`` from the reference
-                    (last trade, else NBBO mid); any order without a reference is refused
+                    (last trade, else NBBO mid); an entry without a reference is refused
+                    (an exit is not: nothing stands in the way of getting flat)
 ``max_shares``      |position + open orders + order| > ``max_shares_per_symbol``
 ``max_notional``    that many shares * price > ``max_notional_per_symbol``
 ``max_positions``   opens a new symbol while ``max_open_positions`` are held
@@ -268,10 +269,10 @@ class RiskManager:
                           order_shares=order.signed_qty)
         reference = market.reference
         order_price = order.limit_price or order.stop_price or reference
-        if limits.price_band_percent is not None:
-            if reference is None:
-                return decide("price_band", "no reference price (last trade or NBBO) to check "
-                              "the order against")
+        if limits.price_band_percent is not None and reference is None and not reduces:
+            return decide("price_band", "no reference price (last trade or NBBO) to check "
+                          "the order against")
+        if limits.price_band_percent is not None and reference is not None:
             for name, level in (("limit_price", order.limit_price), ("stop_price", order.stop_price)):
                 if level is None:
                     continue

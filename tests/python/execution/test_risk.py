@@ -115,6 +115,10 @@ def test_price_band_vs_last_trade_and_nbbo_mid() -> None:
     assert check(limits, order(limit="2.15"), ctx(market=no_last)).accepted  # mid 2.05
     nothing = check(limits, order(), ctx(market=MarketSnapshot("ABC")))
     assert nothing.rule == "price_band" and "no reference price" in nothing.reason
+    # Getting flat never waits for market data (a restored position on a quiet symbol).
+    exit_blind = check(limits, order(side=Side.SELL), ctx(market=MarketSnapshot("ABC"),
+                                                          positions={"ABC": D(100)}))
+    assert exit_blind.accepted and exit_blind.reason == "exit: reduces the position"
 
 
 def test_halted_symbols_from_market_data_and_manual_halts() -> None:
