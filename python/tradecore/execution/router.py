@@ -28,13 +28,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timezone
+from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from tradecore.calendar import session_of
 from tradecore.errors import ConfigError
 from tradecore.execution.broker import IntentRef, OrderRequest
 from tradecore.execution.events import IntentRejected, OrderRouted
@@ -57,18 +58,11 @@ _ZERO = Decimal(0)
 
 
 def session_at(ts_ns: int) -> Session:
-    """Return the US-equity session at ``ts_ns`` (ns UTC); weekends are ``NONE``."""
-    local = datetime.fromtimestamp(ts_ns / 1e9, tz=timezone.utc).astimezone(NEW_YORK)
-    if local.weekday() >= 5:
+    """Return the US-equity session at ``ts_ns`` (ns UTC) by :mod:`tradecore.calendar`'s rules
+    (early closes included); weekends are ``NONE``."""
+    if datetime.fromtimestamp(ts_ns / 1e9, tz=NEW_YORK).weekday() >= 5:
         return Session.NONE
-    t = local.time()
-    if time(9, 30) <= t < time(16, 0):
-        return Session.REGULAR
-    if time(4, 0) <= t < time(9, 30):
-        return Session.PREMARKET
-    if time(16, 0) <= t < time(20, 0):
-        return Session.AFTER_HOURS
-    return Session.OVERNIGHT
+    return session_of(ts_ns)
 
 
 def tick_round(value: Decimal, *, up: bool) -> Decimal:

@@ -41,6 +41,7 @@ from aiohttp import WSMsgType, web
 
 from tradecore import schema
 from tradecore._native import _core
+from tradecore.calendar import is_early_close
 from tradecore.sim.market import Asset, Market
 from tradecore.streams.base import EventBatch, EventKind
 
@@ -64,6 +65,8 @@ _PREMARKET_OPEN = dt.time(4, 0)
 _REGULAR_OPEN = dt.time(9, 30)
 _REGULAR_CLOSE = dt.time(16, 0)
 _AFTER_HOURS_CLOSE = dt.time(20, 0)
+_EARLY_REGULAR_CLOSE = dt.time(13, 0)
+_EARLY_AFTER_HOURS_CLOSE = dt.time(17, 0)
 
 _ZERO = Decimal(0)
 _PRICE_QUANTUM = Decimal("0.000001")  # fill prices come as doubles: drop the binary noise
@@ -193,16 +196,20 @@ def session_window(ns: int, extended: bool) -> tuple[int, int]:
     """Return ``(start, end)`` ns of the window containing ``ns``, or else the next one.
 
     Regular windows are 09:30-16:00 New York time, extended ones 04:00-20:00, Monday to
-    Friday.
+    Friday; on early-close days (:func:`tradecore.calendar.is_early_close`) they end at 13:00
+    and 17:00.
     """
-    opens, closes = (
-        (_PREMARKET_OPEN, _AFTER_HOURS_CLOSE) if extended else (_REGULAR_OPEN, _REGULAR_CLOSE)
-    )
+    opens = _PREMARKET_OPEN if extended else _REGULAR_OPEN
     day = _utc(ns).astimezone(_NEW_YORK).date()
     for offset in range(8):
         date = day + dt.timedelta(days=offset)
         if date.weekday() >= 5:
             continue
+        early = is_early_close(date)
+        if extended:
+            closes = _EARLY_AFTER_HOURS_CLOSE if early else _AFTER_HOURS_CLOSE
+        else:
+            closes = _EARLY_REGULAR_CLOSE if early else _REGULAR_CLOSE
         end = _ns(dt.datetime.combine(date, closes, tzinfo=_NEW_YORK))
         if end > ns:
             return _ns(dt.datetime.combine(date, opens, tzinfo=_NEW_YORK)), end

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal as D
 
 import numpy as np
 import pytest
-from helpers_execution import PREMARKET, REGULAR, intent, ny
+from helpers_execution import NY, PREMARKET, REGULAR, intent, ny
 from tradecore import schema
 from tradecore.execution.events import IntentRejected, OrderRouted
 from tradecore.execution.market import MarketSnapshot
@@ -137,3 +138,14 @@ def test_sessions_in_new_york_time() -> None:
     assert session_at(ny(3, 59)) == Session.OVERNIGHT
     assert session_at(ny(10, 0, day=6)) == Session.NONE  # a Saturday
     assert session_at(REGULAR) == Session.REGULAR
+
+
+def test_sessions_follow_the_calendar_on_an_early_close_day() -> None:
+    from tradecore.sim.trading import session_window
+
+    friday = int(datetime(2025, 11, 28, 14, 0, tzinfo=NY).timestamp()) * 1_000_000_000  # after Thanksgiving
+    assert session_at(friday) == Session.AFTER_HOURS  # the regular session ended at 13:00
+    start, end = session_window(friday - 2 * 3_600 * 1_000_000_000, extended=False)  # at noon
+    assert end == int(datetime(2025, 11, 28, 13, 0, tzinfo=NY).timestamp()) * 1_000_000_000
+    _, extended_end = session_window(friday, extended=True)
+    assert extended_end == int(datetime(2025, 11, 28, 17, 0, tzinfo=NY).timestamp()) * 1_000_000_000
