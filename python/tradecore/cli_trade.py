@@ -124,7 +124,7 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
         wanted = _recorded_symbols(replay_source)
     if not wanted and replay_source is not None:
         raise click.ClickException("no symbols: pass --symbols")
-    registry = RunRegistry(runs_dir or config.run.runs_dir)
+    registry = RunRegistry(runs_dir or config.run.runs_dir or None)
     run = registry.start_run("backtest", {**config.model_dump(), "source": str(source), "symbols": wanted},
                              code_version())
     journal = Journal(run.journal_path, synchronous="NORMAL")

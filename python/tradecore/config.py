@@ -53,7 +53,7 @@ A complete file with every default::
     check_interval_seconds = 0.5
 
     [run]
-    runs_dir = "runs"
+    runs_dir = ""               # "": $TRADECORE_RUNS, else ./runs (as `tradecore runs` reads them)
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ class HealthConfig(_Section):
 
 
 class RunConfig(_Section):
-    runs_dir: str = "runs"
+    runs_dir: str = Field("", description="where runs go; empty: $TRADECORE_RUNS, else ./runs")
 
 
 class Config(_Section):

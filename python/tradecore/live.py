@@ -264,7 +264,7 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
     """
     from tradecore.sim.server import SimServer
 
-    registry = RunRegistry(runs_root or config.run.runs_dir)
+    registry = RunRegistry(runs_root or config.run.runs_dir or None)
     run, config, lock = _open_run(registry, config, resume)
     journal = Journal(run.journal_path)
     bus = EventBus()

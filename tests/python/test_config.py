@@ -51,3 +51,16 @@ def test_overrides_are_validated() -> None:
     assert config.sim.speed == 120.0 and config.sim.seed == 7
     with pytest.raises(ConfigError, match="command-line options"):
         Config().with_overrides(sim={"speed": 0})
+
+
+def test_runs_go_where_tradecore_runs_lists_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No runs_dir in the config: $TRADECORE_RUNS decides, for live/backtest and `tradecore runs` alike."""
+    from tradecore.journal.registry import RunRegistry
+
+    monkeypatch.setenv("TRADECORE_RUNS", str(tmp_path / "elsewhere"))
+    with RunRegistry(Config().run.runs_dir or None) as registry:
+        assert registry.root == tmp_path / "elsewhere"
+    with RunRegistry(None) as listing:  # what `tradecore runs` opens
+        assert listing.root == tmp_path / "elsewhere"
+    explicit = Config().with_overrides(run={"runs_dir": str(tmp_path / "mine")})
+    assert Path(explicit.run.runs_dir) == tmp_path / "mine"
