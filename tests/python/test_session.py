@@ -123,6 +123,8 @@ def test_a_refused_intent_is_told_to_its_strategy_which_leaves_pending_and_trade
         refused = [r for r in journal.records("risk", symbol="ACME") if not r.data["accepted"]]
         assert len(intents) >= 2 and len(refused) == len(intents)
         assert all(r.data["details"]["rule"] == "max_shares" for r in refused)
+        # A refused order is the risk record alone: nothing refused looks open (to a resume).
+        assert journal.count("order") == 0 and journal.open_orders() == []
         rules = [r.data["rule"] for r in journal.records("transition", symbol="ACME")]
         assert rules.count("entry_canceled") == len(intents)
         assert strategy.state_names[strategy.state] == "FLAT" and strategy.position == 0

@@ -129,8 +129,8 @@ class ExecutionPipeline:
         now = intent.ts_event if now is None else now
         self._advance(now)
         outcome = self.router.route(intent, self.market.get(intent.symbol), now=now)
-        self._on_event(outcome)
         if isinstance(outcome, IntentRejected):
+            self._on_event(outcome)
             return outcome
         decision = await self._check_and_send(outcome)
         return decision
@@ -189,9 +189,10 @@ class ExecutionPipeline:
         for symbol in self.tracker.open_symbols():
             outcome = self.router.closing_order(symbol, self.market.get(symbol), now=self.now,
                                                 rule=KILL_SWITCH_RULE, reason=f"kill switch: {reason}")
-            self._on_event(outcome)
             if isinstance(outcome, OrderRouted):
                 await self._check_and_send(outcome)
+            else:
+                self._on_event(outcome)
         await self._drain_events_only()
 
     async def run(self) -> None:
@@ -240,6 +241,9 @@ class ExecutionPipeline:
         order = routed.order
         decision = self.risk.check(order, self.context(order.symbol))
         if decision.accepted:
+            # Only an order risk let through is an order (journaled before it is sent); a refused
+            # one is the risk record alone, so nothing refused ever looks open.
+            self._on_event(routed)
             try:
                 ack = await self.broker.submit(order)
                 self._open.setdefault(ack.order_id, order.signed_qty)
