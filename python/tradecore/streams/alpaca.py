@@ -246,7 +246,7 @@ _RFC3339 = re.compile(
     re.ASCII,
 )
 _SECOND_CACHE: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM:SS" -> epoch seconds
-_SECOND_CACHE_LIMIT = 200_000
+_SECOND_CACHE_LIMIT = 4_096  # stamps are nearly monotonic: recent seconds are all that hit
 _FRACTION_SCALE = tuple(10 ** (9 - n) for n in range(10))
 _NS = 1_000_000_000
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -275,7 +275,9 @@ def parse_timestamp(text: str) -> int:
     if zone not in ("Z", "z"):
         offset = int(zone[1:3]) * 3600 + int(zone[4:6]) * 60
         seconds -= offset if zone[0] == "+" else -offset
-    elif len(_SECOND_CACHE) < _SECOND_CACHE_LIMIT:
+    else:
+        if len(_SECOND_CACHE) >= _SECOND_CACHE_LIMIT:
+            _SECOND_CACHE.clear()  # start over rather than stop caching after a long session
         _SECOND_CACHE[text[:19]] = seconds
     nanos = int(fraction) * _FRACTION_SCALE[len(fraction)] if fraction else 0
     return seconds * _NS + nanos

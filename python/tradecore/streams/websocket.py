@@ -306,6 +306,7 @@ class WebSocketStream(MarketDataStream):
                                         frames=True)
 
         self._wanted: dict[str, set[str]] = {c: set() for c in self.CHANNELS}
+        self._wanted_all: frozenset[str] | None = None  # their union, rebuilt after a change
         self._queues: dict[str, _SymbolQueue] = {}
         self._ready: collections.deque[str | BaseException] = collections.deque()
         self._wakeup = asyncio.Event()
@@ -355,7 +356,7 @@ class WebSocketStream(MarketDataStream):
 
     @property
     def subscribed(self) -> frozenset[str]:
-        return frozenset().union(*self._wanted.values())
+        return self._wanted_symbols()
 
     @property
     def stats(self) -> dict[str, int]:
@@ -683,8 +684,11 @@ class WebSocketStream(MarketDataStream):
         received = None if batch.ts_received is None else batch.ts_received[-1:]
         return EventBatch(batch.kind, batch.symbol, batch.events[-1:].copy(), received)
 
-    def _wanted_symbols(self) -> set[str]:
-        return set().union(*self._wanted.values())
+    def _wanted_symbols(self) -> frozenset[str]:
+        """Every symbol wanted on any channel (asked for each frame: kept, not rebuilt)."""
+        if self._wanted_all is None:
+            self._wanted_all = frozenset().union(*self._wanted.values())
+        return self._wanted_all
 
     # -- subscriptions ----------------------------------------------------------------------
 
@@ -723,6 +727,7 @@ class WebSocketStream(MarketDataStream):
                     self._wanted[c].update(s)
                 else:
                     self._wanted[c].difference_update(s)
+            self._wanted_all = None
             try:
                 await self._request(action, delta)
             except self.request_error:
@@ -731,6 +736,7 @@ class WebSocketStream(MarketDataStream):
                         self._wanted[c].difference_update(s)
                     else:
                         self._wanted[c].update(s)
+                self._wanted_all = None
                 raise
             finally:
                 if action == "unsubscribe":
