@@ -46,12 +46,7 @@ _log = logging.getLogger("tradecore.data.importer")
 OnError = Literal["raise", "skip"]
 PathLike = str | os.PathLike[str]
 
-LEAN_DATASETS: dict[str, tuple[str, str, Callable[..., np.ndarray]]] = {
-    "trade": ("tick", "trade", lean.read_trade_ticks),
-    "quote": ("tick", "quote", lean.read_quote_ticks),
-    "minute": ("minute", "trade", lean.read_minute_bars),
-    "second": ("second", "trade", lean.read_second_bars),
-}
+LEAN_DATASETS = lean.DATASETS
 """Dataset name -> (LEAN resolution, LEAN file kind, reader) of what :func:`import_lean` reads."""
 
 

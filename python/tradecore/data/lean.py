@@ -55,6 +55,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -65,6 +66,7 @@ from tradecore.errors import ConfigError, DataError
 from tradecore.schema import BAR, QUOTE, TRADE, Session, TradeFlag
 
 __all__ = [
+    "DATASETS",
     "NEW_YORK",
     "available_dates",
     "lean_path",
@@ -756,3 +758,12 @@ def read_daily_bars(
         As in :func:`read_minute_bars`.
     """
     return _read_stamped_bars(source, symbol, "daily", instrument_id, strict)
+
+
+DATASETS: dict[str, tuple[str, str, Callable[..., np.ndarray]]] = {
+    "trade": ("tick", "trade", read_trade_ticks),
+    "quote": ("tick", "quote", read_quote_ticks),
+    "minute": ("minute", "trade", read_minute_bars),
+    "second": ("second", "trade", read_second_bars),
+}
+"""Dated datasets by name -> (LEAN resolution, file kind, reader): what import and replay read."""
