@@ -68,7 +68,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -249,13 +249,6 @@ class LeanSource(Source):
     ``daily`` (daily trade bars, one file per symbol).
     """
 
-    _FILES: ClassVar[dict[str, tuple[str, str, Callable[..., np.ndarray]]]] = {
-        "trade": ("tick", "trade", lean.read_trade_ticks),
-        "quote": ("tick", "quote", lean.read_quote_ticks),
-        "minute": ("minute", "trade", lean.read_minute_bars),
-        "second": ("second", "trade", lean.read_second_bars),
-    }
-
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         if not (self.root / "equity").is_dir():
@@ -270,9 +263,9 @@ class LeanSource(Source):
             if not path.is_file():
                 return []
             return [Part(str(path), lambda _: Chunk(lean.read_daily_bars(path)))]
-        if dataset not in self._FILES:
+        if dataset not in lean.DATASETS:
             raise ConfigError(f"LEAN source has no dataset {dataset!r}; use {self.datasets()}")
-        resolution, kind, reader = self._FILES[dataset]
+        resolution, kind, reader = lean.DATASETS[dataset]
         # A New York date D holds UTC times in [D 04:00, D+1 05:00) (EDT/EST), bar ends included.
         low, high = dt.date.min, dt.date.max
         if start is not None:
@@ -507,8 +500,8 @@ class ReplayStream(MarketDataStream):
         self._stats["row_groups_bad"] += chunk.bad_row_groups
         return chunk
 
-    def _sorted(self, cursor: _Cursor, where: str, chunk: Chunk) -> Chunk:
-        key = merge_time(cursor.kind, chunk.events) if chunk.key is None else chunk.key
+    def _sorted(self, kind: EventKind, where: str, chunk: Chunk) -> Chunk:
+        key = merge_time(kind, chunk.events) if chunk.key is None else chunk.key
         if len(key) < 2 or bool(np.all(key[1:] >= key[:-1])):
             return chunk
         self._stats["parts_unsorted"] += 1
@@ -529,7 +522,7 @@ class ReplayStream(MarketDataStream):
         chunk = self._load(part)
         if chunk is None:
             return
-        chunk = self._sorted(cursor, part.where, chunk)
+        chunk = self._sorted(cursor.kind, part.where, chunk)
         if not self.source.keeps_instrument_ids:
             chunk.events["instrument_id"] = self.instruments.id_of(cursor.symbol)
         cursor.append(chunk, cursor.begin, self.end if self.end is not None else _NS_MAX)
@@ -676,7 +669,8 @@ class ReplayStream(MarketDataStream):
             chunk = self._load(part)
             if chunk is None:
                 continue
-            key = merge_time(kind, chunk.events) if chunk.key is None else chunk.key
+            chunk = self._sorted(kind, part.where, chunk)  # as replay sees it: `count` keeps the latest
+            key = chunk.key if chunk.key is not None else merge_time(kind, chunk.events)
             clock = key if chunk.clock is None else chunk.clock
             keep = (clock < limit) & (clock >= (earliest if earliest is not None else -_NS_MAX))
             events = chunk.events[keep]
