@@ -66,10 +66,10 @@ from tradecore.schema import OrderType, Side, TimeInForce
 from tradecore.streams.alpaca import (
     AlpacaError,
     Backoff,
-    _Redacting,  # the stream's credential-blanking log adapter
     format_timestamp,
     parse_timestamp,
 )
+from tradecore.streams.websocket import RedactingAdapter
 
 __all__ = [
     "PAPER_URL",
@@ -301,9 +301,9 @@ class AlpacaBroker(Broker):
         self._timeout = timeout
         self._want_stream = stream
         # websockets logs frames at DEBUG; the authenticate message carries the secret.
-        self._ws_log = _Redacting(logging.getLogger("tradecore.execution.alpaca.websocket"),
+        self._ws_log = RedactingAdapter(logging.getLogger("tradecore.execution.alpaca.websocket"),
                                   (key_id, secret_key), frames=True)
-        self._log = _Redacting(_log, (key_id, secret_key))
+        self._log = RedactingAdapter(_log, (key_id, secret_key))
         self._session: aiohttp.ClientSession | None = None
         self._orders: dict[str, Order] = {}
         self._tasks: set[asyncio.Task[Any]] = set()

@@ -108,7 +108,7 @@ from tradecore.streams.base import (
     EventKind,
     Instruments,
 )
-from tradecore.streams.websocket import Backoff, Gap, RedactingAdapter, WebSocketStream
+from tradecore.streams.websocket import Backoff, Gap, WebSocketStream
 
 __all__ = [
     "CHANNELS",
@@ -839,7 +839,7 @@ class AlpacaDecoder:
     def _bar(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple[Any, ...]]:
         kind_code = message["T"]
         kind = _BAR_KINDS[kind_code]
-        ts = _checked_ts(message["t"])
+        ts = _timestamp_ns(message["t"])
         o, h, low, c, v = message["o"], message["h"], message["l"], message["c"], message["v"]
         n = message.get("n", 0)
         vwap = message.get("vw", 0.0)
@@ -852,7 +852,7 @@ class AlpacaDecoder:
         return kind, row
 
     def _status(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple[Any, ...]]:
-        ts = _checked_ts(message["t"])
+        ts = _timestamp_ns(message["t"])
         status, reason = message["sc"], message.get("rc", "")
         if type(status) is not str or type(reason) is not str:
             raise _Bad("bad_field", f"status code {status!r}, reason code {reason!r}")
@@ -863,14 +863,14 @@ class AlpacaDecoder:
         return EventKind.STATUS, (ts, self._id(symbol), state, sc[:4], rc[:4])
 
     def _luld(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple[Any, ...]]:
-        ts = _checked_ts(message["t"])
+        ts = _timestamp_ns(message["t"])
         up, down, indicator = message["u"], message["d"], message.get("i")
         if not (0.0 <= down < _INF and 0.0 <= up < _INF):
             raise _Bad("bad_field", f"limit up {up!r}, limit down {down!r}")
         return EventKind.LULD, (ts, up, down, self._id(symbol), ord(indicator) if indicator else 0)
 
     def _correction(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple[Any, ...]]:
-        ts = _checked_ts(message["t"])
+        ts = _timestamp_ns(message["t"])
         oi, op, os_, ci, cp, cs = (message[k] for k in ("oi", "op", "os", "ci", "cp", "cs"))
         if not (0 <= oi < _U64 and 0 <= ci < _U64 and 0.0 <= op < _INF and 0.0 <= cp < _INF
                 and 0.0 <= os_ < _INF and 0.0 <= cs < _INF):
@@ -881,7 +881,7 @@ class AlpacaDecoder:
             condition_word(message.get("cc")), self._id(symbol), ord(x) if x else 0)
 
     def _cancel(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple[Any, ...]]:
-        ts = _checked_ts(message["t"])
+        ts = _timestamp_ns(message["t"])
         trade_id, price, size, action = message["i"], message["p"], message["s"], message["a"]
         if action not in ("C", "E") or not (0 <= trade_id < _U64 and 0.0 <= price < _INF
                                             and 0.0 <= size < _INF):
@@ -908,7 +908,6 @@ class _Timestamp(Exception):
     """Internal: a message's timestamp is bad."""
 
 
-_checked_ts = _timestamp_ns
 
 
 def _str_or_none(value: Any) -> str | None:
@@ -968,7 +967,6 @@ _SLOW_PARSERS: dict[str, Callable[[AlpacaDecoder, dict[str, Any], Any], tuple[An
 # --------------------------------------------------------------------------------------------
 
 
-_Redacting = RedactingAdapter  # the old name, still imported by tradecore.execution.alpaca
 
 
 class AlpacaStream(WebSocketStream):
