@@ -163,10 +163,10 @@ class FeedHealth:
 
 
 History = Callable[[str, int, int], Awaitable[np.ndarray]]
+"""``history(symbol, start_ns, end_ns)``: validated 1-minute BAR rows with start in [start, end)."""
 
 ENTRY_RULE = "feed_health"
 """Rule name of the entries feed health refuses (on the execution.router.EntryGate)."""
-"""``history(symbol, start_ns, end_ns)``: validated 1-minute BAR rows with start in [start, end)."""
 
 
 class FeedMonitor:
