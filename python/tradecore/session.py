@@ -70,11 +70,6 @@ _EMPTY_FILLS = np.empty(0, schema.FILL)
 _EMPTY_UPDATES = np.empty(0, schema.ORDER_UPDATE)
 
 
-def _decimals(values: dict[str, Any]) -> dict[str, Any]:
-    """Config numbers as Decimals (floats from TOML go through their shortest repr)."""
-    return {k: Decimal(str(v)) if isinstance(v, float) else v for k, v in values.items()}
-
-
 def fill_model(config: Config) -> Any:
     """The paper venue's execution model from the configuration."""
     model = FillModel()
@@ -415,11 +410,11 @@ class RunState:
         if order_prefix is not None:
             router_options.setdefault("client_order_id_prefix", order_prefix)
         try:
-            router_config = RouterConfig(**router_options)
+            router_config = RouterConfig.from_mapping(router_options)
             # The gate routes everything until a rule is added (feed health, a resume).
             router = EntryGate(OrderRouter(router_config, position=tracker.qty,
                                            equity=lambda: tracker.equity), tracker.qty)
-            risk = RiskManager(RiskLimits(**_decimals(config.execution.risk)), on_event=record)
+            risk = RiskManager(RiskLimits.from_mapping(config.execution.risk), on_event=record)
         except TypeError as error:
             raise ConfigError(f"execution.router / execution.risk: {error}") from None
         execution: PipelineExecution | None = None

@@ -132,3 +132,17 @@ def test_a_refused_intent_is_told_to_its_strategy_which_leaves_pending_and_trade
         journal.close()
 
     asyncio.run(scenario())
+
+
+def test_bad_router_and_risk_settings_are_config_errors_at_start() -> None:
+    import pytest
+    from tradecore.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown RiskLimits field.*max_share"):
+        RunState.create(Config().with_overrides(execution={"risk": {"max_share": 5}}), journal=None)
+    with pytest.raises(ConfigError, match="time_in_force must be one of"):
+        RunState.create(Config().with_overrides(execution={"router": {"time_in_force": "forever"}}),
+                        journal=None)
+    state = RunState.create(Config().with_overrides(execution={"router": {"time_in_force": "gtc"}}),
+                            journal=None)  # named in a config file, used as the enum
+    assert state.gate.router.config.time_in_force == schema.TimeInForce.GTC

@@ -156,6 +156,12 @@ class RouterConfig:
             raise ConfigError("extended_hours must be 'convert' or 'reject'")
         if not self.client_order_id_prefix.isalnum():
             raise ConfigError("client_order_id_prefix must be alphanumeric")
+        if not isinstance(self.time_in_force, TimeInForce):  # a config file names it
+            try:
+                object.__setattr__(self, "time_in_force", TimeInForce[str(self.time_in_force).upper()])
+            except KeyError:
+                raise ConfigError(f"time_in_force must be one of {[t.name.lower() for t in TimeInForce]}, "
+                                  f"not {self.time_in_force!r}") from None
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> RouterConfig:
