@@ -95,7 +95,7 @@ def parse_period(period: str | int | timedelta) -> int:
     return int(match.group(1)) * _UNITS_NS[match.group(2).lower()]
 
 
-def _choice(name: str, value: str, enum: type[_T], options: Mapping[str, _T]) -> _T:
+def _choice(name: str, value: str, options: Mapping[str, _T]) -> _T:
     try:
         return options[value]
     except KeyError:
@@ -122,7 +122,6 @@ def _config(
     config.kind = _choice(
         "kind",
         kind,
-        _native.BarKind,
         {
             "time": _native.BarKind.TIME,
             "tick": _native.BarKind.TICK,
@@ -141,25 +140,23 @@ def _config(
         config.size = float(size)
     mask = 0
     for name in sessions:
-        mask |= 1 << int(_choice("sessions", name, schema.Session, _SESSIONS))
+        mask |= 1 << int(_choice("sessions", name, _SESSIONS))
     config.sessions = mask
     config.split_at_sessions = bool(split_sessions)
     config.late = _choice(
         "late",
         late,
-        _native.LatePolicy,
         {"drop": _native.LatePolicy.DROP, "amend": _native.LatePolicy.AMEND, "raise": _native.LatePolicy.RAISE},
     )
     config.empty = _choice(
-        "empty", empty, _native.EmptyPolicy, {"skip": _native.EmptyPolicy.SKIP, "flat": _native.EmptyPolicy.FLAT}
+        "empty", empty, {"skip": _native.EmptyPolicy.SKIP, "flat": _native.EmptyPolicy.FLAT}
     )
     config.bad = _choice(
-        "bad", bad, _native.BadDataPolicy, {"raise": _native.BadDataPolicy.RAISE, "skip": _native.BadDataPolicy.SKIP}
+        "bad", bad, {"raise": _native.BadDataPolicy.RAISE, "skip": _native.BadDataPolicy.SKIP}
     )
     config.calendar = _choice(
         "calendar",
         calendar,
-        _native.Calendar,
         {"us_equity": _native.Calendar.US_EQUITY, "utc": _native.Calendar.UTC},
     )
     config.exclude_price_conditions = int(exclude_price_conditions)

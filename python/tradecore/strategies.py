@@ -161,8 +161,7 @@ class Strategy(_engine.Strategy):
 def describe_transitions(strategy: object, transitions: object) -> list[str]:
     """Render transition records of one strategy as ``FLAT -> LONG cross_above: close=5.43 ...``."""
     states = strategy.state_names  # type: ignore[attr-defined]
-    rules = strategy.rules if isinstance(strategy, Strategy) else None
-    rule_names = [r.name for r in (rules or strategy.rules)]  # type: ignore[attr-defined]
+    rule_names = [r.name for r in strategy.rules]  # type: ignore[attr-defined]
     value_names = strategy.value_names  # type: ignore[attr-defined]
     lines = []
     for record in transitions:  # type: ignore[attr-defined]
