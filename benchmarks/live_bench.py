@@ -45,7 +45,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import os
 import sys
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -60,21 +59,14 @@ from tradecore.session import RunState, backtest, run_pipeline
 from tradecore.streams.alpaca import AlpacaStream
 from tradecore.streams.base import DispatchedStream, EventBatch, EventKind, MarketDataStream
 
+from benchlib import report, rss_mib
+
 SYMBOLS = 500
 SEND_TICK_US = 50
 FRAME_US = 1000  # the feed's frame interval (0: each message as soon as it is due)
 BACKLOG_MS = 100
 EVENT_BASE = 1_795_683_600_000_000_000 + 30 * 60 * 10**9  # 04:30 New York on a weekday
 KEY = "bench"  # the feed accepts any keys
-
-
-def report(name: str, value: float, unit: str) -> None:
-    print(f"{name}: {value:.4g} {unit}", flush=True)
-
-
-def _rss_mib() -> float:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def names(count: int) -> list[str]:
@@ -297,9 +289,9 @@ async def load(rate: float, seconds: float, sweep: list[float]) -> None:
         return state.runner(symbol, state.make_engine(symbol))
 
     manager = state.manager = StrategyManager(stream, make_runner, state.bus, holds_position=state.holds_position)
-    before = _rss_mib()
+    before = rss_mib()
     await manager.update_universe(symbols)
-    report("memory_per_symbol", (_rss_mib() - before) * 1024 / SYMBOLS, "KiB")
+    report("memory_per_symbol", (rss_mib() - before) * 1024 / SYMBOLS, "KiB")
     report("load_symbols", SYMBOLS, "symbols")
     stop = asyncio.Event()
     consumer = asyncio.create_task(run_pipeline(state, stream, stop=stop))

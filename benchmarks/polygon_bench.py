@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import json
 import random
-import time
-from collections.abc import Callable
 from typing import Any
 
 from tradecore.streams.polygon import PolygonDecoder
+
+from benchlib import best_of, report
 
 SYMBOLS = ["AAPL", "MSFT", "NVDA", "AMZN", "META", "GOOGL", "TSLA", "AMD", "NFLX", "INTC",
            "SPY", "QQQ", "IWM", "BAC", "JPM", "XOM", "KO", "PFE", "DIS", "BA"]
@@ -61,16 +61,6 @@ def synthetic_frames(n_messages: int = 200_000, seed: int = 7) -> list[str]:
     return frames
 
 
-def rate(run: Callable[[], int], repeat: int = 3) -> float:
-    """Best of ``repeat`` runs, in messages per second."""
-    best = 0.0
-    for _ in range(repeat):
-        began = time.perf_counter()
-        count = run()
-        best = max(best, count / (time.perf_counter() - began))
-    return best
-
-
 def main() -> None:
     frames = synthetic_frames()
 
@@ -86,11 +76,11 @@ def main() -> None:
 
     total = parse_only()
     assert decode() == total, "the decoder dropped messages of clean frames"
-    baseline = rate(parse_only)
-    decoded = rate(decode)
-    print(f"polygon_json_loads: {baseline / 1e3:.0f} kmsgs/s")
-    print(f"polygon_decode: {decoded / 1e3:.0f} kmsgs/s")
-    print(f"polygon_decode_vs_json_loads: {decoded / baseline:.2f} ratio")
+    baseline = total / best_of(parse_only, 3)
+    decoded = total / best_of(decode, 3)
+    report("polygon_json_loads", baseline, "msgs/s")
+    report("polygon_decode", decoded, "msgs/s")
+    report("polygon_decode_vs_json_loads", decoded / baseline, "x")
 
 
 if __name__ == "__main__":

@@ -27,21 +27,14 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import resource
 import subprocess
 import sys
 import time
 from typing import Any
 
+from benchlib import rss_mib
+
 NS = 1_000_000_000
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # -- client process ----------------------------------------------------------------------------
@@ -156,12 +149,12 @@ def _memory(symbols: int) -> None:
     from tradecore.sim.generator import ModelParams, new_york_ns
     from tradecore.sim.simulated import SimulatedMarket
 
-    before = _rss_mb()
+    before = rss_mib()
     day = dt.date(2026, 11, 27)
     market = SimulatedMarket(seed=2, start=new_york_ns(day, "04:00"), speed=0, symbols=symbols,
                              gappers=10, params=ModelParams(step_s=1.0))
     market.advance(new_york_ns(day, "09:30"))
-    after = _rss_mb()
+    after = rss_mib()
     trades = sum(len(market.trades(s, 0, 2**62)) for s in market.symbols)
     print(f"memory_rss_{symbols}_symbols: {after:.0f} MB (+{after - before:.0f} MB for the "
           f"market run 04:00-09:30; {trades:,} trades held)")
