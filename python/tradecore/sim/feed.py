@@ -45,6 +45,7 @@ from websockets.http11 import Request, Response
 from tradecore.sim.market import Market
 from tradecore.streams.alpaca import TRADE_CONDITION_BITS, format_timestamp
 from tradecore.streams.base import EventBatch, EventKind
+from tradecore.tasks import start_task
 
 __all__ = [
     "CHANNEL_OF_KIND",
@@ -266,15 +267,7 @@ class FeedServer(abc.ABC):
     # -- sessions ------------------------------------------------------------------------
 
     def _start_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("task %s failed", task.get_name(), exc_info=task.exception())
+        return start_task(coro, name, owner=self._tasks, log=logger)
 
     def _process_request(self, connection: ServerConnection, request: Request
                          ) -> Response | None:

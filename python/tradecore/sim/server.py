@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
@@ -27,6 +27,7 @@ from tradecore.sim.feed import MarketFeed
 from tradecore.sim.market import Market
 from tradecore.sim.rest import create_app
 from tradecore.sim.simulated import SimulatedMarket
+from tradecore.tasks import start_task
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "SimServer"]
 
@@ -108,7 +109,7 @@ class SimServer:
             await self.close()
             raise
         if self.run_market:
-            self._market_task = self._start_task(self._run_market(), "sim-market")
+            self._market_task = start_task(self._run_market(), "sim-market", log=logger)
         logger.info("simulator on %s (feed) and %s (REST)", self.stream_url, self.rest_url)
         return self
 
@@ -117,20 +118,6 @@ class SimServer:
             await self.market.run()
         finally:
             self.finished.set()
-
-    def _start_task(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-
-        def done(finished: asyncio.Task[None]) -> None:
-            if finished.cancelled():
-                logger.debug("task %s cancelled", name)
-            elif finished.exception() is not None:
-                logger.error("task %s failed", name, exc_info=finished.exception())
-            else:
-                logger.info("task %s finished", name)
-
-        task.add_done_callback(done)
-        return task
 
     async def close(self) -> None:
         """Stop the market, the feed and the REST app (safe to call twice)."""

@@ -29,10 +29,10 @@ import datetime as dt
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgpack
@@ -44,6 +44,7 @@ from tradecore._native import _core
 from tradecore.calendar import is_early_close
 from tradecore.sim.market import Asset, Market
 from tradecore.streams.base import EventBatch, EventKind
+from tradecore.tasks import start_task
 
 __all__ = [
     "BROKER",
@@ -56,7 +57,6 @@ __all__ = [
 ]
 
 _log = logging.getLogger("tradecore.sim.trading")
-_T = TypeVar("_T")
 
 _ASSET_NAMESPACE = uuid.UUID("6c1d5d1e-3b7a-4c55-9a55-0d7d3f5c0001")  # = tradecore.sim.rest
 _NEW_YORK = ZoneInfo("America/New_York")
@@ -1178,25 +1178,6 @@ def clock_json(now: int) -> dict[str, Any]:
 
 # --- HTTP ---------------------------------------------------------------------------------
 
-_tasks: set[asyncio.Task[Any]] = set()
-
-
-def _start_task(coroutine: Coroutine[Any, Any, _T], name: str) -> asyncio.Task[_T]:
-    """Start a named task, keep a reference until it ends, and log how it ended."""
-    task = asyncio.get_running_loop().create_task(coroutine, name=name)
-    _tasks.add(task)
-
-    def ended(done: asyncio.Task[Any]) -> None:
-        _tasks.discard(done)
-        if done.cancelled():
-            _log.debug("task %s cancelled", name)
-        elif done.exception() is not None:
-            _log.warning("task %s failed: %r", name, done.exception())
-
-    task.add_done_callback(ended)
-    return task
-
-
 def _error(status: int, code: int, message: str) -> web.Response:
     return web.json_response({"code": code, "message": message}, status=status)
 
@@ -1523,7 +1504,7 @@ class _Api:
                     )
                     if wanted and subscriber is None:
                         subscriber = self.broker.subscribe()
-                        writer = _start_task(forward(subscriber), "trade-updates-writer")
+                        writer = start_task(forward(subscriber), "trade-updates-writer", log=_log)
                     elif not wanted and subscriber is not None:
                         self.broker.unsubscribe(subscriber)
                         subscriber = None
@@ -1599,7 +1580,7 @@ def install(
     clock: list[asyncio.Task[None]] = []
 
     async def started(_: web.Application) -> None:
-        clock.append(_start_task(broker.run_clock(), "paper-broker-clock"))
+        clock.append(start_task(broker.run_clock(), "paper-broker-clock", log=_log))
 
     async def shutting_down(_: web.Application) -> None:
         for socket in list(api.sockets):
