@@ -1178,6 +1178,7 @@ def clock_json(now: int) -> dict[str, Any]:
 
 # --- HTTP ---------------------------------------------------------------------------------
 
+
 def _error(status: int, code: int, message: str) -> web.Response:
     return web.json_response({"code": code, "message": message}, status=status)
 
