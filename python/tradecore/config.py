@@ -40,6 +40,7 @@ A complete file with every default::
     commission_per_share = 0.0  # dollars (paper)
     commission_minimum = 0.0    # dollars per order (paper)
     flatten_on_exit = true      # close positions on shutdown
+    shutdown_timeout_seconds = 30.0  # flattening and draining at shutdown take at most this long
 
     [health]                    # feed health (tradecore.health); seconds are wall-clock
     enabled = true
@@ -109,6 +110,8 @@ class ExecutionConfig(_Section):
     commission_per_share: float = Field(0.0, ge=0)
     commission_minimum: float = Field(0.0, ge=0)
     flatten_on_exit: bool = True
+    shutdown_timeout_seconds: float = Field(30.0, gt=0, description="flattening and draining at "
+                                            "shutdown take at most this long")
 
 
 class HealthConfig(_Section):

@@ -213,6 +213,14 @@ def _block_inherited(state: RunState, positions: dict[str, Decimal]) -> None:
     state.gate.add_rule(INHERITED_RULE, blocked)
 
 
+async def _flatten(state: RunState) -> None:
+    """Close every position (shutdown) and let the engines hear their fills."""
+    assert state.manager is not None
+    await state.pipeline.flatten(reason="shutdown")
+    for runner in (entry.runner for entry in state.manager.symbols.values()):
+        await runner._consume(runner.engine.native.drain())  # the flattening fills
+
+
 async def _restart_symbols(state: RunState, symbols: list[str], journal: Journal, now: int) -> None:
     """Start a runner for every resumed symbol with a position or an open order (a symbol that
     cannot start is journaled; its position stays held by the account)."""
@@ -393,15 +401,20 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             await asyncio.gather(*tasks, return_exceptions=True)
             if start_log is not None:
                 start_log.write({"action": "end", "symbol": "", "after": state.manager.dispatched})
+            # Shutdown is bounded: a broker that stops answering must not hold the run open.
+            limit = config.execution.shutdown_timeout_seconds
             if config.execution.flatten_on_exit:
                 try:
-                    await state.pipeline.flatten(reason="shutdown")
-                    for runner in (entry.runner for entry in state.manager.symbols.values()):
-                        await runner._consume(runner.engine.native.drain())  # the flattening fills
+                    await asyncio.wait_for(_flatten(state), limit)
                 except Exception as error:  # noqa: BLE001 - report it; the run's record must still close
-                    _log.error("flattening at shutdown failed: %s", error)
-                    journal.error(clock(), f"flattening at shutdown failed: {error}", where="shutdown")
-            await state.manager.close()
+                    error_text = str(error) or f"no answer within {limit} s"
+                    _log.error("flattening at shutdown failed: %s", error_text)
+                    journal.error(clock(), f"flattening at shutdown failed: {error_text}", where="shutdown")
+            cut = await state.manager.close(timeout=limit)
+            if cut:
+                message = f"shutdown: {len(cut)} symbols still busy after {limit} s were cut off: {cut}"
+                _log.error("%s", message)
+                journal.error(clock(), message, where="shutdown")
             await stream.close()
             if not state.paper:
                 fill_check = await _check_broker_fills(state, journal, clock())

@@ -314,14 +314,16 @@ class StrategyManager:
         if subscribe:
             await self.stream.subscribe([symbol])
 
-    async def stop_symbol(self, symbol: str) -> None:
-        """Stop routing to the symbol, finish what it has queued, end its task."""
+    async def stop_symbol(self, symbol: str, *, finish: bool = True) -> None:
+        """Stop routing to the symbol, finish what it has queued (unless ``finish`` is False),
+        end its task."""
         entry = self.symbols.pop(symbol, None)
         if entry is None or entry.task is None:
             return
         if self.on_change is not None:
             self.on_change("stop", symbol, self.dispatched)
-        await entry.queue.join()
+        if finish:
+            await entry.queue.join()
         entry.task.cancel()
         await asyncio.gather(entry.task, return_exceptions=True)
 
@@ -393,8 +395,16 @@ class StrategyManager:
             if entry.task is not None and entry.task is not asyncio.current_task():
                 entry.task.cancel()  # failed in dispatch(): its task waits for nothing more
 
-    async def close(self) -> None:
-        """Stop every symbol task (queued batches are processed first)."""
+    async def close(self, timeout: float | None = None) -> list[str]:
+        """Stop every symbol task. Queued batches are processed first, for at most ``timeout``
+        seconds in all (None: as long as it takes); the symbols still busy then are cancelled
+        with what they had queued, and returned so the caller can report them."""
+        try:
+            await asyncio.wait_for(self.drain(), timeout)
+        except TimeoutError:
+            pass
+        cut = sorted(s for s, entry in self.symbols.items() if entry.pending)
         for symbol in list(self.symbols):
-            await self.stop_symbol(symbol)
+            await self.stop_symbol(symbol, finish=symbol not in cut)
+        return cut
 

@@ -250,3 +250,23 @@ def test_equity_kept_up_to_date_equals_the_sum_over_positions() -> None:
             tracker.mark(symbol, price)
         direct = tracker.cash + sum((tracker.symbol(s).market_value for s in symbols), Decimal(0))
         assert tracker.equity == direct
+
+
+def test_close_is_bounded_when_a_symbol_never_finishes() -> None:
+    """A symbol stuck waiting (a broker that stops answering) is cut off after the timeout and
+    named; the others finish what they had queued."""
+    async def scenario() -> None:
+        state = RunState.create(CONFIG, journal=None)
+        manager = await _manager(state)
+        await manager.update_universe(["ACME", "STUCK"])
+        stuck = manager.symbols["STUCK"].runner
+        stuck.before_batch.append(lambda runner, batch: asyncio.Event().wait())  # never answers
+        manager.dispatch(EventBatch(EventKind.TRADE, "STUCK", trades(5)))
+        manager.dispatch(EventBatch(EventKind.TRADE, "ACME", trades(5)))
+        # The outer wait_for only turns a regression (close hanging forever) into a failure.
+        cut = await asyncio.wait_for(manager.close(timeout=0.3), 30)
+        assert cut == ["STUCK"]
+        assert manager.symbols == {}
+        assert state.manager is manager and manager.dispatched == 10
+
+    asyncio.run(scenario())
