@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include <memory>
+#include <type_traits>
 #include <utility>
 
 #include "arrays.hpp"
@@ -162,6 +163,48 @@ py::dict drain(EngineBox& box) {
   d["updates"] = to_array(std::move(out.updates));
   d["bars"] = to_array(std::move(out.bars));
   return d;
+}
+
+
+bool has_output(const SymbolEngine& engine) {
+  const EngineOutput& o = engine.output();
+  return !(o.transitions.empty() && o.intents.empty() && o.fills.empty() && o.updates.empty() && o.bars.empty());
+}
+
+/// The live hot path: one frame's events of one kind, grouped by symbol, through the symbols'
+/// engines in group order without returning to Python, up to the first group the caller must
+/// handle. See `run_groups` below.
+template <class T>
+py::tuple run_groups_of(const py::list& engines, const py::array& events, const py::array_t<std::int64_t>& cuts,
+                        std::size_t start, py::array_t<std::int64_t>& at, py::object EngineBox::*slot) {
+  if (events.ndim() != 1 || !(events.flags() & py::array::c_style) || !has_dtype_of<T>(events))
+    throw py::type_error("run_groups: events must be a C-contiguous array of the kind's dtype");
+  const auto groups = static_cast<std::size_t>(py::len(engines));
+  if (cuts.ndim() != 1 || static_cast<std::size_t>(cuts.shape(0)) != groups + 1)
+    throw py::value_error("run_groups: cuts must hold one more entry than engines");
+  const T* data = static_cast<const T*>(events.data());
+  const std::int64_t* cut = cuts.data();
+  const auto size = static_cast<std::int64_t>(events.shape(0));
+  std::int64_t* where = at.mutable_data();
+  for (std::size_t i = start; i < groups; ++i) {
+    PyObject* item = PyList_GET_ITEM(engines.ptr(), static_cast<Py_ssize_t>(i));
+    if (item == Py_None) return py::make_tuple(i, py::none(), 0);  // the caller's group
+    if (cut[i] < 0 || cut[i] > cut[i + 1] || cut[i + 1] > size)
+      throw py::value_error("run_groups: cuts out of order or out of range");
+    auto& box = py::cast<EngineBox&>(py::handle(item));
+    where[0] = static_cast<std::int64_t>(i);  // which group raised, if one does
+    box.*slot = events;  // the engine may stop inside the group: keep its events alive
+    box.release_except(box.*slot);
+    const std::uint64_t loaded_at = box.engine.events_processed();
+    std::span<const T> span(data + cut[i], static_cast<std::size_t>(cut[i + 1] - cut[i]));
+    if constexpr (std::is_same_v<T, Trade>) box.engine.load(span, {}, {}, {}, {});
+    else if constexpr (std::is_same_v<T, Quote>) box.engine.load({}, span, {}, {}, {});
+    else if constexpr (std::is_same_v<T, Bar>) box.engine.load({}, {}, span, {}, {});
+    else box.engine.load({}, {}, {}, span, {});
+    const StopReason reason = box.engine.run();
+    if (reason != StopReason::Exhausted || has_output(box.engine)) return py::make_tuple(i, reason, loaded_at);
+  }
+  return py::make_tuple(groups, StopReason::Exhausted, 0);
 }
 
 }  // namespace
@@ -473,11 +516,7 @@ void register_engine(py::module_& m) {
       .def("drain", &drain, "Take the output produced since the last drain, as arrays.")
       .def_property_readonly(
           "has_output",
-          [](const EngineBox& self) {
-            const EngineOutput& o = self.engine.output();
-            return !(o.transitions.empty() && o.intents.empty() && o.fills.empty() && o.updates.empty() &&
-                     o.bars.empty());
-          },
+          [](const EngineBox& self) { return has_output(self.engine); },
           "Whether drain() has anything to return (cheaper than draining nothing).")
       .def(
           "new_intents",
@@ -529,6 +568,8 @@ void register_engine(py::module_& m) {
            }, py::arg("order_id"), py::arg("strategy_id"),
            "Let fills of an externally placed order reach the strategy that asked for it.")
       .def_property_readonly("now", [](const EngineBox& self) { return self.engine.now(); })
+      .def_property_readonly("last_price", [](const EngineBox& self) { return self.engine.last_price(); },
+                             "The last trade price the engine saw (0 = none yet).")
       .def_property_readonly(
           "book",
           [](const EngineBox& self) -> py::object {
@@ -542,6 +583,26 @@ void register_engine(py::module_& m) {
       .def_property_readonly("fault", [](const EngineBox& self) { return self.engine.fault(); })
       .def_property_readonly("aggregator_stats",
                              [](const EngineBox& self) { return stats_dict(self.engine.aggregator().stats()); });
+
+  m.def(
+      "run_groups",
+      [](const py::list& engines, int kind, const py::array& events, const py::array_t<std::int64_t>& cuts,
+         std::size_t start, py::array_t<std::int64_t> at) {
+        if (at.ndim() != 1 || at.shape(0) < 1) throw py::value_error("run_groups: `at` must hold one int64");
+        switch (kind) {
+          case 0: return run_groups_of<Trade>(engines, events, cuts, start, at, &EngineBox::trades);
+          case 1: return run_groups_of<Quote>(engines, events, cuts, start, at, &EngineBox::quotes);
+          case 2: return run_groups_of<Bar>(engines, events, cuts, start, at, &EngineBox::bars);
+          case 3: return run_groups_of<Status>(engines, events, cuts, start, at, &EngineBox::statuses);
+          default: throw py::value_error("run_groups: kind must be 0 (trades), 1 (quotes), 2 (bars) or 3 (statuses)");
+        }
+      },
+      py::arg("engines"), py::arg("kind"), py::arg("events"), py::arg("cuts"), py::arg("start"), py::arg("at"),
+      "Run groups ``start``.. of a frame through their engines in order: engines[i] (a SymbolEngine, or None for "
+      "a group the caller handles) gets events[cuts[i]:cuts[i+1]]. Stops at the first group whose engine stopped "
+      "or has output, or that is None, and returns (i, stop reason or None, the engine's events_processed before "
+      "the group); (len(engines), EXHAUSTED, 0) when every group ran. While a group runs, at[0] is its index (the "
+      "group that raised, if one does). Kinds: 0 trades, 1 quotes, 2 bars, 3 statuses.");
 }
 
 }  // namespace tradecore::bindings

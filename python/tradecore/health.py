@@ -73,7 +73,7 @@ from tradecore.bus import EventBus
 from tradecore.config import HealthConfig
 from tradecore.journal.journal import Journal
 from tradecore.schema import TradingState
-from tradecore.streams.base import EventBatch, EventKind
+from tradecore.streams.base import EventBatch, EventKind, GroupedBatch
 
 __all__ = ["ENTRY_RULE", "FeedHealth", "FeedMonitor", "FeedState", "IntervalLearner", "rest_bars"]
 
@@ -135,7 +135,7 @@ class FeedHealth:
     learner: IntervalLearner
     tracked_at: float  # wall (monotonic seconds) when the symbol started
     last_arrival: float | None = None  # wall (monotonic seconds) of the last batch
-    last_batch: EventBatch | None = None
+    last_batch: EventBatch | tuple[GroupedBatch, int] | None = None  # the newest batch, or a frame's group
     state: FeedState = FeedState.HEALTHY
     reason: str = ""
     halted: bool = False  # a halt or LULD pause: an announced silence, not a stale feed
@@ -145,9 +145,11 @@ class FeedHealth:
     @property
     def last_event_ts(self) -> int | None:
         """Vendor time (ns) of the newest event seen (read only when needed: observe stays cheap)."""
-        if self.last_batch is None or not len(self.last_batch.events):
+        last = self.last_batch
+        if last is None:
             return None
-        return int(self.last_batch.events["ts_event"].max())
+        batch = last if isinstance(last, EventBatch) else last[0].batch(last[1])
+        return int(batch.events["ts_event"].max()) if len(batch.events) else None
 
     @property
     def blocked(self) -> bool:
@@ -220,19 +222,42 @@ class FeedMonitor:
 
     def observe(self, batch: EventBatch) -> None:
         """See a batch as the stream delivers it (cheap: called for every batch)."""
+        now = self._frame_arrived()
+        health = self.symbols.get(batch.symbol)
+        if health is not None:
+            halted = None
+            if batch.kind is EventKind.STATUS and len(batch.events):
+                halted = int(batch.events["state"][-1]) in _HALTED
+            self._arrived(health, now, batch, halted)
+
+    def observe_grouped(self, group: GroupedBatch) -> None:
+        """:meth:`observe` for every symbol of a frame's group."""
+        if group.kind is EventKind.STATUS:
+            for batch in group.batches():
+                self.observe(batch)
+            return
+        now = self._frame_arrived()
+        symbols = self.symbols
+        for index, symbol in enumerate(group.symbols):
+            health = symbols.get(symbol)
+            if health is not None:
+                self._arrived(health, now, (group, index), None)
+
+    def _frame_arrived(self) -> float:
         now = self.wall()
         self._last_frame = now
         if self.connection_suspect:
             self.connection_suspect = False
             self._publish_connection(False, "data again")
             self._commit()
-        health = self.symbols.get(batch.symbol)
-        if health is None:
-            return
+        return now
+
+    def _arrived(self, health: FeedHealth, now: float, batch: EventBatch | tuple[GroupedBatch, int],
+                 halted: bool | None) -> None:
         health.last_batch = batch
         was_halted = health.halted
-        if batch.kind is EventKind.STATUS and len(batch.events):
-            health.halted = int(batch.events["state"][-1]) in _HALTED
+        if halted is not None:
+            health.halted = halted
         if health.state is FeedState.HEALTHY:
             # Neither the gap that ends a silence nor a halt is a usual interval.
             if health.last_arrival is not None and not was_halted:
@@ -314,6 +339,11 @@ class FeedMonitor:
         """The :class:`~tradecore.execution.router.EntryGate` rule (:data:`ENTRY_RULE`)."""
         reason = self.blocked(symbol)
         return None if reason is None else f"new entries blocked until the feed is backfilled ({reason})"
+
+    def has_work(self, symbol: str) -> bool:
+        """Whether ``symbol`` waits for a backfill before its next batch (the runner's hook)."""
+        health = self.symbols.get(symbol)
+        return health is not None and health.backfill_after is not None
 
     def before_batch(self, runner: Any, batch: EventBatch) -> Coroutine[Any, Any, None] | None:
         """The runner's hook: the backfill to await before the first batch after a silence

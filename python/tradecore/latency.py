@@ -47,13 +47,14 @@ class Histogram:
         self.count = 0
         self.max = 0
 
-    def record(self, value: int) -> None:
+    def record(self, value: int, count: int = 1) -> None:
+        """Count ``value`` (ns) ``count`` times (the events of a frame share their times)."""
         if value < 0:
             value = 0  # clocks of different sources may disagree by a little
         elif value >= 1 << _MAX_BITS:
             value = (1 << _MAX_BITS) - 1
-        self.counts[_index(value)] += 1
-        self.count += 1
+        self.counts[_index(value)] += count
+        self.count += count
         self.max = max(self.max, value)
 
     def decades(self, edges_ns: tuple[int, ...] = _DECADES) -> list[int]:
@@ -90,11 +91,11 @@ class LatencyStats:
     def __init__(self) -> None:
         self.histograms: dict[str, Histogram] = {}
 
-    def add(self, stage: str, nanoseconds: int) -> None:
+    def add(self, stage: str, nanoseconds: int, count: int = 1) -> None:
         histogram = self.histograms.get(stage)
         if histogram is None:
             histogram = self.histograms[stage] = Histogram()
-        histogram.record(nanoseconds)
+        histogram.record(nanoseconds, count)
 
     @property
     def counts(self) -> dict[str, int]:

@@ -53,6 +53,7 @@ from tradecore.scanners import (
 from tradecore.resume import ResumeReport, check_fills, reconcile
 from tradecore.session import RunState, StartLog, run_pipeline
 from tradecore.streams.alpaca import AlpacaStream
+from tradecore.streams.base import EventBatch, GroupedBatch
 from tradecore.streams.recorder import Recorder, RecordingStream
 from tradecore.tasks import start_task
 
@@ -333,7 +334,7 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             history = await _warm_up(client, runner, clock())
             if health is not None:
                 health.track(symbol)
-                runner.before_batch.append(health.before_batch)
+                runner.hooks.append(health)
             if start_log is not None:  # so a backtest of the recording starts alike
                 starts[symbol] = {"prior_close": state.prior_closes.get(symbol),
                                   "instrument_id": state.instruments[symbol],
@@ -352,14 +353,20 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
         stop = asyncio.Event()
         tasks: set[asyncio.Task[Any]] = set()
 
-        def count(batch: Any) -> None:
+        def count(batch: EventBatch) -> None:
             nonlocal events
             events += len(batch)
             if health is not None:
                 health.observe(batch)
 
+        def count_group(group: GroupedBatch) -> None:
+            nonlocal events
+            events += len(group)
+            if health is not None:
+                health.observe_grouped(group)
+
         async def consume() -> None:
-            await run_pipeline(state, stream, stop=stop, on_batch=count)
+            await run_pipeline(state, stream, stop=stop, on_batch=count, on_group=count_group)
 
         async def scan_loop() -> None:
             interval = config.scanner.interval_seconds / max(config.sim.speed, 1e-9) \

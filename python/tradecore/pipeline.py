@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -25,10 +25,10 @@ from tradecore._native import _core
 from tradecore.bus import EventBus
 from tradecore.engine import SymbolEngine
 from tradecore.latency import LatencyStats
-from tradecore.streams.base import EventBatch, EventKind, MarketDataStream
+from tradecore.streams.base import EventBatch, EventKind, GroupedBatch, MarketDataStream
 from tradecore.tasks import start_task
 
-__all__ = ["Execution", "StrategyManager", "SymbolRunner"]
+__all__ = ["BatchHook", "Execution", "StrategyManager", "SymbolRunner"]
 
 _log = logging.getLogger("tradecore.pipeline")
 
@@ -42,6 +42,7 @@ _LOADER = {  # the engine's loader of each kind it runs
     EventKind.BAR: "load_bars",
     EventKind.STATUS: "load_statuses",
 }
+_GROUP_KIND = {EventKind.TRADE: 0, EventKind.QUOTE: 1, EventKind.BAR: 2, EventKind.STATUS: 3}  # run_groups' codes
 
 
 class Execution(Protocol):
@@ -64,6 +65,24 @@ class Execution(Protocol):
     async def settle(self) -> None:
         """Apply what the broker reported (positions, PnL, the kill switch)."""
 
+    def batch_only(self, symbol: str) -> bool:
+        """True when ``symbol``'s data must go batch by batch through :meth:`on_market` (a
+        held position is marked by every event; broker events wait to be applied)."""
+
+    def on_market_grouped(self, group: GroupedBatch, start: int, end: int) -> None:
+        """:meth:`on_market` for groups ``start..end-1`` of a frame, none of them
+        :meth:`batch_only`: the book and the clock, nothing to settle."""
+
+
+class BatchHook(Protocol):
+    """Work a runner does before a batch (feed health's backfill, a broker's fills)."""
+
+    def before_batch(self, runner: SymbolRunner, batch: EventBatch) -> Awaitable[None] | None:
+        """What to await before ``batch`` goes on, or None (the common case: no await)."""
+
+    def has_work(self, symbol: str) -> bool:
+        """Whether :meth:`before_batch` may have work for ``symbol``'s next batch."""
+
 
 Continuation = Callable[[], Awaitable[None]]
 """What is left of a batch once it needs to wait (an intent to route, positions to settle)."""
@@ -85,10 +104,14 @@ class SymbolRunner:
         self.latency = latency
         self._received: np.ndarray | None = None  # receive times (ns UTC) of the batch in the engine
         self._loaded_at = 0  # engine's events_processed when the batch was loaded
-        self.last_price = float("nan")
-        # Called before each batch; what one returns is awaited before the batch goes on (feed
+        # Asked before each batch; what one returns is awaited before the batch goes on (feed
         # health backfills a gap, a broker's fills reach the engine: tradecore.health, session).
-        self.before_batch: list[Callable[[SymbolRunner, EventBatch], Awaitable[None] | None]] = []
+        self.hooks: list[BatchHook] = []
+
+    @property
+    def last_price(self) -> float:
+        """The last trade price the engine saw (NaN before the first)."""
+        return float(self.engine.native.last_price) or float("nan")
 
     async def process(self, batch: EventBatch) -> None:
         """Run one batch through the engine; route intents; publish what happened."""
@@ -98,8 +121,8 @@ class SymbolRunner:
 
     def feed(self, batch: EventBatch) -> Continuation | None:
         """Process ``batch`` as far as it goes without waiting; return what is left (or None)."""
-        for index, hook in enumerate(self.before_batch):
-            pending = hook(self, batch)
+        for index, hook in enumerate(self.hooks):
+            pending = hook.before_batch(self, batch)
             if pending is not None:
                 return partial(self._after_hooks, pending, index, batch)
         return self._feed_market(batch)
@@ -112,8 +135,8 @@ class SymbolRunner:
 
     async def _after_hooks(self, pending: Awaitable[None], index: int, batch: EventBatch) -> None:
         await pending
-        for hook in self.before_batch[index + 1:]:
-            more = hook(self, batch)
+        for hook in self.hooks[index + 1:]:
+            more = hook.before_batch(self, batch)
             if more is not None:
                 await more
         rest = self._feed_market(batch)
@@ -136,14 +159,16 @@ class SymbolRunner:
         if loader is None:
             return None  # corrections, LULD, ...: seen by the execution layer only
         events = batch.events
-        if batch.kind is EventKind.TRADE and len(events):
-            self.last_price = float(events["price"][-1])
         self._received = batch.ts_received
         self._stamp("receive_to_engine_start")  # decoding and queueing, before the engine
         native = self.engine.native
         self._loaded_at = native.events_processed
         getattr(native, loader)(events)
-        reason = native.run()
+        return self.after_run(native.run())
+
+    def after_run(self, reason: object) -> Continuation | None:
+        """Go on from the engine's stop after the current batch's run (see :meth:`feed`)."""
+        native = self.engine.native
         if reason != _EXHAUSTED:
             return partial(self._continue, reason)
         if native.has_output and self._take_output():
@@ -169,6 +194,13 @@ class SymbolRunner:
         if self._take_output():
             await self.execution.settle()
         self._stamp("receive_to_engine_done")
+
+    def resume_group(self, group: GroupedBatch, index: int, loaded_at: int) -> None:
+        """Take over group ``index`` of ``group`` that the engine stopped in (see
+        :meth:`StrategyManager.dispatch_grouped`), as if :meth:`feed` had loaded it."""
+        start, end = int(group.cuts[index]), int(group.cuts[index + 1])
+        self._received = None if group.ts_received is None else np.full(end - start, group.ts_received, np.int64)
+        self._loaded_at = loaded_at
 
     def _stamp(self, stage: str) -> None:
         """Record ``stage`` for every event of the batch (the oldest waited longest)."""
@@ -281,6 +313,7 @@ class StrategyManager:
     symbols: dict[str, _Symbol] = field(default_factory=dict)
     quarantined: dict[str, str] = field(default_factory=dict)
     dispatched: int = 0  # events handed to dispatch(), for placing universe changes in the stream
+    _group_at: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))  # run_groups' group index
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def update_universe(self, wanted: Iterable[str], ts: int | None = None) -> tuple[set[str], set[str]]:
@@ -335,6 +368,9 @@ class StrategyManager:
         what it is doing. Either way each symbol sees its batches in arrival order.
         """
         self.dispatched += len(batch)
+        self._dispatch(batch)
+
+    def _dispatch(self, batch: EventBatch) -> None:
         entry = self.symbols.get(batch.symbol)
         if entry is None:
             return
@@ -348,6 +384,74 @@ class StrategyManager:
             return
         if rest is not None:
             self._queue(entry, rest)
+
+    def dispatch_grouped(self, group: GroupedBatch) -> None:
+        """Hand a frame's groups to their symbols: the same as dispatching ``group.batches()``
+        one by one, with the engines of idle symbols run in one native call
+        (``_core.engine.run_groups``) that returns to Python only for a group that needs it
+        (an intent or other output; a busy, hooked or positioned symbol), in group order."""
+        code = _GROUP_KIND.get(group.kind)
+        if code is None:
+            for batch in group.batches():
+                self.dispatch(batch)
+            return
+        self.dispatched += len(group)
+        symbols = group.symbols
+        runners: list[SymbolRunner | None] = []
+        natives: list[Any] = []
+        for symbol in symbols:
+            entry = self.symbols.get(symbol)
+            runner = None if entry is None or entry.pending else entry.runner
+            if runner is not None and (runner.execution.batch_only(symbol)
+                                       or any(hook.has_work(symbol) for hook in runner.hooks)):
+                runner = None
+            runners.append(runner)
+            natives.append(None if runner is None else runner.engine.native)
+        count, start, booked = len(symbols), 0, 0
+        at = self._group_at
+        while start < count:
+            before = time.time_ns()
+            try:
+                index, reason, loaded_at = _engine.run_groups(natives, code, group.events, group.cuts, start, at)
+            except Exception as error:  # noqa: BLE001 - any failure quarantines this symbol only
+                index, reason = int(at[0]), None
+                booked = self._book(group, runners, booked, index + 1, before)
+                self._quarantine(symbols[index], error)
+                start = index + 1
+                continue
+            if index == count:
+                self._book(group, runners, booked, count, before)
+                return
+            runner = runners[index]
+            if runner is None:  # the caller's group: inactive, busy, hooked or positioned
+                booked = self._book(group, runners, booked, index, before) + 1
+                self._dispatch(group.batch(index))
+            else:
+                booked = self._book(group, runners, booked, index + 1, before)
+                runner.resume_group(group, index, loaded_at)
+                try:
+                    rest = runner.after_run(reason)
+                except Exception as error:  # noqa: BLE001 - any failure quarantines this symbol only
+                    self._quarantine(symbols[index], error)
+                else:
+                    if rest is not None:
+                        self._queue(self.symbols[symbols[index]], rest)
+            start = index + 1
+
+    def _book(self, group: GroupedBatch, runners: list[SymbolRunner | None], start: int, end: int,
+              engine_start: int) -> int:
+        """The groups start..end-1 that ran natively: the execution's book, their latency."""
+        first = next((r for r in runners[start:end] if r is not None), None)
+        if first is None:
+            return end
+        first.execution.on_market_grouped(group, start, end)
+        latency = first.latency
+        received = group.ts_received
+        if latency is not None and received is not None:
+            events = int(group.cuts[end] - group.cuts[start])
+            latency.add("receive_to_engine_start", engine_start - received, events)
+            latency.add("receive_to_engine_done", time.time_ns() - received, events)
+        return end
 
     @staticmethod
     def _queue(entry: _Symbol, item: EventBatch | Continuation) -> None:

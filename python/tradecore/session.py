@@ -52,7 +52,7 @@ from tradecore.journal.journal import Journal, StrategyNames
 from tradecore.latency import LatencyStats
 from tradecore.pipeline import StrategyManager, SymbolRunner
 from tradecore.data import parquet
-from tradecore.streams.base import EventBatch, EventKind, MarketDataStream
+from tradecore.streams.base import EventBatch, EventKind, GroupedBatch, MarketDataStream
 from tradecore.strategies import (
     EmaCross,
     EmaCrossParams,
@@ -151,8 +151,13 @@ class EngineBroker(PaperBroker):
         """The clock only: the engines feed their own venues, the pipeline keeps the book
         (``self.market``) and the marks."""
         if len(batch.events):
-            self.now = max(self.now, int(batch.events["ts_event"][-1]))
+            self.advance(int(batch.events["ts_event"][-1]))
         return []
+
+    def advance(self, ts: int) -> None:
+        """Follow market time (a frame's groups: see ExecutionPipeline.mark_grouped)."""
+        if ts > self.now:
+            self.now = ts
 
     async def submit(self, request: Any) -> Any:
         # Orders no strategy asked for (the kill switch's and shutdown's flattening) are owned by
@@ -220,6 +225,12 @@ class PipelineExecution:
         # A mark of a held symbol is settled here; only a kill-switch trip needs waiting for.
         return self.pipeline.mark(batch) and not self.pipeline.settle_now()
 
+    def batch_only(self, symbol: str) -> bool:
+        return self.pipeline.batch_only(symbol)
+
+    def on_market_grouped(self, group: GroupedBatch, start: int, end: int) -> None:
+        self.pipeline.mark_grouped(group, start, end)
+
     def on_output(self, runner: SymbolRunner, output: dict[str, np.ndarray]) -> bool:
         if self.journal is not None and len(output["transitions"]):
             names = [self._names(runner, i) for i in range(len(runner.engine.strategies))]
@@ -282,6 +293,9 @@ class BrokerExecution(PipelineExecution):
     def before_batch(self, runner: SymbolRunner, batch: EventBatch) -> Coroutine[Any, Any, None] | None:
         """The runner's hook: the delivery to await before its next batch, if any is queued."""
         return self.deliver(batch.symbol) if self.pending.get(batch.symbol) else None
+
+    def has_work(self, symbol: str) -> bool:
+        return bool(self.pending.get(symbol))
 
     async def deliver(self, symbol: str) -> None:
         """Give ``symbol``'s engine the fills and final updates queued for it (from its task)."""
@@ -465,7 +479,7 @@ class RunState:
         runner = SymbolRunner(symbol, engine, self.execution, self.bus, self.execution.latency)
         if isinstance(self.execution, BrokerExecution):
             self.execution.runners[symbol] = runner
-            runner.before_batch.append(self.execution.before_batch)
+            runner.hooks.append(self.execution)
         return runner
 
     def holds_position(self, symbol: str) -> bool:
@@ -474,18 +488,36 @@ class RunState:
 
 async def run_pipeline(state: RunState, stream: MarketDataStream, *,
                        on_batch: Callable[[EventBatch], None] | None = None,
+                       on_group: Callable[[GroupedBatch], None] | None = None,
                        stop: asyncio.Event | None = None) -> int:
-    """Consume ``stream`` into the manager until it ends or ``stop`` is set; return events seen."""
-    assert state.manager is not None
+    """Consume ``stream`` into the manager until it ends or ``stop`` is set; return events seen.
+
+    ``on_batch`` sees every batch before the pipeline does. A live stream's whole frames
+    (:meth:`MarketDataStream.parts`) are dispatched grouped when ``on_group`` sees them too (or
+    nothing watches), else batch by batch."""
+    manager = state.manager
+    assert manager is not None
     events = 0
-    async for batch in stream:
-        events += len(batch)
-        if on_batch is not None:
-            on_batch(batch)
-        state.manager.dispatch(batch)
+    grouped = on_batch is None or on_group is not None
+    async for part in stream.parts():
+        events += len(part)
+        if type(part) is GroupedBatch:
+            if grouped:
+                if on_group is not None:
+                    on_group(part)
+                manager.dispatch_grouped(part)
+            else:
+                for batch in part.batches():
+                    on_batch(batch)  # type: ignore[misc]
+                    manager.dispatch(batch)
+        else:
+            assert isinstance(part, EventBatch)
+            if on_batch is not None:
+                on_batch(part)
+            manager.dispatch(part)
         if stop is not None and stop.is_set():
             break
-    await state.manager.drain()
+    await manager.drain()
     return events
 
 

@@ -265,7 +265,7 @@ async def live(tmp_path: Path) -> AsyncIterator[Live]:
         async def make_runner(symbol: str) -> SymbolRunner:
             runner = state.runner(symbol, state.make_engine(symbol))
             monitor.track(symbol)
-            runner.before_batch.append(monitor.before_batch)
+            runner.hooks.append(monitor)
             return runner
 
         async def pump() -> None:  # 100 simulated seconds per wall second
@@ -499,7 +499,7 @@ async def _silence_then_data(history: Any) -> tuple[FeedMonitor, BarLog]:
                           clock=lambda: 0, history=history, wall=wall)
     strategy = BarLog()
     runner = SymbolRunner("AAA", SymbolEngine("AAA", [strategy]), state.execution, bus)
-    runner.before_batch.append(monitor.before_batch)
+    runner.hooks.append(monitor)
     monitor.track("AAA")
     for batch in (_trades(10), _trades(40), _trades(80), _trades(100)):
         wall.now += 0.5

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from collections.abc import Awaitable
 from typing import Any
 
 import numpy as np
@@ -252,6 +253,16 @@ def test_equity_kept_up_to_date_equals_the_sum_over_positions() -> None:
         assert tracker.equity == direct
 
 
+class _NeverAnswers:
+    """A runner hook that waits forever (a broker that stops answering)."""
+
+    def before_batch(self, runner: object, batch: EventBatch) -> Awaitable[None]:
+        return asyncio.Event().wait()
+
+    def has_work(self, symbol: str) -> bool:
+        return True
+
+
 def test_close_is_bounded_when_a_symbol_never_finishes() -> None:
     """A symbol stuck waiting (a broker that stops answering) is cut off after the timeout and
     named; the others finish what they had queued."""
@@ -260,7 +271,7 @@ def test_close_is_bounded_when_a_symbol_never_finishes() -> None:
         manager = await _manager(state)
         await manager.update_universe(["ACME", "STUCK"])
         stuck = manager.symbols["STUCK"].runner
-        stuck.before_batch.append(lambda runner, batch: asyncio.Event().wait())  # never answers
+        stuck.hooks.append(_NeverAnswers())
         manager.dispatch(EventBatch(EventKind.TRADE, "STUCK", trades(5)))
         manager.dispatch(EventBatch(EventKind.TRADE, "ACME", trades(5)))
         # The outer wait_for only turns a regression (close hanging forever) into a failure.

@@ -3,12 +3,12 @@ Strategies, the per-symbol engine and the fill simulator
 """
 from __future__ import annotations
 import collections.abc
+import numpy
 import numpy.typing
 import tradecore._core.bars
 import tradecore._core.indicators
-import numpy
 import typing
-__all__: list[str] = ['Bar', 'EmaCross', 'EmaCrossParams', 'EngineConfig', 'EntryMode', 'EntryOrder', 'Fill', 'FillModel', 'FillSimulator', 'OrderStatus', 'OrderType', 'OrderUpdate', 'PremarketMomentum', 'PremarketMomentumParams', 'PullbackTo', 'Quote', 'RuleInfo', 'Side', 'Sizing', 'StopMode', 'StopReason', 'Strategy', 'SymbolEngine', 'TargetMode', 'TimeInForce', 'Trade', 'Trigger', 'VwapReclaim', 'VwapReclaimParams']
+__all__: list[str] = ['Bar', 'EmaCross', 'EmaCrossParams', 'EngineConfig', 'EntryMode', 'EntryOrder', 'Fill', 'FillModel', 'FillSimulator', 'OrderStatus', 'OrderType', 'OrderUpdate', 'PremarketMomentum', 'PremarketMomentumParams', 'PullbackTo', 'Quote', 'RuleInfo', 'Side', 'Sizing', 'StopMode', 'StopReason', 'Strategy', 'SymbolEngine', 'TargetMode', 'TimeInForce', 'Trade', 'Trigger', 'VwapReclaim', 'VwapReclaimParams', 'run_groups']
 class Side:
     """
     Members:
@@ -622,6 +622,11 @@ class SymbolEngine:
         Whether drain() has anything to return (cheaper than draining nothing).
         """
     @property
+    def last_price(self) -> float:
+        """
+        The last trade price the engine saw (0 = none yet).
+        """
+    @property
     def now(self) -> int:
         ...
     @property
@@ -1084,3 +1089,7 @@ class VwapReclaim(Strategy):
     @property
     def vwap(self) -> float:
         ...
+def run_groups(engines: list[SymbolEngine | None], kind: typing.SupportsInt | typing.SupportsIndex, events: numpy.ndarray, cuts: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], start: typing.SupportsInt | typing.SupportsIndex, at: typing.Annotated[numpy.typing.ArrayLike, numpy.int64]) -> tuple[int, StopReason | None, int]:
+    """
+    Run groups ``start``.. of a frame through their engines in order: engines[i] (a SymbolEngine, or None for a group the caller handles) gets events[cuts[i]:cuts[i+1]]. Stops at the first group whose engine stopped or has output, or that is None, and returns (i, stop reason or None, the engine's events_processed before the group); (len(engines), EXHAUSTED, 0) when every group ran. While a group runs, at[0] is its index (the group that raised, if one does). Kinds: 0 trades, 1 quotes, 2 bars, 3 statuses.
+    """

@@ -13,7 +13,7 @@ from decimal import Decimal
 import numpy as np
 
 from tradecore.schema import TradingState
-from tradecore.streams.base import EventBatch, EventKind
+from tradecore.streams.base import EventBatch, EventKind, GroupedBatch
 
 __all__ = ["BookEntry", "MarketBook", "MarketSnapshot", "clean", "price"]
 
@@ -153,6 +153,38 @@ class MarketBook:
         raw.ts_event = max(raw.ts_event, ts)
         raw.snapshot = None
         return raw
+
+    def update_grouped(self, group: GroupedBatch, start: int, end: int) -> int:
+        """:meth:`update` for groups ``start..end-1`` of a frame (one pass for all of them);
+        return the newest event time of their books."""
+        kind = group.kind
+        symbols = group.symbols[start:end]
+        if kind not in _BOOK_KINDS or start >= end:
+            return max((self._entry(s).ts_event for s in symbols), default=0)
+        events = group.events
+        rows = group.cuts[start + 1:end + 1] - 1  # each group's last event
+        times = events["ts_event"][rows].tolist()
+        if kind is EventKind.QUOTE:
+            bids, asks = events["bid_price"][rows], events["ask_price"][rows]
+            if not ((bids > 0).all() and (asks > 0).all()):  # a one-sided last quote: look further back
+                return max(self.update(group.batch(i)).ts_event for i in range(start, end))
+            for symbol, bid, ask, ts in zip(symbols, bids.tolist(), asks.tolist(), times):
+                raw = self._entry(symbol)
+                raw.bid, raw.ask, raw.snapshot = bid, ask, None
+                if ts > raw.ts_event:
+                    raw.ts_event = ts
+        else:
+            values = events["price" if kind is EventKind.TRADE else "state"][rows].tolist()
+            for symbol, value, ts in zip(symbols, values, times):
+                raw = self._entry(symbol)
+                if kind is EventKind.TRADE:
+                    raw.last = value
+                else:
+                    raw.state = TradingState(value)
+                raw.snapshot = None
+                if ts > raw.ts_event:
+                    raw.ts_event = ts
+        return int(max(times))
 
     def set(self, snapshot: MarketSnapshot) -> None:
         """Replace a symbol's snapshot (tests, manual halts)."""

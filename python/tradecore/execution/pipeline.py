@@ -41,7 +41,7 @@ from tradecore.execution.market import MarketBook, price
 from tradecore.execution.positions import PositionTracker
 from tradecore.execution.risk import RiskContext, RiskManager, TradingDay
 from tradecore.execution.router import Router, TradeIntent
-from tradecore.streams.base import EventBatch
+from tradecore.streams.base import EventBatch, GroupedBatch
 
 __all__ = ["KILL_SWITCH_RULE", "ExecutionPipeline"]
 
@@ -99,6 +99,9 @@ class ExecutionPipeline:
         self._open_symbol: dict[str, str] = {}
         self._canceling: set[str] = set()  # cancel requested by the kill switch
         self._remove = broker.add_listener(self._inbox.append)
+        # A broker fed market data batch by batch (a paper broker's own simulators) rules out
+        # grouped frames; one that only follows the clock (``advance``) does not.
+        self._groupable = getattr(broker, "on_batch", None) is None or hasattr(broker, "advance")
         self.now = 0
         self.trading_day = TradingDay(risk.limits.day_start)
         self._tripped: KillSwitchTripped | None = None  # found by settle_now(), for drain() to act on
@@ -163,6 +166,21 @@ class ExecutionPipeline:
         self._tripped = None
         if trip is not None:
             await self.flatten(reason=trip.reason)
+
+    def batch_only(self, symbol: str) -> bool:
+        """Whether ``symbol``'s data must go through :meth:`mark` batch by batch: a held position
+        is marked by each event, queued broker events are applied before the next one, and a
+        broker fed market data (a paper broker's own simulators) needs every batch."""
+        return not self._groupable or bool(self._inbox) or self.tracker.holds(symbol)
+
+    def mark_grouped(self, group: GroupedBatch, start: int, end: int) -> None:
+        """:meth:`mark` for groups ``start..end-1`` of a frame, none of them :meth:`batch_only`:
+        the book and the clock (nothing is marked, nothing to drain)."""
+        newest = self.market.update_grouped(group, start, end)
+        self._advance(newest)
+        advance = getattr(self.broker, "advance", None)
+        if advance is not None:
+            advance(newest)
 
     def settle_now(self) -> bool:
         """:meth:`drain` up to the kill switch's check, without waiting. False when the switch

@@ -151,6 +151,11 @@ class PositionTracker:
 
     # -- figures ------------------------------------------------------------------------------
 
+    def holds(self, symbol: str) -> bool:
+        """Whether any shares of ``symbol`` (upper case) are held: :meth:`qty` != 0, cheaply."""
+        pos = self._symbols.get(symbol)
+        return pos is not None and bool(pos.lots)
+
     def qty(self, symbol: str) -> Decimal:
         """Signed shares held (0 if none)."""
         pos = self._symbols.get(symbol.upper())

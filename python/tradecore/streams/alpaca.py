@@ -88,7 +88,7 @@ import logging
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -106,6 +106,7 @@ from tradecore.streams.base import (
     EVENT_DTYPES,
     EventBatch,
     EventKind,
+    GroupedBatch,
     Instruments,
 )
 from tradecore.streams.websocket import Backoff, Gap, WebSocketStream
@@ -430,11 +431,23 @@ class Problem:
 
 @dataclass(slots=True)
 class DecodedFrame:
-    """What one frame held: event batches (one per kind and symbol), controls, problems."""
+    """What one frame held: its events (per kind, grouped by symbol or one batch per symbol),
+    controls, problems."""
 
-    batches: list[EventBatch]
+    parts: Sequence[EventBatch | GroupedBatch]
     controls: list[Control]
     problems: list[Problem]
+
+    @property
+    def batches(self) -> list[EventBatch]:
+        """The events as one batch per kind and symbol, in order."""
+        out: list[EventBatch] = []
+        for part in self.parts:
+            if isinstance(part, GroupedBatch):
+                out.extend(part.batches())
+            else:
+                out.append(part)
+        return out
 
     def raise_for_problems(self) -> None:
         """Raise :class:`AlpacaDataError` for the first problem, if any is raisable."""
@@ -752,20 +765,25 @@ class AlpacaDecoder:
         last_quote.update(zip(quote_symbols, last_quotes))
         self._last_bar.update(new_bars)
 
-        batches: list[EventBatch] = []
-        received = None
-        if ts_received is not None:
-            received = np.full(messages, ts_received, np.int64)
-            received.flags.writeable = False
+        parts: list[EventBatch | GroupedBatch] = []
         if trade_symbols:
-            self._emit_grouped(batches, EventKind.TRADE, trades, trade_cuts, received,
-                               trade_symbols)
+            self.stats["events"] += len(trades)
+            parts.append(GroupedBatch(EventKind.TRADE, trades, np.array(trade_cuts, np.int64),
+                                      trade_symbols, ts_received))
         if quote_symbols:
-            self._emit_grouped(batches, EventKind.QUOTE, quotes, quote_cuts, received,
-                               quote_symbols)
-        for kind, rows in bar_rows.items():
-            self._emit(batches, kind, EVENT_DTYPES[kind], rows, received)
-        return DecodedFrame(batches, [], [])
+            self.stats["events"] += len(quotes)
+            parts.append(GroupedBatch(EventKind.QUOTE, quotes, np.array(quote_cuts, np.int64),
+                                      quote_symbols, ts_received))
+        if bar_rows:
+            received = None
+            if ts_received is not None:
+                received = np.full(messages, ts_received, np.int64)
+                received.flags.writeable = False
+            batches: list[EventBatch] = []
+            for kind, rows in bar_rows.items():
+                self._emit(batches, kind, EVENT_DTYPES[kind], rows, received)
+            parts.extend(batches)
+        return DecodedFrame(parts, [], [])
 
     def reset_symbol(self, symbol: str) -> None:
         """Forget the dedup and ordering state of ``symbol`` (after an unsubscribe)."""

@@ -18,7 +18,8 @@ import numpy as np
 
 from tradecore import schema
 
-__all__ = ["EVENT_DTYPES", "DispatchedStream", "EventBatch", "EventKind", "Instruments", "MarketDataStream"]
+__all__ = ["EVENT_DTYPES", "DispatchedStream", "EventBatch", "EventKind", "GroupedBatch", "Instruments",
+           "MarketDataStream"]
 
 
 class EventKind(enum.Enum):
@@ -71,6 +72,43 @@ class EventBatch:
 
     def __len__(self) -> int:
         return len(self.events)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class GroupedBatch:
+    """One live frame's events of one kind for several symbols, grouped by symbol.
+
+    Symbol ``symbols[i]`` has ``events[cuts[i]:cuts[i + 1]]`` (arrival order within a symbol),
+    every event received at ``ts_received``. A live stream hands the pipeline these instead of
+    one :class:`EventBatch` per symbol, so a frame costs no per-symbol Python objects (see
+    :meth:`tradecore.pipeline.StrategyManager.dispatch_grouped`); :meth:`batches` gives the
+    per-symbol view, the same batches the frame would otherwise have been.
+    """
+
+    kind: EventKind
+    events: np.ndarray
+    cuts: np.ndarray  # int64, len(symbols) + 1 entries, ascending, cuts[0] == 0
+    symbols: list[str]
+    ts_received: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def batch(self, index: int) -> EventBatch:
+        """The events of ``symbols[index]`` as a batch."""
+        start, end = int(self.cuts[index]), int(self.cuts[index + 1])
+        received = None
+        if self.ts_received is not None:
+            received = np.full(end - start, self.ts_received, np.int64)
+            received.flags.writeable = False  # as a decoder's: one receive time, not to be edited
+        return EventBatch(self.kind, self.symbols[index], self.events[start:end], received)
+
+    def batches(self) -> list[EventBatch]:
+        return [self.batch(i) for i in range(len(self.symbols))]
+
+    def last_ts(self) -> list[int]:
+        """The newest event time of each symbol's group."""
+        return np.maximum.reduceat(self.events["ts_event"], self.cuts[:-1]).tolist()  # type: ignore[no-any-return]
 
 
 class Instruments:
@@ -128,6 +166,12 @@ class MarketDataStream(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Release connections and files; iteration ends. Safe to call twice."""
+
+    async def parts(self) -> AsyncIterator[EventBatch | GroupedBatch]:
+        """Iterate the events as batches or, where the stream has them, whole frames' groups
+        (:class:`GroupedBatch`); per-symbol order as in iteration. By default: the batches."""
+        async for batch in self:
+            yield batch
 
     @property
     def stats(self) -> dict[str, int]:

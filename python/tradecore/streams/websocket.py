@@ -48,7 +48,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar
 
@@ -58,7 +58,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from tradecore._version import __version__
 from tradecore.errors import ConfigError, DataError
 from tradecore.latency import LatencyStats
-from tradecore.streams.base import EventBatch, EventKind, Instruments, MarketDataStream
+from tradecore.streams.base import EventBatch, EventKind, GroupedBatch, Instruments, MarketDataStream
 from tradecore.tasks import start_task
 
 if TYPE_CHECKING:
@@ -309,6 +309,10 @@ class WebSocketStream(MarketDataStream):
         self._wanted_all: frozenset[str] | None = None  # their union, rebuilt after a change
         self._queues: dict[str, _SymbolQueue] = {}
         self._ready: collections.deque[str | BaseException] = collections.deque()
+        # Whole frames, in arrival order, for a consumer of parts() that keeps up (see _handle_frame).
+        self._frames: collections.deque[EventBatch | GroupedBatch] = collections.deque()
+        self._frame_events = 0  # events in _frames
+        self._grouped = False  # a parts() consumer is iterating
         self._wakeup = asyncio.Event()
         self._drained = asyncio.Event()
         self._live = asyncio.Event()  # a session is authenticated and subscribed
@@ -421,9 +425,39 @@ class WebSocketStream(MarketDataStream):
         return self
 
     async def __anext__(self) -> EventBatch:
+        part = await self._next()
+        assert isinstance(part, EventBatch)  # frames are queued whole only for parts()
+        return part
+
+    async def parts(self) -> AsyncIterator[EventBatch | GroupedBatch]:
+        """Iterate whole frames' groups while the consumer keeps up, else per-symbol batches.
+
+        A frame that arrives while nothing is queued goes to the consumer as it was decoded,
+        one :class:`GroupedBatch` per kind: no per-symbol queue, no per-symbol object. Once the
+        consumer falls behind (``queue_capacity`` events waiting), frames go to the per-symbol
+        queues as for plain iteration, with their conflation and backpressure, until those
+        are empty again. Per-symbol order is arrival order throughout.
+        """
+        self._grouped = True
+        try:
+            while True:
+                try:
+                    yield await self._next()
+                except StopAsyncIteration:
+                    return
+        finally:
+            self._grouped = False
+
+    async def _next(self) -> EventBatch | GroupedBatch:
         if self._started is None and not self._closing:
             await self.connect()
         while True:
+            if self._frames:  # older than anything in the per-symbol queues
+                part = self._frames.popleft()
+                self._frame_events -= len(part)
+                self._stats["events_delivered"] += len(part)
+                self._stats["batches_delivered"] += len(part.symbols) if isinstance(part, GroupedBatch) else 1
+                return part
             while self._ready:
                 item = self._ready.popleft()
                 if isinstance(item, BaseException):
@@ -604,8 +638,11 @@ class WebSocketStream(MarketDataStream):
             self.latency.add("receive_to_decoded", time.time_ns() - received)
         for control in decoded.controls:
             self._on_control(control)
-        if decoded.batches:
-            await self._enqueue(decoded.batches)
+        if decoded.parts:
+            # While a parts() consumer keeps up, the frame goes to it whole; else per symbol.
+            if not (self._grouped and not self._ready and self._frame_events < self._capacity
+                    and self._queue_frame(decoded.parts)):
+                await self._enqueue(decoded.batches)
         if self._bad_input == "raise" and decoded.problems:
             try:
                 decoded.raise_for_problems()
@@ -668,6 +705,29 @@ class WebSocketStream(MarketDataStream):
                 self._stats["backpressure_waits"] += 1
                 self._drained.clear()
                 await self._drained.wait()
+
+    def _queue_frame(self, parts: Sequence[EventBatch | GroupedBatch]) -> bool:
+        """Queue a frame whole for parts(); False (nothing done) if it holds an unwanted symbol."""
+        wanted = self._wanted_symbols()
+        if "*" not in wanted:
+            for part in parts:
+                symbols = part.symbols if isinstance(part, GroupedBatch) else (part.symbol,)
+                if not wanted.issuperset(symbols):
+                    return False
+        last_seen = self._last_seen
+        seen: Iterable[tuple[str, int]]
+        for part in parts:
+            if isinstance(part, GroupedBatch):
+                seen = zip(part.symbols, part.last_ts())
+            else:
+                seen = ((part.symbol, int(part.events["ts_event"].max())),) if len(part) else ()
+            for symbol, last in seen:
+                if last > last_seen.get(symbol, -(2**63)):
+                    last_seen[symbol] = last
+            self._frames.append(part)
+            self._frame_events += len(part)
+        self._wakeup.set()
+        return True
 
     def _conflate(self, queue: _SymbolQueue, batch: EventBatch) -> EventBatch:
         kept: collections.deque[EventBatch] = collections.deque()
@@ -768,6 +828,18 @@ class WebSocketStream(MarketDataStream):
                 self._stats["dropped_unsubscribed"] += queue.pending
             self._decoder.reset_symbol(symbol)
             self._last_seen.pop(symbol, None)
+        dropped = symbols - still
+        if dropped and self._frames:
+            kept: collections.deque[EventBatch | GroupedBatch] = collections.deque()
+            for part in self._frames:
+                batches = part.batches() if isinstance(part, GroupedBatch) else [part]
+                if any(b.symbol in dropped for b in batches):
+                    self._stats["dropped_unsubscribed"] += sum(len(b) for b in batches if b.symbol in dropped)
+                    kept.extend(b for b in batches if b.symbol not in dropped)
+                else:
+                    kept.append(part)
+            self._frames = kept
+            self._frame_events = sum(len(part) for part in kept)
         self._drained.set()
 
     def _report_gap(self, last_seen: dict[str, int], disconnected_at: int, reason: str) -> None:
@@ -798,5 +870,7 @@ class WebSocketStream(MarketDataStream):
             self._started.exception()
         self._queues.clear()
         self._ready.clear()
+        self._frames.clear()
+        self._frame_events = 0
         self._drained.set()
         self._wakeup.set()
