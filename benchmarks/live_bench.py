@@ -10,17 +10,21 @@ A separate process (``--feed``) serves the Alpaca v2 stock stream with the simul
 server (:class:`tradecore.sim.feed.AlpacaFeedServer`) on loopback. It pre-encodes msgpack trade
 messages for 500 symbols, message k due at ``t0 + k / rate``, and sends them in frames every
 ``FRAME_US`` (a frame holds the messages due in its interval, as a vendor's server buffers its
-output; 0 sends each message as soon as it is due). This process runs what ``tradecore live``
-runs: :class:`AlpacaStream` (receive, inflate, decode, per-symbol queues) →
-:func:`tradecore.session.run_pipeline` → StrategyManager → SymbolRunner → native engine
+output). This process runs what ``tradecore live`` runs: :class:`AlpacaStream` (receive,
+inflate, decode; whole frames while the consumer keeps up, else per-symbol queues) →
+:func:`tradecore.session.run_pipeline` → StrategyManager (a frame's idle symbols through their
+engines in one native call) → SymbolRunner → native engine
 (``ema_cross`` 2/3 on 1 s bars, so intents and positions are frequent) → risk, router, paper venue.
 A separate process rather than a task of the same event loop: generating the load must not pause
 consuming it (the old benchmark's bursts), and the WebSocket and decode costs are real.
 
-Every message's event time is its due time on a shifted (weekday premarket) clock; this process
-turns it back into the wall-clock time its frame was due and uses that as the receive time.
-Latencies are therefore measured from when the tick was *scheduled to leave the feed*, not from
-when it arrived: a late sender, the socket, decoding and every queue count against us.
+Every message's event time is its due time on a shifted (weekday premarket) clock. Just before
+it sends a frame, the feed writes the wall-clock time into a shared-memory table (one slot per
+frame interval); this process maps each event back to its frame and uses that time as the
+receive time. Latencies are therefore measured from when the tick *left the feed process*, not
+from when this process read it: the feed's WebSocket send, the socket, the kernel buffer while
+this process is busy, decoding and every queue count against us. The load generator's own
+lateness (its sleeps overshoot on a shared machine) is reported apart as ``sender_lag``.
 
 Figures
 -------
@@ -45,7 +49,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import os
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterable
 
@@ -57,13 +63,14 @@ from tradecore.latency import LatencyStats
 from tradecore.pipeline import StrategyManager
 from tradecore.session import RunState, backtest, run_pipeline
 from tradecore.streams.alpaca import AlpacaStream
-from tradecore.streams.base import DispatchedStream, EventBatch, EventKind, MarketDataStream
+from tradecore.streams.base import DispatchedStream, EventBatch, EventKind, GroupedBatch, MarketDataStream
 
 from benchlib import report, rss_mib
 
 SYMBOLS = 500
 SEND_TICK_US = 50
-FRAME_US = 1000  # the feed's frame interval (0: each message as soon as it is due)
+FRAME_US = 1000  # the feed's frame interval
+SENT_SLOTS = 1 << 20  # frame intervals the shared send-time table holds (a step uses seconds * 1e6 / FRAME_US)
 BACKLOG_MS = 100
 EVENT_BASE = 1_795_683_600_000_000_000 + 30 * 60 * 10**9  # 04:30 New York on a weekday
 KEY = "bench"  # the feed accepts any keys
@@ -76,11 +83,14 @@ def names(count: int) -> list[str]:
 # -- the feed process --------------------------------------------------------------------------
 
 
-async def feed_main() -> None:
-    """Serve the stream; on stdin ``rate seconds event_base`` send one paced step, reply on
-    stdout ``start <t0_ns>`` and ``done <sender lag p50 ns> <p99 ns>``."""
+async def feed_main(table_path: str) -> None:
+    """Serve the stream; on stdin ``rate seconds event_base frame_ns`` send one paced step, reply
+    on stdout ``start <t0_ns>`` and ``done <sender lag p50 ns> <p99 ns>``. Frame f (sent at
+    ``t0 + f * frame_ns`` or later) holds the messages due before ``t0 + f * frame_ns``; the
+    wall-clock time it is handed to the socket goes into ``table[f]`` first."""
     from tradecore.sim.feed import AlpacaFeedServer, _array_header
 
+    table = np.memmap(table_path, dtype=np.int64, mode="r+")
     server = await AlpacaFeedServer(symbol_limit=None, connection_limit=5, max_queued=10**9).start()
     print(f"url {server.url}", flush=True)
     rng = np.random.default_rng(1)
@@ -106,21 +116,20 @@ async def feed_main() -> None:
         connection = server.sessions[-1].connection  # the newest client
         t0 = time.time_ns() + 20_000_000
         print(f"start {t0}", flush=True)
-        sent, lags = 0, []
+        sent, frame, lags = 0, 0, []
         while sent < count:
             now = time.time_ns()
-            if frame_ns:  # frame f, sent at t0 + f * frame, holds the messages due before it
-                scheduled = t0 + (now - t0) // frame_ns * frame_ns
-                due = min(count, math.ceil((scheduled - t0) / period)) if now >= t0 else 0
-            else:  # each message as soon as it is due
-                due = min(count, int((now - t0) / period) + 1) if now >= t0 else 0
-                scheduled = t0 + int((due - 1) * period)
+            current = (now - t0) // frame_ns if now >= t0 else 0
+            due = min(count, math.ceil(current * frame_ns / period))
             if due > sent:
+                stamp = time.time_ns()
+                table[frame + 1:current + 1] = stamp  # a late frame carries the skipped intervals too
+                frame = current
                 await connection.send(_array_header(due - sent) + b"".join(messages[sent:due]))
-                lags.append(time.time_ns() - scheduled)
+                lags.append(stamp - (t0 + current * frame_ns))
                 sent = due
             else:
-                wait = scheduled + frame_ns - now if frame_ns else t0 + int(sent * period) - now
+                wait = t0 + (current + 1) * frame_ns - now
                 time.sleep(min(max(wait, 0), SEND_TICK_US * 1000) / 1e9)  # noqa: ASYNC251 - precise pacing; this process only sends
         p50, p99 = np.percentile(lags, (50, 99))
         print(f"done {p50:.0f} {p99:.0f}", flush=True)
@@ -130,15 +139,14 @@ async def feed_main() -> None:
 # -- this process: the consumer ----------------------------------------------------------------
 
 
-class Scheduled(MarketDataStream):
-    """A stream whose batches' receive times are their events' scheduled send times."""
+class Sent(MarketDataStream):
+    """A stream whose events' receive times are when the feed sent their frames."""
 
-    def __init__(self, inner: AlpacaStream) -> None:
+    def __init__(self, inner: AlpacaStream, table: np.ndarray) -> None:
         self.inner = inner
-        # The current step: its first event time, its wall-clock start, its frame interval.
-        self.event_base = self.t0 = self.frame_ns = 0
+        self.table = table  # the feed's send time of each frame interval (shared memory)
+        self.event_base = self.frame_ns = 0  # the current step's first event time and frame interval
         self.received = 0
-        self.last_received_wall = 0
 
     async def subscribe(self, symbols: Iterable[str]) -> None:
         await self.inner.subscribe(symbols)
@@ -150,25 +158,23 @@ class Scheduled(MarketDataStream):
     def subscribed(self) -> frozenset[str]:
         return self.inner.subscribed
 
-    async def __aiter__(self) -> AsyncIterator[EventBatch]:  # type: ignore[override]
-        async for batch in self.inner:
-            self.received += len(batch)
-            times = batch.events["ts_event"]
-            if len(times) == 1:  # most batches: plain ints, so the stamping costs the load little
-                stamps = np.array([self._scheduled(int(times[0]))], dtype=np.int64)
-            else:
-                offset = times - self.event_base
-                if self.frame_ns:
-                    offset = (offset // self.frame_ns + 1) * self.frame_ns
-                stamps = offset + self.t0
-            yield EventBatch(batch.kind, batch.symbol, batch.events, stamps)
+    def _sent(self, ts_event: int) -> int:
+        """When the frame carrying the event left the feed."""
+        return int(self.table[(ts_event - self.event_base) // self.frame_ns + 1])
 
-    def _scheduled(self, ts_event: int) -> int:
-        """When the frame carrying the event was due to leave the feed (the end of its interval)."""
-        offset = ts_event - self.event_base
-        if self.frame_ns:
-            offset = (offset // self.frame_ns + 1) * self.frame_ns
-        return offset + self.t0
+    async def __aiter__(self) -> AsyncIterator[EventBatch]:  # type: ignore[override]
+        async for part in self.parts():
+            for batch in part.batches() if isinstance(part, GroupedBatch) else (part,):
+                yield batch
+
+    async def parts(self) -> AsyncIterator[EventBatch | GroupedBatch]:  # type: ignore[override]
+        async for part in self.inner.parts():
+            self.received += len(part)
+            sent = self._sent(int(part.events["ts_event"][0]))  # a frame's events share their frame
+            if isinstance(part, GroupedBatch):
+                yield GroupedBatch(part.kind, part.events, part.cuts, part.symbols, sent)
+            else:
+                yield EventBatch(part.kind, part.symbol, part.events, np.full(len(part), sent, np.int64))
 
     async def close(self) -> None:
         await self.inner.close()
@@ -178,8 +184,12 @@ class Feed:
     """The feed process, driven over its stdin/stdout."""
 
     async def start(self) -> str:
+        self.table_file = tempfile.NamedTemporaryFile(prefix="tradecore-live-bench-", dir=_shm())
+        self.table_file.truncate(SENT_SLOTS * 8)
+        self.table = np.memmap(self.table_file.name, dtype=np.int64, mode="r+")
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--feed", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+            sys.executable, __file__, "--feed", self.table_file.name, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE)
         return (await self._line()).split()[1]
 
     async def _line(self) -> str:
@@ -201,9 +211,15 @@ class Feed:
         assert self.process.stdin is not None
         self.process.stdin.close()
         await self.process.wait()
+        self.table_file.close()
 
 
-async def _step(stream: Scheduled, feed: Feed, rate: float, seconds: float, event_base: int,
+def _shm() -> str | None:
+    """Shared memory when the machine has it (the table is written once per frame)."""
+    return "/dev/shm" if os.path.isdir("/dev/shm") else None
+
+
+async def _step(stream: Sent, feed: Feed, rate: float, seconds: float, event_base: int,
                 latency: LatencyStats, manager: StrategyManager | None = None) -> dict[str, float]:
     """One paced step, waited out until every tick is processed. Returns whether the process
     kept up, the lag of the last tick (ms after it was due), CPU per message and the sender's lag."""
@@ -212,11 +228,9 @@ async def _step(stream: Scheduled, feed: Feed, rate: float, seconds: float, even
     stream.received = 0
     cpu = time.process_time()
     stream.event_base, stream.frame_ns = event_base, FRAME_US * 1000
-    stream.t0 = await feed.step(rate, seconds, event_base, stream.frame_ns)
-    t0 = stream.t0
+    t0 = await feed.step(rate, seconds, event_base, stream.frame_ns)
     last_offset = int((expected - 1) * 1e9 / rate)
-    if stream.frame_ns:
-        last_offset = (last_offset // stream.frame_ns + 1) * stream.frame_ns
+    last_offset = (last_offset // stream.frame_ns + 1) * stream.frame_ns
     last_due = t0 + last_offset
     deadline = last_due + 60 * 10**9
     while stream.received < expected and time.time_ns() < deadline:
@@ -259,14 +273,15 @@ async def load(rate: float, seconds: float, sweep: list[float]) -> None:
     event_base = EVENT_BASE
 
     # Baseline: the same feed and stream client, a consumer that only stamps.
-    stream = Scheduled(AlpacaStream(url=url, key_id=KEY, secret_key=KEY, channels=("trades",)))
+    stream = Sent(AlpacaStream(url=url, key_id=KEY, secret_key=KEY, channels=("trades",)), feed.table)
     await stream.subscribe(symbols)
 
     async def stamp_only() -> None:
-        async for batch in stream:
+        async for part in stream.parts():
             now = time.time_ns()
-            for received in batch.ts_received.tolist():  # type: ignore[union-attr]
-                latency.add("stream_only", now - received)
+            received = part.ts_received if isinstance(part, GroupedBatch) else int(part.ts_received[0])  # type: ignore[index]
+            assert received is not None
+            latency.add("stream_only", now - received, len(part))
 
     consumer = asyncio.create_task(stamp_only())
     step = await _step(stream, feed, rate, seconds, event_base, latency)
@@ -283,7 +298,8 @@ async def load(rate: float, seconds: float, sweep: list[float]) -> None:
     # The pipeline `tradecore live` runs.
     state = RunState.create(config, journal=None)
     state.execution.latency = latency
-    stream = Scheduled(AlpacaStream(url=url, key_id=KEY, secret_key=KEY, channels=("trades",), latency=latency))
+    stream = Sent(AlpacaStream(url=url, key_id=KEY, secret_key=KEY, channels=("trades",), latency=latency),
+                  feed.table)
 
     async def make_runner(symbol: str):  # type: ignore[no-untyped-def]
         return state.runner(symbol, state.make_engine(symbol))
@@ -324,7 +340,8 @@ async def load(rate: float, seconds: float, sweep: list[float]) -> None:
 
 async def pipeline_only(count: int = 100_000) -> None:
     """The pipeline's own cost per message: pre-built single-trade batches for 500 idle symbols
-    dispatched one at a time (with one loop yield each, as a stream consumer does), no stream."""
+    dispatched one at a time (with one loop yield each, as a stream consumer does), then the
+    next ticks as a live stream hands them over (frames of 50, one yield each); no stream."""
     config = Config().with_overrides(strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3},
                                                "bar_period": "1s"})
     state = RunState.create(config, journal=None)
@@ -339,12 +356,13 @@ async def pipeline_only(count: int = 100_000) -> None:
     rng = np.random.default_rng(1)
     prices = 10 + rng.random(SYMBOLS)
     batches = []
-    for k in range(count):
+    for k in range(2 * count):  # the first half batch by batch, the second grouped in frames
         i = k % SYMBOLS
         prices[i] *= 1 + rng.normal(0, 0.002)
         trade = schema.empty(schema.TRADE, 1)
         trade["ts_event"], trade["price"], trade["size"] = EVENT_BASE + k * 20_000, round(prices[i], 2), 100
         batches.append(EventBatch(EventKind.TRADE, symbols[i], trade, np.array([time.time_ns()])))
+    batches, later = batches[:count], batches[count:]
     started = time.perf_counter_ns()
     for batch in batches:
         manager.dispatch(batch)
@@ -357,6 +375,21 @@ async def pipeline_only(count: int = 100_000) -> None:
     yield_ns = (time.perf_counter_ns() - started) / count
     report("baseline_loop_yield", yield_ns / 1e3, "us")
     report("pipeline_only_per_msg", (elapsed / count - yield_ns) / 1e3, "us")
+
+    # The same ticks as the live stream hands them over: frames of 50, grouped by symbol.
+    frames = []
+    for start in range(0, count, 50):
+        chunk = later[start:start + 50]
+        events = schema.concatenate([b.events for b in chunk], schema.TRADE)
+        cuts = np.arange(len(chunk) + 1, dtype=np.int64)  # 50 consecutive ticks: 50 symbols
+        frames.append(GroupedBatch(EventKind.TRADE, events, cuts, [b.symbol for b in chunk], time.time_ns()))
+    started = time.perf_counter_ns()
+    for frame in frames:
+        manager.dispatch_grouped(frame)
+        await asyncio.sleep(0)
+    await manager.drain()
+    elapsed = time.perf_counter_ns() - started
+    report("pipeline_only_grouped_per_msg", (elapsed - len(frames) * yield_ns) / count / 1e3, "us")
     await manager.close()
 
 
@@ -403,11 +436,11 @@ async def replay() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--feed", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--feed", metavar="TABLE", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="short steps, small sweep (a smoke run)")
     args = parser.parse_args(argv)
     if args.feed:
-        asyncio.run(feed_main())
+        asyncio.run(feed_main(args.feed))
         return
     asyncio.run(pipeline_only(20_000 if args.quick else 100_000))
     if args.quick:

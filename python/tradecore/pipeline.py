@@ -427,7 +427,7 @@ class StrategyManager:
                 booked = self._book(group, runners, booked, index, before) + 1
                 self._dispatch(group.batch(index))
             else:
-                booked = self._book(group, runners, booked, index + 1, before)
+                booked = self._book(group, runners, booked, index + 1, before, stopped=True)
                 runner.resume_group(group, index, loaded_at)
                 try:
                     rest = runner.after_run(reason)
@@ -439,8 +439,9 @@ class StrategyManager:
             start = index + 1
 
     def _book(self, group: GroupedBatch, runners: list[SymbolRunner | None], start: int, end: int,
-              engine_start: int) -> int:
-        """The groups start..end-1 that ran natively: the execution's book, their latency."""
+              engine_start: int, *, stopped: bool = False) -> int:
+        """The groups start..end-1 that ran natively: the execution's book, their latency (the
+        last one's ``receive_to_engine_done`` is its runner's to stamp when it ``stopped``)."""
         first = next((r for r in runners[start:end] if r is not None), None)
         if first is None:
             return end
@@ -448,9 +449,11 @@ class StrategyManager:
         latency = first.latency
         received = group.ts_received
         if latency is not None and received is not None:
-            events = int(group.cuts[end] - group.cuts[start])
-            latency.add("receive_to_engine_start", engine_start - received, events)
-            latency.add("receive_to_engine_done", time.time_ns() - received, events)
+            cuts = group.cuts
+            latency.add("receive_to_engine_start", engine_start - received, int(cuts[end] - cuts[start]))
+            done = int(cuts[end - 1 if stopped else end] - cuts[start])
+            if done:
+                latency.add("receive_to_engine_done", time.time_ns() - received, done)
         return end
 
     @staticmethod
