@@ -99,6 +99,7 @@ class SymbolRunner:
                  latency: LatencyStats | None = None) -> None:
         self.symbol = symbol
         self.engine = engine
+        self.native = engine.native
         self.execution = execution
         self.bus = bus
         self.latency = latency
@@ -399,14 +400,15 @@ class StrategyManager:
         symbols = group.symbols
         runners: list[SymbolRunner | None] = []
         natives: list[Any] = []
-        for symbol in symbols:
-            entry = self.symbols.get(symbol)
+        get = self.symbols.get
+        for symbol in symbols:  # the per-symbol Python of a frame: keep it lean
+            entry = get(symbol)
             runner = None if entry is None or entry.pending else entry.runner
-            if runner is not None and (runner.execution.batch_only(symbol)
-                                       or any(hook.has_work(symbol) for hook in runner.hooks)):
+            if runner is not None and (runner.execution.batch_only(symbol) or (
+                    runner.hooks and any(hook.has_work(symbol) for hook in runner.hooks))):
                 runner = None
             runners.append(runner)
-            natives.append(None if runner is None else runner.engine.native)
+            natives.append(None if runner is None else runner.native)
         count, start, booked = len(symbols), 0, 0
         at = self._group_at
         while start < count:

@@ -179,6 +179,7 @@ class PipelineExecution:
     def __init__(self, pipeline: ExecutionPipeline, broker: Broker, journal: Journal | None,
                  bus: EventBus) -> None:
         self.pipeline, self.broker, self.journal, self.bus = pipeline, broker, journal, bus
+        self.batch_only = pipeline.batch_only  # asked for every symbol of every live frame
         self.latency: LatencyStats | None = None
         self.intents = 0
         self.names: dict[tuple[str, int], StrategyNames] = {}
@@ -225,8 +226,6 @@ class PipelineExecution:
         # A mark of a held symbol is settled here; only a kill-switch trip needs waiting for.
         return self.pipeline.mark(batch) and not self.pipeline.settle_now()
 
-    def batch_only(self, symbol: str) -> bool:
-        return self.pipeline.batch_only(symbol)
 
     def on_market_grouped(self, group: GroupedBatch, start: int, end: int) -> None:
         self.pipeline.mark_grouped(group, start, end)

@@ -45,7 +45,7 @@ import pyarrow as pa
 from tradecore import schema
 from tradecore.data import parquet
 from tradecore.errors import ConfigError, DataError
-from tradecore.streams.base import EVENT_DTYPES, EventBatch, EventKind, MarketDataStream
+from tradecore.streams.base import EVENT_DTYPES, EventBatch, EventKind, GroupedBatch, MarketDataStream
 from tradecore.streams.replay import Chunk, OnError, Part, Source
 
 __all__ = ["FORMAT", "Recorder", "RecordingSource", "RecordingStream"]
@@ -207,11 +207,26 @@ class RecordingStream(MarketDataStream):
 
     async def _iterate(self) -> AsyncIterator[EventBatch]:
         async for batch in self.inner:
-            if batch.ts_received is None:
-                stamp = np.full(len(batch), self.recorder._clock(), dtype=np.int64)
-                batch = EventBatch(batch.kind, batch.symbol, batch.events, stamp)
-            self.recorder.write(batch)
-            yield batch
+            yield self._record(batch)
+
+    async def parts(self) -> AsyncIterator[EventBatch | GroupedBatch]:
+        """The inner stream's parts, whole frames included (recorded as their batches)."""
+        async for part in self.inner.parts():
+            if isinstance(part, GroupedBatch):
+                if part.ts_received is None:
+                    part = GroupedBatch(part.kind, part.events, part.cuts, part.symbols, self.recorder._clock())
+                for batch in part.batches():
+                    self.recorder.write(batch)
+                yield part
+            else:
+                yield self._record(part)
+
+    def _record(self, batch: EventBatch) -> EventBatch:
+        if batch.ts_received is None:
+            stamp = np.full(len(batch), self.recorder._clock(), dtype=np.int64)
+            batch = EventBatch(batch.kind, batch.symbol, batch.events, stamp)
+        self.recorder.write(batch)
+        return batch
 
     async def close(self) -> None:
         try:
