@@ -4,7 +4,6 @@ import enum
 
 import numpy as np
 import pytest
-
 from tradecore import _core, schema
 from tradecore.errors import ConfigError, DataError, Error
 

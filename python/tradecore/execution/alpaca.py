@@ -46,8 +46,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from tradecore._version import __version__
 from tradecore.errors import ConfigError
 from tradecore.execution.broker import (
-    Account,
     EVENT_OF_STATUS,
+    Account,
     Broker,
     BrokerError,
     BrokerEvent,

@@ -22,12 +22,12 @@ from tradecore.execution.market import clean, to_decimal
 from tradecore.schema import OrderType, Side, TimeInForce
 
 __all__ = [
+    "EVENT_OF_STATUS",
     "Account",
     "Broker",
     "BrokerError",
     "BrokerEvent",
     "BrokerEventType",
-    "EVENT_OF_STATUS",
     "IntentRef",
     "Order",
     "OrderAck",

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from helpers_execution import PREMARKET, REGULAR, intent, quote, status, trade
+from tradecore.config import Config
 from tradecore.engine import FillModel
 from tradecore.execution import (
     BrokerEvent,
@@ -27,7 +28,6 @@ from tradecore.execution import (
     RiskLimits,
     RiskManager,
 )
-from tradecore.config import Config
 from tradecore.journal.journal import Journal
 from tradecore.live import run_live
 from tradecore.schema import OrderType, Side, Sizing, TimeInForce, TradingState
