@@ -25,7 +25,7 @@ def test_the_price_of_unseen_shares_comes_from_the_change_of_the_average() -> No
 
 
 def test_the_implied_price_keeps_six_places() -> None:
-    assert implied_fill_price(order("3", "1.0000001"), D(3), D(0)) == D("1")
+    assert implied_fill_price(order("3", "1.0000001"), D(3), D(0)) == 1
     assert implied_fill_price(order("7", "1.2345678"), D(7), D(0)) == D("1.234568")
 
 
