@@ -1,4 +1,4 @@
-"""The NumPy dtypes are the C++ structs, byte for byte."""
+"""The NumPy dtypes are the C++ structs, byte for byte; the integer enums are the C++ enums."""
 
 import enum
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ from tradecore.journal.journal import Journal
 from tradecore.live import run_live
 from tradecore.schema import OrderType, Side, Sizing, TimeInForce, TradingState
 from tradecore.session import RunState
+from tradecore.sim import server as sim_server
+from tradecore.sim.server import SimServer
 
 MS = 1_000_000
 MINUTE = 60_000 * MS
@@ -344,21 +347,38 @@ async def test_events_async_iterator_ends_on_close() -> None:
 
 async def test_a_paper_live_run_journals_the_positions_its_tracker_holds(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A real `live` run on the in-process simulator; the run's state is kept (not replaced) so
-    # the tracker can be read once the run is over.
+    # A real `live` run on the in-process simulator. The run's state and simulator are kept (not
+    # replaced): the tracker is read at the end, and the simulated session is ended as soon as a
+    # position is held (a loaded machine may need many seconds to get there).
     states: list[RunState] = []
+    servers: list[SimServer] = []
     create = RunState.create.__func__  # type: ignore[attr-defined]
 
     def keep(cls: type[RunState], *args: Any, **kwargs: Any) -> RunState:
         states.append(create(cls, *args, **kwargs))
         return states[-1]
 
+    class KeptSimServer(SimServer):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            servers.append(self)
+
+    async def end_once_a_position_is_held() -> None:
+        while not (states and servers and states[0].tracker.open_symbols()):
+            await asyncio.sleep(0.05)
+        servers[0].finished.set()
+
     monkeypatch.setattr(RunState, "create", classmethod(keep))
+    monkeypatch.setattr(sim_server, "SimServer", KeptSimServer)
     config = Config().with_overrides(
         sim={"speed": 600.0, "seed": 7}, scanner={"kind": "fixed", "symbols": ["CBB", "AOZ", "YRRS"]},
         strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3, "quantity": 10}},
         execution={"flatten_on_exit": False})
-    result = await run_live(config, duration=8.0, ui=False, runs_root=tmp_path / "runs")
+    watcher = asyncio.create_task(end_once_a_position_is_held())
+    try:
+        result = await run_live(config, duration=90.0, ui=False, runs_root=tmp_path / "runs")
+    finally:
+        watcher.cancel()
     tracker = states[0].tracker
     with Journal(result.folder / "journal.sqlite", readonly=True) as journal:
         fills = journal.fills()
