@@ -247,6 +247,14 @@ void register_engine(py::module_& m) {
       .value("FILL", StopReason::Fill)
       .value("TRANSITION", StopReason::Transition)
       .value("BAR", StopReason::Bar);
+  py::enum_<OrderReason>(m, "OrderReason", "Why an order update happened (OrderUpdate.reason).")
+      .value("NONE", kReasonNone)
+      .value("USER_CANCEL", kReasonUserCancel)
+      .value("IOC_REMAINDER", kReasonIocRemainder)
+      .value("INVALID_ORDER", kReasonInvalidOrder)
+      .value("UNKNOWN_ORDER", kReasonUnknownOrder)
+      .value("DUPLICATE_ID", kReasonDuplicateId)
+      .value("REFUSED", kReasonRefused);
 
   // Event objects handed to Python strategies: read-only fields as CPython descriptors, since a
   // Python strategy reads a few of them on every event.

@@ -62,6 +62,12 @@ void register_schema(py::module_& m) {
       .value("HALTED", TradingState::Halted)
       .value("QUOTE_ONLY", TradingState::QuoteOnly)
       .value("PAUSED", TradingState::Paused);
+  py::enum_<TradeFlag>(m, "TradeFlag", py::arithmetic(), "Bits of Trade.flags.")
+      .value("SUSPICIOUS", kTradeSuspicious);
+  py::enum_<BarFlag>(m, "BarFlag", py::arithmetic(), "Bits of Bar.flags.")
+      .value("FLAT", kBarFlat)
+      .value("AMENDED", kBarAmended)
+      .value("PARTIAL", kBarPartial);
 }
 
 }  // namespace tradecore::bindings

@@ -36,12 +36,6 @@ std::vector<std::string> value_table() {
           "entry_price", "pnl",     "filled_quantity", "minutes_since_exit"};
 }
 
-void require_finite(const char* what, double x, std::int64_t ts) {
-  if (!std::isfinite(x))
-    throw DataError(std::string("premarket_momentum: ") + what + "=" + std::to_string(x) +
-                    " at ts_event=" + std::to_string(ts));
-}
-
 double minutes(std::int64_t ns) { return static_cast<double>(ns) / static_cast<double>(calendar::kMinute); }
 
 PremarketMomentumParams validated(const PremarketMomentumParams& p) {

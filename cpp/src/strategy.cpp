@@ -25,6 +25,10 @@ void Strategy::on_order_update(const OrderUpdate&, StrategyOutput&) {}
 void Strategy::on_clock(std::int64_t, StrategyOutput&) {}
 void Strategy::warm_up(const Bar&) {}
 
+void Strategy::throw_non_finite(const char* what, double x, std::int64_t ts) const {
+  throw DataError(name_ + ": " + what + "=" + std::to_string(x) + " at ts_event=" + std::to_string(ts));
+}
+
 void Strategy::reset() {
   state_ = 0;
   position_ = 0.0;

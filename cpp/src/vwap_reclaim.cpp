@@ -29,12 +29,6 @@ std::vector<std::string> value_table() {
           "target", "position",       "fill_price",  "entry_price", "filled_quantity"};
 }
 
-void require_finite(const char* what, double x, std::int64_t ts) {
-  if (!std::isfinite(x))
-    throw DataError(std::string("vwap_reclaim: ") + what + "=" + std::to_string(x) + " at ts_event=" +
-                    std::to_string(ts));
-}
-
 VwapReclaimParams validated(const VwapReclaimParams& p) {
   auto fail = [](const std::string& m) { throw ConfigError("vwap_reclaim: " + m); };
   if (p.trend_bars < 1) fail("trend_bars must be >= 1");

@@ -8,7 +8,6 @@ the execution layer); live, the arrays are a single event.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -178,6 +177,7 @@ class SymbolEngine:
 
     def _shares(self, sizing: int, quantity: float, price: float, stop_price: float, strategy: object) -> float:
         """Shares for an intent, by the execution layer's sizing rules (prices in dollars)."""
+        from tradecore.execution.market import to_decimal
         from tradecore.execution.router import SizingError, size_shares  # imports the engine
 
         sizing = schema.Sizing(sizing)
@@ -185,10 +185,10 @@ class SymbolEngine:
             return abs(float(strategy.position))  # type: ignore[attr-defined]
         try:
             shares, _ = size_shares(
-                sizing, Decimal(str(quantity)), Decimal(str(price)) if price > 0 else None,
-                reference=Decimal(str(price)) if price > 0 else None,
-                stop=Decimal(str(stop_price)) if stop_price > 0 else None,
-                equity=lambda: Decimal(str(self.equity)))
+                sizing, to_decimal(quantity), to_decimal(price) if price > 0 else None,
+                reference=to_decimal(price) if price > 0 else None,
+                stop=to_decimal(stop_price) if stop_price > 0 else None,
+                equity=lambda: to_decimal(self.equity))
         except SizingError as error:
             raise ConfigError(f"{self.symbol}: {error.reason}") from None
         return float(shares)

@@ -34,6 +34,7 @@ from tradecore.bus import EventBus
 from tradecore.config import Config
 from tradecore.errors import ConfigError
 from tradecore.execution.broker import Broker
+from tradecore.execution.market import to_decimal
 from tradecore.health import ENTRY_RULE, FeedMonitor, rest_bars
 from tradecore.journal.journal import Journal
 from tradecore.journal.registry import RunInfo, RunRegistry, code_version
@@ -167,7 +168,7 @@ async def _connect_broker(state: RunState, journal: Journal, now: int, *, resume
     if resume:
         journal.resumed(now, broker=state.config.execution.broker, details={"run_id": run_id})
         report = await reconcile(journal, state.pipeline, paper=state.paper, now=now,
-                                 starting_cash=Decimal(str(state.config.execution.starting_cash)))
+                                 starting_cash=to_decimal(state.config.execution.starting_cash))
     if state.paper:
         return report
     connect = getattr(broker, "connect", None)

@@ -36,14 +36,16 @@ from decimal import Decimal
 from typing import Any
 
 from tradecore.execution.broker import (
+    EVENT_OF_STATUS,
     Broker,
     BrokerEvent,
     BrokerEventType,
     Order,
     OrderState,
     UnknownOrderError,
+    implied_fill_price,
 )
-from tradecore.execution.market import clean
+from tradecore.execution.market import clean, to_decimal
 from tradecore.journal.journal import Journal, OpenOrder
 from tradecore.schema import OrderType, Side, TimeInForce
 
@@ -54,11 +56,6 @@ _log = logging.getLogger("tradecore.resume")
 RECONCILED = "reconciled at resume"
 """``reason`` of the events a resume applies."""
 
-_EVENT_OF_FINAL = {OrderState.CANCELED: BrokerEventType.CANCELED,
-                   OrderState.EXPIRED: BrokerEventType.EXPIRED,
-                   OrderState.REJECTED: BrokerEventType.REJECTED,
-                   OrderState.REPLACED: BrokerEventType.REPLACED,
-                   OrderState.DONE_FOR_DAY: BrokerEventType.DONE_FOR_DAY}
 _SHARES = Decimal("0.000000001")
 _CENTS = Decimal("0.01")
 
@@ -95,7 +92,7 @@ class ResumeReport:
 
 
 def _dec(value: float) -> Decimal:
-    return clean(Decimal(repr(float(value))))
+    return clean(to_decimal(float(value)))
 
 
 def _order_of(entry: OpenOrder, order_id: str | None = None) -> Order:
@@ -114,8 +111,7 @@ def _order_of(entry: OpenOrder, order_id: str | None = None) -> Order:
 def restore_from_journal(journal: Journal, tracker: Any, starting_cash: Decimal) -> dict[str, Decimal]:
     """Replay the journal's fills into ``tracker`` from ``starting_cash``: positions (lots and
     average prices), cash, commissions and realised PnL as the run had them; return the
-    positions. Fills are the record of what happened; position records are derived from them
-    (and a paper run does not write them)."""
+    positions. Fills are the record of what happened; position records are derived from them."""
     tracker.load(starting_cash, [])
     for record in journal.fills():
         data = record.data
@@ -208,9 +204,7 @@ def _changes(journal: Journal, report: ResumeReport, now: int, order: Order,
     missing = clean((order.filled_qty - shares).quantize(_SHARES))
     ts = order.updated_at or now
     if missing > 0:
-        price = None
-        if order.filled_avg_price is not None:
-            price = clean(((order.filled_avg_price * order.filled_qty - value) / missing).quantize(Decimal("0.000001")))
+        price = implied_fill_price(order, missing, value)
         done = order.status == OrderState.FILLED
         snapshot = order if done else order.evolve(status=OrderState.PARTIALLY_FILLED)
         events.append(BrokerEvent(type=BrokerEventType.FILL if done else BrokerEventType.PARTIAL_FILL,
@@ -226,7 +220,9 @@ def _changes(journal: Journal, report: ResumeReport, now: int, order: Order,
             "fill_excess", f"{order.symbol}: the journal has {shares} shares filled on order "
             f"{order.client_order_id} but the broker only {order.filled_qty}; positions are corrected "
             "from the broker below", order.symbol, order.order_id))
-    kind = _EVENT_OF_FINAL.get(order.status)
+    # Only how the order ended is news: the journal holds it as open (its fills are above).
+    ended = order.status.is_final or order.status == OrderState.DONE_FOR_DAY
+    kind = EVENT_OF_STATUS.get(order.status) if ended else None
     if kind is not None:
         events.append(BrokerEvent(type=kind, order=order, ts_event=ts,
                                   reason=f"{RECONCILED}: {order.status.value} while down"))

@@ -29,6 +29,7 @@ __all__ = [
     "STATUS",
     "TRADE",
     "BarFlag",
+    "OrderReason",
     "OrderStatus",
     "OrderType",
     "Session",
@@ -302,6 +303,18 @@ class OrderStatus(enum.IntEnum):
     CANCELED = 4
     REJECTED = 5
     TRIGGERED = 6
+
+
+class OrderReason(enum.IntEnum):
+    """Why an order update happened (``ORDER_UPDATE['reason']``)."""
+
+    NONE = 0
+    USER_CANCEL = 1
+    IOC_REMAINDER = 2  # IOC: what the book did not fill
+    INVALID_ORDER = 3  # non-positive quantity, missing or bad price
+    UNKNOWN_ORDER = 4  # a cancel for an order the simulator does not hold
+    DUPLICATE_ID = 5
+    REFUSED = 6  # never became an order: the router or a risk check refused the intent
 
 
 class Sizing(enum.IntEnum):

@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -46,7 +45,7 @@ from tradecore.execution import (
     RouterConfig,
     TradeIntent,
 )
-from tradecore.execution.market import MarketBook
+from tradecore.execution.market import MarketBook, to_decimal
 from tradecore.execution.positions import PositionTracker
 from tradecore.journal.journal import Journal, StrategyNames
 from tradecore.latency import LatencyStats
@@ -220,7 +219,7 @@ class PipelineExecution:
         order_id = next(self._refusal_ids)
         native.assign_order(order_id, strategy_id)
         native.on_external_update(ts=now, order_id=order_id, status=int(schema.OrderStatus.REJECTED),
-                                  filled_quantity=0.0, leaves_quantity=0.0, reason=_REASON_REFUSED)
+                                  filled_quantity=0.0, leaves_quantity=0.0, reason=schema.OrderReason.REFUSED)
 
     def on_market(self, batch: EventBatch) -> bool:
         # A mark of a held symbol is settled here; only a kill-switch trip needs waiting for.
@@ -253,8 +252,6 @@ class PipelineExecution:
             self.names[key] = StrategyNames.of(runner.engine.strategies[strategy_id])
         return self.names[key]
 
-
-_REASON_REFUSED = 6  # OrderReason kReasonRefused (cpp/include/tradecore/orders.hpp)
 
 _ENGINE_STATUS = {BrokerEventType.FILL: schema.OrderStatus.FILLED,
                   BrokerEventType.CANCELED: schema.OrderStatus.CANCELED,
@@ -415,10 +412,10 @@ class RunState:
         record = journal_execution_event(journal, bus)
         if broker is None:
             broker = EngineBroker(fill_model=fill_model(config),
-                                  starting_cash=Decimal(str(config.execution.starting_cash)))
+                                  starting_cash=to_decimal(config.execution.starting_cash))
             tracker, market = broker.tracker, broker.market
         else:
-            tracker, market = PositionTracker(Decimal(str(config.execution.starting_cash))), MarketBook()
+            tracker, market = PositionTracker(to_decimal(config.execution.starting_cash)), MarketBook()
         router_options = dict(config.execution.router)
         if order_prefix is not None:
             router_options.setdefault("client_order_id_prefix", order_prefix)

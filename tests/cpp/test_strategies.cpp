@@ -521,6 +521,7 @@ TEST_CASE("premarket_momentum bad input raises DataError and changes nothing", "
   Bar bad = bar(7, 1, 5.12, 5.30, 5.10, 5.28);
   bad.close = kNaN;
   CHECK_THROWS_AS(d.on(bad), DataError);
+  CHECK_THROWS_WITH(d.on(bad), Catch::Contains("premarket_momentum: close=") && Catch::Contains(" at ts_event="));
   CHECK(d.s.state() == PM::kArmed);
   CHECK(d.s.premarket_high() == 5.20);
   CHECK(d.s.vwap() == vwap);
@@ -910,6 +911,7 @@ TEST_CASE("vwap_reclaim bad input raises DataError and changes nothing; reset", 
   Bar bad = bar(9, 35, 10.22, 10.38, 10.18, 10.35);
   bad.low = kNaN;
   CHECK_THROWS_AS(d.on(bad), DataError);
+  CHECK_THROWS_WITH(d.on(bad), Catch::Contains("vwap_reclaim: low=") && Catch::Contains(" at ts_event="));
   CHECK(d.s.state() == VR::kPullback);
   CHECK(d.s.vwap() == vwap);
   CHECK(d.s.pullback_low() == 10.15);

@@ -1,8 +1,9 @@
-"""The NumPy dtypes are the C++ structs, byte for byte."""
+"""The NumPy dtypes are the C++ structs, byte for byte; the integer enums are the C++ enums."""
+
+import enum
 
 import numpy as np
 import pytest
-
 from tradecore import _core, schema
 from tradecore.errors import ConfigError, DataError, Error
 
@@ -36,14 +37,22 @@ def test_timestamps_are_int64_nanoseconds() -> None:
         assert dtype["ts_event"] == np.dtype("<i8")
 
 
-def test_sessions_match_the_native_enum() -> None:
-    for member in schema.Session:
-        assert int(getattr(_core.Session, member.name)) == member.value
+# Every integer enum and flag set in tradecore.schema mirrors a native one of the same name.
+MIRRORS = [value for value in vars(schema).values()
+           if isinstance(value, type) and issubclass(value, (enum.IntEnum, enum.IntFlag))]
 
 
-def test_trading_states_match_the_native_enum() -> None:
-    for member in schema.TradingState:
-        assert int(getattr(_core.TradingState, member.name)) == member.value
+def test_the_mirrors_include_every_enum_python_code_hard_codes() -> None:
+    assert {"Side", "OrderType", "TimeInForce", "OrderStatus", "OrderReason", "Sizing", "TradingState",
+            "Session", "TradeFlag", "BarFlag"} <= {m.__name__ for m in MIRRORS}
+
+
+@pytest.mark.parametrize("mirror", MIRRORS, ids=lambda m: m.__name__)
+def test_python_enum_has_the_native_enums_names_and_values(mirror: type[enum.IntEnum]) -> None:
+    native = getattr(_core, mirror.__name__, None) or getattr(_core.engine, mirror.__name__)
+    theirs = {name: int(value) for name, value in native.__members__.items()}
+    ours = {name: int(value) for name, value in mirror.__members__.items()}
+    assert ours == theirs
 
 
 def test_error_tree() -> None:

@@ -142,10 +142,17 @@ class Strategy {
  protected:
   /// Track the position from fills; strategies that override on_fill call this first.
   void apply_fill(const Fill& fill) { position_ += fill.side == Side::Buy ? fill.quantity : -fill.quantity; }
+  /// Throw DataError naming the strategy, `what` and `ts` if `x` is a NaN or infinity.
+  void require_finite(const char* what, double x, std::int64_t ts) const {
+    if (!std::isfinite(x)) [[unlikely]]
+      throw_non_finite(what, x, ts);
+  }
 
   std::uint8_t state_ = 0;
 
  private:
+  [[noreturn]] void throw_non_finite(const char* what, double x, std::int64_t ts) const;
+
   std::string name_;
   std::vector<std::string> states_;
   std::vector<RuleInfo> rules_;

@@ -8,7 +8,7 @@ import numpy.typing
 import tradecore._core.bars
 import tradecore._core.indicators
 import typing
-__all__: list[str] = ['Bar', 'EmaCross', 'EmaCrossParams', 'EngineConfig', 'EntryMode', 'EntryOrder', 'Fill', 'FillModel', 'FillSimulator', 'OrderStatus', 'OrderType', 'OrderUpdate', 'PremarketMomentum', 'PremarketMomentumParams', 'PullbackTo', 'Quote', 'RuleInfo', 'Side', 'Sizing', 'StopMode', 'StopReason', 'Strategy', 'SymbolEngine', 'TargetMode', 'TimeInForce', 'Trade', 'Trigger', 'VwapReclaim', 'VwapReclaimParams', 'run_groups']
+__all__: list[str] = ['Bar', 'EmaCross', 'EmaCrossParams', 'EngineConfig', 'EntryMode', 'EntryOrder', 'Fill', 'FillModel', 'FillSimulator', 'OrderReason', 'OrderStatus', 'OrderType', 'OrderUpdate', 'PremarketMomentum', 'PremarketMomentumParams', 'PullbackTo', 'Quote', 'RuleInfo', 'Side', 'Sizing', 'StopMode', 'StopReason', 'Strategy', 'SymbolEngine', 'TargetMode', 'TimeInForce', 'Trade', 'Trigger', 'VwapReclaim', 'VwapReclaimParams', 'run_groups']
 class Side:
     """
     Members:
@@ -362,6 +362,74 @@ class StopReason:
         ...
     @typing.overload
     def __ne__(self, other: StopReason) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class OrderReason:
+    """
+    Why an order update happened (OrderUpdate.reason).
+    
+    Members:
+    
+      NONE
+    
+      USER_CANCEL
+    
+      IOC_REMAINDER
+    
+      INVALID_ORDER
+    
+      UNKNOWN_ORDER
+    
+      DUPLICATE_ID
+    
+      REFUSED
+    """
+    DUPLICATE_ID: typing.ClassVar[OrderReason]
+    INVALID_ORDER: typing.ClassVar[OrderReason]
+    IOC_REMAINDER: typing.ClassVar[OrderReason]
+    NONE: typing.ClassVar[OrderReason]
+    REFUSED: typing.ClassVar[OrderReason]
+    UNKNOWN_ORDER: typing.ClassVar[OrderReason]
+    USER_CANCEL: typing.ClassVar[OrderReason]
+    __members__: typing.ClassVar[dict[str, OrderReason]]
+    @typing.overload
+    def __eq__(self, other: OrderReason) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.SupportsInt | typing.SupportsIndex) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: OrderReason) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.SupportsInt | typing.SupportsIndex) -> bool:
         ...
     @typing.overload
     def __ne__(self, other: typing.Any) -> bool:

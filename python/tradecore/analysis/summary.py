@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 
 from tradecore import schema
+from tradecore.execution.market import to_decimal
 
 __all__ = [
     "Execution",
@@ -70,14 +71,6 @@ __all__ = [
 
 _ZERO = Decimal(0)
 _NEW_YORK = "America/New_York"
-
-
-def _decimal(value: object) -> Decimal:
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, np.generic):
-        value = value.item()
-    return Decimal(str(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +94,9 @@ class Execution:
             side_name = side.upper()
         else:
             side_name = schema.Side(int(side)).name  # type: ignore[call-overload]
-        return cls(symbol.upper(), int(ts_event), side_name, _decimal(price), _decimal(quantity),
-                   _decimal(commission),
-                   None if reference_price in (None, 0, 0.0) else _decimal(reference_price))
+        return cls(symbol.upper(), int(ts_event), side_name, to_decimal(price), to_decimal(quantity),
+                   to_decimal(commission),
+                   None if reference_price in (None, 0, 0.0) else to_decimal(reference_price))
 
 
 def executions_from_fills(fills: np.ndarray, symbols: Mapping[int, str] | str,
@@ -341,7 +334,7 @@ def summarize(executions: Iterable[Execution], *, starting_equity: float = 100_0
         The period exposure is measured over [ns UTC]; default first and last fill.
     """
     executions = list(executions)
-    equity0 = _decimal(starting_equity)
+    equity0 = to_decimal(starting_equity)
     trips, open_positions, intervals = _match(executions)
     wins = [t.net_pnl for t in trips if t.net_pnl > 0]
     losses = [t.net_pnl for t in trips if t.net_pnl < 0]

@@ -46,6 +46,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from tradecore._version import __version__
 from tradecore.errors import ConfigError
 from tradecore.execution.broker import (
+    EVENT_OF_STATUS,
     Account,
     Broker,
     BrokerError,
@@ -59,8 +60,9 @@ from tradecore.execution.broker import (
     OrderState,
     Position,
     UnknownOrderError,
+    implied_fill_price,
 )
-from tradecore.execution.market import clean
+from tradecore.execution.market import to_decimal
 from tradecore.execution.router import parse_client_order_id
 from tradecore.schema import OrderType, Side, TimeInForce
 from tradecore.streams.alpaca import (
@@ -181,9 +183,7 @@ _TIFS = {"day": TimeInForce.DAY, "gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC}
 
 
 def _dec(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    return Decimal(repr(value) if isinstance(value, float) else str(value))
+    return None if value is None or value == "" else to_decimal(value)
 
 
 def _ts(value: Any) -> int:
@@ -651,7 +651,7 @@ class AlpacaBroker(Broker):
             if fill_qty is None or fill_qty != delta:
                 # Fills missed (gap) or no per-execution figures: take what the order implies.
                 fill_qty = delta
-                fill_price = _implied_price(known, order)
+                fill_price = implied_fill_price(order, delta, _filled_value(known))
         self._orders[order.order_id] = order
         event = BrokerEvent(type=kind, order=order, ts_event=ts, fill_qty=fill_qty,
                             fill_price=fill_price, position_qty=position_qty,
@@ -700,7 +700,7 @@ class AlpacaBroker(Broker):
                                  snapshot, ts, fill_qty=None, fill_price=None, position_qty=None,
                                  execution_id="", reason=RESYNC_REASON)
         known = self._orders.get(order.order_id)
-        kind = _EVENT_OF_STATUS.get(order.status)
+        kind = EVENT_OF_STATUS.get(order.status)
         if kind is not None and (known is None or order.status != known.status):
             count += self._apply(kind, order, ts, fill_qty=None, fill_price=None,
                                  position_qty=None, execution_id="", reason=RESYNC_REASON)
@@ -711,27 +711,11 @@ _ALWAYS_NEWS = frozenset({BrokerEventType.ORDER_CANCEL_REJECTED,
                           BrokerEventType.ORDER_REPLACE_REJECTED, BrokerEventType.RESTATED})
 """Events that leave the order's status as it was: never taken for repeats."""
 
-_EVENT_OF_STATUS = {
-    OrderState.NEW: BrokerEventType.NEW, OrderState.ACCEPTED: BrokerEventType.ACCEPTED,
-    OrderState.CANCELED: BrokerEventType.CANCELED, OrderState.EXPIRED: BrokerEventType.EXPIRED,
-    OrderState.REPLACED: BrokerEventType.REPLACED, OrderState.REJECTED: BrokerEventType.REJECTED,
-    OrderState.DONE_FOR_DAY: BrokerEventType.DONE_FOR_DAY,
-    OrderState.PENDING_CANCEL: BrokerEventType.PENDING_CANCEL,
-    OrderState.PENDING_REPLACE: BrokerEventType.PENDING_REPLACE,
-    OrderState.PENDING_NEW: BrokerEventType.PENDING_NEW,
-}
 
-
-def _implied_price(known: Order | None, order: Order) -> Decimal | None:
-    """Average price of the shares filled since ``known``, from the averages (6 places)."""
-    if order.filled_avg_price is None:
-        return None
-    before_qty = known.filled_qty if known is not None else Decimal(0)
-    before_value = (known.filled_avg_price or Decimal(0)) * before_qty if known else Decimal(0)
-    delta = order.filled_qty - before_qty
-    if delta <= 0:
-        return None
-    value = order.filled_avg_price * order.filled_qty - before_value
-    return clean((value / delta).quantize(Decimal("0.000001")))
+def _filled_value(known: Order | None) -> Decimal:
+    """Dollars ``known`` had filled (0 for an order not seen before)."""
+    if known is None:
+        return Decimal(0)
+    return (known.filled_avg_price or Decimal(0)) * known.filled_qty
 
 

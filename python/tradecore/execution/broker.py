@@ -18,9 +18,11 @@ from decimal import Decimal
 from typing import Any, Self
 
 from tradecore.errors import ConfigError, Error
+from tradecore.execution.market import clean, to_decimal
 from tradecore.schema import OrderType, Side, TimeInForce
 
 __all__ = [
+    "EVENT_OF_STATUS",
     "Account",
     "Broker",
     "BrokerError",
@@ -38,6 +40,7 @@ __all__ = [
     "Side",
     "TimeInForce",
     "UnknownOrderError",
+    "implied_fill_price",
     "to_json_value",
 ]
 
@@ -118,6 +121,19 @@ class BrokerEventType(enum.Enum):
     RESTATED = "restated"
 
 
+EVENT_OF_STATUS = {
+    OrderState.NEW: BrokerEventType.NEW, OrderState.ACCEPTED: BrokerEventType.ACCEPTED,
+    OrderState.CANCELED: BrokerEventType.CANCELED, OrderState.EXPIRED: BrokerEventType.EXPIRED,
+    OrderState.REPLACED: BrokerEventType.REPLACED, OrderState.REJECTED: BrokerEventType.REJECTED,
+    OrderState.DONE_FOR_DAY: BrokerEventType.DONE_FOR_DAY,
+    OrderState.PENDING_CANCEL: BrokerEventType.PENDING_CANCEL,
+    OrderState.PENDING_REPLACE: BrokerEventType.PENDING_REPLACE,
+    OrderState.PENDING_NEW: BrokerEventType.PENDING_NEW,
+}
+"""The event that reports an order reaching a status, for updates synthesised from a fetched
+order (fills are not here: their events come from the change of ``filled_qty``)."""
+
+
 def to_json_value(value: Any) -> Any:
     """Return ``value`` as JSON-able data: Decimals as strings, enums by name/value."""
     if isinstance(value, enum.IntEnum):  # before int: IntEnums are ints
@@ -163,10 +179,8 @@ class IntentRef(_Record):
 def _decimal(value: Decimal | str | float | None, name: str) -> Decimal | None:
     if value is None:
         return None
-    if isinstance(value, float):
-        value = repr(value)  # the shortest decimal that reads back as the float
     try:
-        result = Decimal(value)
+        result = to_decimal(value)
     except ArithmeticError as exc:
         raise ConfigError(f"{name} must be a number, got {value!r}") from exc
     if not result.is_finite():
@@ -281,6 +295,16 @@ class Order(_Record):
     def evolve(self, **changes: Any) -> Order:
         """Return a copy with ``changes``."""
         return replace(self, **changes)
+
+
+def implied_fill_price(order: Order, new_qty: Decimal, value_before: Decimal) -> Decimal | None:
+    """Return the average price (6 places) of the ``new_qty`` shares ``order`` filled beyond
+    shares worth ``value_before`` dollars, from its ``filled_avg_price``: what a fill missed (a
+    stream gap, a crash) must have cost. None without an average price or new shares."""
+    if order.filled_avg_price is None or new_qty <= 0:
+        return None
+    value = order.filled_avg_price * order.filled_qty - value_before
+    return clean((value / new_qty).quantize(Decimal("0.000001")))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

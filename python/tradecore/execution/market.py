@@ -15,12 +15,26 @@ import numpy as np
 from tradecore.schema import TradingState
 from tradecore.streams.base import EventBatch, EventKind, GroupedBatch
 
-__all__ = ["BookEntry", "MarketBook", "MarketSnapshot", "clean", "price"]
+__all__ = ["BookEntry", "MarketBook", "MarketSnapshot", "clean", "price", "to_decimal"]
+
+
+def to_decimal(value: object) -> Decimal:
+    """Return a number as the Decimal it stands for: a float as the shortest decimal that reads
+    back as it (``0.1`` -> ``Decimal("0.1")``, not its binary expansion), a NumPy scalar as its
+    Python value, a Decimal as it is, anything else through ``str``.
+
+    Raises ``decimal.InvalidOperation`` (an ``ArithmeticError``) for text that is no number.
+    """
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, np.generic):
+        value = value.item()
+    return Decimal(repr(float(value)) if isinstance(value, float) else str(value))
 
 
 def price(value: float) -> Decimal:
     """Return a float price from the native core as the Decimal it stands for (6 places max)."""
-    return Decimal(repr(round(float(value), 6)))
+    return to_decimal(round(float(value), 6))
 
 
 def clean(value: Decimal) -> Decimal:

@@ -24,6 +24,7 @@ order: ``extended_hours`` on anything but a limit + day order.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -45,17 +46,20 @@ from tradecore.execution.broker import (
     Position,
     UnknownOrderError,
 )
+from tradecore.execution.events import PositionChanged
 from tradecore.execution.market import MarketBook, clean, price
 from tradecore.execution.positions import PositionTracker
-from tradecore.schema import OrderStatus, OrderType, TimeInForce
+from tradecore.schema import OrderReason, OrderStatus, OrderType, TimeInForce
 from tradecore.streams.base import EventBatch, EventKind
 
 __all__ = ["PaperBroker"]
 
 _core_engine: Any = __import__("tradecore._native", fromlist=["_core"])._core.engine
 
-_REASONS = {0: "", 1: "user cancel", 2: "IOC remainder", 3: "invalid order (quantity or price)",
-            4: "unknown order", 5: "duplicate order id"}
+_REASONS = {OrderReason.NONE: "", OrderReason.USER_CANCEL: "user cancel",
+            OrderReason.IOC_REMAINDER: "IOC remainder",
+            OrderReason.INVALID_ORDER: "invalid order (quantity or price)",
+            OrderReason.UNKNOWN_ORDER: "unknown order", OrderReason.DUPLICATE_ID: "duplicate order id"}
 
 
 @dataclass
@@ -92,6 +96,9 @@ class PaperBroker(Broker):
         self.market = MarketBook()
         self.shorting_enabled = shorting_enabled
         self.now = start_ns
+        self.on_position_change: Callable[[PositionChanged], None] | None = None
+        """Called with the tracker's change of each fill, right after the fill's event (an
+        :class:`~tradecore.execution.pipeline.ExecutionPipeline` sharing the tracker journals it)."""
         self._sims: dict[str, Any] = {}
         self._instrument: dict[str, int] = {}
         self._orders: dict[str, _Working] = {}
@@ -269,6 +276,7 @@ class PaperBroker(Broker):
             order = working.order
             status = OrderStatus(status)
             event: BrokerEvent | None = None
+            change: PositionChanged | None = None
             if status == OrderStatus.SUBMITTED:
                 order = order.evolve(status=OrderState.ACCEPTED, updated_at=ts)
                 event = BrokerEvent(type=BrokerEventType.ACCEPTED, order=order, ts_event=ts)
@@ -304,7 +312,7 @@ class PaperBroker(Broker):
                     event = BrokerEvent(type=BrokerEventType.CANCELED, order=order, ts_event=ts,
                                         reason=_REASONS.get(reason, str(reason)))
             elif status == OrderStatus.REJECTED:
-                if reason == 4:  # a cancel for an order the simulator no longer holds
+                if reason == OrderReason.UNKNOWN_ORDER:  # a cancel for an order the simulator no longer holds
                     event = BrokerEvent(type=BrokerEventType.ORDER_CANCEL_REJECTED, order=order,
                                         ts_event=ts, reason="order is no longer open")
                 else:
@@ -316,6 +324,8 @@ class PaperBroker(Broker):
             if event is not None:
                 out.append(event)
                 self._publish(event)
+            if change is not None and self.on_position_change is not None:
+                self.on_position_change(change)
             if order.status == OrderState.REPLACED and working.replacement is not None:
                 request, working.replacement = working.replacement, None
                 remaining = (request.qty if working.replacement_qty_given

@@ -35,9 +35,11 @@ from tradecore.execution.events import (
     IntentRejected,
     KillSwitchTripped,
     OrderRouted,
+    PositionChanged,
     RiskDecision,
 )
 from tradecore.execution.market import MarketBook, price
+from tradecore.execution.paper import PaperBroker
 from tradecore.execution.positions import PositionTracker
 from tradecore.execution.risk import RiskContext, RiskManager, TradingDay
 from tradecore.execution.router import Router, TradeIntent
@@ -94,7 +96,7 @@ class ExecutionPipeline:
         self.tracker = tracker
         self.market = market
         self._on_event = on_event or (lambda event: None)
-        self._inbox: deque[BrokerEvent] = deque()
+        self._inbox: deque[BrokerEvent | PositionChanged] = deque()
         self._open: dict[str, Decimal] = {}  # order_id -> signed leaves shares
         self._open_symbol: dict[str, str] = {}
         self._canceling: set[str] = set()  # cancel requested by the kill switch
@@ -102,6 +104,11 @@ class ExecutionPipeline:
         # A broker fed market data batch by batch (a paper broker's own simulators) rules out
         # grouped frames; one that only follows the clock (``advance``) does not.
         self._groupable = getattr(broker, "on_batch", None) is None or hasattr(broker, "advance")
+        # A paper broker that applies its fills to this tracker itself: fills are counted once,
+        # and its position changes are taken instead, each queued right after its fill's event.
+        self._paper = broker if isinstance(broker, PaperBroker) and broker.tracker is tracker else None
+        if self._paper is not None:
+            self._paper.on_position_change = self._inbox.append
         self.now = 0
         self.trading_day = TradingDay(risk.limits.day_start)
         self._tripped: KillSwitchTripped | None = None  # found by settle_now(), for drain() to act on
@@ -220,6 +227,8 @@ class ExecutionPipeline:
 
     def close(self) -> None:
         self._remove()
+        if self._paper is not None:
+            self._paper.on_position_change = None
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -231,11 +240,6 @@ class ExecutionPipeline:
         if day is not None:
             self.tracker.start_day()
             self.risk.reset_kill_switch(now=now, reason=f"new trading day {day}")
-
-    @property
-    def _tracks_fills(self) -> bool:
-        # A paper broker applies fills to its own tracker; only count them once.
-        return getattr(self.broker, "tracker", None) is not self.tracker
 
     def context(self, symbol: str) -> RiskContext:
         """The risk context of an order for ``symbol`` now."""
@@ -268,7 +272,8 @@ class ExecutionPipeline:
                 self._open_symbol[ack.order_id] = order.symbol
             except BrokerError as exc:
                 _log.warning("%s: broker refused %s: %s", order.symbol, order.client_order_id, exc)
-                if not any(e.order.client_order_id == order.client_order_id for e in self._inbox):
+                if not any(isinstance(e, BrokerEvent) and e.order.client_order_id == order.client_order_id
+                           for e in self._inbox):
                     # A REST refusal comes with no update: say it like one, so the journal closes
                     # the order and the strategy that asked for it hears the rejection.
                     self._inbox.append(_refused(order, exc, self.now))
@@ -284,9 +289,12 @@ class ExecutionPipeline:
     def _apply_events(self) -> None:
         while self._inbox:
             event = self._inbox.popleft()
+            if isinstance(event, PositionChanged):  # a paper fill's, after the fill's event
+                self._on_event(event)
+                continue
             self._track_open(event)
             self._on_event(event)
-            change = self.tracker.on_event(event) if self._tracks_fills else None
+            change = self.tracker.on_event(event) if self._paper is None else None
             if change is not None:
                 self._on_event(change)
 

@@ -46,7 +46,7 @@ from tradecore.execution.events import (
     KillSwitchTripped,
     RiskDecision,
 )
-from tradecore.execution.market import MarketSnapshot
+from tradecore.execution.market import MarketSnapshot, to_decimal
 
 __all__ = ["RiskContext", "RiskLimits", "RiskManager", "TradingDay"]
 
@@ -55,7 +55,7 @@ _C = TypeVar("_C")
 
 
 def _dec(value: object) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
+    return None if value is None else to_decimal(value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -39,7 +39,7 @@ from tradecore.calendar import session_of
 from tradecore.errors import ConfigError
 from tradecore.execution.broker import IntentRef, OrderRequest
 from tradecore.execution.events import IntentRejected, OrderRouted
-from tradecore.execution.market import MarketSnapshot, price
+from tradecore.execution.market import MarketSnapshot, price, to_decimal
 from tradecore.schema import OrderType, Session, Side, Sizing, TimeInForce
 
 __all__ = [
@@ -147,7 +147,7 @@ class RouterConfig:
 
     def __post_init__(self) -> None:
         for name in ("lot_size", "marketable_offset_percent", "marketable_offset_minimum"):
-            object.__setattr__(self, name, Decimal(str(getattr(self, name))))
+            object.__setattr__(self, name, to_decimal(getattr(self, name)))
         if self.lot_size <= 0:
             raise ConfigError("lot_size must be > 0 shares")
         if self.marketable_offset_percent < 0 or self.marketable_offset_minimum < 0:

@@ -50,7 +50,7 @@ from aiohttp import web
 from tradecore.sim.market import Asset, AssetType, Market
 from tradecore.streams.alpaca import QUOTE_CONDITION_BITS, TRADE_CONDITION_BITS, format_timestamp
 
-__all__ = ["MARKET_KEY", "create_app", "install"]
+__all__ = ["MARKET_KEY", "create_app", "install", "parse_query_time"]
 
 MARKET_KEY: web.AppKey[Market] = web.AppKey("market", Market)
 _KEYS: web.AppKey[tuple[str | None, str | None]] = web.AppKey("keys", tuple)
@@ -131,22 +131,30 @@ def asset_json(asset: Asset) -> dict[str, Any]:
 # -- parsing -----------------------------------------------------------------------------------
 
 
+def parse_query_time(text: str) -> int:
+    """Return a time query parameter as int ns UTC, exactly: RFC 3339 with any number of
+    fraction digits (nanoseconds kept), a date (midnight UTC), or a date and time without an
+    offset (UTC). An offset's ``+`` that URL decoding turned into a space is read as ``+``.
+
+    Raises ``ValueError`` for anything else.
+    """
+    text = text.strip()
+    fraction = 0
+    match = re.search(r"\.(\d+)", text)
+    if match:  # fromisoformat keeps microseconds at most
+        fraction = int(match.group(1)[:9].ljust(9, "0"))
+        text = text[: match.start()] + text[match.end():]
+    when = dt.datetime.fromisoformat(re.sub("[Zz]$", "+00:00", text).replace(" ", "+"))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return int(when.timestamp()) * _NS + fraction
+
+
 def _parse_time(text: str | None, default: int) -> int:
     if not text:
         return default
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            day = dt.date.fromisoformat(text)
-            return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()) * _NS
-        fraction = 0
-        match = re.search(r"\.(\d+)", text)
-        if match:
-            fraction = int(match.group(1)[:9].ljust(9, "0"))
-            text = text[: match.start()] + text[match.end():]
-        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+"))
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.timezone.utc)
-        return int(when.timestamp()) * _NS + fraction
+        return parse_query_time(text)
     except ValueError:
         raise _Problem(400, 40010001, f"invalid time {text!r}") from None
 

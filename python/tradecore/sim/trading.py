@@ -43,6 +43,8 @@ from tradecore import schema
 from tradecore._native import _core
 from tradecore.calendar import is_early_close
 from tradecore.sim.market import Asset, Market
+from tradecore.sim.rest import parse_query_time
+from tradecore.streams.alpaca import format_timestamp
 from tradecore.streams.base import EventBatch, EventKind
 from tradecore.tasks import start_task
 
@@ -182,10 +184,7 @@ def _utc(ns: int) -> dt.datetime:
 
 def iso(ns: int | None) -> str | None:
     """Format int ns UTC as RFC 3339 with nanoseconds and ``Z`` (None stays None)."""
-    if ns is None:
-        return None
-    moment = _utc(ns)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{ns % 1_000_000_000:09d}Z"
+    return None if ns is None else format_timestamp(ns)
 
 
 def _iso_new_york(ns: int) -> str:
@@ -1252,17 +1251,9 @@ class _Api:
         if not value:
             return None
         try:
-            cleaned = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
-            head, dot, tail = cleaned.partition(".")
-            if dot:  # fromisoformat takes at most 6 fraction digits
-                digits = len(tail) - len(tail.lstrip("0123456789"))
-                cleaned = f"{head}.{tail[: min(digits, 6)]}{tail[digits:]}"
-            moment = dt.datetime.fromisoformat(cleaned)
+            return parse_query_time(value)
         except ValueError:
             raise _unprocessable(f"invalid {name} {value}") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.timezone.utc)
-        return _ns(moment)
 
     # --- handlers -------------------------------------------------------------------------
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal as D
+from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers_execution import PREMARKET, REGULAR, intent, quote, status, trade
+from tradecore.config import Config
 from tradecore.engine import FillModel
 from tradecore.execution import (
     BrokerEvent,
@@ -25,7 +29,12 @@ from tradecore.execution import (
     RiskLimits,
     RiskManager,
 )
+from tradecore.journal.journal import Journal
+from tradecore.live import run_live
 from tradecore.schema import OrderType, Side, Sizing, TimeInForce, TradingState
+from tradecore.session import RunState
+from tradecore.sim import server as sim_server
+from tradecore.sim.server import SimServer
 
 MS = 1_000_000
 MINUTE = 60_000 * MS
@@ -183,7 +192,14 @@ async def test_kill_switch_end_to_end_cancels_flattens_and_blocks_entries() -> N
     blocked = await p.submit_intent(intent("XYZ", quantity=10, ts=REGULAR + 2 * MS))
     assert isinstance(blocked, RiskDecision) and blocked.rule == "kill_switch"
     assert b.tracker.realized == D("-251.00")
-    assert any(isinstance(e, PositionChanged) for e in journal) is False  # paper applies its own
+    # Each fill is followed by the position it left, as on a broker whose fills the pipeline applies.
+    fills = [i for i, e in enumerate(journal) if isinstance(e, BrokerEvent) and e.is_fill]
+    changes = [journal[i + 1] for i in fills]
+    assert fills and all(isinstance(c, PositionChanged) and c.symbol == "ABC" for c in changes)
+    assert sum(isinstance(e, PositionChanged) for e in journal) == len(fills)
+    last = changes[-1]
+    assert isinstance(last, PositionChanged)
+    assert last.qty == 0 and last.realized_pl == b.tracker.realized
 
 
 async def test_a_new_trading_day_restarts_daily_pnl_and_resets_the_kill_switch() -> None:
@@ -327,3 +343,53 @@ async def test_events_async_iterator_ends_on_close() -> None:
     record = received[-1].to_record()
     assert record["record_type"] == "BrokerEvent" and record["type"] == "fill" and record["fill_qty"] == "100"
     assert record["order"]["side"] == "BUY" and record["order"]["status"] == "filled"
+
+
+async def test_a_paper_live_run_journals_the_positions_its_tracker_holds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A real `live` run on the in-process simulator. The run's state and simulator are kept (not
+    # replaced): the tracker is read at the end, and the simulated session is ended as soon as a
+    # position is held (a loaded machine may need many seconds to get there).
+    states: list[RunState] = []
+    servers: list[SimServer] = []
+    create = RunState.create.__func__  # type: ignore[attr-defined]
+
+    def keep(cls: type[RunState], *args: Any, **kwargs: Any) -> RunState:
+        states.append(create(cls, *args, **kwargs))
+        return states[-1]
+
+    class KeptSimServer(SimServer):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            servers.append(self)
+
+    async def end_once_a_position_is_held() -> None:
+        while not (states and servers and states[0].tracker.open_symbols()):
+            await asyncio.sleep(0.05)
+        servers[0].finished.set()
+
+    monkeypatch.setattr(RunState, "create", classmethod(keep))
+    monkeypatch.setattr(sim_server, "SimServer", KeptSimServer)
+    config = Config().with_overrides(
+        sim={"speed": 600.0, "seed": 7}, scanner={"kind": "fixed", "symbols": ["CBB", "AOZ", "YRRS"]},
+        strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3, "quantity": 10}},
+        execution={"flatten_on_exit": False})
+    watcher = asyncio.create_task(end_once_a_position_is_held())
+    try:
+        result = await run_live(config, duration=90.0, ui=False, runs_root=tmp_path / "runs")
+    finally:
+        watcher.cancel()
+    tracker = states[0].tracker
+    with Journal(result.folder / "journal.sqlite", readonly=True) as journal:
+        fills = journal.fills()
+        assert journal.count("position") == len(fills) >= 1  # one record per fill
+        held = journal.positions()
+        everything = journal.positions(include_flat=True)
+    # Not flattened at exit: what the journal says is held is what the tracker holds.
+    assert held and {s: p.quantity for s, p in held.items()} == {
+        s: float(tracker.qty(s)) for s in tracker.open_symbols()}
+    assert set(everything) == {f.symbol for f in fills}
+    for symbol, position in everything.items():
+        now = tracker.position(symbol)
+        assert (position.average_price, position.realized_pnl) == (
+            float(now.avg_entry_price), float(now.realized_pl)), symbol

@@ -13,8 +13,10 @@ import pytest_asyncio
 from aiohttp import web
 from tradecore.sim.generator import ModelParams, new_york_ns
 from tradecore.sim.market import Market
+from tradecore.sim.rest import parse_query_time
 from tradecore.sim.server import SimServer
 from tradecore.sim.simulated import SimulatedMarket
+from tradecore.streams.alpaca import parse_timestamp
 
 DAY = dt.date(2026, 11, 27)
 KEYS = {"APCA-API-KEY-ID": "k", "APCA-API-SECRET-KEY": "s"}
@@ -180,3 +182,24 @@ async def test_alpaca_py_rest_clients_read_snapshots_screeners_history_and_asset
     assert len(got["actives"].most_actives) == 5
     assert gapper in {m.symbol for m in got["movers"].gainers}
     assert len(got["assets"]) == 50
+
+
+@pytest.mark.parametrize(
+    ("text", "same_as"),
+    [
+        ("2024-03-04T14:30:00.123456789Z", "2024-03-04T14:30:00.123456789Z"),  # nanoseconds kept
+        (" 2024-03-04T14:30:00.1234567891z ", "2024-03-04T14:30:00.123456789Z"),
+        ("2024-03-04T09:30:00.5-05:00", "2024-03-04T14:30:00.5Z"),
+        ("2024-03-04T19:30:00 05:00", "2024-03-04T14:30:00Z"),  # "+05:00" after URL decoding
+        ("2024-03-04T14:30:00", "2024-03-04T14:30:00Z"),  # no offset: UTC
+        ("2024-03-04", "2024-03-04T00:00:00Z"),
+    ],
+)
+def test_time_queries_are_read_exactly(text: str, same_as: str) -> None:
+    assert parse_query_time(text) == parse_timestamp(same_as)
+
+
+@pytest.mark.parametrize("text", ["yesterday", "2024-13-01", ""])
+def test_a_time_query_that_is_no_time_is_a_value_error(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_query_time(text)
