@@ -177,3 +177,41 @@ def test_sizing_of_intents(spy_minute: np.ndarray, tmp_path: Path) -> None:
 
     run = engine.SymbolEngine("spy", [Notional()], bar_period=None).backtest(bars=spy_minute[:5])
     assert run.orders[0]["quantity"] == 10_000 // spy_minute["close"][0]
+
+
+def test_run_groups_runs_each_group_in_its_engine_and_stops_where_python_is_needed(spy_minute: np.ndarray) -> None:
+    """The live hot path (``_core.engine.run_groups``): group i of a frame in engines[i], up to a
+    group that is None, an engine that stopped or has output, or a raising engine (named in ``at``)."""
+    run_groups, exhausted = engine._engine.run_groups, engine._engine.StopReason.EXHAUSTED
+    bars = np.ascontiguousarray(spy_minute[:60])
+    cuts = np.array([0, 20, 40, 60], np.int64)
+    at = np.zeros(1, np.int64)
+    engines = [engine.SymbolEngine(s, [], bar_period=None).native for s in ("a", "b", "c")]
+    assert run_groups(engines, 2, bars, cuts, 0, at) == (3, exhausted, 0)
+    assert [e.events_processed for e in engines] == [20, 20, 20]
+    assert run_groups([engines[0], None, engines[2]], 2, bars, cuts, 0, at) == (1, None, 0)
+    assert [e.events_processed for e in engines] == [40, 20, 20]  # stopped before the None group
+
+    crossing = [engine.SymbolEngine(s, [strategies.EmaCross(strategies.EmaCrossParams(fast=2, slow=3))], bar_period=None).native
+                for s in ("a", "b", "c")]
+    index, reason, loaded_at = run_groups(crossing, 2, bars, np.array([0, 1, 2, 60], np.int64), 0, at)
+    assert index == 2 and reason != exhausted and loaded_at == 0  # the long group stops at an intent
+    assert len(crossing[2].new_intents()) == 1
+
+    bad = Exploding()
+    bad.blow_at = int(bars["ts_event"][45])
+    failing = [engines[0], engines[1], engine.SymbolEngine("c", [bad], bar_period=None).native]
+    with pytest.raises(StrategyError, match="boom"):
+        run_groups(failing, 2, bars, cuts, 0, at)
+    assert at[0] == 2
+
+    with pytest.raises(ValueError, match="one more entry"):
+        run_groups(engines, 2, bars, cuts[:-1], 0, at)
+    with pytest.raises(ValueError, match="out of order or out of range"):
+        run_groups(engines, 2, bars, np.array([0, 20, 10, 60], np.int64), 0, at)
+    with pytest.raises(ValueError, match="out of order or out of range"):
+        run_groups(engines, 2, bars, np.array([0, 20, 40, 61], np.int64), 0, at)
+    with pytest.raises(TypeError, match="dtype"):
+        run_groups(engines, 0, bars, cuts, 0, at)  # bars are not trades
+    with pytest.raises(ValueError, match="kind"):
+        run_groups(engines, 7, bars, cuts, 0, at)

@@ -33,7 +33,7 @@ from tradecore.streams.alpaca import (
     format_timestamp,
     parse_timestamp,
 )
-from tradecore.streams.base import EVENT_DTYPES, EventBatch, EventKind
+from tradecore.streams.base import EVENT_DTYPES, EventBatch, EventKind, GroupedBatch
 from tradecore.streams.testing import (
     AlpacaTestServer,
     bar,
@@ -475,6 +475,73 @@ async def test_backlog_limit_applies_backpressure_and_loses_no_trade(
     await until(lambda: stream.stats.get("backpressure_waits", 0) >= 1)
     batches = await take(stream, 15)
     assert list(rows(batches, EventKind.TRADE)["trade_id"]) == list(range(15))
+
+
+@pytest.mark.asyncio
+async def test_parts_hand_over_whole_frames_then_per_symbol_queues_when_behind(
+    server: AlpacaTestServer, make_stream: MakeStream
+) -> None:
+    """parts(): frames go to a consumer that keeps up whole (one GroupedBatch per kind); once
+    ``queue_capacity`` events wait, frames go to the per-symbol queues (quotes conflated), and
+    every trade still arrives once, in order, per symbol."""
+    stream = make_stream(queue_capacity=12, max_backlog=1_000)
+    await stream.subscribe(["AAPL", "MSFT"])
+    parts = stream.parts()
+    first = asyncio.ensure_future(parts.__anext__())  # the consumer is waiting: it keeps up
+    frames = []
+    for k in range(12):  # 2 quotes and a trade for AAPL, a trade for MSFT: 4 events a frame
+        frames.append([quote("AAPL", T0 + 100 * k, 10.0 + k, 11.0 + k),
+                       quote("AAPL", T0 + 100 * k + 1, 10.1 + k, 11.0 + k),
+                       trade("AAPL", T0 + 100 * k + 2, 10.5, 1, trade_id=k),
+                       trade("MSFT", T0 + 100 * k + 3, 20.0, 1, trade_id=k)])
+    await server.publish(frames[0])
+    received = [await asyncio.wait_for(first, 5.0)]
+    for frame in frames[1:]:  # the consumer is busy now: these wait
+        await server.publish(frame)
+    await until(lambda: stream.stats.get("messages", 0) >= 48)
+    assert stream._frame_events >= 12 and stream._ready  # noqa: SLF001 - both disciplines in use
+
+    async def rest() -> None:
+        while stream._frames or stream._ready:  # noqa: SLF001 - drain exactly what is queued
+            received.append(await parts.__anext__())
+
+    await asyncio.wait_for(rest(), 5.0)
+    await parts.aclose()
+    grouped = [p for p in received if isinstance(p, GroupedBatch)]
+    assert any(len(g.symbols) == 2 for g in grouped)  # whole frames went through grouped
+    batches = [b for p in received for b in (p.batches() if isinstance(p, GroupedBatch) else [p])]
+    for symbol in ("AAPL", "MSFT"):
+        assert list(rows(batches, EventKind.TRADE, symbol)["trade_id"]) == list(range(12))
+    quotes = rows(batches, EventKind.QUOTE, "AAPL")
+    assert stream.stats["quotes_conflated"] > 0
+    assert len(quotes) + stream.stats["quotes_conflated"] == 24
+    assert np.all(np.diff(quotes["ts_event"]) > 0) and quotes["ts_event"][-1] == T0 + 1101
+    assert not stream._grouped  # noqa: SLF001 - closing the iterator ends grouped delivery
+
+
+@pytest.mark.asyncio
+async def test_unsubscribe_drops_a_symbols_events_from_waiting_frames(
+    server: AlpacaTestServer, make_stream: MakeStream
+) -> None:
+    stream = make_stream()
+    await stream.subscribe(["AAPL", "MSFT"])
+    parts = stream.parts()
+    first = asyncio.ensure_future(parts.__anext__())
+    await server.publish([trade("AAPL", T0, 1.0, 1, trade_id=0), trade("MSFT", T0 + 1, 2.0, 1, trade_id=0)])
+    received = [await asyncio.wait_for(first, 5.0)]
+    for k in range(1, 4):  # known symbols now: the clean-frame path groups them
+        await server.publish([trade("AAPL", T0 + 10 * k, 1.0, 1, trade_id=k),
+                              trade("MSFT", T0 + 10 * k + 1, 2.0, 1, trade_id=k)])
+    await until(lambda: stream.stats.get("messages", 0) >= 8)
+    assert any(isinstance(p, GroupedBatch) for p in stream._frames)  # noqa: SLF001
+    await stream.unsubscribe(["MSFT"])
+    while stream._frames:  # noqa: SLF001
+        received.append(await asyncio.wait_for(parts.__anext__(), 5.0))
+    await parts.aclose()
+    later = [b for p in received[1:] for b in (p.batches() if isinstance(p, GroupedBatch) else [p])]
+    assert {b.symbol for b in later} == {"AAPL"}
+    assert list(rows(later, EventKind.TRADE)["trade_id"]) == [1, 2, 3]
+    assert stream.stats["dropped_unsubscribed"] == 4  # MSFT's trades 0-3 (frame 0's waited too)
 
 
 @pytest.mark.asyncio
