@@ -14,7 +14,9 @@ output). This process runs what ``tradecore live`` runs: :class:`AlpacaStream` (
 inflate, decode; whole frames while the consumer keeps up, else per-symbol queues) →
 :func:`tradecore.session.run_pipeline` → StrategyManager (a frame's idle symbols through their
 engines in one native call) → SymbolRunner → native engine
-(``ema_cross`` 2/3 on 1 s bars, so intents and positions are frequent) → risk, router, paper venue.
+(``ema_cross`` 2/3 on 1 s bars, so intents and positions are frequent) → risk, router, paper venue,
+with feed health watching every symbol; ``--journal`` adds the run's SQLite journal (intents,
+transitions, orders, fills), as ``tradecore live`` keeps one.
 A separate process rather than a task of the same event loop: generating the load must not pause
 consuming it (the old benchmark's bursts), and the WebSocket and decode costs are real.
 
@@ -59,6 +61,8 @@ import msgpack
 import numpy as np
 from tradecore import schema
 from tradecore.config import Config
+from tradecore.health import FeedMonitor
+from tradecore.journal.journal import Journal
 from tradecore.latency import LatencyStats
 from tradecore.pipeline import StrategyManager
 from tradecore.session import RunState, backtest, run_pipeline
@@ -162,12 +166,12 @@ class Sent(MarketDataStream):
         """When the frame carrying the event left the feed."""
         return int(self.table[(ts_event - self.event_base) // self.frame_ns + 1])
 
-    async def __aiter__(self) -> AsyncIterator[EventBatch]:  # type: ignore[override]
+    async def __aiter__(self) -> AsyncIterator[EventBatch]:
         async for part in self.parts():
             for batch in part.batches() if isinstance(part, GroupedBatch) else (part,):
                 yield batch
 
-    async def parts(self) -> AsyncIterator[EventBatch | GroupedBatch]:  # type: ignore[override]
+    async def parts(self) -> AsyncIterator[EventBatch | GroupedBatch]:
         async for part in self.inner.parts():
             self.received += len(part)
             sent = self._sent(int(part.events["ts_event"][0]))  # a frame's events share their frame
@@ -263,7 +267,7 @@ def _step_figures(prefix: str, rate: float, step: dict[str, float], latency: Lat
     report(f"{prefix}_intents", state.execution.intents - intents_before, "intents")
 
 
-async def load(rate: float, seconds: float, sweep: list[float]) -> None:
+async def load(rate: float, seconds: float, sweep: list[float], journal_dir: str | None = None) -> None:
     config = Config().with_overrides(strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3},
                                                "bar_period": "1s"})
     feed = Feed()
@@ -295,14 +299,21 @@ async def load(rate: float, seconds: float, sweep: list[float]) -> None:
     _percentiles("baseline", latency, "stream_only", "tick_to_stream_out")
     report("baseline_asyncio_queue_hop", await _queue_hop_ns() / 1e3, "us")
 
-    # The pipeline `tradecore live` runs.
-    state = RunState.create(config, journal=None)
+    # The pipeline `tradecore live` runs (with its journal when asked: SQLite on this disk).
+    journal = Journal(os.path.join(journal_dir, "journal.sqlite")) if journal_dir else None
+    state = RunState.create(config, journal=journal)
     state.execution.latency = latency
     stream = Sent(AlpacaStream(url=url, key_id=KEY, secret_key=KEY, channels=("trades",), latency=latency),
                   feed.table)
 
+    # Feed health watches every symbol, as in `tradecore live` (no history endpoint: no gaps here).
+    health = FeedMonitor(config.health, bus=state.bus, journal=None, clock=time.time_ns, bar_period_ns=10**9)
+
     async def make_runner(symbol: str):  # type: ignore[no-untyped-def]
-        return state.runner(symbol, state.make_engine(symbol))
+        runner = state.runner(symbol, state.make_engine(symbol))
+        health.track(symbol)
+        runner.hooks.append(health)
+        return runner
 
     manager = state.manager = StrategyManager(stream, make_runner, state.bus, holds_position=state.holds_position)
     before = rss_mib()
@@ -310,7 +321,9 @@ async def load(rate: float, seconds: float, sweep: list[float]) -> None:
     report("memory_per_symbol", (rss_mib() - before) * 1024 / SYMBOLS, "KiB")
     report("load_symbols", SYMBOLS, "symbols")
     stop = asyncio.Event()
-    consumer = asyncio.create_task(run_pipeline(state, stream, stop=stop))
+    consumer = asyncio.create_task(run_pipeline(state, stream, stop=stop, on_batch=health.observe,
+                                                on_group=health.observe_grouped))
+    monitor = asyncio.create_task(health.run(stop))
 
     # Rates stepped up (the target rate among them) until the backlog grows.
     best = 0.0
@@ -332,10 +345,12 @@ async def load(rate: float, seconds: float, sweep: list[float]) -> None:
     report("load_quarantined", len(manager.quarantined), "symbols")
     stop.set()
     consumer.cancel()
-    await asyncio.gather(consumer, return_exceptions=True)
+    await asyncio.gather(consumer, monitor, return_exceptions=True)
     await manager.close()
     await stream.close()
     await feed.close()
+    if journal is not None:
+        journal.close()
 
 
 async def pipeline_only(count: int = 100_000) -> None:
@@ -438,15 +453,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feed", metavar="TABLE", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="short steps, small sweep (a smoke run)")
+    parser.add_argument("--journal", action="store_true", help="journal the load run to SQLite, as live does")
     args = parser.parse_args(argv)
     if args.feed:
         asyncio.run(feed_main(args.feed))
         return
     asyncio.run(pipeline_only(20_000 if args.quick else 100_000))
-    if args.quick:
-        asyncio.run(load(rate=20_000, seconds=1.0, sweep=[10_000]))
-    else:
-        asyncio.run(load(rate=50_000, seconds=5.0, sweep=[10_000, 20_000, 30_000, 40_000, 60_000, 80_000]))
+    with tempfile.TemporaryDirectory(prefix="tradecore-live-bench-") as folder:
+        journal_dir = folder if args.journal else None
+        if args.quick:
+            asyncio.run(load(rate=20_000, seconds=1.0, sweep=[10_000], journal_dir=journal_dir))
+        else:
+            asyncio.run(load(rate=50_000, seconds=5.0, sweep=[10_000, 20_000, 30_000, 40_000, 60_000, 80_000],
+                             journal_dir=journal_dir))
+    if not args.quick:
         asyncio.run(replay())
 
 
