@@ -722,14 +722,22 @@ class AlpacaDecoder:
         # Checks against the state of earlier frames; nothing changes until all have passed.
         if len(set(trade_keys)) < len(trade_keys):
             return None  # duplicate_trade within the frame (or a harmless cross-symbol clash)
-        for symbol, start, end in zip(trade_symbols, trade_cuts, trade_cuts[1:]):
-            last = self._last_trade_ts.get(symbol)
+        # Per symbol of every live frame: one lookup each, and a single trade (the usual live
+        # group) tested by membership rather than by a slice.
+        seen_of, last_trade_ts = self._seen, self._last_trade_ts
+        seens = [seen_of.get(symbol) for symbol in trade_symbols]
+        for symbol, seen, start, end in zip(trade_symbols, seens, trade_cuts, trade_cuts[1:]):
+            last = last_trade_ts.get(symbol)
             if last is not None and trade_keys[start][2] < last:
                 return None  # out_of_order_trade
-            seen = self._seen.get(symbol)
-            group = trade_keys[start:end]
-            if seen is not None and not (seen.current.isdisjoint(group)
-                                         and seen.previous.isdisjoint(group)):
+            if seen is None:
+                continue
+            if end - start == 1:
+                key = trade_keys[start]
+                if key in seen.current or key in seen.previous:
+                    return None  # duplicate_trade
+            elif not (seen.current.isdisjoint(group := trade_keys[start:end])
+                      and seen.previous.isdisjoint(group)):
                 return None  # duplicate_trade
         last_quote = self._last_quote
         for symbol, first in zip(quote_symbols, first_quotes):
@@ -756,12 +764,15 @@ class AlpacaDecoder:
         # Clean: commit the per-symbol state exactly as the per-message path would have.
         self.stats["frames"] += 1
         self.stats["messages"] += messages
-        for symbol, start, end in zip(trade_symbols, trade_cuts, trade_cuts[1:]):
-            seen = self._seen.get(symbol)
+        half = self._dedup_half
+        for symbol, seen, start, end in zip(trade_symbols, seens, trade_cuts, trade_cuts[1:]):
             if seen is None:
-                seen = self._seen[symbol] = _Seen()
-            seen.remember(trade_keys[start:end], self._dedup_half)
-            self._last_trade_ts[symbol] = trade_keys[end - 1][2]
+                seen = seen_of[symbol] = _Seen()
+            if end - start == 1 and len(seen.current) < half:  # remember() of one key
+                seen.current.add(trade_keys[start])
+            else:
+                seen.remember(trade_keys[start:end], half)
+            last_trade_ts[symbol] = trade_keys[end - 1][2]
         last_quote.update(zip(quote_symbols, last_quotes))
         self._last_bar.update(new_bars)
 
