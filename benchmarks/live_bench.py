@@ -20,13 +20,14 @@ transitions, orders, fills), as ``tradecore live`` keeps one.
 A separate process rather than a task of the same event loop: generating the load must not pause
 consuming it (the old benchmark's bursts), and the WebSocket and decode costs are real.
 
-Every message's event time is its due time on a shifted (weekday premarket) clock. Just before
-it sends a frame, the feed writes the wall-clock time into a shared-memory table (one slot per
-frame interval); this process maps each event back to its frame and uses that time as the
-receive time. Latencies are therefore measured from when the tick *left the feed process*, not
-from when this process read it: the feed's WebSocket send, the socket, the kernel buffer while
-this process is busy, decoding and every queue count against us. The load generator's own
-lateness (its sleeps overshoot on a shared machine) is reported apart as ``sender_lag``.
+Every message's event time is its due time on a shifted (weekday premarket) clock. Once its
+WebSocket send() has compressed a frame and written it to the socket, the feed writes the
+wall-clock time into a shared-memory table (one slot per frame interval); this process maps each
+event back to its frame and uses that time as the receive time. Latencies are therefore measured
+from when the tick *left the feed*, not from when this process read it: the socket, the kernel
+buffer while this process is busy, inflating, decoding and every queue count against us. The
+load generator's own lateness (its sleeps overshoot on a shared machine) and its compression are
+the vendor's side, reported apart as ``sender_lag`` and ``sender_send``.
 
 Figures
 -------
@@ -63,7 +64,7 @@ from tradecore import schema
 from tradecore.config import Config
 from tradecore.health import FeedMonitor
 from tradecore.journal.journal import Journal
-from tradecore.latency import LatencyStats
+from tradecore.latency import LatencyStats, quiet_gc
 from tradecore.pipeline import StrategyManager
 from tradecore.session import RunState, backtest, run_pipeline
 from tradecore.streams.alpaca import AlpacaStream
@@ -72,7 +73,6 @@ from tradecore.streams.base import DispatchedStream, EventBatch, EventKind, Grou
 from benchlib import report, rss_mib
 
 SYMBOLS = 500
-SEND_TICK_US = 50
 FRAME_US = 1000  # the feed's frame interval
 SENT_SLOTS = 1 << 20  # frame intervals the shared send-time table holds (a step uses seconds * 1e6 / FRAME_US)
 BACKLOG_MS = 100
@@ -95,6 +95,7 @@ async def feed_main(table_path: str) -> None:
     from tradecore.sim.feed import AlpacaFeedServer, _array_header
 
     table = np.memmap(table_path, dtype=np.int64, mode="r+")
+    _precise_sleep()
     server = await AlpacaFeedServer(symbol_limit=None, connection_limit=5, max_queued=10**9).start()
     print(f"url {server.url}", flush=True)
     rng = np.random.default_rng(1)
@@ -120,24 +121,39 @@ async def feed_main(table_path: str) -> None:
         connection = server.sessions[-1].connection  # the newest client
         t0 = time.time_ns() + 20_000_000
         print(f"start {t0}", flush=True)
-        sent, frame, lags = 0, 0, []
+        sent, frame, lags, sends = 0, 0, [], []
         while sent < count:
             now = time.time_ns()
             current = (now - t0) // frame_ns if now >= t0 else 0
             due = min(count, math.ceil(current * frame_ns / period))
             if due > sent:
+                started = time.time_ns()
+                # Compressing (permessage-deflate) is the vendor's cost, not the consumer's: the
+                # frame counts as sent once send() has written it to the socket.
+                await connection.send(_array_header(due - sent) + b"".join(messages[sent:due]))
                 stamp = time.time_ns()
                 table[frame + 1:current + 1] = stamp  # a late frame carries the skipped intervals too
                 frame = current
-                await connection.send(_array_header(due - sent) + b"".join(messages[sent:due]))
-                lags.append(stamp - (t0 + current * frame_ns))
+                lags.append(started - (t0 + current * frame_ns))
+                sends.append(stamp - started)
                 sent = due
-            else:
+            else:  # sleep to the next frame (precise: see _precise_sleep), not in short polls
                 wait = t0 + (current + 1) * frame_ns - now
-                time.sleep(min(max(wait, 0), SEND_TICK_US * 1000) / 1e9)  # noqa: ASYNC251 - precise pacing; this process only sends
-        p50, p99 = np.percentile(lags, (50, 99))
-        print(f"done {p50:.0f} {p99:.0f}", flush=True)
+                time.sleep(max(wait, 0) / 1e9)  # noqa: ASYNC251 - pacing; this process only sends
+        print("done " + " ".join(f"{v:.0f}" for v in (*np.percentile(lags, (50, 99)), *np.percentile(sends, (50, 99)))),
+              flush=True)
     await server.close()
+
+
+def _precise_sleep() -> None:
+    """Linux lets a sleep end up to 50 µs late ("timer slack") to batch wake-ups; the feed's
+    frames should leave on time without polling (which would take a core from the consumer)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(29, 1000, 0, 0, 0)  # PR_SET_TIMERSLACK, 1 µs
+    except (OSError, AttributeError):
+        pass  # not Linux: sleeps are as the system makes them
 
 
 # -- this process: the consumer ----------------------------------------------------------------
@@ -163,8 +179,15 @@ class Sent(MarketDataStream):
         return self.inner.subscribed
 
     def _sent(self, ts_event: int) -> int:
-        """When the frame carrying the event left the feed."""
-        return int(self.table[(ts_event - self.event_base) // self.frame_ns + 1])
+        """When the frame carrying the event left the feed (the feed stamps it just after its
+        send(): wait the moment that can take, should this process have been faster)."""
+        slot = (ts_event - self.event_base) // self.frame_ns + 1
+        deadline = time.monotonic() + 0.1
+        while not (sent := int(self.table[slot])):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the feed never stamped frame {slot}")
+            time.sleep(0)
+        return sent
 
     async def __aiter__(self) -> AsyncIterator[EventBatch]:
         async for part in self.parts():
@@ -207,9 +230,9 @@ class Feed:
         await self.process.stdin.drain()
         return int((await self._line()).split()[1])
 
-    async def done(self) -> tuple[float, float]:
-        _, p50, p99 = (await self._line()).split()
-        return float(p50), float(p99)
+    async def done(self) -> list[float]:
+        """The step's sender lag p50, p99 and its send() time (compress, write) p50, p99 (ns)."""
+        return [float(v) for v in (await self._line()).split()[1:]]
 
     async def close(self) -> None:
         assert self.process.stdin is not None
@@ -232,6 +255,7 @@ async def _step(stream: Sent, feed: Feed, rate: float, seconds: float, event_bas
     stream.received = 0
     cpu = time.process_time()
     stream.event_base, stream.frame_ns = event_base, FRAME_US * 1000
+    feed.table[: int(seconds * 1e9) // stream.frame_ns + 16] = 0  # no stamp of an earlier step
     t0 = await feed.step(rate, seconds, event_base, stream.frame_ns)
     last_offset = int((expected - 1) * 1e9 / rate)
     last_offset = (last_offset // stream.frame_ns + 1) * stream.frame_ns
@@ -245,7 +269,8 @@ async def _step(stream: Sent, feed: Feed, rate: float, seconds: float, event_bas
     cpu_us = (time.process_time() - cpu) / max(stream.received, 1) * 1e6
     sender = await feed.done()
     return {"kept_up": float(stream.received >= expected and lag_ms <= BACKLOG_MS), "lag_ms": lag_ms,
-            "cpu_us": cpu_us, "sender_p50_us": sender[0] / 1e3, "sender_p99_us": sender[1] / 1e3}
+            "cpu_us": cpu_us, "sender_p50_us": sender[0] / 1e3, "sender_p99_us": sender[1] / 1e3,
+            "send_p50_us": sender[2] / 1e3, "send_p99_us": sender[3] / 1e3}
 
 
 def _percentiles(prefix: str, latency: LatencyStats, stage: str, label: str) -> None:
@@ -294,6 +319,8 @@ async def load(rate: float, seconds: float, sweep: list[float], journal_dir: str
     await stream.close()
     report("baseline_sender_lag_p50", step["sender_p50_us"], "us")
     report("baseline_sender_lag_p99", step["sender_p99_us"], "us")
+    report("baseline_sender_send_p50", step["send_p50_us"], "us")
+    report("baseline_sender_send_p99", step["send_p99_us"], "us")
     report("baseline_stream_only_kept_up", step["kept_up"], "bool")
     report("baseline_stream_only_cpu_per_msg", step["cpu_us"], "us")
     _percentiles("baseline", latency, "stream_only", "tick_to_stream_out")
@@ -459,7 +486,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(feed_main(args.feed))
         return
     asyncio.run(pipeline_only(20_000 if args.quick else 100_000))
-    with tempfile.TemporaryDirectory(prefix="tradecore-live-bench-") as folder:
+    # The collector as `tradecore live` sets it (tradecore.latency.quiet_gc).
+    with tempfile.TemporaryDirectory(prefix="tradecore-live-bench-") as folder, quiet_gc():
         journal_dir = folder if args.journal else None
         if args.quick:
             asyncio.run(load(rate=20_000, seconds=1.0, sweep=[10_000], journal_dir=journal_dir))

@@ -38,7 +38,7 @@ from tradecore.execution.market import to_decimal
 from tradecore.health import ENTRY_RULE, FeedMonitor, rest_bars
 from tradecore.journal.journal import Journal
 from tradecore.journal.registry import RunInfo, RunRegistry, code_version
-from tradecore.latency import LatencyStats
+from tradecore.latency import LatencyStats, quiet_gc
 from tradecore.pipeline import StrategyManager, SymbolRunner
 from tradecore.scanners import (
     EnrichmentCache,
@@ -379,6 +379,7 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
                     await asyncio.wait_for(stop.wait(), interval)
 
         await stream.subscribe([])  # connect now: failures surface before any trading
+        stack.enter_context(quiet_gc())  # set up: from here on no collection may pause the feed for ms
         if resumed is not None:
             _block_inherited(state, resumed.positions)
             await _restart_symbols(state, resumed.symbols, journal, clock())

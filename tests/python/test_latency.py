@@ -74,3 +74,19 @@ def test_the_dashboard_shows_each_stage_as_percentiles_and_bands() -> None:
     row = next(line for line in text.splitlines() if "receive_to_engine_done" in line)
     cells = [cell.strip() for cell in row.strip("│ ").split("│")]
     assert cells[-6:] == ["1", "1", "1", "1", "0", "0"]
+
+
+def test_quiet_gc_freezes_the_heap_and_restores_the_collector() -> None:
+    import gc
+
+    from tradecore.latency import GC_GEN0_THRESHOLD, quiet_gc
+
+    before = gc.get_threshold()
+    with quiet_gc():
+        assert gc.get_threshold()[0] == GC_GEN0_THRESHOLD
+        assert gc.get_freeze_count() > 1000  # everything alive at entry is out of the collector's walk
+        cycle: list[object] = []
+        cycle.append(cycle)
+        del cycle
+        assert gc.collect() >= 1  # cycles made later are still collected
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
