@@ -2,7 +2,7 @@
 
 Same two layers as :mod:`tradecore.streams.alpaca`: :class:`PolygonDecoder` turns one JSON frame
 into :class:`~tradecore.streams.base.EventBatch` objects of the schema's dtypes, control messages
-(:class:`~tradecore.streams.alpaca.Control`) and :class:`~tradecore.streams.alpaca.Problem`
+(:class:`~tradecore.streams.alpaca.Control`) and :class:`~tradecore.streams.vendor.Problem`
 reports without I/O; :class:`PolygonStream` is a
 :class:`~tradecore.streams.websocket.WebSocketStream`, so queues, reconnects with backoff,
 resubscription, :class:`~tradecore.streams.websocket.Gap` reports and keepalive behave exactly as

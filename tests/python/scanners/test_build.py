@@ -3,8 +3,10 @@ use) over the simulator's REST endpoints on loopback, checked against the simula
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -74,3 +76,29 @@ async def test_top_gainers_of_a_configuration_honour_its_filters_on_the_simulato
         values = rows[symbol].values
         assert values["prior_close"] == market.asset(symbol).prior_close  # type: ignore[union-attr]
         assert values["float_shares"] is not None and values["percent_change"] >= 1.0
+
+
+def test_live_trades_the_top_gainers_its_configuration_filters(tmp_path: Path) -> None:
+    """`tradecore live` with `scanner.kind = "top_gainers"`: every universe it journals obeys
+    `scanner.filters`; the denied symbol is the session's biggest gapper."""
+    from tradecore.journal import Journal
+    from tradecore.live import run_live
+
+    gapper = SimulatedMarket(seed=7, symbols=300, speed=0).gappers[0]  # the live run's market
+    filters = {"deny": [gapper], "min_gap_percent": 2.0, "min_price": 1.0, "max_price": 100.0,
+               "min_premarket_volume": 50, "max_symbols": 4}
+    config = Config().with_overrides(sim={"speed": 900.0, "seed": 7},
+                                     scanner={"kind": "top_gainers", "filters": filters},
+                                     strategy={"name": "ema_cross"})
+    live = asyncio.run(run_live(config, duration=5.0, ui=False, runs_root=tmp_path / "runs"))
+    with Journal(live.folder / "journal.sqlite", readonly=True) as journal:
+        universes = [r.data for r in journal.records("universe")]
+    assert universes and any(u["universe"] for u in universes)
+    assert all(u["scanner"] == "top_gainers" for u in universes)
+    for record in universes:
+        assert gapper not in record["universe"]
+        assert len(record["universe"]) <= 4 + len(record["kept"])
+        for symbol in set(record["universe"]) - set(record["kept"]):
+            values = record["values"][symbol]
+            assert 1.0 <= values["price"] <= 100.0, (symbol, values)
+            assert values["percent_change"] >= 2.0 and values["volume"] >= 50, (symbol, values)
