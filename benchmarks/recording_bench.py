@@ -16,7 +16,8 @@ subscribed and the whole recording is replayed at full speed through ``ReplayStr
 - ``recording_events_per_s``: events replayed per second by the indexed source.
 
 Both replays must deliver the same events in the same order; the script checks it. Run
-``python benchmarks/recording_bench.py [SYMBOLS SEGMENTS]`` (default 500 x 100; 500 x 200 takes minutes for the legacy code).
+``python benchmarks/recording_bench.py [SYMBOLS SEGMENTS]`` (default 500 x 100; the legacy
+replay of 500 x 200 takes minutes).
 """
 
 from __future__ import annotations
