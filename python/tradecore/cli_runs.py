@@ -14,6 +14,7 @@ import click
 __all__ = ["runs", "scan"]
 
 _ROOT_HELP = "Runs folder (default: $TRADECORE_RUNS or ./runs)."
+_EXCLUDED_TYPES = ["etf", "warrant", "unit", "right"]  # what `scan` leaves out by default
 
 
 @click.group(invoke_without_command=True)
@@ -119,8 +120,7 @@ def _print_rows(rows: list[Any], show_all: bool, when: str) -> None:
               help="Premarket volume, shares.")
 @click.option("--min-rvol", type=float, help="Relative volume (today / average daily).")
 @click.option("--max-float", type=float, help="Float, shares.")
-@click.option("--allow-type", multiple=True,
-              type=click.Choice(["etf", "warrant", "unit", "right"]),
+@click.option("--allow-type", multiple=True, type=click.Choice(_EXCLUDED_TYPES),
               help="Asset type not to exclude (repeatable).")
 @click.option("--deny", help="Comma-separated symbols never to scan.")
 @click.option("--top", type=int, default=20, show_default=True, help="Universe size.")
@@ -153,7 +153,7 @@ def scan(kind: str, url: str, trading_url: str | None, symbols: str | None, min_
                      "min_price": min_price, "max_price": max_price,
                      "min_premarket_volume": min_volume, "min_relative_volume": min_rvol,
                      "max_float": max_float, "deny": denied, "max_symbols": top,
-                     "exclude_types": sorted({"etf", "warrant", "unit", "right"} - set(allow_type))})
+                     "exclude_types": sorted(set(_EXCLUDED_TYPES) - set(allow_type))})
     except ValidationError as error:
         raise click.UsageError("; ".join(e["msg"] for e in error.errors())) from None
 

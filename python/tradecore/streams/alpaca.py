@@ -555,7 +555,8 @@ class AlpacaDecoder(VendorDecoder):
                     x = message.get("x")
                     exchange = ord(x) if x else 0
                     if not (0.0 < price < _INF and 0.0 < size < _INF and 0 <= trade_id < _U64):
-                        raise BadMessage("bad_field", f"price {price!r}, size {size!r}, id {trade_id!r}")
+                        raise BadMessage("bad_field",
+                                         f"price {price!r}, size {size!r}, id {trade_id!r}")
                     word = 0
                     codes = message.get("c")
                     if codes:
@@ -575,8 +576,8 @@ class AlpacaDecoder(VendorDecoder):
                     ask_size = message["as"]
                     if not (0.0 <= bid < _INF and 0.0 <= ask < _INF and 0.0 <= bid_size < _INF
                             and 0.0 <= ask_size < _INF):
-                        raise BadMessage("bad_field", f"bid {bid!r} x {bid_size!r}, ask {ask!r} x "
-                                   f"{ask_size!r}")
+                        raise BadMessage("bad_field", f"bid {bid!r} x {bid_size!r}, ask "
+                                         f"{ask!r} x {ask_size!r}")
                     if bid > ask and ask > 0.0:
                         raise BadMessage("crossed_quote", f"bid {bid} > ask {ask}")
                     if bid == 0.0 and ask == 0.0:
