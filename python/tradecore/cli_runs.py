@@ -14,6 +14,7 @@ import click
 __all__ = ["runs", "scan"]
 
 _ROOT_HELP = "Runs folder (default: $TRADECORE_RUNS or ./runs)."
+_EXCLUDED_TYPES = ["etf", "warrant", "unit", "right"]  # what `scan` leaves out by default
 
 
 @click.group(invoke_without_command=True)
@@ -119,8 +120,7 @@ def _print_rows(rows: list[Any], show_all: bool, when: str) -> None:
               help="Premarket volume, shares.")
 @click.option("--min-rvol", type=float, help="Relative volume (today / average daily).")
 @click.option("--max-float", type=float, help="Float, shares.")
-@click.option("--allow-type", multiple=True,
-              type=click.Choice(["etf", "warrant", "unit", "right"]),
+@click.option("--allow-type", multiple=True, type=click.Choice(_EXCLUDED_TYPES),
               help="Asset type not to exclude (repeatable).")
 @click.option("--deny", help="Comma-separated symbols never to scan.")
 @click.option("--top", type=int, default=20, show_default=True, help="Universe size.")
@@ -135,44 +135,34 @@ def scan(kind: str, url: str, trading_url: str | None, symbols: str | None, min_
 
     API keys are read from APCA_API_KEY_ID and APCA_API_SECRET_KEY when set.
     """
-    from tradecore.errors import Error
-    from tradecore.scanners import (
-        EnrichmentCache,
-        FixedScanner,
-        MarketDataClient,
-        PremarketScanner,
-        RestReferences,
-        ScanFilters,
-        SnapshotInputs,
-        TopGainersScanner,
-    )
+    from pydantic import ValidationError
 
-    symbol_list = [s for s in (symbols or "").split(",") if s.strip()] or None
-    denied = frozenset(s.strip().upper() for s in (deny or "").split(",") if s.strip())
+    from tradecore.config import ScannerConfig
+    from tradecore.errors import Error
+    from tradecore.scanners import MarketDataClient, build_scanner
+
+    symbol_list = [s.strip().upper() for s in (symbols or "").split(",") if s.strip()]
+    if kind == "fixed" and not symbol_list:
+        raise click.UsageError("--scanner fixed needs --symbols")
+    denied = [s.strip().upper() for s in (deny or "").split(",") if s.strip()]
+    try:
+        settings = ScannerConfig(
+            kind="top_gainers" if kind == "gainers" else kind,
+            symbols=tuple(symbol_list),
+            filters={"min_gap_percent": min_gap, "max_gap_percent": max_gap,
+                     "min_price": min_price, "max_price": max_price,
+                     "min_premarket_volume": min_volume, "min_relative_volume": min_rvol,
+                     "max_float": max_float, "deny": denied, "max_symbols": top,
+                     "exclude_types": sorted(set(_EXCLUDED_TYPES) - set(allow_type))})
+    except ValidationError as error:
+        raise click.UsageError("; ".join(e["msg"] for e in error.errors())) from None
 
     async def run() -> None:
         client = MarketDataClient(url, trading_url=trading_url,
                                   key_id=os.environ.get("APCA_API_KEY_ID"),
                                   secret_key=os.environ.get("APCA_API_SECRET_KEY"))
         try:
-            scanner: Any
-            if kind == "fixed":
-                if not symbol_list:
-                    raise click.UsageError("--scanner fixed needs --symbols")
-                scanner = FixedScanner(symbol_list)
-            elif kind == "gainers":
-                scanner = TopGainersScanner(
-                    client, top=min(top, 50), source="snapshots" if symbol_list else "movers",
-                    symbols=symbol_list, min_price=min_price, max_price=max_price, deny=denied)
-            else:
-                filters = ScanFilters(
-                    min_gap_percent=min_gap, max_gap_percent=max_gap, min_price=min_price,
-                    max_price=max_price, min_premarket_volume=min_volume,
-                    min_relative_volume=min_rvol, max_float=max_float,
-                    exclude_types=frozenset({"etf", "warrant", "unit", "right"}) - set(allow_type),
-                    deny=denied, max_symbols=top)
-                scanner = PremarketScanner(SnapshotInputs(client, symbol_list),
-                                           EnrichmentCache(RestReferences(client)), filters)
+            scanner = build_scanner(settings, client=client)
             done = 0
             while True:
                 await scanner.update()

@@ -21,9 +21,10 @@ A complete file with every default::
 
     [scanner]
     kind = "premarket"          # "fixed", "top_gainers", "premarket"
-    symbols = []                # for "fixed"
+    symbols = []                # "fixed": the list; others: what to snapshot ([] = discovered)
     interval_seconds = 60.0     # simulated seconds between scans
-    filters = {}                # premarket: min_gap_percent, max_price, max_float, ... (ScanFilters)
+    filters = {}                # premarket and top_gainers: min_gap_percent, max_price,
+                                # min_premarket_volume, exclude_types, deny, ... (ScanFilters)
 
     [strategy]
     name = "premarket_momentum" # "ema_cross", "premarket_momentum", "vwap_reclaim"
@@ -63,7 +64,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tradecore.errors import ConfigError
 
@@ -93,6 +94,14 @@ class ScannerConfig(_Section):
     symbols: tuple[str, ...] = ()
     interval_seconds: float = Field(60.0, gt=0, description="simulated seconds between scans")
     filters: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("filters")
+    @classmethod
+    def _known_filters(cls, filters: dict[str, Any]) -> dict[str, Any]:
+        from tradecore.scanners.filters import ScanFilters  # scanners import this module
+
+        ScanFilters.from_mapping(filters)  # a ConfigError (ValueError) names what is wrong
+        return filters
 
 
 class StrategyConfig(_Section):

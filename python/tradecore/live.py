@@ -40,17 +40,7 @@ from tradecore.journal.journal import Journal
 from tradecore.journal.registry import RunInfo, RunRegistry, code_version
 from tradecore.latency import LatencyStats, quiet_gc
 from tradecore.pipeline import StrategyManager, SymbolRunner
-from tradecore.scanners import (
-    EnrichmentCache,
-    FixedScanner,
-    MarketDataClient,
-    PremarketScanner,
-    RestReferences,
-    ScanFilters,
-    Scanner,
-    SnapshotInputs,
-    TopGainersScanner,
-)
+from tradecore.scanners import MarketDataClient, build_scanner
 from tradecore.resume import ResumeReport, check_fills, reconcile
 from tradecore.session import RunState, StartLog, run_pipeline
 from tradecore.streams.alpaca import AlpacaStream
@@ -75,19 +65,6 @@ class LiveResult:
     quarantined: dict[str, str]
     resumed: ResumeReport | None = None
     fill_check: dict[str, Any] | None = None  # journal vs broker fills at the end (broker = "alpaca")
-
-
-def _scanner(config: Config, client: MarketDataClient, state: RunState, journal: Journal,
-             clock: Any) -> Scanner:
-    options = {"keep": state.holds_position, "journal": journal, "clock": clock}
-    kind = config.scanner.kind
-    if kind == "fixed":
-        return FixedScanner(config.scanner.symbols, **options)
-    if kind == "top_gainers":
-        return TopGainersScanner(client, **options)
-    filters = ScanFilters.from_mapping(config.scanner.filters)
-    enrichment = EnrichmentCache(RestReferences(client))
-    return PremarketScanner(SnapshotInputs(client), enrichment, filters, **options)
 
 
 async def _warm_up(client: MarketDataClient, runner: SymbolRunner, now: int) -> np.ndarray | None:
@@ -322,7 +299,8 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
         if record is not None:
             stream = RecordingStream(stream, Recorder(record))
         stack.push_async_callback(stream.close)
-        scanner = _scanner(config, client, state, journal, clock)
+        scanner = build_scanner(config.scanner, client=client, keep=state.holds_position,
+                                journal=journal, clock=clock)
 
         async def make_runner(symbol: str) -> SymbolRunner:
             for row in scanner.rows:

@@ -107,7 +107,8 @@ class SnapshotInputs(MarketInputs):
         The REST client.
     symbols
         Symbols to snapshot every scan; None to discover them each scan from the most-actives
-        screener (``discover_top``) and the movers' gainers (``movers_top``).
+        screener (``discover_top``) and the movers' gainers (``movers_top``); 0 leaves a
+        screener out.
     """
 
     def __init__(self, client: MarketDataClient, symbols: Iterable[str] | None = None, *,
@@ -118,7 +119,7 @@ class SnapshotInputs(MarketInputs):
         self.movers_top = movers_top
 
     async def discover(self) -> list[str]:
-        active = await self.client.most_actives(top=self.discover_top)
+        active = await self.client.most_actives(top=self.discover_top) if self.discover_top else []
         movers = await self.client.movers(top=self.movers_top) if self.movers_top else {}
         names = [a["symbol"] for a in active] + [g["symbol"] for g in movers.get("gainers", [])]
         return list(dict.fromkeys(n.upper() for n in names))

@@ -1,82 +1,40 @@
-"""Top gainers from the REST screener (``movers``) or computed from snapshots.
+"""Top gainers: the symbols whose price rose most since the prior close.
+
+The same filters and ranking as the premarket scanner (:class:`ScanFilters`: price band, gap
+band, volume, halts, deny-list, asset types, float, relative volume, ``max_symbols``), over the
+gainers of the movers screener (:func:`movers_inputs`) or any other inputs (given symbols'
+snapshots, or point-in-time inputs in a backtest). Unlike the premarket scanner it fetches
+reference data only when a filter reads it or a prior close is unknown, and a symbol without
+any is not failed for that alone.
 
 The movers screener resets at the open and shows the previous day's movers until then, so
-before the open use ``source="snapshots"``, which ranks the snapshot candidates (given symbols
-or the most-actives list) by change vs the prior close. Values: ``price`` [$],
-``percent_change`` [%], ``change`` [$].
+before the open pass the symbols to watch instead. Values as the premarket scanner's, with
+``percent_change`` [%] in place of ``gap_percent``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Literal
 
-from tradecore.errors import ConfigError
-from tradecore.scanners.base import Scanner, ScanRow
 from tradecore.scanners.client import MarketDataClient
 from tradecore.scanners.inputs import SnapshotInputs
+from tradecore.scanners.premarket import PremarketScanner
 
-__all__ = ["TopGainersScanner"]
+__all__ = ["TopGainersScanner", "movers_inputs"]
+
+MOVERS_TOP = 50
+"""Gainers the movers screener gives at most."""
 
 
-class TopGainersScanner(Scanner):
-    """The ``top`` biggest gainers with a price in ``[min_price, max_price]`` [$] and a change
-    of at least ``min_percent_change`` [%]; ``deny`` symbols are left out."""
+def movers_inputs(client: MarketDataClient, symbols: Iterable[str] | None = None) -> SnapshotInputs:
+    """Snapshots of ``symbols``, or when None of the movers screener's gainers (the snapshot
+    adds today's volume, which the screener does not give)."""
+    return SnapshotInputs(client, symbols, discover_top=0, movers_top=MOVERS_TOP)
+
+
+class TopGainersScanner(PremarketScanner):
+    """Top gainers (see the module docstring)."""
 
     name = "top_gainers"
-
-    def __init__(self, client: MarketDataClient, *, top: int = 10,
-                 source: Literal["movers", "snapshots"] = "movers",
-                 symbols: Iterable[str] | None = None, min_price: float = 0.0,
-                 max_price: float | None = None, min_percent_change: float = 0.0,
-                 deny: Iterable[str] = (), **options: Any) -> None:
-        super().__init__(**options)
-        if source not in ("movers", "snapshots"):
-            raise ConfigError(f"source must be 'movers' or 'snapshots', not {source!r}")
-        if not 1 <= top <= 50 and source == "movers":
-            raise ConfigError(f"the movers screener gives 1 to 50 gainers, not {top}")
-        self.client = client
-        self.top = top
-        self.source = source
-        self.inputs = SnapshotInputs(client, symbols, movers_top=0)
-        self.min_price, self.max_price = min_price, max_price
-        self.min_percent_change = min_percent_change
-        self.deny = frozenset(s.upper() for s in deny)
-
-    async def _movers(self) -> list[dict[str, Any]]:
-        if self.source == "movers":
-            body = await self.client.movers(top=50)
-            return [dict(g) for g in body.get("gainers", [])]
-        found = []
-        for c in await self.inputs.candidates():
-            if c.prior_close:
-                found.append({"symbol": c.symbol, "price": c.price,
-                              "change": c.price - c.prior_close,
-                              "percent_change": (c.price / c.prior_close - 1) * 100})
-        return found
-
-    async def scan(self) -> list[ScanRow]:
-        rows = []
-        movers = sorted(await self._movers(), key=lambda g: (-float(g["percent_change"]),
-                                                             g["symbol"]))
-        taken = 0
-        for g in movers:
-            symbol, price, pct = g["symbol"].upper(), float(g["price"]), float(g["percent_change"])
-            reasons = []
-            if symbol in self.deny:
-                reasons.append("deny")
-            if price < self.min_price or (self.max_price is not None and price > self.max_price):
-                reasons.append("price")
-            if pct < self.min_percent_change:
-                reasons.append("percent_change")
-            if not reasons and taken >= self.top:
-                reasons.append("rank")
-            taken += not reasons
-            rows.append(ScanRow(symbol, {"price": price, "percent_change": pct,
-                                         "change": float(g.get("change", 0.0))},
-                                not reasons, tuple(reasons)))
-        rows.sort(key=lambda r: not r.passed)  # stable: rank order within each group
-        return rows
-
-    async def close(self) -> None:
-        await self.client.close()
+    change_value = "percent_change"
+    reference_required = False

@@ -82,7 +82,6 @@ Errors
 from __future__ import annotations
 
 import calendar
-import collections
 import json
 import logging
 import math
@@ -108,6 +107,14 @@ from tradecore.streams.base import (
     EventKind,
     GroupedBatch,
     Instruments,
+)
+from tradecore.streams.vendor import (
+    BadMessage,
+    Problem,
+    RecentTrades,
+    VendorDecoder,
+    excerpt,
+    str_or_none,
 )
 from tradecore.streams.websocket import Backoff, Gap, WebSocketStream
 
@@ -412,23 +419,6 @@ class Control:
     channels: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One bad input: its category, where it was, and what was wrong."""
-
-    category: str
-    frame: int  # 1-based frame number on this decoder
-    index: int  # message index within the frame, -1 for the whole frame
-    symbol: str | None
-    detail: str
-
-    @property
-    def where(self) -> str:
-        """Human-readable location."""
-        place = f"frame {self.frame}" + (f" message {self.index}" if self.index >= 0 else "")
-        return place + (f" ({self.symbol})" if self.symbol else "")
-
-
 @dataclass(slots=True)
 class DecodedFrame:
     """What one frame held: its events (per kind, grouped by symbol or one batch per symbol),
@@ -477,28 +467,7 @@ _CONTROL_TYPES = frozenset({"success", "subscription", "error"})
 _SUBSCRIPTION_KEYS = (*CHANNELS, "corrections", "cancelErrors", "imbalances")
 
 
-class _Seen:
-    """Recent trade keys of one symbol: two generations, so memory stays bounded."""
-
-    __slots__ = ("current", "previous")
-
-    def __init__(self) -> None:
-        self.current: set[tuple[int, int, int]] = set()
-        self.previous: set[tuple[int, int, int]] = set()
-
-    def remember(self, keys: list[tuple[int, int, int]], half: int) -> None:
-        """Add new (not yet seen) ``keys`` in order, starting a generation past ``half`` keys."""
-        if len(self.current) + len(keys) <= half:
-            self.current.update(keys)  # no generation ends within these keys
-            return
-        for key in keys:
-            self.current.add(key)
-            if len(self.current) > half:
-                self.previous = self.current
-                self.current = set()
-
-
-class AlpacaDecoder:
+class AlpacaDecoder(VendorDecoder):
     """Turn Alpaca stock-stream frames into event batches; no I/O, no clock unless asked.
 
     Parameters
@@ -512,9 +481,12 @@ class AlpacaDecoder:
         About how many recent trades per symbol are remembered to drop duplicates.
 
     The decoder keeps per-symbol state (last trade time, recent trade keys, last quote) so
-    duplicates and out-of-order trades are detected across frames and reconnects. ``stats``
-    counts frames, messages, events and each problem category (see the module docstring).
+    duplicates and out-of-order trades are detected across frames and reconnects
+    (:class:`~tradecore.streams.vendor.VendorDecoder`). ``stats`` counts frames, messages,
+    events and each problem category (see the module docstring).
     """
+
+    logger = logger
 
     def __init__(
         self,
@@ -525,20 +497,11 @@ class AlpacaDecoder:
     ) -> None:
         if encoding not in ("json", "msgpack"):
             raise ConfigError(f"encoding must be 'json' or 'msgpack', not {encoding!r}")
+        super().__init__(instruments=instruments, dedup_window=dedup_window)
         self.encoding = encoding
-        self.instruments = instruments if instruments is not None else Instruments()
-        self._dedup_half = max(1, dedup_window // 2)
-        self._ids: dict[str, int] = {}
         self._clean = _core.streams.CleanFrameDecoder()
         self._clean.set_condition_bits(list(TRADE_CONDITION_BITS.items()),
                                        list(QUOTE_CONDITION_BITS.items()), CONDITION_OTHER)
-        self._seen: dict[str, _Seen] = {}
-        self._last_trade_ts: dict[str, int] = {}
-        self._last_quote: dict[str, tuple[Any, ...]] = {}
-        self._last_bar: dict[tuple[str, str], tuple[Any, ...]] = {}
-        self._logged: set[str] = set()
-        self._frames = 0
-        self.stats: collections.Counter[str] = collections.Counter()
 
     # -- public ---------------------------------------------------------------------------
 
@@ -571,11 +534,11 @@ class AlpacaDecoder:
                 messages = msgpack.unpackb(frame, timestamp=2)
         except Exception as exc:  # noqa: BLE001 - any decoder failure means a malformed frame
             self._problem(problems, "malformed_frame", frame_no, -1, None,
-                          f"{type(exc).__name__}: {exc}; frame starts {_excerpt(frame)}")
+                          f"{type(exc).__name__}: {exc}; frame starts {excerpt(frame)}")
             return DecodedFrame([], [], problems)
         if type(messages) is not list:
             self._problem(problems, "malformed_frame", frame_no, -1, None,
-                          f"not an array: {_excerpt(messages)}")
+                          f"not an array: {excerpt(messages)}")
             return DecodedFrame([], [], problems)
         self.stats["frames"] += 1
         self.stats["messages"] += len(messages)
@@ -586,9 +549,8 @@ class AlpacaDecoder:
         trades: list[tuple[Any, ...]] = []
         quotes: list[tuple[Any, ...]] = []
         ids = self._ids
-        seen_by_symbol = self._seen
-        last_trade_ts = self._last_trade_ts
-        last_quote = self._last_quote
+        check_trade = self._check_trade
+        check_quote = self._check_quote
         trade_bits = TRADE_CONDITION_BITS
         quote_bits = QUOTE_CONDITION_BITS
         other = CONDITION_OTHER
@@ -607,7 +569,8 @@ class AlpacaDecoder:
                     x = message.get("x")
                     exchange = ord(x) if x else 0
                     if not (0.0 < price < _INF and 0.0 < size < _INF and 0 <= trade_id < _U64):
-                        raise _Bad("bad_field", f"price {price!r}, size {size!r}, id {trade_id!r}")
+                        raise BadMessage("bad_field",
+                                         f"price {price!r}, size {size!r}, id {trade_id!r}")
                     word = 0
                     codes = message.get("c")
                     if codes:
@@ -616,19 +579,8 @@ class AlpacaDecoder:
                     iid = ids.get(symbol)
                     if iid is None:
                         iid = self._register(symbol)
-                    seen = seen_by_symbol.get(symbol)
-                    if seen is None:
-                        seen = seen_by_symbol[symbol] = _Seen()
-                    key = (trade_id, exchange, ts)
-                    if key in seen.current or key in seen.previous:
-                        raise _Bad("duplicate_trade", f"trade id {trade_id} at {ts} seen before")
-                    seen.remember([key], self._dedup_half)
-                    last = last_trade_ts.get(symbol)
-                    if last is not None and ts < last:
-                        self._problem(problems, "out_of_order_trade", frame_no, index, symbol,
-                                      f"trade at {ts} after one at {last}; kept")
-                    else:
-                        last_trade_ts[symbol] = ts
+                    check_trade(symbol, (trade_id, exchange, ts), trade_id, problems, frame_no,
+                                index)
                     trades.append((ts, price, size, trade_id, word, iid, exchange, 0))
                 elif kind_code == "q":
                     ts = stamp(message["t"])
@@ -638,12 +590,12 @@ class AlpacaDecoder:
                     ask_size = message["as"]
                     if not (0.0 <= bid < _INF and 0.0 <= ask < _INF and 0.0 <= bid_size < _INF
                             and 0.0 <= ask_size < _INF):
-                        raise _Bad("bad_field", f"bid {bid!r} x {bid_size!r}, ask {ask!r} x "
-                                   f"{ask_size!r}")
+                        raise BadMessage("bad_field", f"bid {bid!r} x {bid_size!r}, ask "
+                                         f"{ask!r} x {ask_size!r}")
                     if bid > ask and ask > 0.0:
-                        raise _Bad("crossed_quote", f"bid {bid} > ask {ask}")
+                        raise BadMessage("crossed_quote", f"bid {bid} > ask {ask}")
                     if bid == 0.0 and ask == 0.0:
-                        raise _Bad("zero_quote", "bid and ask are both 0")
+                        raise BadMessage("zero_quote", "bid and ask are both 0")
                     bx = message.get("bx")
                     ax = message.get("ax")
                     word = 0
@@ -656,41 +608,35 @@ class AlpacaDecoder:
                         iid = self._register(symbol)
                     row = (ts, bid, ask, bid_size, ask_size, word, iid,
                            ord(bx) if bx else 0, ord(ax) if ax else 0, 0)
-                    if last_quote.get(symbol) == row:
-                        raise _Bad("duplicate_quote", f"same quote again at {ts}")
-                    last_quote[symbol] = row
+                    check_quote(symbol, row)
                     quotes.append(row)
                 elif kind_code in _CONTROL_TYPES:
                     controls.append(self._control(kind_code, message))
                 else:
                     parse = _SLOW_PARSERS.get(kind_code)
                     if parse is None:
-                        raise _Bad("unknown_type", f"message type {kind_code!r}")
+                        raise BadMessage("unknown_type", f"message type {kind_code!r}")
                     kind, row = parse(self, message, symbol)
                     bucket = groups.get(kind)
                     if bucket is None:
                         bucket = groups[kind] = []
                     bucket.append(row)
-            except _Bad as bad:
-                self._problem(problems, bad.category, frame_no, index, _str_or_none(symbol),
-                              f"{bad.detail}: {_excerpt(message)}")
+            except BadMessage as bad:
+                self._problem(problems, bad.category, frame_no, index, str_or_none(symbol),
+                              f"{bad.detail}: {excerpt(message)}")
             except KeyError as exc:
-                self._problem(problems, "missing_field", frame_no, index, _str_or_none(symbol),
-                              f"no field {exc}: {_excerpt(message)}")
+                self._problem(problems, "missing_field", frame_no, index, str_or_none(symbol),
+                              f"no field {exc}: {excerpt(message)}")
             except _Timestamp as exc:
-                self._problem(problems, "bad_timestamp", frame_no, index, _str_or_none(symbol),
-                              f"{exc}: {_excerpt(message)}")
+                self._problem(problems, "bad_timestamp", frame_no, index, str_or_none(symbol),
+                              f"{exc}: {excerpt(message)}")
             except (TypeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
                 category = "bad_field" if type(message) is dict else "malformed_frame"
-                self._problem(problems, category, frame_no, index, _str_or_none(symbol),
-                              f"{type(exc).__name__}: {exc}: {_excerpt(message)}")
+                self._problem(problems, category, frame_no, index, str_or_none(symbol),
+                              f"{type(exc).__name__}: {exc}: {excerpt(message)}")
 
         batches: list[EventBatch] = []
-        received = None
-        if ts_received is not None:
-            # One array per frame; every batch gets a read-only view of it.
-            received = np.full(len(messages), ts_received, np.int64)
-            received.flags.writeable = False
+        received = self._received(len(messages), ts_received)
         if trades:
             self._emit(batches, EventKind.TRADE, schema.TRADE, trades, received)
         if quotes:
@@ -751,7 +697,7 @@ class AlpacaDecoder:
                 return None
             try:
                 _check_bar(o, h, low, c, v, n, vwap)
-            except _Bad:
+            except BadMessage:
                 return None
             kind = _BAR_KINDS[kind_code]
             row = _bar_row(kind, ts, o, h, low, c, v, vwap, n, iid)
@@ -767,7 +713,7 @@ class AlpacaDecoder:
         half = self._dedup_half
         for symbol, seen, start, end in zip(trade_symbols, seens, trade_cuts, trade_cuts[1:]):
             if seen is None:
-                seen = seen_of[symbol] = _Seen()
+                seen = seen_of[symbol] = RecentTrades()
             if end - start == 1 and len(seen.current) < half:  # remember() of one key
                 seen.current.add(trade_keys[start])
             else:
@@ -786,29 +732,18 @@ class AlpacaDecoder:
             parts.append(GroupedBatch(EventKind.QUOTE, quotes, np.array(quote_cuts, np.int64),
                                       quote_symbols, ts_received))
         if bar_rows:
-            received = None
-            if ts_received is not None:
-                received = np.full(messages, ts_received, np.int64)
-                received.flags.writeable = False
+            received = self._received(messages, ts_received)
             batches: list[EventBatch] = []
             for kind, rows in bar_rows.items():
                 self._emit(batches, kind, EVENT_DTYPES[kind], rows, received)
             parts.extend(batches)
         return DecodedFrame(parts, [], [])
 
-    def reset_symbol(self, symbol: str) -> None:
-        """Forget the dedup and ordering state of ``symbol`` (after an unsubscribe)."""
-        self._seen.pop(symbol, None)
-        self._last_trade_ts.pop(symbol, None)
-        self._last_quote.pop(symbol, None)
-        for key in [k for k in self._last_bar if k[1] == symbol]:
-            del self._last_bar[key]
-
     # -- internals ------------------------------------------------------------------------
 
     def _register(self, symbol: Any) -> int:
         if type(symbol) is not str or not symbol:
-            raise _Bad("missing_field" if symbol is None else "bad_field",
+            raise BadMessage("missing_field" if symbol is None else "bad_field",
                        f"symbol {symbol!r}")
         iid = self._ids[symbol] = self.instruments.id_of(symbol)
         if self.instruments.symbol_of(iid) == symbol:
@@ -816,28 +751,6 @@ class AlpacaDecoder:
             # keys per-symbol state by instrument.
             self._clean.add_symbol(symbol, iid)
         return iid
-
-    def _emit(self, out: list[EventBatch], kind: EventKind, dtype: np.dtype,
-              rows: list[tuple[Any, ...]], received: np.ndarray | None) -> None:
-        """Append one batch per symbol of ``rows`` (arrival order kept within a symbol)."""
-        events, cuts = _by_instrument(np.array(rows, dtype=dtype))
-        self._emit_grouped(out, kind, events, cuts, received)
-
-    def _emit_grouped(self, out: list[EventBatch], kind: EventKind, events: np.ndarray,
-                      cuts: list[int], received: np.ndarray | None,
-                      symbols: list[str] | None = None) -> None:
-        """Append one batch per instrument of ``events`` as grouped by :func:`_by_instrument`."""
-        self.stats["events"] += len(events)
-        if symbols is None:
-            symbols = self._symbols_of(events, cuts)
-        for symbol, start, end in zip(symbols, cuts, cuts[1:]):
-            out.append(EventBatch(kind, symbol, events[start:end],
-                                  None if received is None else received[: end - start]))
-
-    def _symbols_of(self, events: np.ndarray, cuts: list[int]) -> list[str]:
-        """Return the symbol of each instrument group of ``events``."""
-        symbol_of = self.instruments.symbol_of
-        return [symbol_of(iid) for iid in events["instrument_id"][cuts[:-1]].tolist()]
 
     def _control(self, kind_code: str, message: dict[str, Any]) -> Control:
         if kind_code == "subscription":
@@ -851,18 +764,6 @@ class AlpacaDecoder:
             return Control("error", str(message.get("msg", "")), int(message.get("code", 0)))
         return Control("success", str(message.get("msg", "")))
 
-    def _problem(self, out: list[Problem], category: str, frame: int, index: int,
-                 symbol: str | None, detail: str) -> None:
-        problem = Problem(category, frame, index, symbol, detail[:300])
-        out.append(problem)
-        self.stats[category] += 1
-        if category not in self._logged:
-            self._logged.add(category)
-            logger.warning("%s at %s: %s (further ones are counted in stats['%s'] and logged at "
-                           "DEBUG)", category, problem.where, problem.detail, category)
-        else:
-            logger.debug("%s at %s: %s", category, problem.where, problem.detail)
-
     # Slow-path parsers: message kinds that arrive a few times a minute per symbol.
 
     def _bar(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple[Any, ...]]:
@@ -874,17 +775,14 @@ class AlpacaDecoder:
         vwap = message.get("vw", 0.0)
         _check_bar(o, h, low, c, v, n, vwap)
         row = _bar_row(kind, ts, o, h, low, c, v, vwap, n, self._id(symbol))
-        key = (kind_code, symbol)
-        if self._last_bar.get(key) == row:
-            raise _Bad("duplicate_bar", f"same bar again at {ts}")
-        self._last_bar[key] = row
+        self._check_bar((kind_code, symbol), row)
         return kind, row
 
     def _status(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple[Any, ...]]:
         ts = _timestamp_ns(message["t"])
         status, reason = message["sc"], message.get("rc", "")
         if type(status) is not str or type(reason) is not str:
-            raise _Bad("bad_field", f"status code {status!r}, reason code {reason!r}")
+            raise BadMessage("bad_field", f"status code {status!r}, reason code {reason!r}")
         sc, rc = status.encode("ascii"), reason.encode("ascii")
         if len(sc) > 4 or len(rc) > 4:
             self.stats["truncated_code"] += 1
@@ -895,7 +793,7 @@ class AlpacaDecoder:
         ts = _timestamp_ns(message["t"])
         up, down, indicator = message["u"], message["d"], message.get("i")
         if not (0.0 <= down < _INF and 0.0 <= up < _INF):
-            raise _Bad("bad_field", f"limit up {up!r}, limit down {down!r}")
+            raise BadMessage("bad_field", f"limit up {up!r}, limit down {down!r}")
         return EventKind.LULD, (ts, up, down, self._id(symbol), ord(indicator) if indicator else 0)
 
     def _correction(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple[Any, ...]]:
@@ -903,7 +801,7 @@ class AlpacaDecoder:
         oi, op, os_, ci, cp, cs = (message[k] for k in ("oi", "op", "os", "ci", "cp", "cs"))
         if not (0 <= oi < _U64 and 0 <= ci < _U64 and 0.0 <= op < _INF and 0.0 <= cp < _INF
                 and 0.0 <= os_ < _INF and 0.0 <= cs < _INF):
-            raise _Bad("bad_field", "correction ids, prices or sizes out of range")
+            raise BadMessage("bad_field", "correction ids, prices or sizes out of range")
         x = message.get("x")
         return EventKind.CORRECTION, (
             ts, oi, op, os_, ci, cp, cs, condition_word(message.get("oc")),
@@ -914,7 +812,7 @@ class AlpacaDecoder:
         trade_id, price, size, action = message["i"], message["p"], message["s"], message["a"]
         if action not in ("C", "E") or not (0 <= trade_id < _U64 and 0.0 <= price < _INF
                                             and 0.0 <= size < _INF):
-            raise _Bad("bad_field", f"cancel/error action {action!r}, id {trade_id!r}")
+            raise BadMessage("bad_field", f"cancel/error action {action!r}, id {trade_id!r}")
         x = message.get("x")
         return EventKind.CANCEL_ERROR, (ts, trade_id, price, size, self._id(symbol),
                                         ord(x) if x else 0, ord(action))
@@ -924,34 +822,16 @@ class AlpacaDecoder:
         return self._register(symbol) if iid is None else iid
 
 
-class _Bad(Exception):
-    """Internal: a message is bad for a known reason."""
-
-    def __init__(self, category: str, detail: str) -> None:
-        super().__init__(detail)
-        self.category = category
-        self.detail = detail
-
-
 class _Timestamp(Exception):
     """Internal: a message's timestamp is bad."""
 
 
 
 
-def _str_or_none(value: Any) -> str | None:
-    return value if type(value) is str else None
-
-
-def _excerpt(value: Any, limit: int = 160) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 def _check_bar(o: Any, h: Any, low: Any, c: Any, v: Any, n: Any, vwap: Any) -> None:
     if not (0.0 < low <= o <= h < _INF and low <= c <= h and 0 <= v < _INF
             and 0 <= n < 2**32 and 0.0 <= vwap < _INF):
-        raise _Bad("bad_field", f"bar o={o!r} h={h!r} l={low!r} c={c!r} v={v!r} n={n!r}")
+        raise BadMessage("bad_field", f"bar o={o!r} h={h!r} l={low!r} c={c!r} v={v!r} n={n!r}")
 
 
 def _bar_row(kind: EventKind, ts: int, o: Any, h: Any, low: Any, c: Any, v: Any, vwap: Any,
@@ -962,21 +842,6 @@ def _bar_row(kind: EventKind, ts: int, o: Any, h: Any, low: Any, c: Any, v: Any,
         end, session = ts + _MINUTE, session_of(ts)
     flags = schema.BarFlag.AMENDED if kind is EventKind.UPDATED_BAR else 0
     return (ts, end, o, h, low, c, v, vwap, n, iid, session, flags)
-
-
-def _by_instrument(events: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    """Return ``events`` stably sorted by instrument and the cuts between instruments.
-
-    ``cuts`` starts with 0 and ends with ``len(events)``; each instrument's events keep their
-    arrival order.
-    """
-    n = len(events)
-    ids = events["instrument_id"]
-    if n == 1 or (ids == ids[0]).all():
-        return events, [0, n]
-    events = events[np.argsort(ids, kind="stable")]
-    ids = events["instrument_id"]
-    return events, [0, *(np.flatnonzero(ids[1:] != ids[:-1]) + 1).tolist(), n]
 
 
 _BAR_KINDS = {"b": EventKind.BAR, "u": EventKind.UPDATED_BAR, "d": EventKind.DAILY_BAR}

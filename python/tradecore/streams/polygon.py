@@ -2,7 +2,7 @@
 
 Same two layers as :mod:`tradecore.streams.alpaca`: :class:`PolygonDecoder` turns one JSON frame
 into :class:`~tradecore.streams.base.EventBatch` objects of the schema's dtypes, control messages
-(:class:`~tradecore.streams.alpaca.Control`) and :class:`~tradecore.streams.alpaca.Problem`
+(:class:`~tradecore.streams.alpaca.Control`) and :class:`~tradecore.streams.vendor.Problem`
 reports without I/O; :class:`PolygonStream` is a
 :class:`~tradecore.streams.websocket.WebSocketStream`, so queues, reconnects with backoff,
 resubscription, :class:`~tradecore.streams.websocket.Gap` reports and keepalive behave exactly as
@@ -55,7 +55,6 @@ Errors
 
 from __future__ import annotations
 
-import collections
 import hashlib
 import json
 import logging
@@ -64,7 +63,6 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
-import numpy as np
 from websockets.asyncio.client import ClientConnection
 
 from tradecore.calendar import session_of
@@ -73,10 +71,10 @@ from tradecore.streams.alpaca import (
     QUOTE_CONDITION_BITS,
     Control,
     DecodedFrame,
-    Problem,
     condition_word,
 )
 from tradecore.streams.base import EVENT_DTYPES, EventBatch, EventKind, Instruments
+from tradecore.streams.vendor import BadMessage, Problem, VendorDecoder, excerpt, str_or_none
 from tradecore.streams.websocket import Backoff, Gap, WebSocketStream
 
 __all__ = [
@@ -274,7 +272,7 @@ def _trade_id(value: Any) -> int:
     if type(value) is int and 0 <= value < _U64:
         return value
     if type(value) is not str or not value:
-        raise _Bad("bad_field", f"trade id {value!r}")
+        raise BadMessage("bad_field", f"trade id {value!r}")
     if value.isascii() and value.isdigit() and int(value) < _U64:
         return int(value)
     digest = hashlib.blake2b(value.encode(), digest_size=8).digest()
@@ -284,15 +282,6 @@ def _trade_id(value: Any) -> int:
 def _letter(table: Mapping[int, str], value: Any) -> int:
     letter = table.get(value) if type(value) is int else None
     return ord(letter) if letter else 0
-
-
-class _Bad(Exception):
-    """Internal: a message is bad for a known reason."""
-
-    def __init__(self, category: str, detail: str) -> None:
-        super().__init__(detail)
-        self.category = category
-        self.detail = detail
 
 
 # --------------------------------------------------------------------------------------------
@@ -311,7 +300,7 @@ class _PolygonFrame(DecodedFrame):
                 raise PolygonDataError(problem)
 
 
-class PolygonDecoder:
+class PolygonDecoder(VendorDecoder):
     """Turn Polygon stocks-stream frames into event batches; no I/O.
 
     Parameters
@@ -322,22 +311,13 @@ class PolygonDecoder:
         About how many recent trades per symbol are remembered to drop duplicates.
 
     Per-symbol state (recent trade keys, last trade time, last quote and bar) detects
-    duplicates and late trades across frames and reconnects. ``stats`` counts frames, messages,
-    events and each problem category (see the module docstring).
+    duplicates and late trades across frames and reconnects
+    (:class:`~tradecore.streams.vendor.VendorDecoder`, shared with the Alpaca decoder).
+    ``stats`` counts frames, messages, events and each problem category (see the module
+    docstring).
     """
 
-    def __init__(self, *, instruments: Instruments | None = None,
-                 dedup_window: int = 4096) -> None:
-        self.instruments = instruments if instruments is not None else Instruments()
-        self._dedup_half = max(1, dedup_window // 2)
-        self._ids: dict[str, int] = {}
-        self._seen: dict[str, tuple[set[tuple[int, int, int]], set[tuple[int, int, int]]]] = {}
-        self._last_trade_ts: dict[str, int] = {}
-        self._last_quote: dict[str, tuple[Any, ...]] = {}
-        self._last_bar: dict[tuple[str, str], tuple[Any, ...]] = {}
-        self._logged: set[str] = set()
-        self._frames = 0
-        self.stats: collections.Counter[str] = collections.Counter()
+    logger = logger
 
     def decode(self, frame: bytes | str, ts_received: int | None = None) -> DecodedFrame:
         """Decode one frame (JSON text, or JSON in a binary frame).
@@ -363,11 +343,11 @@ class PolygonDecoder:
             messages = json.loads(frame)
         except (ValueError, TypeError) as exc:
             self._problem(problems, "malformed_frame", frame_no, -1, None,
-                          f"{type(exc).__name__}: {exc}; frame starts {_excerpt(frame)}")
+                          f"{type(exc).__name__}: {exc}; frame starts {excerpt(frame)}")
             return _PolygonFrame([], [], problems)
         if type(messages) is not list:
             self._problem(problems, "malformed_frame", frame_no, -1, None,
-                          f"not an array: {_excerpt(messages)}")
+                          f"not an array: {excerpt(messages)}")
             return _PolygonFrame([], [], problems)
         self.stats["frames"] += 1
         self.stats["messages"] += len(messages)
@@ -378,7 +358,7 @@ class PolygonDecoder:
             symbol = message.get("sym") if type(message) is dict else None
             try:
                 if type(message) is not dict:
-                    raise _Bad("malformed_frame", "not an object")
+                    raise BadMessage("malformed_frame", "not an object")
                 ev = message["ev"]
                 if ev == "status":
                     controls.append(Control(str(message.get("status", "")),
@@ -386,58 +366,36 @@ class PolygonDecoder:
                     continue
                 parse = _PARSERS.get(ev) if type(ev) is str else None
                 if parse is None:
-                    raise _Bad("unknown_type", f"event type {ev!r}")
+                    raise BadMessage("unknown_type", f"event type {ev!r}")
                 kind, row = parse(self, message, symbol, problems, frame_no, index)
                 bucket = rows.get(kind)
                 if bucket is None:
                     bucket = rows[kind] = []
                 bucket.append(row)
-            except _Bad as bad:
-                self._problem(problems, bad.category, frame_no, index, _str_or_none(symbol),
-                              f"{bad.detail}: {_excerpt(message)}")
+            except BadMessage as bad:
+                self._problem(problems, bad.category, frame_no, index, str_or_none(symbol),
+                              f"{bad.detail}: {excerpt(message)}")
             except KeyError as exc:
-                self._problem(problems, "missing_field", frame_no, index, _str_or_none(symbol),
-                              f"no field {exc}: {_excerpt(message)}")
+                self._problem(problems, "missing_field", frame_no, index, str_or_none(symbol),
+                              f"no field {exc}: {excerpt(message)}")
             except (TypeError, ValueError, AttributeError, OverflowError) as exc:
-                self._problem(problems, "bad_field", frame_no, index, _str_or_none(symbol),
-                              f"{type(exc).__name__}: {exc}: {_excerpt(message)}")
+                self._problem(problems, "bad_field", frame_no, index, str_or_none(symbol),
+                              f"{type(exc).__name__}: {exc}: {excerpt(message)}")
 
         batches: list[EventBatch] = []
+        received = self._received(len(messages), ts_received) if rows else None
         for kind, bucket in rows.items():
-            self._emit(batches, kind, bucket, ts_received)
+            self._emit(batches, kind, EVENT_DTYPES[kind], bucket, received)
         return _PolygonFrame(batches, controls, problems)
-
-    def _emit(self, out: list[EventBatch], kind: EventKind, rows: list[tuple[Any, ...]],
-              ts_received: int | None) -> None:
-        """Append one batch per symbol of ``rows``: one array per kind, split by instrument."""
-        events = np.array(rows, dtype=EVENT_DTYPES[kind])
-        self.stats["events"] += len(events)
-        ids = events["instrument_id"]
-        order = np.argsort(ids, kind="stable")  # keeps arrival order within a symbol
-        events, ids = events[order], ids[order]
-        cuts = [0, *(np.flatnonzero(ids[1:] != ids[:-1]) + 1).tolist(), len(events)]
-        for start, end in zip(cuts[:-1], cuts[1:]):
-            received = None if ts_received is None else np.full(end - start, ts_received,
-                                                                 np.int64)
-            out.append(EventBatch(kind, self.instruments.symbol_of(int(ids[start])),
-                                  events[start:end], received))
 
     def _id(self, symbol: Any) -> int:
         iid = self._ids.get(symbol)
         if iid is None:
             if type(symbol) is not str or not symbol:
-                raise _Bad("missing_field" if symbol is None else "bad_field",
+                raise BadMessage("missing_field" if symbol is None else "bad_field",
                            f"symbol {symbol!r}")
             iid = self._ids[symbol] = self.instruments.id_of(symbol)
         return iid
-
-    def reset_symbol(self, symbol: str) -> None:
-        """Forget the dedup and ordering state of ``symbol`` (after an unsubscribe)."""
-        self._seen.pop(symbol, None)
-        self._last_trade_ts.pop(symbol, None)
-        self._last_quote.pop(symbol, None)
-        for key in [k for k in self._last_bar if k[1] == symbol]:
-            del self._last_bar[key]
 
     # -- per event type -------------------------------------------------------------------
 
@@ -448,25 +406,14 @@ class PolygonDecoder:
         price, size = message["p"], message["s"]
         trade_id = _trade_id(message.get("i", "0"))
         if not (0.0 < price < _INF and 0.0 < size < _INF):
-            raise _Bad("bad_field", f"price {price!r}, size {size!r}")
+            raise BadMessage("bad_field", f"price {price!r}, size {size!r}")
         codes = message.get("c") or ()
         if type(codes) is not list:
-            raise _Bad("bad_field", f"conditions {codes!r}")
+            raise BadMessage("bad_field", f"conditions {codes!r}")
         word = condition_word([_condition_code(TRADE_CONDITION_CODES, c) for c in codes])
         exchange = _letter(EXCHANGE_LETTERS, message.get("x"))
-        current, previous = self._seen.setdefault(symbol, (set(), set()))
-        key = (trade_id, exchange, ts)
-        if key in current or key in previous:
-            raise _Bad("duplicate_trade", f"trade id {message.get('i')!r} at {ts} seen before")
-        current.add(key)
-        if len(current) > self._dedup_half:
-            self._seen[symbol] = (set(), current)
-        last = self._last_trade_ts.get(symbol)
-        if last is not None and ts < last:
-            self._problem(problems, "out_of_order_trade", frame_no, index, symbol,
-                          f"trade at {ts} after one at {last}; kept")
-        else:
-            self._last_trade_ts[symbol] = ts
+        self._check_trade(symbol, (trade_id, exchange, ts), repr(message.get("i")), problems,
+                          frame_no, index)
         return EventKind.TRADE, (ts, price, size, trade_id, word, iid, exchange, 0)
 
     def _quote(self, message: dict[str, Any], symbol: Any, problems: list[Problem],
@@ -477,20 +424,18 @@ class PolygonDecoder:
         bid_size, ask_size = message["bs"], message["as"]
         if not (0.0 <= bid < _INF and 0.0 <= ask < _INF and 0.0 <= bid_size < _INF
                 and 0.0 <= ask_size < _INF):
-            raise _Bad("bad_field", f"bid {bid!r} x {bid_size!r}, ask {ask!r} x {ask_size!r}")
+            raise BadMessage("bad_field", f"bid {bid!r} x {bid_size!r}, ask {ask!r} x {ask_size!r}")
         if bid > ask > 0.0:
-            raise _Bad("crossed_quote", f"bid {bid} > ask {ask}")
+            raise BadMessage("crossed_quote", f"bid {bid} > ask {ask}")
         if bid == 0.0 and ask == 0.0:
-            raise _Bad("zero_quote", "bid and ask are both 0")
+            raise BadMessage("zero_quote", "bid and ask are both 0")
         condition = message.get("c")
         word = 0 if condition is None else condition_word(
             [_condition_code(QUOTE_CONDITION_CODES, condition)], QUOTE_CONDITION_BITS)
         row = (ts, bid, ask, bid_size, ask_size, word, iid,
                _letter(EXCHANGE_LETTERS, message.get("bx")),
                _letter(EXCHANGE_LETTERS, message.get("ax")), 0)
-        if self._last_quote.get(symbol) == row:
-            raise _Bad("duplicate_quote", f"same quote again at {ts}")
-        self._last_quote[symbol] = row
+        self._check_quote(symbol, row)
         return EventKind.QUOTE, row
 
     def _aggregate(self, message: dict[str, Any], symbol: Any, problems: list[Problem],
@@ -501,51 +446,24 @@ class PolygonDecoder:
         vwap = message.get("vw", 0.0)
         if not (0.0 < low <= o <= h < _INF and low <= c <= h and 0 <= v < _INF
                 and 0.0 <= vwap < _INF and start < end):
-            raise _Bad("bad_field", f"aggregate o={o!r} h={h!r} l={low!r} c={c!r} v={v!r} "
+            raise BadMessage("bad_field", f"aggregate o={o!r} h={h!r} l={low!r} c={c!r} v={v!r} "
                        f"s={start} e={end}")
         row = (start, end, o, h, low, c, v, vwap, 0, iid,
                session_of(start), 0)
-        key = (message["ev"], symbol)
-        if self._last_bar.get(key) == row:
-            raise _Bad("duplicate_bar", f"same aggregate again at {start}")
-        self._last_bar[key] = row
+        self._check_bar((message["ev"], symbol), row, "aggregate")
         return EventKind.BAR, row
-
-    # -- problems -------------------------------------------------------------------------
-
-    def _problem(self, out: list[Problem], category: str, frame: int, index: int,
-                 symbol: str | None, detail: str) -> None:
-        problem = Problem(category, frame, index, symbol, detail[:300])
-        out.append(problem)
-        self.stats[category] += 1
-        if category not in self._logged:
-            self._logged.add(category)
-            logger.warning("%s at %s: %s (further ones are counted in stats['%s'] and logged at "
-                           "DEBUG)", category, problem.where, problem.detail, category)
-        else:
-            logger.debug("%s at %s: %s", category, problem.where, problem.detail)
-
 
 def _stamp(value: Any) -> int:
     try:
         return timestamp_ns(value)
     except ValueError as exc:
-        raise _Bad("bad_timestamp", str(exc)) from None
+        raise BadMessage("bad_timestamp", str(exc)) from None
 
 
 def _condition_code(table: Mapping[int, str], value: Any) -> str:
     if type(value) is not int:
-        raise _Bad("bad_field", f"condition {value!r}")
+        raise BadMessage("bad_field", f"condition {value!r}")
     return table.get(value, "")  # "" is in no bit table: CONDITION_OTHER
-
-
-def _str_or_none(value: Any) -> str | None:
-    return value if type(value) is str else None
-
-
-def _excerpt(value: Any, limit: int = 160) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 _Parser = Callable[[PolygonDecoder, dict[str, Any], Any, list[Problem], int, int],

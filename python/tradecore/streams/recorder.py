@@ -10,7 +10,8 @@ buffered, or ``flush_interval`` seconds have passed at the next write, or on :me
 / :meth:`Recorder.close`, the recorder writes one Parquet file (a single row group) per kind
 present, with the kind's dtype fields plus ``symbol``, ``ts_received`` (int64 ns UTC, when the
 event was received) and ``sequence`` (int64, the event's position in delivery order across the
-whole recording).
+whole recording). The file's metadata lists the symbols it holds (``tradecore.symbols``, a JSON
+array), so a reader can index a recording from the footers alone.
 
 Crash safety. A Parquet file is readable only once its footer is written, at close, so a
 recording is a series of small closed files instead of one open one. Each segment file is
@@ -22,12 +23,14 @@ leftover ``.tmp`` file, which readers ignore. Every earlier event stays readable
 :class:`RecordingSource` replays a recording through
 :class:`~tradecore.streams.replay.ReplayStream` in recorded delivery order (by ``sequence``),
 with the recorded ``ts_received`` in each batch and ``instrument_id`` as recorded; ``speed > 0``
-paces by ``ts_received``, and ``start``/``end`` select by it.
+paces by ``ts_received``, and ``start``/``end`` select by it. It indexes the recording once, the
+first time a kind is asked for: one directory listing and one footer per segment (first sequence
+number, symbols; recordings written before the symbols were in the metadata have their symbol
+column read once instead), so a replay of many symbols reads each segment once.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -35,12 +38,14 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from tradecore import schema
 from tradecore.data import parquet
@@ -57,6 +62,40 @@ FORMAT = "tradecore-recording"
 
 _SEGMENT = re.compile(r"^(\d{8})\.parquet$")
 _EXTRA = ("ts_received", "sequence")
+_SYMBOLS_KEY = "symbols"  # tradecore.symbols in a segment's metadata
+
+
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    """One segment file as indexed from its footer."""
+
+    number: int
+    path: Path
+    first_sequence: int | None  # None: unknown (an unreadable footer)
+    last_sequence: int | None
+    symbols: frozenset[str] | None  # None: unknown, the segment may hold any symbol
+
+
+def _index_segment(number: int, path: Path) -> _Segment:
+    """Read what the replay needs from a segment's footer (its symbol column, for a recording
+    written before the footer listed its symbols). A damaged file is indexed as unknown: it
+    is reported when replayed."""
+    try:
+        meta = parquet.file_metadata(path)
+        column = meta.schema.names.index("sequence")
+        stats = [meta.row_group(g).column(column).statistics for g in range(meta.num_row_groups)]
+        known = all(s is not None and s.has_min_max for s in stats) and stats
+        first = min(int(s.min) for s in stats) if known else None
+        last = max(int(s.max) for s in stats) if known else None
+        listed = (meta.metadata or {}).get(f"tradecore.{_SYMBOLS_KEY}".encode())
+        if listed is not None:
+            symbols = frozenset(json.loads(listed))
+        else:
+            column_values = pq.read_table(path, columns=["symbol"]).column("symbol")
+            symbols = frozenset(str(s) for s in column_values.unique().to_pylist())
+    except (DataError, ValueError, pa.ArrowException, OSError):
+        return _Segment(number, path, None, None, None)
+    return _Segment(number, path, first, last, symbols)
 
 
 class Recorder:
@@ -150,6 +189,7 @@ class Recorder:
                     "ts_received": np.concatenate([r for _, r, _ in items]),
                     "sequence": np.concatenate([s for _, _, s in items]),
                 },
+                metadata={_SYMBOLS_KEY: json.dumps(sorted(set(names)))},
             )
             table = table.append_column("symbol", symbols)
             path = self.folder / kind.value / f"{self._segment:08d}.parquet"
@@ -238,8 +278,11 @@ class RecordingStream(MarketDataStream):
 class RecordingSource(Source):
     """A recording folder as a replay :class:`~tradecore.streams.replay.Source`.
 
-    Datasets are the recorded kinds; each segment file is a part. Files that are not complete
-    segments (leftover ``.tmp`` files of a killed recorder) are ignored.
+    Datasets are the recorded kinds; each segment file holding a symbol is a part of that
+    symbol's stream. Files that are not complete segments (leftover ``.tmp`` files of a killed
+    recorder) are ignored. The segments are indexed the first time a kind is asked for (see the
+    module docstring); segments written after that are not seen by this source.
+    ``stats["segments_read"]`` counts segment files read for their events.
     """
 
     keeps_instrument_ids = True
@@ -253,51 +296,46 @@ class RecordingSource(Source):
             raise ConfigError(f"{self.folder} is not a recording ({header}: {exc})") from None
         if info.get("format") != FORMAT or info.get("schema_version") != parquet.SCHEMA_VERSION:
             raise DataError(f"{header}: not a {FORMAT} of schema version {parquet.SCHEMA_VERSION}")
+        self._index: dict[EventKind, list[_Segment]] = {}
         self._cache: OrderedDict[Path, dict[str, Chunk] | DataError] = OrderedDict()
         self._cache_size = cache_segments
+        self.stats = {"segments_read": 0}
 
-    def _segments(self, kind: EventKind) -> list[tuple[int, Path]]:
-        folder = self.folder / kind.value
-        if not folder.is_dir():
-            return []
-        found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _SEGMENT.match(p.name))]
-        return sorted(found)
+    def _segments(self, kind: EventKind) -> list[_Segment]:
+        """The complete segments of ``kind``, oldest first (indexed once)."""
+        index = self._index.get(kind)
+        if index is None:
+            folder = self.folder / kind.value
+            found = sorted((int(m.group(1)), p) for p in folder.iterdir()
+                           if (m := _SEGMENT.match(p.name))) if folder.is_dir() else []
+            index = self._index[kind] = [_index_segment(n, p) for n, p in found]
+        return index
 
     def next_segment(self) -> int:
         """Return the number the next segment file gets."""
-        numbers = [n for kind in EventKind for n, _ in self._segments(kind)]
+        numbers = [s.number for kind in EventKind for s in self._segments(kind)]
         return max(numbers, default=-1) + 1
 
     def next_sequence(self) -> int:
         """Return the sequence number after the last recorded event (from readable segments)."""
         last = -1
         for kind in EventKind:
-            for _, path in reversed(self._segments(kind)):
-                try:
-                    meta = parquet.file_metadata(path)
-                    column = meta.schema.names.index("sequence")
-                    stats = meta.row_group(0).column(column).statistics
-                    last = max(last, int(stats.max))
+            for segment in reversed(self._segments(kind)):
+                if segment.last_sequence is not None:
+                    last = max(last, segment.last_sequence)
                     break
-                except (DataError, ValueError, AttributeError, TypeError):
-                    continue
         return last + 1
 
     def datasets(self) -> tuple[str, ...]:
         return tuple(kind.value for kind in EventKind if self._segments(kind))
 
     def symbols(self) -> list[str]:
-        """Every symbol with at least one recorded event (reads only the symbol columns)."""
-        import pyarrow.parquet as pq
-
+        """Every symbol with at least one recorded event (from the index)."""
         found: set[str] = set()
         for kind in EventKind:
-            for _, path in self._segments(kind):
-                try:
-                    found.update(pq.read_table(path, columns=["symbol"]).column("symbol").unique().to_pylist())
-                except Exception:  # noqa: BLE001 - a damaged segment is reported when replayed
-                    continue
-        return sorted(str(s) for s in found)
+            for segment in self._segments(kind):
+                found |= segment.symbols or frozenset()
+        return sorted(found)
 
     def kind(self, dataset: str) -> EventKind:
         try:
@@ -306,23 +344,27 @@ class RecordingSource(Source):
             raise ConfigError(f"a recording's datasets are event kinds, not {dataset!r}") from None
 
     def _split(self, path: Path, kind: EventKind, on_error: OnError) -> dict[str, Chunk]:
+        """The events of one segment by symbol, each in recorded order (the last few cached:
+        every symbol of a segment is loaded when the replay reaches it)."""
         cached = self._cache.get(path)
         if cached is None:
+            self.stats["segments_read"] += 1
             try:
                 events, extra, bad = parquet.read_events(
                     path, kind, extra=(*_EXTRA, "symbol"), on_error=on_error
                 )
                 codes, names = pd.factorize(extra["symbol"])
+                order = np.argsort(codes, kind="stable")  # by symbol, recorded order within
+                cuts = np.searchsorted(codes[order], np.arange(len(names) + 1))
+                events = events[order]
+                sequence = extra["sequence"][order].astype(np.int64)
+                received = extra["ts_received"][order].astype(np.int64)
                 cached = {}
                 for index, name in enumerate(names):
-                    pick = codes == index
-                    received = extra["ts_received"][pick].astype(np.int64)
+                    low, high = cuts[index], cuts[index + 1]
                     cached[str(name)] = Chunk(
-                        events[pick],
-                        extra["sequence"][pick].astype(np.int64),
-                        received,
-                        received,
-                        bad,
+                        events[low:high], sequence[low:high], received[low:high],
+                        received[low:high], bad,
                     )
             except DataError as exc:
                 cached = exc
@@ -335,10 +377,11 @@ class RecordingSource(Source):
 
     def parts(self, dataset: str, symbol: str, start: int | None, end: int | None) -> list[Part]:
         kind = self.kind(dataset)
+        symbol = symbol.upper()
 
         def loader(path: Path) -> Callable[[OnError], Chunk]:
             def load(on_error: OnError) -> Chunk:
-                found = self._split(path, kind, on_error).get(symbol.upper())
+                found = self._split(path, kind, on_error).get(symbol)
                 if found is None:
                     empty = np.empty(0, np.int64)
                     return Chunk(schema.empty(EVENT_DTYPES[kind]), empty, empty, empty)
@@ -352,9 +395,11 @@ class RecordingSource(Source):
 
             return load
 
+        def bound(value: int | None) -> Callable[[], int | None]:
+            return lambda: value
+
         return [
-            Part(
-                str(path), loader(path), functools.partial(parquet.column_minimum, path, "sequence")
-            )
-            for _, path in self._segments(kind)
+            Part(str(segment.path), loader(segment.path), bound(segment.first_sequence))
+            for segment in self._segments(kind)
+            if segment.symbols is None or symbol in segment.symbols
         ]

@@ -334,10 +334,19 @@ class _Cursor:
         self.key = self.clock = np.empty(0, np.int64)
         self.received: np.ndarray | None = None
         self.pos = 0
+        self._bound: tuple[int, int | None] = (-1, None)  # (part index, its lower bound)
 
     @property
     def more_parts(self) -> bool:
         return self.next_part < len(self.parts)
+
+    def next_bound(self) -> int | None:
+        """Return the lower bound of the next part's keys, or None if unknown (asked of the
+        part once: it may read a file footer)."""
+        if self._bound[0] != self.next_part:
+            part = self.parts[self.next_part]
+            self._bound = (self.next_part, part.lower_bound() if part.lower_bound else None)
+        return self._bound[1]
 
     @property
     def remaining(self) -> int:
@@ -511,10 +520,46 @@ class ReplayStream(MarketDataStream):
         received = None if chunk.ts_received is None else chunk.ts_received[order]
         return Chunk(chunk.events[order], key[order], clock, received)
 
-    def _fill(self, cursor: _Cursor) -> None:
-        """Load parts until the cursor has unread events or none are left."""
-        while cursor.remaining == 0 and cursor.more_parts:
-            self._extend(cursor)
+    def _due(self) -> tuple[list[_Cursor], int]:
+        """Return the cursors with unread events, loading the parts that are due, and the
+        lowest lower bound of the parts not loaded yet (the merge stops before it).
+
+        A part is due when it may hold the next event to hand out: its lower bound is unknown,
+        or not above the smallest unread key. Later parts wait, so a quiet symbol's next part
+        is loaded when the replay reaches it, not as soon as its buffer empties (which, for a
+        recording, would read a segment early for every such symbol).
+        """
+        loaded: list[_Cursor] = []
+        waiting: list[_Cursor] = []
+        for symbol in sorted(self._subscribed):
+            for cursor in self._cursors[symbol]:
+                if cursor.remaining:
+                    loaded.append(cursor)
+                elif cursor.more_parts:
+                    waiting.append(cursor)
+        while waiting:
+            bounds = [c.next_bound() for c in waiting]
+            if loaded:
+                next_key = min(int(c.key[c.pos]) for c in loaded)
+            else:
+                next_key = min((b for b in bounds if b is not None), default=-_NS_MAX)
+            still: list[_Cursor] = []
+            extended = False
+            for cursor, bound in zip(waiting, bounds):
+                if bound is not None and bound > next_key:
+                    still.append(cursor)
+                    continue
+                extended = True
+                self._extend(cursor)
+                if cursor.remaining:
+                    loaded.append(cursor)
+                elif cursor.more_parts:
+                    still.append(cursor)
+            waiting = still
+            if not extended:
+                break  # every part left has a known bound above the next key
+        bounds = [c.next_bound() for c in waiting]
+        return loaded, min((b for b in bounds if b is not None), default=_NS_MAX)
 
     def _extend(self, cursor: _Cursor) -> None:
         part = cursor.parts[cursor.next_part]
@@ -529,18 +574,18 @@ class ReplayStream(MarketDataStream):
 
     # -- merging ----------------------------------------------------------------------------
 
-    def _runs(self, cursors: list[_Cursor]) -> list[tuple[_Cursor, int]]:
+    def _runs(self, cursors: list[_Cursor], cap: int = _NS_MAX) -> list[tuple[_Cursor, int]]:
         """Return the next window of the merge as (cursor, stop) runs, in delivery order.
 
         A run starts at its cursor's read position. Events with key >= the horizon stay for
-        the next window: the horizon is the last loaded key of any cursor with parts left
-        (its next part may tie with it) or the key after ``window`` events of a long buffer.
+        the next window: the horizon is ``cap`` (where parts not loaded yet begin), the last
+        loaded key of any cursor with parts left (its next part may tie with it) or the key
+        after ``window`` events of a long buffer.
         """
-        horizon = _NS_MAX
+        horizon = cap
         for c in cursors:
             if c.more_parts:
-                part = c.parts[c.next_part]
-                bound = part.lower_bound() if part.lower_bound is not None else None
+                bound = c.next_bound()
                 last = int(c.key[-1])
                 horizon = min(horizon, bound if bound is not None and bound > last else last)
             cap = c.pos + self.window
@@ -591,17 +636,12 @@ class ReplayStream(MarketDataStream):
 
     async def _iterate(self) -> AsyncIterator[EventBatch]:
         while not self._closed:
-            cursors = []
-            for symbol in sorted(self._subscribed):
-                for cursor in self._cursors[symbol]:
-                    self._fill(cursor)
-                    if cursor.remaining:
-                        cursors.append(cursor)
+            cursors, cap = self._due()
             if not cursors:
                 return
             cursors.sort(key=lambda c: c.rank)
             generation = self._generation
-            for cursor, stop in self._runs(cursors):
+            for cursor, stop in self._runs(cursors, cap):
                 if self._closed or self._generation != generation:
                     break  # subscriptions changed: rebuild the merge from the read positions
                 if self.speed > 0:

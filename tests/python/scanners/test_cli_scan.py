@@ -46,3 +46,24 @@ async def test_scan_repeats_with_every_and_count(coarse_market: Any) -> None:
 async def test_scan_reports_an_unreachable_server() -> None:
     code, _, err = await run_cli("scan", "--url", "http://127.0.0.1:9", "--symbols", "AAPL")
     assert code != 0 and "Error" in err
+
+
+@pytest.mark.asyncio
+async def test_scan_gainers_apply_the_same_filters_as_the_premarket_scan(
+        coarse_market: Any) -> None:
+    first = await run_cli("scan", "--scanner", "gainers", "--url", coarse_market.url,
+                          "--min-gap", "0", "--max-price", "1000", "--top", "5")
+    assert first[0] == 0, first[2]
+    top = first[1].splitlines()[2].split()[0]
+    code, out, err = await run_cli("scan", "--scanner", "gainers", "--url", coarse_market.url,
+                                   "--min-gap", "0", "--max-price", "1000", "--top", "5",
+                                   "--deny", top, "--min-volume", "1000000", "--all")
+    assert code == 0, err
+    lines = out.splitlines()
+    header = lines[1].split()
+    active = [line.split() for line in lines[2:] if line.endswith("active")]
+    assert len(active) == 5 and top not in [row[0] for row in active]
+    volume = header.index("volume")
+    assert all(row[volume].endswith("M") for row in active)  # at least 1,000,000 shares
+    assert any(line.startswith(top) and "out: deny" in line for line in lines)
+    assert any("out: premarket_volume" in line for line in lines)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from tradecore import schema
+from tradecore.config import ScannerConfig
 from tradecore.data import lean as lean_reader
 from tradecore.journal import Journal
 from tradecore.scanners import (
@@ -19,6 +20,7 @@ from tradecore.scanners import (
     Reference,
     ScanFilters,
     StaticReferences,
+    build_scanner,
     replay_scans,
 )
 from tradecore.streams.replay import LeanSource, ReplayStream
@@ -129,3 +131,35 @@ async def test_prior_close_needs_the_daily_bar_to_have_ended() -> None:
     assert inputs.prior_close("X", ny("2013-10-08 09:00")) == 10.0  # not the day's own bar
     assert inputs.prior_close("X", ny("2013-10-09 09:00")) == 11.0
     assert inputs.prior_close("X", ny("2013-10-07 23:00")) is None
+
+
+@pytest.mark.asyncio
+async def test_a_backtest_builds_the_configured_top_gainers_with_their_filters(
+        lean_root: Path) -> None:
+    """The same `[scanner]` section as live, on point-in-time inputs: deny-list, volume and
+    asset-type filters apply, and gainers rank by change vs the prior close."""
+    stream = ReplayStream(LeanSource(lean_root), datasets=["daily", "trade"],
+                          start=ny("2013-10-08 04:00"), end=ny("2013-10-09 09:30"))
+    inputs = PointInTimeInputs(SYMBOLS)
+    settings = ScannerConfig(kind="top_gainers", filters={
+        "min_gap_percent": None, "min_price": None, "max_price": None,
+        "min_premarket_volume": 1_000, "deny": ["aig"], "max_symbols": 2})
+    scanner = build_scanner(settings, inputs=inputs, clock=lambda: inputs.now,
+                            enrichment=EnrichmentCache(StaticReferences(REFERENCES.references),
+                                                       clock=lambda: inputs.now))
+    changes = await replay_scans(stream, inputs, scanner, SCAN_TIMES)
+    await stream.close()
+    for t, change in zip(SCAN_TIMES, changes, strict=True):
+        changes_at = {}
+        for symbol in SYMBOLS:
+            expected = expected_inputs(lean_root, symbol, t)
+            if expected is None:
+                continue
+            price, volume, prior = expected
+            # AIG denied, SPY an ETF (excluded by default), thin premarkets left out.
+            if symbol not in ("AIG", "SPY") and volume >= 1_000:
+                changes_at[symbol] = (price / prior - 1) * 100
+        assert change.universe == tuple(sorted(changes_at, key=lambda s: -changes_at[s])[:2])
+    assert any(change.universe for change in changes)
+    rows = {r.symbol: r.reasons for r in scanner.rows}
+    assert rows["AIG"] == ("deny",) and rows["SPY"] == ("etf",)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from tradecore.config import ScannerConfig, load_config
 from tradecore.errors import ConfigError
 from tradecore.journal import Journal
 from tradecore.scanners import (
@@ -19,6 +20,8 @@ from tradecore.scanners import (
     ScanFilters,
     SnapshotInputs,
     TopGainersScanner,
+    build_scanner,
+    movers_inputs,
 )
 
 TODAY = dt.date(2014, 3, 25)
@@ -51,8 +54,10 @@ async def test_fixed_scanner_lists_its_symbols_and_journals_the_universe(tmp_pat
 @pytest.mark.asyncio
 async def test_top_gainers_from_the_movers_screener(coarse_market: Any,
                                                     coarse_reader) -> None:  # type: ignore[no-untyped-def]
+    filters = ScanFilters(min_gap_percent=None, min_price=5.0, max_price=None,
+                          exclude_types=frozenset(), max_symbols=10)
     async with MarketDataClient(coarse_market.url) as client:
-        scanner = TopGainersScanner(client, top=10, min_price=5.0)
+        scanner = TopGainersScanner(movers_inputs(client), None, filters)
         await scanner.update()
     # The screener gives 50 gainers; those under $5 are filtered client side.
     fifty = set(expected_gainers(coarse_reader, 50))
@@ -61,17 +66,20 @@ async def test_top_gainers_from_the_movers_screener(coarse_market: Any,
     row = scanner.rows[0]
     prior, today = coarse_reader("20140324"), coarse_reader("20140325")
     assert row.values["price"] == today.loc[row.symbol, "close"]
+    assert row.values["volume"] == today.loc[row.symbol, "volume"]  # from the snapshot
     assert row.values["percent_change"] == pytest.approx(
         (today.loc[row.symbol, "close"] / prior.loc[row.symbol, "close"] - 1) * 100)
+    assert coarse_market.requests["/v2/assets"] == 0  # no filter reads reference data
 
 
 @pytest.mark.asyncio
 async def test_top_gainers_from_snapshots_of_given_symbols(coarse_market: Any,
                                                            coarse_reader) -> None:  # type: ignore[no-untyped-def]
     symbols = ["AAPL", "MSFT", "IBM", "BAC", "AIG", "GOOG", "FB", "NOPE"]
+    filters = ScanFilters(min_gap_percent=None, min_price=None, max_price=None,
+                          exclude_types=frozenset(), deny={"FB"}, max_symbols=3)
     async with MarketDataClient(coarse_market.url, chunk=3) as client:
-        scanner = TopGainersScanner(client, top=3, source="snapshots", symbols=symbols,
-                                    deny=["FB"])
+        scanner = TopGainersScanner(movers_inputs(client, symbols), None, filters)
         await scanner.update()
         assert client.stats["requests"] == 3  # 8 symbols in chunks of 3
     prior, today = coarse_reader("20140324"), coarse_reader("20140325")
@@ -79,6 +87,50 @@ async def test_top_gainers_from_snapshots_of_given_symbols(coarse_market: Any,
     change = {s: today.loc[s, "close"] / prior.loc[s, "close"] - 1 for s in known}
     assert scanner.get_active_stock_list() == sorted(known, key=lambda s: -change[s])[:3]
     assert [r.reasons for r in scanner.rows if r.symbol == "FB"] == [("deny",)]
+
+
+@pytest.mark.asyncio
+async def test_top_gainers_honour_every_filter_of_the_configuration(
+        coarse_market: Any, coarse_reader) -> None:  # type: ignore[no-untyped-def]
+    """The scanner `tradecore live` and `tradecore scan` build from `[scanner]`."""
+    movers = expected_gainers(coarse_reader, 50)
+    settings = ScannerConfig(kind="top_gainers", filters={
+        "min_gap_percent": 2, "max_gap_percent": 40, "min_price": 2, "max_price": 60,
+        "min_premarket_volume": 50_000, "min_relative_volume": 0.5, "max_float": 2e9,
+        "deny": [movers[0].lower()], "max_symbols": 8})
+    async with MarketDataClient(coarse_market.url) as client:
+        scanner = build_scanner(settings, client=client)
+        assert isinstance(scanner, TopGainersScanner)
+        await scanner.update()
+    prior, today = coarse_reader("20140324"), coarse_reader("20140325")
+    # Independent computation over the screener's 50 gainers.
+    expected = []
+    for symbol in movers:
+        price, volume = today.loc[symbol, "close"], today.loc[symbol, "volume"]
+        gap = (price / prior.loc[symbol, "close"] - 1) * 100
+        if (symbol != movers[0] and 2 <= price <= 60 and 2 <= gap <= 40 and volume >= 50_000
+                and volume / prior.loc[symbol, "volume"] >= 0.5
+                and coarse_market.float_shares(today.loc[symbol]) <= 2e9
+                and coarse_market.asset_type(symbol) not in ("etf", "warrant", "unit", "right")):
+            expected.append((-gap, symbol))
+    assert len(expected) >= 3  # the filters leave a universe, and cut some gainers out
+    assert scanner.get_active_stock_list() == [s for _, s in sorted(expected)[:8]]
+    reasons = {r.symbol: r.reasons for r in scanner.rows}
+    assert "deny" in reasons[movers[0]]
+    assert {"price", "premarket_volume", "gap"} & {x for r in reasons.values() for x in r}
+
+
+def test_the_configuration_rejects_unknown_or_contradictory_scan_filters(tmp_path: Path) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text('[scanner]\nkind = "top_gainers"\nfilters = { min_prize = 2 }\n')
+    with pytest.raises(ConfigError, match=r"scanner\.filters.*unknown scan filter.*min_prize"):
+        load_config(config)
+    config.write_text('[scanner]\nfilters = { min_price = 10, max_price = 5 }\n')
+    with pytest.raises(ConfigError, match="min_price"):
+        load_config(config)
+    with pytest.raises(ConfigError, match="needs reference data"):
+        TopGainersScanner(SnapshotInputs(MarketDataClient("http://127.0.0.1:9")), None,
+                          ScanFilters(max_float=1e6))
 
 
 def premarket(client: MarketDataClient, filters: ScanFilters, **options):  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from tradecore import schema
 from tradecore.errors import DataError
-from tradecore.streams.base import EventBatch, EventKind
+from tradecore.streams.base import EVENT_DTYPES, EventBatch, EventKind
 from tradecore.streams.recorder import Recorder, RecordingSource, RecordingStream
 from tradecore.streams.replay import LeanSource, ReplayStream
 
@@ -151,3 +151,63 @@ def test_a_folder_that_is_not_a_recording_is_rejected(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="not a recording"):
         RecordingSource(tmp_path)
+
+
+def sparse_recording(folder: Path, *, symbols: int = 40, batches: int = 600) -> list[EventBatch]:
+    """A recording where a few symbols trade all the time and most rarely (as in a premarket
+    scan universe); return what was written."""
+    rng = np.random.default_rng(3)
+    weights = 1.0 / np.arange(1, symbols + 1) ** 1.5
+    written = []
+    with Recorder(folder, row_group_size=200, flush_interval=3600.0) as recorder:
+        for number, symbol in enumerate(rng.choice(symbols, batches, p=weights / weights.sum())):
+            kind = EventKind.QUOTE if number % 3 else EventKind.TRADE
+            events = schema.empty(EVENT_DTYPES[kind], 5)
+            events["ts_event"] = 1_600_000_000_000_000_000 + number * 10 + np.arange(5)
+            events["instrument_id"] = symbol
+            batch = EventBatch(kind, f"S{symbol:02d}", events,
+                               np.full(5, 1_700_000_000_000_000_000 + number, np.int64))
+            recorder.write(batch)
+            written.append(batch)
+    return written
+
+
+@pytest.mark.asyncio
+async def test_a_replay_of_many_symbols_reads_each_segment_once(tmp_path: Path) -> None:
+    written = sparse_recording(tmp_path / "rec")
+    files = len(list((tmp_path / "rec").glob("*/*.parquet")))
+    source = RecordingSource(tmp_path / "rec")
+    symbols = source.symbols()
+    assert symbols == sorted({b.symbol for b in written})
+    async with ReplayStream(source) as stream:
+        await stream.subscribe(symbols)
+        replayed = [batch async for batch in stream]
+    assert flat(replayed) == flat(written)
+    assert source.stats["segments_read"] == files  # not once per symbol
+    # A symbol's stream has a part only in the segments that hold it.
+    import pyarrow.parquet as pq
+
+    quiet = symbols[-1]
+    for kind in ("trade", "quote"):
+        paths = sorted((tmp_path / "rec" / kind).glob("*.parquet"))
+        holding = [str(p) for p in paths
+                   if quiet in pq.read_table(p, columns=["symbol"]).column("symbol").to_pylist()]
+        assert [part.where for part in source.parts(kind, quiet, None, None)] == holding
+        assert len(holding) < len(paths)
+
+
+@pytest.mark.asyncio
+async def test_a_recording_without_symbols_in_its_footers_replays_alike(tmp_path: Path) -> None:
+    """Recordings written before segments listed their symbols are indexed from the column."""
+    import pyarrow.parquet as pq
+
+    written = sparse_recording(tmp_path / "rec", batches=150)
+    for path in (tmp_path / "rec").glob("*/*.parquet"):
+        table = pq.read_table(path)
+        meta = {k: v for k, v in (table.schema.metadata or {}).items()
+                if k != b"tradecore.symbols"}
+        pq.write_table(table.replace_schema_metadata(meta), path, row_group_size=len(table))
+        assert b"tradecore.symbols" not in (pq.read_metadata(path).metadata or {})
+    source = RecordingSource(tmp_path / "rec")
+    assert source.symbols() == sorted({b.symbol for b in written})
+    assert flat(await replay(tmp_path / "rec", source.symbols())) == flat(written)

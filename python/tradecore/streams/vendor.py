@@ -1,0 +1,209 @@
+"""What the vendor stream decoders share: one bad-input machinery and per-symbol batching.
+
+:class:`VendorDecoder` is the base of :class:`~tradecore.streams.alpaca.AlpacaDecoder` and
+:class:`~tradecore.streams.polygon.PolygonDecoder`. A decoder never raises for bad input: each
+bad message becomes a :class:`Problem`, counted in ``stats[category]`` and logged at WARNING the
+first time its category occurs (at DEBUG afterwards). Per-symbol state, kept across frames and
+reconnects, finds what is bad only in context: a trade seen before (``duplicate_trade``,
+dropped), a trade older than the symbol's newest (``out_of_order_trade``, kept and reported),
+the same quote or bar again (``duplicate_quote``, ``duplicate_bar``, dropped).
+:meth:`VendorDecoder.reset_symbol` forgets a symbol's state after an unsubscribe.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from tradecore.streams.base import EventBatch, EventKind, Instruments
+
+__all__ = ["BadMessage", "Problem", "RecentTrades", "VendorDecoder", "by_instrument",
+           "excerpt", "str_or_none"]
+
+TradeKey = tuple[int, int, int]
+"""(trade id, exchange, ts_event): what identifies a trade of one symbol."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One bad input: its category, where it was, and what was wrong."""
+
+    category: str
+    frame: int  # 1-based frame number on this decoder
+    index: int  # message index within the frame, -1 for the whole frame
+    symbol: str | None
+    detail: str
+
+    @property
+    def where(self) -> str:
+        """Human-readable location."""
+        place = f"frame {self.frame}" + (f" message {self.index}" if self.index >= 0 else "")
+        return place + (f" ({self.symbol})" if self.symbol else "")
+
+
+class BadMessage(Exception):
+    """Internal: a message is bad for a known reason (its problem ``category``)."""
+
+    def __init__(self, category: str, detail: str) -> None:
+        super().__init__(detail)
+        self.category = category
+        self.detail = detail
+
+
+def str_or_none(value: Any) -> str | None:
+    return value if type(value) is str else None
+
+
+def excerpt(value: Any, limit: int = 160) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+class RecentTrades:
+    """Recent trade keys of one symbol: two generations, so memory stays bounded."""
+
+    __slots__ = ("current", "previous")
+
+    def __init__(self) -> None:
+        self.current: set[TradeKey] = set()
+        self.previous: set[TradeKey] = set()
+
+    def remember(self, keys: list[TradeKey], half: int) -> None:
+        """Add new (not yet seen) ``keys`` in order, starting a generation past ``half`` keys."""
+        if len(self.current) + len(keys) <= half:
+            self.current.update(keys)  # no generation ends within these keys
+            return
+        for key in keys:
+            self.current.add(key)
+            if len(self.current) > half:
+                self.previous = self.current
+                self.current = set()
+
+
+def by_instrument(events: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Return ``events`` stably sorted by instrument and the cuts between instruments.
+
+    ``cuts`` starts with 0 and ends with ``len(events)``; each instrument's events keep their
+    arrival order.
+    """
+    n = len(events)
+    ids = events["instrument_id"]
+    if n == 1 or (ids == ids[0]).all():
+        return events, [0, n]
+    events = events[np.argsort(ids, kind="stable")]
+    ids = events["instrument_id"]
+    return events, [0, *(np.flatnonzero(ids[1:] != ids[:-1]) + 1).tolist(), n]
+
+
+class VendorDecoder:
+    """Per-symbol bad-input state, problem reports and batching of a vendor's decoder.
+
+    Parameters
+    ----------
+    instruments
+        Registry assigning ``instrument_id``; a private one by default.
+    dedup_window
+        About how many recent trades per symbol are remembered to drop duplicates.
+    """
+
+    logger: ClassVar[logging.Logger]
+    """Where the subclass's problems are logged."""
+
+    def __init__(self, *, instruments: Instruments | None = None, dedup_window: int = 4096) -> None:
+        self.instruments = instruments if instruments is not None else Instruments()
+        self._dedup_half = max(1, dedup_window // 2)
+        self._ids: dict[str, int] = {}
+        self._seen: dict[str, RecentTrades] = {}
+        self._last_trade_ts: dict[str, int] = {}
+        self._last_quote: dict[str, tuple[Any, ...]] = {}
+        self._last_bar: dict[tuple[str, str], tuple[Any, ...]] = {}
+        self._logged: set[str] = set()
+        self._frames = 0
+        self.stats: collections.Counter[str] = collections.Counter()
+
+    def reset_symbol(self, symbol: str) -> None:
+        """Forget the dedup and ordering state of ``symbol`` (after an unsubscribe)."""
+        self._seen.pop(symbol, None)
+        self._last_trade_ts.pop(symbol, None)
+        self._last_quote.pop(symbol, None)
+        for key in [k for k in self._last_bar if k[1] == symbol]:
+            del self._last_bar[key]
+
+    # -- per-symbol checks ------------------------------------------------------------------
+
+    def _check_trade(self, symbol: str, key: TradeKey, shown_id: object, problems: list[Problem],
+                     frame: int, index: int) -> None:
+        """Raise ``duplicate_trade`` for a trade seen before; remember the trade; report one
+        older than the symbol's newest as ``out_of_order_trade`` (it is kept)."""
+        seen = self._seen.get(symbol)
+        if seen is None:
+            seen = self._seen[symbol] = RecentTrades()
+        ts = key[2]
+        if key in seen.current or key in seen.previous:
+            raise BadMessage("duplicate_trade", f"trade id {shown_id} at {ts} seen before")
+        seen.remember([key], self._dedup_half)
+        last = self._last_trade_ts.get(symbol)
+        if last is not None and ts < last:
+            self._problem(problems, "out_of_order_trade", frame, index, symbol,
+                          f"trade at {ts} after one at {last}; kept")
+        else:
+            self._last_trade_ts[symbol] = ts
+
+    def _check_quote(self, symbol: str, row: tuple[Any, ...]) -> None:
+        """Raise ``duplicate_quote`` if ``row`` repeats the symbol's last quote; else keep it."""
+        if self._last_quote.get(symbol) == row:
+            raise BadMessage("duplicate_quote", f"same quote again at {row[0]}")
+        self._last_quote[symbol] = row
+
+    def _check_bar(self, key: tuple[str, str], row: tuple[Any, ...], what: str = "bar") -> None:
+        """Raise ``duplicate_bar`` if ``row`` repeats the last bar of ``key`` (vendor kind,
+        symbol); else keep it."""
+        if self._last_bar.get(key) == row:
+            raise BadMessage("duplicate_bar", f"same {what} again at {row[0]}")
+        self._last_bar[key] = row
+
+    def _problem(self, out: list[Problem], category: str, frame: int, index: int,
+                 symbol: str | None, detail: str) -> None:
+        problem = Problem(category, frame, index, symbol, detail[:300])
+        out.append(problem)
+        self.stats[category] += 1
+        if category not in self._logged:
+            self._logged.add(category)
+            self.logger.warning("%s at %s: %s (further ones are counted in stats['%s'] and "
+                                "logged at DEBUG)", category, problem.where, problem.detail,
+                                category)
+        else:
+            self.logger.debug("%s at %s: %s", category, problem.where, problem.detail)
+
+    # -- batches ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _received(messages: int, ts_received: int | None) -> np.ndarray | None:
+        """One receive-time array per frame; every batch gets a read-only view of it."""
+        if ts_received is None:
+            return None
+        received = np.full(messages, ts_received, np.int64)
+        received.flags.writeable = False
+        return received
+
+    def _emit(self, out: list[EventBatch], kind: EventKind, dtype: np.dtype,
+              rows: list[tuple[Any, ...]], received: np.ndarray | None) -> None:
+        """Append one batch per symbol of ``rows`` (arrival order kept within a symbol)."""
+        events, cuts = by_instrument(np.array(rows, dtype=dtype))
+        self._emit_grouped(out, kind, events, cuts, received)
+
+    def _emit_grouped(self, out: list[EventBatch], kind: EventKind, events: np.ndarray,
+                      cuts: list[int], received: np.ndarray | None,
+                      symbols: list[str] | None = None) -> None:
+        """Append one batch per instrument of ``events`` as grouped by :func:`by_instrument`."""
+        self.stats["events"] += len(events)
+        if symbols is None:
+            symbol_of = self.instruments.symbol_of
+            symbols = [symbol_of(iid) for iid in events["instrument_id"][cuts[:-1]].tolist()]
+        for symbol, start, end in zip(symbols, cuts, cuts[1:]):
+            out.append(EventBatch(kind, symbol, events[start:end],
+                                  None if received is None else received[: end - start]))
