@@ -50,7 +50,7 @@ from tradecore.scanners import (
     SnapshotInputs,
     TopGainersScanner,
 )
-from tradecore.resume import ResumeReport, check_fills, reconcile
+from tradecore.resume import ResumeReport, adopt_position, check_fills, reconcile
 from tradecore.session import RunState, StartLog, run_pipeline
 from tradecore.streams.alpaca import AlpacaStream
 from tradecore.streams.recorder import Recorder, RecordingStream
@@ -196,8 +196,8 @@ INHERITED_RULE = "inherited_position"
 
 
 def _block_inherited(state: RunState, positions: dict[str, Decimal]) -> None:
-    """No new entries on a symbol holding a restored position until it is flat: strategies
-    restart FLAT and do not own it, so an entry would add to a position nothing manages."""
+    """No new entries on a symbol holding a restored position no strategy adopted, until it is
+    flat: an entry would add to a position nothing manages."""
     inherited = {symbol for symbol, qty in positions.items() if qty}
     tracker = state.tracker
 
@@ -207,7 +207,7 @@ def _block_inherited(state: RunState, positions: dict[str, Decimal]) -> None:
         if tracker.qty(symbol) == 0:
             inherited.discard(symbol)  # flat once: strategies own whatever comes next
             return None
-        return (f"position restored by a resume ({tracker.qty(symbol)} shares) and owned by no "
+        return (f"position restored by a resume ({tracker.qty(symbol)} shares) and adopted by no "
                 "strategy: no new entries until it is flat")
 
     state.gate.add_rule(INHERITED_RULE, blocked)
@@ -321,6 +321,8 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             stream = RecordingStream(stream, Recorder(record))
         stack.push_async_callback(stream.close)
         scanner = _scanner(config, client, state, journal, clock)
+        to_adopt = {s for s, q in resumed.positions.items() if q} if resumed is not None else set()
+        adopted: set[str] = set()
 
         async def make_runner(symbol: str) -> SymbolRunner:
             for row in scanner.rows:
@@ -331,6 +333,10 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             engine = state.make_engine(symbol)
             runner = state.runner(symbol, engine)
             history = await _warm_up(client, runner, clock())
+            if symbol in to_adopt and resumed is not None:  # once: its first start after the resume
+                to_adopt.discard(symbol)
+                if adopt_position(state, runner, resumed, journal, clock(), history):
+                    adopted.add(symbol)
             if health is not None:
                 health.track(symbol)
                 runner.before_batch.append(health.before_batch)
@@ -371,9 +377,15 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
                     await asyncio.wait_for(stop.wait(), interval)
 
         await stream.subscribe([])  # connect now: failures surface before any trading
+        dashboard = None
+        if ui:  # before the resumed symbols start: it shows their adoptions
+            from tradecore.dashboard import Dashboard
+
+            dashboard = Dashboard(state, latency, clock, console=console)
         if resumed is not None:
-            _block_inherited(state, resumed.positions)
             await _restart_symbols(state, resumed.symbols, journal, clock())
+            # Before any event reaches an engine: nothing trades on an unmanaged position.
+            _block_inherited(state, {s: q for s, q in resumed.positions.items() if s not in adopted})
         if not state.paper:  # broker events reach the journal as they arrive, not at the next tick
             start_task(state.pipeline.run(), "tradecore.live.broker_events", owner=tasks, log=_log)
         start_task(consume(), "tradecore.live.consume", owner=tasks, log=_log)
@@ -383,11 +395,7 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
                                   active=lambda: state.manager.symbols if state.manager else ()),
                        "tradecore.live.health", owner=tasks, log=_log)
         ender = start_task(finished.wait(), "tradecore.live.session_end", owner=tasks, log=_log)
-        dashboard = None
-        if ui:
-            from tradecore.dashboard import Dashboard
-
-            dashboard = Dashboard(state, latency, clock, console=console)
+        if dashboard is not None:
             start_task(dashboard.run(stop), "tradecore.live.dashboard", owner=tasks, log=_log)
         try:
             await asyncio.wait({ender, *[t for t in tasks if t.get_name() == "tradecore.live.consume"]},

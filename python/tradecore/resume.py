@@ -16,13 +16,20 @@ acknowledged, so after a ``kill -9`` it holds everything the run acknowledged. A
    journaled as a ``reconciliation`` record, and the account is loaded from the broker;
 3. restarts a runner for every symbol that holds a position or an open order.
 
-Strategies restart FLAT: the native strategies expose no way to set a state (LONG with its
-entry, stop and target) and a FLAT strategy with a made-up entry would manage a position on
-numbers it never decided. The restored position is held by the account instead: it is
-marked, counted by risk and the kill switch, kept running by the manager while held, and
-closed by ``execution.flatten_on_exit`` at the end of the run (or by the kill switch). Until
-it is flat, the router's entry gate refuses new entries on that symbol (rule
-``inherited_position``): a FLAT strategy must not add to a position nothing manages.
+4. offers each restored position, after its symbol's warm-up, to the strategy that opened it
+   (:func:`opening_of` finds it in the journal: the position's first fill, its order, the
+   intent behind the order with its rule and stop). The strategy adopts it (its in-position
+   state with the levels it decided: stop, target, trailing high, entry time; or its pending
+   exit when an exit order is still working at the broker, which then reports to it) or says
+   why not: a short for a long-only strategy, more shares than one entry buys, no opening
+   intent (shares bought by hand), another strategy configured now. Each outcome is journaled
+   as an ``adoption`` record.
+
+A position no strategy adopted is held by the account: it is marked, counted by risk and the
+kill switch, kept running by the manager while held, and closed by
+``execution.flatten_on_exit`` at the end of the run (or by the kill switch). Until it is flat,
+the router's entry gate refuses new entries on that symbol (rule ``inherited_position``): a
+FLAT strategy must not add to a position nothing manages.
 
 With the paper venue, the venue's state died with the process: the journal is the truth,
 orders it held as open are journaled as canceled, and the resume says so.
@@ -34,6 +41,8 @@ import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+
+import numpy as np
 
 from tradecore.execution.broker import (
     Broker,
@@ -47,7 +56,8 @@ from tradecore.execution.market import clean
 from tradecore.journal.journal import Journal, OpenOrder
 from tradecore.schema import OrderType, Side, TimeInForce
 
-__all__ = ["RECONCILED", "Finding", "ResumeReport", "check_fills", "reconcile", "restore_from_journal"]
+__all__ = ["RECONCILED", "Finding", "Opening", "ResumeReport", "adopt_position", "check_fills", "opening_of",
+           "reconcile", "restore_from_journal"]
 
 _log = logging.getLogger("tradecore.resume")
 
@@ -92,6 +102,101 @@ class ResumeReport:
         journal.reconciliation(ts, finding.action, finding.message, symbol=finding.symbol,
                                order_id=finding.order_id, details=finding.details)
         _log.warning("resume: %s", finding.message)
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """How the position a symbol holds now was opened, as the journal tells it."""
+
+    entry_ts: int  # ns UTC of the first fill since the symbol was last flat
+    client_order_id: str  # the order of that fill
+    strategy: str | None = None  # the strategy whose intent sent the order (None: no intent found)
+    strategy_id: int = 0
+    rule: str = ""
+    stop_price: float = 0.0  # the intent's protective stop (0 = none)
+
+
+def opening_of(journal: Journal, symbol: str) -> Opening | None:
+    """The opening of ``symbol``'s current position: its first fill since the symbol was flat,
+    and the intent behind that fill's order, matched by the intent reference the order record
+    carries, or (journals written before it did) the last same-side intent before the fill.
+    None when the journal's fills leave the symbol flat."""
+    net, first = 0.0, None
+    for record in journal.records("fill", symbol=symbol):
+        was_flat = abs(net) < 1e-9
+        net += record.data["quantity"] if record.data["side"] == "BUY" else -record.data["quantity"]
+        if abs(net) < 1e-9:
+            first = None
+        elif was_flat or (first is not None and (net > 0) != (first.data["side"] == "BUY")):
+            first = record  # opened, or turned from long to short (or back)
+    if first is None:
+        return None
+    client_order_id = str(first.data.get("client_order_id") or first.order_id or "")
+    order = next((r for r in journal.records("order", symbol=symbol)
+                  if r.data.get("client_order_id") == client_order_id or r.order_id == first.order_id), None)
+    if order is None:  # shares the journal never sent an order for (bought by hand, another process)
+        return Opening(first.ts_event, client_order_id)
+    details = order.data.get("details") or {}
+    ref = details.get("intent")
+    intent = None
+    if ref is not None or "intent" not in details:  # None: an order no strategy asked for
+        for record in journal.records("intent", symbol=symbol):
+            if record.seq > order.seq:
+                break
+            if ref is not None:
+                if record.ts_event == ref["ts_intent"] and record.data["strategy_id"] == ref["strategy_id"]:
+                    intent = record
+            elif record.data["side"] == first.data["side"]:
+                intent = record
+    if intent is None:
+        return Opening(first.ts_event, client_order_id)
+    data = intent.data
+    return Opening(first.ts_event, client_order_id, data.get("strategy"), int(data["strategy_id"]),
+                   str(data["rule"]), float(data.get("stop_price") or 0.0))
+
+
+def adopt_position(state: Any, runner: Any, report: ResumeReport, journal: Journal, now: int,
+                   history: np.ndarray | None = None) -> bool:
+    """Offer ``runner.symbol``'s restored position to the strategy that opened it (call after
+    the warm-up, with its ``history`` bars for the high since the entry); journal the outcome as
+    an ``adoption`` record and publish it; return True when the strategy took it over."""
+    symbol = runner.symbol
+    position = state.tracker.position(symbol)
+    quantity = float(position.qty)
+    strategies = runner.engine.strategies
+    opening = opening_of(journal, symbol)
+    working = [o for o in report.open_orders if o.symbol == symbol]
+    exits = [o for o in working if (o.side == Side.SELL) == (quantity > 0)]
+    details: dict[str, Any] = {"quantity": quantity, "average_price": float(position.avg_entry_price),
+                               "exit_orders": [o.order_id for o in exits]}
+    strategy_name = opening.strategy if opening is not None else None
+    reason = ""
+    if opening is None or opening.strategy is None:
+        reason = "no intent of this run opened it (shares bought outside the strategies)"
+    elif not (0 <= opening.strategy_id < len(strategies)) or strategies[opening.strategy_id].name != opening.strategy:
+        configured = ", ".join(s.name for s in strategies)
+        reason = f"opened by {opening.strategy} ({opening.rule}) but the run now trades {configured}"
+    elif len(working) > len(exits):
+        reason = "an entry order is still working at the broker: its fills would not reach the strategy"
+    adopted = False
+    if not reason:
+        assert opening is not None
+        details.update(entry_ts=opening.entry_ts, rule=opening.rule, stop_price=opening.stop_price)
+        highest = 0.0
+        if history is not None and len(history):
+            since = history[history["ts_end"] > opening.entry_ts]
+            highest = float(since["high"].max()) if len(since) else 0.0
+        result = runner.engine.native.adopt(
+            strategy_id=opening.strategy_id, quantity=quantity, average_price=details["average_price"],
+            entry_ts=opening.entry_ts, now=now, stop_price=opening.stop_price, highest=highest,
+            exit_pending=bool(exits))
+        adopted, reason = result.adopted, result.reason
+        if adopted and exits:  # the working exit reports to the strategy: no second exit
+            state.execution.adopt_orders(runner, exits, opening.strategy_id)
+    journal.adoption(now, symbol, adopted=adopted, strategy=strategy_name, reason=reason, details=details)
+    state.bus.publish("adoption", symbol, now, adopted=adopted, strategy=strategy_name, reason=reason)
+    _log.warning("resume: %s %s: %s", symbol, "adopted" if adopted else "not adopted", reason)
+    return adopted
 
 
 def _dec(value: float) -> Decimal:

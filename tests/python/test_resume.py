@@ -14,6 +14,7 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from tradecore.config import Config
 from tradecore.execution import OrderRequest
@@ -243,3 +244,145 @@ def test_a_restored_position_blocks_new_entries_on_its_symbol_until_it_is_flat()
     assert isinstance(route("OTHER", Side.BUY), OrderRouted)  # other symbols trade as usual
     state.tracker.on_fill("ACME", Side.SELL, Decimal(100), Decimal(10))
     assert isinstance(route("ACME", Side.BUY), OrderRouted)  # flat: strategies own what comes next
+
+
+MINUTE = 60 * 10**9
+OPEN = 1_795_705_200_000_000_000 - 30 * MINUTE  # 09:30 New York on a weekday
+PM_STRATEGY = {"name": "premarket_momentum",
+               "params": {"prior_close": 4.0, "max_spread": 0.0, "quantity": 100, "exit_on_vwap_loss": False}}
+
+
+def _crashed_run(path: Path) -> None:
+    """What a crashed run's journal holds: premarket_momentum broke out at 09:32 with a 4.95 stop
+    and bought ACME (100 at 5.29); the shares of BYHAND were bought with no intent; OLDCO's
+    order record predates the intent reference (an older journal)."""
+    from tradecore.journal.journal import StrategyNames
+    from tradecore.strategies import PremarketMomentum, PremarketMomentumParams
+
+    names = StrategyNames.of(PremarketMomentum(PremarketMomentumParams(prior_close=4.0)))
+    with Journal(path, synchronous="NORMAL") as journal:
+        for symbol, ref in (("ACME", True), ("OLDCO", False)):
+            intent_ts = OPEN + 2 * MINUTE
+            journal.intent(symbol, {"ts_event": intent_ts, "strategy_id": 0, "rule": 2, "side": "BUY",
+                                    "quantity": 100.0, "stop_price": 4.95, "reference_price": 5.28}, names)
+            details = {"reason": "", "intent": {"strategy_id": 0, "rule": 2, "transition": 3, "ts_intent": intent_ts}}
+            journal.order(intent_ts, symbol, f"tcdead-{symbol}", side="BUY", quantity=100.0,
+                          client_order_id=f"tcdead-{symbol}", details=details if ref else {"reason": ""})
+            journal.fill(symbol, {"ts_event": OPEN + 3 * MINUTE, "side": "BUY", "price": 5.29, "quantity": 100.0},
+                         order_id=f"tcdead-{symbol}", client_order_id=f"tcdead-{symbol}")
+        journal.order(OPEN, "BYHAND", "manual-1", side="BUY", quantity=5.0, client_order_id="manual-1",
+                      details={"reason": "", "intent": None})
+        journal.fill("BYHAND", {"ts_event": OPEN + MINUTE, "side": "BUY", "price": 3.0, "quantity": 5.0},
+                     order_id="manual-1", client_order_id="manual-1")
+
+
+def _trades(*rows: tuple[int, float]) -> Any:
+    from tradecore import schema
+
+    trades = schema.empty(schema.TRADE, len(rows))
+    trades["ts_event"], trades["price"] = [t for t, _ in rows], [p for _, p in rows]
+    trades["size"] = 100
+    return trades
+
+
+def test_opening_of_finds_the_intent_behind_a_position_in_new_and_old_journals(tmp_path: Path) -> None:
+    from tradecore.resume import opening_of
+
+    _crashed_run(tmp_path / "journal.sqlite")
+    with Journal(tmp_path / "journal.sqlite", readonly=True) as journal:
+        acme, old, by_hand = (opening_of(journal, s) for s in ("ACME", "OLDCO", "BYHAND"))
+        assert opening_of(journal, "NOPE") is None
+    assert acme is not None and old is not None and by_hand is not None
+    for opening in (acme, old):
+        assert (opening.strategy, opening.rule, opening.stop_price) == ("premarket_momentum", "break_premarket_high",
+                                                                        4.95)
+        assert opening.entry_ts == OPEN + 3 * MINUTE
+    assert by_hand.strategy is None and by_hand.client_order_id == "manual-1"
+
+
+def test_a_restored_position_is_adopted_and_its_stop_exits_it_on_the_paper_venue(tmp_path: Path) -> None:
+    from tradecore.resume import ResumeReport, adopt_position, restore_from_journal
+    from tradecore.session import RunState
+    from tradecore.streams.base import EventBatch, EventKind
+
+    path = tmp_path / "journal.sqlite"
+    _crashed_run(path)
+
+    async def scenario() -> None:
+        journal = Journal(path, synchronous="NORMAL")
+        config = Config().with_overrides(strategy=PM_STRATEGY)
+        state = RunState.create(config, journal=journal)
+        positions = restore_from_journal(journal, state.tracker, Decimal(100_000))
+        assert positions == {"ACME": 100, "OLDCO": 100, "BYHAND": 5}
+        seen = state.bus.subscribe(["adoption", "transition"])
+        engine = state.make_engine("ACME")
+        runner = state.runner("ACME", engine)
+        from tradecore import schema
+
+        history = schema.empty(schema.BAR, 8)
+        history["ts_event"] = [OPEN + i * MINUTE for i in range(8)]
+        history["ts_end"] = history["ts_event"] + MINUTE
+        history["open"] = history["low"] = history["close"] = history["vwap"] = 5.2
+        history["high"] = [5.3, 5.3, 5.3, 5.3, 5.6, 5.45, 5.4, 5.35]  # 5.60 at 09:34, after the entry
+        history["volume"] = 1_000
+        engine.warm_up(history)
+        report = ResumeReport(positions={s: Decimal(q) for s, q in positions.items()})
+        assert adopt_position(state, runner, report, journal, OPEN + 10 * MINUTE, history)
+        strategy = engine.strategies[0]
+        assert strategy.state_names[strategy.state] == "LONG" and strategy.position == 100
+        (record,) = journal.records("adoption")
+        assert record.symbol == "ACME" and record.data["adopted"] and record.data["strategy"] == "premarket_momentum"
+        assert "stop 4.95" in record.data["reason"] and "highest 5.6" in record.data["reason"]
+        assert record.data["details"]["rule"] == "break_premarket_high"
+
+        # 09:40-09:41: a print through the 4.95 stop; the 09:41 print closes the bar.
+        await runner.process(EventBatch(EventKind.TRADE, "ACME", _trades(
+            (OPEN + 10 * MINUTE + 10**9, 5.20), (OPEN + 10 * MINUTE + 30 * 10**9, 4.90),
+            (OPEN + 11 * MINUTE + 10**9, 4.93))))
+        await state.pipeline.drain()
+        journal.flush()
+        rules = [r.data["rule"] for r in journal.records("transition", symbol="ACME")]
+        assert rules[:3] == ["adopted", "stop_hit", "exit_filled_at_loss"]
+        (sell,) = [r for r in journal.records("fill", symbol="ACME") if r.data["side"] == "SELL"]
+        assert sell.data["quantity"] == 100
+        assert state.tracker.qty("ACME") == 0 and strategy.position == 0
+        events = seen.drain()
+        assert [e.topic for e in events][:2] == ["adoption", "transition"]
+        assert events[1].data["target"] == "LONG" and events[1].data["rule"] == "adopted"
+        journal.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_position_the_configured_strategy_did_not_open_falls_back_to_the_entry_block(tmp_path: Path) -> None:
+    from tradecore.execution import IntentRejected, TradeIntent
+    from tradecore.execution.market import MarketSnapshot
+    from tradecore.live import INHERITED_RULE, _block_inherited
+    from tradecore.resume import ResumeReport, adopt_position, restore_from_journal
+    from tradecore.schema import Sizing
+    from tradecore.session import RunState
+
+    path = tmp_path / "journal.sqlite"
+    _crashed_run(path)
+    journal = Journal(path, synchronous="NORMAL")
+    state = RunState.create(Config().with_overrides(strategy={"name": "ema_cross"}), journal=journal)
+    positions = restore_from_journal(journal, state.tracker, Decimal(100_000))
+    report = ResumeReport(positions={s: Decimal(q) for s, q in positions.items()})
+    adopted = set()
+    for symbol in ("ACME", "BYHAND"):
+        runner = state.runner(symbol, state.make_engine(symbol))
+        if adopt_position(state, runner, report, journal, OPEN + 10 * MINUTE):
+            adopted.add(symbol)
+        assert runner.engine.strategies[0].state == 0 and runner.engine.strategies[0].position == 0
+    assert adopted == set()
+    reasons = {r.symbol: r.data["reason"] for r in journal.records("adoption") if not r.data["adopted"]}
+    assert reasons == {"ACME": "opened by premarket_momentum (break_premarket_high) but the run now trades ema_cross",
+                       "BYHAND": "no intent of this run opened it (shares bought outside the strategies)"}
+    _block_inherited(state, {s: q for s, q in report.positions.items() if s not in adopted})
+    intent = TradeIntent(symbol="ACME", side=Side.BUY, order_type=OrderType.MARKET, sizing=Sizing.SHARES,
+                         quantity=Decimal(10), ts_event=OPEN + 30 * MINUTE)
+    market = MarketSnapshot("ACME", bid=Decimal("5.00"), ask=Decimal("5.02"), last=Decimal(5), ts_event=1)
+    refused = state.pipeline.router.route(intent, market, now=OPEN + 30 * MINUTE)
+    assert isinstance(refused, IntentRejected) and refused.rule == INHERITED_RULE
+    assert "adopted by no strategy" in refused.reason
+    journal.close()
