@@ -124,6 +124,23 @@ def test_live_resumes_after_kill_9_with_nothing_acknowledged_lost(tmp_path: Path
             assert found["position_corrected"].symbol == outsider
             assert found["end_check"].data["details"]["mismatches"] == []
             journal_positions = {s: p.quantity for s, p in journal.positions().items()}
+            adoptions = {r.symbol: r for r in journal.records("adoption")}
+            flattened_while_down = {f.symbol for f in found.values() if f.data["action"] == "fill_applied"}
+            # The strategy that opened each held position took it over and managed it to its exit.
+            for symbol in held - flattened_while_down:
+                adoption = adoptions[symbol]
+                assert adoption.data["adopted"] and adoption.data["strategy"] == "ema_cross", adoption.data
+                after_adoption = [r.data["rule"] for r in journal.records("transition", symbol=symbol,
+                                                                          after_seq=adoption.seq)]
+                assert after_adoption[0] in ("adopted", "adopted_exit_pending"), after_adoption
+                assert "exit_filled" in after_adoption, after_adoption
+                assert any(r.data["side"] == "SELL" for r in journal.records("fill", symbol=symbol,
+                                                                             after_seq=adoption.seq))
+            # Shares bought by hand are nobody's: refused, so the entry block holds the symbol.
+            assert not adoptions[outsider].data["adopted"]
+            assert "no intent of this run opened it" in adoptions[outsider].data["reason"]
+            assert not [r for r in journal.records("intent", symbol=outsider, after_seq=adoptions[outsider].seq)
+                        if r.data["side"] == "BUY" and _routed(journal, r)]
         # Every acknowledged order and fill from before the crash is still there, in place, once.
         assert after[:len(before)] == before and sent[:len(sent_before)] == sent_before
         assert len(set(sent)) == len(sent)
@@ -141,6 +158,12 @@ def test_live_resumes_after_kill_9_with_nothing_acknowledged_lost(tmp_path: Path
     finally:
         sim.terminate()
         sim.communicate(timeout=30)
+
+
+def _routed(journal: Journal, intent: Any) -> bool:
+    """Whether ``intent`` became an order (the next record of its symbol is not a refusal)."""
+    following = next(journal.records(("risk", "order"), symbol=intent.symbol, after_seq=intent.seq), None)
+    return following is not None and following.kind == "order"
 
 
 def _last_prices(urls: dict[str, str], symbols: list[str]) -> dict[str, float]:
@@ -212,7 +235,9 @@ def test_paper_live_resumes_from_its_journal_after_kill_9(tmp_path: Path) -> Non
     with Journal(journal_path, readonly=True) as journal:
         after = [(r.seq, r.order_id, r.data["quantity"]) for r in journal.records("fill")]
         assert after[:len(before)] == before
-        # The restored positions were carried and closed at exit.
+        # The restored positions were adopted by the strategy, and closed (by it or at exit).
+        adopted = {r.symbol for r in journal.records("adoption") if r.data["adopted"]}
+        assert adopted == held
         assert all(abs(q) < 1e-9 for q in journal.net_fills().values())
         sold = {r.symbol for r in journal.fills()[len(before):] if r.data["side"] == "SELL"}
         assert set(held) <= sold
