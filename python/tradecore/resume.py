@@ -178,13 +178,17 @@ def adopt_position(state: Any, runner: Any, report: ResumeReport, journal: Journ
         reason = f"opened by {opening.strategy} ({opening.rule}) but the run now trades {configured}"
     elif len(working) > len(exits):
         reason = "an entry order is still working at the broker: its fills would not reach the strategy"
+    elif exits and abs(sum(float(o.leaves_qty) for o in exits) - abs(quantity)) > 1e-9:
+        # A strategy's exit closes the whole position: it cannot wait on a part of it.
+        reason = (f"exit orders for {sum(float(o.leaves_qty) for o in exits):g} of {abs(quantity):g} shares "
+                  "are working at the broker")
     adopted = False
     if not reason:
         assert opening is not None
         details.update(entry_ts=opening.entry_ts, rule=opening.rule, stop_price=opening.stop_price)
         highest = 0.0
         if history is not None and len(history):
-            since = history[history["ts_end"] > opening.entry_ts]
+            since = history[history["ts_end"] > opening.entry_ts]  # bars that ended after the entry
             highest = float(since["high"].max()) if len(since) else 0.0
         result = runner.engine.native.adopt(
             strategy_id=opening.strategy_id, quantity=quantity, average_price=details["average_price"],

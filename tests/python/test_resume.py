@@ -411,3 +411,60 @@ def test_a_position_the_configured_strategy_did_not_open_falls_back_to_the_entry
     assert isinstance(refused, IntentRejected) and refused.rule == INHERITED_RULE
     assert "adopted by no strategy" in refused.reason
     journal.close()
+
+
+def test_an_exit_left_working_by_the_crashed_process_reports_to_the_adopting_strategy(tmp_path: Path) -> None:
+    """The strategy waits in PENDING_EXIT on the old process's exit order instead of sending a
+    second one; the order's fill reaches it through the broker's events; an exit covering only
+    part of the position is refused."""
+    from tradecore.execution.broker import BrokerEvent, BrokerEventType, Order, OrderState
+    from tradecore.journal.journal import StrategyNames
+    from tradecore.resume import ResumeReport, adopt_position
+    from tradecore.session import BrokerExecution, RunState
+    from tradecore.strategies import EmaCross, EmaCrossParams
+
+    journal = Journal(tmp_path / "journal.sqlite", synchronous="NORMAL")
+    names = StrategyNames.of(EmaCross(EmaCrossParams(fast=2, slow=3, quantity=10)))
+    for symbol in ("ACME", "PART"):
+        journal.intent(symbol, {"ts_event": OPEN, "strategy_id": 0, "rule": 0, "side": "BUY", "quantity": 10.0},
+                       names)
+        journal.order(OPEN, symbol, f"tcold-{symbol}", side="BUY", quantity=10.0, client_order_id=f"tcold-{symbol}",
+                      details={"intent": {"strategy_id": 0, "rule": 0, "transition": 0, "ts_intent": OPEN}})
+        journal.fill(symbol, {"ts_event": OPEN + MINUTE, "side": "BUY", "price": 5.0, "quantity": 10.0},
+                     order_id=f"b-{symbol}", client_order_id=f"tcold-{symbol}")
+    broker = AlpacaBroker(base_url="http://127.0.0.1:9", key_id="k", secret_key="s", stream=False)  # never called
+    config = Config().with_overrides(strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3, "quantity": 10}})
+    state = RunState.create(config, journal=journal, broker=broker, order_prefix="tcnew")
+
+    def exit_order(symbol: str, qty: int) -> Order:
+        return Order(order_id=f"x-{symbol}", client_order_id=f"tcold-x-{symbol}", symbol=symbol, side=Side.SELL,
+                     type=OrderType.LIMIT, qty=Decimal(qty), limit_price=Decimal(6), status=OrderState.NEW)
+
+    report = ResumeReport(positions={"ACME": Decimal(10), "PART": Decimal(10)},
+                          open_orders=[exit_order("ACME", 10), exit_order("PART", 4)])
+    runners = {}
+    for symbol in ("ACME", "PART"):
+        state.tracker.on_fill(symbol, Side.BUY, Decimal(10), Decimal(5))
+        runners[symbol] = state.runner(symbol, state.make_engine(symbol))
+    assert adopt_position(state, runners["ACME"], report, journal, OPEN + 5 * MINUTE)
+    assert not adopt_position(state, runners["PART"], report, journal, OPEN + 5 * MINUTE)
+    records = {r.symbol: r.data for r in journal.records("adoption")}
+    assert records["ACME"]["details"]["exit_orders"] == ["x-ACME"]
+    assert records["PART"]["reason"] == "exit orders for 4 of 10 shares are working at the broker"
+    strategy = runners["ACME"].engine.strategies[0]
+    assert strategy.state_names[strategy.state] == "PENDING_EXIT"
+
+    async def fill_the_old_exit() -> None:
+        filled = exit_order("ACME", 10).evolve(status=OrderState.FILLED, filled_qty=Decimal(10))
+        other = exit_order("ACME", 10).evolve(order_id="y-ACME", status=OrderState.FILLED)  # not adopted
+        for order in (filled, other):
+            state.execution.on_broker_event(BrokerEvent(type=BrokerEventType.FILL, order=order,
+                                                        ts_event=OPEN + 6 * MINUTE, fill_qty=Decimal(10),
+                                                        fill_price=Decimal(6)))
+        assert isinstance(state.execution, BrokerExecution)
+        assert len(state.execution.pending["ACME"]) == 1  # the other order's fill is not the engine's
+        await state.execution.deliver("ACME")
+
+    asyncio.run(fill_the_old_exit())
+    assert strategy.state_names[strategy.state] == "FLAT" and strategy.position == 0
+    journal.close()
