@@ -14,8 +14,7 @@ acknowledged, so after a ``kill -9`` it holds everything the run acknowledged. A
    expired...). An order the broker never received is journaled as rejected. Then positions
    and cash are compared: the broker is the truth for money, so any difference is reported,
    journaled as a ``reconciliation`` record, and the account is loaded from the broker;
-3. restarts a runner for every symbol that holds a position or an open order.
-
+3. restarts a runner for every symbol that holds a position or an open order;
 4. offers each restored position, after its symbol's warm-up, to the strategy that opened it
    (:func:`opening_of` finds it in the journal: the position's first fill, its order, the
    intent behind the order with its rule and stop). The strategy adopts it (its in-position
@@ -52,6 +51,7 @@ from tradecore.execution.broker import (
     OrderState,
     UnknownOrderError,
 )
+from tradecore.errors import Error
 from tradecore.execution.market import clean
 from tradecore.journal.journal import Journal, OpenOrder
 from tradecore.schema import OrderType, Side, TimeInForce
@@ -91,6 +91,7 @@ class ResumeReport:
     findings: list[Finding] = field(default_factory=list)
     positions: dict[str, Decimal] = field(default_factory=dict)  # after reconciling, signed shares
     open_orders: list[Order] = field(default_factory=list)  # still working at the broker
+    adoptions: dict[str, tuple[bool, str]] = field(default_factory=dict)  # symbol -> (adopted, why)
 
     @property
     def symbols(self) -> list[str]:
@@ -170,18 +171,20 @@ def adopt_position(state: Any, runner: Any, report: ResumeReport, journal: Journ
     details: dict[str, Any] = {"quantity": quantity, "average_price": float(position.avg_entry_price),
                                "exit_orders": [o.order_id for o in exits]}
     strategy_name = opening.strategy if opening is not None else None
+    exiting = sum(float(o.leaves_qty) for o in exits)
     reason = ""
-    if opening is None or opening.strategy is None:
+    if quantity == 0:
+        reason = "flat by now: nothing to adopt"
+    elif opening is None or opening.strategy is None:
         reason = "no intent of this run opened it (shares bought outside the strategies)"
     elif not (0 <= opening.strategy_id < len(strategies)) or strategies[opening.strategy_id].name != opening.strategy:
         configured = ", ".join(s.name for s in strategies)
         reason = f"opened by {opening.strategy} ({opening.rule}) but the run now trades {configured}"
     elif len(working) > len(exits):
         reason = "an entry order is still working at the broker: its fills would not reach the strategy"
-    elif exits and abs(sum(float(o.leaves_qty) for o in exits) - abs(quantity)) > 1e-9:
+    elif exits and abs(exiting - abs(quantity)) > 1e-9:
         # A strategy's exit closes the whole position: it cannot wait on a part of it.
-        reason = (f"exit orders for {sum(float(o.leaves_qty) for o in exits):g} of {abs(quantity):g} shares "
-                  "are working at the broker")
+        reason = f"exit orders for {exiting:g} of {abs(quantity):g} shares are working at the broker"
     adopted = False
     if not reason:
         assert opening is not None
@@ -190,16 +193,21 @@ def adopt_position(state: Any, runner: Any, report: ResumeReport, journal: Journ
         if history is not None and len(history):
             since = history[history["ts_end"] > opening.entry_ts]  # bars that ended after the entry
             highest = float(since["high"].max()) if len(since) else 0.0
-        result = runner.engine.native.adopt(
-            strategy_id=opening.strategy_id, quantity=quantity, average_price=details["average_price"],
-            entry_ts=opening.entry_ts, now=now, stop_price=opening.stop_price, highest=highest,
-            exit_pending=bool(exits))
-        adopted, reason = result.adopted, result.reason
+        try:
+            result = runner.engine.native.adopt(
+                strategy_id=opening.strategy_id, quantity=quantity, average_price=details["average_price"],
+                entry_ts=opening.entry_ts, now=now, stop_price=opening.stop_price, highest=highest,
+                exit_pending=bool(exits))
+            adopted, reason = result.adopted, result.reason
+        except Error as error:  # numbers it cannot take: the account holds the position
+            reason = str(error)
         if adopted and exits:  # the working exit reports to the strategy: no second exit
             state.execution.adopt_orders(runner, exits, opening.strategy_id)
     journal.adoption(now, symbol, adopted=adopted, strategy=strategy_name, reason=reason, details=details)
     state.bus.publish("adoption", symbol, now, adopted=adopted, strategy=strategy_name, reason=reason)
-    _log.warning("resume: %s %s: %s", symbol, "adopted" if adopted else "not adopted", reason)
+    report.adoptions[symbol] = (adopted, reason)
+    _log.log(logging.INFO if adopted else logging.WARNING, "resume: %s %s: %s", symbol,
+             "adopted" if adopted else "not adopted", reason)
     return adopted
 
 

@@ -111,6 +111,7 @@ def test_live_resumes_after_kill_9_with_nothing_acknowledged_lost(tmp_path: Path
         assert f"resumed run {run_id}" in resumed.stdout
         assert f"{outsider}: the broker holds 7 shares the journal does not know" in resumed.stdout
         assert "journal fills equal the broker's" in resumed.stdout
+        assert f"{outsider}: not adopted: no intent of this run opened it" in resumed.stdout
 
         info = RunRegistry(runs).get(run_id)
         assert info.status == "finished" and len(list(runs.glob("*/journal.sqlite"))) == 1
@@ -425,7 +426,7 @@ def test_an_exit_left_working_by_the_crashed_process_reports_to_the_adopting_str
 
     journal = Journal(tmp_path / "journal.sqlite", synchronous="NORMAL")
     names = StrategyNames.of(EmaCross(EmaCrossParams(fast=2, slow=3, quantity=10)))
-    for symbol in ("ACME", "PART"):
+    for symbol in ("ACME", "PART", "ZERO"):
         journal.intent(symbol, {"ts_event": OPEN, "strategy_id": 0, "rule": 0, "side": "BUY", "quantity": 10.0},
                        names)
         journal.order(OPEN, symbol, f"tcold-{symbol}", side="BUY", quantity=10.0, client_order_id=f"tcold-{symbol}",
@@ -440,17 +441,21 @@ def test_an_exit_left_working_by_the_crashed_process_reports_to_the_adopting_str
         return Order(order_id=f"x-{symbol}", client_order_id=f"tcold-x-{symbol}", symbol=symbol, side=Side.SELL,
                      type=OrderType.LIMIT, qty=Decimal(qty), limit_price=Decimal(6), status=OrderState.NEW)
 
-    report = ResumeReport(positions={"ACME": Decimal(10), "PART": Decimal(10)},
+    report = ResumeReport(positions={"ACME": Decimal(10), "PART": Decimal(10), "ZERO": Decimal(10)},
                           open_orders=[exit_order("ACME", 10), exit_order("PART", 4)])
     runners = {}
-    for symbol in ("ACME", "PART"):
-        state.tracker.on_fill(symbol, Side.BUY, Decimal(10), Decimal(5))
+    for symbol in ("ACME", "PART", "ZERO"):
+        state.tracker.on_fill(symbol, Side.BUY, Decimal(10), Decimal(0 if symbol == "ZERO" else 5))
         runners[symbol] = state.runner(symbol, state.make_engine(symbol))
     assert adopt_position(state, runners["ACME"], report, journal, OPEN + 5 * MINUTE)
     assert not adopt_position(state, runners["PART"], report, journal, OPEN + 5 * MINUTE)
+    assert not adopt_position(state, runners["ZERO"], report, journal, OPEN + 5 * MINUTE)  # no exception
     records = {r.symbol: r.data for r in journal.records("adoption")}
     assert records["ACME"]["details"]["exit_orders"] == ["x-ACME"]
     assert records["PART"]["reason"] == "exit orders for 4 of 10 shares are working at the broker"
+    assert records["ZERO"]["reason"] == "ema_cross: cannot adopt a position at average price 0"
+    assert report.adoptions["PART"] == (False, records["PART"]["reason"]) and report.adoptions["ACME"][0]
+    assert runners["ZERO"].engine.strategies[0].state == 0 and not runners["ZERO"].engine.native.faulted
     strategy = runners["ACME"].engine.strategies[0]
     assert strategy.state_names[strategy.state] == "PENDING_EXIT"
 
