@@ -16,7 +16,7 @@ acknowledged, so after a ``kill -9`` it holds everything the run acknowledged. A
    journaled as a ``reconciliation`` record, and the account is loaded from the broker;
 3. restarts a runner for every symbol that holds a position or an open order;
 4. offers each restored position, after its symbol's warm-up, to the strategy that opened it
-   (:func:`opening_of` finds it in the journal: the position's first fill, its order, the
+   (:func:`openings_of` finds it in the journal: the position's first fill, its order, the
    intent behind the order with its rule and stop). The strategy adopts it (its in-position
    state with the levels it decided: stop, target, trailing high, entry time; or its pending
    exit when an exit order is still working at the broker, which then reports to it) or says
@@ -53,10 +53,10 @@ from tradecore.execution.broker import (
 )
 from tradecore.errors import Error
 from tradecore.execution.market import clean
-from tradecore.journal.journal import Journal, OpenOrder
+from tradecore.journal.journal import Journal, OpenOrder, Record
 from tradecore.schema import OrderType, Side, TimeInForce
 
-__all__ = ["RECONCILED", "Finding", "Opening", "ResumeReport", "adopt_position", "check_fills", "opening_of",
+__all__ = ["RECONCILED", "Finding", "Opening", "ResumeReport", "adopt_position", "check_fills", "openings_of",
            "reconcile", "restore_from_journal"]
 
 _log = logging.getLogger("tradecore.resume")
@@ -84,6 +84,18 @@ class Finding:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """How the position a symbol holds now was opened, as the journal tells it."""
+
+    entry_ts: int  # ns UTC of the first fill since the symbol was last flat
+    client_order_id: str  # the order of that fill
+    strategy: str | None = None  # the strategy whose intent sent the order (None: no intent found)
+    strategy_id: int = 0
+    rule: str = ""
+    stop_price: float = 0.0  # the intent's protective stop (0 = none)
+
+
 @dataclass
 class ResumeReport:
     """What a resume restored and found."""
@@ -92,6 +104,7 @@ class ResumeReport:
     positions: dict[str, Decimal] = field(default_factory=dict)  # after reconciling, signed shares
     open_orders: list[Order] = field(default_factory=list)  # still working at the broker
     adoptions: dict[str, tuple[bool, str]] = field(default_factory=dict)  # symbol -> (adopted, why)
+    openings: dict[str, Opening] | None = None  # how the positions were opened (openings_of)
 
     @property
     def symbols(self) -> list[str]:
@@ -105,55 +118,48 @@ class ResumeReport:
         _log.warning("resume: %s", finding.message)
 
 
-@dataclass(frozen=True, slots=True)
-class Opening:
-    """How the position a symbol holds now was opened, as the journal tells it."""
-
-    entry_ts: int  # ns UTC of the first fill since the symbol was last flat
-    client_order_id: str  # the order of that fill
-    strategy: str | None = None  # the strategy whose intent sent the order (None: no intent found)
-    strategy_id: int = 0
-    rule: str = ""
-    stop_price: float = 0.0  # the intent's protective stop (0 = none)
-
-
-def opening_of(journal: Journal, symbol: str) -> Opening | None:
-    """The opening of ``symbol``'s current position: its first fill since the symbol was flat,
-    and the intent behind that fill's order, matched by the intent reference the order record
-    carries, or (journals written before it did) the last same-side intent before the fill.
-    None when the journal's fills leave the symbol flat."""
-    net, first = 0.0, None
-    for record in journal.records("fill", symbol=symbol):
-        was_flat = abs(net) < 1e-9
-        net += record.data["quantity"] if record.data["side"] == "BUY" else -record.data["quantity"]
-        if abs(net) < 1e-9:
-            first = None
-        elif was_flat or (first is not None and (net > 0) != (first.data["side"] == "BUY")):
-            first = record  # opened, or turned from long to short (or back)
-    if first is None:
-        return None
-    client_order_id = str(first.data.get("client_order_id") or first.order_id or "")
-    order = next((r for r in journal.records("order", symbol=symbol)
-                  if r.data.get("client_order_id") == client_order_id or r.order_id == first.order_id), None)
-    if order is None:  # shares the journal never sent an order for (bought by hand, another process)
-        return Opening(first.ts_event, client_order_id)
-    details = order.data.get("details") or {}
-    ref = details.get("intent")
-    intent = None
-    if ref is not None or "intent" not in details:  # None: an order no strategy asked for
-        for record in journal.records("intent", symbol=symbol):
-            if record.seq > order.seq:
-                break
+def openings_of(journal: Journal) -> dict[str, Opening]:
+    """How each symbol's current position was opened, in one pass over the journal: its first
+    fill since the symbol was flat, and the intent behind that fill's order, matched by the
+    intent reference the order record carries, or (journals written before it did) the last
+    same-side intent before the order. Symbols the journal's fills leave flat are absent."""
+    net: dict[str, float] = {}
+    first: dict[str, Record] = {}
+    order_intents: dict[str, Record | None] = {}  # client order id -> the intent behind the order
+    intents: dict[tuple[str, int, int], Record] = {}  # (symbol, ts, strategy id) -> intent
+    last_intent: dict[tuple[str, str], Record] = {}  # (symbol, side) -> the latest intent
+    for record in journal.records(("intent", "order", "fill")):
+        symbol, data = record.symbol or "", record.data
+        if record.kind == "intent":
+            intents[(symbol, record.ts_event, data["strategy_id"])] = record
+            last_intent[(symbol, data["side"])] = record
+        elif record.kind == "order":
+            details = data.get("details") or {}
+            ref = details.get("intent")
             if ref is not None:
-                if record.ts_event == ref["ts_intent"] and record.data["strategy_id"] == ref["strategy_id"]:
-                    intent = record
-            elif record.data["side"] == first.data["side"]:
-                intent = record
-    if intent is None:
-        return Opening(first.ts_event, client_order_id)
-    data = intent.data
-    return Opening(first.ts_event, client_order_id, data.get("strategy"), int(data["strategy_id"]),
-                   str(data["rule"]), float(data.get("stop_price") or 0.0))
+                intent = intents.get((symbol, ref["ts_intent"], ref["strategy_id"]))
+            else:  # None: an order no strategy asked for; no key: a journal from before the reference
+                intent = None if "intent" in details else last_intent.get((symbol, data["side"]))
+            order_intents[str(data.get("client_order_id") or record.order_id)] = intent
+        else:
+            was_flat = abs(net.get(symbol, 0.0)) < 1e-9
+            held = net[symbol] = net.get(symbol, 0.0) + (data["quantity"] if data["side"] == "BUY"
+                                                         else -data["quantity"])
+            if abs(held) < 1e-9:
+                first.pop(symbol, None)
+            elif was_flat or (held > 0) != (first[symbol].data["side"] == "BUY"):
+                first[symbol] = record  # opened, or turned from long to short (or back)
+    found = {}
+    for symbol, fill in first.items():
+        client_order_id = str(fill.data.get("client_order_id") or fill.order_id or "")
+        intent = order_intents.get(client_order_id)
+        if intent is None:  # no order (bought by hand, another process) or no strategy behind it
+            found[symbol] = Opening(fill.ts_event, client_order_id)
+            continue
+        data = intent.data
+        found[symbol] = Opening(fill.ts_event, client_order_id, data.get("strategy"), int(data["strategy_id"]),
+                                str(data["rule"]), float(data.get("stop_price") or 0.0))
+    return found
 
 
 def adopt_position(state: Any, runner: Any, report: ResumeReport, journal: Journal, now: int,
@@ -165,7 +171,9 @@ def adopt_position(state: Any, runner: Any, report: ResumeReport, journal: Journ
     position = state.tracker.position(symbol)
     quantity = float(position.qty)
     strategies = runner.engine.strategies
-    opening = opening_of(journal, symbol)
+    if report.openings is None:  # read once, at the first adoption: after every fill the resume applied
+        report.openings = openings_of(journal)
+    opening = report.openings.get(symbol)
     working = [o for o in report.open_orders if o.symbol == symbol]
     exits = [o for o in working if (o.side == Side.SELL) == (quantity > 0)]
     details: dict[str, Any] = {"quantity": quantity, "average_price": float(position.avg_entry_price),

@@ -311,14 +311,14 @@ def _trades(*rows: tuple[int, float]) -> Any:
     return trades
 
 
-def test_opening_of_finds_the_intent_behind_a_position_in_new_and_old_journals(tmp_path: Path) -> None:
-    from tradecore.resume import opening_of
+def test_openings_of_finds_the_intent_behind_a_position_in_new_and_old_journals(tmp_path: Path) -> None:
+    from tradecore.resume import openings_of
 
     _crashed_run(tmp_path / "journal.sqlite")
     with Journal(tmp_path / "journal.sqlite", readonly=True) as journal:
-        acme, old, by_hand = (opening_of(journal, s) for s in ("ACME", "OLDCO", "BYHAND"))
-        assert opening_of(journal, "NOPE") is None
-    assert acme is not None and old is not None and by_hand is not None
+        journal_openings = openings_of(journal)
+    assert set(journal_openings) == {"ACME", "OLDCO", "BYHAND"}
+    acme, old, by_hand = (journal_openings[s] for s in ("ACME", "OLDCO", "BYHAND"))
     for opening in (acme, old):
         assert (opening.strategy, opening.rule, opening.stop_price) == ("premarket_momentum", "break_premarket_high",
                                                                         4.95)
