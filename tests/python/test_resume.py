@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import os
 import sqlite3
@@ -381,8 +382,12 @@ def test_a_restored_position_is_adopted_and_its_stop_exits_it_on_the_paper_venue
 
 
 def test_a_position_the_configured_strategy_did_not_open_falls_back_to_the_entry_block(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from tradecore.dashboard import Dashboard
     from tradecore.execution import IntentRejected, TradeIntent
     from tradecore.execution.market import MarketSnapshot
+    from tradecore.latency import LatencyStats
     from tradecore.live import INHERITED_RULE, _block_inherited
     from tradecore.resume import ResumeReport, adopt_position, restore_from_journal
     from tradecore.schema import Sizing
@@ -392,6 +397,7 @@ def test_a_position_the_configured_strategy_did_not_open_falls_back_to_the_entry
     _crashed_run(path)
     journal = Journal(path, synchronous="NORMAL")
     state = RunState.create(Config().with_overrides(strategy={"name": "ema_cross"}), journal=journal)
+    dashboard = Dashboard(state, LatencyStats(), lambda: OPEN, console=Console(file=io.StringIO()))
     positions = restore_from_journal(journal, state.tracker, Decimal(100_000))
     report = ResumeReport(positions={s: Decimal(q) for s, q in positions.items()})
     adopted = set()
@@ -404,6 +410,9 @@ def test_a_position_the_configured_strategy_did_not_open_falls_back_to_the_entry
     reasons = {r.symbol: r.data["reason"] for r in journal.records("adoption") if not r.data["adopted"]}
     assert reasons == {"ACME": "opened by premarket_momentum (break_premarket_high) but the run now trades ema_cross",
                        "BYHAND": "no intent of this run opened it (shares bought outside the strategies)"}
+    dashboard._absorb()  # the dashboard shows who holds the positions now
+    assert dashboard.states == {"ACME": "FLAT (held: not adopted)", "BYHAND": "FLAT (held: not adopted)"}
+    assert any("ACME   not adopted: opened by premarket_momentum" in line for line in dashboard.recent)
     _block_inherited(state, {s: q for s, q in report.positions.items() if s not in adopted})
     intent = TradeIntent(symbol="ACME", side=Side.BUY, order_type=OrderType.MARKET, sizing=Sizing.SHARES,
                          quantity=Decimal(10), ts_event=OPEN + 30 * MINUTE)
