@@ -47,6 +47,8 @@ AdoptResult Strategy::adopt(const Adoption& position, StrategyOutput& out) {
   if (state_ != 0)
     return {false, name_ + " is already in " + states_[state_] + ", not " + states_[0] + ": it cannot adopt"};
   AdoptResult result = on_adopt(position, out);
+  if (result.adopted && state_ == 0)  // a bug in the strategy: nothing would manage the position
+    throw StrategyError(name_ + ": on_adopt took the position but stayed in " + states_[0]);
   if (result.adopted) position_ = position.quantity;
   return result;
 }

@@ -207,4 +207,12 @@ TEST_CASE("a strategy that does not say how to adopt refuses", "[engine][adopt]"
   CHECK(r.reason == "plain does not adopt restored positions");
   CHECK(plain.position() == 0);
   CHECK(out.transitions.empty());
+
+  // Saying yes without moving out of FLAT is a bug: nothing would manage the position.
+  struct Careless : Strategy {
+    Careless() : Strategy("careless", {"FLAT", "LONG"}, {}, {}) {}
+    AdoptResult on_adopt(const Adoption&, StrategyOutput&) override { return {true, "sure"}; }
+  } careless;
+  CHECK_THROWS_AS(careless.adopt(position, out), StrategyError);
+  CHECK(careless.position() == 0);
 }

@@ -192,6 +192,17 @@ def test_a_python_strategy_adopts_a_restored_position_through_on_adopt(spy_minut
     with pytest.raises(Error, match="cannot adopt a position of nan shares"):
         symbol.native.adopt(strategy_id=1, quantity=float("nan"), **offer)
 
+    class Careless(PyEmaCross):
+        name = "careless"
+
+        def on_adopt(self, adoption: strategies.Adoption) -> strategies.AdoptResult:
+            return strategies.AdoptResult(True, "sure")  # but it stays FLAT
+
+    careless = engine.SymbolEngine("spy", [Careless()], bar_period=None)
+    with pytest.raises(StrategyError, match="careless: on_adopt took the position but stayed in FLAT"):
+        careless.native.adopt(strategy_id=0, quantity=50, **offer)
+    assert careless.strategies[0].position == 0
+
 
 def test_transitions_outside_a_handler_are_refused() -> None:
     with pytest.raises(Error, match="inside an event handler"):

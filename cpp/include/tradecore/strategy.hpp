@@ -138,7 +138,8 @@ class Strategy {
   /// Take over a restored position: a FLAT strategy moves to its in-position state (or its
   /// pending exit when an exit order is still working) with the levels it would have had, firing
   /// a Resume transition; or refuses with the reason. Only from the initial state. Throws
-  /// DataError on a non-finite or zero quantity or a non-positive price.
+  /// DataError on a non-finite or zero quantity or a non-positive price, StrategyError when
+  /// on_adopt says it adopted but left the strategy in its initial state.
   AdoptResult adopt(const Adoption& position, StrategyOutput& out);
 
   const std::string& name() const noexcept { return name_; }
