@@ -105,7 +105,8 @@ def test_live_resumes_after_kill_9_with_nothing_acknowledged_lost(tmp_path: Path
             qty=Decimal(7), limit_price=(snapshot_price * Decimal("1.2")).quantize(Decimal("0.01")),
             extended_hours=True)))
 
-        resumed = subprocess.run(tradecore("live", "--no-ui", "--resume", "--duration", "4",
+        # 6 s at 600x: an hour of minute bars, for the adopted position's exit (the reverse cross)
+        resumed = subprocess.run(tradecore("live", "--no-ui", "--resume", "--duration", "6",
                                            "--runs-dir", str(runs)),
                                  env=env, check=False, capture_output=True, text=True, timeout=120)
         assert resumed.returncode == 0, resumed.stderr
