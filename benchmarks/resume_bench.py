@@ -12,7 +12,10 @@ half not (looked up by client order id, as after a crash right after sending). F
   broker involved);
 - ``reconcile_ms``: the whole reconciliation (replay, open orders, one REST lookup per open
   order, positions, account), and its ratio to the replay;
-- ``per_open_order_ms``: the reconciliation's extra time per open order.
+- ``per_open_order_ms``: the reconciliation's extra time per open order;
+- ``opening_lookup_ms``: finding in the journal how each of the 100 symbols' positions was
+  opened (first fill, its order, the intent behind it: what adopting restored positions
+  reads), for all of them, and its ratio to the replay.
 
 The synthetic fills are not at the broker, so each of their symbols is also reported, journaled
 and corrected as a position the broker does not have: the worst case, measured too.
@@ -34,7 +37,7 @@ from tradecore.execution import OrderRequest
 from tradecore.execution.alpaca import AlpacaBroker
 from tradecore.execution.positions import PositionTracker
 from tradecore.journal.journal import Journal
-from tradecore.resume import reconcile, restore_from_journal
+from tradecore.resume import openings_of, reconcile, restore_from_journal
 from tradecore.schema import OrderType, Side
 from tradecore.session import RunState
 from tradecore.sim.server import SimServer
@@ -45,11 +48,13 @@ from benchlib import report
 CASH = Decimal(10_000_000)
 
 
-def journal_fills(journal: Journal, count: int) -> None:
-    for i in range(count):
+def journal_fills(journal: Journal, count: int, first: int = 0) -> None:
+    for i in range(first, first + count):
         symbol, side = f"S{i % 100}", "BUY" if (i // 100) % 2 == 0 else "SELL"
         cid = f"tcold-0-1-{i}-{i}"
-        journal.order(i, symbol, cid, side=side, quantity=10, client_order_id=cid)
+        journal.intent(symbol, {"ts_event": i, "strategy_id": 0, "rule": 0, "side": side, "quantity": 10.0})
+        journal.order(i, symbol, cid, side=side, quantity=10, client_order_id=cid,
+                      details={"intent": {"strategy_id": 0, "rule": 0, "transition": i, "ts_intent": i}})
         journal.fill(symbol, {"ts_event": i, "side": side, "price": 10.0 + (i % 7) / 100, "quantity": 10},
                      order_id=f"old-{i}", client_order_id=cid)
 
@@ -85,12 +90,19 @@ async def main(fills: int, open_orders: int) -> None:
                 result = await reconcile(journal, state.pipeline, paper=False, now=sim.market.now(),
                                          starting_cash=CASH)
                 whole = time.perf_counter() - started
+        journal_fills(journal, 100, first=-(-fills // 200) * 200)  # a buy of each symbol: positions to adopt
+        started = time.perf_counter()
+        openings = openings_of(journal)
+        lookup = time.perf_counter() - started
+        assert len(openings) == 100 and all(o.strategy_id == 0 and o.strategy is None for o in openings.values())
         journal.close()
     assert len(result.open_orders) == open_orders, result.findings
     report("replay_ms", replay * 1e3, f"ms ({fills} fills)")
     report("reconcile_ms", whole * 1e3, f"ms ({open_orders} open orders)")
     report("reconcile_vs_replay", whole / replay, "x")
     report("per_open_order_ms", (whole - replay) / max(open_orders, 1) * 1e3, "ms")
+    report("opening_lookup_ms", lookup * 1e3, "ms (100 symbols)")
+    report("opening_lookup_vs_replay", lookup / replay, "x")
 
 
 if __name__ == "__main__":

@@ -52,6 +52,13 @@ class PyStrategy : public Strategy, public py::trampoline_self_life_support {
     py::function f = py::get_override(static_cast<const Strategy*>(this), "ready");
     return f ? f().cast<bool>() : true;
   }
+  AdoptResult on_adopt(const Adoption& position, StrategyOutput& out) override {
+    py::gil_scoped_acquire gil;
+    py::function f = py::get_override(static_cast<const Strategy*>(this), "on_adopt");
+    if (!f) return Strategy::on_adopt(position, out);
+    Current scope(current_, &out);
+    return f(position).cast<AdoptResult>();
+  }
   bool wants_quotes() const override { return flag("wants_quotes"); }
   bool wants_trades() const override { return flag("wants_trades"); }
   void reset() override {
@@ -240,7 +247,8 @@ void register_engine(py::module_& m) {
       .value("TRADE", Trigger::Trade)
       .value("FILL", Trigger::Fill)
       .value("ORDER_UPDATE", Trigger::OrderUpdate)
-      .value("CLOCK", Trigger::Clock);
+      .value("CLOCK", Trigger::Clock)
+      .value("RESUME", Trigger::Resume);
   py::enum_<StopReason>(m, "StopReason")
       .value("EXHAUSTED", StopReason::Exhausted)
       .value("INTENT", StopReason::Intent)
@@ -305,6 +313,20 @@ void register_engine(py::module_& m) {
       .def_readonly("from_state", &RuleInfo::from)
       .def_readonly("to_state", &RuleInfo::to)
       .def_readonly("trigger", &RuleInfo::trigger);
+
+  py::class_<Adoption>(m, "Adoption", "A position restored by a resume, offered to a strategy's on_adopt.")
+      .def_readonly("quantity", &Adoption::quantity)
+      .def_readonly("average_price", &Adoption::average_price)
+      .def_readonly("entry_ts", &Adoption::entry_ts)
+      .def_readonly("now", &Adoption::now)
+      .def_readonly("stop_price", &Adoption::stop_price)
+      .def_readonly("highest", &Adoption::highest)
+      .def_readonly("exit_pending", &Adoption::exit_pending);
+  py::class_<AdoptResult>(m, "AdoptResult", "Whether a strategy took a restored position over, and why.")
+      .def(py::init([](bool adopted, std::string reason) { return AdoptResult{adopted, std::move(reason)}; }),
+           py::arg("adopted"), py::arg("reason"))
+      .def_readonly("adopted", &AdoptResult::adopted)
+      .def_readonly("reason", &AdoptResult::reason);
 
   py::class_<Strategy, PyStrategy, py::smart_holder>(m, "Strategy")
       .def(py::init<std::string, std::vector<std::string>, std::vector<RuleInfo>, std::vector<std::string>>(),
@@ -571,6 +593,16 @@ void register_engine(py::module_& m) {
           },
           py::kw_only(), py::arg("ts"), py::arg("order_id"), py::arg("status"), py::arg("filled_quantity"),
           py::arg("leaves_quantity"), py::arg("reason") = 0)
+      .def(
+          "adopt",
+          [](EngineBox& self, std::uint16_t strategy_id, double quantity, double average_price, std::int64_t entry_ts,
+             std::int64_t now, double stop_price, double highest, bool exit_pending) {
+            return self.engine.adopt(strategy_id, Adoption{quantity, average_price, entry_ts, now, stop_price, highest,
+                                                           exit_pending});
+          },
+          py::kw_only(), py::arg("strategy_id"), py::arg("quantity"), py::arg("average_price"), py::arg("entry_ts"),
+          py::arg("now"), py::arg("stop_price") = 0.0, py::arg("highest") = 0.0, py::arg("exit_pending") = false,
+          "Offer a position restored by a resume to a strategy; its Resume transition is in the output.")
       .def("assign_order", [](EngineBox& self, std::uint64_t order_id, std::uint16_t strategy_id) {
              self.engine.assign_order(order_id, strategy_id);
            }, py::arg("order_id"), py::arg("strategy_id"),

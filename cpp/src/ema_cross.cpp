@@ -1,5 +1,7 @@
 #include "tradecore/strategies/ema_cross.hpp"
 
+#include <string>
+
 namespace tradecore::strategies {
 
 namespace {
@@ -10,14 +12,16 @@ std::vector<RuleInfo> ema_cross_rules() {
           {"entry_canceled", S::kPendingEntry, S::kFlat, Trigger::OrderUpdate},
           {"cross_below", S::kLong, S::kPendingExit, Trigger::Bar},
           {"exit_filled", S::kPendingExit, S::kFlat, Trigger::Fill},
-          {"exit_canceled", S::kPendingExit, S::kLong, Trigger::OrderUpdate}};
+          {"exit_canceled", S::kPendingExit, S::kLong, Trigger::OrderUpdate},
+          {"adopted", S::kFlat, S::kLong, Trigger::Resume},
+          {"adopted_exit_pending", S::kFlat, S::kPendingExit, Trigger::Resume}};
 }
 
 }  // namespace
 
 EmaCross::EmaCross(const EmaCrossParams& params)
     : Strategy("ema_cross", {"FLAT", "PENDING_ENTRY", "LONG", "PENDING_EXIT"}, ema_cross_rules(),
-               {"close", "fast", "slow", "fast_prev", "slow_prev", "position", "fill_price"}),
+               {"close", "fast", "slow", "fast_prev", "slow_prev", "position", "fill_price", "entry_price"}),
       params_(params), fast_(params.fast), slow_(params.slow) {
   if (params.fast >= params.slow) throw ConfigError("ema_cross: fast period must be shorter than slow");
   if (!(params.quantity > 0)) throw ConfigError("ema_cross: quantity must be positive");
@@ -82,6 +86,16 @@ void EmaCross::on_fill(const Fill& fill, StrategyOutput& out) {
   } else if (state_ == kPendingExit && position() <= 0.0) {
     fire(kExitFilled, fill.ts_event, seen, out);
   }
+}
+
+AdoptResult EmaCross::on_adopt(const Adoption& position, StrategyOutput& out) {
+  // The exit is the reverse cross of the EMAs (warm-up rebuilt them): no level to restore.
+  if (std::string why = long_only_refusal(position, params_.quantity); !why.empty()) return {false, why};
+  Snapshot seen;
+  seen.add(kPosition, position.quantity), seen.add(kEntryPrice, position.average_price);
+  fire(position.exit_pending ? kAdoptedExitPending : kAdopted, position.now, seen, out);
+  return {true, "ema_cross manages " + plain_number(position.quantity) + " shares at " +
+                    plain_number(position.average_price) + " (" + states()[state_] + ")"};
 }
 
 void EmaCross::on_order_update(const OrderUpdate& update, StrategyOutput& out) {

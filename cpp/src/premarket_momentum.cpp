@@ -26,7 +26,9 @@ std::vector<RuleInfo> rule_table() {
           {"exit_filled", S::kPendingExit, S::kFlat, Trigger::Fill},
           {"exit_filled_at_loss", S::kPendingExit, S::kCooldown, Trigger::Fill},
           {"exit_canceled", S::kPendingExit, S::kLong, Trigger::OrderUpdate},
-          {"cooldown_over", S::kCooldown, S::kFlat, Trigger::Clock}};
+          {"cooldown_over", S::kCooldown, S::kFlat, Trigger::Clock},
+          {"adopted", S::kFlat, S::kLong, Trigger::Resume},
+          {"adopted_exit_pending", S::kFlat, S::kPendingExit, Trigger::Resume}};
 }
 
 std::vector<std::string> value_table() {
@@ -296,6 +298,30 @@ void PremarketMomentum::on_fill(const Fill& fill, StrategyOutput& out) {
     fire(pnl < 0 ? kExitFilledAtLoss : kExitFilled, fill.ts_event, seen, out);
     exit_ts_ = fill.ts_event;
   }
+}
+
+AdoptResult PremarketMomentum::on_adopt(const Adoption& position, StrategyOutput& out) {
+  const double entry_shares = params_.sizing == Sizing::Shares ? params_.quantity : 0.0;
+  if (std::string why = long_only_refusal(position, entry_shares); !why.empty()) return {false, why};
+  // The stop was decided at the signal, from bars that are gone: only the opening intent knows it.
+  if (!(position.stop_price > 0))
+    return {false, "premarket_momentum: no stop is known for the position (no opening intent in the journal)"};
+  stop_ = position.stop_price;
+  entry_cost_ = position.average_price * position.quantity;
+  entry_shares_ = position.quantity;
+  exit_value_ = exit_shares_ = 0.0;
+  entry_ts_ = position.entry_ts;
+  target_ = params_.target_percent > 0 ? entry_price() * (1.0 + params_.target_percent / 100.0) : 0.0;
+  highest_ = std::max(entry_price(), position.highest);
+  const double in_trade = minutes(position.now - entry_ts_);
+  Snapshot seen;
+  seen.add(kPosition, position.quantity), seen.add(kEntryPrice, entry_price()), seen.add(kStop, stop_);
+  seen.add(kTarget, target_), seen.add(kHighest, highest_), seen.add(kMinutesInTrade, in_trade);
+  fire(position.exit_pending ? kAdoptedExitPending : kAdopted, position.now, seen, out);
+  return {true, "premarket_momentum manages " + plain_number(position.quantity) + " shares at " +
+                    plain_number(entry_price()) + " (" + states()[state_] + "): stop " + plain_number(stop_) +
+                    ", target " + plain_number(target_) + ", highest " + plain_number(highest_) + ", " +
+                    plain_number(std::floor(in_trade)) + " minutes in the trade"};
 }
 
 void PremarketMomentum::on_order_update(const OrderUpdate& update, StrategyOutput& out) {

@@ -1,6 +1,7 @@
 #include "tradecore/strategy.hpp"
 
 #include <algorithm>
+#include <sstream>
 #include <stdexcept>
 
 namespace tradecore {
@@ -27,6 +28,42 @@ void Strategy::warm_up(const Bar&) {}
 
 void Strategy::throw_non_finite(const char* what, double x, std::int64_t ts) const {
   throw DataError(name_ + ": " + what + "=" + std::to_string(x) + " at ts_event=" + std::to_string(ts));
+}
+
+std::string plain_number(double x) {
+  std::ostringstream text;
+  text.precision(10);
+  text << x;
+  return text.str();
+}
+
+AdoptResult Strategy::on_adopt(const Adoption&, StrategyOutput&) {
+  return {false, name_ + " does not adopt restored positions"};
+}
+
+AdoptResult Strategy::adopt(const Adoption& position, StrategyOutput& out) {
+  if (!std::isfinite(position.quantity) || position.quantity == 0.0)
+    throw DataError(name_ + ": cannot adopt a position of " + plain_number(position.quantity) + " shares");
+  if (!(position.average_price > 0) || !std::isfinite(position.average_price))
+    throw DataError(name_ + ": cannot adopt a position at average price " + plain_number(position.average_price));
+  if (!std::isfinite(position.stop_price) || !std::isfinite(position.highest))
+    throw DataError(name_ + ": the adopted position's stop and highest must be finite");
+  if (state_ != 0)
+    return {false, name_ + " is already in " + states_[state_] + ", not " + states_[0] + ": it cannot adopt"};
+  AdoptResult result = on_adopt(position, out);
+  if (result.adopted && state_ == 0)  // a bug in the strategy: nothing would manage the position
+    throw StrategyError(name_ + ": on_adopt took the position but stayed in " + states_[0]);
+  if (result.adopted) position_ = position.quantity;
+  return result;
+}
+
+std::string Strategy::long_only_refusal(const Adoption& position, double entry_shares) const {
+  if (position.quantity < 0)
+    return name_ + " is long-only: it cannot manage a short of " + plain_number(-position.quantity) + " shares";
+  if (entry_shares > 0 && position.quantity > entry_shares + 1e-9)
+    return name_ + ": " + plain_number(position.quantity) + " shares is more than one entry buys (" +
+           plain_number(entry_shares) + ")";
+  return {};
 }
 
 void Strategy::reset() {

@@ -252,6 +252,16 @@ void SymbolEngine::cancel(std::uint64_t order_id, std::int64_t ts) {
   collect();
 }
 
+AdoptResult SymbolEngine::adopt(std::uint16_t strategy_id, const Adoption& position) {
+  if (faulted()) throw Error("engine stopped after a fault: " + fault_);
+  if (strategy_id >= strategies_.size()) throw ConfigError("adopt: unknown strategy id");
+  mark_seen();
+  // Not guarded: bad numbers are refused before anything changes, so the engine runs on.
+  AdoptResult result = strategies_[strategy_id]->adopt(position, strategy_out_);
+  collect();
+  return result;
+}
+
 void SymbolEngine::assign_order(std::uint64_t order_id, std::uint16_t strategy_id) {
   if (strategy_id >= strategies_.size()) throw ConfigError("assign_order: unknown strategy id");
   order_owner_[order_id] = strategy_id;

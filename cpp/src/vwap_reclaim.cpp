@@ -20,7 +20,9 @@ std::vector<RuleInfo> rule_table() {
           {"target_hit", S::kLong, S::kPendingExit, Trigger::Bar},
           {"vwap_lost", S::kLong, S::kPendingExit, Trigger::Bar},
           {"exit_filled", S::kPendingExit, S::kFlat, Trigger::Fill},
-          {"exit_canceled", S::kPendingExit, S::kLong, Trigger::OrderUpdate}};
+          {"exit_canceled", S::kPendingExit, S::kLong, Trigger::OrderUpdate},
+          {"adopted", S::kFlat, S::kLong, Trigger::Resume},
+          {"adopted_exit_pending", S::kFlat, S::kPendingExit, Trigger::Resume}};
 }
 
 std::vector<std::string> value_table() {
@@ -175,6 +177,22 @@ void VwapReclaim::on_fill(const Fill& fill, StrategyOutput& out) {
   } else if (state_ == kPendingExit && position() <= 0.0) {
     fire(kExitFilled, fill.ts_event, seen, out);
   }
+}
+
+AdoptResult VwapReclaim::on_adopt(const Adoption& position, StrategyOutput& out) {
+  const double entry_shares = params_.sizing == Sizing::Shares ? params_.quantity : 0.0;
+  if (std::string why = long_only_refusal(position, entry_shares); !why.empty()) return {false, why};
+  // The stop sat under a pullback low of bars that are gone: only the opening intent knows it.
+  if (!(position.stop_price > 0))
+    return {false, "vwap_reclaim: no stop is known for the position (no opening intent in the journal)"};
+  stop_ = position.stop_price;
+  entry_cost_ = position.average_price * position.quantity;
+  entry_shares_ = position.quantity;
+  Snapshot seen;
+  seen.add(kPosition, position.quantity), seen.add(kEntryPrice, entry_price()), seen.add(kStop, stop_);
+  fire(position.exit_pending ? kAdoptedExitPending : kAdopted, position.now, seen, out);
+  return {true, "vwap_reclaim manages " + plain_number(position.quantity) + " shares at " +
+                    plain_number(entry_price()) + " (" + states()[state_] + "): stop " + plain_number(stop_)};
 }
 
 void VwapReclaim::on_order_update(const OrderUpdate& update, StrategyOutput& out) {

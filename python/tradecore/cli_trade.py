@@ -72,6 +72,8 @@ def live(config_path: Path | None, duration: float | None, speed: float | None, 
         click.echo(f"resumed run {result.run_id}: {len(result.resumed.findings)} reconciliation findings")
         for finding in result.resumed.findings:
             click.echo(f"  {finding.message}")
+        for symbol, (adopted, reason) in result.resumed.adoptions.items():
+            click.echo(f"  {symbol}: {'adopted' if adopted else 'not adopted'}: {reason}")
     click.echo(f"run {result.run_id}: {result.events:,} events, {result.intents} intents")
     if result.fill_check is not None:
         mismatched = len(result.fill_check["mismatches"])

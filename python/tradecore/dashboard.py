@@ -35,7 +35,7 @@ class Dashboard:
         self.console = console or Console()
         self.refresh = refresh
         self.subscription = state.bus.subscribe(["intent", "order", "risk", "universe", "transition", "error",
-                                                 "feed"],
+                                                 "feed", "adoption"],
                                                 capacity=2_000)
         self.recent: deque[str] = deque(maxlen=10)
         self.states: dict[str, str] = {}
@@ -58,6 +58,11 @@ class Dashboard:
             data = event.data
             if event.topic == "transition":
                 self.states[event.symbol] = f"{data['target']} ({data['rule']})"
+            elif event.topic == "adoption":  # a position restored by a resume
+                if not data["adopted"]:
+                    self.states[event.symbol] = "FLAT (held: not adopted)"
+                self.recent.append(f"{_ny(event.ts)} {event.symbol:<6} "
+                                   f"{'adopted' if data['adopted'] else 'not adopted'}: {data['reason']}"[:160])
             elif event.topic == "intent":
                 self.recent.append(f"{_ny(event.ts)} {event.symbol:<6} intent {data['side']} "
                                    f"{data['quantity']:g} {data['sizing']}")

@@ -41,7 +41,7 @@ from tradecore.journal.registry import RunInfo, RunRegistry, code_version
 from tradecore.latency import LatencyStats, quiet_gc
 from tradecore.pipeline import StrategyManager, SymbolRunner
 from tradecore.scanners import MarketDataClient, build_scanner
-from tradecore.resume import ResumeReport, check_fills, reconcile
+from tradecore.resume import ResumeReport, adopt_position, check_fills, reconcile
 from tradecore.session import RunState, StartLog, run_pipeline
 from tradecore.streams.alpaca import AlpacaStream
 from tradecore.streams.base import EventBatch, GroupedBatch
@@ -175,8 +175,8 @@ INHERITED_RULE = "inherited_position"
 
 
 def _block_inherited(state: RunState, positions: dict[str, Decimal]) -> None:
-    """No new entries on a symbol holding a restored position until it is flat: strategies
-    restart FLAT and do not own it, so an entry would add to a position nothing manages."""
+    """No new entries on a symbol holding a restored position no strategy adopted, until it is
+    flat: an entry would add to a position nothing manages."""
     inherited = {symbol for symbol, qty in positions.items() if qty}
     tracker = state.tracker
 
@@ -186,7 +186,7 @@ def _block_inherited(state: RunState, positions: dict[str, Decimal]) -> None:
         if tracker.qty(symbol) == 0:
             inherited.discard(symbol)  # flat once: strategies own whatever comes next
             return None
-        return (f"position restored by a resume ({tracker.qty(symbol)} shares) and owned by no "
+        return (f"position restored by a resume ({tracker.qty(symbol)} shares) and adopted by no "
                 "strategy: no new entries until it is flat")
 
     state.gate.add_rule(INHERITED_RULE, blocked)
@@ -301,6 +301,8 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
         stack.push_async_callback(stream.close)
         scanner = build_scanner(config.scanner, client=client, keep=state.holds_position,
                                 journal=journal, clock=clock)
+        to_adopt = {s for s, q in resumed.positions.items() if q} if resumed is not None else set()
+        adopted: set[str] = set()
 
         async def make_runner(symbol: str) -> SymbolRunner:
             for row in scanner.rows:
@@ -311,6 +313,10 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             engine = state.make_engine(symbol)
             runner = state.runner(symbol, engine)
             history = await _warm_up(client, runner, clock())
+            if symbol in to_adopt and resumed is not None:  # once: its first start after the resume
+                to_adopt.discard(symbol)
+                if adopt_position(state, runner, resumed, journal, clock(), history):
+                    adopted.add(symbol)
             if health is not None:
                 health.track(symbol)
                 runner.hooks.append(health)
@@ -358,9 +364,15 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
 
         await stream.subscribe([])  # connect now: failures surface before any trading
         stack.enter_context(quiet_gc())  # set up: from here on no collection may pause the feed for ms
+        dashboard = None
+        if ui:  # before the resumed symbols start: it shows their adoptions
+            from tradecore.dashboard import Dashboard
+
+            dashboard = Dashboard(state, latency, clock, console=console)
         if resumed is not None:
-            _block_inherited(state, resumed.positions)
             await _restart_symbols(state, resumed.symbols, journal, clock())
+            # Before any event reaches an engine: nothing trades on an unmanaged position.
+            _block_inherited(state, {s: q for s, q in resumed.positions.items() if s not in adopted})
         if not state.paper:  # broker events reach the journal as they arrive, not at the next tick
             start_task(state.pipeline.run(), "tradecore.live.broker_events", owner=tasks, log=_log)
         start_task(consume(), "tradecore.live.consume", owner=tasks, log=_log)
@@ -370,11 +382,7 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
                                   active=lambda: state.manager.symbols if state.manager else ()),
                        "tradecore.live.health", owner=tasks, log=_log)
         ender = start_task(finished.wait(), "tradecore.live.session_end", owner=tasks, log=_log)
-        dashboard = None
-        if ui:
-            from tradecore.dashboard import Dashboard
-
-            dashboard = Dashboard(state, latency, clock, console=console)
+        if dashboard is not None:
             start_task(dashboard.run(stop), "tradecore.live.dashboard", owner=tasks, log=_log)
         try:
             await asyncio.wait({ender, *[t for t in tasks if t.get_name() == "tradecore.live.consume"]},

@@ -14,15 +14,21 @@ acknowledged, so after a ``kill -9`` it holds everything the run acknowledged. A
    expired...). An order the broker never received is journaled as rejected. Then positions
    and cash are compared: the broker is the truth for money, so any difference is reported,
    journaled as a ``reconciliation`` record, and the account is loaded from the broker;
-3. restarts a runner for every symbol that holds a position or an open order.
+3. restarts a runner for every symbol that holds a position or an open order;
+4. offers each restored position, after its symbol's warm-up, to the strategy that opened it
+   (:func:`openings_of` finds it in the journal: the position's first fill, its order, the
+   intent behind the order with its rule and stop). The strategy adopts it (its in-position
+   state with the levels it decided: stop, target, trailing high, entry time; or its pending
+   exit when an exit order is still working at the broker, which then reports to it) or says
+   why not: a short for a long-only strategy, more shares than one entry buys, no opening
+   intent (shares bought by hand), another strategy configured now. Each outcome is journaled
+   as an ``adoption`` record.
 
-Strategies restart FLAT: the native strategies expose no way to set a state (LONG with its
-entry, stop and target) and a FLAT strategy with a made-up entry would manage a position on
-numbers it never decided. The restored position is held by the account instead: it is
-marked, counted by risk and the kill switch, kept running by the manager while held, and
-closed by ``execution.flatten_on_exit`` at the end of the run (or by the kill switch). Until
-it is flat, the router's entry gate refuses new entries on that symbol (rule
-``inherited_position``): a FLAT strategy must not add to a position nothing manages.
+A position no strategy adopted is held by the account: it is marked, counted by risk and the
+kill switch, kept running by the manager while held, and closed by
+``execution.flatten_on_exit`` at the end of the run (or by the kill switch). Until it is flat,
+the router's entry gate refuses new entries on that symbol (rule ``inherited_position``): a
+FLAT strategy must not add to a position nothing manages.
 
 With the paper venue, the venue's state died with the process: the journal is the truth,
 orders it held as open are journaled as canceled, and the resume says so.
@@ -35,6 +41,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+
 from tradecore.execution.broker import (
     EVENT_OF_STATUS,
     Broker,
@@ -45,11 +53,13 @@ from tradecore.execution.broker import (
     UnknownOrderError,
     implied_fill_price,
 )
+from tradecore.errors import Error
 from tradecore.execution.market import clean, to_decimal
-from tradecore.journal.journal import Journal, OpenOrder
+from tradecore.journal.journal import Journal, OpenOrder, Record
 from tradecore.schema import OrderType, Side, TimeInForce
 
-__all__ = ["RECONCILED", "Finding", "ResumeReport", "check_fills", "reconcile", "restore_from_journal"]
+__all__ = ["RECONCILED", "Finding", "Opening", "ResumeReport", "adopt_position", "check_fills", "openings_of",
+           "reconcile", "restore_from_journal"]
 
 _log = logging.getLogger("tradecore.resume")
 
@@ -71,6 +81,18 @@ class Finding:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """How the position a symbol holds now was opened, as the journal tells it."""
+
+    entry_ts: int  # ns UTC of the first fill since the symbol was last flat
+    client_order_id: str  # the order of that fill
+    strategy: str | None = None  # the strategy whose intent sent the order (None: no intent found)
+    strategy_id: int = 0
+    rule: str = ""
+    stop_price: float = 0.0  # the intent's protective stop (0 = none)
+
+
 @dataclass
 class ResumeReport:
     """What a resume restored and found."""
@@ -78,6 +100,8 @@ class ResumeReport:
     findings: list[Finding] = field(default_factory=list)
     positions: dict[str, Decimal] = field(default_factory=dict)  # after reconciling, signed shares
     open_orders: list[Order] = field(default_factory=list)  # still working at the broker
+    adoptions: dict[str, tuple[bool, str]] = field(default_factory=dict)  # symbol -> (adopted, why)
+    openings: dict[str, Opening] | None = None  # how the positions were opened (openings_of)
 
     @property
     def symbols(self) -> list[str]:
@@ -89,6 +113,107 @@ class ResumeReport:
         journal.reconciliation(ts, finding.action, finding.message, symbol=finding.symbol,
                                order_id=finding.order_id, details=finding.details)
         _log.warning("resume: %s", finding.message)
+
+
+def openings_of(journal: Journal) -> dict[str, Opening]:
+    """How each symbol's current position was opened, in one pass over the journal: its first
+    fill since the symbol was flat, and the intent behind that fill's order, matched by the
+    intent reference the order record carries, or (journals written before it did) the last
+    same-side intent before the order. Symbols the journal's fills leave flat are absent."""
+    net: dict[str, float] = {}
+    first: dict[str, Record] = {}
+    order_intents: dict[str, Record | None] = {}  # client order id -> the intent behind the order
+    intents: dict[tuple[str, int, int], Record] = {}  # (symbol, ts, strategy id) -> intent
+    last_intent: dict[tuple[str, str], Record] = {}  # (symbol, side) -> the latest intent
+    for record in journal.records(("intent", "order", "fill")):
+        symbol, data = record.symbol or "", record.data
+        if record.kind == "intent":
+            intents[(symbol, record.ts_event, data["strategy_id"])] = record
+            last_intent[(symbol, data["side"])] = record
+        elif record.kind == "order":
+            details = data.get("details") or {}
+            ref = details.get("intent")
+            if ref is not None:
+                intent = intents.get((symbol, ref["ts_intent"], ref["strategy_id"]))
+            else:  # None: an order no strategy asked for; no key: a journal from before the reference
+                intent = None if "intent" in details else last_intent.get((symbol, data["side"]))
+            order_intents[str(data.get("client_order_id") or record.order_id)] = intent
+        else:
+            was_flat = abs(net.get(symbol, 0.0)) < 1e-9
+            held = net[symbol] = net.get(symbol, 0.0) + (data["quantity"] if data["side"] == "BUY"
+                                                         else -data["quantity"])
+            if abs(held) < 1e-9:
+                first.pop(symbol, None)
+            elif was_flat or (held > 0) != (first[symbol].data["side"] == "BUY"):
+                first[symbol] = record  # opened, or turned from long to short (or back)
+    found = {}
+    for symbol, fill in first.items():
+        client_order_id = str(fill.data.get("client_order_id") or fill.order_id or "")
+        intent = order_intents.get(client_order_id)
+        if intent is None:  # no order (bought by hand, another process) or no strategy behind it
+            found[symbol] = Opening(fill.ts_event, client_order_id)
+            continue
+        data = intent.data
+        found[symbol] = Opening(fill.ts_event, client_order_id, data.get("strategy"), int(data["strategy_id"]),
+                                str(data["rule"]), float(data.get("stop_price") or 0.0))
+    return found
+
+
+def adopt_position(state: Any, runner: Any, report: ResumeReport, journal: Journal, now: int,
+                   history: np.ndarray | None = None) -> bool:
+    """Offer ``runner.symbol``'s restored position to the strategy that opened it (call after
+    the warm-up, with its ``history`` bars for the high since the entry); journal the outcome as
+    an ``adoption`` record and publish it; return True when the strategy took it over."""
+    symbol = runner.symbol
+    position = state.tracker.position(symbol)
+    quantity = float(position.qty)
+    strategies = runner.engine.strategies
+    if report.openings is None:  # read once, at the first adoption: after every fill the resume applied
+        report.openings = openings_of(journal)
+    opening = report.openings.get(symbol)
+    working = [o for o in report.open_orders if o.symbol == symbol]
+    exits = [o for o in working if (o.side == Side.SELL) == (quantity > 0)]
+    details: dict[str, Any] = {"quantity": quantity, "average_price": float(position.avg_entry_price),
+                               "exit_orders": [o.order_id for o in exits]}
+    strategy_name = opening.strategy if opening is not None else None
+    exiting = sum(float(o.leaves_qty) for o in exits)
+    reason = ""
+    if quantity == 0:
+        reason = "flat by now: nothing to adopt"
+    elif opening is None or opening.strategy is None:
+        reason = "no intent of this run opened it (shares bought outside the strategies)"
+    elif not (0 <= opening.strategy_id < len(strategies)) or strategies[opening.strategy_id].name != opening.strategy:
+        configured = ", ".join(s.name for s in strategies)
+        reason = f"opened by {opening.strategy} ({opening.rule}) but the run now trades {configured}"
+    elif len(working) > len(exits):
+        reason = "an entry order is still working at the broker: its fills would not reach the strategy"
+    elif exits and abs(exiting - abs(quantity)) > 1e-9:
+        # A strategy's exit closes the whole position: it cannot wait on a part of it.
+        reason = f"exit orders for {exiting:g} of {abs(quantity):g} shares are working at the broker"
+    adopted = False
+    if not reason:
+        assert opening is not None
+        details.update(entry_ts=opening.entry_ts, rule=opening.rule, stop_price=opening.stop_price)
+        highest = 0.0
+        if history is not None and len(history):
+            since = history[history["ts_end"] > opening.entry_ts]  # bars that ended after the entry
+            highest = float(since["high"].max()) if len(since) else 0.0
+        try:
+            result = runner.engine.native.adopt(
+                strategy_id=opening.strategy_id, quantity=quantity, average_price=details["average_price"],
+                entry_ts=opening.entry_ts, now=now, stop_price=opening.stop_price, highest=highest,
+                exit_pending=bool(exits))
+            adopted, reason = result.adopted, result.reason
+        except Error as error:  # numbers it cannot take: the account holds the position
+            reason = str(error)
+        if adopted and exits:  # the working exit reports to the strategy: no second exit
+            state.execution.adopt_orders(runner, exits, opening.strategy_id)
+    journal.adoption(now, symbol, adopted=adopted, strategy=strategy_name, reason=reason, details=details)
+    state.bus.publish("adoption", symbol, now, adopted=adopted, strategy=strategy_name, reason=reason)
+    report.adoptions[symbol] = (adopted, reason)
+    _log.log(logging.INFO if adopted else logging.WARNING, "resume: %s %s: %s", symbol,
+             "adopted" if adopted else "not adopted", reason)
+    return adopted
 
 
 def _dec(value: float) -> Decimal:

@@ -37,6 +37,7 @@ from tradecore.execution import (
     EntryGate,
     ExecutionPipeline,
     IntentRejected,
+    Order,
     OrderRouter,
     PaperBroker,
     RiskDecision,
@@ -246,6 +247,10 @@ class PipelineExecution:
         """See every broker event as the pipeline applies it (the paper venue's engines already
         know their fills)."""
 
+    def adopt_orders(self, runner: SymbolRunner, orders: list[Order], strategy_id: int) -> None:
+        """Let orders a crashed process left working report to the strategy that adopted their
+        position (the paper venue's orders died with the process: there are none)."""
+
     def _names(self, runner: SymbolRunner, strategy_id: int) -> StrategyNames:
         key = (runner.symbol, strategy_id)
         if key not in self.names:
@@ -267,7 +272,8 @@ class BrokerExecution(PipelineExecution):
     placed is queued for its symbol and given to the symbol's engine at the start of the
     symbol's next batch, in the symbol's own task: the engine is never entered from two tasks,
     and the strategy that asked for the order sees its fills (PENDING_ENTRY -> LONG ...).
-    Orders of another process (before a resume) reach the positions and the journal only.
+    Orders of another process (before a resume) reach the positions and the journal only, but
+    for the exits working for a position a strategy adopted (:meth:`adopt_orders`).
     """
 
     def __init__(self, pipeline: ExecutionPipeline, broker: Broker, journal: Journal | None,
@@ -279,12 +285,21 @@ class BrokerExecution(PipelineExecution):
         # and started again has a new engine, which never owned the old orders.
         self.pending: dict[str, list[tuple[SymbolRunner, BrokerEvent]]] = {}
         self._engine_ids: dict[str, int] = {}  # broker order id -> the engine's integer id
+        self._adopted: set[str] = set()  # broker ids of a crashed process's orders an engine owns
 
     def on_broker_event(self, event: BrokerEvent) -> None:
         runner = self.runners.get(event.symbol)
+        order = event.order
         if runner is not None and (event.is_fill or event.type in _ENGINE_STATUS) \
-                and event.order.client_order_id.startswith(self.order_prefix):
+                and (order.client_order_id.startswith(self.order_prefix) or order.order_id in self._adopted):
             self.pending.setdefault(event.symbol, []).append((runner, event))
+
+    def adopt_orders(self, runner: SymbolRunner, orders: list[Order], strategy_id: int) -> None:
+        native = runner.engine.native
+        for order in orders:
+            engine_id = self._engine_ids[order.order_id] = len(self._engine_ids) + 1
+            native.assign_order(engine_id, strategy_id)
+            self._adopted.add(order.order_id)
 
     def before_batch(self, runner: SymbolRunner, batch: EventBatch) -> Coroutine[Any, Any, None] | None:
         """The runner's hook: the delivery to await before its next batch, if any is queued."""
@@ -364,7 +379,9 @@ def _journal(journal: Journal, event: Any, kind: str, ts: int, symbol: str) -> N
                       limit_price=float(order.limit_price) if order.limit_price is not None else None,
                       stop_price=float(order.stop_price) if order.stop_price is not None else None,
                       time_in_force=order.time_in_force.name, client_order_id=order.client_order_id,
-                      details={"reason": order.reason, "extended_hours": order.extended_hours})
+                      details={"reason": order.reason, "extended_hours": order.extended_hours,
+                               # which intent it serves: a resume finds the strategy and stop by it
+                               "intent": order.intent.to_record() if order.intent is not None else None})
     elif kind == "RiskDecision":
         journal.risk_decision(ts, symbol, accepted=event.accepted, reason=event.reason,
                               intent_id=event.client_order_id,

@@ -28,6 +28,13 @@ intents. Handlers receive one event object that the engine reuses for the next c
 fields you want to keep. An exception in a handler stops that symbol's engine with a
 :class:`~tradecore.errors.StrategyError` naming the event; so does a transition whose values
 hold NaN.
+
+After ``tradecore live --resume`` a restored position is offered to the strategy that opened it
+(:mod:`tradecore.resume`). A Python strategy adopts it by defining ``on_adopt(adoption)``: move
+to its in-position state with a rule ``on="resume"`` (the :class:`Adoption` has the shares,
+average price, entry time, the opening intent's stop and whether an exit order is working) and
+return ``AdoptResult(True, why)``; or return ``AdoptResult(False, why not)``. Without it the
+position is refused and held by the account.
 """
 
 from __future__ import annotations
@@ -41,6 +48,8 @@ from tradecore._native import _core
 from tradecore.errors import ConfigError
 
 __all__ = [
+    "AdoptResult",
+    "Adoption",
     "EmaCross",
     "EmaCrossParams",
     "EntryMode",
@@ -59,6 +68,8 @@ __all__ = [
 
 _engine = _core.engine
 
+Adoption = _engine.Adoption
+AdoptResult = _engine.AdoptResult
 EmaCross = _engine.EmaCross
 EmaCrossParams = _engine.EmaCrossParams
 PremarketMomentum = _engine.PremarketMomentum
@@ -78,6 +89,7 @@ _TRIGGERS = {
     "fill": _engine.Trigger.FILL,
     "order_update": _engine.Trigger.ORDER_UPDATE,
     "clock": _engine.Trigger.CLOCK,
+    "resume": _engine.Trigger.RESUME,
 }
 
 

@@ -145,7 +145,8 @@ TEST_CASE("premarket_momentum declares its states and rules in the documented or
   const std::vector<std::string> names{"arm",           "disarm",       "break_premarket_high", "reclaim_vwap",
                                        "entry_filled",  "entry_canceled", "stop_hit",          "target_hit",
                                        "trailing_stop_hit", "vwap_lost", "time_stop",          "exit_filled",
-                                       "exit_filled_at_loss", "exit_canceled", "cooldown_over"};
+                                       "exit_filled_at_loss", "exit_canceled", "cooldown_over",
+                                       "adopted",     "adopted_exit_pending"};
   REQUIRE(s.rules().size() == names.size());
   for (std::size_t i = 0; i < names.size(); ++i) CHECK(s.rules()[i].name == names[i]);
   CHECK(s.rule_id("time_stop") == PM::kTimeStop);
@@ -681,7 +682,8 @@ TEST_CASE("vwap_reclaim declares its states and rules in the documented order", 
   CHECK(s.states() == std::vector<std::string>{"FLAT", "TREND", "PULLBACK", "PENDING_ENTRY", "LONG", "PENDING_EXIT"});
   const std::vector<std::string> names{"trend_up",   "pullback_started", "reclaim",   "pullback_failed",
                                        "entry_filled", "entry_canceled", "stop_hit",  "target_hit",
-                                       "vwap_lost",  "exit_filled",      "exit_canceled"};
+                                       "vwap_lost",  "exit_filled",      "exit_canceled",
+                                       "adopted",    "adopted_exit_pending"};
   REQUIRE(s.rules().size() == names.size());
   for (std::size_t i = 0; i < names.size(); ++i) CHECK(s.rules()[i].name == names[i]);
   CHECK_FALSE(s.wants_quotes());
@@ -956,4 +958,258 @@ TEST_CASE("vwap_reclaim through SymbolEngine, bars as the book", "[strategies]")
   CHECK(out.transitions.back().rule == VR::kExitFilled);
   CHECK(strategy->state() == VR::kFlat);
   CHECK(strategy->position() == 0);
+}
+
+// ---- adopting a position restored by a resume ----------------------------------------------
+
+namespace {
+
+/// 100 shares bought at 5.29 at 07:03 with the 4.95 stop of the opening intent; taken over at
+/// 07:10 with a high of 5.40 since the entry.
+Adoption pm_restored() {
+  Adoption a;
+  a.quantity = 100;
+  a.average_price = 5.29;
+  a.entry_ts = ny(7, 3);
+  a.now = ny(7, 10);
+  a.stop_price = 4.95;
+  a.highest = 5.40;
+  return a;
+}
+
+/// A PremarketMomentum after the warm-up of a resume (premarket bars, VWAP about 5.2), then
+/// offered `a`.
+AdoptResult pm_adopt(Driver<PM>& d, const Adoption& a) {
+  d.s.warm_up(bar(7, 0, 5.00, 5.20, 4.95, 5.10));
+  d.s.warm_up(bar(7, 5, 5.25, 5.40, 5.20, 5.30));
+  d.out.clear();
+  return d.s.adopt(a, d.out);
+}
+
+}  // namespace
+
+TEST_CASE("premarket_momentum adopted: LONG with the opening stop, the target from the average price",
+          "[strategies][adopt]") {
+  Driver<PM> d(pm_params());
+  const AdoptResult r = pm_adopt(d, pm_restored());
+  REQUIRE(r.adopted);
+  CHECK(r.reason.find("stop 4.95") != std::string::npos);
+  d.fired("adopted", PM::kLong);
+  CHECK(d.s.rules()[PM::kAdopted].trigger == Trigger::Resume);
+  CHECK(d.v("position") == 100);
+  CHECK(d.v("entry_price") == Approx(5.29));
+  CHECK(d.v("stop") == 4.95);
+  CHECK(d.v("target") == Approx(5.819));
+  CHECK(d.v("highest") == 5.40);
+  CHECK(d.v("minutes_in_trade") == Approx(7));
+  CHECK(d.out.intents.empty());
+  CHECK(d.s.position() == 100);
+  CHECK(d.s.entry_price() == Approx(5.29));
+  CHECK(d.s.stop() == 4.95);
+
+  // Then it manages the position as if it had bought it: the stop, the exit fill, the cooldown.
+  d.on(bar(7, 10, 5.28, 5.30, 4.90, 4.95));
+  d.fired("stop_hit", PM::kPendingExit);
+  check_close_intent(d, 100, 4.95);
+  d.on(fill(ny(7, 11), Side::Sell, 4.94, 100));
+  d.fired("exit_filled_at_loss", PM::kCooldown);
+  CHECK(d.v("pnl") == Approx((4.94 - 5.29) * 100));
+  CHECK(d.s.position() == 0);
+}
+
+TEST_CASE("premarket_momentum adopted: the target fires as normal", "[strategies][adopt]") {
+  Driver<PM> d(pm_params());
+  REQUIRE(pm_adopt(d, pm_restored()).adopted);
+  d.on(bar(7, 10, 5.30, 5.85, 5.28, 5.80));
+  d.fired("target_hit", PM::kPendingExit);
+  CHECK(d.v("target") == Approx(5.819));
+  check_close_intent(d, 100, 5.80);
+}
+
+TEST_CASE("premarket_momentum adopted: the trail starts from the highest high since the entry",
+          "[strategies][adopt]") {
+  auto p = pm_params();
+  p.target_percent = 0;
+  p.trailing_stop_percent = 5;
+  p.exit_on_vwap_loss = false;
+  Driver<PM> d(p);
+  Adoption a = pm_restored();
+  a.highest = 5.60;  // trail 5.32
+  REQUIRE(pm_adopt(d, a).adopted);
+  d.on(bar(7, 10, 5.40, 5.45, 5.33, 5.35));
+  d.nothing();
+  d.on(bar(7, 11, 5.35, 5.36, 5.30, 5.31));
+  d.fired("trailing_stop_hit", PM::kPendingExit);
+  CHECK(d.v("highest") == 5.60);
+  CHECK(d.v("trail_stop") == Approx(5.32));
+}
+
+TEST_CASE("premarket_momentum adopted: the time stop counts from the entry, not the adoption",
+          "[strategies][adopt]") {
+  auto p = pm_params();
+  p.exit_on_vwap_loss = false;
+  Driver<PM> d(p);
+  REQUIRE(pm_adopt(d, pm_restored()).adopted);
+  d.on(bar(7, 31, 5.30, 5.35, 5.25, 5.30));  // ends 07:32, 29 minutes after the 07:03 entry
+  d.nothing();
+  d.clock(ny(7, 33));
+  d.fired("time_stop", PM::kPendingExit);
+  CHECK(d.v("minutes_in_trade") == Approx(30));
+  check_close_intent(d, 100, 5.30);
+}
+
+TEST_CASE("premarket_momentum adopted_exit_pending: a working exit is not sent twice", "[strategies][adopt]") {
+  Driver<PM> d(pm_params());
+  Adoption a = pm_restored();
+  a.exit_pending = true;
+  REQUIRE(pm_adopt(d, a).adopted);
+  d.fired("adopted_exit_pending", PM::kPendingExit);
+  d.on(bar(7, 10, 5.28, 5.30, 4.90, 4.95));  // through the stop: the exit is already working
+  d.nothing();
+  d.on(update(ny(7, 11), OrderStatus::Canceled, 0));  // the old exit is canceled: LONG again
+  d.fired("exit_canceled", PM::kLong);
+  d.on(bar(7, 11, 5.00, 5.00, 4.90, 4.92));
+  d.fired("stop_hit", PM::kPendingExit);
+  check_close_intent(d, 100, 4.92);
+  d.on(fill(ny(7, 12), Side::Sell, 4.92, 100));
+  d.fired("exit_filled_at_loss", PM::kCooldown);
+}
+
+TEST_CASE("premarket_momentum refuses what it could not have bought, and stays FLAT", "[strategies][adopt]") {
+  Driver<PM> d(pm_params());
+  Adoption a = pm_restored();
+  a.quantity = -100;
+  AdoptResult r = pm_adopt(d, a);
+  CHECK_FALSE(r.adopted);
+  CHECK(r.reason == "premarket_momentum is long-only: it cannot manage a short of 100 shares");
+  a.quantity = 150;
+  r = d.s.adopt(a, d.out);
+  CHECK_FALSE(r.adopted);
+  CHECK(r.reason == "premarket_momentum: 150 shares is more than one entry buys (100)");
+  a.quantity = 100;
+  a.stop_price = 0;
+  r = d.s.adopt(a, d.out);
+  CHECK_FALSE(r.adopted);
+  CHECK(r.reason.find("no stop is known") != std::string::npos);
+  d.nothing();
+  CHECK(d.s.state() == PM::kFlat);
+  CHECK(d.s.position() == 0);
+
+  // Risk sizing buys any number of shares; a strategy already busy adopts nothing.
+  auto p = pm_params();
+  p.sizing = Sizing::RiskPerTrade;
+  Driver<PM> risk(p);
+  Adoption big = pm_restored();
+  big.quantity = 400;
+  CHECK(pm_adopt(risk, big).adopted);
+  const AdoptResult again = risk.s.adopt(big, risk.out);
+  CHECK_FALSE(again.adopted);
+  CHECK(again.reason == "premarket_momentum is already in LONG, not FLAT: it cannot adopt");
+}
+
+TEST_CASE("adopting bad numbers raises DataError and changes nothing", "[strategies][adopt]") {
+  Driver<PM> d(pm_params());
+  Adoption a = pm_restored();
+  a.quantity = kNaN;
+  CHECK_THROWS_AS(pm_adopt(d, a), DataError);
+  a.quantity = 0;
+  CHECK_THROWS_AS(d.s.adopt(a, d.out), DataError);
+  a = pm_restored();
+  a.average_price = 0;
+  CHECK_THROWS_AS(d.s.adopt(a, d.out), DataError);
+  a = pm_restored();
+  a.stop_price = kNaN;
+  CHECK_THROWS_AS(d.s.adopt(a, d.out), DataError);
+  d.nothing();
+  CHECK(d.s.state() == PM::kFlat);
+  CHECK(d.s.adopt(pm_restored(), d.out).adopted);  // good numbers still work
+}
+
+TEST_CASE("premarket_momentum adopted through SymbolEngine: the stop exits on the venue", "[strategies][adopt]") {
+  EngineConfig config;
+  config.aggregate_trades = false;
+  config.simulate_fills = true;
+  SymbolEngine engine(config);
+  auto strategy = std::make_shared<PM>(pm_params());
+  const std::uint16_t id = engine.add_strategy(strategy);
+  const std::vector<Bar> history{bar(7, 0, 5.00, 5.20, 4.95, 5.10), bar(7, 5, 5.25, 5.40, 5.20, 5.30)};
+  engine.warm_up(history);
+  CHECK_THROWS_AS(engine.adopt(7, pm_restored()), ConfigError);
+  const AdoptResult r = engine.adopt(id, pm_restored());
+  REQUIRE(r.adopted);
+  auto& out = engine.output();
+  REQUIRE(out.transitions.size() == 1);
+  CHECK(out.transitions[0].rule == PM::kAdopted);
+  engine.mark_drained();
+  const std::vector<Bar> bars{bar(7, 10, 5.28, 5.30, 4.90, 4.95)};
+  engine.load({}, {}, bars, {}, {});
+  REQUIRE(engine.run() == StopReason::Intent);
+  CHECK(out.transitions.back().rule == PM::kStopHit);
+  CHECK(out.intents.back().quantity == 100);
+  engine.mark_drained();
+  engine.submit(Order{1, ny(7, 11), 100, 0, 0, 0, Side::Sell, OrderType::Market, TimeInForce::Day}, id);
+  CHECK(out.transitions.back().rule == PM::kExitFilledAtLoss);
+  CHECK(strategy->position() == 0);
+}
+
+TEST_CASE("vwap_reclaim adopted: LONG with the opening stop; stop and R target fire as normal",
+          "[strategies][adopt]") {
+  VwapReclaimParams p;
+  p.target_mode = TargetMode::RMultiple;
+  p.exit_on_vwap_loss = false;
+  Adoption a;
+  a.quantity = 100;
+  a.average_price = 10.36;
+  a.entry_ts = ny(9, 36);
+  a.now = ny(9, 40);
+  a.stop_price = 10.14;  // target 10.36 + 2 x 0.22 = 10.80
+  auto adopted = [&](Driver<VR>& d) {
+    d.s.warm_up(bar(9, 30, 10.00, 10.05, 9.95, 10.00));
+    d.s.warm_up(bar(9, 35, 10.22, 10.38, 10.18, 10.35));
+    d.out.clear();
+    const AdoptResult r = d.s.adopt(a, d.out);
+    REQUIRE(r.adopted);
+    CHECK(r.reason == "vwap_reclaim manages 100 shares at 10.36 (LONG): stop 10.14");
+    d.fired("adopted", VR::kLong);
+    CHECK(d.v("stop") == 10.14);
+    CHECK(d.v("entry_price") == Approx(10.36));
+  };
+  Driver<VR> stop(p);
+  adopted(stop);
+  stop.on(bar(9, 40, 10.35, 10.36, 10.10, 10.12));
+  stop.fired("stop_hit", VR::kPendingExit);
+  check_close_intent(stop, 100, 10.12);
+
+  Driver<VR> target(p);
+  adopted(target);
+  target.on(bar(9, 40, 10.40, 10.81, 10.30, 10.70));
+  target.fired("target_hit", VR::kPendingExit);
+  CHECK(target.v("target") == Approx(10.80));
+  check_close_intent(target, 100, 10.70);
+  target.on(fill(ny(9, 41), Side::Sell, 10.70, 100));
+  target.fired("exit_filled", VR::kFlat);
+}
+
+TEST_CASE("vwap_reclaim adopted_exit_pending, and its refusals", "[strategies][adopt]") {
+  Driver<VR> d(VwapReclaimParams{});
+  Adoption a;
+  a.quantity = 100;
+  a.average_price = 10.36;
+  a.entry_ts = ny(9, 36);
+  a.now = ny(9, 40);
+  a.stop_price = 0;
+  AdoptResult r = d.s.adopt(a, d.out);
+  CHECK_FALSE(r.adopted);
+  CHECK(r.reason.find("no stop is known") != std::string::npos);
+  a.stop_price = 10.14;
+  a.quantity = 101;
+  CHECK(d.s.adopt(a, d.out).reason == "vwap_reclaim: 101 shares is more than one entry buys (100)");
+  d.nothing();
+  a.quantity = 100;
+  a.exit_pending = true;
+  REQUIRE(d.s.adopt(a, d.out).adopted);
+  d.fired("adopted_exit_pending", VR::kPendingExit);
+  d.on(fill(ny(9, 41), Side::Sell, 10.30, 100));
+  d.fired("exit_filled", VR::kFlat);
+  CHECK(d.s.position() == 0);
 }

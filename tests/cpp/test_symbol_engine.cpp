@@ -146,3 +146,73 @@ TEST_CASE("a trade never replaces the quoted book; without quotes it stands in f
   REQUIRE(out.fills.size() == 1);
   CHECK(out.fills[0].price == Approx(10.02));  // no quote ever: the last print is the book
 }
+
+TEST_CASE("ema_cross adopts a restored long after warm-up and exits on the reverse cross", "[engine][adopt]") {
+  EngineConfig c;
+  c.aggregate_trades = false;
+  c.simulate_fills = true;
+  SymbolEngine engine(c);
+  strategies::EmaCrossParams p;
+  p.fast = 2;
+  p.slow = 3;
+  p.quantity = 100;
+  auto strategy = std::make_shared<strategies::EmaCross>(p);
+  const auto id = engine.add_strategy(strategy);
+  std::vector<Bar> history;
+  for (int i = 0; i < 6; ++i) history.push_back(bar(ny(10, i), 12));
+  engine.warm_up(history);
+  Adoption position;
+  position.quantity = -50;
+  position.average_price = 12;
+  position.entry_ts = ny(10, 2);
+  position.now = ny(10, 6);
+  AdoptResult refused = engine.adopt(id, position);
+  CHECK_FALSE(refused.adopted);
+  CHECK(refused.reason == "ema_cross is long-only: it cannot manage a short of 50 shares");
+  position.quantity = 200;
+  CHECK(engine.adopt(id, position).reason == "ema_cross: 200 shares is more than one entry buys (100)");
+  CHECK(engine.output().transitions.empty());
+  position.quantity = 60;  // a partial entry is held as it is
+  const AdoptResult adopted = engine.adopt(id, position);
+  REQUIRE(adopted.adopted);
+  CHECK(adopted.reason == "ema_cross manages 60 shares at 12 (LONG)");
+  CHECK(strategy->state() == strategies::EmaCross::kLong);
+  CHECK(strategy->position() == 60);
+  EngineOutput out = engine.take_output();
+  REQUIRE(out.transitions.size() == 1);
+  CHECK(out.transitions[0].rule == strategies::EmaCross::kAdopted);
+  CHECK(out.transitions[0].from_state == strategies::EmaCross::kFlat);
+
+  std::vector<Bar> bars{bar(ny(10, 6), 12), bar(ny(10, 7), 8)};
+  engine.load({}, {}, bars, {}, {});
+  REQUIRE(engine.run() == StopReason::Intent);
+  out = engine.take_output();
+  REQUIRE(out.intents.size() == 1);
+  CHECK(out.intents[0].side == Side::Sell);
+  CHECK(out.intents[0].quantity == 60);
+  CHECK(out.transitions.back().rule == strategies::EmaCross::kCrossBelow);
+  engine.submit(Order{1, engine.now(), 60, 0, 0, 0, Side::Sell, OrderType::Market, TimeInForce::Day}, id);
+  CHECK(strategy->state() == strategies::EmaCross::kFlat);
+  CHECK(strategy->position() == 0);
+}
+
+TEST_CASE("a strategy that does not say how to adopt refuses", "[engine][adopt]") {
+  Strategy plain("plain", {"FLAT", "LONG"}, {}, {});
+  StrategyOutput out;
+  Adoption position;
+  position.quantity = 10;
+  position.average_price = 5;
+  const AdoptResult r = plain.adopt(position, out);
+  CHECK_FALSE(r.adopted);
+  CHECK(r.reason == "plain does not adopt restored positions");
+  CHECK(plain.position() == 0);
+  CHECK(out.transitions.empty());
+
+  // Saying yes without moving out of FLAT is a bug: nothing would manage the position.
+  struct Careless : Strategy {
+    Careless() : Strategy("careless", {"FLAT", "LONG"}, {}, {}) {}
+    AdoptResult on_adopt(const Adoption&, StrategyOutput&) override { return {true, "sure"}; }
+  } careless;
+  CHECK_THROWS_AS(careless.adopt(position, out), StrategyError);
+  CHECK(careless.position() == 0);
+}

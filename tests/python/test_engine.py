@@ -160,6 +160,50 @@ def test_warm_up_makes_strategies_ready_through_the_same_code(spy_minute: np.nda
     np.testing.assert_array_equal(warm.intents["ts_event"][-len(later):], later["ts_event"])
 
 
+class Adopting(PyEmaCross):
+    """The documented example, taking over restored longs of up to its entry size."""
+
+    name = "adopting"
+    rules = (*PyEmaCross.rules, strategies.Rule("adopted", "FLAT", "LONG", on="resume"))
+
+    def on_adopt(self, adoption: strategies.Adoption) -> strategies.AdoptResult:
+        if adoption.quantity > self.quantity:
+            return strategies.AdoptResult(False, f"more than {self.quantity:g} shares")
+        self.transition("adopted", adoption.now, position=adoption.quantity)
+        return strategies.AdoptResult(True, f"holds {adoption.quantity:g} at {adoption.average_price:g}")
+
+
+def test_a_python_strategy_adopts_a_restored_position_through_on_adopt(spy_minute: np.ndarray) -> None:
+    symbol = engine.SymbolEngine("spy", [Adopting(quantity=100), PyEmaCross()], bar_period=None)
+    symbol.warm_up(spy_minute[:40])
+    now = int(spy_minute["ts_end"][39])
+    offer = {"average_price": 400.0, "entry_ts": now - 60 * 10**9, "now": now}
+    refused = symbol.native.adopt(strategy_id=0, quantity=150, **offer)
+    assert not refused.adopted and refused.reason == "more than 100 shares"
+    plain = symbol.native.adopt(strategy_id=1, quantity=50, **offer)  # no on_adopt: it refuses
+    assert not plain.adopted and plain.reason == "ema_cross_py does not adopt restored positions"
+    adopted = symbol.native.adopt(strategy_id=0, quantity=50, **offer)
+    assert adopted.adopted and adopted.reason == "holds 50 at 400"
+    first, second = symbol.strategies
+    assert first.state_names[first.state] == "LONG" and first.position == 50
+    assert second.state == 0 and second.position == 0
+    (record,) = symbol.native.drain()["transitions"]
+    assert [r.name for r in first.rules][record["rule"]] == "adopted" and record["ts_event"] == now
+    with pytest.raises(Error, match="cannot adopt a position of nan shares"):
+        symbol.native.adopt(strategy_id=1, quantity=float("nan"), **offer)
+
+    class Careless(PyEmaCross):
+        name = "careless"
+
+        def on_adopt(self, adoption: strategies.Adoption) -> strategies.AdoptResult:
+            return strategies.AdoptResult(True, "sure")  # but it stays FLAT
+
+    careless = engine.SymbolEngine("spy", [Careless()], bar_period=None)
+    with pytest.raises(StrategyError, match="careless: on_adopt took the position but stayed in FLAT"):
+        careless.native.adopt(strategy_id=0, quantity=50, **offer)
+    assert careless.strategies[0].position == 0
+
+
 def test_transitions_outside_a_handler_are_refused() -> None:
     with pytest.raises(Error, match="inside an event handler"):
         PyEmaCross().transition("cross_above", 0, close=1.0)

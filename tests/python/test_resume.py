@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import os
 import sqlite3
@@ -14,6 +15,7 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from tradecore.config import Config
 from tradecore.execution import OrderRequest
@@ -103,13 +105,15 @@ def test_live_resumes_after_kill_9_with_nothing_acknowledged_lost(tmp_path: Path
             qty=Decimal(7), limit_price=(snapshot_price * Decimal("1.2")).quantize(Decimal("0.01")),
             extended_hours=True)))
 
-        resumed = subprocess.run(tradecore("live", "--no-ui", "--resume", "--duration", "4",
+        # 6 s at 600x: an hour of minute bars, for the adopted position's exit (the reverse cross)
+        resumed = subprocess.run(tradecore("live", "--no-ui", "--resume", "--duration", "6",
                                            "--runs-dir", str(runs)),
                                  env=env, check=False, capture_output=True, text=True, timeout=120)
         assert resumed.returncode == 0, resumed.stderr
         assert f"resumed run {run_id}" in resumed.stdout
         assert f"{outsider}: the broker holds 7 shares the journal does not know" in resumed.stdout
         assert "journal fills equal the broker's" in resumed.stdout
+        assert f"{outsider}: not adopted: no intent of this run opened it" in resumed.stdout
 
         info = RunRegistry(runs).get(run_id)
         assert info.status == "finished" and len(list(runs.glob("*/journal.sqlite"))) == 1
@@ -123,6 +127,23 @@ def test_live_resumes_after_kill_9_with_nothing_acknowledged_lost(tmp_path: Path
             assert found["position_corrected"].symbol == outsider
             assert found["end_check"].data["details"]["mismatches"] == []
             journal_positions = {s: p.quantity for s, p in journal.positions().items()}
+            adoptions = {r.symbol: r for r in journal.records("adoption")}
+            flattened_while_down = {f.symbol for f in found.values() if f.data["action"] == "fill_applied"}
+            # The strategy that opened each held position took it over and managed it to its exit.
+            for symbol in held - flattened_while_down:
+                adoption = adoptions[symbol]
+                assert adoption.data["adopted"] and adoption.data["strategy"] == "ema_cross", adoption.data
+                after_adoption = [r.data["rule"] for r in journal.records("transition", symbol=symbol,
+                                                                          after_seq=adoption.seq)]
+                assert after_adoption[0] in ("adopted", "adopted_exit_pending"), after_adoption
+                assert "exit_filled" in after_adoption, after_adoption
+                assert any(r.data["side"] == "SELL" for r in journal.records("fill", symbol=symbol,
+                                                                             after_seq=adoption.seq))
+            # Shares bought by hand are nobody's: refused, so the entry block holds the symbol.
+            assert not adoptions[outsider].data["adopted"]
+            assert "no intent of this run opened it" in adoptions[outsider].data["reason"]
+            assert not [r for r in journal.records("intent", symbol=outsider, after_seq=adoptions[outsider].seq)
+                        if r.data["side"] == "BUY" and _routed(journal, r)]
         # Every acknowledged order and fill from before the crash is still there, in place, once.
         assert after[:len(before)] == before and sent[:len(sent_before)] == sent_before
         assert len(set(sent)) == len(sent)
@@ -140,6 +161,12 @@ def test_live_resumes_after_kill_9_with_nothing_acknowledged_lost(tmp_path: Path
     finally:
         sim.terminate()
         sim.communicate(timeout=30)
+
+
+def _routed(journal: Journal, intent: Any) -> bool:
+    """Whether ``intent`` became an order (the next record of its symbol is not a refusal)."""
+    following = next(journal.records(("risk", "order"), symbol=intent.symbol, after_seq=intent.seq), None)
+    return following is not None and following.kind == "order"
 
 
 def _last_prices(urls: dict[str, str], symbols: list[str]) -> dict[str, float]:
@@ -211,7 +238,9 @@ def test_paper_live_resumes_from_its_journal_after_kill_9(tmp_path: Path) -> Non
     with Journal(journal_path, readonly=True) as journal:
         after = [(r.seq, r.order_id, r.data["quantity"]) for r in journal.records("fill")]
         assert after[:len(before)] == before
-        # The restored positions were carried and closed at exit.
+        # The restored positions were adopted by the strategy, and closed (by it or at exit).
+        adopted = {r.symbol for r in journal.records("adoption") if r.data["adopted"]}
+        assert adopted == held
         assert all(abs(q) < 1e-9 for q in journal.net_fills().values())
         sold = {r.symbol for r in journal.fills()[len(before):] if r.data["side"] == "SELL"}
         assert set(held) <= sold
@@ -243,3 +272,214 @@ def test_a_restored_position_blocks_new_entries_on_its_symbol_until_it_is_flat()
     assert isinstance(route("OTHER", Side.BUY), OrderRouted)  # other symbols trade as usual
     state.tracker.on_fill("ACME", Side.SELL, Decimal(100), Decimal(10))
     assert isinstance(route("ACME", Side.BUY), OrderRouted)  # flat: strategies own what comes next
+
+
+MINUTE = 60 * 10**9
+OPEN = 1_795_705_200_000_000_000 - 30 * MINUTE  # 09:30 New York on a weekday
+PM_STRATEGY = {"name": "premarket_momentum",
+               "params": {"prior_close": 4.0, "max_spread": 0.0, "quantity": 100, "exit_on_vwap_loss": False}}
+
+
+def _crashed_run(path: Path) -> None:
+    """What a crashed run's journal holds: premarket_momentum broke out at 09:32 with a 4.95 stop
+    and bought ACME (100 at 5.29); the shares of BYHAND were bought with no intent; OLDCO's
+    order record predates the intent reference (an older journal)."""
+    from tradecore.journal.journal import StrategyNames
+    from tradecore.strategies import PremarketMomentum, PremarketMomentumParams
+
+    names = StrategyNames.of(PremarketMomentum(PremarketMomentumParams(prior_close=4.0)))
+    with Journal(path, synchronous="NORMAL") as journal:
+        for symbol, ref in (("ACME", True), ("OLDCO", False)):
+            intent_ts = OPEN + 2 * MINUTE
+            journal.intent(symbol, {"ts_event": intent_ts, "strategy_id": 0, "rule": 2, "side": "BUY",
+                                    "quantity": 100.0, "stop_price": 4.95, "reference_price": 5.28}, names)
+            details = {"reason": "", "intent": {"strategy_id": 0, "rule": 2, "transition": 3, "ts_intent": intent_ts}}
+            journal.order(intent_ts, symbol, f"tcdead-{symbol}", side="BUY", quantity=100.0,
+                          client_order_id=f"tcdead-{symbol}", details=details if ref else {"reason": ""})
+            journal.fill(symbol, {"ts_event": OPEN + 3 * MINUTE, "side": "BUY", "price": 5.29, "quantity": 100.0},
+                         order_id=f"tcdead-{symbol}", client_order_id=f"tcdead-{symbol}")
+        journal.order(OPEN, "BYHAND", "manual-1", side="BUY", quantity=5.0, client_order_id="manual-1",
+                      details={"reason": "", "intent": None})
+        journal.fill("BYHAND", {"ts_event": OPEN + MINUTE, "side": "BUY", "price": 3.0, "quantity": 5.0},
+                     order_id="manual-1", client_order_id="manual-1")
+
+
+def _trades(*rows: tuple[int, float]) -> Any:
+    from tradecore import schema
+
+    trades = schema.empty(schema.TRADE, len(rows))
+    trades["ts_event"], trades["price"] = [t for t, _ in rows], [p for _, p in rows]
+    trades["size"] = 100
+    return trades
+
+
+def test_openings_of_finds_the_intent_behind_a_position_in_new_and_old_journals(tmp_path: Path) -> None:
+    from tradecore.resume import openings_of
+
+    _crashed_run(tmp_path / "journal.sqlite")
+    with Journal(tmp_path / "journal.sqlite", readonly=True) as journal:
+        journal_openings = openings_of(journal)
+    assert set(journal_openings) == {"ACME", "OLDCO", "BYHAND"}
+    acme, old, by_hand = (journal_openings[s] for s in ("ACME", "OLDCO", "BYHAND"))
+    for opening in (acme, old):
+        assert (opening.strategy, opening.rule, opening.stop_price) == ("premarket_momentum", "break_premarket_high",
+                                                                        4.95)
+        assert opening.entry_ts == OPEN + 3 * MINUTE
+    assert by_hand.strategy is None and by_hand.client_order_id == "manual-1"
+
+
+def test_a_restored_position_is_adopted_and_its_stop_exits_it_on_the_paper_venue(tmp_path: Path) -> None:
+    from tradecore.resume import ResumeReport, adopt_position, restore_from_journal
+    from tradecore.session import RunState
+    from tradecore.streams.base import EventBatch, EventKind
+
+    path = tmp_path / "journal.sqlite"
+    _crashed_run(path)
+
+    async def scenario() -> None:
+        journal = Journal(path, synchronous="NORMAL")
+        config = Config().with_overrides(strategy=PM_STRATEGY)
+        state = RunState.create(config, journal=journal)
+        positions = restore_from_journal(journal, state.tracker, Decimal(100_000))
+        assert positions == {"ACME": 100, "OLDCO": 100, "BYHAND": 5}
+        seen = state.bus.subscribe(["adoption", "transition"])
+        engine = state.make_engine("ACME")
+        runner = state.runner("ACME", engine)
+        from tradecore import schema
+
+        history = schema.empty(schema.BAR, 8)
+        history["ts_event"] = [OPEN + i * MINUTE for i in range(8)]
+        history["ts_end"] = history["ts_event"] + MINUTE
+        history["open"] = history["low"] = history["close"] = history["vwap"] = 5.2
+        history["high"] = [5.3, 5.3, 5.3, 5.3, 5.6, 5.45, 5.4, 5.35]  # 5.60 at 09:34, after the entry
+        history["volume"] = 1_000
+        engine.warm_up(history)
+        report = ResumeReport(positions={s: Decimal(q) for s, q in positions.items()})
+        assert adopt_position(state, runner, report, journal, OPEN + 10 * MINUTE, history)
+        strategy = engine.strategies[0]
+        assert strategy.state_names[strategy.state] == "LONG" and strategy.position == 100
+        (record,) = journal.records("adoption")
+        assert record.symbol == "ACME" and record.data["adopted"] and record.data["strategy"] == "premarket_momentum"
+        assert "stop 4.95" in record.data["reason"] and "highest 5.6" in record.data["reason"]
+        assert record.data["details"]["rule"] == "break_premarket_high"
+
+        # 09:40-09:41: a print through the 4.95 stop; the 09:41 print closes the bar.
+        await runner.process(EventBatch(EventKind.TRADE, "ACME", _trades(
+            (OPEN + 10 * MINUTE + 10**9, 5.20), (OPEN + 10 * MINUTE + 30 * 10**9, 4.90),
+            (OPEN + 11 * MINUTE + 10**9, 4.93))))
+        await state.pipeline.drain()
+        journal.flush()
+        rules = [r.data["rule"] for r in journal.records("transition", symbol="ACME")]
+        assert rules[:3] == ["adopted", "stop_hit", "exit_filled_at_loss"]
+        (sell,) = [r for r in journal.records("fill", symbol="ACME") if r.data["side"] == "SELL"]
+        assert sell.data["quantity"] == 100
+        assert state.tracker.qty("ACME") == 0 and strategy.position == 0
+        events = seen.drain()
+        assert [e.topic for e in events][:2] == ["adoption", "transition"]
+        assert events[1].data["target"] == "LONG" and events[1].data["rule"] == "adopted"
+        journal.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_position_the_configured_strategy_did_not_open_falls_back_to_the_entry_block(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from tradecore.dashboard import Dashboard
+    from tradecore.execution import IntentRejected, TradeIntent
+    from tradecore.execution.market import MarketSnapshot
+    from tradecore.latency import LatencyStats
+    from tradecore.live import INHERITED_RULE, _block_inherited
+    from tradecore.resume import ResumeReport, adopt_position, restore_from_journal
+    from tradecore.schema import Sizing
+    from tradecore.session import RunState
+
+    path = tmp_path / "journal.sqlite"
+    _crashed_run(path)
+    journal = Journal(path, synchronous="NORMAL")
+    state = RunState.create(Config().with_overrides(strategy={"name": "ema_cross"}), journal=journal)
+    dashboard = Dashboard(state, LatencyStats(), lambda: OPEN, console=Console(file=io.StringIO()))
+    positions = restore_from_journal(journal, state.tracker, Decimal(100_000))
+    report = ResumeReport(positions={s: Decimal(q) for s, q in positions.items()})
+    adopted = set()
+    for symbol in ("ACME", "BYHAND"):
+        runner = state.runner(symbol, state.make_engine(symbol))
+        if adopt_position(state, runner, report, journal, OPEN + 10 * MINUTE):
+            adopted.add(symbol)
+        assert runner.engine.strategies[0].state == 0 and runner.engine.strategies[0].position == 0
+    assert adopted == set()
+    reasons = {r.symbol: r.data["reason"] for r in journal.records("adoption") if not r.data["adopted"]}
+    assert reasons == {"ACME": "opened by premarket_momentum (break_premarket_high) but the run now trades ema_cross",
+                       "BYHAND": "no intent of this run opened it (shares bought outside the strategies)"}
+    dashboard._absorb()  # the dashboard shows who holds the positions now
+    assert dashboard.states == {"ACME": "FLAT (held: not adopted)", "BYHAND": "FLAT (held: not adopted)"}
+    assert any("ACME   not adopted: opened by premarket_momentum" in line for line in dashboard.recent)
+    _block_inherited(state, {s: q for s, q in report.positions.items() if s not in adopted})
+    intent = TradeIntent(symbol="ACME", side=Side.BUY, order_type=OrderType.MARKET, sizing=Sizing.SHARES,
+                         quantity=Decimal(10), ts_event=OPEN + 30 * MINUTE)
+    market = MarketSnapshot("ACME", bid=Decimal("5.00"), ask=Decimal("5.02"), last=Decimal(5), ts_event=1)
+    refused = state.pipeline.router.route(intent, market, now=OPEN + 30 * MINUTE)
+    assert isinstance(refused, IntentRejected) and refused.rule == INHERITED_RULE
+    assert "adopted by no strategy" in refused.reason
+    journal.close()
+
+
+def test_an_exit_left_working_by_the_crashed_process_reports_to_the_adopting_strategy(tmp_path: Path) -> None:
+    """The strategy waits in PENDING_EXIT on the old process's exit order instead of sending a
+    second one; the order's fill reaches it through the broker's events; an exit covering only
+    part of the position is refused."""
+    from tradecore.execution.broker import BrokerEvent, BrokerEventType, Order, OrderState
+    from tradecore.journal.journal import StrategyNames
+    from tradecore.resume import ResumeReport, adopt_position
+    from tradecore.session import BrokerExecution, RunState
+    from tradecore.strategies import EmaCross, EmaCrossParams
+
+    journal = Journal(tmp_path / "journal.sqlite", synchronous="NORMAL")
+    names = StrategyNames.of(EmaCross(EmaCrossParams(fast=2, slow=3, quantity=10)))
+    for symbol in ("ACME", "PART", "ZERO"):
+        journal.intent(symbol, {"ts_event": OPEN, "strategy_id": 0, "rule": 0, "side": "BUY", "quantity": 10.0},
+                       names)
+        journal.order(OPEN, symbol, f"tcold-{symbol}", side="BUY", quantity=10.0, client_order_id=f"tcold-{symbol}",
+                      details={"intent": {"strategy_id": 0, "rule": 0, "transition": 0, "ts_intent": OPEN}})
+        journal.fill(symbol, {"ts_event": OPEN + MINUTE, "side": "BUY", "price": 5.0, "quantity": 10.0},
+                     order_id=f"b-{symbol}", client_order_id=f"tcold-{symbol}")
+    broker = AlpacaBroker(base_url="http://127.0.0.1:9", key_id="k", secret_key="s", stream=False)  # never called
+    config = Config().with_overrides(strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3, "quantity": 10}})
+    state = RunState.create(config, journal=journal, broker=broker, order_prefix="tcnew")
+
+    def exit_order(symbol: str, qty: int) -> Order:
+        return Order(order_id=f"x-{symbol}", client_order_id=f"tcold-x-{symbol}", symbol=symbol, side=Side.SELL,
+                     type=OrderType.LIMIT, qty=Decimal(qty), limit_price=Decimal(6), status=OrderState.NEW)
+
+    report = ResumeReport(positions={"ACME": Decimal(10), "PART": Decimal(10), "ZERO": Decimal(10)},
+                          open_orders=[exit_order("ACME", 10), exit_order("PART", 4)])
+    runners = {}
+    for symbol in ("ACME", "PART", "ZERO"):
+        state.tracker.on_fill(symbol, Side.BUY, Decimal(10), Decimal(0 if symbol == "ZERO" else 5))
+        runners[symbol] = state.runner(symbol, state.make_engine(symbol))
+    assert adopt_position(state, runners["ACME"], report, journal, OPEN + 5 * MINUTE)
+    assert not adopt_position(state, runners["PART"], report, journal, OPEN + 5 * MINUTE)
+    assert not adopt_position(state, runners["ZERO"], report, journal, OPEN + 5 * MINUTE)  # no exception
+    records = {r.symbol: r.data for r in journal.records("adoption")}
+    assert records["ACME"]["details"]["exit_orders"] == ["x-ACME"]
+    assert records["PART"]["reason"] == "exit orders for 4 of 10 shares are working at the broker"
+    assert records["ZERO"]["reason"] == "ema_cross: cannot adopt a position at average price 0"
+    assert report.adoptions["PART"] == (False, records["PART"]["reason"]) and report.adoptions["ACME"][0]
+    assert runners["ZERO"].engine.strategies[0].state == 0 and not runners["ZERO"].engine.native.faulted
+    strategy = runners["ACME"].engine.strategies[0]
+    assert strategy.state_names[strategy.state] == "PENDING_EXIT"
+
+    async def fill_the_old_exit() -> None:
+        filled = exit_order("ACME", 10).evolve(status=OrderState.FILLED, filled_qty=Decimal(10))
+        other = exit_order("ACME", 10).evolve(order_id="y-ACME", status=OrderState.FILLED)  # not adopted
+        for order in (filled, other):
+            state.execution.on_broker_event(BrokerEvent(type=BrokerEventType.FILL, order=order,
+                                                        ts_event=OPEN + 6 * MINUTE, fill_qty=Decimal(10),
+                                                        fill_price=Decimal(6)))
+        assert isinstance(state.execution, BrokerExecution)
+        assert len(state.execution.pending["ACME"]) == 1  # the other order's fill is not the engine's
+        await state.execution.deliver("ACME")
+
+    asyncio.run(fill_the_old_exit())
+    assert strategy.state_names[strategy.state] == "FLAT" and strategy.position == 0
+    journal.close()

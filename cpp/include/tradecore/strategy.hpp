@@ -70,7 +70,8 @@ struct TransitionRecord {
 };
 
 /// The event kind that evaluates a rule.
-enum class Trigger : std::uint8_t { Bar = 0, Quote = 1, Trade = 2, Fill = 3, OrderUpdate = 4, Clock = 5 };
+/// Resume: a restarted run hands the strategy a position restored from the journal (adopt()).
+enum class Trigger : std::uint8_t { Bar = 0, Quote = 1, Trade = 2, Fill = 3, OrderUpdate = 4, Clock = 5, Resume = 6 };
 
 /// Where a strategy's outputs go. The engine owns one per symbol.
 struct StrategyOutput {
@@ -88,6 +89,27 @@ struct RuleInfo {
   std::uint8_t from;
   std::uint8_t to;
   Trigger trigger;
+};
+
+/// A number as people write it in messages ("10", "4.85"), unlike std::to_string's "10.000000".
+std::string plain_number(double x);
+
+/// A position restored by `tradecore live --resume`, offered to the strategy that opened it so it
+/// manages it as if the process had never died. Prices in dollars, times in ns UTC.
+struct Adoption {
+  double quantity = 0.0;       ///< signed shares held (positive long)
+  double average_price = 0.0;  ///< average entry price of the shares held
+  std::int64_t entry_ts = 0;   ///< first fill of the position (time stops count from it)
+  std::int64_t now = 0;        ///< when the strategy takes it over
+  double stop_price = 0.0;     ///< protective stop of the intent that opened it (0 = unknown)
+  double highest = 0.0;        ///< highest high since the entry, from history (0 = unknown)
+  bool exit_pending = false;   ///< an exit order is still working at the broker
+};
+
+/// Whether a strategy took a restored position over, and why (or why not) in plain words.
+struct AdoptResult {
+  bool adopted = false;
+  std::string reason;
 };
 
 /// Base of every strategy (C++ built-ins and Python strategies through a trampoline).
@@ -112,6 +134,13 @@ class Strategy {
   virtual bool wants_quotes() const { return false; }
   virtual bool wants_trades() const { return false; }
   virtual void reset();
+
+  /// Take over a restored position: a FLAT strategy moves to its in-position state (or its
+  /// pending exit when an exit order is still working) with the levels it would have had, firing
+  /// a Resume transition; or refuses with the reason. Only from the initial state. Throws
+  /// DataError on a non-finite or zero quantity or a non-positive price, StrategyError when
+  /// on_adopt says it adopted but left the strategy in its initial state.
+  AdoptResult adopt(const Adoption& position, StrategyOutput& out);
 
   const std::string& name() const noexcept { return name_; }
   const std::vector<std::string>& states() const noexcept { return states_; }
@@ -147,6 +176,12 @@ class Strategy {
     if (!std::isfinite(x)) [[unlikely]]
       throw_non_finite(what, x, ts);
   }
+  /// How this strategy adopts a position (adopt() has checked the numbers and the state; on
+  /// success it sets position()). The default refuses: a strategy adopts only if it says how.
+  virtual AdoptResult on_adopt(const Adoption& position, StrategyOutput& out);
+  /// The refusals the long-only built-ins share: a short, or more shares than one entry buys
+  /// (`entry_shares` > 0 when the strategy sizes in shares). Empty when neither applies.
+  std::string long_only_refusal(const Adoption& position, double entry_shares) const;
 
   std::uint8_t state_ = 0;
 

@@ -75,6 +75,9 @@ class SymbolEngine {
   StopReason on_external_fill(const Fill& fill);
   StopReason on_external_update(const OrderUpdate& update);
   void assign_order(std::uint64_t order_id, std::uint16_t strategy_id);
+  /// Offer a position restored by a resume to strategy `strategy_id` (Strategy::adopt); its
+  /// Resume transition goes to output() like any other.
+  AdoptResult adopt(std::uint16_t strategy_id, const Adoption& position);
   /// Advance the clock without market data (live: closes silent bars).
   StopReason on_clock(std::int64_t now);
 

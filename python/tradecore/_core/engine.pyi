@@ -8,7 +8,7 @@ import numpy.typing
 import tradecore._core.bars
 import tradecore._core.indicators
 import typing
-__all__: list[str] = ['Bar', 'EmaCross', 'EmaCrossParams', 'EngineConfig', 'EntryMode', 'EntryOrder', 'Fill', 'FillModel', 'FillSimulator', 'OrderReason', 'OrderStatus', 'OrderType', 'OrderUpdate', 'PremarketMomentum', 'PremarketMomentumParams', 'PullbackTo', 'Quote', 'RuleInfo', 'Side', 'Sizing', 'StopMode', 'StopReason', 'Strategy', 'SymbolEngine', 'TargetMode', 'TimeInForce', 'Trade', 'Trigger', 'VwapReclaim', 'VwapReclaimParams', 'run_groups']
+__all__: list[str] = ['AdoptResult', 'Adoption', 'Bar', 'EmaCross', 'EmaCrossParams', 'EngineConfig', 'EntryMode', 'EntryOrder', 'Fill', 'FillModel', 'FillSimulator', 'OrderReason', 'OrderStatus', 'OrderType', 'OrderUpdate', 'PremarketMomentum', 'PremarketMomentumParams', 'PullbackTo', 'Quote', 'RuleInfo', 'Side', 'Sizing', 'StopMode', 'StopReason', 'Strategy', 'SymbolEngine', 'TargetMode', 'TimeInForce', 'Trade', 'Trigger', 'VwapReclaim', 'VwapReclaimParams', 'run_groups']
 class Side:
     """
     Members:
@@ -282,12 +282,15 @@ class Trigger:
       ORDER_UPDATE
     
       CLOCK
+    
+      RESUME
     """
     BAR: typing.ClassVar[Trigger]
     CLOCK: typing.ClassVar[Trigger]
     FILL: typing.ClassVar[Trigger]
     ORDER_UPDATE: typing.ClassVar[Trigger]
     QUOTE: typing.ClassVar[Trigger]
+    RESUME: typing.ClassVar[Trigger]
     TRADE: typing.ClassVar[Trigger]
     __members__: typing.ClassVar[dict[str, Trigger]]
     @typing.overload
@@ -471,6 +474,43 @@ class RuleInfo:
     @property
     def trigger(self) -> Trigger:
         ...
+class Adoption:
+    """
+    A position restored by a resume, offered to a strategy's on_adopt.
+    """
+    @property
+    def average_price(self) -> float:
+        ...
+    @property
+    def entry_ts(self) -> int:
+        ...
+    @property
+    def exit_pending(self) -> bool:
+        ...
+    @property
+    def highest(self) -> float:
+        ...
+    @property
+    def now(self) -> int:
+        ...
+    @property
+    def quantity(self) -> float:
+        ...
+    @property
+    def stop_price(self) -> float:
+        ...
+class AdoptResult:
+    """
+    Whether a strategy took a restored position over, and why.
+    """
+    def __init__(self, adopted: bool, reason: str) -> None:
+        ...
+    @property
+    def adopted(self) -> bool:
+        ...
+    @property
+    def reason(self) -> str:
+        ...
 class Strategy:
     def __init__(self, name: str, states: collections.abc.Sequence[str], rules: collections.abc.Sequence[RuleInfo], value_names: collections.abc.Sequence[str]) -> None:
         ...
@@ -626,6 +666,10 @@ class SymbolEngine:
         ...
     def add_strategy(self, strategy: Strategy) -> int:
         ...
+    def adopt(self, *, strategy_id: typing.SupportsInt | typing.SupportsIndex, quantity: typing.SupportsFloat | typing.SupportsIndex, average_price: typing.SupportsFloat | typing.SupportsIndex, entry_ts: typing.SupportsInt | typing.SupportsIndex, now: typing.SupportsInt | typing.SupportsIndex, stop_price: typing.SupportsFloat | typing.SupportsIndex = 0.0, highest: typing.SupportsFloat | typing.SupportsIndex = 0.0, exit_pending: bool = False) -> AdoptResult:
+        """
+        Offer a position restored by a resume to a strategy; its Resume transition is in the output.
+        """
     def assign_order(self, order_id: typing.SupportsInt | typing.SupportsIndex, strategy_id: typing.SupportsInt | typing.SupportsIndex) -> None:
         """
         Let fills of an externally placed order reach the strategy that asked for it.

@@ -13,7 +13,8 @@ which round-trips every ``float`` exactly, so prices read back bit for bit. Kind
 health changes: :mod:`tradecore.health`), ``kill_switch`` (the daily loss limit tripped it, or a
 new trading day or an operator reset it: :meth:`Journal.kill_switch`), ``resumed`` (a process took the run over after a
 crash, :meth:`Journal.resumed`) and ``reconciliation`` (what a resume found against the broker
-and what it corrected, :meth:`Journal.reconciliation`).
+and what it corrected, :meth:`Journal.reconciliation`) and ``adoption`` (whether a strategy took a
+restored position over, and why: :meth:`Journal.adoption`).
 
 ``order`` records are keyed by the client order id (written before the order is sent, so no
 broker id exists yet); ``order_update`` and ``fill`` records by the broker's order id, with the
@@ -91,6 +92,7 @@ KINDS = (
     "kill_switch",
     "resumed",
     "reconciliation",
+    "adoption",
 )
 BATCHED_KINDS = frozenset({"transition", "latency", "feed"})
 ACKNOWLEDGED_KINDS = frozenset(KINDS) - BATCHED_KINDS
@@ -514,6 +516,14 @@ class Journal:
         return self.append("reconciliation", ts_event, {
             "action": action, "message": message, "details": details or {},
         }, symbol=symbol, order_id=order_id)
+
+    def adoption(self, ts_event: int, symbol: str, *, adopted: bool, strategy: str | None, reason: str,
+                 details: Mapping[str, object] | None = None) -> int | None:
+        """Record whether ``strategy`` took over ``symbol``'s position restored by a resume, and
+        why (or why not) in plain words; ``details`` the position and levels it was offered."""
+        return self.append("adoption", ts_event, {
+            "adopted": bool(adopted), "strategy": strategy, "reason": reason, "details": _plain(details or {}),
+        }, symbol=symbol)
 
     def feed(self, ts_event: int, symbol: str, *, state: str, since: int, duration_seconds: float,
              reason: str, **details: object) -> int | None:

@@ -10,6 +10,8 @@
 ///   cross_below     LONG -> PENDING_EXIT   bar: fast_prev >= slow_prev and fast < slow; close intent
 ///   exit_filled     PENDING_EXIT -> FLAT   fill: the position is flat
 ///   exit_canceled   PENDING_EXIT -> LONG   order update: canceled/rejected with shares still held
+///   adopted         FLAT -> LONG           resume: a restored long of at most `quantity` shares
+///   adopted_exit_pending FLAT -> PENDING_EXIT resume: the same with an exit order working
 /// EMAs seed with the SMA of their first `period` closes (TA-Lib's convention).
 #include "tradecore/indicators.hpp"
 #include "tradecore/strategy.hpp"
@@ -25,8 +27,17 @@ struct EmaCrossParams {
 class EmaCross final : public Strategy {
  public:
   enum State : std::uint8_t { kFlat, kPendingEntry, kLong, kPendingExit };
-  enum Rule : std::uint16_t { kCrossAbove, kEntryFilled, kEntryCanceled, kCrossBelow, kExitFilled, kExitCanceled };
-  enum Value : std::uint16_t { kClose, kFast, kSlow, kFastPrev, kSlowPrev, kPosition, kFillPrice };
+  enum Rule : std::uint16_t {
+    kCrossAbove,
+    kEntryFilled,
+    kEntryCanceled,
+    kCrossBelow,
+    kExitFilled,
+    kExitCanceled,
+    kAdopted,
+    kAdoptedExitPending,
+  };
+  enum Value : std::uint16_t { kClose, kFast, kSlow, kFastPrev, kSlowPrev, kPosition, kFillPrice, kEntryPrice };
 
   explicit EmaCross(const EmaCrossParams& params = {});
   void on_bar(const Bar& bar, StrategyOutput& out) override;
@@ -35,6 +46,7 @@ class EmaCross final : public Strategy {
   void warm_up(const Bar& bar) override;
   bool ready() const override { return fast_.initialized() && slow_.initialized(); }
   void reset() override;
+  AdoptResult on_adopt(const Adoption& position, StrategyOutput& out) override;
   const EmaCrossParams& params() const noexcept { return params_; }
   double fast() const { return fast_.value(); }
   double slow() const { return slow_.value(); }

@@ -29,6 +29,12 @@
 ///   exit_filled_at_loss  PENDING_EXIT -> COOLDOWN fill: flat again, pnl < 0
 ///   exit_canceled        PENDING_EXIT -> LONG     order update: canceled/rejected, shares held
 ///   cooldown_over        COOLDOWN -> FLAT         bar or clock: cooldown_minutes since the exit
+///   adopted              FLAT -> LONG             resume: a restored long (at most `quantity`
+///                                                 shares with Shares sizing) with the stop of
+///                                                 the intent that opened it; the target from
+///                                                 its average price, the trail from the highest
+///                                                 high since the entry, time stops from the entry
+///   adopted_exit_pending FLAT -> PENDING_EXIT     resume: the same with an exit order working
 /// Exit intents are market sells with Sizing::ClosePosition.
 ///
 /// Units: prices and spread in dollars; gap, stop, target and trailing percentages in percent
@@ -118,6 +124,8 @@ class PremarketMomentum final : public Strategy {
     kExitFilledAtLoss,
     kExitCanceled,
     kCooldownOver,
+    kAdopted,
+    kAdoptedExitPending,
   };
   enum Value : std::uint16_t {
     kClose,
@@ -176,6 +184,7 @@ class PremarketMomentum final : public Strategy {
   void exit(Rule rule, std::int64_t ts, double reference, const Snapshot& seen, StrategyOutput& out);
   /// time_stop (LONG) and cooldown_over (COOLDOWN): the rules that only need the time.
   void check_clock(std::int64_t ts, double close, StrategyOutput& out);
+  AdoptResult on_adopt(const Adoption& position, StrategyOutput& out) override;
 
   PremarketMomentumParams params_;
   indicators::VWAP vwap_;

@@ -23,6 +23,10 @@
 ///   vwap_lost        LONG -> PENDING_EXIT     bar: close < vwap (exit_on_vwap_loss)
 ///   exit_filled      PENDING_EXIT -> FLAT     fill: flat again
 ///   exit_canceled    PENDING_EXIT -> LONG     order update: canceled/rejected, shares held
+///   adopted          FLAT -> LONG             resume: a restored long (at most `quantity`
+///                                             shares with Shares sizing) with the stop of the
+///                                             intent that opened it and its average price
+///   adopted_exit_pending FLAT -> PENDING_EXIT resume: the same with an exit order working
 /// Exit intents are market sells with Sizing::ClosePosition.
 ///
 /// Units: prices in dollars, the band multiplier in standard deviations of price around VWAP
@@ -80,6 +84,8 @@ class VwapReclaim final : public Strategy {
     kVwapLost,
     kExitFilled,
     kExitCanceled,
+    kAdopted,
+    kAdoptedExitPending,
   };
   enum Value : std::uint16_t {
     kClose,
@@ -108,6 +114,7 @@ class VwapReclaim final : public Strategy {
   void warm_up(const Bar& bar) override;
   bool ready() const override { return !params_.volume_confirmation || volume_.initialized(); }
   void reset() override;
+  AdoptResult on_adopt(const Adoption& position, StrategyOutput& out) override;
   const VwapReclaimParams& params() const noexcept { return params_; }
 
   double vwap() const { return vwap_.value(); }
