@@ -31,6 +31,7 @@ from typing import IO, Any
 from tradecore.analysis.summary import PerformanceSummary, executions_from_journal, summarize
 from tradecore.bars import parse_period
 from tradecore.bus import EventBus
+from tradecore.clock import ClockLog, MarketClock
 from tradecore.config import Config
 from tradecore.errors import ConfigError
 from tradecore.execution.broker import Broker
@@ -358,8 +359,21 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             if health is not None:
                 health.observe(batch)
 
+        market_clock = None
+        if config.clock.interval_ns:
+            # Ticks follow market time: the simulator's session clock runs `speed` times the wall's.
+            speed = config.sim.speed if config.market.provider == "sim" else 1.0
+            on_tick = None
+            if record is not None:
+                clock_log = ClockLog(record)
+                stack.callback(clock_log.close)
+                manager = state.manager
+                assert manager is not None
+                on_tick = lambda at: clock_log.write(at, manager.dispatched, len(starts_written))  # noqa: E731
+            market_clock = MarketClock(config.clock.interval_ns, clock, speed=speed, on_tick=on_tick)
+
         async def consume() -> None:
-            await run_pipeline(state, stream, stop=stop, on_batch=count)
+            await run_pipeline(state, stream, stop=stop, on_batch=count, clock=market_clock)
 
         async def scan_loop() -> None:
             interval = config.scanner.interval_seconds / max(config.sim.speed, 1e-9) \

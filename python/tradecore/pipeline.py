@@ -110,6 +110,24 @@ class SymbolRunner:
         self._received = None
         await self._continue(call())
 
+    def tick(self, now: int) -> Continuation | None:
+        """Give the engine a clock tick at ``now`` (ns UTC) as far as it goes without waiting,
+        like :meth:`feed`; return what is left (an intent to route, fills to settle) or None."""
+        native = self.engine.native
+        self._received = None  # a tick has no receive time to measure from
+        reason = native.on_clock(now)
+        if reason != _EXHAUSTED:
+            return partial(self._continue, reason)
+        if native.has_output and self._take_output():  # the bar it closed, what it filled
+            return self._settle_and_stamp
+        return None
+
+    async def process_tick(self, now: int) -> None:
+        """A clock tick queued behind earlier batches."""
+        rest = self.tick(now)
+        if rest is not None:
+            await rest()
+
     async def _after_hooks(self, pending: Awaitable[None], index: int, batch: EventBatch) -> None:
         await pending
         for hook in self.before_batch[index + 1:]:
@@ -348,6 +366,22 @@ class StrategyManager:
             return
         if rest is not None:
             self._queue(entry, rest)
+
+    def tick(self, now: int) -> None:
+        """Give every active symbol's engine a clock tick at ``now`` (ns UTC) in order with its
+        batches: an idle symbol runs it at once, a busy one queues it behind what it has
+        (:mod:`tradecore.clock`)."""
+        for symbol, entry in list(self.symbols.items()):
+            if entry.pending:
+                self._queue(entry, partial(entry.runner.process_tick, now))
+                continue
+            try:
+                rest = entry.runner.tick(now)
+            except Exception as error:  # noqa: BLE001 - any failure quarantines this symbol only
+                self._quarantine(symbol, error)
+                continue
+            if rest is not None:
+                self._queue(entry, rest)
 
     @staticmethod
     def _queue(entry: _Symbol, item: EventBatch | Continuation) -> None:

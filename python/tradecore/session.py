@@ -28,6 +28,7 @@ import numpy as np
 
 from tradecore import schema
 from tradecore.bus import EventBus
+from tradecore.clock import ClockLog, MarketClock, run_clock
 from tradecore.config import Config
 from tradecore.engine import FillModel, SymbolEngine
 from tradecore.errors import ConfigError
@@ -53,6 +54,8 @@ from tradecore.latency import LatencyStats
 from tradecore.pipeline import StrategyManager, SymbolRunner
 from tradecore.data import parquet
 from tradecore.streams.base import EventBatch, EventKind, MarketDataStream
+from tradecore.streams.replay import merge_time
+from tradecore.tasks import start_task
 from tradecore.strategies import (
     EmaCross,
     EmaCrossParams,
@@ -474,19 +477,64 @@ class RunState:
 
 async def run_pipeline(state: RunState, stream: MarketDataStream, *,
                        on_batch: Callable[[EventBatch], None] | None = None,
-                       stop: asyncio.Event | None = None) -> int:
-    """Consume ``stream`` into the manager until it ends or ``stop`` is set; return events seen."""
-    assert state.manager is not None
+                       stop: asyncio.Event | None = None, clock: MarketClock | None = None) -> int:
+    """Consume ``stream`` into the manager until it ends or ``stop`` is set; return events seen.
+
+    ``clock`` ticks the active symbols (:mod:`tradecore.clock`): by its market clock in a task
+    of its own (live), or, without one, by the event time of the batches (backtests).
+    """
+    manager = state.manager
+    assert manager is not None
     events = 0
-    async for batch in stream:
-        events += len(batch)
-        if on_batch is not None:
-            on_batch(batch)
-        state.manager.dispatch(batch)
-        if stop is not None and stop.is_set():
-            break
-    await state.manager.drain()
+    ticker = None
+    if clock is not None and clock.now is not None:
+        ticker = start_task(run_clock(clock, manager), "tradecore.clock", log=_log)
+    by_event_time = clock if clock is not None and clock.now is None else None
+    try:
+        async for batch in stream:
+            events += len(batch)
+            if on_batch is not None:
+                on_batch(batch)
+            if by_event_time is not None:
+                _dispatch_ticking(manager, by_event_time, batch)
+            else:
+                manager.dispatch(batch)
+            if stop is not None and stop.is_set():
+                break
+    finally:
+        if ticker is not None:
+            ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
+    await manager.drain()
     return events
+
+
+def _dispatch_ticking(manager: StrategyManager, clock: MarketClock, batch: EventBatch) -> None:
+    """Dispatch ``batch``, ticking the symbols before each event that crosses a boundary of the
+    clock (event time is market time in a backtest)."""
+    if not len(batch):
+        manager.dispatch(batch)
+        return
+    interval = clock.interval_ns
+    times = merge_time(batch.kind, batch.events)
+    if clock.last is None:
+        clock.due(int(times[0]))  # the clock starts at the first event
+    assert clock.last is not None
+    floor = clock.last // interval
+    # A batch is one stream's events in time order; the running maximum keeps a stray older
+    # event from moving the clock back.
+    periods = np.maximum.accumulate(np.maximum(times // interval, floor))
+    if periods[-1] == floor:
+        manager.dispatch(batch)
+        return
+    crossings = np.flatnonzero(np.diff(periods, prepend=floor))
+    start = 0
+    for index in crossings.tolist():
+        if index > start:
+            manager.dispatch(_slice(batch, start, index))
+            start = index
+        clock.tick(manager, int(periods[index]) * interval)
+    manager.dispatch(_slice(batch, start, len(batch)))
 
 
 class StartLog:
@@ -561,8 +609,10 @@ async def backtest(
     await state.manager.update_universe(wanted)
     if journal is not None:
         journal.universe_change(start or 0, added=wanted, universe=wanted, scanner="fixed")
+    interval = config.clock.interval_ns
     try:
-        events = await run_pipeline(state, stream, on_batch=on_batch)
+        events = await run_pipeline(state, stream, on_batch=on_batch,
+                                    clock=MarketClock(interval) if interval else None)
     finally:
         await state.manager.close()
         await stream.close()
@@ -597,17 +647,19 @@ async def backtest_recording(config: Config, folder: Path, *, journal: Journal |
 
     manager = state.manager = StrategyManager(stream, make_runner, state.bus, holds_position=state.holds_position)
     await stream.subscribe(source.symbols())
-    changes = iter(entries)
+    changes = iter(_in_live_order(entries, ClockLog.entries(folder)))
     pending = next(changes, None)
     delivered = 0
 
     async def apply(entry: dict[str, Any]) -> None:
-        symbol = entry["symbol"]
+        symbol = entry.get("symbol", "")
         if entry["action"] == "start":
             starting[symbol] = entry
             await manager.start_symbol(symbol, subscribe=False)
         elif entry["action"] == "stop":
             await manager.stop_symbol(symbol)
+        elif entry["action"] == "clock":
+            manager.tick(entry["now"])
 
     try:
         async for batch in stream:
@@ -626,6 +678,11 @@ async def backtest_recording(config: Config, folder: Path, *, journal: Journal |
             if offset < len(batch):
                 _dispatch_part(manager, batch, offset, len(batch), on_batch)
             delivered += len(batch)
+        # What happened after the last recorded event (ticks in a silence, the end); nothing
+        # after events a crash lost.
+        while pending is not None and pending["action"] != "end" and pending["after"] <= delivered:
+            await apply(pending)
+            pending = next(changes, None)
     except StopAsyncIteration:
         pass
     finally:
@@ -635,14 +692,33 @@ async def backtest_recording(config: Config, folder: Path, *, journal: Journal |
     return state, delivered
 
 
+def _in_live_order(entries: list[dict[str, Any]], ticks: list[dict[str, int]]) -> list[dict[str, Any]]:
+    """The universe changes and clock ticks of a recording in the order they happened: a tick
+    came after the ``changes`` first universe entries and before the next."""
+    merged: list[dict[str, Any]] = []
+    written = 0
+    for tick in ticks:
+        while written < min(tick["changes"], len(entries)):
+            merged.append(entries[written])
+            written += 1
+        merged.append({"action": "clock", **tick})
+    merged.extend(entries[written:])
+    return merged
+
+
 def _dispatch_part(manager: StrategyManager, batch: EventBatch, start: int, stop: int,
                    on_batch: Callable[[EventBatch], None] | None) -> None:
-    part = batch if (start, stop) == (0, len(batch)) else EventBatch(
-        batch.kind, batch.symbol, batch.events[start:stop],
-        None if batch.ts_received is None else batch.ts_received[start:stop])
+    part = _slice(batch, start, stop)
     if on_batch is not None:
         on_batch(part)
     manager.dispatch(part)
+
+
+def _slice(batch: EventBatch, start: int, stop: int) -> EventBatch:
+    if (start, stop) == (0, len(batch)):
+        return batch
+    return EventBatch(batch.kind, batch.symbol, batch.events[start:stop],
+                      None if batch.ts_received is None else batch.ts_received[start:stop])
 
 
 def _prior_close(stream: Any, symbol: str, before: int | None) -> dict[str, float]:
