@@ -19,6 +19,10 @@ Tick times
 Live (:func:`run_clock`)
     Market time is the market's clock: the simulator's session clock in sim runs, the wall
     clock against a vendor. A task wakes at each boundary (market time divided by the speed).
+    A tick waits ``clock.delay_seconds`` (wall) after its boundary before it is given: events
+    stamped before the boundary may still be on their way (feed latency, the socket, the
+    queue), and a bar closed by a tick would drop them as late. The tick keeps the boundary's
+    time, so the bar still ends, and time rules still fire, at the boundary.
 
 Backtests from files (:func:`tradecore.session.run_pipeline`, :class:`MarketClock` without a
 ``now``)
@@ -66,19 +70,22 @@ class MarketClock:
     speed
         Market seconds per wall second of ``now`` (the simulator's speed; 1 for the wall clock),
         for how long the live task sleeps.
+    delay
+        Wall seconds a live tick waits after its boundary (see the module docstring).
     on_tick
         Called with each tick's time after the symbols got it (a recording writes it down).
     """
 
     def __init__(self, interval_ns: int, now: Callable[[], int] | None = None, *, speed: float = 1.0,
-                 on_tick: Callable[[int], None] | None = None) -> None:
+                 delay: float = 0.0, on_tick: Callable[[int], None] | None = None) -> None:
         if interval_ns <= 0:
             raise ConfigError(f"clock interval must be positive, not {interval_ns} ns")
-        if speed <= 0:
-            raise ConfigError(f"clock speed must be positive, not {speed}")
+        if speed <= 0 or delay < 0:
+            raise ConfigError(f"clock speed must be positive and delay not negative, not {speed} and {delay}")
         self.interval_ns = interval_ns
         self.now = now
         self.speed = speed
+        self.delay_ns = round(delay * speed * 1e9)  # in market time
         self.on_tick = on_tick
         self.last: int | None = None  # the boundary of the last tick (or of the first reading)
         self.ticks = 0
@@ -110,7 +117,7 @@ async def run_clock(clock: MarketClock, manager: StrategyManager) -> None:
     if read is None:
         raise ConfigError("run_clock needs a market clock (MarketClock.now)")
     while True:
-        now = read()
+        now = read() - clock.delay_ns
         at = clock.due(now)
         if at is not None:
             clock.tick(manager, at)

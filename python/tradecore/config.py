@@ -55,6 +55,7 @@ A complete file with every default::
 
     [clock]                     # clock ticks to every symbol's engine (tradecore.clock)
     interval_seconds = 1.0      # market seconds between ticks; 0 = no ticks
+    delay_seconds = 0.2         # wall seconds a live tick waits for events still on their way
 
     [run]
     runs_dir = ""               # "": $TRADECORE_RUNS, else ./runs (as `tradecore runs` reads them)
@@ -152,6 +153,8 @@ class ClockConfig(_Section):
 
     interval_seconds: float = Field(1.0, ge=0, le=3600, description="market seconds between clock "
                                     "ticks (live: the market's clock; backtests: event time); 0 = no ticks")
+    delay_seconds: float = Field(0.2, ge=0, le=10, description="wall seconds a live tick waits after "
+                                 "its boundary, for events stamped before it still on their way")
 
     @field_validator("interval_seconds")
     @classmethod

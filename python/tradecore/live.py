@@ -74,6 +74,7 @@ class LiveResult:
     quarantined: dict[str, str]
     resumed: ResumeReport | None = None
     fill_check: dict[str, Any] | None = None  # journal vs broker fills at the end (broker = "alpaca")
+    ticks: int = 0  # market clock ticks given to the symbols
 
 
 def _scanner(config: Config, client: MarketDataClient, state: RunState, journal: Journal,
@@ -264,8 +265,10 @@ async def _prior_close(client: MarketDataClient, symbol: str) -> dict[str, float
 
 async def run_live(config: Config, *, duration: float | None = None, ui: bool = True,
                    record: Path | None = None, runs_root: Path | None = None,
-                   console: Any = None, resume: str | None = None) -> LiveResult:
-    """Run live until ``duration`` wall seconds pass, the simulated session ends, or Ctrl-C.
+                   console: Any = None, resume: str | None = None,
+                   max_events: int | None = None) -> LiveResult:
+    """Run live until ``duration`` wall seconds pass, ``max_events`` events were delivered (a
+    fixed amount of work however loaded the machine), the simulated session ends, or Ctrl-C.
 
     ``resume``: take over a crashed live run ("" = the most recent unfinished one): same run
     id, folder and journal (appended), the run's own saved configuration; see
@@ -356,6 +359,8 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
         def count(batch: Any) -> None:
             nonlocal events
             events += len(batch)
+            if max_events is not None and events >= max_events:
+                stop.set()
             if health is not None:
                 health.observe(batch)
 
@@ -370,7 +375,8 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
                 manager = state.manager
                 assert manager is not None
                 on_tick = lambda at: clock_log.write(at, manager.dispatched, len(starts_written))  # noqa: E731
-            market_clock = MarketClock(config.clock.interval_ns, clock, speed=speed, on_tick=on_tick)
+            market_clock = MarketClock(config.clock.interval_ns, clock, speed=speed,
+                                       delay=config.clock.delay_seconds, on_tick=on_tick)
 
         async def consume() -> None:
             await run_pipeline(state, stream, stop=stop, on_batch=count, clock=market_clock)
@@ -443,7 +449,8 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
     registry.close()
     lock.close()
     return LiveResult(run.id, run.folder, summary, events, state.execution.intents, latency.summary(),
-                      dict(state.manager.quarantined) if state.manager else {}, resumed, fill_check)
+                      dict(state.manager.quarantined) if state.manager else {}, resumed, fill_check,
+                      state.manager.ticks if state.manager else 0)
 
 
 def _start(text: str) -> int | None:

@@ -299,6 +299,7 @@ class StrategyManager:
     symbols: dict[str, _Symbol] = field(default_factory=dict)
     quarantined: dict[str, str] = field(default_factory=dict)
     dispatched: int = 0  # events handed to dispatch(), for placing universe changes in the stream
+    ticks: int = 0  # clock ticks handed to tick()
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def update_universe(self, wanted: Iterable[str], ts: int | None = None) -> tuple[set[str], set[str]]:
@@ -371,6 +372,7 @@ class StrategyManager:
         """Give every active symbol's engine a clock tick at ``now`` (ns UTC) in order with its
         batches: an idle symbol runs it at once, a busy one queues it behind what it has
         (:mod:`tradecore.clock`)."""
+        self.ticks += 1
         for symbol, entry in list(self.symbols.items()):
             if entry.pending:
                 self._queue(entry, partial(entry.runner.process_tick, now))
