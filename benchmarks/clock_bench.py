@@ -7,7 +7,10 @@ Figures, per tick of all 500 symbols and per symbol:
 - ``tick_closing_bars``: a tick at a bar's end that closes every symbol's open bar (published on
   the bus, seen by the strategy);
 - baseline, in the same run: one trade to each of the 500 symbols through the same manager
-  (``dispatch``), the cost of the market data a tick competes with.
+  (``dispatch``), the cost of the market data a tick competes with;
+- ``backtest_*``: the LEAN SPY, BAC and IBM trade ticks through :func:`tradecore.session.backtest`
+  with the clock at 1 s of event time, against the clock off (``TRADECORE_DATA`` must point at
+  the data).
 
 Run: ``python benchmarks/clock_bench.py``.
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from benchlib import report
+from benchlib import best_of, report
 from tradecore import schema
 from tradecore.config import Config
 from tradecore.pipeline import StrategyManager, SymbolRunner
@@ -76,5 +79,30 @@ async def main() -> None:
     await manager.close()
 
 
+def backtests() -> None:
+    from tradecore.data import locate
+    from tradecore.session import backtest
+    from tradecore.streams.replay import LeanSource
+
+    root = locate.lean_root()
+    if root is None:
+        print("# LEAN data not found: set TRADECORE_DATA; backtest figures skipped")
+        return
+    events = 0
+
+    def run(interval: float) -> None:
+        nonlocal events
+        config = Config().with_overrides(strategy={"name": "ema_cross"}, clock={"interval_seconds": interval})
+        _, events = asyncio.run(backtest(config, LeanSource(root), ["spy", "bac", "ibm"], datasets=("trade",)))
+
+    off = best_of(lambda: run(0.0), repeat=2)
+    on = best_of(lambda: run(1.0), repeat=2)
+    report("backtest_events", events, "events")
+    report("backtest_clock_off_events_per_s", events / off, "events/s")
+    report("backtest_clock_1s_events_per_s", events / on, "events/s")
+    report("backtest_clock_1s_vs_off", off / on, "x")
+
+
 if __name__ == "__main__":
     asyncio.run(main())
+    backtests()

@@ -9,6 +9,11 @@ config and journal, and a row in the run registry.
 (REST + ``trade_updates``) at ``market.trading_url``; with the simulator as provider and no URL,
 the in-process simulator mounts its trading endpoints and orders go over loopback. ``resume``
 takes a crashed run over (:mod:`tradecore.resume`).
+
+A market clock ticks every active symbol every ``clock.interval_seconds`` of market time (the
+simulator's clock, or the wall clock against a vendor), so bars close and time rules fire
+without data; ``record`` keeps the ticks for the backtest of the recording
+(:mod:`tradecore.clock`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ are matched event by event inside the native loop, so fills do not depend on how
 batched, and a recorded live session replays into the same intents and fills. With a broker
 outside the engines (Alpaca, :class:`BrokerExecution`) the engines run without a simulator and
 learn their fills from the broker's events. Everything the execution layer decides (routing,
-risk, orders, fills, positions) goes to the journal and the bus.
+risk, orders, fills, positions) goes to the journal and the bus. The market clock ticks every
+active symbol (:mod:`tradecore.clock`): by market time live, by event time in a backtest, as
+recorded in a backtest of a recording.
 """
 
 from __future__ import annotations
@@ -520,13 +522,13 @@ def _dispatch_ticking(manager: StrategyManager, clock: MarketClock, batch: Event
     if clock.last is None:
         clock.due(int(times[0]))  # the clock starts at the first event
     assert clock.last is not None
+    if int(times.max()) < clock.last + interval:  # the common case: no boundary crossed
+        manager.dispatch(batch)
+        return
     floor = clock.last // interval
     # A batch is one stream's events in time order; the running maximum keeps a stray older
     # event from moving the clock back.
     periods = np.maximum.accumulate(np.maximum(times // interval, floor))
-    if periods[-1] == floor:
-        manager.dispatch(batch)
-        return
     crossings = np.flatnonzero(np.diff(periods, prepend=floor))
     start = 0
     for index in crossings.tolist():
@@ -544,7 +546,8 @@ class StartLog:
     the stream had delivered at that moment (``after``) and, for starts, the prior close and the
     warm-up history (``warmup/<n>-<SYMBOL>.parquet``). A backtest of the recording starts and
     stops its runners at exactly the same points of the same event sequence: that is what makes
-    a recorded live session replay into the same intents and fills.
+    a recorded live session replay into the same intents and fills. The market clock's ticks
+    are placed the same way, in ``clock.jsonl`` (:class:`tradecore.clock.ClockLog`).
     """
 
     def __init__(self, folder: Path) -> None:
@@ -591,6 +594,7 @@ async def backtest(
 ) -> tuple[RunState, int]:
     """Replay ``source`` for ``symbols`` through the live pipeline at full speed.
 
+    The market clock (``config.clock``) ticks the symbols by event time (:mod:`tradecore.clock`).
     Returns the run's state (positions, broker, bus) and the number of events replayed.
     """
     from tradecore.streams.replay import ReplayStream
@@ -622,7 +626,9 @@ async def backtest(
 async def backtest_recording(config: Config, folder: Path, *, journal: Journal | None = None,
                              bus: EventBus | None = None,
                              on_batch: Callable[[EventBatch], None] | None = None) -> tuple[RunState, int]:
-    """Replay a live recording, starting and stopping runners where the live run did."""
+    """Replay a live recording, starting and stopping runners, and ticking them with the market
+    clock, where the live run did (``universe.jsonl``, ``clock.jsonl``; the recorded ticks, not
+    ``config.clock``: a recording without ticks replays without them)."""
     from tradecore.streams.recorder import RecordingSource
     from tradecore.streams.replay import ReplayStream
 
