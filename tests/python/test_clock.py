@@ -210,8 +210,7 @@ async def test_premarket_momentums_time_stop_fires_on_the_clock_without_data_aft
         transitions = [(e.ts, e.data["rule"], e.data["values"]) for e in live.events("transition")]
         assert transitions[0][:2] == (at("07:05:00"), "time_stop")
         assert transitions[0][2]["minutes_in_trade"] == pytest.approx(2.0)
-        assert [t[1] for t in transitions[1:]] == ["exit_filled_at_loss"] or \
-            [t[1] for t in transitions[1:]] == ["exit_filled"]
+        assert [t[1] for t in transitions[1:]] == ["exit_filled_at_loss"]  # bought 5.29, sold at the 5.27 bid
         assert live.engine("GAPR").events_processed == 14
         intents = list(live.journal.records("intent"))
         assert [(r.ts_event, r.data["side"]) for r in intents] == [(at("07:03:00"), "BUY"),
@@ -285,3 +284,58 @@ def test_a_backtest_ticks_before_each_event_that_crosses_a_boundary_at_the_lates
     # 07:00:02 print does not move it back.
     assert ticks == [(at("07:00:03"), 2), (at("07:00:09"), 4)]
 
+
+
+def _write(root: Path, dataset: str, symbol: str, events: np.ndarray) -> None:
+    from tradecore.data import parquet
+
+    kind = EventKind.TRADE if dataset == "trade" else EventKind.QUOTE
+    path = parquet.dataset_path(root, dataset, symbol, DAY)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    parquet.write_table(parquet.to_table(events, kind=kind, symbol=symbol), path)
+
+
+@pytest.mark.parametrize("interval", [1.0, 0.0], ids=["clock", "no clock"])
+def test_a_backtest_from_files_fires_a_quiet_symbols_time_stop_on_another_symbols_event_time(
+        tmp_path: Path, interval: float) -> None:
+    """GAPR buys at 07:03 and never trades again; BUSY prints every 10 s until 07:10. With the
+    clock, BUSY's event time ticks GAPR out at 07:05:03 (BUSY's first print past two minutes in
+    the trade: the latest boundary at or before it); without, GAPR's last bar never closes."""
+    from tradecore.streams.replay import ParquetSource
+
+    prints = [(f"07:0{m}:{s:02d}", p) for m, prices in enumerate(
+        [[5.00, 5.20, 4.95, 5.10], [5.10, 5.15, 5.05, 5.12], [5.12, 5.30, 5.10, 5.28]])
+        for s, p in zip((5, 20, 35, 50), prices)]
+    gapr = schema.empty(schema.TRADE, len(prints))
+    gapr["ts_event"] = [at(t) for t, _ in prints]
+    gapr["price"], gapr["size"] = [p for _, p in prints], 1000
+    quotes = schema.empty(schema.QUOTE, 2)
+    quotes["ts_event"] = [at("07:00:01"), at("07:02:55")]
+    quotes["bid_price"], quotes["ask_price"] = [5.18, 5.27], [5.20, 5.29]
+    quotes["bid_size"] = quotes["ask_size"] = 10_000
+    busy = schema.empty(schema.TRADE, 60)
+    busy["ts_event"] = at("07:00:03") + np.arange(60) * 10 * SECOND
+    busy["price"], busy["size"] = 9.0, 100
+    _write(tmp_path, "trade", "GAPR", gapr)
+    _write(tmp_path, "quote", "GAPR", quotes)
+    _write(tmp_path, "trade", "BUSY", busy)
+    params = {"prior_close": 4.0, "max_minutes_in_trade": 2, "target_percent": 0, "exit_on_vwap_loss": False,
+              "min_gap_percent": 20.0}
+    config = Config().with_overrides(strategy={"name": "premarket_momentum", "params": params},
+                                     clock={"interval_seconds": interval})
+    journal = Journal(tmp_path / "journal.sqlite")
+    state, events = asyncio.run(backtest(config, ParquetSource(tmp_path), ["GAPR", "BUSY"], journal=journal))
+    journal.flush()
+    assert events == len(prints) + 2 + 60
+    intents = [(r.ts_event, r.symbol, r.data["side"]) for r in journal.records("intent")]
+    rules = [(r.ts_event, r.data["rule"]) for r in journal.records("transition", symbol="GAPR")]
+    journal.close()
+    if interval:
+        assert state.manager is not None and state.manager.ticks > 0
+        assert intents == [(at("07:03:00"), "GAPR", "BUY"), (at("07:05:03"), "GAPR", "SELL")]
+        assert (at("07:05:03"), "time_stop") in rules
+        assert state.tracker.qty("GAPR") == 0
+    else:
+        # GAPR's 07:02 bar never closes without a GAPR print after it: not even the entry comes.
+        assert intents == []
+        assert [r for _, r in rules] == ["arm"]
