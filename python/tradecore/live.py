@@ -379,7 +379,7 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
                 stack.callback(clock_log.close)
                 manager = state.manager
                 assert manager is not None
-                on_tick = lambda at: clock_log.write(at, manager.dispatched, len(starts_written))  # noqa: E731
+                on_tick = lambda at: clock_log.write(at, manager.dispatched, len(starts_written))
             market_clock = MarketClock(config.clock.interval_ns, clock, speed=speed,
                                        delay=config.clock.delay_seconds, on_tick=on_tick)
 

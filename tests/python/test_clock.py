@@ -111,7 +111,7 @@ class Live:
     async def advance(self, now: int) -> None:
         """Move the market's clock (no data) and wait for the clock task's tick at its boundary."""
         self.market.advance(now)
-        await self.until(lambda: self.manager.symbols and all(
+        await self.until(lambda: self.manager.ticks > 0 and all(
             int(self.engine(s).now) >= now - now % SECOND for s in self.manager.symbols))
         await self.manager.drain()
 
@@ -142,7 +142,9 @@ async def live_run(tmp_path: Path, symbols: list[str], start: int, **sections: d
         state.manager = StrategyManager(stream, make_runner, bus, holds_position=state.holds_position)
         await stream.subscribe([])
         # The scripted market's clock moves only when the test moves it: the task polls it often.
-        clock = MarketClock(config.clock.interval_ns, market.now, speed=1000.0)
+        # The delay is the configured one in wall seconds, 1000 times as long in market time.
+        clock = MarketClock(config.clock.interval_ns, market.now, speed=1000.0,
+                            delay=config.clock.delay_seconds)
         start_task(run_pipeline(state, stream, clock=clock), "consume", owner=tasks)
         await state.manager.update_universe(symbols)
         live = Live(market, state, seen, journal)
@@ -165,7 +167,8 @@ async def live_run(tmp_path: Path, symbols: list[str], start: int, **sections: d
 
 @pytest.mark.asyncio
 async def test_a_quiet_symbols_bar_closes_at_its_end_on_a_clock_tick_in_a_live_run(tmp_path: Path) -> None:
-    async with live_run(tmp_path, ["QUIET", "BUSY"], at("07:00:00"), strategy={"name": "ema_cross"}) as live:
+    async with live_run(tmp_path, ["QUIET", "BUSY"], at("07:00:00"), strategy={"name": "ema_cross"},
+                        clock={"delay_seconds": 0}) as live:
         live.market.trade("QUIET", 5.00, 300, ts=at("07:00:10"))
         live.market.trade("QUIET", 5.20, 100, ts=at("07:00:40"))
         live.market.trade("BUSY", 9.00, 100, ts=at("07:00:41"))
@@ -181,11 +184,33 @@ async def test_a_quiet_symbols_bar_closes_at_its_end_on_a_clock_tick_in_a_live_r
 
 
 @pytest.mark.asyncio
+async def test_a_live_tick_waits_the_delay_after_its_boundary_for_prints_still_on_their_way(
+        tmp_path: Path) -> None:
+    async with live_run(tmp_path, ["LATE"], at("07:00:00"), strategy={"name": "ema_cross"},
+                        clock={"delay_seconds": 0.01}) as live:  # 10 s of market time here
+        live.market.trade("LATE", 5.00, 100, ts=at("07:00:10"))
+        await live.until(lambda: live.engine("LATE").events_processed == 1)
+        live.market.advance(at("07:01:09"))
+        await asyncio.sleep(0.1)  # the clock task polls every market second (1 ms here)
+        assert int(live.engine("LATE").now) < at("07:01:00")  # the 07:01:00 tick still waits
+        # A print stamped before the boundary arrives after it: still inside the delay, so the
+        # bar is still open (a tick at 07:01:00 would have dropped it as late).
+        live.market.trade("LATE", 5.10, 100, ts=at("07:00:59") + 900_000_000)
+        await live.until(lambda: live.engine("LATE").events_processed == 2)
+        live.market.advance(at("07:01:10") + 1)
+        await live.until(lambda: int(live.engine("LATE").now) >= at("07:01:00"))
+        await live.manager.drain()
+        assert int(live.engine("LATE").now) == at("07:01:00")  # the tick keeps its boundary's time
+        bars = live.events("bar")
+        assert [(e.ts, e.data["close"], e.data["volume"]) for e in bars] == [(at("07:01:00"), 5.10, 200.0)]
+
+
+@pytest.mark.asyncio
 async def test_premarket_momentums_time_stop_fires_on_the_clock_without_data_after_the_entry(
         tmp_path: Path) -> None:
     params = {"prior_close": 4.0, "max_minutes_in_trade": 2, "target_percent": 0, "exit_on_vwap_loss": False}
-    async with live_run(tmp_path, ["GAPR"], at("07:00:00"), strategy={"name": "premarket_momentum",
-                                                                      "params": params}) as live:
+    async with live_run(tmp_path, ["GAPR"], at("07:00:00"), clock={"delay_seconds": 0},
+                        strategy={"name": "premarket_momentum", "params": params}) as live:
         market = live.market
 
         def minute(hhmm: str, prices: list[float]) -> None:  # one bar: open, high, low, close

@@ -15,7 +15,6 @@ from tradecore.journal.journal import Journal
 from tradecore.live import run_live
 from tradecore.session import backtest_recording
 
-
 EVENTS = 2000  # the seeded session buys and sells YRRS within its first ~1,000 events
 
 
