@@ -36,6 +36,12 @@ _engine = _core.engine
 _EXHAUSTED = _engine.StopReason.EXHAUSTED
 _INTENT = _engine.StopReason.INTENT
 
+_LOAD_ARGUMENT = {  # the engine's load() argument of each kind it runs
+    EventKind.TRADE: "trades",
+    EventKind.QUOTE: "quotes",
+    EventKind.BAR: "bars",
+    EventKind.STATUS: "statuses",
+}
 _LOADER = {  # the engine's loader of each kind it runs
     EventKind.TRADE: "load_trades",
     EventKind.QUOTE: "load_quotes",
@@ -86,12 +92,15 @@ class SymbolRunner:
         self._received: np.ndarray | None = None  # receive times (ns UTC) of the batch in the engine
         self._loaded_at = 0  # engine's events_processed when the batch was loaded
         self.last_price = float("nan")
+        self._clock: np.ndarray | None = None  # clock ticks to load with the next batch
         # Called before each batch; what one returns is awaited before the batch goes on (feed
         # health backfills a gap, a broker's fills reach the engine: tradecore.health, session).
         self.before_batch: list[Callable[[SymbolRunner, EventBatch], Awaitable[None] | None]] = []
 
-    async def process(self, batch: EventBatch) -> None:
-        """Run one batch through the engine; route intents; publish what happened."""
+    async def process(self, batch: EventBatch, clock: np.ndarray | None = None) -> None:
+        """Run one batch through the engine; route intents; publish what happened. ``clock``:
+        clock ticks (ns UTC) the engine merges with the batch's events by time."""
+        self._clock = clock
         rest = self.feed(batch)
         if rest is not None:
             await rest()
@@ -150,6 +159,7 @@ class SymbolRunner:
             await rest()
 
     def _run_engine(self, batch: EventBatch) -> Continuation | None:
+        clock, self._clock = self._clock, None
         loader = _LOADER.get(batch.kind)
         if loader is None:
             return None  # corrections, LULD, ...: seen by the execution layer only
@@ -160,7 +170,10 @@ class SymbolRunner:
         self._stamp("receive_to_engine_start")  # decoding and queueing, before the engine
         native = self.engine.native
         self._loaded_at = native.events_processed
-        getattr(native, loader)(events)
+        if clock is None:
+            getattr(native, loader)(events)
+        else:
+            native.load(**{_LOAD_ARGUMENT[batch.kind]: events, "clock": clock})
         reason = native.run()
         if reason != _EXHAUSTED:
             return partial(self._continue, reason)
@@ -237,22 +250,73 @@ _MAX_COALESCE = 512
 
 
 def _coalesce(items: list[EventBatch | Continuation]) -> list[EventBatch | Continuation]:
-    """Join runs of consecutive batches of the same kind (arrival order is kept)."""
+    """Join runs of consecutive batches of the same kind (arrival order is kept).
+
+    Clock ticks queued between them join the run as the engine's clock array when the engine's
+    merge by time gives exactly the order they came in: every event before a tick is at or
+    before it (ties go to events) and the event after it is later.
+    """
     if len(items) == 1:
         return items
     out: list[EventBatch | Continuation] = []
     run: list[EventBatch] = []
-    for item in items:
-        if run and (not isinstance(item, EventBatch) or item.kind != run[0].kind):
+    folded: list[_Tick] = []  # ticks inside the run
+    waiting: list[_Tick] = []  # ticks after the run's last batch, folded if a batch follows
+    latest = measured = 0  # the latest event time of the run's first `measured` batches
+
+    def close_run() -> None:
+        if folded:
+            clock = np.array([tick.now for tick in folded], np.int64)
+            out.append(partial(folded[0].runner.process, _join(run), clock))
+        elif run:
             out.append(_join(run))
-            run = []
+        out.extend(waiting)
+        run.clear()
+        folded.clear()
+        waiting.clear()
+
+    for item in items:
+        if isinstance(item, _Tick) and run and run[0].kind in _LOAD_ARGUMENT:
+            for batch in run[measured:]:
+                if len(batch):
+                    latest = max(latest, int(_event_times(batch).max()))
+            measured = len(run)
+            if item.now >= latest:
+                waiting.append(item)
+                continue
+        elif isinstance(item, EventBatch) and run and item.kind == run[0].kind:
+            if not waiting:
+                run.append(item)
+                continue
+            if len(item) and waiting[-1].now < int(_event_times(item)[0]):
+                folded.extend(waiting)
+                waiting.clear()
+                run.append(item)
+                continue
+        close_run()
+        latest = measured = 0
         if isinstance(item, EventBatch):
             run.append(item)
         else:
             out.append(item)
-    if run:
-        out.append(_join(run))
+    close_run()
     return out
+
+
+def _event_times(batch: EventBatch) -> np.ndarray:
+    """The times the engine merges ``batch`` by (bars: their end)."""
+    return batch.events["ts_end" if batch.kind is EventKind.BAR else "ts_event"]
+
+
+@dataclass(frozen=True)
+class _Tick:
+    """A clock tick queued behind a busy symbol's batches (see :func:`_coalesce`)."""
+
+    runner: SymbolRunner
+    now: int
+
+    async def __call__(self) -> None:
+        await self.runner.process_tick(self.now)
 
 
 def _join(run: list[EventBatch]) -> EventBatch:
@@ -375,7 +439,7 @@ class StrategyManager:
         self.ticks += 1
         for symbol, entry in list(self.symbols.items()):
             if entry.pending:
-                self._queue(entry, partial(entry.runner.process_tick, now))
+                self._queue(entry, _Tick(entry.runner, now))
                 continue
             try:
                 rest = entry.runner.tick(now)

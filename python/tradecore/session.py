@@ -525,13 +525,15 @@ def _dispatch_ticking(manager: StrategyManager, clock: MarketClock, batch: Event
     if int(times.max()) < clock.last + interval:  # the common case: no boundary crossed
         manager.dispatch(batch)
         return
-    floor = clock.last // interval
     # A batch is one stream's events in time order; the running maximum keeps a stray older
     # event from moving the clock back.
+    floor = clock.last // interval
     periods = np.maximum.accumulate(np.maximum(times // interval, floor))
-    crossings = np.flatnonzero(np.diff(periods, prepend=floor))
+    crossings = (np.flatnonzero(periods[1:] != periods[:-1]) + 1).tolist()
+    if periods[0] > floor:
+        crossings.insert(0, 0)
     start = 0
-    for index in crossings.tolist():
+    for index in crossings:
         if index > start:
             manager.dispatch(_slice(batch, start, index))
             start = index

@@ -364,3 +364,41 @@ def test_a_backtest_from_files_fires_a_quiet_symbols_time_stop_on_another_symbol
         # GAPR's 07:02 bar never closes without a GAPR print after it: not even the entry comes.
         assert intents == []
         assert [r for _, r in rules] == ["arm"]
+
+
+def test_ticks_queued_between_batches_join_them_natively_only_where_the_order_is_unchanged() -> None:
+    """A busy symbol's queue: ticks between batches of one kind go to the engine with them as
+    its clock array when that keeps the order they came in (so the result is the same as one
+    by one), and stay apart where it would not (a tick older than an event before it, or not
+    older than the event after it)."""
+    from tradecore.pipeline import _coalesce, _Tick
+
+    def items(runner: SymbolRunner) -> list[Any]:
+        second = lambda s: at("07:00:00") + int(s * SECOND)
+        return [trades("AAA", second(5), second(30)), _Tick(runner, second(59)),
+                trades("AAA", second(61), second(75)), _Tick(runner, second(120)),  # folds
+                trades("AAA", second(125)), _Tick(runner, second(150)),
+                trades("AAA", second(150)),  # the event is not later than the tick: apart
+                trades("AAA", second(200)), _Tick(runner, second(190)),  # older than an event before: apart
+                trades("AAA", second(241))]
+
+    async def run(coalesce: bool) -> tuple[list[tuple[int, float, float]], int, int]:
+        bus = EventBus()
+        bars = bus.subscribe(["bar"])
+        state = RunState.create(Config().with_overrides(strategy={"name": "ema_cross"}), journal=None, bus=bus)
+        runner = state.runner("AAA", state.make_engine("AAA"))
+        queue = items(runner)
+        work = _coalesce(queue) if coalesce else queue
+        for item in work:
+            await (runner.process(item) if isinstance(item, EventBatch) else item())
+        native = runner.engine.native
+        return ([(e.ts, e.data["close"], e.data["volume"]) for e in bars.drain()], int(native.now),
+                len(work))
+
+    one_by_one, coalesced = asyncio.run(run(False)), asyncio.run(run(True))
+    assert coalesced[:2] == one_by_one[:2]
+    assert [ts for ts, _, _ in one_by_one[0]] == [at(t) for t in ("07:01:00", "07:02:00", "07:03:00", "07:04:00")]
+    # 10 items in 5 engine calls: the first three batches with two ticks in one load; the tick
+    # tied with the next event and the tick older than an event before it stay apart (the two
+    # batches between them join as before).
+    assert (one_by_one[2], coalesced[2]) == (10, 5)
