@@ -54,6 +54,10 @@ A complete file with every default::
     connection_silence_seconds = 60.0  # no frames at all for this long: every symbol stale
     check_interval_seconds = 0.5
 
+    [clock]                     # clock ticks to every symbol's engine (tradecore.clock)
+    interval_seconds = 1.0      # market seconds between ticks; 0 = no ticks
+    delay_seconds = 0.2         # wall seconds a live tick waits for events still on their way
+
     [run]
     runs_dir = ""               # "": $TRADECORE_RUNS, else ./runs (as `tradecore runs` reads them)
 """
@@ -152,6 +156,28 @@ class HealthConfig(_Section):
         return self
 
 
+class ClockConfig(_Section):
+    """The market clock (:mod:`tradecore.clock`): closes quiet symbols' bars at their end and
+    fires time rules (time stops, flat-by, cooldowns) without data."""
+
+    interval_seconds: float = Field(1.0, ge=0, le=3600, description="market seconds between clock "
+                                    "ticks (live: the market's clock; backtests: event time); 0 = no ticks")
+    delay_seconds: float = Field(0.2, ge=0, le=10, description="wall seconds a live tick waits after "
+                                 "its boundary, for events stamped before it still on their way")
+
+    @field_validator("interval_seconds")
+    @classmethod
+    def _off_or_at_least_a_millisecond(cls, value: float) -> float:
+        if 0 < value < 0.001:
+            raise ValueError(f"{value} s: must be 0 (off) or at least 0.001")
+        return value
+
+    @property
+    def interval_ns(self) -> int:
+        """The interval in ns (0: no ticks)."""
+        return round(self.interval_seconds * 1e9)
+
+
 class RunConfig(_Section):
     runs_dir: str = Field("", description="where runs go; empty: $TRADECORE_RUNS, else ./runs")
 
@@ -165,6 +191,7 @@ class Config(_Section):
     strategy: StrategyConfig = StrategyConfig()
     execution: ExecutionConfig = ExecutionConfig()
     health: HealthConfig = HealthConfig()
+    clock: ClockConfig = ClockConfig()
     run: RunConfig = RunConfig()
 
     def with_overrides(self, **sections: dict[str, Any]) -> Config:

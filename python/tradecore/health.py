@@ -367,8 +367,10 @@ class FeedMonitor:
 
     async def _backfill(self, runner: Any, health: FeedHealth, first_new: int) -> None:
         native = runner.engine.native
-        engine_now = int(native.now)
-        after = engine_now if engine_now > 0 else int(health.backfill_after or first_new)
+        # Clock ticks move the engine's clock on through a silence: the missed bars start after
+        # the last data, the newest event seen before the silence (backfill_after).
+        known = [t for t in (int(native.now), health.backfill_after) if t is not None and t > 0]
+        after = min(known) if known else first_new
         period = self.bar_period_ns
         # Whole bars after the engine's open bar and before the bar of the first new event:
         # the open bars at both ends are built live from trades.

@@ -9,6 +9,11 @@ config and journal, and a row in the run registry.
 (REST + ``trade_updates``) at ``market.trading_url``; with the simulator as provider and no URL,
 the in-process simulator mounts its trading endpoints and orders go over loopback. ``resume``
 takes a crashed run over (:mod:`tradecore.resume`).
+
+A market clock ticks every active symbol every ``clock.interval_seconds`` of market time (the
+simulator's clock, or the wall clock against a vendor), so bars close and time rules fire
+without data; ``record`` keeps the ticks for the backtest of the recording
+(:mod:`tradecore.clock`).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import IO, Any
 from tradecore.analysis.summary import PerformanceSummary, executions_from_journal, summarize
 from tradecore.bars import parse_period
 from tradecore.bus import EventBus
+from tradecore.clock import ClockLog, MarketClock
 from tradecore.config import Config
 from tradecore.errors import ConfigError
 from tradecore.execution.broker import Broker
@@ -65,6 +71,7 @@ class LiveResult:
     quarantined: dict[str, str]
     resumed: ResumeReport | None = None
     fill_check: dict[str, Any] | None = None  # journal vs broker fills at the end (broker = "alpaca")
+    ticks: int = 0  # market clock ticks given to the symbols
 
 
 async def _warm_up(client: MarketDataClient, runner: SymbolRunner, now: int) -> np.ndarray | None:
@@ -242,8 +249,10 @@ async def _prior_close(client: MarketDataClient, symbol: str) -> dict[str, float
 
 async def run_live(config: Config, *, duration: float | None = None, ui: bool = True,
                    record: Path | None = None, runs_root: Path | None = None,
-                   console: Any = None, resume: str | None = None) -> LiveResult:
-    """Run live until ``duration`` wall seconds pass, the simulated session ends, or Ctrl-C.
+                   console: Any = None, resume: str | None = None,
+                   max_events: int | None = None) -> LiveResult:
+    """Run live until ``duration`` wall seconds pass, ``max_events`` events were delivered (a
+    fixed amount of work however loaded the machine), the simulated session ends, or Ctrl-C.
 
     ``resume``: take over a crashed live run ("" = the most recent unfinished one): same run
     id, folder and journal (appended), the run's own saved configuration; see
@@ -341,17 +350,36 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
         def count(batch: EventBatch) -> None:
             nonlocal events
             events += len(batch)
+            if max_events is not None and events >= max_events:
+                stop.set()
             if health is not None:
                 health.observe(batch)
 
         def count_group(group: GroupedBatch) -> None:
             nonlocal events
             events += len(group)
+            if max_events is not None and events >= max_events:
+                stop.set()
             if health is not None:
                 health.observe_grouped(group)
 
+        market_clock = None
+        if config.clock.interval_ns:
+            # Ticks follow market time: the simulator's session clock runs `speed` times the wall's.
+            speed = config.sim.speed if config.market.provider == "sim" else 1.0
+            on_tick = None
+            if record is not None:
+                clock_log = ClockLog(record)
+                stack.callback(clock_log.close)
+                manager = state.manager
+                assert manager is not None
+                on_tick = lambda at: clock_log.write(at, manager.dispatched, len(starts_written))
+            market_clock = MarketClock(config.clock.interval_ns, clock, speed=speed,
+                                       delay=config.clock.delay_seconds, on_tick=on_tick)
+
         async def consume() -> None:
-            await run_pipeline(state, stream, stop=stop, on_batch=count, on_group=count_group)
+            await run_pipeline(state, stream, stop=stop, on_batch=count, on_group=count_group,
+                               clock=market_clock)
 
         async def scan_loop() -> None:
             interval = config.scanner.interval_seconds / max(config.sim.speed, 1e-9) \
@@ -424,7 +452,8 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
     registry.close()
     lock.close()
     return LiveResult(run.id, run.folder, summary, events, state.execution.intents, latency.summary(),
-                      dict(state.manager.quarantined) if state.manager else {}, resumed, fill_check)
+                      dict(state.manager.quarantined) if state.manager else {}, resumed, fill_check,
+                      state.manager.ticks if state.manager else 0)
 
 
 def _start(text: str) -> int | None:

@@ -36,6 +36,12 @@ _engine = _core.engine
 _EXHAUSTED = _engine.StopReason.EXHAUSTED
 _INTENT = _engine.StopReason.INTENT
 
+_LOAD_ARGUMENT = {  # the engine's load() argument of each kind it runs
+    EventKind.TRADE: "trades",
+    EventKind.QUOTE: "quotes",
+    EventKind.BAR: "bars",
+    EventKind.STATUS: "statuses",
+}
 _LOADER = {  # the engine's loader of each kind it runs
     EventKind.TRADE: "load_trades",
     EventKind.QUOTE: "load_quotes",
@@ -105,6 +111,7 @@ class SymbolRunner:
         self.latency = latency
         self._received: np.ndarray | None = None  # receive times (ns UTC) of the batch in the engine
         self._loaded_at = 0  # engine's events_processed when the batch was loaded
+        self._clock: np.ndarray | None = None  # clock ticks to load with the next batch
         # Asked before each batch; what one returns is awaited before the batch goes on (feed
         # health backfills a gap, a broker's fills reach the engine: tradecore.health, session).
         self.hooks: list[BatchHook] = []
@@ -114,8 +121,10 @@ class SymbolRunner:
         """The last trade price the engine saw (NaN before the first)."""
         return float(self.engine.native.last_price) or float("nan")
 
-    async def process(self, batch: EventBatch) -> None:
-        """Run one batch through the engine; route intents; publish what happened."""
+    async def process(self, batch: EventBatch, clock: np.ndarray | None = None) -> None:
+        """Run one batch through the engine; route intents; publish what happened. ``clock``:
+        clock ticks (ns UTC) the engine merges with the batch's events by time."""
+        self._clock = clock
         rest = self.feed(batch)
         if rest is not None:
             await rest()
@@ -133,6 +142,24 @@ class SymbolRunner:
         intents are routed and its output settled as for market data."""
         self._received = None
         await self._continue(call())
+
+    def tick(self, now: int) -> Continuation | None:
+        """Give the engine a clock tick at ``now`` (ns UTC) as far as it goes without waiting,
+        like :meth:`feed`; return what is left (an intent to route, fills to settle) or None."""
+        native = self.engine.native
+        self._received = None  # a tick has no receive time to measure from
+        reason = native.on_clock(now)
+        if reason != _EXHAUSTED:
+            return partial(self._continue, reason)
+        if native.has_output and self._take_output():  # the bar it closed, what it filled
+            return self._settle_and_stamp
+        return None
+
+    async def process_tick(self, now: int) -> None:
+        """A clock tick queued behind earlier batches."""
+        rest = self.tick(now)
+        if rest is not None:
+            await rest()
 
     async def _after_hooks(self, pending: Awaitable[None], index: int, batch: EventBatch) -> None:
         await pending
@@ -156,6 +183,7 @@ class SymbolRunner:
             await rest()
 
     def _run_engine(self, batch: EventBatch) -> Continuation | None:
+        clock, self._clock = self._clock, None
         loader = _LOADER.get(batch.kind)
         if loader is None:
             return None  # corrections, LULD, ...: seen by the execution layer only
@@ -164,7 +192,10 @@ class SymbolRunner:
         self._stamp("receive_to_engine_start")  # decoding and queueing, before the engine
         native = self.engine.native
         self._loaded_at = native.events_processed
-        getattr(native, loader)(events)
+        if clock is None:
+            getattr(native, loader)(events)
+        else:
+            native.load(**{_LOAD_ARGUMENT[batch.kind]: events, "clock": clock})
         return self.after_run(native.run())
 
     def after_run(self, reason: object) -> Continuation | None:
@@ -252,22 +283,73 @@ _MAX_COALESCE = 512
 
 
 def _coalesce(items: list[EventBatch | Continuation]) -> list[EventBatch | Continuation]:
-    """Join runs of consecutive batches of the same kind (arrival order is kept)."""
+    """Join runs of consecutive batches of the same kind (arrival order is kept).
+
+    Clock ticks queued between them join the run as the engine's clock array when the engine's
+    merge by time gives exactly the order they came in: every event before a tick is at or
+    before it (ties go to events) and the event after it is later.
+    """
     if len(items) == 1:
         return items
     out: list[EventBatch | Continuation] = []
     run: list[EventBatch] = []
-    for item in items:
-        if run and (not isinstance(item, EventBatch) or item.kind != run[0].kind):
+    folded: list[_Tick] = []  # ticks inside the run
+    waiting: list[_Tick] = []  # ticks after the run's last batch, folded if a batch follows
+    latest = measured = 0  # the latest event time of the run's first `measured` batches
+
+    def close_run() -> None:
+        if folded:
+            clock = np.array([tick.now for tick in folded], np.int64)
+            out.append(partial(folded[0].runner.process, _join(run), clock))
+        elif run:
             out.append(_join(run))
-            run = []
+        out.extend(waiting)
+        run.clear()
+        folded.clear()
+        waiting.clear()
+
+    for item in items:
+        if isinstance(item, _Tick) and run and run[0].kind in _LOAD_ARGUMENT:
+            for batch in run[measured:]:
+                if len(batch):
+                    latest = max(latest, int(_event_times(batch).max()))
+            measured = len(run)
+            if item.now >= latest:
+                waiting.append(item)
+                continue
+        elif isinstance(item, EventBatch) and run and item.kind == run[0].kind:
+            if not waiting:
+                run.append(item)
+                continue
+            if len(item) and waiting[-1].now < int(_event_times(item)[0]):
+                folded.extend(waiting)
+                waiting.clear()
+                run.append(item)
+                continue
+        close_run()
+        latest = measured = 0
         if isinstance(item, EventBatch):
             run.append(item)
         else:
             out.append(item)
-    if run:
-        out.append(_join(run))
+    close_run()
     return out
+
+
+def _event_times(batch: EventBatch) -> np.ndarray:
+    """The times the engine merges ``batch`` by (bars: their end)."""
+    return batch.events["ts_end" if batch.kind is EventKind.BAR else "ts_event"]
+
+
+@dataclass(frozen=True)
+class _Tick:
+    """A clock tick queued behind a busy symbol's batches (see :func:`_coalesce`)."""
+
+    runner: SymbolRunner
+    now: int
+
+    async def __call__(self) -> None:
+        await self.runner.process_tick(self.now)
 
 
 def _join(run: list[EventBatch]) -> EventBatch:
@@ -315,6 +397,7 @@ class StrategyManager:
     quarantined: dict[str, str] = field(default_factory=dict)
     dispatched: int = 0  # events handed to dispatch(), for placing universe changes in the stream
     _group_at: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))  # run_groups' group index
+    ticks: int = 0  # clock ticks handed to tick()
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def update_universe(self, wanted: Iterable[str], ts: int | None = None) -> tuple[set[str], set[str]]:
@@ -457,6 +540,23 @@ class StrategyManager:
             if done:
                 latency.add("receive_to_engine_done", time.time_ns() - received, done)
         return end
+
+    def tick(self, now: int) -> None:
+        """Give every active symbol's engine a clock tick at ``now`` (ns UTC) in order with its
+        batches: an idle symbol runs it at once, a busy one queues it behind what it has
+        (:mod:`tradecore.clock`)."""
+        self.ticks += 1
+        for symbol, entry in list(self.symbols.items()):
+            if entry.pending:
+                self._queue(entry, _Tick(entry.runner, now))
+                continue
+            try:
+                rest = entry.runner.tick(now)
+            except Exception as error:  # noqa: BLE001 - any failure quarantines this symbol only
+                self._quarantine(symbol, error)
+                continue
+            if rest is not None:
+                self._queue(entry, rest)
 
     @staticmethod
     def _queue(entry: _Symbol, item: EventBatch | Continuation) -> None:

@@ -6,7 +6,9 @@ are matched event by event inside the native loop, so fills do not depend on how
 batched, and a recorded live session replays into the same intents and fills. With a broker
 outside the engines (Alpaca, :class:`BrokerExecution`) the engines run without a simulator and
 learn their fills from the broker's events. Everything the execution layer decides (routing,
-risk, orders, fills, positions) goes to the journal and the bus.
+risk, orders, fills, positions) goes to the journal and the bus. The market clock ticks every
+active symbol (:mod:`tradecore.clock`): by market time live, by event time in a backtest, as
+recorded in a backtest of a recording.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 
 from tradecore import schema
 from tradecore.bus import EventBus
+from tradecore.clock import ClockLog, MarketClock, run_clock
 from tradecore.config import Config
 from tradecore.engine import FillModel, SymbolEngine
 from tradecore.errors import ConfigError
@@ -53,6 +56,8 @@ from tradecore.latency import LatencyStats
 from tradecore.pipeline import StrategyManager, SymbolRunner
 from tradecore.data import parquet
 from tradecore.streams.base import EventBatch, EventKind, GroupedBatch, MarketDataStream
+from tradecore.streams.replay import merge_time
+from tradecore.tasks import start_task
 from tradecore.strategies import (
     EmaCross,
     EmaCrossParams,
@@ -502,36 +507,84 @@ class RunState:
 async def run_pipeline(state: RunState, stream: MarketDataStream, *,
                        on_batch: Callable[[EventBatch], None] | None = None,
                        on_group: Callable[[GroupedBatch], None] | None = None,
-                       stop: asyncio.Event | None = None) -> int:
+                       stop: asyncio.Event | None = None, clock: MarketClock | None = None) -> int:
     """Consume ``stream`` into the manager until it ends or ``stop`` is set; return events seen.
 
     ``on_batch`` sees every batch before the pipeline does. A live stream's whole frames
     (:meth:`MarketDataStream.parts`) are dispatched grouped when ``on_group`` sees them too (or
-    nothing watches), else batch by batch."""
+    nothing watches), else batch by batch. ``clock`` ticks the active symbols
+    (:mod:`tradecore.clock`): by its market clock in a task of its own (live), or, without one,
+    by the event time of the batches (backtests).
+    """
     manager = state.manager
     assert manager is not None
     events = 0
-    grouped = on_batch is None or on_group is not None
-    async for part in stream.parts():
-        events += len(part)
-        if type(part) is GroupedBatch:
-            if grouped:
-                if on_group is not None:
-                    on_group(part)
-                manager.dispatch_grouped(part)
-            else:
-                for batch in part.batches():
-                    on_batch(batch)  # type: ignore[misc]
-                    manager.dispatch(batch)
+    ticker = None
+    if clock is not None and clock.now is not None:
+        ticker = start_task(run_clock(clock, manager), "tradecore.clock", log=_log)
+    by_event_time = clock if clock is not None and clock.now is None else None
+    grouped = by_event_time is None and (on_batch is None or on_group is not None)
+
+    def dispatch(batch: EventBatch) -> None:
+        if on_batch is not None:
+            on_batch(batch)
+        if by_event_time is not None:
+            _dispatch_ticking(manager, by_event_time, batch)
         else:
-            assert isinstance(part, EventBatch)
-            if on_batch is not None:
-                on_batch(part)
-            manager.dispatch(part)
-        if stop is not None and stop.is_set():
-            break
+            manager.dispatch(batch)
+
+    try:
+        async for part in stream.parts():
+            events += len(part)
+            if type(part) is GroupedBatch:
+                if grouped:
+                    if on_group is not None:
+                        on_group(part)
+                    manager.dispatch_grouped(part)
+                else:
+                    for batch in part.batches():
+                        dispatch(batch)
+            else:
+                assert isinstance(part, EventBatch)
+                dispatch(part)
+            if stop is not None and stop.is_set():
+                break
+    finally:
+        if ticker is not None:
+            ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
     await manager.drain()
     return events
+
+
+def _dispatch_ticking(manager: StrategyManager, clock: MarketClock, batch: EventBatch) -> None:
+    """Dispatch ``batch``, ticking the symbols before each event that crosses a boundary of the
+    clock (event time is market time in a backtest)."""
+    if not len(batch):
+        manager.dispatch(batch)
+        return
+    interval = clock.interval_ns
+    times = merge_time(batch.kind, batch.events)
+    if clock.last is None:
+        clock.due(int(times[0]))  # the clock starts at the first event
+    assert clock.last is not None
+    if int(times.max()) < clock.last + interval:  # the common case: no boundary crossed
+        manager.dispatch(batch)
+        return
+    # A batch is one stream's events in time order; the running maximum keeps a stray older
+    # event from moving the clock back.
+    floor = clock.last // interval
+    periods = np.maximum.accumulate(np.maximum(times // interval, floor))
+    crossings = (np.flatnonzero(periods[1:] != periods[:-1]) + 1).tolist()
+    if periods[0] > floor:
+        crossings.insert(0, 0)
+    start = 0
+    for index in crossings:
+        if index > start:
+            manager.dispatch(_slice(batch, start, index))
+            start = index
+        clock.tick(manager, int(periods[index]) * interval)
+    manager.dispatch(_slice(batch, start, len(batch)))
 
 
 class StartLog:
@@ -541,7 +594,8 @@ class StartLog:
     the stream had delivered at that moment (``after``) and, for starts, the prior close and the
     warm-up history (``warmup/<n>-<SYMBOL>.parquet``). A backtest of the recording starts and
     stops its runners at exactly the same points of the same event sequence: that is what makes
-    a recorded live session replay into the same intents and fills.
+    a recorded live session replay into the same intents and fills. The market clock's ticks
+    are placed the same way, in ``clock.jsonl`` (:class:`tradecore.clock.ClockLog`).
     """
 
     def __init__(self, folder: Path) -> None:
@@ -588,6 +642,7 @@ async def backtest(
 ) -> tuple[RunState, int]:
     """Replay ``source`` for ``symbols`` through the live pipeline at full speed.
 
+    The market clock (``config.clock``) ticks the symbols by event time (:mod:`tradecore.clock`).
     Returns the run's state (positions, broker, bus) and the number of events replayed.
     """
     from tradecore.streams.replay import ReplayStream
@@ -606,8 +661,10 @@ async def backtest(
     await state.manager.update_universe(wanted)
     if journal is not None:
         journal.universe_change(start or 0, added=wanted, universe=wanted, scanner="fixed")
+    interval = config.clock.interval_ns
     try:
-        events = await run_pipeline(state, stream, on_batch=on_batch)
+        events = await run_pipeline(state, stream, on_batch=on_batch,
+                                    clock=MarketClock(interval) if interval else None)
     finally:
         await state.manager.close()
         await stream.close()
@@ -617,7 +674,9 @@ async def backtest(
 async def backtest_recording(config: Config, folder: Path, *, journal: Journal | None = None,
                              bus: EventBus | None = None,
                              on_batch: Callable[[EventBatch], None] | None = None) -> tuple[RunState, int]:
-    """Replay a live recording, starting and stopping runners where the live run did."""
+    """Replay a live recording, starting and stopping runners, and ticking them with the market
+    clock, where the live run did (``universe.jsonl``, ``clock.jsonl``; the recorded ticks, not
+    ``config.clock``: a recording without ticks replays without them)."""
     from tradecore.streams.recorder import RecordingSource
     from tradecore.streams.replay import ReplayStream
 
@@ -642,17 +701,19 @@ async def backtest_recording(config: Config, folder: Path, *, journal: Journal |
 
     manager = state.manager = StrategyManager(stream, make_runner, state.bus, holds_position=state.holds_position)
     await stream.subscribe(source.symbols())
-    changes = iter(entries)
+    changes = iter(_in_live_order(entries, ClockLog.entries(folder)))
     pending = next(changes, None)
     delivered = 0
 
     async def apply(entry: dict[str, Any]) -> None:
-        symbol = entry["symbol"]
+        symbol = entry.get("symbol", "")
         if entry["action"] == "start":
             starting[symbol] = entry
             await manager.start_symbol(symbol, subscribe=False)
         elif entry["action"] == "stop":
             await manager.stop_symbol(symbol)
+        elif entry["action"] == "clock":
+            manager.tick(entry["now"])
 
     try:
         async for batch in stream:
@@ -671,6 +732,11 @@ async def backtest_recording(config: Config, folder: Path, *, journal: Journal |
             if offset < len(batch):
                 _dispatch_part(manager, batch, offset, len(batch), on_batch)
             delivered += len(batch)
+        # What happened after the last recorded event (ticks in a silence, the end); nothing
+        # after events a crash lost.
+        while pending is not None and pending["action"] != "end" and pending["after"] <= delivered:
+            await apply(pending)
+            pending = next(changes, None)
     except StopAsyncIteration:
         pass
     finally:
@@ -680,14 +746,33 @@ async def backtest_recording(config: Config, folder: Path, *, journal: Journal |
     return state, delivered
 
 
+def _in_live_order(entries: list[dict[str, Any]], ticks: list[dict[str, int]]) -> list[dict[str, Any]]:
+    """The universe changes and clock ticks of a recording in the order they happened: a tick
+    came after the ``changes`` first universe entries and before the next."""
+    merged: list[dict[str, Any]] = []
+    written = 0
+    for tick in ticks:
+        while written < min(tick["changes"], len(entries)):
+            merged.append(entries[written])
+            written += 1
+        merged.append({"action": "clock", **tick})
+    merged.extend(entries[written:])
+    return merged
+
+
 def _dispatch_part(manager: StrategyManager, batch: EventBatch, start: int, stop: int,
                    on_batch: Callable[[EventBatch], None] | None) -> None:
-    part = batch if (start, stop) == (0, len(batch)) else EventBatch(
-        batch.kind, batch.symbol, batch.events[start:stop],
-        None if batch.ts_received is None else batch.ts_received[start:stop])
+    part = _slice(batch, start, stop)
     if on_batch is not None:
         on_batch(part)
     manager.dispatch(part)
+
+
+def _slice(batch: EventBatch, start: int, stop: int) -> EventBatch:
+    if (start, stop) == (0, len(batch)):
+        return batch
+    return EventBatch(batch.kind, batch.symbol, batch.events[start:stop],
+                      None if batch.ts_received is None else batch.ts_received[start:stop])
 
 
 def _prior_close(stream: Any, symbol: str, before: int | None) -> dict[str, float]:

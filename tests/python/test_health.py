@@ -490,8 +490,9 @@ def _trades(*seconds: float) -> EventBatch:
     return EventBatch(EventKind.TRADE, "AAA", events)
 
 
-async def _silence_then_data(history: Any) -> tuple[FeedMonitor, BarLog]:
-    """Minutes 0-1 live, a silence the monitor flags, then data in minutes 6 and 7."""
+async def _silence_then_data(history: Any, ticks: tuple[float, ...] = ()) -> tuple[FeedMonitor, BarLog]:
+    """Minutes 0-1 live, a silence the monitor flags (with market clock ticks at ``ticks``
+    seconds), then data in minutes 6 and 7."""
     wall = Wall()
     bus = EventBus()
     state = RunState.create(Config().with_overrides(strategy={"name": "ema_cross"}), journal=None, bus=bus)
@@ -508,13 +509,19 @@ async def _silence_then_data(history: Any) -> tuple[FeedMonitor, BarLog]:
     wall.now += 5.0
     monitor.check()
     assert monitor.symbols["AAA"].state is FeedState.STALE
+    for second in ticks:
+        rest = runner.tick(T0 + int(second * 1e9))
+        if rest is not None:
+            await rest()
     late = _trades(6 * 60 + 30, 7 * 60 + 5)
     monitor.observe(late)
     await runner.process(late)
     return monitor, strategy
 
 
-def test_the_backfill_feeds_only_the_missed_bars_in_time_order_without_double_feeding() -> None:
+@pytest.mark.parametrize("ticks", [(), (150.0, 330.0)], ids=["no clock", "clock ticks in the silence"])
+def test_the_backfill_feeds_only_the_missed_bars_in_time_order_without_double_feeding(
+        ticks: tuple[float, ...]) -> None:
     asked: list[tuple[int, int]] = []
 
     async def history(symbol: str, start: int, end: int) -> np.ndarray:
@@ -526,11 +533,13 @@ def test_the_backfill_feeds_only_the_missed_bars_in_time_order_without_double_fe
         bars["volume"] = 100
         return bars
 
-    monitor, strategy = asyncio.run(_silence_then_data(history))
+    monitor, strategy = asyncio.run(_silence_then_data(history, ticks))
+    # Clock ticks in the silence move the engine's clock on: the missed bars still start after
+    # the last data.
     assert asked == [(T0 + 2 * MINUTE, T0 + 6 * MINUTE)]
     minutes = [(kind, (ts - T0) // MINUTE) for kind, ts in strategy.seen]
-    # Minute 0 closed live, minute 1 (the open bar at the silence) closed by the backfill's clock
-    # tick, 2-5 from history, 6 built live from the new trades: each once, in order.
+    # Minute 0 closed live, minute 1 (the open bar at the silence) closed by a clock tick or the
+    # backfill's, 2-5 from history, 6 built live from the new trades: each once, in order.
     assert minutes == [("live", 0), ("live", 1), ("backfill", 2), ("backfill", 3), ("backfill", 4),
                        ("backfill", 5), ("live", 6)]
     assert monitor.blocked("AAA") is None

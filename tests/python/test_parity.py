@@ -6,12 +6,16 @@ clients, the scanner, the engines, risk and the paper venue."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 
+from tradecore.clock import ClockLog
 from tradecore.config import Config
 from tradecore.journal.journal import Journal
 from tradecore.live import run_live
 from tradecore.session import backtest_recording
+
+EVENTS = 2000  # the seeded session buys and sells YRRS within its first ~1,000 events
 
 
 def _intents(journal: Journal) -> list[tuple]:
@@ -27,16 +31,25 @@ def _fills(journal: Journal) -> list[tuple]:
 def test_a_recorded_live_session_replays_into_the_same_intents_and_fills(tmp_path: Path) -> None:
     config = Config().with_overrides(sim={"speed": 900.0, "seed": 7}, execution={"flatten_on_exit": False})
     recording = tmp_path / "recording"
-    live = asyncio.run(run_live(config, duration=14.0, ui=False, record=recording, runs_root=tmp_path / "runs"))
+    # A fixed number of events, not of wall seconds: a loaded machine takes longer, not less.
+    # The duration only bounds a run that stalls.
+    live = asyncio.run(run_live(config, duration=300.0, max_events=EVENTS, ui=False, record=recording,
+                                runs_root=tmp_path / "runs"))
     live_journal = Journal(live.folder / "journal.sqlite", readonly=True)
     live_intents, live_fills = _intents(live_journal), _fills(live_journal)
-    assert live.events > 500
+    assert live.events >= EVENTS
     assert len(live_intents) >= 2, "the seeded session trades: parity must compare something"
     assert len(live_fills) >= 2
+    # The market clock ticked every simulated second (the engines got them) and each tick was
+    # recorded with its place in the event sequence.
+    ticks = ClockLog.entries(recording)
+    assert live.ticks == len(ticks) > 100
+    assert [t["now"] for t in ticks] == sorted({t["now"] for t in ticks})
     # Each live stage's latency is journaled as a histogram (bucket counts add up to the count).
+    # receive_to_intent only when a received event caused an intent: bars mostly close on the
+    # clock now, and a tick has no receive time.
     latency = {r.data["name"]: r.data for r in live_journal.records("latency")}
-    assert {"receive_to_decoded", "receive_to_engine_start", "receive_to_engine_done", "receive_to_intent",
-            "intent_to_ack"} <= set(latency)
+    assert {"receive_to_decoded", "receive_to_engine_start", "receive_to_engine_done", "intent_to_ack"} <= set(latency)
     for stage in latency.values():
         assert sum(stage["buckets"]["count"]) == stage["count"] > 0
         assert stage["p50_ns"] <= stage["p99_ns"] <= stage["p999_ns"] <= stage["max_ns"] + 1
@@ -45,6 +58,14 @@ def test_a_recorded_live_session_replays_into_the_same_intents_and_fills(tmp_pat
     state, events = asyncio.run(backtest_recording(config, recording, journal=replay_journal))
     replay_journal.flush()
     assert events == live.events
+    assert state.manager is not None and state.manager.ticks == live.ticks  # every tick replayed
     assert _intents(replay_journal) == live_intents
     assert _fills(replay_journal) == live_fills
     assert not state.manager.quarantined
+
+    # A recording made before the clock existed has no clock log: it replays, without ticks.
+    older = tmp_path / "older"
+    shutil.copytree(recording, older, ignore=shutil.ignore_patterns(ClockLog.NAME))
+    state, events = asyncio.run(backtest_recording(config, older, journal=None))
+    assert events == live.events
+    assert state.manager is not None and state.manager.ticks == 0 and not state.manager.quarantined
