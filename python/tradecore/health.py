@@ -56,7 +56,6 @@ Backfill
 from __future__ import annotations
 
 import asyncio
-import bisect
 import enum
 import json
 import logging
@@ -101,16 +100,16 @@ class IntervalLearner:
         self.quantile = quantile
         self.min_samples = min_samples
         self._gaps: deque[float] = deque(maxlen=window)
-        self._sorted: list[float] = []  # the same gaps, sorted, for an O(log n) quantile
+        self._interval: float | None = None  # the quantile of _gaps when last asked for
+        self._fresh = False  # _interval is of the current _gaps
 
     def add(self, gap: float) -> None:
-        """Learn one gap (seconds); gaps within one frame are not gaps and are ignored."""
+        """Learn one gap (seconds); gaps within one frame are not gaps and are ignored. Cheap:
+        it runs for every symbol of every frame; the quantile is computed when asked for."""
         if gap < _SAME_ARRIVAL_SECONDS:
             return
-        if len(self._gaps) == self._gaps.maxlen:
-            del self._sorted[bisect.bisect_left(self._sorted, self._gaps[0])]
         self._gaps.append(gap)
-        bisect.insort(self._sorted, gap)
+        self._fresh = False
 
     @property
     def samples(self) -> int:
@@ -119,12 +118,17 @@ class IntervalLearner:
     @property
     def interval(self) -> float | None:
         """The learned interval in seconds, or None until ``min_samples`` gaps are known."""
-        if len(self._sorted) < self.min_samples:
-            return None
-        rank = self.quantile * (len(self._sorted) - 1)
-        low = int(rank)
-        high = min(low + 1, len(self._sorted) - 1)
-        return self._sorted[low] + (self._sorted[high] - self._sorted[low]) * (rank - low)
+        if not self._fresh:
+            self._fresh = True
+            gaps = sorted(self._gaps)
+            if len(gaps) < self.min_samples:
+                self._interval = None
+            else:
+                rank = self.quantile * (len(gaps) - 1)
+                low = int(rank)
+                high = min(low + 1, len(gaps) - 1)
+                self._interval = gaps[low] + (gaps[high] - gaps[low]) * (rank - low)
+        return self._interval
 
 
 @dataclass
@@ -298,6 +302,8 @@ class FeedMonitor:
             if health.state is not FeedState.HEALTHY or health.halted:
                 continue
             since = health.last_arrival if health.last_arrival is not None else health.tracked_at
+            if now - since <= settings.min_stale_seconds:
+                continue  # below any threshold: no need to know the symbol's (a sort of its gaps)
             threshold = health.threshold(settings)
             if now - since > threshold:
                 interval = health.learner.interval

@@ -75,9 +75,13 @@ class Execution(Protocol):
         """True when ``symbol``'s data must go batch by batch through :meth:`on_market` (a
         held position is marked by every event; broker events wait to be applied)."""
 
-    def on_market_grouped(self, group: GroupedBatch, start: int, end: int) -> None:
-        """:meth:`on_market` for groups ``start..end-1`` of a frame, none of them
-        :meth:`batch_only`: the book and the clock, nothing to settle."""
+    def on_market_grouped(self, group: GroupedBatch, indices: list[int]) -> list[int]:
+        """:meth:`on_market`'s book for the groups ``indices`` of a frame (ascending, none of
+        them :meth:`batch_only`); return, for each group of the frame, the newest event time
+        among those groups up to it, for :meth:`advance`."""
+
+    def advance(self, ts: int) -> None:
+        """:meth:`on_market`'s clock: market time has reached ``ts`` (ns UTC)."""
 
 
 class BatchHook(Protocol):
@@ -112,6 +116,7 @@ class SymbolRunner:
         self._received: np.ndarray | None = None  # receive times (ns UTC) of the batch in the engine
         self._loaded_at = 0  # engine's events_processed when the batch was loaded
         self._clock: np.ndarray | None = None  # clock ticks to load with the next batch
+        self.intent_at = 0  # wall ns the engine emitted its latest intent
         # Asked before each batch; what one returns is awaited before the batch goes on (feed
         # health backfills a gap, a broker's fills reach the engine: tradecore.health, session).
         self.hooks: list[BatchHook] = []
@@ -202,19 +207,24 @@ class SymbolRunner:
         """Go on from the engine's stop after the current batch's run (see :meth:`feed`)."""
         native = self.engine.native
         if reason != _EXHAUSTED:
-            return partial(self._continue, reason)
+            if reason == _INTENT:  # the decision is now, whenever the symbol's task routes it
+                self._stamp_intent()
+            return partial(self._continue, reason, reason == _INTENT)
         if native.has_output and self._take_output():
             return self._settle_and_stamp
         self._stamp("receive_to_engine_done")
         return None
 
-    async def _continue(self, reason: object) -> None:
-        """From an engine stop on: route intents, settle fills, resume until the events run out."""
+    async def _continue(self, reason: object, stamped: bool = False) -> None:
+        """From an engine stop on: route intents, settle fills, resume until the events run out
+        (``stamped``: the first stop's intent was already timed)."""
         native = self.engine.native
         while reason != _EXHAUSTED:
             if reason == _INTENT:
                 intents = native.new_intents()
-                self._stamp_intent()
+                if not stamped:
+                    self._stamp_intent()
+                stamped = False
                 await self.execution.handle_intents(self, intents)
                 # Positions and risk must see what the orders did before the next decision.
                 if self._take_output():
@@ -244,11 +254,13 @@ class SymbolRunner:
             add(stage, now - received)
 
     def _stamp_intent(self) -> None:
-        """Record ``receive_to_intent`` for the event the engine stopped at."""
+        """Record ``receive_to_intent`` for the event the engine stopped at; ``intent_at`` is
+        when (``intent_to_ack`` runs from there: waiting to be routed counts)."""
+        self.intent_at = now = time.time_ns()
         if self.latency is None or self._received is None or not len(self._received):
             return
         index = min(max(self.engine.native.events_processed - self._loaded_at - 1, 0), len(self._received) - 1)
-        self.latency.add("receive_to_intent", time.time_ns() - int(self._received[index]))
+        self.latency.add("receive_to_intent", now - int(self._received[index]))
 
     def _take_output(self) -> bool:
         """Hand the engine's output to the execution layer and the bus; True: settle now."""
@@ -277,6 +289,18 @@ class SymbolRunner:
                 values={strategy.value_names[int(record["value_names"][i])]: float(record["values"][i])
                         for i in range(int(record["value_count"]))},
             )
+
+
+def _stamp_groups(latency: LatencyStats | None, received: int | None, cuts: np.ndarray, start: int,
+                  end: int, engine_start: int, done_end: int) -> None:
+    """Latency of groups start..end-1 of a frame that the engines ran: all started; those
+    before ``done_end`` are done (a group its runner took over is stamped by the runner)."""
+    if latency is None or received is None or end <= start:
+        return
+    latency.add("receive_to_engine_start", engine_start - received, int(cuts[end] - cuts[start]))
+    done = int(cuts[done_end] - cuts[start]) if done_end > start else 0
+    if done:
+        latency.add("receive_to_engine_done", time.time_ns() - received, done)
 
 
 _MAX_COALESCE = 512
@@ -487,32 +511,51 @@ class StrategyManager:
         for symbol in symbols:  # the per-symbol Python of a frame: keep it lean
             entry = get(symbol)
             runner = None if entry is None or entry.pending else entry.runner
-            if runner is not None and (runner.execution.batch_only(symbol) or (
-                    runner.hooks and any(hook.has_work(symbol) for hook in runner.hooks))):
-                runner = None
+            if runner is not None:
+                if runner.execution.batch_only(symbol):
+                    runner = None
+                else:
+                    for hook in runner.hooks:
+                        if hook.has_work(symbol):
+                            runner = None
+                            break
             runners.append(runner)
             natives.append(None if runner is None else runner.native)
-        count, start, booked = len(symbols), 0, 0
-        at = self._group_at
+        fast = [index for index, runner in enumerate(runners) if runner is not None]
+        if not fast:
+            for index in range(len(symbols)):
+                self._dispatch(group.batch(index))
+            return
+        first = runners[fast[0]]
+        assert first is not None
+        execution, latency = first.execution, first.latency
+        # The book of every group the engines run, at once: nothing reads a flat symbol's book
+        # but its own intent, routed after its group is folded in. The clock (day roll) still
+        # advances group by group, to what the groups so far reached.
+        newest = execution.on_market_grouped(group, fast)
+        count, start, at, cuts, received = len(symbols), 0, self._group_at, group.cuts, group.ts_received
         while start < count:
             before = time.time_ns()
             try:
-                index, reason, loaded_at = _engine.run_groups(natives, code, group.events, group.cuts, start, at)
+                index, reason, loaded_at = _engine.run_groups(natives, code, group.events, cuts, start, at)
             except Exception as error:  # noqa: BLE001 - any failure quarantines this symbol only
-                index, reason = int(at[0]), None
-                booked = self._book(group, runners, booked, index + 1, before)
+                index = int(at[0])
+                execution.advance(newest[index])
+                _stamp_groups(latency, received, cuts, start, index + 1, before, index)
                 self._quarantine(symbols[index], error)
                 start = index + 1
                 continue
             if index == count:
-                self._book(group, runners, booked, count, before)
+                execution.advance(newest[-1])
+                _stamp_groups(latency, received, cuts, start, count, before, count)
                 return
+            execution.advance(newest[index])
             runner = runners[index]
             if runner is None:  # the caller's group: inactive, busy, hooked or positioned
-                booked = self._book(group, runners, booked, index, before) + 1
+                _stamp_groups(latency, received, cuts, start, index, before, index)
                 self._dispatch(group.batch(index))
-            else:
-                booked = self._book(group, runners, booked, index + 1, before, stopped=True)
+            else:  # stopped in its group: its runner takes over (and stamps it when done)
+                _stamp_groups(latency, received, cuts, start, index + 1, before, index)
                 runner.resume_group(group, index, loaded_at)
                 try:
                     rest = runner.after_run(reason)
@@ -522,24 +565,6 @@ class StrategyManager:
                     if rest is not None:
                         self._queue(self.symbols[symbols[index]], rest)
             start = index + 1
-
-    def _book(self, group: GroupedBatch, runners: list[SymbolRunner | None], start: int, end: int,
-              engine_start: int, *, stopped: bool = False) -> int:
-        """The groups start..end-1 that ran natively: the execution's book, their latency (the
-        last one's ``receive_to_engine_done`` is its runner's to stamp when it ``stopped``)."""
-        first = next((r for r in runners[start:end] if r is not None), None)
-        if first is None:
-            return end
-        first.execution.on_market_grouped(group, start, end)
-        latency = first.latency
-        received = group.ts_received
-        if latency is not None and received is not None:
-            cuts = group.cuts
-            latency.add("receive_to_engine_start", engine_start - received, int(cuts[end] - cuts[start]))
-            done = int(cuts[end - 1 if stopped else end] - cuts[start])
-            if done:
-                latency.add("receive_to_engine_done", time.time_ns() - received, done)
-        return end
 
     def tick(self, now: int) -> None:
         """Give every active symbol's engine a clock tick at ``now`` (ns UTC) in order with its

@@ -209,10 +209,9 @@ class PipelineExecution:
                 self.journal.intent(runner.symbol, row, self._names(runner, int(row["strategy_id"])))
             self.bus.publish("intent", runner.symbol, intent.ts_event, side=intent.side.name,
                              sizing=intent.sizing.name, quantity=float(intent.quantity))
-            started = time.perf_counter_ns()
             outcome = await self.pipeline.submit_intent(intent, now=now)
-            if self.latency is not None:
-                self.latency.add("intent_to_ack", time.perf_counter_ns() - started)
+            if self.latency is not None:  # from the engine's decision, waiting to be routed included
+                self.latency.add("intent_to_ack", time.time_ns() - runner.intent_at)
             if isinstance(outcome, IntentRejected) or (isinstance(outcome, RiskDecision)
                                                        and not outcome.accepted):
                 self._tell_refused(runner, int(row["strategy_id"]), now)
@@ -232,8 +231,11 @@ class PipelineExecution:
         return self.pipeline.mark(batch) and not self.pipeline.settle_now()
 
 
-    def on_market_grouped(self, group: GroupedBatch, start: int, end: int) -> None:
-        self.pipeline.mark_grouped(group, start, end)
+    def on_market_grouped(self, group: GroupedBatch, indices: list[int]) -> list[int]:
+        return self.pipeline.mark_grouped(group, indices)
+
+    def advance(self, ts: int) -> None:
+        self.pipeline.advance(ts)
 
     def on_output(self, runner: SymbolRunner, output: dict[str, np.ndarray]) -> bool:
         if self.journal is not None and len(output["transitions"]):

@@ -168,20 +168,20 @@ class MarketBook:
         raw.snapshot = None
         return raw
 
-    def update_grouped(self, group: GroupedBatch, start: int, end: int) -> int:
-        """:meth:`update` for groups ``start..end-1`` of a frame (one pass for all of them);
-        return the newest event time of their books."""
+    def update_grouped(self, group: GroupedBatch, indices: list[int]) -> np.ndarray:
+        """:meth:`update` for the groups ``indices`` of a frame, in one pass; return each one's
+        book time afterwards (int64 ns)."""
         kind = group.kind
-        symbols = group.symbols[start:end]
-        if kind not in _BOOK_KINDS or start >= end:
-            return max((self._entry(s).ts_event for s in symbols), default=0)
+        symbols = [group.symbols[i] for i in indices]
+        if kind not in _BOOK_KINDS or not indices:
+            return np.array([self._entry(s).ts_event for s in symbols], np.int64)
         events = group.events
-        rows = group.cuts[start + 1:end + 1] - 1  # each group's last event
+        rows = group.cuts[np.asarray(indices) + 1] - 1  # each group's last event
         times = events["ts_event"][rows].tolist()
         if kind is EventKind.QUOTE:
             bids, asks = events["bid_price"][rows], events["ask_price"][rows]
             if not ((bids > 0).all() and (asks > 0).all()):  # a one-sided last quote: look further back
-                return max(self.update(group.batch(i)).ts_event for i in range(start, end))
+                return np.array([self.update(group.batch(i)).ts_event for i in indices], np.int64)
             for symbol, bid, ask, ts in zip(symbols, bids.tolist(), asks.tolist(), times):
                 raw = self._entry(symbol)
                 raw.bid, raw.ask, raw.snapshot = bid, ask, None
@@ -198,7 +198,7 @@ class MarketBook:
                 raw.snapshot = None
                 if ts > raw.ts_event:
                     raw.ts_event = ts
-        return int(max(times))
+        return np.array([self._raw[s].ts_event for s in symbols], np.int64)
 
     def set(self, snapshot: MarketSnapshot) -> None:
         """Replace a symbol's snapshot (tests, manual halts)."""

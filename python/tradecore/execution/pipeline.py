@@ -21,6 +21,8 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 
+import numpy as np
+
 from tradecore.execution.broker import (
     Broker,
     BrokerError,
@@ -71,6 +73,27 @@ class _OpenPositions(Mapping[str, Decimal]):
 
     def __len__(self) -> int:
         return len(self._positions())
+
+
+class _Computed(Mapping[str, Decimal]):
+    """A mapping over ``keys`` whose values are computed when read (None: absent)."""
+
+    __slots__ = ("_keys", "_value")
+
+    def __init__(self, keys: set[str], value: Callable[[str], Decimal | None]) -> None:
+        self._keys, self._value = keys, value
+
+    def __getitem__(self, key: str) -> Decimal:
+        found = self._value(key) if key in self._keys else None
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key in sorted(self._keys) if self._value(key) is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 class ExecutionPipeline:
@@ -180,14 +203,20 @@ class ExecutionPipeline:
         broker fed market data (a paper broker's own simulators) needs every batch."""
         return not self._groupable or bool(self._inbox) or self.tracker.holds(symbol)
 
-    def mark_grouped(self, group: GroupedBatch, start: int, end: int) -> None:
-        """:meth:`mark` for groups ``start..end-1`` of a frame, none of them :meth:`batch_only`:
-        the book and the clock (nothing is marked, nothing to drain)."""
-        newest = self.market.update_grouped(group, start, end)
-        self._advance(newest)
+    def mark_grouped(self, group: GroupedBatch, indices: list[int]) -> list[int]:
+        """:meth:`mark`'s book for the groups ``indices`` of a frame (none :meth:`batch_only`:
+        nothing is marked); return, per group of the frame, the newest event time among those
+        groups up to it. :meth:`advance` to it as the frame's groups are processed."""
+        times = np.zeros(len(group.symbols), np.int64)
+        times[indices] = self.market.update_grouped(group, indices)
+        return np.maximum.accumulate(times).tolist()  # type: ignore[no-any-return]
+
+    def advance(self, ts: int) -> None:
+        """Market time has reached ``ts``: the trading day, a broker that follows the clock."""
+        self._advance(ts)
         advance = getattr(self.broker, "advance", None)
         if advance is not None:
-            advance(newest)
+            advance(ts)
 
     def settle_now(self) -> bool:
         """:meth:`drain` up to the kill switch's check, without waiting. False when the switch
@@ -249,15 +278,12 @@ class ExecutionPipeline:
                 continue
             sym = self._open_symbol[order_id]
             open_orders[sym] = open_orders.get(sym, Decimal(0)) + leaves
-        held = self.tracker.open_symbols()
-        marks = {}
-        for s in {*held, symbol}:
-            last = self.market.reference(s)
-            if last is not None:
-                marks[s] = last
-        return RiskContext(positions={s: self.tracker.qty(s) for s in held},
-                           open_orders=open_orders, marks=marks, market=self.market.get(symbol),
-                           daily_pnl=self.tracker.daily_pnl(), now=self.now)
+        held = set(self.tracker.open_symbols())
+        # Read when a rule asks (most need the order's own symbol): with hundreds of positions
+        # held, computing every share count and mark cost each intent hundreds of microseconds.
+        return RiskContext(positions=_Computed(held, self.tracker.qty),
+                           open_orders=open_orders, marks=_Computed(held | {symbol}, self.market.reference),
+                           market=self.market.get(symbol), daily_pnl=self.tracker.daily_pnl(), now=self.now)
 
     async def _check_and_send(self, routed: OrderRouted) -> RiskDecision:
         order = routed.order

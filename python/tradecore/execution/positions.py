@@ -178,7 +178,8 @@ class PositionTracker:
         return [self.position(s) for s in sorted(self._symbols) if self._symbols[s].qty != 0]
 
     def open_symbols(self) -> list[str]:
-        return [s for s in sorted(self._symbols) if self._symbols[s].qty != 0]
+        """Symbols with shares held, sorted (a held position has lots: no share sums needed)."""
+        return sorted(s for s, position in self._symbols.items() if position.lots)
 
     @property
     def realized(self) -> Decimal:
