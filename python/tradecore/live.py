@@ -347,21 +347,16 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
         stop = asyncio.Event()
         tasks: set[asyncio.Task[Any]] = set()
 
-        def count(batch: EventBatch) -> None:
+        def count(part: EventBatch | GroupedBatch) -> None:
             nonlocal events
-            events += len(batch)
+            events += len(part)
             if max_events is not None and events >= max_events:
                 stop.set()
             if health is not None:
-                health.observe(batch)
-
-        def count_group(group: GroupedBatch) -> None:
-            nonlocal events
-            events += len(group)
-            if max_events is not None and events >= max_events:
-                stop.set()
-            if health is not None:
-                health.observe_grouped(group)
+                if isinstance(part, GroupedBatch):
+                    health.observe_grouped(part)
+                else:
+                    health.observe(part)
 
         market_clock = None
         if config.clock.interval_ns:
@@ -378,7 +373,7 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
                                        delay=config.clock.delay_seconds, on_tick=on_tick)
 
         async def consume() -> None:
-            await run_pipeline(state, stream, stop=stop, on_batch=count, on_group=count_group,
+            await run_pipeline(state, stream, stop=stop, on_batch=count, on_group=count,
                                clock=market_clock)
 
         async def scan_loop() -> None:

@@ -128,16 +128,21 @@ class Failing(Strategy):  # type: ignore[misc]
         raise RuntimeError("broken strategy")
 
 
+def _failing_for(bad: str, state: RunState) -> Any:
+    """An engine factory whose ``bad`` symbol also runs a strategy that raises."""
+    def make_engine(symbol: str) -> Any:
+        engine = state.make_engine(symbol)
+        if symbol == bad:
+            engine.native.add_strategy(Failing())
+        return engine
+
+    return make_engine
+
+
 def test_a_failure_inside_dispatch_quarantines_only_that_symbol() -> None:
     async def scenario() -> None:
         state = RunState.create(CONFIG, journal=None)
-
-        def make_engine(symbol: str) -> Any:
-            engine = state.make_engine(symbol)
-            if symbol == "BAD":
-                engine.native.add_strategy(Failing())
-            return engine
-
+        make_engine = _failing_for("BAD", state)
         errors = state.bus.subscribe(["error"])
         manager = await _manager(state, make_engine)
         await manager.update_universe(["BAD", "GOOD"])
@@ -348,13 +353,7 @@ def test_grouped_frames_give_what_their_batches_give() -> None:
 def test_a_failure_in_a_grouped_frame_quarantines_only_that_symbol() -> None:
     async def scenario() -> None:
         state = RunState.create(CONFIG, journal=None)
-
-        def make_engine(symbol: str) -> Any:
-            engine = state.make_engine(symbol)
-            if symbol == "BAD":
-                engine.native.add_strategy(Failing())
-            return engine
-
+        make_engine = _failing_for("BAD", state)
         manager = await _manager(state, make_engine)
         await manager.update_universe(["AAA", "BAD", "ZZZ"])
         for frame in _frames(["AAA", "BAD", "ZZZ"], per_symbol=20, frame=3):
