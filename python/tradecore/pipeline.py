@@ -75,13 +75,12 @@ class Execution(Protocol):
         """True when ``symbol``'s data must go batch by batch through :meth:`on_market` (a
         held position is marked by every event; broker events wait to be applied)."""
 
-    def on_market_grouped(self, group: GroupedBatch, indices: list[int]) -> list[int]:
-        """:meth:`on_market`'s book for the groups ``indices`` of a frame (ascending, none of
-        them :meth:`batch_only`); return, for each group of the frame, the newest event time
-        among those groups up to it, for :meth:`advance`."""
+    def on_market_grouped(self, group: GroupedBatch, indices: list[int]) -> None:
+        """:meth:`on_market` for the groups ``indices`` of a frame (ascending, none of them
+        :meth:`batch_only`), completed group by group by :meth:`reach`."""
 
-    def advance(self, ts: int) -> None:
-        """:meth:`on_market`'s clock: market time has reached ``ts`` (ns UTC)."""
+    def reach(self, index: int) -> None:
+        """The frame's groups up to ``index`` are processed (before Python handles one)."""
 
 
 class BatchHook(Protocol):
@@ -530,9 +529,9 @@ class StrategyManager:
         assert first is not None
         execution, latency = first.execution, first.latency
         # The book of every group the engines run, at once: nothing reads a flat symbol's book
-        # but its own intent, routed after its group is folded in. The clock (day roll) still
-        # advances group by group, to what the groups so far reached.
-        newest = execution.on_market_grouped(group, fast)
+        # but its own intent, routed after its group is folded in. The clock (day roll) and
+        # held positions' marks still follow group by group (reach), as Python sees them.
+        execution.on_market_grouped(group, fast)
         count, start, at, cuts, received = len(symbols), 0, self._group_at, group.cuts, group.ts_received
         while start < count:
             before = time.time_ns()
@@ -540,16 +539,16 @@ class StrategyManager:
                 index, reason, loaded_at = _engine.run_groups(natives, code, group.events, cuts, start, at)
             except Exception as error:  # noqa: BLE001 - any failure quarantines this symbol only
                 index = int(at[0])
-                execution.advance(newest[index])
+                execution.reach(index)
                 _stamp_groups(latency, received, cuts, start, index + 1, before, index)
                 self._quarantine(symbols[index], error)
                 start = index + 1
                 continue
             if index == count:
-                execution.advance(newest[-1])
+                execution.reach(count - 1)
                 _stamp_groups(latency, received, cuts, start, count, before, count)
                 return
-            execution.advance(newest[index])
+            execution.reach(index)
             runner = runners[index]
             if runner is None:  # the caller's group: inactive, busy, hooked or positioned
                 _stamp_groups(latency, received, cuts, start, index, before, index)

@@ -231,11 +231,11 @@ class PipelineExecution:
         return self.pipeline.mark(batch) and not self.pipeline.settle_now()
 
 
-    def on_market_grouped(self, group: GroupedBatch, indices: list[int]) -> list[int]:
-        return self.pipeline.mark_grouped(group, indices)
+    def on_market_grouped(self, group: GroupedBatch, indices: list[int]) -> None:
+        self.pipeline.mark_grouped(group, indices)
 
-    def advance(self, ts: int) -> None:
-        self.pipeline.advance(ts)
+    def reach(self, index: int) -> None:
+        self.pipeline.reach(index)
 
     def on_output(self, runner: SymbolRunner, output: dict[str, np.ndarray]) -> bool:
         if self.journal is not None and len(output["transitions"]):

@@ -304,26 +304,31 @@ def _frames(symbols: list[str], per_symbol: int, frame: int, seed: int = 5) -> l
     return out
 
 
-def test_grouped_frames_give_what_their_batches_give() -> None:
+@pytest.mark.parametrize("loss_limit", [None, 1_000_000])
+def test_grouped_frames_give_what_their_batches_give(loss_limit: int | None) -> None:
     """dispatch_grouped (the native multi-symbol run) against the same frames dispatched batch by
-    batch: the same intents, orders and fills in the same order, the same positions, the same
-    book. Held positions (batch_only), a symbol busy routing, an inactive symbol and the other
-    symbols' engines stopping mid-frame all occur (checked below, so the test cannot pass
-    vacuously)."""
+    batch: the same intents, orders and fills in the same order, the same positions, marks,
+    equity, book and clock. Held positions (marked group by group in the native run, or batch by
+    batch when a daily loss limit checks every mark), a symbol busy routing, an inactive symbol
+    and engines stopping mid-frame all occur (checked below, so the test cannot pass vacuously)."""
     symbols = ["AAA", "BBB", "CCC", "DDD", "EEE"]
     frames = _frames(symbols + ["OFF"], per_symbol=400, frame=7)
+    config = CONFIG if loss_limit is None else CONFIG.with_overrides(
+        execution={"risk": {"daily_loss_limit": loss_limit}})
 
     async def run(grouped: bool) -> tuple[list[tuple[Any, ...]], RunState, int]:
-        state = RunState.create(CONFIG, journal=None)
+        state = RunState.create(config, journal=None)
         state.execution.latency = LatencyStats()
         topics = ["intent", "order", "position", "transition", "bar"]
         subscription = state.bus.subscribe(topics, capacity=1_000_000)
         manager = await _manager(state)
         await manager.update_universe(symbols)  # OFF is not active: its events are dropped
-        batch_only = 0
+        held = 0
         for i, frame in enumerate(frames):
             if grouped:
-                batch_only += sum(state.execution.batch_only(s) for s in frame.symbols)
+                held += sum(state.broker.tracker.holds(s) for s in frame.symbols)
+                assert all(state.execution.batch_only(s) == (loss_limit is not None and state.broker.tracker.holds(s))
+                           for s in frame.symbols if s != "OFF" and not state.execution.pipeline._inbox)
                 manager.dispatch_grouped(frame)
             else:
                 for batch in frame.batches():
@@ -334,15 +339,17 @@ def test_grouped_frames_give_what_their_batches_give() -> None:
         events = [(e.topic, e.symbol, e.ts, tuple(sorted((k, repr(v)) for k, v in e.data.items())))
                   for e in subscription.drain()]
         await manager.close()
-        return events, state, batch_only
+        return events, state, held
 
     batched, state_b, _ = asyncio.run(run(False))
-    grouped, state_g, batch_only = asyncio.run(run(True))
+    grouped, state_g, held = asyncio.run(run(True))
     assert state_b.execution.intents > 40
-    assert batch_only > 100  # frames met held positions
+    assert held > 100  # frames met held positions
     assert grouped == batched
+    assert state_g.broker.tracker.equity == state_b.broker.tracker.equity
     for symbol in symbols:
         assert state_g.broker.tracker.qty(symbol) == state_b.broker.tracker.qty(symbol)
+        assert state_g.broker.tracker.symbol(symbol).last_price == state_b.broker.tracker.symbol(symbol).last_price
         assert state_g.pipeline.market.get(symbol) == state_b.pipeline.market.get(symbol)
     assert state_g.pipeline.now == state_b.pipeline.now
     assert state_g.manager is not None and state_g.manager.dispatched == sum(len(f) for f in frames)

@@ -113,6 +113,11 @@ class MarketBook:
                                           ts_event=raw.ts_event, state=raw.state)
         return raw.snapshot
 
+    def last(self, symbol: str) -> float:
+        """The last trade price folded in (dollars, 0 = none), without a snapshot."""
+        raw = self._raw.get(symbol.upper())
+        return raw.last if raw is not None else float(self.get(symbol).last or 0)
+
     def reference(self, symbol: str) -> Decimal | None:
         """``get(symbol).reference`` without building the snapshot (risk reads it for every
         held symbol at each order)."""

@@ -127,6 +127,7 @@ class ExecutionPipeline:
         # A broker fed market data batch by batch (a paper broker's own simulators) rules out
         # grouped frames; one that only follows the clock (``advance``) does not.
         self._groupable = getattr(broker, "on_batch", None) is None or hasattr(broker, "advance")
+        self._frame: tuple[list[int], deque[tuple[int, str]]] = ([0], deque())  # see mark_grouped
         # A paper broker that applies its fills to this tracker itself: fills are counted once,
         # and its position changes are taken instead, each queued right after its fill's event.
         self._paper = broker if isinstance(broker, PaperBroker) and broker.tracker is tracker else None
@@ -198,21 +199,34 @@ class ExecutionPipeline:
             await self.flatten(reason=trip.reason)
 
     def batch_only(self, symbol: str) -> bool:
-        """Whether ``symbol``'s data must go through :meth:`mark` batch by batch: a held position
-        is marked by each event, queued broker events are applied before the next one, and a
-        broker fed market data (a paper broker's own simulators) needs every batch."""
-        return not self._groupable or bool(self._inbox) or self.tracker.holds(symbol)
+        """Whether ``symbol``'s data must go through :meth:`mark` batch by batch: queued broker
+        events are applied before the next event, a broker fed market data (a paper broker's own
+        simulators) needs every batch, and with a daily loss limit every mark of a held position
+        is checked against it. Otherwise a frame's groups take :meth:`mark_grouped`."""
+        return not self._groupable or bool(self._inbox) or (
+            self.risk.limits.daily_loss_limit is not None and self.tracker.holds(symbol))
 
-    def mark_grouped(self, group: GroupedBatch, indices: list[int]) -> list[int]:
-        """:meth:`mark`'s book for the groups ``indices`` of a frame (none :meth:`batch_only`:
-        nothing is marked); return, per group of the frame, the newest event time among those
-        groups up to it. :meth:`advance` to it as the frame's groups are processed."""
+    def mark_grouped(self, group: GroupedBatch, indices: list[int]) -> None:
+        """:meth:`mark` for the groups ``indices`` of a frame (ascending, none :meth:`batch_only`):
+        their books now, in one pass; the clock and the marks of held positions as the frame's
+        groups are processed (:meth:`reach`), so whatever reads them in between (an intent's
+        sizing, risk) sees what it would batch by batch."""
         times = np.zeros(len(group.symbols), np.int64)
         times[indices] = self.market.update_grouped(group, indices)
-        return np.maximum.accumulate(times).tolist()  # type: ignore[no-any-return]
+        holds = self.tracker.holds
+        marks = deque((i, group.symbols[i]) for i in indices if holds(group.symbols[i]))
+        self._frame = (np.maximum.accumulate(times).tolist(), marks)
 
-    def advance(self, ts: int) -> None:
-        """Market time has reached ``ts``: the trading day, a broker that follows the clock."""
+    def reach(self, index: int) -> None:
+        """The frame's groups up to ``index`` are processed: advance the clock to them and mark
+        the positions they hold (see :meth:`mark_grouped`)."""
+        newest, marks = self._frame
+        while marks and marks[0][0] <= index:
+            symbol = marks.popleft()[1]
+            last = self.market.last(symbol)
+            if last > 0:
+                self.tracker.mark(symbol, price(last))
+        ts = newest[index]
         self._advance(ts)
         advance = getattr(self.broker, "advance", None)
         if advance is not None:
@@ -228,6 +242,8 @@ class ExecutionPipeline:
         return self._tripped is None
 
     def _check_pnl(self) -> KillSwitchTripped | None:
+        if self.risk.limits.daily_loss_limit is None or self.risk.tripped is not None:
+            return None  # nothing to check: no PnL to compute (it re-values positions)
         return self.risk.update_pnl(self.tracker.daily_pnl(), now=self.now,
                                     positions=_OpenPositions(self.tracker))
 
