@@ -81,6 +81,11 @@ class EventBus:
         if subscription in self._subscriptions:
             self._subscriptions.remove(subscription)
 
+    def wants(self, topic: str) -> bool:
+        """Whether any subscriber takes ``topic``: publishers on the hot path ask first, so an
+        event nobody reads costs nothing to build."""
+        return any(not s.topics or topic in s.topics for s in self._subscriptions)
+
     def publish(self, topic: str, symbol: str, ts: int | None = None, /, **data: Any) -> None:
         """Publish one event (``ts`` defaults to the wall clock, for process-level events)."""
         event = Event(topic, symbol, time.time_ns() if ts is None else ts, data)

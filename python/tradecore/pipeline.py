@@ -275,19 +275,24 @@ class SymbolRunner:
         self._publish(output)
 
     def _publish(self, output: dict[str, np.ndarray]) -> None:
-        for bar in output["bars"]:
-            self.bus.publish("bar", self.symbol, int(bar["ts_end"]), close=float(bar["close"]),
-                             volume=float(bar["volume"]))
-        for record in output["transitions"]:
-            strategy = self.engine.strategies[int(record["strategy_id"])]
-            self.bus.publish(
-                "transition", self.symbol, int(record["ts_event"]), strategy=strategy.name,
-                source=strategy.state_names[int(record["from_state"])],
-                target=strategy.state_names[int(record["to_state"])],
-                rule=[r.name for r in strategy.rules][int(record["rule"])],
-                values={strategy.value_names[int(record["value_names"][i])]: float(record["values"][i])
-                        for i in range(int(record["value_count"]))},
-            )
+        """Bars and transitions to the bus, if anyone reads them (every symbol closes a bar each
+        interval: unread, they cost nothing here)."""
+        bus = self.bus
+        if len(output["bars"]) and bus.wants("bar"):
+            for bar in output["bars"]:
+                bus.publish("bar", self.symbol, int(bar["ts_end"]), close=float(bar["close"]),
+                            volume=float(bar["volume"]))
+        if len(output["transitions"]) and bus.wants("transition"):
+            for record in output["transitions"]:
+                strategy = self.engine.strategies[int(record["strategy_id"])]
+                bus.publish(
+                    "transition", self.symbol, int(record["ts_event"]), strategy=strategy.name,
+                    source=strategy.state_names[int(record["from_state"])],
+                    target=strategy.state_names[int(record["to_state"])],
+                    rule=strategy.rules[int(record["rule"])].name,
+                    values={strategy.value_names[int(record["value_names"][i])]: float(record["values"][i])
+                            for i in range(int(record["value_count"]))},
+                )
 
 
 def _stamp_groups(latency: LatencyStats | None, received: int | None, cuts: np.ndarray, start: int,

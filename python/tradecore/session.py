@@ -359,7 +359,9 @@ def journal_execution_event(journal: Journal | None, bus: EventBus) -> Callable[
         symbol = str(getattr(event, "symbol", "") or getattr(getattr(event, "order", None), "symbol", "") or "")
         if journal is not None:
             _journal(journal, event, kind, ts, symbol)
-        bus.publish(_TOPICS.get(kind, "execution"), symbol, ts, **event.to_record())
+        topic = _TOPICS.get(kind, "execution")
+        if bus.wants(topic):
+            bus.publish(topic, symbol, ts, **event.to_record())
 
     return record
 

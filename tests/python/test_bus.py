@@ -42,3 +42,15 @@ async def test_next_batch_waits_for_events() -> None:
     bus.unsubscribe(subscription)
     bus.publish("fill", "ABC", 6)
     assert subscription.drain() == []
+
+
+def test_wants_says_whether_any_subscriber_takes_a_topic() -> None:
+    bus = EventBus()
+    assert not bus.wants("bar")
+    orders = bus.subscribe(["order"])
+    assert bus.wants("order") and not bus.wants("bar")
+    everything = bus.subscribe()
+    assert bus.wants("bar")
+    bus.unsubscribe(everything)
+    bus.unsubscribe(orders)
+    assert not bus.wants("order")
