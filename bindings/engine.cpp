@@ -184,6 +184,8 @@ bool has_output(const SymbolEngine& engine) {
 template <class T>
 py::tuple run_groups_of(const py::list& engines, const py::array& events, const py::array_t<std::int64_t>& cuts,
                         std::size_t start, py::array_t<std::int64_t>& at, py::object EngineBox::*slot) {
+  std::int64_t* where = at.mutable_data();
+  where[0] = -1;  // no group yet: a failure before the loop is the frame's, not a symbol's
   if (events.ndim() != 1 || !(events.flags() & py::array::c_style) || !has_dtype_of<T>(events))
     throw py::type_error("run_groups: events must be a C-contiguous array of the kind's dtype");
   const auto groups = static_cast<std::size_t>(py::len(engines));
@@ -192,14 +194,13 @@ py::tuple run_groups_of(const py::list& engines, const py::array& events, const 
   const T* data = static_cast<const T*>(events.data());
   const std::int64_t* cut = cuts.data();
   const auto size = static_cast<std::int64_t>(events.shape(0));
-  std::int64_t* where = at.mutable_data();
   for (std::size_t i = start; i < groups; ++i) {
     PyObject* item = PyList_GET_ITEM(engines.ptr(), static_cast<Py_ssize_t>(i));
     if (item == Py_None) return py::make_tuple(i, py::none(), 0);  // the caller's group
+    where[0] = static_cast<std::int64_t>(i);  // which group raised, if one does
     if (cut[i] < 0 || cut[i] > cut[i + 1] || cut[i + 1] > size)
       throw py::value_error("run_groups: cuts out of order or out of range");
     auto& box = py::cast<EngineBox&>(py::handle(item));
-    where[0] = static_cast<std::int64_t>(i);  // which group raised, if one does
     box.*slot = events;  // the engine may stop inside the group: keep its events alive
     box.release_except(box.*slot);
     const std::uint64_t loaded_at = box.engine.events_processed();
@@ -642,7 +643,8 @@ void register_engine(py::module_& m) {
       "a group the caller handles) gets events[cuts[i]:cuts[i+1]]. Stops at the first group whose engine stopped "
       "or has output, or that is None, and returns (i, stop reason or None, the engine's events_processed before "
       "the group); (len(engines), EXHAUSTED, 0) when every group ran. While a group runs, at[0] is its index (the "
-      "group that raised, if one does). Kinds: 0 trades, 1 quotes, 2 bars, 3 statuses.");
+      "group that raised, if one does; -1 when the frame's arrays were refused before any group ran). Kinds: 0 "
+      "trades, 1 quotes, 2 bars, 3 statuses.");
 }
 
 }  // namespace tradecore::bindings

@@ -48,7 +48,9 @@ _LOADER = {  # the engine's loader of each kind it runs
     EventKind.BAR: "load_bars",
     EventKind.STATUS: "load_statuses",
 }
-_GROUP_KIND = {EventKind.TRADE: 0, EventKind.QUOTE: 1, EventKind.BAR: 2, EventKind.STATUS: 3}  # run_groups' codes
+# run_groups' codes of the kinds a frame goes grouped in (bars follow a broker's clock by event,
+# not by book time: batch by batch).
+_GROUP_KIND = {EventKind.TRADE: 0, EventKind.QUOTE: 1, EventKind.STATUS: 3}
 
 
 class Execution(Protocol):
@@ -509,34 +511,26 @@ class StrategyManager:
             return
         self.dispatched += len(group)
         symbols = group.symbols
-        runners: list[SymbolRunner | None] = []
-        natives: list[Any] = []
-        get = self.symbols.get
-        for symbol in symbols:  # the per-symbol Python of a frame: keep it lean
-            entry = get(symbol)
-            runner = None if entry is None or entry.pending else entry.runner
-            if runner is not None:
-                if runner.execution.batch_only(symbol):
-                    runner = None
-                else:
-                    for hook in runner.hooks:
-                        if hook.has_work(symbol):
-                            runner = None
-                            break
-            runners.append(runner)
-            natives.append(None if runner is None else runner.native)
-        fast = [index for index, runner in enumerate(runners) if runner is not None]
-        if not fast:
+        try:
+            runners, natives, fast = self._grouped_runners(symbols)
+            if not fast:
+                runners = []  # every group the batch path's
+            else:
+                first = runners[fast[0]]
+                assert first is not None
+                execution, latency = first.execution, first.latency
+                # The book of every group the engines run, at once: nothing reads a flat symbol's
+                # book but its own intent, routed after its group is folded in. The clock (day
+                # roll) and held positions' marks still follow group by group (reach), as Python
+                # sees them.
+                execution.on_market_grouped(group, fast)
+        except Exception:  # noqa: BLE001 - a failure before any engine ran: each symbol as a batch
+            _log.exception("grouped dispatch failed before any engine ran; dispatching batch by batch")
+            runners = []
+        if not runners:
             for index in range(len(symbols)):
                 self._dispatch(group.batch(index))
             return
-        first = runners[fast[0]]
-        assert first is not None
-        execution, latency = first.execution, first.latency
-        # The book of every group the engines run, at once: nothing reads a flat symbol's book
-        # but its own intent, routed after its group is folded in. The clock (day roll) and
-        # held positions' marks still follow group by group (reach), as Python sees them.
-        execution.on_market_grouped(group, fast)
         count, start, at, cuts, received = len(symbols), 0, self._group_at, group.cuts, group.ts_received
         while start < count:
             before = time.time_ns()
@@ -544,6 +538,10 @@ class StrategyManager:
                 index, reason, loaded_at = _engine.run_groups(natives, code, group.events, cuts, start, at)
             except Exception as error:  # noqa: BLE001 - any failure quarantines this symbol only
                 index = int(at[0])
+                if index < start:  # the frame's arrays refused before any group ran: batch by batch
+                    for remaining in range(start, count):
+                        self._dispatch(group.batch(remaining))
+                    return
                 execution.reach(index)
                 _stamp_groups(latency, received, cuts, start, index + 1, before, index)
                 self._quarantine(symbols[index], error)
@@ -560,15 +558,35 @@ class StrategyManager:
                 self._dispatch(group.batch(index))
             else:  # stopped in its group: its runner takes over (and stamps it when done)
                 _stamp_groups(latency, received, cuts, start, index + 1, before, index)
-                runner.resume_group(group, index, loaded_at)
                 try:
+                    runner.resume_group(group, index, loaded_at)
                     rest = runner.after_run(reason)
-                except Exception as error:  # noqa: BLE001 - any failure quarantines this symbol only
-                    self._quarantine(symbols[index], error)
-                else:
                     if rest is not None:
                         self._queue(self.symbols[symbols[index]], rest)
+                except Exception as error:  # noqa: BLE001 - any failure quarantines this symbol only
+                    self._quarantine(symbols[index], error)
             start = index + 1
+
+    def _grouped_runners(self, symbols: list[str]) -> tuple[list[SymbolRunner | None], list[Any], list[int]]:
+        """Each group's runner if its engine can run natively now (else None: the batch path's),
+        its native engine, and the indices of those groups."""
+        runners: list[SymbolRunner | None] = []
+        natives: list[Any] = []
+        get = self.symbols.get
+        for symbol in symbols:  # the per-symbol Python of a frame: keep it lean
+            entry = get(symbol)
+            runner = None if entry is None or entry.pending else entry.runner
+            if runner is not None:
+                if runner.execution.batch_only(symbol):
+                    runner = None
+                else:
+                    for hook in runner.hooks:
+                        if hook.has_work(symbol):
+                            runner = None
+                            break
+            runners.append(runner)
+            natives.append(None if runner is None else runner.native)
+        return runners, natives, [index for index, runner in enumerate(runners) if runner is not None]
 
     def tick(self, now: int) -> None:
         """Give every active symbol's engine a clock tick at ``now`` (ns UTC) in order with its

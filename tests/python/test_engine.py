@@ -257,5 +257,6 @@ def test_run_groups_runs_each_group_in_its_engine_and_stops_where_python_is_need
         run_groups(engines, 2, bars, np.array([0, 20, 40, 61], np.int64), 0, at)
     with pytest.raises(TypeError, match="dtype"):
         run_groups(engines, 0, bars, cuts, 0, at)  # bars are not trades
+    assert at[0] == -1  # refused before any group ran: no symbol's fault
     with pytest.raises(ValueError, match="kind"):
         run_groups(engines, 7, bars, cuts, 0, at)

@@ -373,3 +373,32 @@ def test_a_failure_in_a_grouped_frame_quarantines_only_that_symbol() -> None:
         await asyncio.wait_for(manager.close(), 5)
 
     asyncio.run(scenario())
+
+
+def test_a_frame_the_engines_refuse_whole_goes_batch_by_batch() -> None:
+    """A frame whose arrays run_groups refuses before any engine ran (here a strided view: not
+    contiguous) is no symbol's fault: every group goes the batch path, nothing is quarantined."""
+    async def scenario() -> None:
+        state = RunState.create(CONFIG, journal=None)
+        manager = await _manager(state)
+        await manager.update_universe(["AAA", "BBB"])
+        frame = _frames(["AAA", "BBB"], per_symbol=4, frame=8)[0]
+        doubled = schema.concatenate([frame.events, frame.events], schema.TRADE)
+        strided = GroupedBatch(EventKind.TRADE, doubled[::2], frame.cuts, frame.symbols, frame.ts_received)
+        assert not strided.events.flags.c_contiguous
+        manager.dispatch_grouped(strided)
+        await asyncio.wait_for(manager.drain(), 5)
+        assert manager.quarantined == {}
+        for symbol in ("AAA", "BBB"):
+            assert manager.symbols[symbol].runner.engine.native.events_processed == 4
+        await manager.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_grouped_batch_needs_one_non_empty_group_per_symbol() -> None:
+    events = trades(3)
+    GroupedBatch(EventKind.TRADE, events, np.array([0, 1, 3]), ["A", "B"])
+    for cuts, symbols in (([0, 1, 1, 3], ["A", "B", "C"]), ([0, 3], ["A", "B"]), ([0, 2], ["A"]), ([1, 3], ["A"])):
+        with pytest.raises(ValueError, match="non-empty group per symbol"):
+            GroupedBatch(EventKind.TRADE, events, np.array(cuts), symbols)

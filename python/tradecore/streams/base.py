@@ -91,6 +91,12 @@ class GroupedBatch:
     symbols: list[str]
     ts_received: int | None = None
 
+    def __post_init__(self) -> None:
+        cuts = self.cuts
+        if len(cuts) != len(self.symbols) + 1 or (len(cuts) and (
+                cuts[0] != 0 or cuts[-1] != len(self.events) or not (np.diff(cuts) > 0).all())):
+            raise ValueError("GroupedBatch: cuts must run from 0 to len(events), one non-empty group per symbol")
+
     def __len__(self) -> int:
         return len(self.events)
 

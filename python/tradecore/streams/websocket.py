@@ -313,6 +313,7 @@ class WebSocketStream(MarketDataStream):
         self._frames: collections.deque[EventBatch | GroupedBatch] = collections.deque()
         self._frame_events = 0  # events in _frames
         self._grouped = False  # a parts() consumer is iterating
+        self._loose: collections.deque[EventBatch] = collections.deque()  # the rest of a frame, for __anext__
         self._wakeup = asyncio.Event()
         self._drained = asyncio.Event()
         self._live = asyncio.Event()  # a session is authenticated and subscribed
@@ -425,8 +426,13 @@ class WebSocketStream(MarketDataStream):
         return self
 
     async def __anext__(self) -> EventBatch:
+        if self._loose:
+            return self._loose.popleft()
         part = await self._next()
-        assert isinstance(part, EventBatch)  # frames are queued whole only for parts()
+        if isinstance(part, GroupedBatch):  # queued whole for a parts() consumer that stopped
+            batches = part.batches()
+            self._loose.extend(batches[1:])
+            return batches[0]
         return part
 
     async def parts(self) -> AsyncIterator[EventBatch | GroupedBatch]:
@@ -441,6 +447,8 @@ class WebSocketStream(MarketDataStream):
         self._grouped = True
         try:
             while True:
+                while self._loose:  # what plain iteration left of a frame comes first
+                    yield self._loose.popleft()
                 try:
                     yield await self._next()
                 except StopAsyncIteration:
@@ -840,6 +848,9 @@ class WebSocketStream(MarketDataStream):
                     kept.append(part)
             self._frames = kept
             self._frame_events = sum(len(part) for part in kept)
+        if dropped and self._loose:
+            self._stats["dropped_unsubscribed"] += sum(len(b) for b in self._loose if b.symbol in dropped)
+            self._loose = collections.deque(b for b in self._loose if b.symbol not in dropped)
         self._drained.set()
 
     def _report_gap(self, last_seen: dict[str, int], disconnected_at: int, reason: str) -> None:
@@ -872,5 +883,6 @@ class WebSocketStream(MarketDataStream):
         self._ready.clear()
         self._frames.clear()
         self._frame_events = 0
+        self._loose.clear()
         self._drained.set()
         self._wakeup.set()

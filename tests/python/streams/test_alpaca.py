@@ -545,6 +545,28 @@ async def test_unsubscribe_drops_a_symbols_events_from_waiting_frames(
 
 
 @pytest.mark.asyncio
+async def test_plain_iteration_after_parts_gets_the_waiting_frames_in_order(
+    server: AlpacaTestServer, make_stream: MakeStream
+) -> None:
+    stream = make_stream()
+    await stream.subscribe(["AAPL", "MSFT"])
+    parts = stream.parts()
+    first = asyncio.ensure_future(parts.__anext__())
+    await server.publish([trade("AAPL", T0, 1.0, 1, trade_id=0), trade("MSFT", T0 + 1, 2.0, 1, trade_id=0)])
+    received = [await asyncio.wait_for(first, 5.0)]
+    for k in range(1, 4):
+        await server.publish([trade("AAPL", T0 + 10 * k, 1.0, 1, trade_id=k),
+                              trade("MSFT", T0 + 10 * k + 1, 2.0, 1, trade_id=k)])
+    await until(lambda: stream.stats.get("messages", 0) >= 8)
+    assert any(isinstance(p, GroupedBatch) for p in stream._frames)  # noqa: SLF001
+    await parts.aclose()  # the parts() consumer stops with whole frames waiting
+    batches = [b for p in received for b in (p.batches() if isinstance(p, GroupedBatch) else [p])]
+    batches += await take(stream, 8 - sum(len(b) for b in batches))
+    for symbol in ("AAPL", "MSFT"):
+        assert list(rows(batches, EventKind.TRADE, symbol)["trade_id"]) == [0, 1, 2, 3]
+
+
+@pytest.mark.asyncio
 async def test_fatal_error_mid_stream_ends_it_after_the_queued_events(
     server: AlpacaTestServer, make_stream: MakeStream
 ) -> None:
