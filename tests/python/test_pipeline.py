@@ -402,3 +402,54 @@ def test_a_grouped_batch_needs_one_non_empty_group_per_symbol() -> None:
     for cuts, symbols in (([0, 1, 1, 3], ["A", "B", "C"]), ([0, 3], ["A", "B"]), ([0, 2], ["A"]), ([1, 3], ["A"])):
         with pytest.raises(ValueError, match="non-empty group per symbol"):
             GroupedBatch(EventKind.TRADE, events, np.array(cuts), symbols)
+
+
+def _quote_frames(symbols: list[str], per_symbol: int, frame: int, seed: int = 9) -> list[GroupedBatch]:
+    """Frames of trades and of quotes around them (each frame one kind), grouped by symbol."""
+    out = []
+    for trade_frame in _frames(symbols, per_symbol, frame, seed):
+        events = trade_frame.events
+        quotes = schema.empty(schema.QUOTE, len(events))
+        quotes["ts_event"] = events["ts_event"] - 1
+        quotes["bid_price"], quotes["ask_price"] = events["price"] - 0.01, events["price"] + 0.01
+        quotes["bid_size"] = quotes["ask_size"] = 100
+        out.append(GroupedBatch(EventKind.QUOTE, quotes, trade_frame.cuts, trade_frame.symbols,
+                                trade_frame.ts_received))
+        out.append(trade_frame)
+    return out
+
+
+def test_grouped_quote_and_trade_frames_journal_what_their_batches_journal(tmp_path: Any) -> None:
+    """The journal (intents, risk decisions, orders, fills, positions, transitions) of grouped
+    quote and trade frames equals that of the same frames batch by batch."""
+    from tradecore.journal.journal import Journal
+
+    symbols = ["AAA", "BBB", "CCC"]
+    frames = _quote_frames(symbols, per_symbol=300, frame=5)
+
+    async def run(grouped: bool) -> list[tuple[Any, ...]]:
+        journal = Journal(tmp_path / f"{grouped}.sqlite")
+        state = RunState.create(CONFIG, journal=journal)
+        manager = await _manager(state)
+        await manager.update_universe(symbols)
+        for i, frame in enumerate(frames):
+            if grouped:
+                manager.dispatch_grouped(frame)
+            else:
+                for batch in frame.batches():
+                    manager.dispatch(batch)
+            if i % 5 == 0:
+                await asyncio.sleep(0)
+        await manager.drain()
+        await manager.close()
+        journal.flush()
+        records = [(r.kind, r.ts_event, r.symbol, r.order_id, repr(sorted(r.data.items())))
+                   for r in journal.records()]
+        journal.close()
+        return records
+
+    batched = asyncio.run(run(False))
+    grouped = asyncio.run(run(True))
+    kinds = {record[0] for record in batched}
+    assert {"intent", "fill", "transition"} <= kinds, kinds
+    assert grouped == batched
