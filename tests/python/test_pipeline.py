@@ -453,3 +453,51 @@ def test_grouped_quote_and_trade_frames_journal_what_their_batches_journal(tmp_p
     kinds = {record[0] for record in batched}
     assert {"intent", "fill", "transition"} <= kinds, kinds
     assert grouped == batched
+
+
+class _Backfilling:
+    """A hook with work for one symbol (as feed health before a backfill): it sees that
+    symbol's batches, and holds each one a loop turn, as an await would."""
+
+    def __init__(self, symbol: str) -> None:
+        self.symbol, self.seen = symbol, 0
+
+    def before_batch(self, runner: Any, batch: EventBatch) -> Awaitable[None] | None:
+        if batch.symbol != self.symbol:
+            return None
+        self.seen += len(batch)
+        return asyncio.sleep(0)
+
+    def has_work(self, symbol: str) -> bool:
+        return symbol == self.symbol
+
+
+def test_a_symbol_whose_hook_has_work_takes_the_batch_path_in_a_grouped_frame() -> None:
+    symbols = ["AAA", "BBB", "CCC"]
+    frames = _frames(symbols, per_symbol=200, frame=5)
+
+    async def run(grouped: bool) -> tuple[list[tuple[Any, ...]], int]:
+        state = RunState.create(CONFIG, journal=None)
+        subscription = state.bus.subscribe(["intent", "order", "position"], capacity=100_000)
+        manager = await _manager(state)
+        await manager.update_universe(symbols)
+        hook = _Backfilling("BBB")
+        for symbol in symbols:
+            manager.symbols[symbol].runner.hooks.append(hook)
+        for frame in frames:
+            if grouped:
+                manager.dispatch_grouped(frame)
+            else:
+                for batch in frame.batches():
+                    manager.dispatch(batch)
+            await asyncio.sleep(0)
+        await manager.drain()
+        events = [(e.topic, e.symbol, e.ts, repr(sorted(e.data.items()))) for e in subscription.drain()]
+        await manager.close()
+        return events, hook.seen
+
+    batched, seen_batched = asyncio.run(run(False))
+    grouped, seen_grouped = asyncio.run(run(True))
+    assert seen_grouped == seen_batched == 200  # every BBB event went through its hook
+    assert any(e[1] == "BBB" for e in batched) and any(e[1] == "AAA" for e in batched)
+    assert grouped == batched
