@@ -322,6 +322,22 @@ class FeedServer(abc.ABC):
         """Tell a client the server failed while serving it, and close (default: just close)."""
         await session.connection.close()
 
+    @abc.abstractmethod
+    async def _refuse_late_auth(self, session: FeedSession) -> None:
+        """Tell a client it did not authenticate within ``auth_timeout``, and close."""
+
+    async def _next_request(self, session: FeedSession, deadline: float) -> bytes | str | None:
+        """The client's next frame; an unauthenticated client gets until ``deadline`` (loop
+        time), after which it is refused and None is returned."""
+        if session.authenticated:
+            return await session.connection.recv()
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(session.connection.recv(), max(0.0, deadline - loop.time()))
+        except TimeoutError:
+            await self._refuse_late_auth(session)
+            return None
+
     async def _disconnect_slow_session(self, session: FeedSession) -> None:
         """Tell a client it was too slow, and close (default: just close)."""
         await session.connection.close()
@@ -427,6 +443,9 @@ class AlpacaFeedServer(FeedServer):
     async def _disconnect_slow_session(self, session: FeedSession) -> None:
         await self.send_error(407, session=session, close=True)
 
+    async def _refuse_late_auth(self, session: FeedSession) -> None:
+        await self.send_error(404, session=session, close=True)
+
     # -- protocol ------------------------------------------------------------------------
 
     async def _serve(self, session: FeedSession) -> None:
@@ -436,18 +455,11 @@ class AlpacaFeedServer(FeedServer):
             if not await self._authenticate(session, headers["APCA-API-KEY-ID"],
                                             headers.get("APCA-API-SECRET-KEY", "")):
                 return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.auth_timeout
+        deadline = asyncio.get_running_loop().time() + self.auth_timeout
         while True:
-            if session.authenticated:
-                frame = await session.connection.recv()
-            else:
-                try:
-                    frame = await asyncio.wait_for(session.connection.recv(),
-                                                   max(0.0, deadline - loop.time()))
-                except TimeoutError:
-                    await self.send_error(404, session=session, close=True)
-                    return
+            frame = await self._next_request(session, deadline)
+            if frame is None:
+                return
             message = self._decode(frame)
             if self.record_received:
                 session.received.append(message)

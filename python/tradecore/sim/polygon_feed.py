@@ -96,23 +96,19 @@ class PolygonFeedServer(FeedServer):
     async def _report_failure(self, session: FeedSession) -> None:
         await self.send_status("error", "internal error", session=session, close=True)
 
+    async def _refuse_late_auth(self, session: FeedSession) -> None:
+        # (inference) the vendor's wording is not documented
+        await self.send_status("error", "authentication timeout", session=session, close=True)
+
     # -- protocol ------------------------------------------------------------------------
 
     async def _serve(self, session: FeedSession) -> None:
         await self._send(session, [status("connected", "Connected Successfully")])
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.auth_timeout
+        deadline = asyncio.get_running_loop().time() + self.auth_timeout
         while True:
-            if session.authenticated:
-                frame = await session.connection.recv()
-            else:
-                try:
-                    frame = await asyncio.wait_for(session.connection.recv(),
-                                                   max(0.0, deadline - loop.time()))
-                except TimeoutError:  # (inference) the vendor's wording is not documented
-                    await self.send_status("error", "authentication timeout", session=session,
-                                           close=True)
-                    return
+            frame = await self._next_request(session, deadline)
+            if frame is None:
+                return
             try:
                 message = json.loads(frame)
             except ValueError:
