@@ -88,7 +88,6 @@ class MarketClock:
         self.delay_ns = round(delay * speed * 1e9)  # in market time
         self.on_tick = on_tick
         self.last: int | None = None  # the boundary of the last tick (or of the first reading)
-        self.ticks = 0
 
     def due(self, now: int) -> int | None:
         """The tick due at market time ``now``: the latest boundary at or before it, if later
@@ -102,7 +101,6 @@ class MarketClock:
     def tick(self, manager: StrategyManager, at: int) -> None:
         """Give every active symbol of ``manager`` a tick at ``at``."""
         self.last = at
-        self.ticks += 1
         manager.tick(at)
         if self.on_tick is not None:
             self.on_tick(at)

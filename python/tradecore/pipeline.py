@@ -26,6 +26,7 @@ from tradecore.bus import EventBus
 from tradecore.engine import SymbolEngine
 from tradecore.latency import LatencyStats
 from tradecore.streams.base import EventBatch, EventKind, GroupedBatch, MarketDataStream
+from tradecore.streams.replay import merge_time
 from tradecore.tasks import start_task
 
 __all__ = ["BatchHook", "Execution", "StrategyManager", "SymbolRunner"]
@@ -42,12 +43,7 @@ _LOAD_ARGUMENT = {  # the engine's load() argument of each kind it runs
     EventKind.BAR: "bars",
     EventKind.STATUS: "statuses",
 }
-_LOADER = {  # the engine's loader of each kind it runs
-    EventKind.TRADE: "load_trades",
-    EventKind.QUOTE: "load_quotes",
-    EventKind.BAR: "load_bars",
-    EventKind.STATUS: "load_statuses",
-}
+_LOADER = {kind: "load_" + argument for kind, argument in _LOAD_ARGUMENT.items()}  # one kind per call
 # run_groups' codes of the kinds a frame goes grouped in (bars follow a broker's clock by event,
 # not by book time: batch by batch).
 _GROUP_KIND = {EventKind.TRADE: 0, EventKind.QUOTE: 1, EventKind.STATUS: 3}
@@ -152,14 +148,8 @@ class SymbolRunner:
     def tick(self, now: int) -> Continuation | None:
         """Give the engine a clock tick at ``now`` (ns UTC) as far as it goes without waiting,
         like :meth:`feed`; return what is left (an intent to route, fills to settle) or None."""
-        native = self.engine.native
         self._received = None  # a tick has no receive time to measure from
-        reason = native.on_clock(now)
-        if reason != _EXHAUSTED:
-            return partial(self._continue, reason)
-        if native.has_output and self._take_output():  # the bar it closed, what it filled
-            return self._settle_and_stamp
-        return None
+        return self.after_run(self.native.on_clock(now))
 
     async def process_tick(self, now: int) -> None:
         """A clock tick queued behind earlier batches."""
@@ -241,18 +231,21 @@ class SymbolRunner:
     def resume_group(self, group: GroupedBatch, index: int, loaded_at: int) -> None:
         """Take over group ``index`` of ``group`` that the engine stopped in (see
         :meth:`StrategyManager.dispatch_grouped`), as if :meth:`feed` had loaded it."""
-        start, end = int(group.cuts[index]), int(group.cuts[index + 1])
-        self._received = None if group.ts_received is None else np.full(end - start, group.ts_received, np.int64)
+        self._received = group.batch(index).ts_received
         self._loaded_at = loaded_at
 
     def _stamp(self, stage: str) -> None:
         """Record ``stage`` for every event of the batch (the oldest waited longest)."""
-        if self.latency is None or self._received is None:
+        received = self._received
+        if self.latency is None or received is None or not len(received):
             return
         now = time.time_ns()
+        if received[0] == received[-1]:  # one frame's events (in arrival order): one receive time
+            self.latency.add(stage, now - int(received[0]), len(received))
+            return
         add = self.latency.add
-        for received in self._received.tolist():
-            add(stage, now - received)
+        for value in received.tolist():
+            add(stage, now - value)
 
     def _stamp_intent(self) -> None:
         """Record ``receive_to_intent`` for the event the engine stopped at; ``intent_at`` is
@@ -342,7 +335,7 @@ def _coalesce(items: list[EventBatch | Continuation]) -> list[EventBatch | Conti
         if isinstance(item, _Tick) and run and run[0].kind in _LOAD_ARGUMENT:
             for batch in run[measured:]:
                 if len(batch):
-                    latest = max(latest, int(_event_times(batch).max()))
+                    latest = max(latest, int(merge_time(batch.kind, batch.events).max()))
             measured = len(run)
             if item.now >= latest:
                 waiting.append(item)
@@ -351,7 +344,7 @@ def _coalesce(items: list[EventBatch | Continuation]) -> list[EventBatch | Conti
             if not waiting:
                 run.append(item)
                 continue
-            if len(item) and waiting[-1].now < int(_event_times(item)[0]):
+            if len(item) and waiting[-1].now < int(merge_time(item.kind, item.events)[0]):
                 folded.extend(waiting)
                 waiting.clear()
                 run.append(item)
@@ -364,11 +357,6 @@ def _coalesce(items: list[EventBatch | Continuation]) -> list[EventBatch | Conti
             out.append(item)
     close_run()
     return out
-
-
-def _event_times(batch: EventBatch) -> np.ndarray:
-    """The times the engine merges ``batch`` by (bars: their end)."""
-    return batch.events["ts_end" if batch.kind is EventKind.BAR else "ts_event"]
 
 
 @dataclass(frozen=True)

@@ -585,10 +585,10 @@ def _dispatch_ticking(manager: StrategyManager, clock: MarketClock, batch: Event
     start = 0
     for index in crossings:
         if index > start:
-            manager.dispatch(_slice(batch, start, index))
+            manager.dispatch(batch.slice(start, index))
             start = index
         clock.tick(manager, int(periods[index]) * interval)
-    manager.dispatch(_slice(batch, start, len(batch)))
+    manager.dispatch(batch.slice(start, len(batch)))
 
 
 class StartLog:
@@ -766,17 +766,10 @@ def _in_live_order(entries: list[dict[str, Any]], ticks: list[dict[str, int]]) -
 
 def _dispatch_part(manager: StrategyManager, batch: EventBatch, start: int, stop: int,
                    on_batch: Callable[[EventBatch], None] | None) -> None:
-    part = _slice(batch, start, stop)
+    part = batch.slice(start, stop)
     if on_batch is not None:
         on_batch(part)
     manager.dispatch(part)
-
-
-def _slice(batch: EventBatch, start: int, stop: int) -> EventBatch:
-    if (start, stop) == (0, len(batch)):
-        return batch
-    return EventBatch(batch.kind, batch.symbol, batch.events[start:stop],
-                      None if batch.ts_received is None else batch.ts_received[start:stop])
 
 
 def _prior_close(stream: Any, symbol: str, before: int | None) -> dict[str, float]:

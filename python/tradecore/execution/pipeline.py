@@ -55,42 +55,30 @@ KILL_SWITCH_RULE = 0xFFFF
 """``rule`` of the closing orders the kill switch sends."""
 
 
-class _OpenPositions(Mapping[str, Decimal]):
-    """The tracker's open positions (signed shares), read only if used: the kill switch needs
-    them when it trips, not at each of the checks (one per mark of a held symbol) before."""
-
-    def __init__(self, tracker: PositionTracker) -> None:
-        self._tracker = tracker
-
-    def _positions(self) -> dict[str, Decimal]:
-        return {s: self._tracker.qty(s) for s in self._tracker.open_symbols()}
-
-    def __getitem__(self, symbol: str) -> Decimal:
-        return self._positions()[symbol]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._positions())
-
-    def __len__(self) -> int:
-        return len(self._positions())
-
-
 class _Computed(Mapping[str, Decimal]):
-    """A mapping over ``keys`` whose values are computed when read (None: absent)."""
+    """A mapping over the keys ``keys()`` gives (asked once, when first needed) whose values
+    are computed when read (None: absent). Risk reads one symbol's figures per order, and the
+    kill switch the open positions only when it trips: neither should pay for every symbol."""
 
-    __slots__ = ("_keys", "_value")
+    __slots__ = ("_keys", "_known", "_value")
 
-    def __init__(self, keys: set[str], value: Callable[[str], Decimal | None]) -> None:
+    def __init__(self, keys: Callable[[], set[str]], value: Callable[[str], Decimal | None]) -> None:
         self._keys, self._value = keys, value
+        self._known: set[str] | None = None
+
+    def _key_set(self) -> set[str]:
+        if self._known is None:
+            self._known = self._keys()
+        return self._known
 
     def __getitem__(self, key: str) -> Decimal:
-        found = self._value(key) if key in self._keys else None
+        found = self._value(key) if key in self._key_set() else None
         if found is None:
             raise KeyError(key)
         return found
 
     def __iter__(self) -> Iterator[str]:
-        return (key for key in sorted(self._keys) if self._value(key) is not None)
+        return (key for key in sorted(self._key_set()) if self._value(key) is not None)
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
@@ -245,7 +233,7 @@ class ExecutionPipeline:
         if self.risk.limits.daily_loss_limit is None or self.risk.tripped is not None:
             return None  # nothing to check: no PnL to compute (it re-values positions)
         return self.risk.update_pnl(self.tracker.daily_pnl(), now=self.now,
-                                    positions=_OpenPositions(self.tracker))
+                                    positions=_Computed(lambda: set(self.tracker.open_symbols()), self.tracker.qty))
 
     async def flatten(self, *, reason: str) -> None:
         """Cancel every open order and close every position (the kill switch's actions)."""
@@ -297,8 +285,8 @@ class ExecutionPipeline:
         held = set(self.tracker.open_symbols())
         # Read when a rule asks (most need the order's own symbol): with hundreds of positions
         # held, computing every share count and mark cost each intent hundreds of microseconds.
-        return RiskContext(positions=_Computed(held, self.tracker.qty),
-                           open_orders=open_orders, marks=_Computed(held | {symbol}, self.market.reference),
+        return RiskContext(positions=_Computed(lambda: held, self.tracker.qty),
+                           open_orders=open_orders, marks=_Computed(lambda: held | {symbol}, self.market.reference),
                            market=self.market.get(symbol), daily_pnl=self.tracker.daily_pnl(), now=self.now)
 
     async def _check_and_send(self, routed: OrderRouted) -> RiskDecision:

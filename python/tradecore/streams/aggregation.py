@@ -195,17 +195,12 @@ class AggregationStream(MarketDataStream):
         start = 0
         for cut, bar_batch in self._bar_batches(closed, times):
             if cut > start:
-                out.append(self._slice(batch, start, cut))
+                out.append(batch.slice(start, cut))
                 start = cut
             out.append(bar_batch)
         if start < len(batch):
-            out.append(self._slice(batch, start, len(batch)))
+            out.append(batch.slice(start, len(batch)))
         return out
-
-    @staticmethod
-    def _slice(batch: EventBatch, start: int, stop: int) -> EventBatch:
-        received = None if batch.ts_received is None else batch.ts_received[start:stop]
-        return EventBatch(batch.kind, batch.symbol, batch.events[start:stop], received)
 
     def _track(self, key: tuple[str, int], aggregator: BarAggregator) -> None:
         """Note the end of the aggregator's open bar, if it has one and it changed."""

@@ -73,6 +73,13 @@ class EventBatch:
     def __len__(self) -> int:
         return len(self.events)
 
+    def slice(self, start: int, stop: int) -> EventBatch:
+        """Events ``start:stop`` (with their receive times) as a batch; the batch itself if whole."""
+        if (start, stop) == (0, len(self.events)):
+            return self
+        received = None if self.ts_received is None else self.ts_received[start:stop]
+        return EventBatch(self.kind, self.symbol, self.events[start:stop], received)
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class GroupedBatch:
@@ -103,14 +110,23 @@ class GroupedBatch:
     def batch(self, index: int) -> EventBatch:
         """The events of ``symbols[index]`` as a batch."""
         start, end = int(self.cuts[index]), int(self.cuts[index + 1])
-        received = None
-        if self.ts_received is not None:
-            received = np.full(end - start, self.ts_received, np.int64)
-            received.flags.writeable = False  # as a decoder's: one receive time, not to be edited
-        return EventBatch(self.kind, self.symbols[index], self.events[start:end], received)
+        return EventBatch(self.kind, self.symbols[index], self.events[start:end], self._received(end - start))
 
     def batches(self) -> list[EventBatch]:
-        return [self.batch(i) for i in range(len(self.symbols))]
+        """Every symbol's batch (their receive times: views of one array)."""
+        cuts = self.cuts.tolist()
+        received = self._received(len(self.events))
+        return [EventBatch(self.kind, symbol, self.events[start:end],
+                           None if received is None else received[:end - start])
+                for symbol, start, end in zip(self.symbols, cuts, cuts[1:])]
+
+    def _received(self, count: int) -> np.ndarray | None:
+        """``count`` receive times, read-only as a decoder's (one time, not to be edited)."""
+        if self.ts_received is None:
+            return None
+        received = np.full(count, self.ts_received, np.int64)
+        received.flags.writeable = False
+        return received
 
     def last_ts(self) -> list[int]:
         """The newest event time of each symbol's group."""

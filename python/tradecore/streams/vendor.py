@@ -194,16 +194,9 @@ class VendorDecoder:
               rows: list[tuple[Any, ...]], received: np.ndarray | None) -> None:
         """Append one batch per symbol of ``rows`` (arrival order kept within a symbol)."""
         events, cuts = by_instrument(np.array(rows, dtype=dtype))
-        self._emit_grouped(out, kind, events, cuts, received)
-
-    def _emit_grouped(self, out: list[EventBatch], kind: EventKind, events: np.ndarray,
-                      cuts: list[int], received: np.ndarray | None,
-                      symbols: list[str] | None = None) -> None:
-        """Append one batch per instrument of ``events`` as grouped by :func:`by_instrument`."""
         self.stats["events"] += len(events)
-        if symbols is None:
-            symbol_of = self.instruments.symbol_of
-            symbols = [symbol_of(iid) for iid in events["instrument_id"][cuts[:-1]].tolist()]
+        symbol_of = self.instruments.symbol_of
+        symbols = [symbol_of(iid) for iid in events["instrument_id"][cuts[:-1]].tolist()]
         for symbol, start, end in zip(symbols, cuts, cuts[1:]):
             out.append(EventBatch(kind, symbol, events[start:end],
                                   None if received is None else received[: end - start]))
