@@ -14,7 +14,7 @@ import click
 __all__ = ["runs", "scan"]
 
 _ROOT_HELP = "Runs folder (default: $TRADECORE_RUNS or ./runs)."
-_EXCLUDED_TYPES = ["etf", "warrant", "unit", "right"]  # what `scan` leaves out by default
+_EXCLUDED_TYPES = ["etf", "warrant", "unit", "right"]  # the types `--allow-type` can let back in
 
 
 @click.group(invoke_without_command=True)
@@ -140,6 +140,7 @@ def scan(kind: str, url: str, trading_url: str | None, symbols: str | None, min_
     from tradecore.config import ScannerConfig
     from tradecore.errors import Error
     from tradecore.scanners import MarketDataClient, build_scanner
+    from tradecore.scanners.filters import ScanFilters
 
     symbol_list = [s.strip().upper() for s in (symbols or "").split(",") if s.strip()]
     if kind == "fixed" and not symbol_list:
@@ -153,7 +154,7 @@ def scan(kind: str, url: str, trading_url: str | None, symbols: str | None, min_
                      "min_price": min_price, "max_price": max_price,
                      "min_premarket_volume": min_volume, "min_relative_volume": min_rvol,
                      "max_float": max_float, "deny": denied, "max_symbols": top,
-                     "exclude_types": sorted(set(_EXCLUDED_TYPES) - set(allow_type))})
+                     "exclude_types": sorted(ScanFilters().exclude_types - set(allow_type))})
     except ValidationError as error:
         raise click.UsageError("; ".join(e["msg"] for e in error.errors())) from None
 

@@ -522,7 +522,7 @@ class Journal:
         """Record whether ``strategy`` took over ``symbol``'s position restored by a resume, and
         why (or why not) in plain words; ``details`` the position and levels it was offered."""
         return self.append("adoption", ts_event, {
-            "adopted": bool(adopted), "strategy": strategy, "reason": reason, "details": _plain(details or {}),
+            "adopted": bool(adopted), "strategy": strategy, "reason": reason, "details": details or {},
         }, symbol=symbol)
 
     def feed(self, ts_event: int, symbol: str, *, state: str, since: int, duration_seconds: float,

@@ -66,6 +66,7 @@ from typing import Any, Literal
 from websockets.asyncio.client import ClientConnection
 
 from tradecore.calendar import session_of
+from tradecore.latency import LatencyStats
 from tradecore.errors import ConfigError, DataError, Error
 from tradecore.streams.alpaca import (
     QUOTE_CONDITION_BITS,
@@ -520,6 +521,7 @@ class PolygonStream(WebSocketStream):
         ping_timeout: float | None = 20.0,
         reply_timeout: float = 10.0,
         on_gap: Callable[[Gap], None] | None = None,
+        latency: LatencyStats | None = None,
     ) -> None:
         if api_key is None:
             api_key = next((os.environ[v] for v in API_KEY_VARIABLES if os.environ.get(v)), None)
@@ -531,7 +533,7 @@ class PolygonStream(WebSocketStream):
             logger=logger, channels=channels, bad_input=bad_input,
             queue_capacity=queue_capacity, max_backlog=max_backlog, backoff=backoff,
             ping_interval=ping_interval, ping_timeout=ping_timeout,
-            reply_timeout=reply_timeout, on_gap=on_gap)
+            reply_timeout=reply_timeout, on_gap=on_gap, latency=latency)
         self._api_key = api_key
 
     # -- WebSocketStream hooks --------------------------------------------------------------
