@@ -183,8 +183,7 @@ void PremarketMomentum::on_bar(const Bar& bar, StrategyOutput& out) {
       break;
     }
     case kLong: {
-      if (entry_shares_ > 0 && params_.target_percent > 0)
-        target_ = entry_price() * (1.0 + params_.target_percent / 100.0);
+      if (entry_shares_ > 0 && params_.target_percent > 0) target_ = target_of_entry();
       highest_ = std::max(highest_, bar.high);
       const double trail = highest_ * (1.0 - params_.trailing_stop_percent / 100.0);
       if (bar.low <= stop_) {
@@ -285,7 +284,7 @@ void PremarketMomentum::on_fill(const Fill& fill, StrategyOutput& out) {
   }
   Snapshot seen;
   if (state_ == kPendingEntry && fill.leaves_quantity == 0.0) {
-    if (params_.target_percent > 0) target_ = entry_price() * (1.0 + params_.target_percent / 100.0);
+    if (params_.target_percent > 0) target_ = target_of_entry();
     seen.add(kPosition, position()), seen.add(kFillPrice, fill.price), seen.add(kEntryPrice, entry_price());
     seen.add(kStop, stop_), seen.add(kTarget, target_);
     fire(kEntryFilled, fill.ts_event, seen, out);
@@ -311,7 +310,7 @@ AdoptResult PremarketMomentum::on_adopt(const Adoption& position, StrategyOutput
   entry_shares_ = position.quantity;
   exit_value_ = exit_shares_ = 0.0;
   entry_ts_ = position.entry_ts;
-  target_ = params_.target_percent > 0 ? entry_price() * (1.0 + params_.target_percent / 100.0) : 0.0;
+  target_ = target_of_entry();
   highest_ = std::max(entry_price(), position.highest);
   const double in_trade = minutes(position.now - entry_ts_);
   Snapshot seen;

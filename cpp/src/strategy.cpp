@@ -48,11 +48,16 @@ AdoptResult Strategy::adopt(const Adoption& position, StrategyOutput& out) {
     throw DataError(name_ + ": cannot adopt a position at average price " + plain_number(position.average_price));
   if (!std::isfinite(position.stop_price) || !std::isfinite(position.highest))
     throw DataError(name_ + ": the adopted position's stop and highest must be finite");
+  if (position.entry_ts > position.now)  // time stops would count from the future
+    throw DataError(name_ + ": the adopted position's entry (ts " + std::to_string(position.entry_ts) +
+                    ") is after the takeover (ts " + std::to_string(position.now) + ")");
   if (state_ != 0)
     return {false, name_ + " is already in " + states_[state_] + ", not " + states_[0] + ": it cannot adopt"};
   AdoptResult result = on_adopt(position, out);
   if (result.adopted && state_ == 0)  // a bug in the strategy: nothing would manage the position
     throw StrategyError(name_ + ": on_adopt took the position but stayed in " + states_[0]);
+  if (!result.adopted && state_ != 0)  // a bug too: a state that manages shares it does not hold
+    throw StrategyError(name_ + ": on_adopt refused the position but moved to " + states_[state_]);
   if (result.adopted) position_ = position.quantity;
   return result;
 }

@@ -215,4 +215,15 @@ TEST_CASE("a strategy that does not say how to adopt refuses", "[engine][adopt]"
   } careless;
   CHECK_THROWS_AS(careless.adopt(position, out), StrategyError);
   CHECK(careless.position() == 0);
+
+  // Saying no after moving out of FLAT is one too: that state would manage shares not held.
+  struct Fickle : Strategy {
+    Fickle() : Strategy("fickle", {"FLAT", "LONG"}, {RuleInfo{"adopted", 0, 1, Trigger::Resume}}, {}) {}
+    AdoptResult on_adopt(const Adoption& a, StrategyOutput& o) override {
+      fire(0, a.now, Snapshot{}, o);
+      return {false, "changed my mind"};
+    }
+  } fickle;
+  CHECK_THROWS_AS(fickle.adopt(position, out), StrategyError);
+  CHECK(fickle.position() == 0);
 }

@@ -174,6 +174,10 @@ class PremarketMomentum final : public Strategy {
   double stop() const noexcept { return stop_; }
   double target() const noexcept { return target_; }
   double entry_price() const noexcept { return entry_shares_ > 0 ? entry_cost_ / entry_shares_ : 0.0; }
+  /// The profit target for the shares held (0 = no target).
+  double target_of_entry() const noexcept {
+    return params_.target_percent > 0 ? entry_price() * (1.0 + params_.target_percent / 100.0) : 0.0;
+  }
 
  private:
   void update_indicators(const Bar& bar);
