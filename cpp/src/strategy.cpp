@@ -48,9 +48,6 @@ AdoptResult Strategy::adopt(const Adoption& position, StrategyOutput& out) {
     throw DataError(name_ + ": cannot adopt a position at average price " + plain_number(position.average_price));
   if (!std::isfinite(position.stop_price) || !std::isfinite(position.highest))
     throw DataError(name_ + ": the adopted position's stop and highest must be finite");
-  if (position.entry_ts > position.now)  // time stops would count from the future
-    throw DataError(name_ + ": the adopted position's entry (ts " + std::to_string(position.entry_ts) +
-                    ") is after the takeover (ts " + std::to_string(position.now) + ")");
   if (state_ != 0)
     return {false, name_ + " is already in " + states_[state_] + ", not " + states_[0] + ": it cannot adopt"};
   AdoptResult result = on_adopt(position, out);
