@@ -178,12 +178,19 @@ bool has_output(const SymbolEngine& engine) {
   return !(o.transitions.empty() && o.intents.empty() && o.fills.empty() && o.updates.empty() && o.bars.empty());
 }
 
+/// Whether the engine's output holds nothing but closed bars.
+bool only_bars(const SymbolEngine& engine) {
+  const EngineOutput& o = engine.output();
+  return !o.bars.empty() && o.transitions.empty() && o.intents.empty() && o.fills.empty() && o.updates.empty();
+}
+
 /// The live hot path: one frame's events of one kind, grouped by symbol, through the symbols'
 /// engines in group order without returning to Python, up to the first group the caller must
 /// handle. See `run_groups` below.
 template <class T>
 py::tuple run_groups_of(const py::list& engines, const py::array& events, const py::array_t<std::int64_t>& cuts,
-                        std::size_t start, py::array_t<std::int64_t>& at, py::object EngineBox::*slot) {
+                        std::size_t start, py::array_t<std::int64_t>& at, bool keep_bars,
+                        py::object EngineBox::*slot) {
   std::int64_t* where = at.mutable_data();
   where[0] = -1;  // no group yet: a failure before the loop is the frame's, not a symbol's
   if (events.ndim() != 1 || !(events.flags() & py::array::c_style) || !has_dtype_of<T>(events))
@@ -210,6 +217,10 @@ py::tuple run_groups_of(const py::list& engines, const py::array& events, const 
     else if constexpr (std::is_same_v<T, Bar>) box.engine.load({}, {}, span, {}, {});
     else box.engine.load({}, {}, {}, span, {});
     const StopReason reason = box.engine.run();
+    if (reason == StopReason::Exhausted && !keep_bars && only_bars(box.engine)) {
+      box.engine.mark_drained();  // every symbol closes a bar each interval: unread, they stay here
+      continue;
+    }
     if (reason != StopReason::Exhausted || has_output(box.engine)) return py::make_tuple(i, reason, loaded_at);
   }
   return py::make_tuple(groups, StopReason::Exhausted, 0);
@@ -628,23 +639,25 @@ void register_engine(py::module_& m) {
   m.def(
       "run_groups",
       [](const py::list& engines, int kind, const py::array& events, const py::array_t<std::int64_t>& cuts,
-         std::size_t start, py::array_t<std::int64_t> at) {
+         std::size_t start, py::array_t<std::int64_t> at, bool keep_bars) {
         if (at.ndim() != 1 || at.shape(0) < 1) throw py::value_error("run_groups: `at` must hold one int64");
         switch (kind) {
-          case 0: return run_groups_of<Trade>(engines, events, cuts, start, at, &EngineBox::trades);
-          case 1: return run_groups_of<Quote>(engines, events, cuts, start, at, &EngineBox::quotes);
-          case 2: return run_groups_of<Bar>(engines, events, cuts, start, at, &EngineBox::bars);
-          case 3: return run_groups_of<Status>(engines, events, cuts, start, at, &EngineBox::statuses);
+          case 0: return run_groups_of<Trade>(engines, events, cuts, start, at, keep_bars, &EngineBox::trades);
+          case 1: return run_groups_of<Quote>(engines, events, cuts, start, at, keep_bars, &EngineBox::quotes);
+          case 2: return run_groups_of<Bar>(engines, events, cuts, start, at, keep_bars, &EngineBox::bars);
+          case 3: return run_groups_of<Status>(engines, events, cuts, start, at, keep_bars, &EngineBox::statuses);
           default: throw py::value_error("run_groups: kind must be 0 (trades), 1 (quotes), 2 (bars) or 3 (statuses)");
         }
       },
       py::arg("engines"), py::arg("kind"), py::arg("events"), py::arg("cuts"), py::arg("start"), py::arg("at"),
+      py::arg("keep_bars") = true,
       "Run groups ``start``.. of a frame through their engines in order: engines[i] (a SymbolEngine, or None for "
       "a group the caller handles) gets events[cuts[i]:cuts[i+1]]. Stops at the first group whose engine stopped "
       "or has output, or that is None, and returns (i, stop reason or None, the engine's events_processed before "
       "the group); (len(engines), EXHAUSTED, 0) when every group ran. While a group runs, at[0] is its index (the "
       "group that raised, if one does; -1 when the frame's arrays were refused before any group ran). Kinds: 0 "
-      "trades, 1 quotes, 2 bars, 3 statuses.");
+      "trades, 1 quotes, 2 bars, 3 statuses. ``keep_bars=False``: an engine whose output is only closed bars drops "
+      "them and goes on (for a caller that reads no bars).");
 }
 
 }  // namespace tradecore::bindings

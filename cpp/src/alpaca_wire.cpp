@@ -1,6 +1,7 @@
 #include "tradecore/alpaca_wire.hpp"
 
 #include "tradecore/calendar.hpp"
+#include "tradecore/feed_checks.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -478,13 +479,6 @@ void group_by_instrument(std::vector<Event>& events, std::vector<Group>& groups)
     }
     groups.back().end = k + 1;
   }
-}
-
-bool same_quote(const Quote& a, const Quote& b) {
-  return a.ts_event == b.ts_event && a.bid_price == b.bid_price && a.ask_price == b.ask_price &&
-         a.bid_size == b.bid_size && a.ask_size == b.ask_size && a.conditions == b.conditions &&
-         a.instrument_id == b.instrument_id && a.bid_exchange == b.bid_exchange &&
-         a.ask_exchange == b.ask_exchange && a.flags == b.flags;
 }
 
 void reset(CleanFrame& out) {

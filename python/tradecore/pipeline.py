@@ -507,6 +507,7 @@ class StrategyManager:
                 first = runners[fast[0]]
                 assert first is not None
                 execution, latency = first.execution, first.latency
+                keep_bars = first.bus.wants("bar")  # unread bars never leave the engines
                 # The book of every group the engines run, at once: nothing reads a flat symbol's
                 # book but its own intent, routed after its group is folded in. The clock (day
                 # roll) and held positions' marks still follow group by group (reach), as Python
@@ -523,7 +524,8 @@ class StrategyManager:
         while start < count:
             before = time.time_ns()
             try:
-                index, reason, loaded_at = _engine.run_groups(natives, code, group.events, cuts, start, at)
+                index, reason, loaded_at = _engine.run_groups(natives, code, group.events, cuts, start, at,
+                                                              keep_bars)
             except Exception as error:  # noqa: BLE001 - any failure quarantines this symbol only
                 index = int(at[0])
                 if index < start:  # the frame's arrays refused before any group ran: batch by batch

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -260,3 +261,38 @@ def test_run_groups_runs_each_group_in_its_engine_and_stops_where_python_is_need
     assert at[0] == -1  # refused before any group ran: no symbol's fault
     with pytest.raises(ValueError, match="kind"):
         run_groups(engines, 7, bars, cuts, 0, at)
+
+
+def test_run_groups_without_bar_readers_keeps_bar_only_output_native() -> None:
+    """``keep_bars=False`` (nobody reads bars): a group whose only output is closed bars no
+    longer returns to Python; a group with anything else (an intent) still does."""
+    run_groups, exhausted = engine._engine.run_groups, engine._engine.StopReason.EXHAUSTED
+    base = 1_700_000_000_000_000_000
+    # Three symbols, each with a trade in one second and another in the next: each closes a 1 s bar.
+    trades = np.zeros(6, schema.TRADE)
+    trades["ts_event"] = [base, base + 1_000_000_000] * 3
+    trades["price"], trades["size"], trades["trade_id"] = 10.0, 100.0, np.arange(1, 7)
+    cuts = np.array([0, 2, 4, 6], np.int64)
+    at = np.zeros(1, np.int64)
+
+    def engines() -> list[Any]:
+        return [engine.SymbolEngine(s, [], bar_period="1s").native for s in ("a", "b", "c")]
+
+    kept = engines()
+    assert run_groups(kept, 0, trades, cuts, 0, at) == (0, exhausted, 0)  # group 0's bar for Python
+    assert len(kept[0].drain()["bars"]) == 1
+    dropped = engines()
+    assert run_groups(dropped, 0, trades, cuts, 0, at, False) == (3, exhausted, 0)
+    assert [e.events_processed for e in dropped] == [2, 2, 2]
+    assert not any(e.has_output for e in dropped)
+
+    class BuyOnBar(PyEmaCross):
+        name = "buy_on_bar"
+
+        def on_bar(self, bar: object) -> None:
+            self.buy(bar.ts_end, 1.0)  # type: ignore[attr-defined]
+
+    trading = [engines()[0], engine.SymbolEngine("b", [BuyOnBar()], bar_period="1s").native, engines()[2]]
+    index, reason, _ = run_groups(trading, 0, trades, cuts, 0, at, False)
+    assert index == 1 and reason != exhausted  # the intent still stops the run
+    assert len(trading[1].new_intents()) == 1

@@ -4,7 +4,96 @@ Market data stream decoding
 from __future__ import annotations
 import collections.abc
 import typing
-__all__: list[str] = ['CleanFrameDecoder']
+__all__: list[str] = ['CleanFrameDecoder', 'FeedChecks', 'TradeCheck']
+class TradeCheck:
+    """
+    Members:
+    
+      NEW
+    
+      DUPLICATE
+    
+      OUT_OF_ORDER
+    """
+    DUPLICATE: typing.ClassVar[TradeCheck]
+    NEW: typing.ClassVar[TradeCheck]
+    OUT_OF_ORDER: typing.ClassVar[TradeCheck]
+    __members__: typing.ClassVar[dict[str, TradeCheck]]
+    @typing.overload
+    def __eq__(self, other: TradeCheck) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: TradeCheck) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class FeedChecks:
+    """
+    Per-symbol duplicate and ordering state of a vendor decoder: recent trade keys (two
+    bounded generations), the newest trade time and the last quote of each symbol.
+    
+    The rules and their reports are tradecore.streams.vendor's; clean frames are checked and
+    remembered natively against the same state (CleanFrameDecoder.decode, commit).
+    """
+    def __init__(self, dedup_window: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def bind(self, symbol: str, instrument_id: typing.SupportsInt | typing.SupportsIndex) -> None:
+        """
+        Let clean frames name the symbol's state by its instrument id.
+        """
+    def check_quote(self, symbol: str, row: tuple[typing.Any, ...]) -> bool:
+        """
+        False if the quote row (dtype field order) repeats the symbol's last quote; else it
+        becomes the last quote.
+        """
+    def check_trade(self, symbol: str, trade_id: typing.SupportsInt | typing.SupportsIndex, exchange: typing.SupportsInt | typing.SupportsIndex, ts: typing.SupportsInt | typing.SupportsIndex) -> TradeCheck:
+        """
+        DUPLICATE (a trade seen before: nothing changes), else remember it: NEW, or
+        OUT_OF_ORDER when older than the symbol's newest (which then stays).
+        """
+    def commit(self) -> None:
+        """
+        Remember the clean frame decode() staged last (once; it raises if none is staged).
+        """
+    def last_trade_ts(self, symbol: str) -> typing.Any:
+        """
+        The symbol's newest trade time (ns), or None.
+        """
+    def reset(self, symbol: str) -> None:
+        """
+        Forget the symbol's state.
+        """
+    def state(self, symbol: str) -> typing.Any:
+        """
+        (current keys, previous keys, newest trade time or None, last quote row or None),
+        or None if the symbol has no state.
+        """
 class CleanFrameDecoder:
     """
     Decodes clean Alpaca stock-stream frames; answers None for anything else.
@@ -17,15 +106,16 @@ class CleanFrameDecoder:
         """
         Accept messages of this exact symbol as this instrument.
         """
-    def decode(self, frame: typing.Any, json: bool) -> typing.Any:
+    def decode(self, frame: typing.Any, json: bool, checks: FeedChecks) -> typing.Any:
         """
-        Return None, or (messages, (trades, cuts, instrument_ids), trade_keys,
-        (quotes, cuts, instrument_ids), first_quote_rows, last_quote_rows, bars).
+        Return None, or (messages, (trades, cuts, instrument_ids),
+        (quotes, cuts, instrument_ids), bars).
         
-        Trades and quotes come sorted by instrument (stable); cuts bound each instrument's
-        run. trade_keys are (trade_id, exchange, ts_event) per sorted trade. Quote rows are
-        tuples in dtype order, the first and last of each run. bars are (kind, instrument_id,
-        ts, open, high, low, close, volume, trade_count, vwap) in arrival order.
+        None also when a trade or quote breaks a rule of ``checks`` (FeedChecks: a
+        duplicate, a trade older than its symbol's newest); else the frame's trades and
+        quotes are staged there, remembered by checks.commit(). Trades and quotes come
+        sorted by instrument (stable); cuts (int64 arrays) bound each run. bars are (kind,
+        instrument_id, ts, open, high, low, close, volume, trade_count, vwap) in arrival order.
         """
     def set_condition_bits(self, trade: collections.abc.Sequence[tuple[str, typing.SupportsInt | typing.SupportsIndex]], quote: collections.abc.Sequence[tuple[str, typing.SupportsInt | typing.SupportsIndex]], other: typing.SupportsInt | typing.SupportsIndex) -> None:
         """

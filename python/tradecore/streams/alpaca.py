@@ -111,7 +111,6 @@ from tradecore.streams.base import (
 from tradecore.streams.vendor import (
     BadMessage,
     Problem,
-    RecentTrades,
     VendorDecoder,
     excerpt,
     str_or_none,
@@ -654,41 +653,14 @@ class AlpacaDecoder(VendorDecoder):
         and report). :meth:`decode` then runs the exact per-message path, which stays the only
         place that decides what a problem is.
         """
-        decoded = self._clean.decode(frame, type(frame) is str or self.encoding == "json")
+        # Trades and quotes are checked against the per-symbol state natively (and staged).
+        decoded = self._clean.decode(frame, type(frame) is str or self.encoding == "json",
+                                     self._checks)
         if decoded is None:
             return None
-        (messages, (trades, trade_cuts, trade_ids), trade_keys,
-         (quotes, quote_cuts, quote_ids), first_quotes, last_quotes, bars) = decoded
-        # The native decoder knows only symbols that are their instrument's own name, so the
-        # instrument's name is the key of the per-symbol state.
+        messages, (trades, trade_cuts, trade_ids), (quotes, quote_cuts, quote_ids), bars = decoded
+        # The native decoder knows only symbols that are their instrument's own name.
         symbol_of = self.instruments.symbol_of
-        trade_symbols = [symbol_of(iid) for iid in trade_ids]
-        quote_symbols = [symbol_of(iid) for iid in quote_ids]
-
-        # Checks against the state of earlier frames; nothing changes until all have passed.
-        if len(set(trade_keys)) < len(trade_keys):
-            return None  # duplicate_trade within the frame (or a harmless cross-symbol clash)
-        # Per symbol of every live frame: one lookup each, and a single trade (the usual live
-        # group) tested by membership rather than by a slice.
-        seen_of, last_trade_ts = self._seen, self._last_trade_ts
-        seens = [seen_of.get(symbol) for symbol in trade_symbols]
-        for symbol, seen, start, end in zip(trade_symbols, seens, trade_cuts, trade_cuts[1:]):
-            last = last_trade_ts.get(symbol)
-            if last is not None and trade_keys[start][2] < last:
-                return None  # out_of_order_trade
-            if seen is None:
-                continue
-            if end - start == 1:
-                key = trade_keys[start]
-                if key in seen.current or key in seen.previous:
-                    return None  # duplicate_trade
-            elif not (seen.current.isdisjoint(group := trade_keys[start:end])
-                      and seen.previous.isdisjoint(group)):
-                return None  # duplicate_trade
-        last_quote = self._last_quote
-        for symbol, first in zip(quote_symbols, first_quotes):
-            if last_quote.get(symbol) == first:
-                return None  # duplicate_quote
         bar_rows: dict[EventKind, list[tuple[Any, ...]]] = {}
         new_bars: dict[tuple[str, str], tuple[Any, ...]] = {}
         for kind_code, iid, ts, o, h, low, c, v, n, vwap in bars:
@@ -707,30 +679,21 @@ class AlpacaDecoder(VendorDecoder):
             new_bars[key] = row
             bar_rows.setdefault(kind, []).append(row)
 
-        # Clean: commit the per-symbol state exactly as the per-message path would have.
+        # Clean: remember the per-symbol state exactly as the per-message path would have.
+        self._checks.commit()
         self.stats["frames"] += 1
         self.stats["messages"] += messages
-        half = self._dedup_half
-        for symbol, seen, start, end in zip(trade_symbols, seens, trade_cuts, trade_cuts[1:]):
-            if seen is None:
-                seen = seen_of[symbol] = RecentTrades()
-            if end - start == 1 and len(seen.current) < half:  # remember() of one key
-                seen.current.add(trade_keys[start])
-            else:
-                seen.remember(trade_keys[start:end], half)
-            last_trade_ts[symbol] = trade_keys[end - 1][2]
-        last_quote.update(zip(quote_symbols, last_quotes))
         self._last_bar.update(new_bars)
 
         parts: list[EventBatch | GroupedBatch] = []
-        if trade_symbols:
+        if trade_ids:
             self.stats["events"] += len(trades)
-            parts.append(GroupedBatch(EventKind.TRADE, trades, np.array(trade_cuts, np.int64),
-                                      trade_symbols, ts_received))
-        if quote_symbols:
+            parts.append(GroupedBatch(EventKind.TRADE, trades, trade_cuts,
+                                      [symbol_of(iid) for iid in trade_ids], ts_received))
+        if quote_ids:
             self.stats["events"] += len(quotes)
-            parts.append(GroupedBatch(EventKind.QUOTE, quotes, np.array(quote_cuts, np.int64),
-                                      quote_symbols, ts_received))
+            parts.append(GroupedBatch(EventKind.QUOTE, quotes, quote_cuts,
+                                      [symbol_of(iid) for iid in quote_ids], ts_received))
         if bar_rows:
             received = self._received(messages, ts_received)
             batches: list[EventBatch] = []
@@ -750,6 +713,7 @@ class AlpacaDecoder(VendorDecoder):
             # Only a symbol that is its instrument's name ("AAPL", not "aapl"): the fast path
             # keys per-symbol state by instrument.
             self._clean.add_symbol(symbol, iid)
+            self._checks.bind(symbol, iid)
         return iid
 
     def _control(self, kind_code: str, message: dict[str, Any]) -> Control:

@@ -19,10 +19,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from tradecore._native import _core
 from tradecore.streams.base import EventBatch, EventKind, Instruments
 
-__all__ = ["BadMessage", "Problem", "RecentTrades", "VendorDecoder", "by_instrument",
-           "excerpt", "str_or_none"]
+__all__ = ["BadMessage", "Problem", "VendorDecoder", "by_instrument", "excerpt", "str_or_none"]
+
+_DUPLICATE = _core.streams.TradeCheck.DUPLICATE
+_OUT_OF_ORDER = _core.streams.TradeCheck.OUT_OF_ORDER
 
 TradeKey = tuple[int, int, int]
 """(trade id, exchange, ts_event): what identifies a trade of one symbol."""
@@ -63,27 +66,6 @@ def excerpt(value: Any, limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-class RecentTrades:
-    """Recent trade keys of one symbol: two generations, so memory stays bounded."""
-
-    __slots__ = ("current", "previous")
-
-    def __init__(self) -> None:
-        self.current: set[TradeKey] = set()
-        self.previous: set[TradeKey] = set()
-
-    def remember(self, keys: list[TradeKey], half: int) -> None:
-        """Add new (not yet seen) ``keys`` in order, starting a generation past ``half`` keys."""
-        if len(self.current) + len(keys) <= half:
-            self.current.update(keys)  # no generation ends within these keys
-            return
-        for key in keys:
-            self.current.add(key)
-            if len(self.current) > half:
-                self.previous = self.current
-                self.current = set()
-
-
 def by_instrument(events: np.ndarray) -> tuple[np.ndarray, list[int]]:
     """Return ``events`` stably sorted by instrument and the cuts between instruments.
 
@@ -115,11 +97,10 @@ class VendorDecoder:
 
     def __init__(self, *, instruments: Instruments | None = None, dedup_window: int = 4096) -> None:
         self.instruments = instruments if instruments is not None else Instruments()
-        self._dedup_half = max(1, dedup_window // 2)
         self._ids: dict[str, int] = {}
-        self._seen: dict[str, RecentTrades] = {}
-        self._last_trade_ts: dict[str, int] = {}
-        self._last_quote: dict[str, tuple[Any, ...]] = {}
+        # Recent trade keys, newest trade time and last quote per symbol, native so that a
+        # clean frame is checked and remembered in one pass (AlpacaDecoder).
+        self._checks = _core.streams.FeedChecks(dedup_window)
         self._last_bar: dict[tuple[str, str], tuple[Any, ...]] = {}
         self._logged: set[str] = set()
         self._frames = 0
@@ -127,9 +108,7 @@ class VendorDecoder:
 
     def reset_symbol(self, symbol: str) -> None:
         """Forget the dedup and ordering state of ``symbol`` (after an unsubscribe)."""
-        self._seen.pop(symbol, None)
-        self._last_trade_ts.pop(symbol, None)
-        self._last_quote.pop(symbol, None)
+        self._checks.reset(symbol)
         for key in [k for k in self._last_bar if k[1] == symbol]:
             del self._last_bar[key]
 
@@ -139,25 +118,18 @@ class VendorDecoder:
                      frame: int, index: int) -> None:
         """Raise ``duplicate_trade`` for a trade seen before; remember the trade; report one
         older than the symbol's newest as ``out_of_order_trade`` (it is kept)."""
-        seen = self._seen.get(symbol)
-        if seen is None:
-            seen = self._seen[symbol] = RecentTrades()
-        ts = key[2]
-        if key in seen.current or key in seen.previous:
+        trade_id, exchange, ts = key
+        result = self._checks.check_trade(symbol, trade_id, exchange, ts)
+        if result == _DUPLICATE:
             raise BadMessage("duplicate_trade", f"trade id {shown_id} at {ts} seen before")
-        seen.remember([key], self._dedup_half)
-        last = self._last_trade_ts.get(symbol)
-        if last is not None and ts < last:
+        if result == _OUT_OF_ORDER:
             self._problem(problems, "out_of_order_trade", frame, index, symbol,
-                          f"trade at {ts} after one at {last}; kept")
-        else:
-            self._last_trade_ts[symbol] = ts
+                          f"trade at {ts} after one at {self._checks.last_trade_ts(symbol)}; kept")
 
     def _check_quote(self, symbol: str, row: tuple[Any, ...]) -> None:
         """Raise ``duplicate_quote`` if ``row`` repeats the symbol's last quote; else keep it."""
-        if self._last_quote.get(symbol) == row:
+        if not self._checks.check_quote(symbol, row):
             raise BadMessage("duplicate_quote", f"same quote again at {row[0]}")
-        self._last_quote[symbol] = row
 
     def _check_bar(self, key: tuple[str, str], row: tuple[Any, ...], what: str = "bar") -> None:
         """Raise ``duplicate_bar`` if ``row`` repeats the last bar of ``key`` (vendor kind,

@@ -1,0 +1,102 @@
+#pragma once
+// Per-symbol duplicate and ordering state of a vendor's stream decoder.
+//
+// The Python decoders (tradecore.streams.vendor) decide what a problem is and how it is
+// reported; this keeps the state those rules read — the recent trade keys, the newest trade
+// time and the last quote of each symbol — so that a clean frame can be checked and remembered
+// in one native pass, and the message-by-message path reads and writes the very same state.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "tradecore/alpaca_wire.hpp"
+#include "tradecore/schema.hpp"
+
+namespace tradecore {
+
+/// What identifies a trade for duplicate detection: the vendor's id, exchange and time.
+struct TradeKey {
+  std::uint64_t trade_id;
+  std::uint8_t exchange;
+  std::int64_t ts;
+  bool operator==(const TradeKey&) const = default;
+};
+
+struct TradeKeyHash {
+  std::size_t operator()(const TradeKey& k) const noexcept;
+};
+
+/// The recent trade keys of one symbol in two generations (memory stays bounded), its newest
+/// trade time and its last quote.
+struct SymbolChecks {
+  std::unordered_set<TradeKey, TradeKeyHash> current, previous;
+  std::int64_t last_trade_ts = 0;
+  bool has_trade = false;
+  Quote last_quote{};
+  bool has_quote = false;
+
+  bool seen(const TradeKey& key) const { return current.contains(key) || previous.contains(key); }
+  /// Add new keys in order, starting a generation past `half` keys.
+  void remember(const TradeKey* keys, std::size_t count, std::size_t half);
+  void clear();
+};
+
+bool same_quote(const Quote& a, const Quote& b);
+
+class FeedChecks {
+ public:
+  /// `dedup_window`: about how many recent trades per symbol are remembered.
+  explicit FeedChecks(std::size_t dedup_window);
+
+  enum class TradeCheck { New, Duplicate, OutOfOrder };
+  /// The message-by-message rule: a trade seen before is a duplicate (nothing changes); else it
+  /// is remembered, and one older than the symbol's newest is out of order (kept; the newest
+  /// time stays).
+  TradeCheck check_trade(std::string_view symbol, const TradeKey& key);
+  /// False if `quote` repeats the symbol's last quote; else it becomes the last quote.
+  bool check_quote(std::string_view symbol, const Quote& quote);
+  /// Forget a symbol's state (after an unsubscribe).
+  void reset(std::string_view symbol);
+  /// The state of `symbol`, or nullptr if it has none yet.
+  const SymbolChecks* find(std::string_view symbol) const;
+
+  /// Let clean frames name `symbol`'s state by `instrument_id` (the symbol is the instrument's
+  /// own name).
+  void bind(std::string_view symbol, std::uint32_t instrument_id);
+  /// Whether a clean frame passes every rule against the state (no duplicate trade within the
+  /// frame or with remembered ones, no trade older than its symbol's newest, no quote repeating
+  /// the last); if so, stage what commit() remembers. Every instrument must be bound.
+  bool stage(const alpaca::CleanFrame& frame);
+  /// Remember the frame staged last (once).
+  void commit();
+
+  std::size_t half() const noexcept { return half_; }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  SymbolChecks& of(std::string_view symbol);
+
+  std::size_t half_;
+  // unique_ptr: stable addresses for by_id_ (reset clears a state, never frees it).
+  std::unordered_map<std::string, std::unique_ptr<SymbolChecks>, Hash, std::equal_to<>> symbols_;
+  std::unordered_map<std::uint32_t, SymbolChecks*> by_id_;
+
+  struct StagedTrades {
+    SymbolChecks* state;
+    std::uint32_t start, end;  // into staged_keys_
+  };
+  std::vector<TradeKey> staged_keys_;
+  std::vector<StagedTrades> staged_trades_;
+  std::vector<std::pair<SymbolChecks*, Quote>> staged_quotes_;
+  bool staged_ = false;
+};
+
+}  // namespace tradecore
