@@ -290,6 +290,15 @@ def parse_timestamp(text: str) -> int:
     return seconds * _NS + nanos
 
 
+def _code(value: Any, what: str) -> int:
+    """A one-letter code (exchange, LULD indicator) as its byte; 0 when absent."""
+    if not value:
+        return 0
+    if type(value) is not str or len(value) != 1 or not value.isascii():
+        raise BadMessage("bad_field", f"{what} {value!r} is not one ASCII letter")
+    return ord(value)
+
+
 def _timestamp_ns(text: Any) -> int:
     """Hot path of :func:`parse_timestamp` for the ``...Z`` form, with a per-second cache.
 
@@ -565,8 +574,7 @@ class AlpacaDecoder(VendorDecoder):
                     price = message["p"]
                     size = message["s"]
                     trade_id = message.get("i", 0)
-                    x = message.get("x")
-                    exchange = ord(x) if x else 0
+                    exchange = _code(message.get("x"), "exchange")
                     if not (0.0 < price < _INF and 0.0 < size < _INF and 0 <= trade_id < _U64):
                         raise BadMessage("bad_field",
                                          f"price {price!r}, size {size!r}, id {trade_id!r}")
@@ -595,8 +603,6 @@ class AlpacaDecoder(VendorDecoder):
                         raise BadMessage("crossed_quote", f"bid {bid} > ask {ask}")
                     if bid == 0.0 and ask == 0.0:
                         raise BadMessage("zero_quote", "bid and ask are both 0")
-                    bx = message.get("bx")
-                    ax = message.get("ax")
                     word = 0
                     codes = message.get("c")
                     if codes:
@@ -606,7 +612,8 @@ class AlpacaDecoder(VendorDecoder):
                     if iid is None:
                         iid = self._register(symbol)
                     row = (ts, bid, ask, bid_size, ask_size, word, iid,
-                           ord(bx) if bx else 0, ord(ax) if ax else 0, 0)
+                           _code(message.get("bx"), "bid exchange"),
+                           _code(message.get("ax"), "ask exchange"), 0)
                     check_quote(symbol, row)
                     quotes.append(row)
                 elif kind_code in _CONTROL_TYPES:
@@ -758,7 +765,7 @@ class AlpacaDecoder(VendorDecoder):
         up, down, indicator = message["u"], message["d"], message.get("i")
         if not (0.0 <= down < _INF and 0.0 <= up < _INF):
             raise BadMessage("bad_field", f"limit up {up!r}, limit down {down!r}")
-        return EventKind.LULD, (ts, up, down, self._id(symbol), ord(indicator) if indicator else 0)
+        return EventKind.LULD, (ts, up, down, self._id(symbol), _code(indicator, "indicator"))
 
     def _correction(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple[Any, ...]]:
         ts = _timestamp_ns(message["t"])
@@ -766,10 +773,9 @@ class AlpacaDecoder(VendorDecoder):
         if not (0 <= oi < _U64 and 0 <= ci < _U64 and 0.0 <= op < _INF and 0.0 <= cp < _INF
                 and 0.0 <= os_ < _INF and 0.0 <= cs < _INF):
             raise BadMessage("bad_field", "correction ids, prices or sizes out of range")
-        x = message.get("x")
         return EventKind.CORRECTION, (
             ts, oi, op, os_, ci, cp, cs, condition_word(message.get("oc")),
-            condition_word(message.get("cc")), self._id(symbol), ord(x) if x else 0)
+            condition_word(message.get("cc")), self._id(symbol), _code(message.get("x"), "exchange"))
 
     def _cancel(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple[Any, ...]]:
         ts = _timestamp_ns(message["t"])
@@ -777,9 +783,8 @@ class AlpacaDecoder(VendorDecoder):
         if action not in ("C", "E") or not (0 <= trade_id < _U64 and 0.0 <= price < _INF
                                             and 0.0 <= size < _INF):
             raise BadMessage("bad_field", f"cancel/error action {action!r}, id {trade_id!r}")
-        x = message.get("x")
         return EventKind.CANCEL_ERROR, (ts, trade_id, price, size, self._id(symbol),
-                                        ord(x) if x else 0, ord(action))
+                                        _code(message.get("x"), "exchange"), ord(action))
 
     def _id(self, symbol: Any) -> int:
         iid = self._ids.get(symbol)

@@ -937,3 +937,20 @@ def test_a_time_past_int64_ns_is_a_bad_timestamp_not_a_crash(encoding: str) -> N
     assert [(p.category, p.index) for p in result.problems] == [("bad_timestamp", 0),
                                                                 ("bad_timestamp", 1)]
     assert rows(result.batches, EventKind.TRADE)["ts_event"].tolist() == [T0]
+
+
+@ENCODINGS
+def test_a_code_that_is_not_one_ascii_letter_is_a_bad_field_not_a_crash(encoding: str) -> None:
+    """Exchange codes and LULD indicators are stored as one byte: anything else is refused by
+    name, and the frame's good messages are kept."""
+    decoder = AlpacaDecoder(encoding=encoding)
+    bad = [trade("AAPL", T0, 1.0, 1, exchange="中"),
+           quote("AAPL", T0, 1.0, 1.01, ask_exchange="VV"),
+           luld("AAPL", T0, 1.1, 0.9, indicator="é"),
+           correction("AAPL", T0, original_id=1, original_price=1.0, original_size=1, corrected_id=2,
+                      corrected_price=1.0, corrected_size=1, exchange="ex"),
+           cancel_error("AAPL", T0, trade_id=1, price=1.0, size=1, exchange="\u0100")]
+    result = decoder.decode(wire([*bad, trade("AAPL", T0, 1.0, 1, trade_id=2)], encoding))
+    assert [(p.category, p.index) for p in result.problems] == [("bad_field", i) for i in range(5)]
+    assert "is not one ASCII letter" in result.problems[0].detail
+    assert rows(result.batches, EventKind.TRADE)["trade_id"].tolist() == [2]
