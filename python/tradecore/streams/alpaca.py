@@ -641,7 +641,7 @@ class AlpacaDecoder(VendorDecoder):
                 self._problem(problems, category, frame_no, index, str_or_none(symbol),
                               f"{type(exc).__name__}: {exc}: {excerpt(message)}")
 
-        batches: list[EventBatch] = []
+        batches: list[EventBatch | GroupedBatch] = []
         received = self._received(len(messages), ts_received)
         if trades:
             self._emit(batches, EventKind.TRADE, schema.TRADE, trades, received)
@@ -703,7 +703,7 @@ class AlpacaDecoder(VendorDecoder):
                                       [symbol_of(iid) for iid in quote_ids], ts_received))
         if bar_rows:
             received = self._received(messages, ts_received)
-            batches: list[EventBatch] = []
+            batches: list[EventBatch | GroupedBatch] = []
             for kind, rows in bar_rows.items():
                 self._emit(batches, kind, EVENT_DTYPES[kind], rows, received)
             parts.extend(batches)

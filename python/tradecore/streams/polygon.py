@@ -74,7 +74,7 @@ from tradecore.streams.alpaca import (
     DecodedFrame,
     condition_word,
 )
-from tradecore.streams.base import EVENT_DTYPES, EventBatch, EventKind, Instruments
+from tradecore.streams.base import EVENT_DTYPES, EventBatch, EventKind, GroupedBatch, Instruments
 from tradecore.streams.vendor import BadMessage, Problem, VendorDecoder, excerpt, str_or_none
 from tradecore.streams.websocket import Backoff, Gap, WebSocketStream
 
@@ -383,11 +383,11 @@ class PolygonDecoder(VendorDecoder):
                 self._problem(problems, "bad_field", frame_no, index, str_or_none(symbol),
                               f"{type(exc).__name__}: {exc}: {excerpt(message)}")
 
-        batches: list[EventBatch] = []
+        parts: list[EventBatch | GroupedBatch] = []
         received = self._received(len(messages), ts_received) if rows else None
         for kind, bucket in rows.items():
-            self._emit(batches, kind, EVENT_DTYPES[kind], bucket, received)
-        return _PolygonFrame(batches, controls, problems)
+            self._emit(parts, kind, EVENT_DTYPES[kind], bucket, received)
+        return _PolygonFrame(parts, controls, problems)
 
     def _id(self, symbol: Any) -> int:
         iid = self._ids.get(symbol)

@@ -20,10 +20,11 @@ from typing import Any, ClassVar
 import numpy as np
 
 from tradecore._native import _core
-from tradecore.streams.base import EventBatch, EventKind, Instruments
+from tradecore.streams.base import EventBatch, EventKind, GroupedBatch, Instruments
 
 __all__ = ["BadMessage", "Problem", "VendorDecoder", "by_instrument", "excerpt", "str_or_none"]
 
+_GROUPED = frozenset({EventKind.TRADE, EventKind.QUOTE})
 _DUPLICATE = _core.streams.TradeCheck.DUPLICATE
 _OUT_OF_ORDER = _core.streams.TradeCheck.OUT_OF_ORDER
 
@@ -162,13 +163,19 @@ class VendorDecoder:
         received.flags.writeable = False
         return received
 
-    def _emit(self, out: list[EventBatch], kind: EventKind, dtype: np.dtype,
+    def _emit(self, out: list[EventBatch | GroupedBatch], kind: EventKind, dtype: np.dtype,
               rows: list[tuple[Any, ...]], received: np.ndarray | None) -> None:
-        """Append one batch per symbol of ``rows`` (arrival order kept within a symbol)."""
+        """Append ``rows`` grouped by symbol (arrival order kept within a symbol): trades and
+        quotes as one :class:`GroupedBatch` (what the pipeline runs natively, as a clean frame's),
+        other kinds as one batch per symbol."""
         events, cuts = by_instrument(np.array(rows, dtype=dtype))
         self.stats["events"] += len(events)
         symbol_of = self.instruments.symbol_of
         symbols = [symbol_of(iid) for iid in events["instrument_id"][cuts[:-1]].tolist()]
+        if kind in _GROUPED:
+            out.append(GroupedBatch(kind, events, np.array(cuts, np.int64), symbols,
+                                    None if received is None else int(received[0])))
+            return
         for symbol, start, end in zip(symbols, cuts, cuts[1:]):
             out.append(EventBatch(kind, symbol, events[start:end],
                                   None if received is None else received[: end - start]))

@@ -529,6 +529,7 @@ async def test_unsubscribe_drops_a_symbols_events_from_waiting_frames(
     first = asyncio.ensure_future(parts.__anext__())
     await server.publish([trade("AAPL", T0, 1.0, 1, trade_id=0), trade("MSFT", T0 + 1, 2.0, 1, trade_id=0)])
     received = [await asyncio.wait_for(first, 5.0)]
+    assert isinstance(received[0], GroupedBatch) and received[0].symbols == ["AAPL", "MSFT"]  # whole
     for k in range(1, 4):  # known symbols now: the clean-frame path groups them
         await server.publish([trade("AAPL", T0 + 10 * k, 1.0, 1, trade_id=k),
                               trade("MSFT", T0 + 10 * k + 1, 2.0, 1, trade_id=k)])
@@ -541,7 +542,7 @@ async def test_unsubscribe_drops_a_symbols_events_from_waiting_frames(
     later = [b for p in received[1:] for b in (p.batches() if isinstance(p, GroupedBatch) else [p])]
     assert {b.symbol for b in later} == {"AAPL"}
     assert list(rows(later, EventKind.TRADE)["trade_id"]) == [1, 2, 3]
-    assert stream.stats["dropped_unsubscribed"] == 4  # MSFT's trades 0-3 (frame 0's waited too)
+    assert stream.stats["dropped_unsubscribed"] == 3  # MSFT's trades 1-3
 
 
 @pytest.mark.asyncio

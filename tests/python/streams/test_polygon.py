@@ -18,7 +18,7 @@ import pytest_asyncio
 from tradecore import schema
 from tradecore.errors import ConfigError, DataError
 from tradecore.streams.alpaca import CONDITION_OTHER, QUOTE_CONDITION_BITS, TRADE_CONDITION_BITS
-from tradecore.streams.base import EVENT_DTYPES, EventBatch, EventKind
+from tradecore.streams.base import EVENT_DTYPES, EventBatch, EventKind, GroupedBatch
 from tradecore.streams.polygon import (
     PolygonAuthError,
     PolygonConnectionLimitError,
@@ -449,3 +449,27 @@ async def test_server_closing_the_session_is_retried_and_an_unsolicited_error_on
     await server.publish([polygon_trade("AAPL", T0_MS + 1, 1.0, 1, trade_id="2")])
     (batch,) = await take(stream, 1)
     assert batch.events["trade_id"][0] == 2 and len(stream.gaps) == 1
+
+
+def test_a_frames_trades_and_quotes_come_grouped_by_symbol_for_the_native_dispatch() -> None:
+    """Trades and quotes of a frame go to the pipeline as one GroupedBatch per kind (run in one
+    native call, as an Alpaca clean frame's); per-symbol batches stay available."""
+    decoder = PolygonDecoder()
+    frame = json.dumps([polygon_trade("B", T0_MS, 2.0, 1, trade_id="1"),
+                        polygon_trade("A", T0_MS, 1.0, 1, trade_id="1"),
+                        polygon_quote("A", T0_MS, 1.0, 1.01),
+                        polygon_trade("B", T0_MS + 1, 2.1, 1, trade_id="2"),
+                        polygon_aggregate("A", T0_MS - 1_000, T0_MS, 1.0, 1.0, 1.0, 1.0, 1, vwap=1.0,
+                                          minute=False)])
+    decoded = decoder.decode(frame, 7)
+    grouped = {p.kind: p for p in decoded.parts if isinstance(p, GroupedBatch)}
+    assert set(grouped) == {EventKind.TRADE, EventKind.QUOTE}
+    trades = grouped[EventKind.TRADE]
+    assert trades.symbols == ["B", "A"]  # by instrument (first seen first), arrival order within
+    assert trades.cuts.tolist() == [0, 2, 3] and trades.ts_received == 7
+    assert trades.events["trade_id"].tolist() == [1, 2, 1]
+    assert [(b.kind, b.symbol, len(b)) for b in decoded.batches] == [
+        (EventKind.TRADE, "B", 2), (EventKind.TRADE, "A", 1), (EventKind.QUOTE, "A", 1),
+        (EventKind.BAR, "A", 1)]
+    assert all(b.ts_received is not None and b.ts_received.tolist() == [7] * len(b)
+               for b in decoded.batches)
