@@ -200,7 +200,7 @@ class Sent(MarketDataStream):
             self.received += len(part)
             sent = self._sent(int(part.events["ts_event"][0]))  # a frame's events share their frame
             if isinstance(part, GroupedBatch):
-                yield GroupedBatch(part.kind, part.events, part.cuts, part.symbols, sent)
+                yield part.with_received(sent)
             else:
                 yield EventBatch(part.kind, part.symbol, part.events, np.full(len(part), sent, np.int64))
 

@@ -2,7 +2,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "arrays.hpp"
 #include "register.hpp"
@@ -51,18 +53,25 @@ py::object state_of(const FeedChecks& self, std::string_view symbol) {
                         state->has_quote ? py::object(quote_row(state->last_quote)) : py::none());
 }
 
+/// The decoder, and each accepted symbol as a Python str: a frame's groups name their symbols
+/// without a Python call per group.
+struct NamedDecoder : alpaca::CleanFrameDecoder {
+  std::unordered_map<std::uint32_t, py::str> names;
+};
+
 template <class Event>
-py::tuple grouped(std::vector<Event>&& events, const std::vector<alpaca::Group>& groups) {
+py::tuple grouped(const NamedDecoder& self, std::vector<Event>&& events,
+                  const std::vector<alpaca::Group>& groups) {
   std::vector<std::int64_t> cuts{0};
-  py::list ids;
-  for (const auto& g : groups) {
-    cuts.push_back(g.end);
-    ids.append(g.instrument_id);
+  py::list symbols(groups.size());
+  for (std::size_t k = 0; k < groups.size(); ++k) {
+    cuts.push_back(groups[k].end);
+    symbols[k] = self.names.at(groups[k].instrument_id);
   }
-  return py::make_tuple(to_array(std::move(events)), to_array(std::move(cuts)), ids);
+  return py::make_tuple(to_array(std::move(events)), to_array(std::move(cuts)), symbols);
 }
 
-py::object decode(const alpaca::CleanFrameDecoder& self, const py::object& frame, bool json,
+py::object decode(const NamedDecoder& self, const py::object& frame, bool json,
                   FeedChecks& checks) {
   std::string_view text;
   PyObject* object = frame.ptr();
@@ -91,8 +100,8 @@ py::object decode(const alpaca::CleanFrameDecoder& self, const py::object& frame
                                bar.high, bar.low, bar.close, bar.volume, bar.trade_count,
                                bar.vwap));
   }
-  return py::make_tuple(out.messages, grouped(std::move(out.trades), out.trade_groups),
-                        grouped(std::move(out.quotes), out.quote_groups), bars);
+  return py::make_tuple(out.messages, grouped(self, std::move(out.trades), out.trade_groups),
+                        grouped(self, std::move(out.quotes), out.quote_groups), bars);
 }
 
 }  // namespace
@@ -141,19 +150,23 @@ void register_streams(py::module_& m) {
            "(current keys, previous keys, newest trade time or None, last quote row or None),\n"
            "or None if the symbol has no state.");
 
-  py::class_<alpaca::CleanFrameDecoder>(
+  py::class_<NamedDecoder>(
       m, "CleanFrameDecoder",
       "Decodes clean Alpaca stock-stream frames; answers None for anything else.\n\n"
       "Used by tradecore.streams.alpaca.AlpacaDecoder, which owns every rule for bad input.")
       .def(py::init<>())
-      .def("add_symbol", &alpaca::CleanFrameDecoder::add_symbol, py::arg("symbol"),
-           py::arg("instrument_id"), "Accept messages of this exact symbol as this instrument.")
-      .def("set_condition_bits", &alpaca::CleanFrameDecoder::set_condition_bits,
+      .def(
+          "add_symbol",
+          [](NamedDecoder& self, const std::string& symbol, std::uint32_t instrument_id) {
+            self.names[instrument_id] = py::str(symbol);
+            self.add_symbol(symbol, instrument_id);
+          },
+          py::arg("symbol"), py::arg("instrument_id"), "Accept messages of this exact symbol as this instrument.")
+      .def("set_condition_bits", &NamedDecoder::set_condition_bits,
            py::arg("trade"), py::arg("quote"), py::arg("other"),
            "Condition code -> bit for trades and quotes; unlisted codes set other.")
       .def("decode", &decode, py::arg("frame"), py::arg("json"), py::arg("checks"),
-           "Return None, or (messages, (trades, cuts, instrument_ids),\n"
-           "(quotes, cuts, instrument_ids), bars).\n\n"
+           "Return None, or (messages, (trades, cuts, symbols), (quotes, cuts, symbols), bars).\n\n"
            "None also when a trade or quote breaks a rule of ``checks`` (FeedChecks: a\n"
            "duplicate, a trade older than its symbol's newest); else the frame's trades and\n"
            "quotes are staged there, remembered by checks.commit(). Trades and quotes come\n"

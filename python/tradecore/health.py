@@ -211,6 +211,7 @@ class FeedMonitor:
         self._last_frame = wall()
         self._frames = -1
         self.backfills: deque[dict[str, Any]] = deque(maxlen=1000)  # recent: asked for, got
+        self._awaiting_backfill: set[str] = set()  # symbols whose backfill_after is set
 
     # -- what the live loop calls --------------------------------------------------------
 
@@ -220,9 +221,11 @@ class FeedMonitor:
                                   quantile=self.settings.interval_quantile,
                                   min_samples=self.settings.min_samples)
         self.symbols[symbol] = FeedHealth(symbol, learner, self.wall())
+        self._awaiting_backfill.discard(symbol)
 
     def untrack(self, symbol: str) -> None:
         self.symbols.pop(symbol, None)
+        self._awaiting_backfill.discard(symbol)
 
     def observe(self, batch: EventBatch) -> None:
         """See a batch as the stream delivers it (cheap: called for every batch)."""
@@ -284,6 +287,7 @@ class FeedMonitor:
             if health.state is FeedState.HEALTHY:
                 health.silent_since = now - lost
             health.backfill_after = seen if seen is not None else self.clock()
+            self._awaiting_backfill.add(symbol)
             self._transition(health, FeedState.GAP, f"stream reconnected ({gap.reason})", duration=lost)
         self._commit()
 
@@ -351,6 +355,10 @@ class FeedMonitor:
         health = self.symbols.get(symbol)
         return health is not None and health.backfill_after is not None
 
+    def idle(self) -> bool:
+        """True when no symbol waits for a backfill (asked once a frame)."""
+        return not self._awaiting_backfill
+
     def before_batch(self, runner: Any, batch: EventBatch) -> Coroutine[Any, Any, None] | None:
         """The runner's hook: the backfill to await before the first batch after a silence
         (which then unblocks the symbol), else None: a healthy batch costs no await."""
@@ -369,6 +377,7 @@ class FeedMonitor:
         since = health.last_arrival if health.last_arrival is not None else health.tracked_at
         health.silent_since = since
         health.backfill_after = health.last_event_ts if health.last_event_ts is not None else self.clock()
+        self._awaiting_backfill.add(health.symbol)
         self._transition(health, FeedState.STALE, reason, duration=now - since)
 
     async def _backfill(self, runner: Any, health: FeedHealth, first_new: int) -> None:
@@ -407,6 +416,7 @@ class FeedMonitor:
                   "bars": len(bars), "first_new_ts": first_new, "error": error}
         self.backfills.append(record)
         since, health.backfill_after = health.backfill_after, None
+        self._awaiting_backfill.discard(health.symbol)
         duration = self.wall() - (health.silent_since or self.wall())
         if error:
             self._transition(health, FeedState.FAILED, f"backfill of [{_hhmm(start)}, {_hhmm(end)}) "

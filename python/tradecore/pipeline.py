@@ -73,6 +73,9 @@ class Execution(Protocol):
         """True when ``symbol``'s data must go batch by batch through :meth:`on_market` (a
         held position is marked by every event; broker events wait to be applied)."""
 
+    def may_batch_only(self) -> bool:
+        """False when no symbol is :meth:`batch_only` now (a frame asks once, not per symbol)."""
+
     def on_market_grouped(self, group: GroupedBatch, indices: list[int]) -> None:
         """:meth:`on_market` for the groups ``indices`` of a frame (ascending, none of them
         :meth:`batch_only`), completed group by group by :meth:`reach`."""
@@ -89,6 +92,9 @@ class BatchHook(Protocol):
 
     def has_work(self, symbol: str) -> bool:
         """Whether :meth:`before_batch` may have work for ``symbol``'s next batch."""
+
+    def idle(self) -> bool:
+        """True when no symbol :meth:`has_work` (a frame asks once, not per symbol)."""
 
 
 Continuation = Callable[[], Awaitable[None]]
@@ -560,22 +566,29 @@ class StrategyManager:
     def _grouped_runners(self, symbols: list[str]) -> tuple[list[SymbolRunner | None], list[Any], list[int]]:
         """Each group's runner if its engine can run natively now (else None: the batch path's),
         its native engine, and the indices of those groups."""
-        runners: list[SymbolRunner | None] = []
-        natives: list[Any] = []
         get = self.symbols.get
-        for symbol in symbols:  # the per-symbol Python of a frame: keep it lean
-            entry = get(symbol)
-            runner = None if entry is None or entry.pending else entry.runner
-            if runner is not None:
-                if runner.execution.batch_only(symbol):
-                    runner = None
-                else:
-                    for hook in runner.hooks:
-                        if hook.has_work(symbol):
-                            runner = None
-                            break
-            runners.append(runner)
-            natives.append(None if runner is None else runner.native)
+        # The per-symbol Python of a frame, kept lean: the execution layer and the hooks are
+        # asked once a frame whether any symbol needs them, and per symbol only then.
+        runners = [None if (entry := get(symbol)) is None or entry.pending else entry.runner
+                   for symbol in symbols]
+        calm: dict[int, bool] = {}  # per execution layer: no symbol batch_only
+        idle: dict[int, bool] = {}  # per hook (an execution layer may be one too): no work
+        for index, runner in enumerate(runners):
+            if runner is None:
+                continue
+            execution = runner.execution
+            if (quiet := calm.get(id(execution))) is None:
+                quiet = calm[id(execution)] = not execution.may_batch_only()
+            if not quiet and execution.batch_only(symbols[index]):
+                runners[index] = None
+                continue
+            for hook in runner.hooks:
+                if (free := idle.get(id(hook))) is None:
+                    free = idle[id(hook)] = hook.idle()
+                if not free and hook.has_work(symbols[index]):
+                    runners[index] = None
+                    break
+        natives = [None if runner is None else runner.native for runner in runners]
         return runners, natives, [index for index, runner in enumerate(runners) if runner is not None]
 
     def tick(self, now: int) -> None:

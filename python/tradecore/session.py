@@ -185,6 +185,7 @@ class PipelineExecution:
                  bus: EventBus) -> None:
         self.pipeline, self.broker, self.journal, self.bus = pipeline, broker, journal, bus
         self.batch_only = pipeline.batch_only  # asked for every symbol of every live frame
+        self.may_batch_only = pipeline.may_batch_only
         self.latency: LatencyStats | None = None
         self.intents = 0
         self.names: dict[tuple[str, int], StrategyNames] = {}
@@ -314,6 +315,9 @@ class BrokerExecution(PipelineExecution):
 
     def has_work(self, symbol: str) -> bool:
         return bool(self.pending.get(symbol))
+
+    def idle(self) -> bool:
+        return not self.pending
 
     async def deliver(self, symbol: str) -> None:
         """Give ``symbol``'s engine the fills and final updates queued for it (from its task)."""

@@ -318,6 +318,7 @@ async def test_a_muted_symbol_is_stale_blocked_then_backfilled_and_quiet_ones_ar
     await live.until(lambda: health.state is FeedState.STALE)
     silent_from = health.backfill_after
     assert silent_from is not None
+    assert not live.monitor.idle()  # grouped frames now take this symbol batch by batch
     stale = [e for e in live.feed.drain() if e.symbol == symbol]
     assert stale[0].data["state"] == "stale" and stale[0].data["since"] == silent_from
     assert "no data for" in stale[0].data["reason"]
@@ -337,6 +338,7 @@ async def test_a_muted_symbol_is_stale_blocked_then_backfilled_and_quiet_ones_ar
     (done,) = list(live.journal.records("feed", symbol=symbol))[-1:]
     assert done.data["since"] == silent_from and done.data["details"]["bars"] == record["bars"]
     assert live.monitor.blocked(symbol) is None
+    assert live.monitor.idle()  # no backfill due: grouped frames ask no symbol
     # The others, quiet or busy, kept flowing and were never flagged.
     assert all(live.feed_states(s) == [] for s in others + live.quiet)
     assert all(live.monitor.symbols[s].last_arrival is not None for s in live.quiet)  # they did trade
@@ -356,10 +358,12 @@ async def test_a_dropped_connection_is_a_gap_backfilled_from_rest_before_trading
     await live.until(lambda: live.stream.gaps)
     assert all(live.monitor.symbols[s].state is FeedState.GAP for s in live.symbols)
     assert all(live.monitor.blocked(s) for s in live.symbols)
+    assert not live.monitor.idle()
     await live.stream.wait_live(5)
     live.sim.feed.muted.clear()
     live.paused.clear()
     await live.until(lambda: all(h.state is FeedState.HEALTHY for h in live.monitor.symbols.values()))
+    assert live.monitor.idle()
     gap = live.stream.gaps[0]
     for symbol in live.symbols:
         states = live.feed_states(symbol)  # under load the pause may first have made it stale

@@ -267,6 +267,9 @@ class _NeverAnswers:
     def has_work(self, symbol: str) -> bool:
         return True
 
+    def idle(self) -> bool:
+        return False
+
 
 def test_close_is_bounded_when_a_symbol_never_finishes() -> None:
     """A symbol stuck waiting (a broker that stops answering) is cut off after the timeout and
@@ -398,8 +401,13 @@ def test_a_frame_the_engines_refuse_whole_goes_batch_by_batch() -> None:
 
 def test_a_grouped_batch_needs_one_non_empty_group_per_symbol() -> None:
     events = trades(3)
-    GroupedBatch(EventKind.TRADE, events, np.array([0, 1, 3]), ["A", "B"])
-    for cuts, symbols in (([0, 1, 1, 3], ["A", "B", "C"]), ([0, 3], ["A", "B"]), ([0, 2], ["A"]), ([1, 3], ["A"])):
+    frame = GroupedBatch(EventKind.TRADE, events, np.array([0, 1, 3]), ["A", "B"], 5)
+    restamped = frame.with_received(9)
+    assert (restamped.ts_received, frame.ts_received) == (9, 5)
+    assert [(b.symbol, len(b), b.ts_received.tolist()) for b in restamped.batches()] == [
+        ("A", 1, [9]), ("B", 2, [9, 9])]
+    for cuts, symbols in (([0, 1, 1, 3], ["A", "B", "C"]), ([0, 3], ["A", "B"]), ([0, 2], ["A"]), ([1, 3], ["A"]),
+                          ([0, 2, 1, 3], ["A", "B", "C"])):
         with pytest.raises(ValueError, match="non-empty group per symbol"):
             GroupedBatch(EventKind.TRADE, events, np.array(cuts), symbols)
 
@@ -471,8 +479,24 @@ class _Backfilling:
     def has_work(self, symbol: str) -> bool:
         return symbol == self.symbol
 
+    def idle(self) -> bool:
+        return False
 
-def test_a_symbol_whose_hook_has_work_takes_the_batch_path_in_a_grouped_frame() -> None:
+
+class _ExecutionWithWork(_Backfilling):
+    """An execution layer that is also its runners' hook (as a broker's, with fills to give
+    one symbol's engine): its answers as a layer and as a hook must not be confused."""
+
+    def __init__(self, execution: Any, symbol: str) -> None:
+        super().__init__(symbol)
+        self._execution = execution
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._execution, name)
+
+
+@pytest.mark.parametrize("hook_is_execution", [False, True])
+def test_a_symbol_whose_hook_has_work_takes_the_batch_path_in_a_grouped_frame(hook_is_execution: bool) -> None:
     symbols = ["AAA", "BBB", "CCC"]
     frames = _frames(symbols, per_symbol=200, frame=5)
 
@@ -481,9 +505,12 @@ def test_a_symbol_whose_hook_has_work_takes_the_batch_path_in_a_grouped_frame() 
         subscription = state.bus.subscribe(["intent", "order", "position"], capacity=100_000)
         manager = await _manager(state)
         await manager.update_universe(symbols)
-        hook = _Backfilling("BBB")
+        hook = _ExecutionWithWork(state.execution, "BBB") if hook_is_execution else _Backfilling("BBB")
         for symbol in symbols:
-            manager.symbols[symbol].runner.hooks.append(hook)
+            runner = manager.symbols[symbol].runner
+            runner.hooks.append(hook)
+            if hook_is_execution:
+                runner.execution = hook
         for frame in frames:
             if grouped:
                 manager.dispatch_grouped(frame)

@@ -108,8 +108,7 @@ class CleanFrameDecoder:
         """
     def decode(self, frame: typing.Any, json: bool, checks: FeedChecks) -> typing.Any:
         """
-        Return None, or (messages, (trades, cuts, instrument_ids),
-        (quotes, cuts, instrument_ids), bars).
+        Return None, or (messages, (trades, cuts, symbols), (quotes, cuts, symbols), bars).
         
         None also when a trade or quote breaks a rule of ``checks`` (FeedChecks: a
         duplicate, a trade older than its symbol's newest); else the frame's trades and

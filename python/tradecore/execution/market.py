@@ -183,27 +183,32 @@ class MarketBook:
         events = group.events
         rows = group.cuts[np.asarray(indices) + 1] - 1  # each group's last event
         times = events["ts_event"][rows].tolist()
+        known = self._raw.get  # a symbol seen before (every frame's usual case) needs no _entry call
+        after: list[int] = []
         if kind is EventKind.QUOTE:
             bids, asks = events["bid_price"][rows], events["ask_price"][rows]
             if not ((bids > 0).all() and (asks > 0).all()):  # a one-sided last quote: look further back
                 return np.array([self.update(group.batch(i)).ts_event for i in indices], np.int64)
             for symbol, bid, ask, ts in zip(symbols, bids.tolist(), asks.tolist(), times):
-                raw = self._entry(symbol)
+                raw = known(symbol) or self._entry(symbol)
                 raw.bid, raw.ask, raw.snapshot = bid, ask, None
                 if ts > raw.ts_event:
                     raw.ts_event = ts
+                after.append(raw.ts_event)
         else:
             values = events["price" if kind is EventKind.TRADE else "state"][rows].tolist()
+            trades = kind is EventKind.TRADE
             for symbol, value, ts in zip(symbols, values, times):
-                raw = self._entry(symbol)
-                if kind is EventKind.TRADE:
+                raw = known(symbol) or self._entry(symbol)
+                if trades:
                     raw.last = value
                 else:
                     raw.state = TradingState(value)
                 raw.snapshot = None
                 if ts > raw.ts_event:
                     raw.ts_event = ts
-        return np.array([self._raw[s].ts_event for s in symbols], np.int64)
+                after.append(raw.ts_event)
+        return np.array(after, np.int64)
 
     def set(self, snapshot: MarketSnapshot) -> None:
         """Replace a symbol's snapshot (tests, manual halts)."""

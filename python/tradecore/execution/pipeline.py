@@ -194,6 +194,10 @@ class ExecutionPipeline:
         return not self._groupable or bool(self._inbox) or (
             self.risk.limits.daily_loss_limit is not None and self.tracker.holds(symbol))
 
+    def may_batch_only(self) -> bool:
+        """False when no symbol is :meth:`batch_only` now (what a frame asks first)."""
+        return not self._groupable or bool(self._inbox) or self.risk.limits.daily_loss_limit is not None
+
     def mark_grouped(self, group: GroupedBatch, indices: list[int]) -> None:
         """:meth:`mark` for the groups ``indices`` of a frame (ascending, none :meth:`batch_only`):
         their books now, in one pass; the clock and the marks of held positions as the frame's

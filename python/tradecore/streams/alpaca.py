@@ -665,7 +665,7 @@ class AlpacaDecoder(VendorDecoder):
                                      self._checks)
         if decoded is None:
             return None
-        messages, (trades, trade_cuts, trade_ids), (quotes, quote_cuts, quote_ids), bars = decoded
+        messages, (trades, trade_cuts, trade_symbols), (quotes, quote_cuts, quote_symbols), bars = decoded
         # The native decoder knows only symbols that are their instrument's own name.
         symbol_of = self.instruments.symbol_of
         bar_rows: dict[EventKind, list[tuple[Any, ...]]] = {}
@@ -693,14 +693,12 @@ class AlpacaDecoder(VendorDecoder):
         self._last_bar.update(new_bars)
 
         parts: list[EventBatch | GroupedBatch] = []
-        if trade_ids:
+        if trade_symbols:
             self.stats["events"] += len(trades)
-            parts.append(GroupedBatch(EventKind.TRADE, trades, trade_cuts,
-                                      [symbol_of(iid) for iid in trade_ids], ts_received))
-        if quote_ids:
+            parts.append(GroupedBatch(EventKind.TRADE, trades, trade_cuts, trade_symbols, ts_received))
+        if quote_symbols:
             self.stats["events"] += len(quotes)
-            parts.append(GroupedBatch(EventKind.QUOTE, quotes, quote_cuts,
-                                      [symbol_of(iid) for iid in quote_ids], ts_received))
+            parts.append(GroupedBatch(EventKind.QUOTE, quotes, quote_cuts, quote_symbols, ts_received))
         if bar_rows:
             received = self._received(messages, ts_received)
             batches: list[EventBatch | GroupedBatch] = []

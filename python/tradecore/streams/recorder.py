@@ -254,7 +254,7 @@ class RecordingStream(MarketDataStream):
         async for part in self.inner.parts():
             if isinstance(part, GroupedBatch):
                 if part.ts_received is None:
-                    part = GroupedBatch(part.kind, part.events, part.cuts, part.symbols, self.recorder._clock())
+                    part = part.with_received(self.recorder._clock())
                 for batch in part.batches():
                     self.recorder.write(batch)
                 yield part
