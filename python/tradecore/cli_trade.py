@@ -32,7 +32,7 @@ def _config(path: Path | None) -> Config:
 @click.option("--symbols", type=int, default=None, help="Simulated universe size.")
 @click.option("--no-ui", is_flag=True, help="No dashboard: log lines only (for scripts and CI).")
 @click.option("--record", type=click.Path(file_okay=False, path_type=Path),
-              help="Record what the stream delivered to this folder (replay it with `backtest --recording`).")
+              help="Record what the stream delivered to this folder (replay it with `tradecore backtest FOLDER`).")
 @click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where runs are kept (default: ./runs or $TRADECORE_RUNS).")
 @click.option("--resume", "resume", is_flag=False, flag_value="", default=None, metavar="[RUN_ID]",
@@ -131,16 +131,22 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
                              code_version())
     journal = Journal(run.journal_path, synchronous="NORMAL")
     started = time.perf_counter()
-    with Progress(TextColumn("replaying"), BarColumn(bar_width=None), TextColumn("{task.completed:,.0f} events"),
-                  transient=True) as progress:
-        task = progress.add_task("replay", total=None)
-        advance = lambda batch: progress.advance(task, len(batch))  # noqa: E731
-        if replay_source is None:
-            state, events = asyncio.run(backtest_recording(config, source, journal=journal, on_batch=advance))
-        else:
-            state, events = asyncio.run(run_backtest(
-                config, replay_source, wanted, datasets=datasets or replay_source.datasets(), journal=journal,
-                on_batch=advance))
+    try:
+        with Progress(TextColumn("replaying"), BarColumn(bar_width=None),
+                      TextColumn("{task.completed:,.0f} events"), transient=True) as progress:
+            task = progress.add_task("replay", total=None)
+            advance = lambda batch: progress.advance(task, len(batch))  # noqa: E731
+            if replay_source is None:
+                state, events = asyncio.run(backtest_recording(config, source, journal=journal,
+                                                               on_batch=advance))
+            else:
+                state, events = asyncio.run(run_backtest(
+                    config, replay_source, wanted, datasets=datasets or replay_source.datasets(),
+                    journal=journal, on_batch=advance))
+    except Error as error:
+        journal.close()  # what was replayed before the error stays in the journal
+        registry.finish_run(run.id, {"error": str(error)}, status="failed")
+        raise click.ClickException(f"{error}\nrun {run.id} failed; journal: {run.journal_path}") from None
     elapsed = time.perf_counter() - started
     journal.flush()
     summary = summarize(executions_from_journal(journal), starting_equity=config.execution.starting_cash)

@@ -688,6 +688,7 @@ async def backtest_recording(config: Config, folder: Path, *, journal: Journal |
     entries = log.entries()
     if not entries:
         raise ConfigError(f"{folder}: no universe.jsonl: not a recording of `tradecore live`")
+    ticks = ClockLog.entries(folder)  # a damaged clock log is refused before anything replays
     source = RecordingSource(folder)
     state = RunState.create(config, journal=journal, bus=bus)
     stream = ReplayStream(source, speed=0.0)
@@ -705,7 +706,7 @@ async def backtest_recording(config: Config, folder: Path, *, journal: Journal |
 
     manager = state.manager = StrategyManager(stream, make_runner, state.bus, holds_position=state.holds_position)
     await stream.subscribe(source.symbols())
-    changes = iter(_in_live_order(entries, ClockLog.entries(folder)))
+    changes = iter(_in_live_order(entries, ticks))
     pending = next(changes, None)
     delivered = 0
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,3 +40,35 @@ def test_a_bad_config_is_a_plain_error(tmp_path: Path) -> None:
     result = run_cli("live", "--config", str(config), "--no-ui", "--duration", "1")
     assert result.returncode != 0
     assert "sim.sped" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_backtest_of_a_recording_whose_clock_log_goes_back_in_time_is_refused(
+        tmp_path: Path) -> None:
+    from tradecore.journal.registry import RunRegistry
+
+    recording, runs = tmp_path / "recording", tmp_path / "runs"
+    made = run_cli("live", "--duration", "5", "--speed", "5000", "--seed", "7", "--no-ui",
+                   "--record", str(recording), "--runs-dir", str(runs))
+    assert made.returncode == 0, made.stderr
+    intact = run_cli("backtest", str(recording), "--runs-dir", str(runs))
+    assert intact.returncode == 0, intact.stderr
+    lines = (recording / "clock.jsonl").read_text().splitlines(keepends=True)
+    # Two ways a copy can be damaged: two ticks swapped (time goes back), or a tick placed
+    # before events it came after (its `after` goes back while its time goes on).
+    swapped = lines[:50] + [lines[51], lines[50]] + lines[52:]
+    index = next(i for i in range(1, len(lines)) if json.loads(lines[i - 1])["after"] > 0)
+    moved = {**json.loads(lines[index]), "after": json.loads(lines[index - 1])["after"] - 1}
+    earlier = lines[:index] + [json.dumps(moved) + "\n"] + lines[index + 1:]
+    for name, damaged, line, problem in (("swapped", swapped, 52, "is not after the previous"),
+                                         ("earlier", earlier, index + 1, "events, the previous tick")):
+        copy = tmp_path / name
+        shutil.copytree(recording, copy)
+        (copy / "clock.jsonl").write_text("".join(damaged))
+        result = run_cli("backtest", str(copy), "--runs-dir", str(runs))
+        assert result.returncode != 0 and "Traceback" not in result.stderr
+        assert f"clock.jsonl:{line}: clock tick out of order: " in result.stderr, result.stderr
+        assert problem in result.stderr
+    # The failed runs are registered as failed, with the error; the recording is untouched.
+    failed = [r for r in RunRegistry(runs).list() if r.status == "failed"]
+    assert len(failed) == 2 and all("out of order" in r.metrics["error"] for r in failed)
+    assert (recording / "clock.jsonl").read_text() == "".join(lines)
