@@ -93,13 +93,24 @@ def live(config_path: Path | None, duration: float | None, speed: float | None, 
 @click.option("--kinds", default="trade,quote", show_default=True, help="Datasets to replay.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--strategy", type=click.Choice(["ema_cross", "premarket_momentum", "vwap_reclaim"]), default=None)
+@click.option("--scanner", "scanner_kind", type=click.Choice(["fixed", "premarket", "top_gainers"]),
+              default="fixed", show_default=True,
+              help="fixed: trade every symbol from the start. premarket, top_gainers: the "
+              "symbols are candidates, and the scanner picks the universe among them every "
+              "[scanner] interval_seconds of replay time, with the [scanner] filters of --config, "
+              "seeing only the data before each scan (no look-ahead).")
 @click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, strategy: str | None,
-             runs_dir: Path | None) -> None:
+             scanner_kind: str, runs_dir: Path | None) -> None:
     """Replay SOURCE through the same engine at full speed and print a performance summary.
 
     SOURCE is a LEAN Data folder, a folder imported with `tradecore data import`, or a
-    recording made by `tradecore live --record`.
+    recording made by `tradecore live --record` (which replays the universe it recorded).
+
+    A scanner-driven backtest: `tradecore backtest DATA --symbols aig,bac,ibm --scanner
+    top_gainers --config run.toml`, with e.g. `[scanner] interval_seconds = 600` and
+    `filters = {max_symbols = 1, min_gap_percent = 0.5}` in run.toml. The gap needs the
+    source's daily bars (the prior close); every universe change is journaled.
     """
     from rich.progress import BarColumn, Progress, TextColumn
 
@@ -113,7 +124,13 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
 
     config = _config(config_path).with_overrides(strategy={"name": strategy})
     replay_source: RecordingSource | LeanSource | ParquetSource | None
+    scanned = scanner_kind != "fixed"
+    if scanned:
+        config = config.with_overrides(scanner={"kind": scanner_kind})
     if (source / "universe.jsonl").is_file():
+        if scanned:
+            raise click.UsageError("a recording of `tradecore live` replays the universe it "
+                                   "recorded: --scanner applies to market data")
         replay_source, datasets = None, None  # a live recording: started and stopped as it was
     elif (source / "recording.json").is_file():
         replay_source, datasets = RecordingSource(source), None
@@ -142,7 +159,7 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
             else:
                 state, events = asyncio.run(run_backtest(
                     config, replay_source, wanted, datasets=datasets or replay_source.datasets(),
-                    journal=journal, on_batch=advance))
+                    journal=journal, on_batch=advance, scanned=scanned))
     except Error as error:
         journal.close()  # what was replayed before the error stays in the journal
         registry.finish_run(run.id, {"error": str(error)}, status="failed")
