@@ -52,6 +52,10 @@ def live(config_path: Path | None, duration: float | None, speed: float | None, 
     With `execution.broker = "alpaca"` orders go to the Alpaca Trading API at
     `market.trading_url` (keys from APCA_API_KEY_ID / APCA_API_SECRET_KEY); with the embedded
     simulator and no trading URL, to the simulator's own trading endpoints.
+
+    Against a vendor (`market.provider = "alpaca"`), `market.stream = "polygon"` takes the market
+    data from Polygon/Massive (key from MASSIVE_API_KEY or POLYGON_API_KEY) instead of Alpaca's
+    stream; scans and history still use the Alpaca REST API at `market.rest_url`.
     """
     from tradecore.live import run_live
 
