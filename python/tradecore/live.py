@@ -318,7 +318,8 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
         stack.push_async_callback(stream.close)
         scanner = build_scanner(config.scanner, client=client, keep=state.holds_position,
                                 journal=journal, clock=clock)
-        to_adopt = {s for s, q in resumed.positions.items() if q} if resumed is not None else set()
+        # Positions, and entry orders still working with nothing filled yet.
+        to_adopt = set(resumed.symbols) if resumed is not None else set()
         adopted: set[str] = set()
 
         async def make_runner(symbol: str) -> SymbolRunner:
