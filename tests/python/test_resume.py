@@ -36,8 +36,8 @@ def tradecore(*args: str) -> list[str]:
     return [sys.executable, "-c", "import sys; from tradecore.cli import main; sys.exit(main())", *args]
 
 
-def start_sim() -> tuple[subprocess.Popen[str], dict[str, str], list[str]]:
-    sim = subprocess.Popen(tradecore("sim", "--port", "0", "--seed", "7", "--speed", "600"),
+def start_sim(*options: str) -> tuple[subprocess.Popen[str], dict[str, str], list[str]]:
+    sim = subprocess.Popen(tradecore("sim", "--port", "0", "--seed", "7", "--speed", "600", *options),
                            stdout=subprocess.PIPE, text=True)
     assert sim.stdout is not None
     urls: dict[str, str] = {}
@@ -160,6 +160,71 @@ def test_live_resumes_after_kill_9_with_nothing_acknowledged_lost(tmp_path: Path
         secret = KEYS["APCA_API_SECRET_KEY"].encode()
         assert not [p for p in runs.rglob("*") if p.is_file() and secret in p.read_bytes()]
         assert secret.decode() not in resumed.stdout + resumed.stderr + stderr
+    finally:
+        sim.terminate()
+        sim.communicate(timeout=30)
+
+
+def wait_for_working_entry(runs: Path, timeout: float = 90.0) -> tuple[Path, str]:
+    """The run's journal and client order id once it holds a buy order with no fill yet."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        for path in runs.glob("*/journal.sqlite"):
+            with Journal(path, readonly=True) as journal, contextlib.suppress(sqlite3.OperationalError):
+                filled = {r.data.get("client_order_id") for r in journal.records("fill")}
+                for order in journal.records("order"):
+                    if order.data["side"] == "BUY" and order.data["client_order_id"] not in filled:
+                        return path, order.data["client_order_id"]
+    raise AssertionError("no working entry order in time")
+
+
+def test_live_resumes_an_entry_order_working_at_the_kill_9_in_the_strategys_pending_entry(tmp_path: Path) -> None:
+    """premarket_momentum's entry (an extended-hours limit, held 10 simulated minutes by the
+    simulator before it reaches the market) is still working when the process is killed; the
+    resumed run's strategy waits on it in PENDING_ENTRY and its fill completes the entry."""
+    sim, urls, gappers = start_sim("--submit-latency", "600")
+    runs = tmp_path / "runs"
+    env = {**os.environ, **KEYS}
+    try:
+        config = tmp_path / "alpaca.toml"
+        config.write_text(
+            f'[market]\nprovider = "alpaca"\nstream_url = "{urls["stream"]}"\n'
+            f'rest_url = "{urls["rest"]}"\ntrading_url = "{urls["trading"]}"\n'
+            f'[scanner]\nkind = "fixed"\nsymbols = {json.dumps(gappers)}\n[strategy]\nname = "premarket_momentum"\n'
+            '[execution]\nbroker = "alpaca"\nflatten_on_exit = false\n')
+        log = tmp_path / "live.log"
+        with log.open("w") as output:
+            live = subprocess.Popen(tradecore("live", "--no-ui", "--config", str(config), "--runs-dir", str(runs)),
+                                    env=env, stdout=output, stderr=output)
+            try:
+                journal_path, entry_id = wait_for_working_entry(runs)
+            finally:
+                live.kill()  # SIGKILL while the entry is working
+                live.wait(timeout=30)
+        assert live.returncode == -9, log.read_text()
+        with Journal(journal_path, readonly=True) as journal:
+            (intent,) = [r for r in journal.records("intent") if r.data["side"] == "BUY"]
+            symbol = intent.symbol
+            assert intent.data["rule"] in ("break_premarket_high", "reclaim_vwap")
+
+        # 25 s at 600x: over four simulated hours, for the resting limit to fill.
+        resumed = subprocess.run(tradecore("live", "--no-ui", "--resume", "--duration", "25",
+                                           "--runs-dir", str(runs)),
+                                 env=env, check=False, capture_output=True, text=True, timeout=180)
+        assert resumed.returncode == 0, resumed.stderr
+        assert f"{symbol}: adopted: premarket_momentum waits on its entry order still working" in resumed.stdout
+        assert "journal fills equal the broker's" in resumed.stdout
+        with Journal(journal_path, readonly=True) as journal:
+            (adoption,) = [r for r in journal.records("adoption") if r.symbol == symbol]
+            assert adoption.data["adopted"] and adoption.data["details"]["quantity"] == 0
+            after = [r.data["rule"] for r in journal.records("transition", symbol=symbol, after_seq=adoption.seq)]
+            assert after[:2] == ["adopted_entry_pending", "entry_filled"], after
+            fills = [r for r in journal.records("fill", symbol=symbol, after_seq=adoption.seq)]
+            assert fills and fills[0].data["side"] == "BUY" and fills[0].data["client_order_id"] == entry_id
+            # No second entry was sent while the first one worked.
+            buys = [r for r in journal.records("order", symbol=symbol) if r.data["side"] == "BUY"]
+            assert [r.data["client_order_id"] for r in buys] == [entry_id]
     finally:
         sim.terminate()
         sim.communicate(timeout=30)
