@@ -320,7 +320,6 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
                                 journal=journal, clock=clock)
         # Positions, and entry orders still working with nothing filled yet.
         to_adopt = set(resumed.symbols) if resumed is not None else set()
-        adopted: set[str] = set()
 
         async def make_runner(symbol: str) -> SymbolRunner:
             for row in scanner.rows:
@@ -333,8 +332,7 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             history = await _warm_up(client, runner, clock())
             if symbol in to_adopt and resumed is not None:  # once: its first start after the resume
                 to_adopt.discard(symbol)
-                if adopt_position(state, runner, resumed, journal, clock(), history):
-                    adopted.add(symbol)
+                adopt_position(state, runner, resumed, journal, clock(), history)  # in resumed.adoptions
             if health is not None:
                 health.track(symbol)
                 runner.hooks.append(health)
@@ -404,6 +402,7 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
         if resumed is not None:
             await _restart_symbols(state, resumed.symbols, journal, clock())
             # Before any event reaches an engine: nothing trades on an unmanaged position.
+            adopted = {s for s, (taken, _) in resumed.adoptions.items() if taken}
             _block_inherited(state, {s: q for s, q in resumed.positions.items() if s not in adopted})
         if not state.paper:  # broker events reach the journal as they arrive, not at the next tick
             start_task(state.pipeline.run(), "tradecore.live.broker_events", owner=tasks, log=_log)
