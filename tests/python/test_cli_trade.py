@@ -54,14 +54,15 @@ def test_a_backtest_of_a_recording_whose_clock_log_goes_back_in_time_is_refused(
     intact = run_cli("backtest", str(recording), "--runs-dir", str(runs))
     assert intact.returncode == 0, intact.stderr
     lines = (recording / "clock.jsonl").read_text().splitlines(keepends=True)
+    assert len(lines) > 10
     # Two ways a copy can be damaged: two ticks swapped (time goes back), or a tick placed
-    # before events it came after (its `after` goes back while its time goes on).
-    swapped = lines[:50] + [lines[51], lines[50]] + lines[52:]
-    index = next(i for i in range(1, len(lines)) if json.loads(lines[i - 1])["after"] > 0)
-    moved = {**json.loads(lines[index]), "after": json.loads(lines[index - 1])["after"] - 1}
-    earlier = lines[:index] + [json.dumps(moved) + "\n"] + lines[index + 1:]
-    for name, damaged, line, problem in (("swapped", swapped, 52, "is not after the previous"),
-                                         ("earlier", earlier, index + 1, "events, the previous tick")):
+    # after events that came after the next tick (`after` goes back while time goes on).
+    middle = len(lines) // 2
+    swapped = lines[:middle] + [lines[middle + 1], lines[middle]] + lines[middle + 2:]
+    moved = {**json.loads(lines[middle]), "after": json.loads(lines[middle + 1])["after"] + 1}
+    earlier = lines[:middle] + [json.dumps(moved) + "\n"] + lines[middle + 1:]
+    for name, damaged, line, problem in (("swapped", swapped, middle + 2, "is not after the previous"),
+                                         ("earlier", earlier, middle + 2, "events, the previous tick")):
         copy = tmp_path / name
         shutil.copytree(recording, copy)
         (copy / "clock.jsonl").write_text("".join(damaged))

@@ -179,8 +179,8 @@ class ScanningReplay(MarketDataStream):
         self.inputs = inputs
         self.scanner = scanner
         self._pending = sorted(int(t) for t in times)
-        if bool(self._pending) == (every_ns > 0):
-            raise ConfigError("a scanning replay scans at given times or at an interval: one of them")
+        if self._pending and every_ns:
+            raise ConfigError("a scanning replay scans at given times or at an interval, not both")
         self.every_ns = every_ns
         self.on_scan = on_scan
         self.changes: list[UniverseChange] = []
