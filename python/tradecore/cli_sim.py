@@ -75,9 +75,9 @@ def sim(host: str, port: int, rest_port: int | None, seed: int, speed: float,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if (key_id is None) != (secret_key is None):
         raise click.UsageError("give both --key-id and --secret-key, or neither")
+    from tradecore.engine import FillModel
     from tradecore.sim.market import Market
     from tradecore.sim.server import SimServer
-    from tradecore.engine import FillModel
     from tradecore.sim.trading import install
 
     start_ns = _start_ns(start)

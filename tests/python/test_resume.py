@@ -561,7 +561,12 @@ def test_an_entry_left_working_by_the_crashed_process_is_awaited_by_the_strategy
     from tradecore.journal.journal import StrategyNames
     from tradecore.resume import ResumeReport, adopt_position, restore_from_journal
     from tradecore.session import RunState
-    from tradecore.strategies import EmaCross, EmaCrossParams, PremarketMomentum, PremarketMomentumParams
+    from tradecore.strategies import (
+        EmaCross,
+        EmaCrossParams,
+        PremarketMomentum,
+        PremarketMomentumParams,
+    )
 
     def crashed(path: Path, strategy: Any, rule: int, stop: float) -> Path:
         """PART: 40 of 100 shares of the entry filled before the crash; NONE: nothing yet."""
