@@ -333,7 +333,8 @@ void register_engine(py::module_& m) {
       .def_readonly("now", &Adoption::now)
       .def_readonly("stop_price", &Adoption::stop_price)
       .def_readonly("highest", &Adoption::highest)
-      .def_readonly("exit_pending", &Adoption::exit_pending);
+      .def_readonly("exit_pending", &Adoption::exit_pending)
+      .def_readonly("entry_pending", &Adoption::entry_pending);
   py::class_<AdoptResult>(m, "AdoptResult", "Whether a strategy took a restored position over, and why.")
       .def(py::init([](bool adopted, std::string reason) { return AdoptResult{adopted, std::move(reason)}; }),
            py::arg("adopted"), py::arg("reason"))
@@ -608,12 +609,13 @@ void register_engine(py::module_& m) {
       .def(
           "adopt",
           [](EngineBox& self, std::uint16_t strategy_id, double quantity, double average_price, std::int64_t entry_ts,
-             std::int64_t now, double stop_price, double highest, bool exit_pending) {
+             std::int64_t now, double stop_price, double highest, bool exit_pending, bool entry_pending) {
             return self.engine.adopt(strategy_id, Adoption{quantity, average_price, entry_ts, now, stop_price, highest,
-                                                           exit_pending});
+                                                           exit_pending, entry_pending});
           },
           py::kw_only(), py::arg("strategy_id"), py::arg("quantity"), py::arg("average_price"), py::arg("entry_ts"),
           py::arg("now"), py::arg("stop_price") = 0.0, py::arg("highest") = 0.0, py::arg("exit_pending") = false,
+          py::arg("entry_pending") = false,
           "Offer a position restored by a resume to a strategy; its Resume transition is in the output.")
       .def("assign_order", [](EngineBox& self, std::uint64_t order_id, std::uint16_t strategy_id) {
              self.engine.assign_order(order_id, strategy_id);

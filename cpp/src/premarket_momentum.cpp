@@ -28,7 +28,8 @@ std::vector<RuleInfo> rule_table() {
           {"exit_canceled", S::kPendingExit, S::kLong, Trigger::OrderUpdate},
           {"cooldown_over", S::kCooldown, S::kFlat, Trigger::Clock},
           {"adopted", S::kFlat, S::kLong, Trigger::Resume},
-          {"adopted_exit_pending", S::kFlat, S::kPendingExit, Trigger::Resume}};
+          {"adopted_exit_pending", S::kFlat, S::kPendingExit, Trigger::Resume},
+          {"adopted_entry_pending", S::kFlat, S::kPendingEntry, Trigger::Resume}};
 }
 
 std::vector<std::string> value_table() {
@@ -309,6 +310,14 @@ AdoptResult PremarketMomentum::on_adopt(const Adoption& position, StrategyOutput
   entry_cost_ = position.average_price * position.quantity;
   entry_shares_ = position.quantity;
   exit_value_ = exit_shares_ = 0.0;
+  if (position.entry_pending) {  // as enter() left it: the order's fills complete the entry
+    target_ = highest_ = 0.0;
+    Snapshot seen;
+    seen.add(kPosition, position.quantity), seen.add(kStop, stop_);
+    fire(kAdoptedEntryPending, position.now, seen, out);
+    return {true, "premarket_momentum waits on its entry order still working (" + plain_number(position.quantity) +
+                      " shares filled so far): stop " + plain_number(stop_)};
+  }
   entry_ts_ = position.entry_ts;
   target_ = target_of_entry();
   highest_ = std::max(entry_price(), position.highest);

@@ -42,14 +42,21 @@ AdoptResult Strategy::on_adopt(const Adoption&, StrategyOutput&) {
 }
 
 AdoptResult Strategy::adopt(const Adoption& position, StrategyOutput& out) {
-  if (!std::isfinite(position.quantity) || position.quantity == 0.0)
+  // A pending entry may have filled nothing yet: no shares, no average price.
+  const bool nothing_held = position.entry_pending && position.quantity == 0.0;
+  if (!std::isfinite(position.quantity) || (position.quantity == 0.0 && !position.entry_pending))
     throw DataError(name_ + ": cannot adopt a position of " + plain_number(position.quantity) + " shares");
-  if (!(position.average_price > 0) || !std::isfinite(position.average_price))
+  if (!nothing_held && (!(position.average_price > 0) || !std::isfinite(position.average_price)))
     throw DataError(name_ + ": cannot adopt a position at average price " + plain_number(position.average_price));
   if (!std::isfinite(position.stop_price) || !std::isfinite(position.highest))
     throw DataError(name_ + ": the adopted position's stop and highest must be finite");
+  if (position.entry_pending && position.exit_pending)
+    throw DataError(name_ + ": an adopted position cannot have both its entry and an exit order working");
   if (state_ != 0)
     return {false, name_ + " is already in " + states_[state_] + ", not " + states_[0] + ": it cannot adopt"};
+  if (position.entry_pending && !adopts_working_entry())
+    return {false, name_ + " cannot wait on an entry order still working at the broker: its fills would not "
+                           "reach the strategy"};
   AdoptResult result = on_adopt(position, out);
   if (result.adopted && state_ == 0)  // a bug in the strategy: nothing would manage the position
     throw StrategyError(name_ + ": on_adopt took the position but stayed in " + states_[0]);

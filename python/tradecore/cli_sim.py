@@ -56,11 +56,14 @@ def _start_ns(text: str | None) -> int | None:
               help="The simulator's own key (default: any key is accepted).")
 @click.option("--secret-key", envvar="TRADECORE_SIM_SECRET_KEY", default=None,
               help="The simulator's own secret (with --key-id).")
+@click.option("--submit-latency", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Simulated seconds an order of the Trading API takes to reach the market "
+              "(it fills only after; e.g. to test orders still working when a client dies).")
 @click.option("-v", "--verbose", count=True, help="More logging (-v INFO, -vv DEBUG).")
 def sim(host: str, port: int, rest_port: int | None, seed: int, speed: float,
         symbol_count: int, gappers: int, start: str | None, replay_path: Path | None,
         replay_symbols: str, key_id: str | None, secret_key: str | None,
-        verbose: int) -> None:
+        submit_latency: float, verbose: int) -> None:
     """Run the market simulator: an Alpaca-compatible data stream and REST on loopback.
 
     The REST port also serves the Trading API (account, orders, positions; protocols.md 2) and
@@ -72,6 +75,7 @@ def sim(host: str, port: int, rest_port: int | None, seed: int, speed: float,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if (key_id is None) != (secret_key is None):
         raise click.UsageError("give both --key-id and --secret-key, or neither")
+    from tradecore.engine import FillModel
     from tradecore.sim.market import Market
     from tradecore.sim.server import SimServer
     from tradecore.sim.trading import install
@@ -95,7 +99,9 @@ def sim(host: str, port: int, rest_port: int | None, seed: int, speed: float,
 
     async def serve() -> None:
         keys = {key_id: secret_key} if key_id is not None and secret_key is not None else None
-        trading = functools.partial(install, keys=keys)
+        model = FillModel()
+        model.submit_latency_ns = round(submit_latency * 1e9)
+        trading = functools.partial(install, keys=keys, fill_model=model)
         async with SimServer(market, host=host, port=port, rest_port=rest_port, key_id=key_id,
                              secret_key=secret_key, extra_routes=[trading]) as server:
             click.echo(f"stream  {server.stream_url}")

@@ -32,7 +32,7 @@ def _config(path: Path | None) -> Config:
 @click.option("--symbols", type=int, default=None, help="Simulated universe size.")
 @click.option("--no-ui", is_flag=True, help="No dashboard: log lines only (for scripts and CI).")
 @click.option("--record", type=click.Path(file_okay=False, path_type=Path),
-              help="Record what the stream delivered to this folder (replay it with `backtest --recording`).")
+              help="Record what the stream delivered to this folder (replay it with `tradecore backtest FOLDER`).")
 @click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where runs are kept (default: ./runs or $TRADECORE_RUNS).")
 @click.option("--resume", "resume", is_flag=False, flag_value="", default=None, metavar="[RUN_ID]",
@@ -52,6 +52,10 @@ def live(config_path: Path | None, duration: float | None, speed: float | None, 
     With `execution.broker = "alpaca"` orders go to the Alpaca Trading API at
     `market.trading_url` (keys from APCA_API_KEY_ID / APCA_API_SECRET_KEY); with the embedded
     simulator and no trading URL, to the simulator's own trading endpoints.
+
+    Against a vendor (`market.provider = "alpaca"`), `market.stream = "polygon"` takes the market
+    data from Polygon/Massive (key from MASSIVE_API_KEY or POLYGON_API_KEY) instead of Alpaca's
+    stream; scans and history still use the Alpaca REST API at `market.rest_url`.
     """
     from tradecore.live import run_live
 
@@ -93,13 +97,24 @@ def live(config_path: Path | None, duration: float | None, speed: float | None, 
 @click.option("--kinds", default="trade,quote", show_default=True, help="Datasets to replay.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--strategy", type=click.Choice(["ema_cross", "premarket_momentum", "vwap_reclaim"]), default=None)
+@click.option("--scanner", "scanner_kind", type=click.Choice(["fixed", "premarket", "top_gainers"]),
+              default="fixed", show_default=True,
+              help="fixed: trade every symbol from the start. premarket, top_gainers: the "
+              "symbols are candidates, and the scanner picks the universe among them every "
+              "[scanner] interval_seconds of replay time, with the [scanner] filters of --config, "
+              "seeing only the data before each scan (no look-ahead).")
 @click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, strategy: str | None,
-             runs_dir: Path | None) -> None:
+             scanner_kind: str, runs_dir: Path | None) -> None:
     """Replay SOURCE through the same engine at full speed and print a performance summary.
 
     SOURCE is a LEAN Data folder, a folder imported with `tradecore data import`, or a
-    recording made by `tradecore live --record`.
+    recording made by `tradecore live --record` (which replays the universe it recorded).
+
+    A scanner-driven backtest: `tradecore backtest DATA --symbols aig,bac,ibm --scanner
+    top_gainers --config run.toml`, with e.g. `[scanner] interval_seconds = 600` and
+    `filters = {max_symbols = 1, min_gap_percent = 0.5}` in run.toml. The gap needs the
+    source's daily bars (the prior close); every universe change is journaled.
     """
     from rich.progress import BarColumn, Progress, TextColumn
 
@@ -113,7 +128,13 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
 
     config = _config(config_path).with_overrides(strategy={"name": strategy})
     replay_source: RecordingSource | LeanSource | ParquetSource | None
+    scanned = scanner_kind != "fixed"
+    if scanned:
+        config = config.with_overrides(scanner={"kind": scanner_kind})
     if (source / "universe.jsonl").is_file():
+        if scanned:
+            raise click.UsageError("a recording of `tradecore live` replays the universe it "
+                                   "recorded: --scanner applies to market data")
         replay_source, datasets = None, None  # a live recording: started and stopped as it was
     elif (source / "recording.json").is_file():
         replay_source, datasets = RecordingSource(source), None
@@ -131,16 +152,22 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
                              code_version())
     journal = Journal(run.journal_path, synchronous="NORMAL")
     started = time.perf_counter()
-    with Progress(TextColumn("replaying"), BarColumn(bar_width=None), TextColumn("{task.completed:,.0f} events"),
-                  transient=True) as progress:
-        task = progress.add_task("replay", total=None)
-        advance = lambda batch: progress.advance(task, len(batch))  # noqa: E731
-        if replay_source is None:
-            state, events = asyncio.run(backtest_recording(config, source, journal=journal, on_batch=advance))
-        else:
-            state, events = asyncio.run(run_backtest(
-                config, replay_source, wanted, datasets=datasets or replay_source.datasets(), journal=journal,
-                on_batch=advance))
+    try:
+        with Progress(TextColumn("replaying"), BarColumn(bar_width=None),
+                      TextColumn("{task.completed:,.0f} events"), transient=True) as progress:
+            task = progress.add_task("replay", total=None)
+            advance = lambda batch: progress.advance(task, len(batch))  # noqa: E731
+            if replay_source is None:
+                state, events = asyncio.run(backtest_recording(config, source, journal=journal,
+                                                               on_batch=advance))
+            else:
+                state, events = asyncio.run(run_backtest(
+                    config, replay_source, wanted, datasets=datasets or replay_source.datasets(),
+                    journal=journal, on_batch=advance, scanned=scanned))
+    except Error as error:
+        journal.close()  # what was replayed before the error stays in the journal
+        registry.finish_run(run.id, {"error": str(error)}, status="failed")
+        raise click.ClickException(f"{error}\nrun {run.id} failed; journal: {run.journal_path}") from None
     elapsed = time.perf_counter() - started
     journal.flush()
     summary = summarize(executions_from_journal(journal), starting_equity=config.execution.starting_cash)

@@ -164,18 +164,40 @@ class ClockLog:
     @classmethod
     def entries(cls, folder: Path) -> list[dict[str, int]]:
         """The ticks recorded in ``folder`` (none without a clock log). An unfinished last line
-        (a killed process) is left out; any other bad line is a :class:`DataError`."""
+        (a killed process) is left out; any other bad line is a :class:`DataError`, and so is a
+        tick out of order: its time not after the previous tick's, or fewer events (``after``)
+        or universe changes (``changes``) before it than before the previous one. Live, ticks
+        only move forward, so such a log is damaged (or two runs' logs were mixed), and there is
+        no telling where its ticks belong."""
         path = Path(folder) / cls.NAME
         if not path.is_file():
             return []
         lines = path.read_text().splitlines(keepends=True)
-        ticks = []
+        ticks: list[dict[str, int]] = []
         for number, line in enumerate(lines, 1):
             try:
                 entry = json.loads(line)
-                ticks.append({key: int(entry[key]) for key in ("after", "changes", "now")})
+                tick = {key: int(entry[key]) for key in ("after", "changes", "now")}
             except (ValueError, KeyError, TypeError) as error:
                 if number == len(lines) and not line.endswith("\n"):
                     break
                 raise DataError(f"{path}:{number}: not a clock tick ({error}): {line.strip()[:80]!r}") from None
+            if ticks:
+                _check_order(path, number, ticks[-1], tick)
+            ticks.append(tick)
         return ticks
+
+
+def _check_order(path: Path, number: int, previous: dict[str, int], tick: dict[str, int]) -> None:
+    """Refuse ``tick`` (line ``number``) if it does not follow ``previous`` (the line before)."""
+    if tick["now"] <= previous["now"]:
+        problem = f"its time {tick['now']} is not after the previous tick's {previous['now']}"
+    elif tick["after"] < previous["after"]:
+        problem = f"it comes after {tick['after']} events, the previous tick after {previous['after']}"
+    elif tick["changes"] < previous["changes"]:
+        problem = (f"it comes after {tick['changes']} universe changes, the previous tick after "
+                   f"{previous['changes']}")
+    else:
+        return
+    raise DataError(f"{path}:{number}: clock tick out of order: {problem} (line {number - 1}); "
+                    "the clock log is damaged, or holds more than one run's ticks")

@@ -2,13 +2,18 @@
 
 Every section rejects unknown keys with a message naming the key and the section; units are in
 the field names or their descriptions. Secrets never live here: vendor keys come from the
-environment (``APCA_API_KEY_ID`` / ``APCA_API_SECRET_KEY``).
+environment (``APCA_API_KEY_ID`` / ``APCA_API_SECRET_KEY``; Polygon's ``MASSIVE_API_KEY`` or
+``POLYGON_API_KEY``).
 
 A complete file with every default::
 
     [market]
     provider = "sim"            # "sim": the embedded simulator; "alpaca": the vendor
-    stream_url = ""             # vendor WebSocket URL (provider = "alpaca")
+    stream = "alpaca"           # the stream's protocol: "alpaca", or "polygon" (Polygon/Massive,
+                                # provider = "alpaca"; key from MASSIVE_API_KEY or POLYGON_API_KEY;
+                                # REST stays Alpaca's at rest_url)
+    stream_url = ""             # vendor WebSocket URL (provider = "alpaca"; "" with polygon:
+                                # wss://socket.massive.com/stocks)
     rest_url = ""               # vendor data REST URL
     trading_url = ""            # trading REST URL (broker = "alpaca"); "" = the embedded
                                 # simulator's (provider = "sim") or Alpaca paper
@@ -81,9 +86,18 @@ class _Section(BaseModel):
 
 class MarketConfig(_Section):
     provider: Literal["sim", "alpaca"] = "sim"
+    stream: Literal["alpaca", "polygon"] = Field(
+        "alpaca", description="protocol of the WebSocket stream at stream_url")
     stream_url: str = ""
     rest_url: str = ""
     trading_url: str = ""
+
+    @model_validator(mode="after")
+    def _polygon_is_a_vendor_stream(self) -> MarketConfig:
+        if self.stream == "polygon" and self.provider == "sim":
+            raise ValueError('stream = "polygon" needs provider = "alpaca" (a vendor): the '
+                             "embedded simulator's feed speaks the Alpaca protocol only")
+        return self
 
 
 class SimConfig(_Section):

@@ -5,6 +5,10 @@ real Alpaca stream client and REST client, scans the premarket, trades ``premark
 on the paper venue and shows a terminal dashboard. Every run gets an id, a folder with its
 config and journal, and a row in the run registry.
 
+``market.stream = "polygon"`` takes the market data from a Polygon/Massive stream instead (key
+from ``MASSIVE_API_KEY`` / ``POLYGON_API_KEY``, checked before the run opens); scans and history
+still come from the Alpaca-protocol REST at ``market.rest_url``.
+
 ``execution.broker = "alpaca"`` trades through :class:`~tradecore.execution.alpaca.AlpacaBroker`
 (REST + ``trade_updates``) at ``market.trading_url``; with the simulator as provider and no URL,
 the in-process simulator mounts its trading endpoints and orders go over loopback. ``resume``
@@ -51,6 +55,8 @@ from tradecore.resume import ResumeReport, adopt_position, check_fills, reconcil
 from tradecore.session import RunState, StartLog, run_pipeline
 from tradecore.streams.alpaca import AlpacaStream
 from tradecore.streams.base import EventBatch, GroupedBatch
+from tradecore.streams.polygon import DEFAULT_URL as POLYGON_URL
+from tradecore.streams.polygon import PolygonStream, environment_key
 from tradecore.streams.recorder import Recorder, RecordingStream
 from tradecore.tasks import start_task
 
@@ -260,8 +266,11 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
     """
     from tradecore.sim.server import SimServer
 
+    polygon_key = _polygon_key(config)  # a missing key fails before a run opens
     registry = RunRegistry(runs_root or config.run.runs_dir or None)
     run, config, lock = _open_run(registry, config, resume)
+    if resume is not None:  # the resumed run's own config says which stream
+        polygon_key = _polygon_key(config)
     journal = Journal(run.journal_path)
     bus = EventBus()
     latency = LatencyStats()
@@ -299,9 +308,8 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
                                  clock=clock, bar_period_ns=parse_period(config.strategy.bar_period),
                                  history=lambda symbol, start, end: rest_bars(client, symbol, start, end))
             state.gate.add_rule(ENTRY_RULE, health.entry_block)
-        stream: Any = AlpacaStream(url=stream_url, key_id=keys[0], secret_key=keys[1],
-                                   channels=("trades", "quotes", "statuses"), latency=latency,
-                                   on_gap=health.on_gap if health is not None else None)
+        stream: Any = _market_stream(config, stream_url, keys, polygon_key, latency=latency,
+                                     on_gap=health.on_gap if health is not None else None)
         start_log = StartLog(record) if record is not None else None
         starts: dict[str, dict[str, Any]] = {}
         starts_written: list[dict[str, Any]] = []
@@ -310,8 +318,8 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
         stack.push_async_callback(stream.close)
         scanner = build_scanner(config.scanner, client=client, keep=state.holds_position,
                                 journal=journal, clock=clock)
-        to_adopt = {s for s, q in resumed.positions.items() if q} if resumed is not None else set()
-        adopted: set[str] = set()
+        # Positions, and entry orders still working with nothing filled yet.
+        to_adopt = set(resumed.symbols) if resumed is not None else set()
 
         async def make_runner(symbol: str) -> SymbolRunner:
             for row in scanner.rows:
@@ -324,8 +332,7 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             history = await _warm_up(client, runner, clock())
             if symbol in to_adopt and resumed is not None:  # once: its first start after the resume
                 to_adopt.discard(symbol)
-                if adopt_position(state, runner, resumed, journal, clock(), history):
-                    adopted.add(symbol)
+                adopt_position(state, runner, resumed, journal, clock(), history)  # in resumed.adoptions
             if health is not None:
                 health.track(symbol)
                 runner.hooks.append(health)
@@ -395,6 +402,7 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
         if resumed is not None:
             await _restart_symbols(state, resumed.symbols, journal, clock())
             # Before any event reaches an engine: nothing trades on an unmanaged position.
+            adopted = {s for s, (taken, _) in resumed.adoptions.items() if taken}
             _block_inherited(state, {s: q for s, q in resumed.positions.items() if s not in adopted})
         if not state.paper:  # broker events reach the journal as they arrive, not at the next tick
             start_task(state.pipeline.run(), "tradecore.live.broker_events", owner=tasks, log=_log)
@@ -449,6 +457,22 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
     return LiveResult(run.id, run.folder, summary, events, state.execution.intents, latency.summary(),
                       dict(state.manager.quarantined) if state.manager else {}, resumed, fill_check,
                       state.manager.ticks if state.manager else 0)
+
+
+def _polygon_key(config: Config) -> str | None:
+    """The Polygon key from the environment when the stream is Polygon's, else None."""
+    return environment_key() if config.market.stream == "polygon" else None
+
+
+def _market_stream(config: Config, url: str, keys: tuple[str | None, str | None],
+                   polygon_key: str | None, **options: Any) -> AlpacaStream | PolygonStream:
+    """The market-data stream of ``market.stream``: Alpaca's protocol (the embedded simulator
+    speaks it) with ``keys``, or Polygon's with its key."""
+    if config.market.stream == "polygon":
+        return PolygonStream(url=url or POLYGON_URL, api_key=polygon_key, channels=("T", "Q"),
+                             **options)
+    return AlpacaStream(url=url, key_id=keys[0], secret_key=keys[1],
+                        channels=("trades", "quotes", "statuses"), **options)
 
 
 def _start(text: str) -> int | None:

@@ -22,7 +22,10 @@ acknowledged, so after a ``kill -9`` it holds everything the run acknowledged. A
    exit when an exit order is still working at the broker, which then reports to it) or says
    why not: a short for a long-only strategy, more shares than one entry buys, no opening
    intent (shares bought by hand), another strategy configured now. Each outcome is journaled
-   as an ``adoption`` record.
+   as an ``adoption`` record. An entry order still working at the broker (partly filled or not
+   at all) is offered too, to a strategy with a pending-entry state (premarket_momentum): it
+   waits on the order, whose fills and final update then report to it as they would have
+   without the crash; other strategies refuse it with the reason.
 
 A position no strategy adopted is held by the account: it is marked, counted by risk and the
 kill switch, kept running by the manager while held, and closed by
@@ -115,11 +118,13 @@ class ResumeReport:
         _log.warning("resume: %s", finding.message)
 
 
-def openings_of(journal: Journal) -> dict[str, Opening]:
+def openings_of(journal: Journal, working: list[Order] | tuple[Order, ...] = ()) -> dict[str, Opening]:
     """How each symbol's current position was opened, in one pass over the journal: its first
     fill since the symbol was flat, and the intent behind that fill's order, matched by the
     intent reference the order record carries, or (journals written before it did) the last
-    same-side intent before the order. Symbols the journal's fills leave flat are absent."""
+    same-side intent before the order. A symbol the journal's fills leave flat is absent, unless
+    one of the ``working`` orders (still open at the broker) is there: the opening is then that
+    order's, with nothing filled yet (``entry_ts`` 0)."""
     net: dict[str, float] = {}
     first: dict[str, Record] = {}
     order_intents: dict[str, Record | None] = {}  # client order id -> the intent behind the order
@@ -146,15 +151,18 @@ def openings_of(journal: Journal) -> dict[str, Opening]:
                 first.pop(symbol, None)
             elif was_flat or (held > 0) != (first[symbol].data["side"] == "BUY"):
                 first[symbol] = record  # opened, or turned from long to short (or back)
+    opened = {symbol: (fill.ts_event, str(fill.data.get("client_order_id") or fill.order_id or ""))
+              for symbol, fill in first.items()}
+    for order in working:
+        opened.setdefault(order.symbol, (0, order.client_order_id))
     found = {}
-    for symbol, fill in first.items():
-        client_order_id = str(fill.data.get("client_order_id") or fill.order_id or "")
+    for symbol, (entry_ts, client_order_id) in opened.items():
         intent = order_intents.get(client_order_id)
         if intent is None:  # no order (bought by hand, another process) or no strategy behind it
-            found[symbol] = Opening(fill.ts_event, client_order_id)
+            found[symbol] = Opening(entry_ts, client_order_id)
             continue
         data = intent.data
-        found[symbol] = Opening(fill.ts_event, client_order_id, data.get("strategy"), int(data["strategy_id"]),
+        found[symbol] = Opening(entry_ts, client_order_id, data.get("strategy"), int(data["strategy_id"]),
                                 str(data["rule"]), float(data.get("stop_price") or 0.0))
     return found
 
@@ -169,24 +177,31 @@ def adopt_position(state: Any, runner: Any, report: ResumeReport, journal: Journ
     quantity = float(position.qty)
     strategies = runner.engine.strategies
     if report.openings is None:  # read once, at the first adoption: after every fill the resume applied
-        report.openings = openings_of(journal)
+        report.openings = openings_of(journal, report.open_orders)
     opening = report.openings.get(symbol)
     working = [o for o in report.open_orders if o.symbol == symbol]
-    exits = [o for o in working if (o.side == Side.SELL) == (quantity > 0)]
+    # The order that opened the position, still working (partly filled, or not at all), and
+    # the orders closing it.
+    entries = [o for o in working if opening is not None and o.client_order_id == opening.client_order_id]
+    exits = [o for o in working if quantity and (o.side == Side.SELL) == (quantity > 0)]
     details: dict[str, Any] = {"quantity": quantity, "average_price": float(position.avg_entry_price),
-                               "exit_orders": [o.order_id for o in exits]}
+                               "exit_orders": [o.order_id for o in exits],
+                               "entry_orders": [o.order_id for o in entries]}
     strategy_name = opening.strategy if opening is not None else None
     exiting = sum(float(o.leaves_qty) for o in exits)
     reason = ""
-    if quantity == 0:
+    if quantity == 0 and not entries:
         reason = "flat by now: nothing to adopt"
     elif opening is None or opening.strategy is None:
         reason = "no intent of this run opened it (shares bought outside the strategies)"
     elif not (0 <= opening.strategy_id < len(strategies)) or strategies[opening.strategy_id].name != opening.strategy:
         configured = ", ".join(s.name for s in strategies)
         reason = f"opened by {opening.strategy} ({opening.rule}) but the run now trades {configured}"
-    elif len(working) > len(exits):
-        reason = "an entry order is still working at the broker: its fills would not reach the strategy"
+    elif len(working) > len(entries) + len(exits):
+        reason = "an order adding to the position is still working at the broker: its fills would not reach " \
+                 "the strategy"
+    elif entries and exits:
+        reason = "its entry and an exit order are both working at the broker"
     elif exits and abs(exiting - abs(quantity)) > 1e-9:
         # A strategy's exit closes the whole position: it cannot wait on a part of it.
         reason = f"exit orders for {exiting:g} of {abs(quantity):g} shares are working at the broker"
@@ -202,12 +217,12 @@ def adopt_position(state: Any, runner: Any, report: ResumeReport, journal: Journ
             result = runner.engine.native.adopt(
                 strategy_id=opening.strategy_id, quantity=quantity, average_price=details["average_price"],
                 entry_ts=opening.entry_ts, now=now, stop_price=opening.stop_price, highest=highest,
-                exit_pending=bool(exits))
+                exit_pending=bool(exits), entry_pending=bool(entries))
             adopted, reason = result.adopted, result.reason
         except Error as error:  # numbers it cannot take: the account holds the position
             reason = str(error)
-        if adopted and exits:  # the working exit reports to the strategy: no second exit
-            state.execution.adopt_orders(runner, exits, opening.strategy_id)
+        if adopted and (exits or entries):  # the working order reports to the strategy: none sent twice
+            state.execution.adopt_orders(runner, exits or entries, opening.strategy_id)
     journal.adoption(now, symbol, adopted=adopted, strategy=strategy_name, reason=reason, details=details)
     state.bus.publish("adoption", symbol, now, adopted=adopted, strategy=strategy_name, reason=reason)
     report.adoptions[symbol] = (adopted, reason)

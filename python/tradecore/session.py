@@ -54,6 +54,8 @@ from tradecore.execution.positions import PositionTracker
 from tradecore.journal.journal import Journal, StrategyNames
 from tradecore.latency import LatencyStats
 from tradecore.pipeline import StrategyManager, SymbolRunner
+from tradecore.scanners import EnrichmentCache, build_scanner
+from tradecore.scanners.point_in_time import PointInTimeInputs, ReplayReferences, ScanningReplay
 from tradecore.data import parquet
 from tradecore.streams.base import EventBatch, EventKind, GroupedBatch, MarketDataStream
 from tradecore.streams.replay import merge_time
@@ -72,6 +74,7 @@ __all__ = ["BrokerExecution", "EngineBroker", "PipelineExecution", "RunState", "
 
 _log = logging.getLogger("tradecore.session")
 _EMPTY_FILLS = np.empty(0, schema.FILL)
+_NS_FAR = 2**62  # a time after any data (ns)
 _EMPTY_UPDATES = np.empty(0, schema.ORDER_UPDATE)
 
 
@@ -647,36 +650,67 @@ async def backtest(
     journal: Journal | None = None,
     bus: EventBus | None = None,
     on_batch: Callable[[EventBatch], None] | None = None,
+    scanned: bool = False,
 ) -> tuple[RunState, int]:
     """Replay ``source`` for ``symbols`` through the live pipeline at full speed.
 
+    Without ``scanned`` every symbol trades from the start. With it, ``symbols`` are the
+    candidates and ``config.scanner`` picks the universe among them every
+    ``scanner.interval_seconds`` of replay time, point in time (:class:`ScanningReplay`: a scan
+    sees only the events before its time; the prior close comes from the source's daily bars).
     The market clock (``config.clock``) ticks the symbols by event time (:mod:`tradecore.clock`).
     Returns the run's state (positions, broker, bus) and the number of events replayed.
     """
     from tradecore.streams.replay import ReplayStream
 
     state = RunState.create(config, journal=journal, bus=bus)
-    stream = ReplayStream(source, datasets=tuple(datasets), start=start, end=end, speed=0.0)
+    replay = ReplayStream(source, datasets=tuple(datasets), start=start, end=end, speed=0.0)
+    wanted = sorted({s.upper() for s in symbols})
+    scanning = _scanning(state, replay, wanted, journal) if scanned else None
+    stream: MarketDataStream = scanning or replay
 
     async def make_runner(symbol: str) -> SymbolRunner:
+        if scanning is not None:  # the prior close as the scan that picked the symbol saw it
+            prior = scanning.inputs.prior_close(symbol)
+            if prior is not None:
+                state.prior_closes[symbol] = prior
         if symbol not in state.prior_closes:
-            state.prior_closes.update(_prior_close(stream, symbol, start))
+            state.prior_closes.update(_prior_close(replay, symbol, start))
         engine = state.make_engine(symbol)
         return state.runner(symbol, engine)
 
-    state.manager = StrategyManager(stream, make_runner, state.bus, holds_position=state.holds_position)
-    wanted = sorted({s.upper() for s in symbols})
-    await state.manager.update_universe(wanted)
-    if journal is not None:
-        journal.universe_change(start or 0, added=wanted, universe=wanted, scanner="fixed")
+    manager = state.manager = StrategyManager(stream, make_runner, state.bus,
+                                              holds_position=state.holds_position)
+    if scanning is not None:
+        scanning.on_scan = lambda change: manager.update_universe(change.universe, change.ts)
+        await scanning.subscribe(wanted)
+    else:
+        await manager.update_universe(wanted)
+        if journal is not None:
+            journal.universe_change(start or 0, added=wanted, universe=wanted, scanner="fixed")
     interval = config.clock.interval_ns
     try:
         events = await run_pipeline(state, stream, on_batch=on_batch,
                                     clock=MarketClock(interval) if interval else None)
     finally:
-        await state.manager.close()
+        await manager.close()
         await stream.close()
     return state, events
+
+
+def _scanning(state: RunState, replay: Any, candidates: list[str],
+              journal: Journal | None) -> ScanningReplay:
+    """The replay, scanned by ``state.config.scanner`` at its interval (point in time)."""
+    inputs = PointInTimeInputs(candidates)
+    if "daily" in replay.source.datasets():  # all of them: a scan counts only bars ended by then
+        for symbol in candidates:
+            inputs.seed_daily(symbol, replay.history(symbol, "daily", before=_NS_FAR))
+    settings = state.config.scanner
+    scanner = build_scanner(settings, inputs=inputs, keep=state.holds_position, journal=journal,
+                            clock=lambda: inputs.now,
+                            enrichment=EnrichmentCache(ReplayReferences(inputs),
+                                                       clock=lambda: inputs.now))
+    return ScanningReplay(replay, inputs, scanner, every_ns=round(settings.interval_seconds * 1e9))
 
 
 async def backtest_recording(config: Config, folder: Path, *, journal: Journal | None = None,
@@ -692,6 +726,7 @@ async def backtest_recording(config: Config, folder: Path, *, journal: Journal |
     entries = log.entries()
     if not entries:
         raise ConfigError(f"{folder}: no universe.jsonl: not a recording of `tradecore live`")
+    ticks = ClockLog.entries(folder)  # a damaged clock log is refused before anything replays
     source = RecordingSource(folder)
     state = RunState.create(config, journal=journal, bus=bus)
     stream = ReplayStream(source, speed=0.0)
@@ -709,7 +744,7 @@ async def backtest_recording(config: Config, folder: Path, *, journal: Journal |
 
     manager = state.manager = StrategyManager(stream, make_runner, state.bus, holds_position=state.holds_position)
     await stream.subscribe(source.symbols())
-    changes = iter(_in_live_order(entries, ClockLog.entries(folder)))
+    changes = iter(_in_live_order(entries, ticks))
     pending = next(changes, None)
     delivered = 0
 

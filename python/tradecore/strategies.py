@@ -34,7 +34,9 @@ After ``tradecore live --resume`` a restored position is offered to the strategy
 to its in-position state with a rule ``on="resume"`` (the :class:`Adoption` has the shares,
 average price, entry time, the opening intent's stop and whether an exit order is working) and
 return ``AdoptResult(True, why)``; or return ``AdoptResult(False, why not)``. Without it the
-position is refused and held by the account.
+position is refused and held by the account. An entry order still working at the broker
+(``Adoption.entry_pending``) is offered only to the built-ins that can wait on it
+(premarket_momentum); a Python strategy is refused it with the reason.
 """
 
 from __future__ import annotations

@@ -146,7 +146,7 @@ TEST_CASE("premarket_momentum declares its states and rules in the documented or
                                        "entry_filled",  "entry_canceled", "stop_hit",          "target_hit",
                                        "trailing_stop_hit", "vwap_lost", "time_stop",          "exit_filled",
                                        "exit_filled_at_loss", "exit_canceled", "cooldown_over",
-                                       "adopted",     "adopted_exit_pending"};
+                                       "adopted",     "adopted_exit_pending", "adopted_entry_pending"};
   REQUIRE(s.rules().size() == names.size());
   for (std::size_t i = 0; i < names.size(); ++i) CHECK(s.rules()[i].name == names[i]);
   CHECK(s.rule_id("time_stop") == PM::kTimeStop);
@@ -1073,6 +1073,97 @@ TEST_CASE("premarket_momentum adopted_exit_pending: a working exit is not sent t
   check_close_intent(d, 100, 4.92);
   d.on(fill(ny(7, 12), Side::Sell, 4.92, 100));
   d.fired("exit_filled_at_loss", PM::kCooldown);
+}
+
+TEST_CASE("premarket_momentum adopted_entry_pending: the working entry's fills complete the entry as without the crash",
+          "[strategies][adopt]") {
+  // The strategy that sent the entry itself (no crash), for comparison.
+  Driver<PM> live(pm_params());
+  pm_armed(live);
+  live.on(bar(7, 2, 5.12, 5.30, 5.10, 5.28));
+  live.fired("break_premarket_high", PM::kPendingEntry);
+  const double stop = live.s.stop();
+
+  // The crashed process's entry order filled 40 of 100 shares at 5.30; the rest is working.
+  Driver<PM> d(pm_params());
+  Adoption a;
+  a.quantity = 40;
+  a.average_price = 5.30;
+  a.entry_ts = ny(7, 6);
+  a.now = ny(7, 10);
+  a.stop_price = stop;
+  a.entry_pending = true;
+  const AdoptResult r = pm_adopt(d, a);
+  REQUIRE(r.adopted);
+  CHECK(r.reason.find("40 shares filled so far") != std::string::npos);
+  d.fired("adopted_entry_pending", PM::kPendingEntry);
+  CHECK(d.s.rules()[PM::kAdoptedEntryPending].trigger == Trigger::Resume);
+  CHECK(d.v("position") == 40);
+  CHECK(d.s.position() == 40);
+  CHECK(d.out.intents.empty());  // no second entry
+  d.on(bar(7, 10, 5.30, 5.35, 5.28, 5.33));  // a bar while waiting: nothing to do
+  d.nothing();
+
+  // The same fills reach both: the same entry, the same levels.
+  live.on(fill(ny(7, 6), Side::Buy, 5.30, 40, 60));
+  live.nothing();
+  for (Driver<PM>* x : {&live, &d}) {
+    x->on(fill(ny(7, 11), Side::Buy, 5.32, 60, 0));
+    x->fired("entry_filled", PM::kLong);
+  }
+  CHECK(d.v("entry_price") == Approx(live.v("entry_price")));
+  CHECK(d.v("entry_price") == Approx((40 * 5.30 + 60 * 5.32) / 100));
+  CHECK(d.v("target") == Approx(live.v("target")));
+  CHECK(d.v("stop") == live.v("stop"));
+  CHECK(d.s.position() == 100);
+  // ... and then the stop, measured the same way.
+  d.on(bar(7, 11, 5.30, 5.31, stop - 0.05, stop - 0.02));
+  d.fired("stop_hit", PM::kPendingExit);
+  check_close_intent(d, 100, stop - 0.02);
+}
+
+TEST_CASE("premarket_momentum adopted_entry_pending with nothing filled: a cancel goes back to FLAT",
+          "[strategies][adopt]") {
+  Driver<PM> d(pm_params());
+  Adoption a;
+  a.quantity = 0;  // nothing filled: no average price
+  a.entry_ts = 0;
+  a.now = ny(7, 10);
+  a.stop_price = 4.95;
+  a.entry_pending = true;
+  REQUIRE(pm_adopt(d, a).adopted);
+  d.fired("adopted_entry_pending", PM::kPendingEntry);
+  CHECK(d.s.position() == 0);
+  d.on(update(ny(7, 12), OrderStatus::Canceled, 0));
+  d.fired("entry_canceled", PM::kFlat);
+
+  // Without a stop from the intent it refuses, as for a held position.
+  Driver<PM> blind(pm_params());
+  a.stop_price = 0;
+  const AdoptResult r = pm_adopt(blind, a);
+  CHECK_FALSE(r.adopted);
+  CHECK(r.reason.find("no stop is known") != std::string::npos);
+  CHECK(blind.s.state() == PM::kFlat);
+}
+
+TEST_CASE("a strategy without a pending-entry adoption refuses a working entry with the reason",
+          "[strategies][adopt]") {
+  Driver<VwapReclaim> d(VwapReclaimParams{});
+  Adoption a;
+  a.quantity = 4;
+  a.average_price = 5.0;
+  a.entry_ts = ny(7, 0);
+  a.now = ny(7, 5);
+  a.entry_pending = true;
+  const AdoptResult r = d.s.adopt(a, d.out);
+  CHECK_FALSE(r.adopted);
+  CHECK(r.reason == "vwap_reclaim cannot wait on an entry order still working at the broker: its fills would not "
+                    "reach the strategy");
+  d.nothing();
+  CHECK(d.s.state() == 0);
+  CHECK(d.s.position() == 0);
+  a.exit_pending = true;  // both working: bad data
+  CHECK_THROWS_AS(d.s.adopt(a, d.out), DataError);
 }
 
 TEST_CASE("premarket_momentum refuses what it could not have bought, and stays FLAT", "[strategies][adopt]") {

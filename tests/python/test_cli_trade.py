@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,3 +41,93 @@ def test_a_bad_config_is_a_plain_error(tmp_path: Path) -> None:
     result = run_cli("live", "--config", str(config), "--no-ui", "--duration", "1")
     assert result.returncode != 0
     assert "sim.sped" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_backtest_of_a_recording_whose_clock_log_goes_back_in_time_is_refused(
+        tmp_path: Path) -> None:
+    from tradecore.journal.registry import RunRegistry
+
+    recording, runs = tmp_path / "recording", tmp_path / "runs"
+    made = run_cli("live", "--duration", "5", "--speed", "5000", "--seed", "7", "--no-ui",
+                   "--record", str(recording), "--runs-dir", str(runs))
+    assert made.returncode == 0, made.stderr
+    intact = run_cli("backtest", str(recording), "--runs-dir", str(runs))
+    assert intact.returncode == 0, intact.stderr
+    lines = (recording / "clock.jsonl").read_text().splitlines(keepends=True)
+    assert len(lines) > 10
+    # Two ways a copy can be damaged: two ticks swapped (time goes back), or a tick placed
+    # after events that came after the next tick (`after` goes back while time goes on).
+    middle = len(lines) // 2
+    swapped = lines[:middle] + [lines[middle + 1], lines[middle]] + lines[middle + 2:]
+    moved = {**json.loads(lines[middle]), "after": json.loads(lines[middle + 1])["after"] + 1}
+    earlier = lines[:middle] + [json.dumps(moved) + "\n"] + lines[middle + 1:]
+    for name, damaged, line, problem in (("swapped", swapped, middle + 2, "is not after the previous"),
+                                         ("earlier", earlier, middle + 2, "events, the previous tick")):
+        copy = tmp_path / name
+        shutil.copytree(recording, copy)
+        (copy / "clock.jsonl").write_text("".join(damaged))
+        result = run_cli("backtest", str(copy), "--runs-dir", str(runs))
+        assert result.returncode != 0 and "Traceback" not in result.stderr
+        assert f"clock.jsonl:{line}: clock tick out of order: " in result.stderr, result.stderr
+        assert problem in result.stderr
+    # The failed runs are registered as failed, with the error; the recording is untouched.
+    failed = [r for r in RunRegistry(runs).list() if r.status == "failed"]
+    assert len(failed) == 2 and all("out of order" in r.metrics["error"] for r in failed)
+    assert (recording / "clock.jsonl").read_text() == "".join(lines)
+
+
+def test_a_scanned_backtest_trades_the_universe_the_scanner_saw_at_each_scan_time(
+        lean_root: Path, tmp_path: Path) -> None:
+    """`tradecore backtest --scanner top_gainers` over LEAN ticks: every universe the scanner
+    journaled is the top gainer computed straight from the files with the events before the
+    scan time only, and every intent is for a symbol of the universe in force then."""
+    import numpy as np
+    import pandas as pd
+    from tradecore import schema
+    from tradecore.data import lean as lean_reader
+    from tradecore.journal.journal import Journal
+
+    symbols, interval = ["AIG", "BAC", "IBM"], 1800
+    config = tmp_path / "run.toml"
+    config.write_text(f"[scanner]\ninterval_seconds = {interval}.0\nfilters = {{min_gap_percent = "
+                      "-100.0, min_price = 1.0, max_price = 1000.0, max_symbols = 1}\n"
+                      '[strategy]\nname = "ema_cross"\n')
+    result = run_cli("backtest", str(lean_root), "--symbols", ",".join(symbols), "--kinds",
+                     "trade", "--scanner", "top_gainers", "--config", str(config),
+                     "--runs-dir", str(tmp_path / "runs"))
+    assert result.returncode == 0, result.stderr
+    journal_path = Path(result.stdout.rsplit("journal: ", 1)[1].strip())
+
+    days = ("20131007", "20131008", "20131009", "20131010", "20131011")
+    trades = {s: schema.concatenate([lean_reader.read_trade_ticks(lean_root, s, d) for d in days],
+                                    schema.TRADE) for s in symbols}
+    daily = {s: lean_reader.read_daily_bars(lean_reader.lean_path(lean_root, "trade", s, None,
+                                                                  "daily")) for s in symbols}
+
+    def ny_date(ts: int) -> dt.date:
+        return pd.Timestamp(int(ts), tz="UTC").tz_convert("America/New_York").date()
+
+    def top_gainer(t: int) -> tuple[str, ...]:
+        gaps = {}
+        for s in symbols:
+            before = trades[s][trades[s]["ts_event"] < t]
+            clean = before[(before["flags"] & schema.TradeFlag.SUSPICIOUS) == 0]
+            bars = daily[s]
+            ended = bars[(bars["ts_end"] <= t) & np.array(
+                [ny_date(b + 12 * 3600 * 10**9) < ny_date(t) for b in bars["ts_event"]])]
+            if len(clean) and len(ended):
+                gaps[s] = float(clean["price"][-1]) / float(ended["close"][-1]) - 1
+        return tuple(sorted(gaps, key=lambda s: (-gaps[s], s))[:1])
+
+    with Journal(journal_path, readonly=True) as journal:
+        changes = list(journal.records("universe"))
+        intents = list(journal.records("intent"))
+        assert len(changes) > 5 and len({tuple(c.data["universe"]) for c in changes}) == 4  # () first
+        for change in changes:
+            assert change.ts_event % (interval * 10**9) == 0  # at a scan time
+            kept = set(change.data.get("kept", ()))
+            ranked = tuple(s for s in change.data["universe"] if s not in kept)
+            assert ranked == top_gainer(change.ts_event), change
+        assert intents
+        for intent in intents:
+            assert intent.symbol in (journal.universe_at(intent.ts_event) or []), intent

@@ -83,6 +83,24 @@ def test_a_clock_log_keeps_its_ticks_drops_a_line_cut_by_a_crash_and_rejects_a_d
     assert ClockLog.entries(tmp_path / "nowhere") == []
 
 
+@pytest.mark.parametrize(("line", "problem"), [
+    ('{"after": 12, "changes": 1, "now": 300}', "its time 300 is not after the previous tick's 300"),
+    ('{"after": 12, "changes": 1, "now": 200}', "its time 200 is not after"),
+    ('{"after": 9, "changes": 1, "now": 400}', "after 9 events, the previous tick after 10"),
+    ('{"after": 12, "changes": 0, "now": 400}', "after 0 universe changes"),
+])
+def test_a_clock_log_whose_ticks_go_backwards_is_refused_naming_the_line(
+        tmp_path: Path, line: str, problem: str) -> None:
+    good = '{"after": 1, "changes": 0, "now": 100}\n{"after": 10, "changes": 1, "now": 300}\n'
+    (tmp_path / "clock.jsonl").write_text(good + line + "\n")
+    with pytest.raises(DataError, match=r"clock.jsonl:3: clock tick out of order: ") as caught:
+        ClockLog.entries(tmp_path)
+    assert problem in str(caught.value) and "(line 2)" in str(caught.value)
+    # The same tick standing still or moving forward is fine.
+    (tmp_path / "clock.jsonl").write_text(good + '{"after": 10, "changes": 1, "now": 301}\n')
+    assert len(ClockLog.entries(tmp_path)) == 3
+
+
 # -- live: the simulator on loopback, the stream client, the pipeline and a market clock -----
 
 

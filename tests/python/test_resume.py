@@ -17,6 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tradecore.config import Config
 from tradecore.execution import OrderRequest
 from tradecore.execution.alpaca import AlpacaBroker
@@ -34,8 +36,8 @@ def tradecore(*args: str) -> list[str]:
     return [sys.executable, "-c", "import sys; from tradecore.cli import main; sys.exit(main())", *args]
 
 
-def start_sim() -> tuple[subprocess.Popen[str], dict[str, str], list[str]]:
-    sim = subprocess.Popen(tradecore("sim", "--port", "0", "--seed", "7", "--speed", "600"),
+def start_sim(*options: str) -> tuple[subprocess.Popen[str], dict[str, str], list[str]]:
+    sim = subprocess.Popen(tradecore("sim", "--port", "0", "--seed", "7", "--speed", "600", *options),
                            stdout=subprocess.PIPE, text=True)
     assert sim.stdout is not None
     urls: dict[str, str] = {}
@@ -158,6 +160,71 @@ def test_live_resumes_after_kill_9_with_nothing_acknowledged_lost(tmp_path: Path
         secret = KEYS["APCA_API_SECRET_KEY"].encode()
         assert not [p for p in runs.rglob("*") if p.is_file() and secret in p.read_bytes()]
         assert secret.decode() not in resumed.stdout + resumed.stderr + stderr
+    finally:
+        sim.terminate()
+        sim.communicate(timeout=30)
+
+
+def wait_for_working_entry(runs: Path, timeout: float = 90.0) -> tuple[Path, str]:
+    """The run's journal and client order id once it holds a buy order with no fill yet."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        for path in runs.glob("*/journal.sqlite"):
+            with Journal(path, readonly=True) as journal, contextlib.suppress(sqlite3.OperationalError):
+                filled = {r.data.get("client_order_id") for r in journal.records("fill")}
+                for order in journal.records("order"):
+                    if order.data["side"] == "BUY" and order.data["client_order_id"] not in filled:
+                        return path, order.data["client_order_id"]
+    raise AssertionError("no working entry order in time")
+
+
+def test_live_resumes_an_entry_order_working_at_the_kill_9_in_the_strategys_pending_entry(tmp_path: Path) -> None:
+    """premarket_momentum's entry (an extended-hours limit, held 10 simulated minutes by the
+    simulator before it reaches the market) is still working when the process is killed; the
+    resumed run's strategy waits on it in PENDING_ENTRY and its fill completes the entry."""
+    sim, urls, gappers = start_sim("--submit-latency", "600")
+    runs = tmp_path / "runs"
+    env = {**os.environ, **KEYS}
+    try:
+        config = tmp_path / "alpaca.toml"
+        config.write_text(
+            f'[market]\nprovider = "alpaca"\nstream_url = "{urls["stream"]}"\n'
+            f'rest_url = "{urls["rest"]}"\ntrading_url = "{urls["trading"]}"\n'
+            f'[scanner]\nkind = "fixed"\nsymbols = {json.dumps(gappers)}\n[strategy]\nname = "premarket_momentum"\n'
+            '[execution]\nbroker = "alpaca"\nflatten_on_exit = false\n')
+        log = tmp_path / "live.log"
+        with log.open("w") as output:
+            live = subprocess.Popen(tradecore("live", "--no-ui", "--config", str(config), "--runs-dir", str(runs)),
+                                    env=env, stdout=output, stderr=output)
+            try:
+                journal_path, entry_id = wait_for_working_entry(runs)
+            finally:
+                live.kill()  # SIGKILL while the entry is working
+                live.wait(timeout=30)
+        assert live.returncode == -9, log.read_text()
+        with Journal(journal_path, readonly=True) as journal:
+            (intent,) = [r for r in journal.records("intent") if r.data["side"] == "BUY"]
+            symbol = intent.symbol
+            assert intent.data["rule"] in ("break_premarket_high", "reclaim_vwap")
+
+        # 25 s at 600x: over four simulated hours, for the resting limit to fill.
+        resumed = subprocess.run(tradecore("live", "--no-ui", "--resume", "--duration", "25",
+                                           "--runs-dir", str(runs)),
+                                 env=env, check=False, capture_output=True, text=True, timeout=180)
+        assert resumed.returncode == 0, resumed.stderr
+        assert f"{symbol}: adopted: premarket_momentum waits on its entry order still working" in resumed.stdout
+        assert "journal fills equal the broker's" in resumed.stdout
+        with Journal(journal_path, readonly=True) as journal:
+            (adoption,) = [r for r in journal.records("adoption") if r.symbol == symbol]
+            assert adoption.data["adopted"] and adoption.data["details"]["quantity"] == 0
+            after = [r.data["rule"] for r in journal.records("transition", symbol=symbol, after_seq=adoption.seq)]
+            assert after[:2] == ["adopted_entry_pending", "entry_filled"], after
+            fills = [r for r in journal.records("fill", symbol=symbol, after_seq=adoption.seq)]
+            assert fills and fills[0].data["side"] == "BUY" and fills[0].data["client_order_id"] == entry_id
+            # No second entry was sent while the first one worked.
+            buys = [r for r in journal.records("order", symbol=symbol) if r.data["side"] == "BUY"]
+            assert [r.data["client_order_id"] for r in buys] == [entry_id]
     finally:
         sim.terminate()
         sim.communicate(timeout=30)
@@ -482,4 +549,97 @@ def test_an_exit_left_working_by_the_crashed_process_reports_to_the_adopting_str
 
     asyncio.run(fill_the_old_exit())
     assert strategy.state_names[strategy.state] == "FLAT" and strategy.position == 0
+    journal.close()
+
+
+def test_an_entry_left_working_by_the_crashed_process_is_awaited_by_the_strategy(tmp_path: Path) -> None:
+    """premarket_momentum waits in PENDING_ENTRY on the old process's entry order (partly filled
+    or not at all) instead of refusing it; the order's later fill completes the entry exactly as
+    it would have without the crash, and a cancel of an unfilled one returns it to FLAT. A
+    strategy without a pending-entry adoption (ema_cross) keeps the refusal and its reason."""
+    from tradecore.execution.broker import BrokerEvent, BrokerEventType, Order, OrderState
+    from tradecore.journal.journal import StrategyNames
+    from tradecore.resume import ResumeReport, adopt_position, restore_from_journal
+    from tradecore.session import RunState
+    from tradecore.strategies import (
+        EmaCross,
+        EmaCrossParams,
+        PremarketMomentum,
+        PremarketMomentumParams,
+    )
+
+    def crashed(path: Path, strategy: Any, rule: int, stop: float) -> Path:
+        """PART: 40 of 100 shares of the entry filled before the crash; NONE: nothing yet."""
+        names = StrategyNames.of(strategy)
+        intent_ts = OPEN + 2 * MINUTE
+        with Journal(path, synchronous="NORMAL") as journal:
+            for symbol in ("PART", "NONE"):
+                journal.intent(symbol, {"ts_event": intent_ts, "strategy_id": 0, "rule": rule, "side": "BUY",
+                                        "quantity": 100.0, "stop_price": stop, "reference_price": 5.28}, names)
+                journal.order(intent_ts, symbol, f"tcdead-{symbol}", side="BUY", quantity=100.0,
+                              client_order_id=f"tcdead-{symbol}", details={"reason": "", "intent": {
+                                  "strategy_id": 0, "rule": rule, "transition": 3, "ts_intent": intent_ts}})
+            journal.fill("PART", {"ts_event": OPEN + 3 * MINUTE, "side": "BUY", "price": 5.29, "quantity": 40.0},
+                         order_id="b-PART", client_order_id="tcdead-PART")
+        return path
+
+    def entry(symbol: str, filled: int) -> Order:
+        return Order(order_id=f"b-{symbol}", client_order_id=f"tcdead-{symbol}", symbol=symbol, side=Side.BUY,
+                     type=OrderType.LIMIT, qty=Decimal(100), filled_qty=Decimal(filled), limit_price=Decimal("5.35"),
+                     status=OrderState.PARTIALLY_FILLED if filled else OrderState.NEW)
+
+    def resume(path: Path, strategy: dict[str, Any]) -> tuple[RunState, dict[str, Any], Journal]:
+        journal = Journal(path, synchronous="NORMAL")
+        broker = AlpacaBroker(base_url="http://127.0.0.1:9", key_id="k", secret_key="s", stream=False)  # never called
+        state = RunState.create(Config().with_overrides(strategy=strategy), journal=journal, broker=broker,
+                                order_prefix="tcnew")
+        positions = restore_from_journal(journal, state.tracker, Decimal(100_000))
+        assert positions == {"PART": 40}
+        report = ResumeReport(positions={"PART": Decimal(40)}, open_orders=[entry("PART", 40), entry("NONE", 0)])
+        runners = {}
+        for symbol in report.symbols:
+            runners[symbol] = state.runner(symbol, state.make_engine(symbol))
+            adopt_position(state, runners[symbol], report, journal, OPEN + 5 * MINUTE)
+        return state, runners, journal
+
+    # A strategy without a pending entry refuses, with the reason, and stays FLAT.
+    ema = {"name": "ema_cross", "params": {"fast": 2, "slow": 3, "quantity": 100}}
+    state, runners, journal = resume(crashed(tmp_path / "ema.sqlite", EmaCross(EmaCrossParams(quantity=100)), 0, 0.0),
+                                     ema)
+    reasons = {r.symbol: r.data["reason"] for r in journal.records("adoption")}
+    assert reasons == dict.fromkeys(("PART", "NONE"), "ema_cross cannot wait on an entry order still working at "
+                                    "the broker: its fills would not reach the strategy")
+    assert all(r.engine.strategies[0].state == 0 and r.engine.strategies[0].position == 0 for r in runners.values())
+    journal.close()
+
+    path = crashed(tmp_path / "journal.sqlite", PremarketMomentum(PremarketMomentumParams(prior_close=4.0)), 2, 4.95)
+    state, runners, journal = resume(path, PM_STRATEGY)
+    records = {r.symbol: r.data for r in journal.records("adoption") if r.data["strategy"] and r.data["adopted"]}
+    assert set(records) == {"PART", "NONE"}, [r.data for r in journal.records("adoption")]
+    assert records["PART"]["details"]["entry_orders"] == ["b-PART"]
+    assert "40 shares filled so far" in records["PART"]["reason"]
+    part, none = (runners[s].engine.strategies[0] for s in ("PART", "NONE"))
+    assert part.state_names[part.state] == "PENDING_ENTRY" and part.position == 40
+    assert none.state_names[none.state] == "PENDING_ENTRY" and none.position == 0
+
+    async def the_old_orders_report() -> None:
+        done = entry("PART", 100).evolve(status=OrderState.FILLED)
+        canceled = entry("NONE", 0).evolve(status=OrderState.CANCELED)
+        state.execution.on_broker_event(BrokerEvent(type=BrokerEventType.FILL, order=done,
+                                                    ts_event=OPEN + 6 * MINUTE, fill_qty=Decimal(60),
+                                                    fill_price=Decimal("5.34")))
+        state.execution.on_broker_event(BrokerEvent(type=BrokerEventType.CANCELED, order=canceled,
+                                                    ts_event=OPEN + 6 * MINUTE))
+        for symbol in ("PART", "NONE"):
+            await state.execution.deliver(symbol)  # type: ignore[attr-defined]
+
+    asyncio.run(the_old_orders_report())
+    journal.flush()
+    assert part.state_names[part.state] == "LONG" and part.position == 100
+    assert part.entry_price == pytest.approx((40 * 5.29 + 60 * 5.34) / 100)  # both parts of the entry
+    assert part.stop == 4.95
+    assert none.state_names[none.state] == "FLAT" and none.position == 0
+    rules = {s: [r.data["rule"] for r in journal.records("transition", symbol=s)] for s in ("PART", "NONE")}
+    assert rules == {"PART": ["adopted_entry_pending", "entry_filled"],
+                     "NONE": ["adopted_entry_pending", "entry_canceled"]}
     journal.close()

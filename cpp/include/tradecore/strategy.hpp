@@ -104,6 +104,9 @@ struct Adoption {
   double stop_price = 0.0;     ///< protective stop of the intent that opened it (0 = unknown)
   double highest = 0.0;        ///< highest high since the entry, from history (0 = unknown)
   bool exit_pending = false;   ///< an exit order is still working at the broker
+  /// The entry order is still working at the broker: `quantity` is what it filled so far (0 if
+  /// nothing, with no average price); its later fills and final update report to the strategy.
+  bool entry_pending = false;
 };
 
 /// Whether a strategy took a restored position over, and why (or why not) in plain words.
@@ -136,11 +139,17 @@ class Strategy {
   virtual void reset();
 
   /// Take over a restored position: a FLAT strategy moves to its in-position state (or its
-  /// pending exit when an exit order is still working) with the levels it would have had, firing
-  /// a Resume transition; or refuses with the reason. Only from the initial state. Throws
-  /// DataError on a non-finite or zero quantity or a non-positive price, StrategyError when
-  /// on_adopt says it adopted but left the strategy in its initial state.
+  /// pending exit when an exit order is still working, or its pending entry when the entry order
+  /// is, if adopts_working_entry()) with the levels it would have had, firing a Resume
+  /// transition; or refuses with the reason. Only from the initial state. Throws DataError on a
+  /// non-finite quantity, a zero one (unless an entry is pending) or a non-positive price for
+  /// shares held, or both an entry and an exit pending; StrategyError when on_adopt says it
+  /// adopted but left the strategy in its initial state.
   AdoptResult adopt(const Adoption& position, StrategyOutput& out);
+  /// True if on_adopt can wait on an entry order still working (Adoption::entry_pending) in a
+  /// pending-entry state, so its fills are handled as without the crash; adopt() refuses such a
+  /// position for the others.
+  virtual bool adopts_working_entry() const { return false; }
 
   const std::string& name() const noexcept { return name_; }
   const std::vector<std::string>& states() const noexcept { return states_; }

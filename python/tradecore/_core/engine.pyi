@@ -482,6 +482,9 @@ class Adoption:
     def average_price(self) -> float:
         ...
     @property
+    def entry_pending(self) -> bool:
+        ...
+    @property
     def entry_ts(self) -> int:
         ...
     @property
@@ -666,7 +669,7 @@ class SymbolEngine:
         ...
     def add_strategy(self, strategy: Strategy) -> int:
         ...
-    def adopt(self, *, strategy_id: typing.SupportsInt | typing.SupportsIndex, quantity: typing.SupportsFloat | typing.SupportsIndex, average_price: typing.SupportsFloat | typing.SupportsIndex, entry_ts: typing.SupportsInt | typing.SupportsIndex, now: typing.SupportsInt | typing.SupportsIndex, stop_price: typing.SupportsFloat | typing.SupportsIndex = 0.0, highest: typing.SupportsFloat | typing.SupportsIndex = 0.0, exit_pending: bool = False) -> AdoptResult:
+    def adopt(self, *, strategy_id: typing.SupportsInt | typing.SupportsIndex, quantity: typing.SupportsFloat | typing.SupportsIndex, average_price: typing.SupportsFloat | typing.SupportsIndex, entry_ts: typing.SupportsInt | typing.SupportsIndex, now: typing.SupportsInt | typing.SupportsIndex, stop_price: typing.SupportsFloat | typing.SupportsIndex = 0.0, highest: typing.SupportsFloat | typing.SupportsIndex = 0.0, exit_pending: bool = False, entry_pending: bool = False) -> AdoptResult:
         """
         Offer a position restored by a resume to a strategy; its Resume transition is in the output.
         """

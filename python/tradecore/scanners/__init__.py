@@ -14,7 +14,13 @@ from tradecore.scanners.enrichment import (
 from tradecore.scanners.filters import ScanFilters
 from tradecore.scanners.fixed import FixedScanner
 from tradecore.scanners.inputs import Candidate, MarketInputs, MarketStateInputs, SnapshotInputs
-from tradecore.scanners.point_in_time import PointInTimeInputs, RecordedScanner, replay_scans
+from tradecore.scanners.point_in_time import (
+    PointInTimeInputs,
+    RecordedScanner,
+    ReplayReferences,
+    ScanningReplay,
+    replay_scans,
+)
 from tradecore.scanners.premarket import PremarketScanner
 from tradecore.scanners.top_gainers import TopGainersScanner, movers_inputs
 
@@ -31,11 +37,13 @@ __all__ = [
     "RecordedScanner",
     "Reference",
     "ReferenceProvider",
+    "ReplayReferences",
     "RestError",
     "RestReferences",
     "ScanFilters",
     "ScanRow",
     "Scanner",
+    "ScanningReplay",
     "SnapshotInputs",
     "StaticReferences",
     "TopGainersScanner",

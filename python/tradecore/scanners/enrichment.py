@@ -16,6 +16,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import datetime as dt
+import math
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -52,8 +53,8 @@ class Reference:
     symbol: str
     asset_type: str = "common"
     exchange: str | None = None
-    shares_outstanding: int | None = None
-    float_shares: int | None = None
+    shares_outstanding: float | None = None
+    float_shares: float | None = None
     prior_close: float | None = None
     average_volume: float | None = None
     tradable: bool = True
@@ -114,8 +115,12 @@ class MarketReferences(ReferenceProvider):
         return found
 
 
-def _int(value: object) -> int | None:
-    return None if value in (None, "") else int(float(value))  # type: ignore[arg-type]
+def _shares(value: object) -> float | None:
+    """A share count as given: whole when finite; NaN or inf kept for the filters to name."""
+    if value in (None, ""):
+        return None
+    number = float(value)  # type: ignore[arg-type]
+    return int(number) if math.isfinite(number) else number
 
 
 class RestReferences(ReferenceProvider):
@@ -160,7 +165,7 @@ class RestReferences(ReferenceProvider):
             prior = asset.get("prior_close")
             found[symbol] = Reference(
                 symbol, kind.lower(), asset.get("exchange"),
-                _int(asset.get("shares_outstanding")), _int(asset.get("float_shares")),
+                _shares(asset.get("shares_outstanding")), _shares(asset.get("float_shares")),
                 None if prior is None else float(prior), averages.get(symbol),
                 bool(asset.get("tradable", True)),
             )

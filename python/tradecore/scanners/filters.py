@@ -7,11 +7,18 @@ A symbol is judged in two steps: :meth:`ScanFilters.market_reasons` on its marke
 the names of the filters failed (``ScanRow.reasons``): ``deny``, ``halted``, ``price``,
 ``premarket_volume``, ``gap``, an excluded asset type (``etf``, ``warrant``, ...),
 ``not_tradable``, ``float``, ``relative_volume``.
+
+A number a filter reads that is NaN, infinite or negative (a damaged feed or reference record)
+fails that filter whatever its bounds, with the value's name and the damage as the reason:
+``price:nan``, ``volume:negative``, ``prior_close:inf``, ``float_shares:nan``,
+``relative_volume:nan``. Comparisons with NaN are all false, so without this a NaN would pass
+every bound.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +32,18 @@ __all__ = ["ScanFilters"]
 
 def _outside(value: float, low: float | None, high: float | None) -> bool:
     return (low is not None and value < low) or (high is not None and value > high)
+
+
+def damaged(name: str, value: float | None) -> str | None:
+    """``name:nan``, ``name:inf`` or ``name:negative`` if ``value`` cannot be judged; else None
+    (None, unknown, is left to the filter)."""
+    if value is None:
+        return None
+    if math.isnan(value):
+        return f"{name}:nan"
+    if math.isinf(value):
+        return f"{name}:inf"
+    return f"{name}:negative" if value < 0 else None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -106,6 +125,14 @@ class ScanFilters:
         """True if a change vs the prior close [%] is outside the gap band."""
         return _outside(gap_percent, self.min_gap_percent, self.max_gap_percent)
 
+    def gap_reasons(self, price: float, prior_close: float) -> list[str]:
+        """The gap filter on a price and a known prior close [$]: ``gap``, or the prior close's
+        damage (the price's is :meth:`market_reasons`')."""
+        bad = damaged("prior_close", prior_close)
+        if bad:
+            return [bad]
+        return ["gap"] if self.outside_gap((price / prior_close - 1) * 100) else []
+
     def market_reasons(self, candidate: Candidate) -> list[str]:
         """The market filters ``candidate`` fails (the gap only if its prior close is known)."""
         c = candidate
@@ -114,12 +141,18 @@ class ScanFilters:
             reasons.append("deny")
         if self.exclude_halted and c.halted:
             reasons.append("halted")
-        if _outside(c.price, self.min_price, self.max_price):
+        bad_price = damaged("price", c.price)
+        if bad_price:
+            reasons.append(bad_price)
+        elif _outside(c.price, self.min_price, self.max_price):
             reasons.append("price")
-        if c.volume < self.min_premarket_volume:
+        bad_volume = damaged("volume", c.volume)
+        if bad_volume:
+            reasons.append(bad_volume)
+        elif c.volume < self.min_premarket_volume:
             reasons.append("premarket_volume")
-        if c.prior_close and self.outside_gap((c.price / c.prior_close - 1) * 100):
-            reasons.append("gap")
+        if c.prior_close and not bad_price:
+            reasons.extend(self.gap_reasons(c.price, c.prior_close))
         return reasons
 
     def reference_reasons(self, reference: Reference, relative_volume: float | None) -> list[str]:
@@ -129,10 +162,13 @@ class ScanFilters:
             reasons.append(reference.asset_type)
         if not reference.tradable:
             reasons.append("not_tradable")
-        if self.max_float is not None and (reference.float_shares is None
-                                           or reference.float_shares > self.max_float):
-            reasons.append("float")
-        if self.min_relative_volume is not None and (
-                relative_volume is None or relative_volume < self.min_relative_volume):
-            reasons.append("relative_volume")
+        if self.max_float is not None:
+            shares = reference.float_shares
+            bad = damaged("float_shares", shares)
+            if bad or shares is None or shares > self.max_float:
+                reasons.append(bad or "float")
+        if self.min_relative_volume is not None:
+            bad = damaged("relative_volume", relative_volume)
+            if bad or relative_volume is None or relative_volume < self.min_relative_volume:
+                reasons.append(bad or "relative_volume")
         return reasons

@@ -9,8 +9,15 @@ it has ended (its ``ts_end``) before the scan time and only if dated before the 
 date. Warm-up daily bars come from :meth:`ReplayStream.history`, which returns only bars that
 ended before a given time.
 
-:func:`replay_scans` drives a replay and a scanner together: it splits the replay's batches at
-each scan time, so the scan at *t* has seen every event before *t* and none at or after it.
+:class:`ScanningReplay` drives a replay and a scanner together: it splits the replay's batches
+at each scan time, so the scan at *t* has seen every event before *t* and none at or after it,
+and hands each scan's universe change on (``tradecore backtest --scanner``: to the strategy
+manager) before any event at or after *t* goes out. :func:`replay_scans` runs one to the end.
+
+:class:`ReplayReferences` is the reference data a replay has: the average daily volume from its
+daily bars (point in time, as the prior close). Market-data files carry no asset types, floats
+or share counts: every symbol counts as ``common`` with an unknown float (a ``max_float`` filter
+fails them all).
 
 :class:`RecordedScanner` replays the universe changes recorded in a journal instead (the
 universe in force at the clock's time), for replaying a live session's universe exactly.
@@ -18,7 +25,7 @@ universe in force at the clock's time), for replaying a live session's universe 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,16 +33,19 @@ import numpy as np
 import pandas as pd
 
 from tradecore import schema
+from tradecore.errors import ConfigError
 from tradecore.scanners.base import Scanner, ScanRow, UniverseChange
+from tradecore.scanners.enrichment import Reference, ReferenceProvider
 from tradecore.scanners.inputs import Candidate, MarketInputs, day_start
-from tradecore.streams.base import EventBatch, EventKind
+from tradecore.streams.base import EventBatch, EventKind, MarketDataStream
 from tradecore.streams.replay import merge_time
 
 if TYPE_CHECKING:
     from tradecore.journal import Journal
     from tradecore.streams.replay import ReplayStream
 
-__all__ = ["PointInTimeInputs", "RecordedScanner", "replay_scans"]
+__all__ = ["PointInTimeInputs", "RecordedScanner", "ReplayReferences", "ScanningReplay",
+           "replay_scans"]
 
 _NEW_YORK = "America/New_York"
 
@@ -51,7 +61,7 @@ class _Symbol:
     day_start: int = 0
     volume: float = 0.0
     halted: bool = False
-    daily: list[tuple[int, int, float]] | None = None  # (ts_event, ts_end, close)
+    daily: list[tuple[int, int, float, float]] | None = None  # (ts_event, ts_end, close, volume)
 
 
 class PointInTimeInputs(MarketInputs):
@@ -76,7 +86,7 @@ class PointInTimeInputs(MarketInputs):
         daily = self._of(symbol.upper()).daily
         assert daily is not None
         daily.extend(zip(bars["ts_event"].tolist(), bars["ts_end"].tolist(),
-                         bars["close"].tolist(), strict=True))
+                         bars["close"].tolist(), bars["volume"].tolist(), strict=True))
         daily.sort()
 
     def feed(self, batch: EventBatch) -> None:
@@ -107,17 +117,24 @@ class PointInTimeInputs(MarketInputs):
             state.halted = int(events["state"][-1]) in (schema.TradingState.HALTED,
                                                         schema.TradingState.PAUSED)
 
-    def prior_close(self, symbol: str, now: int | None = None) -> float | None:
-        """Close of the latest daily bar ended by ``now`` and dated before ``now``'s date."""
-        now = self.now if now is None else now
+    def _past_days(self, symbol: str, now: int) -> list[tuple[int, int, float, float]]:
+        """The daily bars ended by ``now`` and dated before ``now``'s New York date."""
         state = self._state.get(symbol.upper())
         if state is None or not state.daily:
-            return None
+            return []
         today = _ny_date_ns(now)
-        for ts_event, ts_end, close in reversed(state.daily):
-            if ts_end <= now and _ny_date_ns(ts_event + 12 * 3600 * 10**9) < today:
-                return close
-        return None
+        return [bar for bar in state.daily
+                if bar[1] <= now and _ny_date_ns(bar[0] + 12 * 3600 * 10**9) < today]
+
+    def prior_close(self, symbol: str, now: int | None = None) -> float | None:
+        """Close of the latest daily bar ended by ``now`` and dated before ``now``'s date."""
+        past = self._past_days(symbol, self.now if now is None else now)
+        return past[-1][2] if past else None
+
+    def average_volume(self, symbol: str, days: int = 10, now: int | None = None) -> float | None:
+        """Mean volume of the last ``days`` daily bars counted as :meth:`prior_close` counts them."""
+        past = self._past_days(symbol, self.now if now is None else now)[-days:]
+        return sum(bar[3] for bar in past) / len(past) if past else None
 
     async def candidates(self) -> list[Candidate]:
         found = []
@@ -142,6 +159,82 @@ def _split(batch: EventBatch, before: int) -> tuple[EventBatch, EventBatch | Non
             EventBatch(batch.kind, batch.symbol, batch.events[cut:]))
 
 
+class ScanningReplay(MarketDataStream):
+    """A replay that scans as it goes (see the module docstring).
+
+    Scans run at the given ``times`` (ns UTC), or every ``every_ns`` of replay time: before an
+    event at or past the next interval boundary, one scan at the latest boundary at or before
+    it (one scan stands for a silent stretch's boundaries, as clock ticks do). Each scan's
+    change is kept in :attr:`changes` and awaited in ``on_scan``.
+
+    As the strategy manager's stream: subscribing adds candidates to the replay; unsubscribing
+    does nothing, since the scanner reads every candidate all along (the manager stops routing a
+    stopped symbol's events itself).
+    """
+
+    def __init__(self, stream: ReplayStream, inputs: PointInTimeInputs, scanner: Scanner, *,
+                 times: Iterable[int] = (), every_ns: int = 0,
+                 on_scan: Callable[[UniverseChange], Awaitable[object]] | None = None) -> None:
+        self.stream = stream
+        self.inputs = inputs
+        self.scanner = scanner
+        self._pending = sorted(int(t) for t in times)
+        if self._pending and every_ns:
+            raise ConfigError("a scanning replay scans at given times or at an interval, not both")
+        self.every_ns = every_ns
+        self.on_scan = on_scan
+        self.changes: list[UniverseChange] = []
+        self._last: int | None = None
+
+    async def subscribe(self, symbols: Iterable[str]) -> None:
+        await self.stream.subscribe(symbols)
+
+    async def unsubscribe(self, symbols: Iterable[str]) -> None:
+        """Nothing: the scanner still reads them."""
+
+    @property
+    def subscribed(self) -> frozenset[str]:
+        return self.stream.subscribed
+
+    async def close(self) -> None:
+        await self.stream.close()
+
+    def _next(self) -> int | None:
+        if self.every_ns:
+            return None if self._last is None else self._last + self.every_ns
+        return self._pending[0] if self._pending else None
+
+    async def _scan(self, at: int) -> None:
+        self.inputs.now = self._last = at
+        change = await self.scanner.update()
+        self.changes.append(change)
+        if self.on_scan is not None:
+            await self.on_scan(change)
+
+    async def _scan_until(self, ts: int | None) -> None:
+        """Run the scans due before an event at ``ts`` (None: the rest of the given times)."""
+        while self._pending and (ts is None or self._pending[0] <= ts):
+            await self._scan(self._pending.pop(0))
+        if self.every_ns and ts is not None:
+            boundary = ts - ts % self.every_ns
+            if self._last is None or boundary > self._last:
+                await self._scan(boundary)
+
+    def __aiter__(self) -> AsyncIterator[EventBatch]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[EventBatch]:
+        async for batch in self.stream:
+            rest: EventBatch | None = batch
+            while rest is not None and len(rest.events):
+                await self._scan_until(int(merge_time(rest.kind, rest.events[:1])[0]))
+                limit = self._next()
+                head, rest = _split(rest, limit) if limit is not None else (rest, None)
+                self.inputs.feed(head)
+                yield head
+        await self._scan_until(None)
+
+
 async def replay_scans(stream: ReplayStream, inputs: PointInTimeInputs, scanner: Scanner,
                        scan_times: Sequence[int], *, warm_up_days: int = 5,
                        on_batch: Any = None) -> list[UniverseChange]:
@@ -159,26 +252,25 @@ async def replay_scans(stream: ReplayStream, inputs: PointInTimeInputs, scanner:
         for symbol in symbols:
             inputs.seed_daily(symbol, stream.history(symbol, "daily", before=before,
                                                      count=warm_up_days))
-    await stream.subscribe(symbols)
-    changes: list[UniverseChange] = []
-    pending = list(times)
+    scanning = ScanningReplay(stream, inputs, scanner, times=times)
+    await scanning.subscribe(symbols)
+    async for batch in scanning:
+        if on_batch is not None:
+            on_batch(batch)
+    return scanning.changes
 
-    async def scan_until(limit: int | None) -> None:
-        while pending and (limit is None or pending[0] <= limit):
-            inputs.now = pending.pop(0)
-            changes.append(await scanner.update())
 
-    async for batch in stream:
-        rest: EventBatch | None = batch
-        while rest is not None and len(rest.events):
-            first = int(merge_time(rest.kind, rest.events[:1])[0])
-            await scan_until(first)
-            head, rest = _split(rest, pending[0]) if pending else (rest, None)
-            inputs.feed(head)
-            if on_batch is not None:
-                on_batch(head)
-    await scan_until(None)
-    return changes
+class ReplayReferences(ReferenceProvider):
+    """Reference data from a replay's daily bars (see the module docstring): the average daily
+    volume over ``average_days``, as of the inputs' scan time."""
+
+    def __init__(self, inputs: PointInTimeInputs, *, average_days: int = 10) -> None:
+        self.inputs = inputs
+        self.average_days = average_days
+
+    async def fetch(self, symbols: list[str]) -> dict[str, Reference]:
+        return {s: Reference(s, average_volume=self.inputs.average_volume(s, self.average_days))
+                for s in symbols}
 
 
 class RecordedScanner(Scanner):

@@ -16,6 +16,7 @@ Values (``ScanRow.values``): ``price`` [$], ``prior_close`` [$], ``gap_percent``
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 from tradecore.errors import ConfigError
@@ -80,11 +81,11 @@ class PremarketScanner(Scanner):
                     reasons.extend(f.reference_reasons(ref, relative))
                 elif needs_reference:
                     reasons.append("no_reference")
-                if gap is None:
+                if prior is None:
                     reasons.append("no_prior_close")
-                elif f.outside_gap(gap):
-                    reasons.append("gap")
-            rows.append((gap if gap is not None else float("-inf"),
+                else:
+                    reasons.extend(f.gap_reasons(c.price, prior))
+            rows.append((gap if gap is not None and math.isfinite(gap) else float("-inf"),
                          ScanRow(c.symbol, values, not reasons, tuple(reasons))))
         rows.sort(key=lambda item: (not item[1].passed, -item[0], item[1].symbol))
         ranked = [row for _, row in rows]

@@ -93,6 +93,7 @@ __all__ = [
     "PolygonProtocolError",
     "PolygonRequestError",
     "PolygonStream",
+    "environment_key",
     "timestamp_ns",
 ]
 
@@ -482,6 +483,16 @@ _PARSERS: dict[str, _Parser] = {
 # --------------------------------------------------------------------------------------------
 
 
+def environment_key() -> str:
+    """The API key from the environment (:data:`API_KEY_VARIABLES`); a :class:`ConfigError`
+    naming the variables when none is set."""
+    key = next((os.environ[v] for v in API_KEY_VARIABLES if os.environ.get(v)), None)
+    if not key:
+        raise ConfigError("Polygon API key missing: set MASSIVE_API_KEY (or POLYGON_API_KEY), "
+                          "or pass api_key=")
+    return key
+
+
 class PolygonStream(WebSocketStream):
     """Live Polygon/Massive stocks stream: trades, quotes, second and minute aggregates.
 
@@ -523,11 +534,7 @@ class PolygonStream(WebSocketStream):
         on_gap: Callable[[Gap], None] | None = None,
         latency: LatencyStats | None = None,
     ) -> None:
-        if api_key is None:
-            api_key = next((os.environ[v] for v in API_KEY_VARIABLES if os.environ.get(v)), None)
-        if not api_key:
-            raise ConfigError("Polygon API key missing: set MASSIVE_API_KEY (or POLYGON_API_KEY), "
-                              "or pass api_key=")
+        api_key = api_key or environment_key()
         super().__init__(
             url=url, decoder=PolygonDecoder(instruments=instruments), secrets=(api_key,),
             logger=logger, channels=channels, bad_input=bad_input,

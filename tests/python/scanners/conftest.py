@@ -64,6 +64,9 @@ class CoarseMarket:
         self.both["percent_change"] = (self.both["close"] / self.both["close_prior"] - 1) * 100
         self.history = {day: read_coarse(lean_root, day) for day in (history or [prior])}
         self.halted: set[str] = set()
+        # Damaged values served as they are (NaN, inf and negatives go out as JSON literals):
+        # symbol -> {"price" | "volume" | "prior_close" | "float_shares" | "history_volume": value}.
+        self.damage: dict[str, dict[str, float]] = {}
         self.requests: collections.Counter[str] = collections.Counter()
         self.url = ""
         self._runner: web.AppRunner | None = None
@@ -105,13 +108,19 @@ class CoarseMarket:
             if symbol not in self.today.index:
                 continue
             row = self.today.loc[symbol]
+            damage = self.damage.get(symbol, {})
             snapshot = {
-                "latestTrade": {"t": self._stamp(self.today_day, 9), "p": float(row["close"]),
+                "latestTrade": {"t": self._stamp(self.today_day, 9),
+                                "p": damage.get("price", float(row["close"])),
                                 "s": 100, "x": "V", "i": 1, "c": ["@"], "z": "C"},
                 "dailyBar": self._bar(self.today_day, row),
             }
+            if "volume" in damage:
+                snapshot["dailyBar"]["v"] = damage["volume"]  # type: ignore[index]
             if symbol in self.prior.index:
                 snapshot["prevDailyBar"] = self._bar(self.prior_day, self.prior.loc[symbol])
+                if "prior_close" in damage:
+                    snapshot["prevDailyBar"]["c"] = damage["prior_close"]  # type: ignore[index]
             body[symbol] = snapshot
         return web.json_response(body)
 
@@ -120,7 +129,9 @@ class CoarseMarket:
         for symbol in request.query["symbols"].split(","):
             for day, frame in sorted(self.history.items()):
                 if symbol in frame.index:
-                    found.setdefault(symbol, []).append(self._bar(day, frame.loc[symbol]))
+                    bar = self._bar(day, frame.loc[symbol])
+                    bar["v"] = self.damage.get(symbol, {}).get("history_volume", bar["v"])
+                    found.setdefault(symbol, []).append(bar)
         return web.json_response({"bars": found, "next_page_token": None})
 
     async def asset(self, request: web.Request) -> web.Response:
@@ -131,7 +142,8 @@ class CoarseMarket:
         return web.json_response({
             "symbol": symbol, "name": f"{symbol} Inc", "exchange": "NASDAQ",
             "class": "us_equity", "status": "active", "tradable": True,
-            "asset_type": asset_type(symbol), "float_shares": float_shares(row),
+            "asset_type": asset_type(symbol),
+            "float_shares": self.damage.get(symbol, {}).get("float_shares", float_shares(row)),
             "shares_outstanding": float_shares(row) * 2,
         })
 

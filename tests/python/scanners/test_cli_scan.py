@@ -67,3 +67,18 @@ async def test_scan_gainers_apply_the_same_filters_as_the_premarket_scan(
     assert all(row[volume].endswith("M") for row in active)  # at least 1,000,000 shares
     assert any(line.startswith(top) and "out: deny" in line for line in lines)
     assert any("out: premarket_volume" in line for line in lines)
+
+
+@pytest.mark.asyncio
+async def test_scan_reports_a_symbol_whose_price_is_nan(coarse_market: Any) -> None:
+    args = ("scan", "--url", coarse_market.url, "--min-gap", "0.5", "--max-price", "60",
+            "--top", "5", "--all")
+    code, out, err = await run_cli(*args)
+    assert code == 0, err
+    top = out.splitlines()[2].split()[0]
+    coarse_market.damage[top] = {"price": float("nan")}
+    code, out, err = await run_cli(*args)
+    assert code == 0, err
+    line = next(line for line in out.splitlines() if line.split()[0] == top)
+    assert line.split()[1] == "nan" and line.endswith("out: price:nan")
+    assert "5 active of" in out.splitlines()[0]  # the next symbol took its place

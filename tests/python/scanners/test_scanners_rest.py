@@ -247,3 +247,43 @@ def test_scan_filters_are_immutable_and_reject_unknown_fields() -> None:
         ScanFilters(exclude_types=frozenset({"bond"}))
     with pytest.raises(TypeError):
         ScanFilters(5.0)  # type: ignore[misc]
+
+
+@pytest.mark.asyncio
+async def test_a_damaged_number_fails_the_filter_that_reads_it_with_its_reason(
+        coarse_market: Any) -> None:
+    filters = ScanFilters(min_gap_percent=-100, min_price=1, max_price=1000,
+                          min_relative_volume=0.01, max_float=1e12, max_symbols=50)
+    async with MarketDataClient(coarse_market.url) as client:
+        clean, _, _ = premarket(client, filters)
+        await clean.update()
+        victims = clean.get_active_stock_list()[:6]
+        damages = [("price", float("nan"), "price:nan"),
+                   ("volume", -5.0, "volume:negative"),
+                   ("prior_close", float("inf"), "prior_close:inf"),
+                   ("prior_close", float("nan"), "prior_close:nan"),
+                   ("float_shares", float("nan"), "float_shares:nan"),
+                   ("history_volume", float("nan"), "relative_volume:nan")]
+        for symbol, (name, value, _) in zip(victims, damages, strict=True):
+            coarse_market.damage[symbol] = {name: value}
+        scanner, _, _ = premarket(client, filters)
+        await scanner.update()
+    rows = {r.symbol: r for r in scanner.rows}
+    for symbol, (_, _, reason) in zip(victims, damages, strict=True):
+        assert not rows[symbol].passed and rows[symbol].reasons == (reason,), symbol
+    # The others are judged as before: the next in rank take the victims' places.
+    passing = [r.symbol for r in clean.rows if r.passed or r.reasons == ("rank",)]
+    assert scanner.get_active_stock_list() == [s for s in passing if s not in victims][:50]
+
+
+@pytest.mark.asyncio
+async def test_a_damaged_number_fails_the_top_gainers_too(coarse_market: Any) -> None:
+    filters = ScanFilters(min_gap_percent=None, min_price=None, max_price=None,
+                          exclude_types=frozenset(), max_symbols=5)
+    async with MarketDataClient(coarse_market.url) as client:
+        top = (await TopGainersScanner(movers_inputs(client), None, filters).update()).universe
+        coarse_market.damage[top[0]] = {"price": float("inf")}
+        scanner = TopGainersScanner(movers_inputs(client), None, filters)
+        await scanner.update()
+    assert top[0] not in scanner.get_active_stock_list()
+    assert {r.symbol: r.reasons for r in scanner.rows}[top[0]] == ("price:inf",)

@@ -35,6 +35,11 @@
 ///                                                 its average price, the trail from the highest
 ///                                                 high since the entry, time stops from the entry
 ///   adopted_exit_pending FLAT -> PENDING_EXIT     resume: the same with an exit order working
+///   adopted_entry_pending FLAT -> PENDING_ENTRY   resume: the entry order is still working (the
+///                                                 shares it filled so far held, maybe none), with
+///                                                 the stop of its intent: its fills and final
+///                                                 update then fire entry_filled / entry_canceled
+///                                                 as they would have without the crash
 /// Exit intents are market sells with Sizing::ClosePosition.
 ///
 /// Units: prices and spread in dollars; gap, stop, target and trailing percentages in percent
@@ -126,6 +131,7 @@ class PremarketMomentum final : public Strategy {
     kCooldownOver,
     kAdopted,
     kAdoptedExitPending,
+    kAdoptedEntryPending,
   };
   enum Value : std::uint16_t {
     kClose,
@@ -189,6 +195,7 @@ class PremarketMomentum final : public Strategy {
   /// time_stop (LONG) and cooldown_over (COOLDOWN): the rules that only need the time.
   void check_clock(std::int64_t ts, double close, StrategyOutput& out);
   AdoptResult on_adopt(const Adoption& position, StrategyOutput& out) override;
+  bool adopts_working_entry() const override { return true; }
 
   PremarketMomentumParams params_;
   indicators::VWAP vwap_;
