@@ -52,6 +52,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mappin
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar
 
+import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
@@ -177,6 +178,9 @@ class RedactingAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
         elif any(m in text for m in self._markers) or any(s[:6] in text for s in self._secrets):
             text = text.split(" ", 1)[0] + " <redacted: may carry credentials>"
         self.logger.log(level, "%s", text, **kwargs)
+
+
+_ROUND_KINDS = frozenset({EventKind.TRADE, EventKind.QUOTE})  # what dispatch runs grouped
 
 
 class _SymbolQueue:
@@ -466,22 +470,15 @@ class WebSocketStream(MarketDataStream):
                 self._stats["events_delivered"] += len(part)
                 self._stats["batches_delivered"] += len(part.symbols) if isinstance(part, GroupedBatch) else 1
                 return part
+            if self._grouped and self._ready and self._take_round():
+                continue  # the round waits in _frames
             while self._ready:
                 item = self._ready.popleft()
                 if isinstance(item, BaseException):
                     raise item
-                queue = self._queues.get(item)
-                if queue is None or not queue.batches:
-                    if queue is not None:
-                        queue.scheduled = False
+                batch = self._pop_batch(item)
+                if batch is None:
                     continue
-                batch = queue.batches.popleft()
-                queue.pending -= len(batch)
-                if queue.batches:
-                    self._ready.append(item)
-                else:
-                    queue.scheduled = False
-                self._drained.set()
                 self._stats["batches_delivered"] += 1
                 self._stats["events_delivered"] += len(batch)
                 return batch
@@ -491,6 +488,56 @@ class WebSocketStream(MarketDataStream):
                 raise StopAsyncIteration
             self._wakeup.clear()
             await self._wakeup.wait()
+
+    def _pop_batch(self, symbol: str) -> EventBatch | None:
+        """The next queued batch of a ready ``symbol`` (None if it has none); the symbol is
+        scheduled again at the end of ``_ready`` while it has more."""
+        queue = self._queues.get(symbol)
+        if queue is None or not queue.batches:
+            if queue is not None:
+                queue.scheduled = False
+            return None
+        batch = queue.batches.popleft()
+        queue.pending -= len(batch)
+        if queue.batches:
+            self._ready.append(symbol)
+        else:
+            queue.scheduled = False
+        self._drained.set()
+        return batch
+
+    def _take_round(self) -> bool:
+        """Behind, for a parts() consumer: the next batch of every ready symbol at once, those of
+        one frame and kind joined as a :class:`GroupedBatch` (dispatched natively, as a frame is)
+        and queued in front of ``_frames``. A symbol gives one batch a round, so per-symbol order
+        stays arrival order. False if no symbol had a batch (or an error is next)."""
+        taken: dict[tuple[int, EventKind] | int, list[EventBatch]] = {}
+        for _ in range(len(self._ready)):
+            item = self._ready[0]
+            if isinstance(item, BaseException):
+                break  # raised once what was taken before it is delivered
+            self._ready.popleft()
+            batch = self._pop_batch(item)
+            if batch is None:
+                continue
+            received = batch.ts_received
+            joinable = (batch.kind in _ROUND_KINDS and received is not None and len(received)
+                        and received[0] == received[-1])
+            key = (int(received[0]), batch.kind) if joinable else len(taken)  # type: ignore[index]
+            taken.setdefault(key, []).append(batch)
+        parts: list[EventBatch | GroupedBatch] = []
+        for key, batches in taken.items():
+            if len(batches) == 1 or isinstance(key, int):
+                parts.extend(batches)
+                continue
+            ts_received, kind = key
+            lengths = np.fromiter((len(b) for b in batches), np.int64, len(batches))
+            parts.append(GroupedBatch(kind, np.concatenate([b.events for b in batches]),
+                                      np.concatenate(([0], np.cumsum(lengths))),
+                                      [b.symbol for b in batches], ts_received))
+        self._frames.extendleft(reversed(parts))
+        self._frame_events += sum(len(part) for part in parts)
+        return bool(parts)
 
     async def close(self) -> None:
         """Close the connection and end iteration; queued events are dropped. Idempotent."""

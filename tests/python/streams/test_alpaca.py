@@ -520,6 +520,40 @@ async def test_parts_hand_over_whole_frames_then_per_symbol_queues_when_behind(
 
 
 @pytest.mark.asyncio
+async def test_behind_a_parts_consumer_gets_each_frames_queued_trades_joined_again(
+    server: AlpacaTestServer, make_stream: MakeStream
+) -> None:
+    """Once behind, frames wait in the per-symbol queues; parts() then takes the next batch of
+    every ready symbol at once and joins those of one frame and kind into a GroupedBatch (run
+    natively), so catching up costs no more per event than keeping up."""
+    symbols = ["AAPL", "MSFT", "NVDA"]
+    stream = make_stream(queue_capacity=3, max_backlog=1_000)
+    await stream.subscribe(symbols)
+    parts = stream.parts()
+    first = asyncio.ensure_future(parts.__anext__())
+    frames = [[trade(s, T0 + 10 * k + j, 10.0, 1, trade_id=k) for j, s in enumerate(symbols)] for k in range(10)]
+    await server.publish(frames[0])
+    received = [await asyncio.wait_for(first, 5.0)]
+    for frame in frames[1:]:
+        await server.publish(frame)
+    await until(lambda: stream.stats.get("messages", 0) >= 30)
+    assert stream._ready  # noqa: SLF001 - the later frames wait per symbol
+
+    async def rest() -> None:
+        while stream._frames or stream._ready:  # noqa: SLF001
+            received.append(await parts.__anext__())
+
+    await asyncio.wait_for(rest(), 5.0)
+    await parts.aclose()
+    assert all(isinstance(p, GroupedBatch) and sorted(p.symbols) == symbols for p in received)
+    assert [int(p.events["trade_id"][0]) for p in received] == list(range(10))  # one frame each, in order
+    assert len({p.ts_received for p in received}) == 10  # each with its own frame's receive time
+    batches = [b for p in received for b in p.batches()]
+    for symbol in symbols:
+        assert list(rows(batches, EventKind.TRADE, symbol)["trade_id"]) == list(range(10))
+
+
+@pytest.mark.asyncio
 async def test_unsubscribe_drops_a_symbols_events_from_waiting_frames(
     server: AlpacaTestServer, make_stream: MakeStream
 ) -> None:
