@@ -22,6 +22,7 @@ import os
 import time
 from pathlib import Path
 from collections.abc import Callable, Coroutine, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,6 +217,11 @@ class PipelineExecution:
                                                        and not outcome.accepted):
                 self._tell_refused(runner, int(row["strategy_id"]), now)
 
+    def intent_step(self) -> AbstractContextManager[None]:
+        # One journal transaction: the paper venue never yields while routing, and nothing of the
+        # step leaves the process before it ends (Journal.transaction).
+        return self.journal.transaction() if self.journal is not None else nullcontext()
+
     def _tell_refused(self, runner: SymbolRunner, strategy_id: int, now: int) -> None:
         """An intent refused by the router or risk never becomes an order: tell the strategy
         that asked, as a rejected order, so it leaves PENDING_ENTRY / PENDING_EXIT instead of
@@ -243,8 +249,9 @@ class PipelineExecution:
             self.journal.transitions(runner.symbol, output["transitions"], names)
         if len(output["fills"]) or len(output["updates"]):
             assert isinstance(self.broker, EngineBroker)
-            self.broker.on_engine_output(runner.symbol, output["fills"], output["updates"])
-            return not self.pipeline.settle_now()
+            with self.intent_step():  # what one engine output did: one commit
+                self.broker.on_engine_output(runner.symbol, output["fills"], output["updates"])
+                return not self.pipeline.settle_now()
         return False
 
     async def settle(self) -> None:
@@ -293,6 +300,9 @@ class BrokerExecution(PipelineExecution):
         self.pending: dict[str, list[tuple[SymbolRunner, BrokerEvent]]] = {}
         self._engine_ids: dict[str, int] = {}  # broker order id -> the engine's integer id
         self._adopted: set[str] = set()  # broker ids of a crashed process's orders an engine owns
+
+    def intent_step(self) -> AbstractContextManager[None]:
+        return nullcontext()  # routing awaits the broker: each record commits as it is appended
 
     def on_broker_event(self, event: BrokerEvent) -> None:
         runner = self.runners.get(event.symbol)

@@ -126,7 +126,7 @@ class PaperBroker(Broker):
         self.now = max(self.now, int(events["ts_event"][-1]))
         out = self._translate(batch.symbol, fills, updates)
         if entry.last > 0:  # the book's float, not a Decimal snapshot built for every batch
-            self.tracker.mark(batch.symbol, price(entry.last))
+            self.tracker.mark(batch.symbol, entry.last)
         return out
 
     def on_clock(self, now: int) -> list[BrokerEvent]:

@@ -40,7 +40,7 @@ from tradecore.execution.events import (
     PositionChanged,
     RiskDecision,
 )
-from tradecore.execution.market import MarketBook, price
+from tradecore.execution.market import MarketBook
 from tradecore.execution.paper import PaperBroker
 from tradecore.execution.positions import PositionTracker
 from tradecore.execution.risk import RiskContext, RiskManager, TradingDay
@@ -170,7 +170,7 @@ class ExecutionPipeline:
         self._advance(entry.ts_event)
         marked = entry.last > 0 and self.tracker.qty(batch.symbol) != 0
         if marked:
-            self.tracker.mark(batch.symbol, price(entry.last))  # the snapshot's Decimal, without the snapshot
+            self.tracker.mark(batch.symbol, entry.last)  # the feed's float: a Decimal when read
         feed = getattr(self.broker, "on_batch", None)
         if feed is not None:
             feed(batch)
@@ -213,7 +213,7 @@ class ExecutionPipeline:
             symbol = marks.popleft()[1]
             last = self.market.last(symbol)
             if last > 0:
-                self.tracker.mark(symbol, price(last))
+                self.tracker.mark(symbol, last)
         ts = newest[index]
         self._advance(ts)
         advance = getattr(self.broker, "advance", None)

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from tradecore.execution.broker import BrokerEvent, Position
 from tradecore.execution.events import PositionChanged
+from tradecore.execution.market import price
 from tradecore.schema import Side
 
 __all__ = ["PositionTracker", "SymbolPosition"]
@@ -33,7 +34,23 @@ class SymbolPosition:
     lots: deque[list[Decimal]] = field(default_factory=deque)  # [signed shares, price]
     realized: Decimal = _ZERO
     commissions: Decimal = _ZERO
-    last_price: Decimal | None = None
+    # The mark: a feed's float is kept as given and made its Decimal only when a figure is read
+    # (a held symbol is marked by every trade; its figures are read far less often).
+    _mark: float = field(default=0.0, repr=False)  # the feed's price of the mark (0: none, or given as a Decimal)
+    _price: Decimal | None = field(default=None, repr=False)  # the mark as a Decimal (None: not made yet, or never marked)
+
+    @property
+    def last_price(self) -> Decimal | None:
+        """The price open shares are valued at (dollars; None: never marked)."""
+        if self._price is None and self._mark:
+            self._price = price(self._mark)
+        return self._price
+
+    def set_mark(self, last_price: Decimal | float | None) -> None:
+        if isinstance(last_price, float):
+            self._mark, self._price = last_price, None
+        else:
+            self._mark, self._price = 0.0, last_price
 
     @property
     def qty(self) -> Decimal:
@@ -108,7 +125,7 @@ class PositionTracker:
                 pos.lots.popleft()
         if remaining != 0:
             pos.lots.append([remaining, price])
-        pos.last_price = price
+        pos.set_mark(price)
         return PositionChanged(
             ts_event=ts_event, symbol=pos.symbol, qty=pos.qty, avg_entry_price=pos.avg_entry_price,
             realized_pl=pos.realized, unrealized_pl=pos.unrealized, commissions=pos.commissions,
@@ -122,9 +139,14 @@ class PositionTracker:
                             event.commission, ts_event=event.ts_event,
                             client_order_id=event.order.client_order_id)
 
-    def mark(self, symbol: str, last_price: Decimal) -> None:
-        """Set the price open shares of ``symbol`` are valued at (dollars)."""
-        self._position(symbol).last_price = last_price
+    def mark(self, symbol: str, last_price: Decimal | float) -> None:
+        """Set the price open shares of ``symbol`` are valued at (dollars). A float (a feed's
+        price) stands for the Decimal :func:`~tradecore.execution.market.price` makes of it."""
+        if isinstance(last_price, float):
+            pos = self._symbols.get(symbol)
+            if pos is not None and pos._mark == last_price:
+                return  # the same price again: nothing to re-value
+        self._position(symbol).set_mark(last_price)
 
     def load(self, cash: Decimal, positions: list[Position]) -> None:
         """Start from a broker's figures: ``cash`` dollars and its open positions.
@@ -142,7 +164,7 @@ class PositionTracker:
                 continue
             state = self._position(position.symbol)
             state.lots.append([position.qty, position.avg_entry_price])
-            state.last_price = position.current_price
+            state.set_mark(position.current_price)
         self.start_day()
 
     def start_day(self) -> None:

@@ -35,6 +35,13 @@ Commit policy
   append), when ``batch_size`` are buffered, at the next acknowledged record (written first, in
   the same transaction, so ``seq`` is always append order), on :meth:`Journal.flush` and on
   :meth:`Journal.close`. A crash loses at most the unflushed buffer of these kinds.
+- Inside :meth:`Journal.transaction`, acknowledged kinds wait with the buffer too, and all that
+  was appended is committed in one transaction when the (outermost) block ends. The caller
+  promises to acknowledge none of it before then, and not to yield to the event loop inside
+  (another task would see, or append to, records not yet committed). The paper venue's intent
+  step is one: its intent, risk decision, order, order updates, fill and position are one
+  commit, since nothing of it leaves the process before the block ends (the simulated venue
+  lives and dies with the process: a crash loses the whole step, never a part of it).
 
 Durability
 ----------
@@ -55,6 +62,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -275,6 +283,8 @@ class Journal:
             )
         self._buffer: list[tuple[str, int, int, str | None, str | None, str]] = []
         self._buffer_since = 0
+        self._depth = 0  # transaction() blocks open
+        self._held = False  # an acknowledged record waits in the buffer for the block's end
         self._closed = False
         self.stats = {"commits": 0, "records": 0}
 
@@ -302,6 +312,18 @@ class Journal:
         if self._buffer:
             self._commit([])
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Commit every record appended inside in one transaction when the block ends (see the
+        module docstring for what the caller promises). Blocks nest: the outermost commits."""
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if not self._depth and self._held:
+                self._commit([])
+
     # -- writing ----------------------------------------------------------------------------
 
     def _commit(self, rows: list[tuple[str, int, int, str | None, str | None, str]]) -> int:
@@ -309,6 +331,7 @@ class Journal:
             raise ConfigError(f"journal {self.path} is {'closed' if self._closed else 'read-only'}")
         rows = self._buffer + rows
         self._buffer = []
+        self._held = False
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -351,10 +374,11 @@ class Journal:
             None if order_id is None else str(order_id),
             json.dumps(_plain(data), allow_nan=True, separators=(",", ":")),
         )
-        if kind in BATCHED_KINDS:
+        if kind in BATCHED_KINDS or self._depth:
             if not self._buffer:
                 self._buffer_since = now
             self._buffer.append(row)
+            self._held = self._held or kind not in BATCHED_KINDS
             if len(self._buffer) >= self.batch_size or now - self._buffer_since >= self.flush_interval_ns:
                 self._commit([])
             return None
