@@ -208,8 +208,9 @@ class PipelineExecution:
             self.intents += 1
             if self.journal is not None:
                 self.journal.intent(runner.symbol, row, self._names(runner, int(row["strategy_id"])))
-            self.bus.publish("intent", runner.symbol, intent.ts_event, side=intent.side.name,
-                             sizing=intent.sizing.name, quantity=float(intent.quantity))
+            if self.bus.wants("intent"):
+                self.bus.publish("intent", runner.symbol, intent.ts_event, side=intent.side.name,
+                                 sizing=intent.sizing.name, quantity=float(intent.quantity))
             outcome = await self.pipeline.submit_intent(intent, now=now)
             if self.latency is not None:  # from the engine's decision, waiting to be routed included
                 self.latency.add("intent_to_ack", time.time_ns() - runner.intent_at)

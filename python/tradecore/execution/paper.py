@@ -264,6 +264,8 @@ class PaperBroker(Broker):
 
     def _translate(self, symbol: str, fills: np.ndarray, updates: np.ndarray) -> list[BrokerEvent]:
         """Turn the simulator's output into broker events, in the order it happened."""
+        if not len(updates):  # every fill comes with its update
+            return []
         pending_fills: dict[int, list[Any]] = {}
         for fill in fills.tolist():  # the simulator appends each fill just before its update
             pending_fills.setdefault(fill[1], []).append(fill)

@@ -19,6 +19,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from decimal import Decimal
 
 import numpy as np
@@ -62,20 +63,25 @@ class _Computed(Mapping[str, Decimal]):
 
     __slots__ = ("_keys", "_known", "_value")
 
-    def __init__(self, keys: Callable[[], set[str]], value: Callable[[str], Decimal | None]) -> None:
+    def __init__(self, keys: Callable[[], AbstractSet[str]], value: Callable[[str], Decimal | None]) -> None:
         self._keys, self._value = keys, value
-        self._known: set[str] | None = None
+        self._known: AbstractSet[str] | None = None
 
-    def _key_set(self) -> set[str]:
+    def _key_set(self) -> AbstractSet[str]:
         if self._known is None:
             self._known = self._keys()
         return self._known
 
     def __getitem__(self, key: str) -> Decimal:
-        found = self._value(key) if key in self._key_set() else None
+        found = self.get(key)
         if found is None:
             raise KeyError(key)
         return found
+
+    def get(self, key: str, default: Decimal | None = None) -> Decimal | None:  # type: ignore[override]
+        # Without the KeyError Mapping.get goes through: risk asks for absent symbols at every entry.
+        found = self._value(key) if key in self._key_set() else None
+        return default if found is None else found
 
     def __iter__(self) -> Iterator[str]:
         return (key for key in sorted(self._key_set()) if self._value(key) is not None)
@@ -201,8 +207,8 @@ class ExecutionPipeline:
         sizing, risk) sees what it would batch by batch."""
         times = np.zeros(len(group.symbols), np.int64)
         times[indices] = self.market.update_grouped(group, indices)
-        holds = self.tracker.holds
-        marks = deque((i, group.symbols[i]) for i in indices if holds(group.symbols[i]))
+        held, symbols = self.tracker.held, group.symbols
+        marks = deque((i, symbols[i]) for i in indices if symbols[i] in held)
         self._frame = (np.maximum.accumulate(times).tolist(), marks)
 
     def reach(self, index: int) -> None:
@@ -233,7 +239,7 @@ class ExecutionPipeline:
         if self.risk.limits.daily_loss_limit is None or self.risk.tripped is not None:
             return None  # nothing to check: no PnL to compute (it re-values positions)
         return self.risk.update_pnl(self.tracker.daily_pnl(), now=self.now,
-                                    positions=_Computed(lambda: set(self.tracker.open_symbols()), self.tracker.qty))
+                                    positions=_Computed(lambda: set(self.tracker.held), self.tracker.qty))
 
     async def flatten(self, *, reason: str) -> None:
         """Cancel every open order and close every position (the kill switch's actions)."""
@@ -275,19 +281,22 @@ class ExecutionPipeline:
             self.risk.reset_kill_switch(now=now, reason=f"new trading day {day}")
 
     def context(self, symbol: str) -> RiskContext:
-        """The risk context of an order for ``symbol`` now."""
+        """The risk context of an order for ``symbol`` now (its ``daily_pnl`` is 0 without a
+        daily loss limit, the only rule that reads it)."""
         open_orders: dict[str, Decimal] = {}
         for order_id, leaves in self._open.items():
             if order_id in self._canceling:
                 continue
             sym = self._open_symbol[order_id]
             open_orders[sym] = open_orders.get(sym, Decimal(0)) + leaves
-        held = set(self.tracker.open_symbols())
+        tracker = self.tracker
         # Read when a rule asks (most need the order's own symbol): with hundreds of positions
         # held, computing every share count and mark cost each intent hundreds of microseconds.
-        return RiskContext(positions=_Computed(lambda: held, self.tracker.qty),
-                           open_orders=open_orders, marks=_Computed(lambda: held | {symbol}, self.market.reference),
-                           market=self.market.get(symbol), daily_pnl=self.tracker.daily_pnl(), now=self.now)
+        # The daily PnL too: it re-values every position marked since it was last read.
+        daily_pnl = tracker.daily_pnl() if self.risk.limits.daily_loss_limit is not None else Decimal(0)
+        return RiskContext(positions=_Computed(lambda: tracker.held, tracker.qty),  # read now: no copy
+                           open_orders=open_orders, marks=_Computed(lambda: tracker.held | {symbol}, self.market.reference),
+                           market=self.market.get(symbol), daily_pnl=daily_pnl, now=self.now)
 
     async def _check_and_send(self, routed: OrderRouted) -> RiskDecision:
         order = routed.order

@@ -12,6 +12,7 @@ Identity (tested): ``equity - starting_cash == realized + unrealized - commissio
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -91,6 +92,7 @@ class PositionTracker:
         self.starting_cash = Decimal(starting_cash)
         self.cash = self.starting_cash
         self._symbols: dict[str, SymbolPosition] = {}
+        self._held: set[str] = set()  # symbols with lots (risk asks at every order: no scan of every symbol)
         self._day_start_equity = self.starting_cash
         # Equity is read for every mark of a held symbol (the kill switch): the sum of market
         # values is kept up to date by re-valuing only the symbols touched since the last read.
@@ -125,6 +127,10 @@ class PositionTracker:
                 pos.lots.popleft()
         if remaining != 0:
             pos.lots.append([remaining, price])
+        if pos.lots:
+            self._held.add(pos.symbol)
+        else:
+            self._held.discard(pos.symbol)
         pos.set_mark(price)
         return PositionChanged(
             ts_event=ts_event, symbol=pos.symbol, qty=pos.qty, avg_entry_price=pos.avg_entry_price,
@@ -142,10 +148,13 @@ class PositionTracker:
     def mark(self, symbol: str, last_price: Decimal | float) -> None:
         """Set the price open shares of ``symbol`` are valued at (dollars). A float (a feed's
         price) stands for the Decimal :func:`~tradecore.execution.market.price` makes of it."""
-        if isinstance(last_price, float):
+        if isinstance(last_price, float):  # a held symbol's every trade: keep it lean
             pos = self._symbols.get(symbol)
-            if pos is not None and pos._mark == last_price:
-                return  # the same price again: nothing to re-value
+            if pos is not None:
+                if pos._mark != last_price:  # else the same price again: nothing to re-value
+                    pos._mark, pos._price = last_price, None
+                    self._touched.add(symbol)
+                return
         self._position(symbol).set_mark(last_price)
 
     def load(self, cash: Decimal, positions: list[Position]) -> None:
@@ -156,6 +165,7 @@ class PositionTracker:
         """
         self.cash = cash
         self._symbols.clear()
+        self._held.clear()
         self._values.clear()
         self._value_total = _ZERO
         self._touched.clear()
@@ -164,6 +174,7 @@ class PositionTracker:
                 continue
             state = self._position(position.symbol)
             state.lots.append([position.qty, position.avg_entry_price])
+            self._held.add(state.symbol)
             state.set_mark(position.current_price)
         self.start_day()
 
@@ -175,8 +186,12 @@ class PositionTracker:
 
     def holds(self, symbol: str) -> bool:
         """Whether any shares of ``symbol`` (upper case) are held: :meth:`qty` != 0, cheaply."""
-        pos = self._symbols.get(symbol)
-        return pos is not None and bool(pos.lots)
+        return symbol in self._held
+
+    @property
+    def held(self) -> AbstractSet[str]:
+        """The symbols with shares held, as they change (copy it to keep it)."""
+        return self._held
 
     def qty(self, symbol: str) -> Decimal:
         """Signed shares held (0 if none)."""
@@ -201,7 +216,7 @@ class PositionTracker:
 
     def open_symbols(self) -> list[str]:
         """Symbols with shares held, sorted (a held position has lots: no share sums needed)."""
-        return sorted(s for s, position in self._symbols.items() if position.lots)
+        return sorted(self._held)
 
     @property
     def realized(self) -> Decimal:

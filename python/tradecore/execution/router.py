@@ -25,6 +25,7 @@ marketable.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -60,6 +61,17 @@ _ZERO = Decimal(0)
 def session_at(ts_ns: int) -> Session:
     """Return the US-equity session at ``ts_ns`` (ns UTC) by :mod:`tradecore.calendar`'s rules
     (early closes included); weekends are ``NONE``."""
+    return _session_in_minute(ts_ns // _MINUTE)
+
+
+_MINUTE = 60 * 10**9
+
+
+@functools.lru_cache(maxsize=1024)
+def _session_in_minute(minute: int) -> Session:
+    # Sessions and New York days change on whole minutes (UTC offsets are whole hours): one
+    # lookup per minute instead of a time-zone conversion per order.
+    ts_ns = minute * _MINUTE
     if datetime.fromtimestamp(ts_ns / 1e9, tz=NEW_YORK).weekday() >= 5:
         return Session.NONE
     return session_of(ts_ns)
@@ -104,7 +116,9 @@ class TradeIntent:
 
     @classmethod
     def from_array(cls, rows: np.ndarray, symbol: str) -> list[TradeIntent]:
-        return [cls.from_row(row, symbol) for row in rows]
+        names = rows.dtype.names
+        # Plain Python values in one call: a NumPy row's fields are slow to read one by one.
+        return [cls.from_row(dict(zip(names, values)), symbol) for values in rows.tolist()]
 
     @property
     def ref(self) -> IntentRef:

@@ -321,8 +321,13 @@ class Journal:
             yield
         finally:
             self._depth -= 1
-            if not self._depth and self._held:
+            if not self._depth and (self._held or self._flush_due(_now_ns())):
                 self._commit([])
+
+    def _flush_due(self, now: int) -> bool:
+        """Whether the buffer is full or its oldest record ``flush_interval_ms`` old."""
+        return bool(self._buffer) and (len(self._buffer) >= self.batch_size
+                                       or now - self._buffer_since >= self.flush_interval_ns)
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -379,7 +384,7 @@ class Journal:
                 self._buffer_since = now
             self._buffer.append(row)
             self._held = self._held or kind not in BATCHED_KINDS
-            if len(self._buffer) >= self.batch_size or now - self._buffer_since >= self.flush_interval_ns:
+            if not self._depth and self._flush_due(now):  # a block commits when it ends
                 self._commit([])
             return None
         return self._commit([row])
