@@ -207,8 +207,14 @@ def _enum_name(enum_type: type[enum.Enum], value: object) -> str:
         return f"#{number}"
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_ENCODER = json.JSONEncoder(allow_nan=True, separators=(",", ":"))  # json.dumps builds one per call
+
+
 def _plain(value: object) -> object:
     """Convert NumPy scalars and containers to JSON types (floats stay exact)."""
+    if type(value) in _SCALARS:  # most values: no isinstance checks against ABCs
+        return value
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -377,7 +383,7 @@ class Journal:
             now,
             symbol.upper() if symbol else None,
             None if order_id is None else str(order_id),
-            json.dumps(_plain(data), allow_nan=True, separators=(",", ":")),
+            _ENCODER.encode(_plain(data)),
         )
         if kind in BATCHED_KINDS or self._depth:
             if not self._buffer:
