@@ -60,7 +60,7 @@ _ZERO = Decimal(0)
 
 def session_at(ts_ns: int) -> Session:
     """Return the US-equity session at ``ts_ns`` (ns UTC) by :mod:`tradecore.calendar`'s rules
-    (early closes included); weekends are ``NONE``."""
+    (early closes included); weekends (New York dates) are ``NONE``."""
     return _session_in_minute(ts_ns // _MINUTE)
 
 
@@ -72,7 +72,7 @@ def _session_in_minute(minute: int) -> Session:
     # Sessions and New York days change on whole minutes (UTC offsets are whole hours): one
     # lookup per minute instead of a time-zone conversion per order.
     ts_ns = minute * _MINUTE
-    if datetime.fromtimestamp(ts_ns / 1e9, tz=NEW_YORK).weekday() >= 5:
+    if datetime.fromtimestamp(minute * 60, tz=NEW_YORK).weekday() >= 5:
         return Session.NONE
     return session_of(ts_ns)
 
