@@ -116,7 +116,7 @@ class TradeIntent:
 
     @classmethod
     def from_array(cls, rows: np.ndarray, symbol: str) -> list[TradeIntent]:
-        names = rows.dtype.names
+        names = rows.dtype.names or ()
         # Plain Python values in one call: a NumPy row's fields are slow to read one by one.
         return [cls.from_row(dict(zip(names, values)), symbol) for values in rows.tolist()]
 
