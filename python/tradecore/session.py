@@ -51,6 +51,7 @@ from tradecore.execution import (
     TradeIntent,
 )
 from tradecore.execution.market import MarketBook, to_decimal
+from tradecore.execution.router import plain_rows
 from tradecore.execution.positions import PositionTracker
 from tradecore.journal.journal import Journal, StrategyNames
 from tradecore.latency import LatencyStats
@@ -204,7 +205,8 @@ class PipelineExecution:
         book = native.book
         if book is not None:
             self.pipeline.market.set_book(runner.symbol, *book, ts_event=now)
-        for row, intent in zip(intents, TradeIntent.from_array(intents, runner.symbol)):
+        for row in plain_rows(intents):
+            intent = TradeIntent.from_row(row, runner.symbol)
             self.intents += 1
             if self.journal is not None:
                 self.journal.intent(runner.symbol, row, self._names(runner, int(row["strategy_id"])))

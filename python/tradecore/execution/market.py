@@ -34,7 +34,7 @@ def to_decimal(value: object) -> Decimal:
 
 def price(value: float) -> Decimal:
     """Return a float price from the native core as the Decimal it stands for (6 places max)."""
-    return to_decimal(round(float(value), 6))
+    return Decimal(repr(round(float(value), 6)))  # to_decimal of a float, without its type checks
 
 
 def clean(value: Decimal) -> Decimal:

@@ -50,6 +50,7 @@ __all__ = [
     "RouterConfig",
     "TradeIntent",
     "parse_client_order_id",
+    "plain_rows",
     "session_at",
     "tick_round",
 ]
@@ -81,6 +82,13 @@ def tick_round(value: Decimal, *, up: bool) -> Decimal:
     """Round a price to the venue increment: $0.01 at $1 or more, $0.0001 below."""
     step = Decimal("0.01") if value >= 1 else Decimal("0.0001")
     return value.quantize(step, rounding=ROUND_CEILING if up else ROUND_FLOOR)
+
+
+def plain_rows(rows: np.ndarray) -> list[dict[str, Any]]:
+    """Each row of a structured array as a dict of plain Python values, converted in one call
+    (a NumPy row's fields are slow to read one by one)."""
+    names = rows.dtype.names or ()
+    return [dict(zip(names, values)) for values in rows.tolist()]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,9 +124,7 @@ class TradeIntent:
 
     @classmethod
     def from_array(cls, rows: np.ndarray, symbol: str) -> list[TradeIntent]:
-        names = rows.dtype.names or ()
-        # Plain Python values in one call: a NumPy row's fields are slow to read one by one.
-        return [cls.from_row(dict(zip(names, values)), symbol) for values in rows.tolist()]
+        return [cls.from_row(row, symbol) for row in plain_rows(rows)]
 
     @property
     def ref(self) -> IntentRef:

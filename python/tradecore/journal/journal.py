@@ -227,7 +227,7 @@ def _plain(value: object) -> object:
 
 
 def _field(record: object, name: str, default: object = None) -> object:
-    if isinstance(record, Mapping):
+    if type(record) is dict or isinstance(record, Mapping):  # a dict first: no ABC check
         return record.get(name, default)
     try:
         return record[name]  # type: ignore[index]
