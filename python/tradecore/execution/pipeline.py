@@ -215,11 +215,12 @@ class ExecutionPipeline:
         """The frame's groups up to ``index`` are processed: advance the clock to them and mark
         the positions they hold (see :meth:`mark_grouped`)."""
         newest, marks = self._frame
+        last_of, mark = self.market.last, self.tracker.mark
         while marks and marks[0][0] <= index:
             symbol = marks.popleft()[1]
-            last = self.market.last(symbol)
+            last = last_of(symbol)  # the book's now (a quote frame's too, as batch by batch)
             if last > 0:
-                self.tracker.mark(symbol, last)
+                mark(symbol, last)
         ts = newest[index]
         self._advance(ts)
         advance = getattr(self.broker, "advance", None)
