@@ -221,9 +221,12 @@ class PipelineExecution:
                 self._tell_refused(runner, int(row["strategy_id"]), now)
 
     def intent_step(self) -> AbstractContextManager[None]:
-        # One journal transaction: the paper venue never yields while routing, and nothing of the
-        # step leaves the process before it ends (Journal.transaction).
-        return self.journal.transaction() if self.journal is not None else nullcontext()
+        # The paper venue's step is one journal transaction: it never yields to the loop while
+        # routing, and nothing of it leaves the process before it ends (Journal.transaction). A
+        # broker outside the process takes orders as they go: each record commits at once.
+        if self.journal is not None and isinstance(self.broker, EngineBroker):
+            return self.journal.transaction()
+        return nullcontext()
 
     def _tell_refused(self, runner: SymbolRunner, strategy_id: int, now: int) -> None:
         """An intent refused by the router or risk never becomes an order: tell the strategy
@@ -252,7 +255,7 @@ class PipelineExecution:
             self.journal.transitions(runner.symbol, output["transitions"], names)
         if len(output["fills"]) or len(output["updates"]):
             assert isinstance(self.broker, EngineBroker)
-            with self.intent_step():  # what one engine output did: one commit
+            with self.intent_step():  # what one engine output did: one commit, as an intent step
                 self.broker.on_engine_output(runner.symbol, output["fills"], output["updates"])
                 return not self.pipeline.settle_now()
         return False
@@ -303,9 +306,6 @@ class BrokerExecution(PipelineExecution):
         self.pending: dict[str, list[tuple[SymbolRunner, BrokerEvent]]] = {}
         self._engine_ids: dict[str, int] = {}  # broker order id -> the engine's integer id
         self._adopted: set[str] = set()  # broker ids of a crashed process's orders an engine owns
-
-    def intent_step(self) -> AbstractContextManager[None]:
-        return nullcontext()  # routing awaits the broker: each record commits as it is appended
 
     def on_broker_event(self, event: BrokerEvent) -> None:
         runner = self.runners.get(event.symbol)

@@ -132,9 +132,11 @@ class PositionTracker:
         else:
             self._held.discard(pos.symbol)
         pos.set_mark(price)
+        held, cost = pos.qty, pos.cost_basis  # once: the figures below are SymbolPosition's
         return PositionChanged(
-            ts_event=ts_event, symbol=pos.symbol, qty=pos.qty, avg_entry_price=pos.avg_entry_price,
-            realized_pl=pos.realized, unrealized_pl=pos.unrealized, commissions=pos.commissions,
+            ts_event=ts_event, symbol=pos.symbol, qty=held,
+            avg_entry_price=_ZERO if held == 0 else (cost / held).quantize(_AVG_PLACES),
+            realized_pl=pos.realized, unrealized_pl=held * price - cost, commissions=pos.commissions,
             cash=self.cash, fill_qty=signed, fill_price=price, client_order_id=client_order_id)
 
     def on_event(self, event: BrokerEvent) -> PositionChanged | None:

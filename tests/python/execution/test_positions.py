@@ -101,3 +101,13 @@ def test_held_symbols_follow_fills_and_loads() -> None:
     assert t.open_symbols() == ["XYZ"] and set(t.held) == {"XYZ"}
     t.load(D(500), [])
     assert t.open_symbols() == [] and not t.holds("XYZ")
+
+
+def test_a_fills_change_reports_the_positions_own_figures() -> None:
+    t = PositionTracker(D(10000))
+    for side, qty, px in [(Side.BUY, "30", "10.01"), (Side.BUY, "7", "10.333"), (Side.SELL, "50", "9.87"),
+                          (Side.BUY, "13", "9.5"), (Side.SELL, "3", "11")]:
+        change = t.on_fill("ABC", side, D(qty), D(px), D("0.07"))
+        pos = t.symbol("ABC")
+        assert (change.qty, change.avg_entry_price, change.unrealized_pl, change.realized_pl) == (
+            pos.qty, pos.avg_entry_price, pos.unrealized, pos.realized)
