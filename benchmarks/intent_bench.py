@@ -35,7 +35,6 @@ import asyncio
 import os
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,18 +149,21 @@ async def run(parts: list[GroupedBatch], slow: int, journal_path: str | None) ->
     return Result(elapsed, state.execution.intents, timers, len(state.tracker.positions()))
 
 
-def best(repeat: int, make: Callable[[], Awaitable[Result]]) -> Result:
-    """The fastest of ``repeat`` runs (the least disturbed by other load on the machine)."""
-    return min((asyncio.run(make()) for _ in range(repeat)), key=lambda result: result.seconds)
+def best(results: list[Result]) -> Result:
+    """The fastest run (the least disturbed by other load on the machine)."""
+    return min(results, key=lambda result: result.seconds)
 
 
 def measure(label: str, parts: list[GroupedBatch], repeat: int, folder: str | None) -> None:
     def journal(name: str) -> str | None:
         return None if folder is None else os.path.join(folder, f"{name}-{time.time_ns()}.sqlite")
 
-    quiet = best(repeat, lambda: run(parts, 1000, journal("quiet")))
+    quiets, tradings = [], []
+    for _ in range(repeat):  # interleaved: a change in the machine's load hits both alike
+        quiets.append(asyncio.run(run(parts, 1000, journal("quiet"))))
+        tradings.append(asyncio.run(run(parts, 3, journal("trading"))))
+    quiet, trading = best(quiets), best(tradings)
     assert quiet.intents == 0, f"the quiet strategy traded ({quiet.intents} intents)"
-    trading = best(repeat, lambda: run(parts, 3, journal("trading")))
     intents = trading.intents
     messages = len(parts) * FRAME
     per_msg = quiet.seconds / messages * 1e6
