@@ -91,3 +91,22 @@ def test_one_commit_per_intent_step_journals_what_a_commit_per_record_journals(
     assert figures == each_figures
     # One commit per intent step (with what its orders did), not one per record.
     assert stats["commits"] < each_stats["commits"] / 3
+
+
+def test_an_intent_read_as_plain_values_is_the_intent_read_from_its_row(tmp_path: Path) -> None:
+    from tradecore.execution.router import TradeIntent, plain_rows
+    from tradecore.journal.journal import StrategyNames
+
+    rows = schema.empty(schema.TRADE_INTENT, 2)
+    rows["ts_event"], rows["quantity"], rows["side"] = [T0, T0 + 7], [100, 0.5], [schema.Side.BUY, schema.Side.SELL]
+    rows["order_type"], rows["sizing"] = schema.OrderType.LIMIT, [schema.Sizing.SHARES, schema.Sizing.PERCENT_EQUITY]
+    rows["limit_price"], rows["stop_price"], rows["reference_price"] = [10.05, 0.3], [0, 0.1 + 0.2], [10.1, 0.31]
+    rows["strategy_id"], rows["rule"], rows["transition"] = [0, 1], [3, 2], [5, 0xFFFFFFFF]
+    names = StrategyNames("ema_cross", ("FLAT", "LONG"), ("a", "b", "c", "d"), ("v",))
+    with Journal(tmp_path / "j.sqlite") as journal:
+        for row, plain in zip(rows, plain_rows(rows), strict=True):
+            assert TradeIntent.from_row(plain, "abc") == TradeIntent.from_row(row, "abc")
+            journal.intent("ABC", row, names)
+            journal.intent("ABC", plain, names)
+        written = [(r.ts_event, r.data) for r in journal.records("intent")]
+    assert written[0] == written[1] and written[2] == written[3] and written[0] != written[2]
