@@ -16,6 +16,7 @@ resets.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
@@ -121,7 +122,10 @@ class ExecutionPipeline:
         # A broker fed market data batch by batch (a paper broker's own simulators) rules out
         # grouped frames; one that only follows the clock (``advance``) does not.
         self._groupable = getattr(broker, "on_batch", None) is None or hasattr(broker, "advance")
-        self._frame: tuple[list[int], deque[tuple[int, str]]] = ([0], deque())  # see mark_grouped
+        # See mark_grouped: the frame's clock per group, its symbols, the groups of held symbols
+        # and how many of those are marked.
+        self._frame: tuple[list[int], list[str], list[int]] = ([0], [], [])
+        self._marked = 0
         # A paper broker that applies its fills to this tracker itself: fills are counted once,
         # and its position changes are taken instead, each queued right after its fill's event.
         self._paper = broker if isinstance(broker, PaperBroker) and broker.tracker is tracker else None
@@ -208,19 +212,21 @@ class ExecutionPipeline:
         times = np.zeros(len(group.symbols), np.int64)
         times[indices] = self.market.update_grouped(group, indices)
         held, symbols = self.tracker.held, group.symbols
-        marks = deque((i, symbols[i]) for i in indices if symbols[i] in held)
-        self._frame = (np.maximum.accumulate(times).tolist(), marks)
+        self._frame = (np.maximum.accumulate(times).tolist(), symbols, [i for i in indices if symbols[i] in held])
+        self._marked = 0
 
     def reach(self, index: int) -> None:
         """The frame's groups up to ``index`` are processed: advance the clock to them and mark
         the positions they hold (see :meth:`mark_grouped`)."""
-        newest, marks = self._frame
-        last_of, mark = self.market.last, self.tracker.mark
-        while marks and marks[0][0] <= index:
-            symbol = marks.popleft()[1]
-            last = last_of(symbol)  # the book's now (a quote frame's too, as batch by batch)
-            if last > 0:
-                mark(symbol, last)
+        newest, symbols, held_at = self._frame
+        end = bisect.bisect_right(held_at, index, self._marked)
+        if end > self._marked:
+            last_of, mark = self.market.last, self.tracker.mark
+            for i in held_at[self._marked:end]:
+                last = last_of(symbols[i])  # the book's now (a quote frame's too, as batch by batch)
+                if last > 0:
+                    mark(symbols[i], last)
+            self._marked = end
         ts = newest[index]
         self._advance(ts)
         advance = getattr(self.broker, "advance", None)
