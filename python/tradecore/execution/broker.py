@@ -91,11 +91,11 @@ class OrderState(enum.Enum):
     @property
     def is_final(self) -> bool:
         """True when nothing more can happen to the order."""
-        return self in _FINAL
+        return self._value_ in _FINAL  # by value: an Enum member's hash is a Python-level call
 
 
-_FINAL = frozenset({OrderState.FILLED, OrderState.CANCELED, OrderState.EXPIRED,
-                    OrderState.REPLACED, OrderState.REJECTED})
+_FINAL = frozenset(state.value for state in (OrderState.FILLED, OrderState.CANCELED, OrderState.EXPIRED,
+                                              OrderState.REPLACED, OrderState.REJECTED))
 
 
 class BrokerEventType(enum.Enum):

@@ -47,6 +47,7 @@ from tradecore.execution.paper import PaperBroker
 from tradecore.execution.positions import PositionTracker
 from tradecore.execution.risk import RiskContext, RiskManager, TradingDay
 from tradecore.execution.router import Router, TradeIntent
+from tradecore.schema import Side
 from tradecore.streams.base import EventBatch, GroupedBatch
 
 __all__ = ["KILL_SWITCH_RULE", "ExecutionPipeline"]
@@ -348,7 +349,7 @@ class ExecutionPipeline:
         order = event.order
         if order.is_open:
             leaves = order.qty - order.filled_qty
-            self._open[order.order_id] = leaves if order.side.name == "BUY" else -leaves
+            self._open[order.order_id] = leaves if order.side == Side.BUY else -leaves
             self._open_symbol[order.order_id] = order.symbol
         else:
             self._open.pop(order.order_id, None)
