@@ -12,20 +12,29 @@ trades (50 symbols) at 50k msgs/s of market time handed to ``StrategyManager.dis
 with one loop yield each, as the live stream consumer does (premarket: market intents go out as
 marketable limits). No network: the pre-built frames are the same for every run.
 
-- ``trading``: ``ema_cross`` 2/3, so about 125 intents per second of market time, each one
-  routed, risk-checked, sent to the engine's fill simulator, filled, applied to positions and
-  recorded (bus; journal when asked).
+- ``trading``: ``ema_cross`` 2/3: about 100 intents per second of market time (each symbol's
+  1 s bars close together, so they come in bursts, as live), each one routed, risk-checked, sent
+  to the engine's fill simulator, filled, applied to positions and recorded (bus, journal).
 - ``quiet`` (the baseline, measured in the same run on the same frames): ``ema_cross`` 2/1000,
   whose slow average never warms up here, so it never trades; the engines do the same per-event
   work otherwise.
 
-``us_per_intent`` = (trading - quiet) wall time / intents: everything an intent adds (Python and
-the native fill simulator, every asyncio hop). ``*_stage_*`` split it with timers around the
-execution layer's entry points (decision: route, risk, order, submit; fills: the engine's fills
-to positions, the bus and the journal; settle). ``intent_cost_in_msgs`` is ``us_per_intent``
-divided by the quiet pipeline's cost per message: how many messages one intent costs, a ratio
-that holds across machines. With ``--journal`` the runs keep a SQLite journal (``synchronous``
-FULL, as ``tradecore live`` does) in a temporary folder on this disk.
+Runs alternate (quiet, trading, ``--repeat`` times) and the fastest of each kind counts.
+``us_per_intent`` = (trading - quiet) wall time / intents: everything trading adds, per intent
+(Python and the native fill simulator, every asyncio hop, the journal's commits, and marking
+the positions it leaves open at every later trade). ``*_stage_*`` split it with timers around
+the execution layer's entry points, trading's minus quiet's: ``decision`` (route, risk, order,
+submit), ``output`` (the engine's order updates and fills to positions, bus, journal),
+``settle`` (only after a kill-switch trip) and ``market`` (books, clock, marks of held
+positions); a journal's commit ends the intent step, outside the timers. ``intent_cost_in_msgs``
+is ``us_per_intent`` over the quiet pipeline's cost per message: what one intent costs in
+messages, a ratio less dependent on the machine and its load. The ``paper_journal_*`` runs keep
+a SQLite journal (``synchronous`` FULL, as ``tradecore live`` does) in a temporary folder on
+this disk (``--no-journal`` skips them).
+
+Before/after a change, the same command against the previous sources gives the comparison
+(the native module is unchanged by a Python-only change: put a checkout's ``python/`` with the
+installed ``_core`` module first on ``PYTHONPATH``).
 """
 
 from __future__ import annotations
