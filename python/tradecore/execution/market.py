@@ -118,6 +118,11 @@ class MarketBook:
         raw = self._raw.get(symbol.upper())
         return raw.last if raw is not None else float(self.get(symbol).last or 0)
 
+    def lasts(self, symbols: list[str]) -> list[float]:
+        """:meth:`last` of each of ``symbols`` (upper case), in one call."""
+        raw = self._raw
+        return [raw[s].last if s in raw else self.last(s) for s in symbols]
+
     def reference(self, symbol: str) -> Decimal | None:
         """``get(symbol).reference`` without building the snapshot (risk reads it for every
         held symbol at each order)."""

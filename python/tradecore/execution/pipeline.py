@@ -222,11 +222,9 @@ class ExecutionPipeline:
         newest, symbols, held_at = self._frame
         end = bisect.bisect_right(held_at, index, self._marked)
         if end > self._marked:
-            last_of, mark = self.market.last, self.tracker.mark
-            for i in held_at[self._marked:end]:
-                last = last_of(symbols[i])  # the book's now (a quote frame's too, as batch by batch)
-                if last > 0:
-                    mark(symbols[i], last)
+            held = [symbols[i] for i in held_at[self._marked:end]]
+            # The book's last now (a quote frame's too, as batch by batch).
+            self.tracker.mark_all(held, self.market.lasts(held))
             self._marked = end
         ts = newest[index]
         self._advance(ts)

@@ -12,6 +12,7 @@ Identity (tested): ``equity - starting_cash == realized + unrealized - commissio
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -149,15 +150,26 @@ class PositionTracker:
 
     def mark(self, symbol: str, last_price: Decimal | float) -> None:
         """Set the price open shares of ``symbol`` are valued at (dollars). A float (a feed's
-        price) stands for the Decimal :func:`~tradecore.execution.market.price` makes of it."""
-        if isinstance(last_price, float):  # a held symbol's every trade: keep it lean
-            pos = self._symbols.get(symbol)
-            if pos is not None:
-                if pos._mark != last_price:  # else the same price again: nothing to re-value
-                    pos._mark, pos._price = last_price, None
-                    self._touched.add(symbol)
-                return
-        self._position(symbol).set_mark(last_price)
+        price) stands for the Decimal :func:`~tradecore.execution.market.price` makes of it; one
+        of 0 or less (none seen) changes nothing."""
+        if isinstance(last_price, float):
+            self.mark_all((symbol,), (last_price,))
+        else:
+            self._position(symbol).set_mark(last_price)
+
+    def mark_all(self, symbols: Sequence[str], last_prices: Sequence[float]) -> None:
+        """:meth:`mark` each of ``symbols`` with its feed price: a frame's held symbols in one call
+        (a held symbol is marked by every trade: keep it lean)."""
+        known, touched = self._symbols, self._touched
+        for symbol, last in zip(symbols, last_prices):
+            pos = known.get(symbol)
+            if last <= 0 or pos is not None and pos._mark == last:
+                continue  # no price, or the same price again: nothing to re-value
+            if pos is None:
+                pos = self._position(symbol)
+                symbol = pos.symbol
+            pos._mark, pos._price = last, None
+            touched.add(symbol)
 
     def load(self, cash: Decimal, positions: list[Position]) -> None:
         """Start from a broker's figures: ``cash`` dollars and its open positions.

@@ -86,6 +86,8 @@ def test_a_float_mark_is_the_decimal_price_makes_of_it() -> None:
     by_float.on_fill("ABC", Side.BUY, D(10), D("10.50"))  # the fill's price is the mark now
     by_float.mark("ABC", 9.995)  # the float marked before the fill: applied again, not skipped
     assert by_float.symbol("ABC").last_price == D("9.995")
+    by_float.mark_all(["ABC", "XYZ"], [0.0, -1.0])  # no price seen: nothing changes
+    assert by_float.symbol("ABC").last_price == D("9.995") and by_float.symbol("XYZ").last_price == D("0.3")
     assert by_float.unrealized == (D(40) * D("9.995") - D("300.30") - D("105.0")) + (D(-10) * D("0.3") + D("55.0"))
 
 
