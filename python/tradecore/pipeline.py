@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
@@ -58,6 +59,10 @@ class Execution(Protocol):
 
     async def handle_intents(self, runner: SymbolRunner, intents: np.ndarray) -> None:
         """Turn intents into orders (or risk rejections) for ``runner``'s symbol."""
+
+    def intent_step(self) -> AbstractContextManager[None]:
+        """The scope of one engine stop's :meth:`handle_intents` and :meth:`on_output` (what the
+        orders did): the journal commits it at once where that is sound (the paper venue)."""
 
     def on_market(self, batch: EventBatch) -> bool:
         """See market data before the engine does (book, marks); True: settle first."""
@@ -222,9 +227,11 @@ class SymbolRunner:
                 if not stamped:
                     self._stamp_intent()
                 stamped = False
-                await self.execution.handle_intents(self, intents)
-                # Positions and risk must see what the orders did before the next decision.
-                if self._take_output():
+                with self.execution.intent_step():
+                    await self.execution.handle_intents(self, intents)
+                    # Positions and risk must see what the orders did before the next decision.
+                    settle = self._take_output()
+                if settle:
                     await self.execution.settle()
             reason = native.run()
         await self._settle_and_stamp()

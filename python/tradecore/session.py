@@ -22,6 +22,7 @@ import os
 import time
 from pathlib import Path
 from collections.abc import Callable, Coroutine, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +51,7 @@ from tradecore.execution import (
     TradeIntent,
 )
 from tradecore.execution.market import MarketBook, to_decimal
+from tradecore.execution.router import plain_rows
 from tradecore.execution.positions import PositionTracker
 from tradecore.journal.journal import Journal, StrategyNames
 from tradecore.latency import LatencyStats
@@ -207,18 +209,28 @@ class PipelineExecution:
         book = native.book
         if book is not None:
             self.pipeline.market.set_book(runner.symbol, *book, ts_event=now)
-        for row, intent in zip(intents, TradeIntent.from_array(intents, runner.symbol)):
+        for row in plain_rows(intents):
+            intent = TradeIntent.from_row(row, runner.symbol)
             self.intents += 1
             if self.journal is not None:
                 self.journal.intent(runner.symbol, row, self._names(runner, int(row["strategy_id"])))
-            self.bus.publish("intent", runner.symbol, intent.ts_event, side=intent.side.name,
-                             sizing=intent.sizing.name, quantity=float(intent.quantity))
+            if self.bus.wants("intent"):
+                self.bus.publish("intent", runner.symbol, intent.ts_event, side=intent.side.name,
+                                 sizing=intent.sizing.name, quantity=float(intent.quantity))
             outcome = await self.pipeline.submit_intent(intent, now=now)
             if self.latency is not None:  # from the engine's decision, waiting to be routed included
                 self.latency.add("intent_to_ack", time.time_ns() - runner.intent_at)
             if isinstance(outcome, IntentRejected) or (isinstance(outcome, RiskDecision)
                                                        and not outcome.accepted):
                 self._tell_refused(runner, int(row["strategy_id"]), now)
+
+    def intent_step(self) -> AbstractContextManager[None]:
+        # The paper venue's step is one journal transaction: it never yields to the loop while
+        # routing, and nothing of it leaves the process before it ends (Journal.transaction). A
+        # broker outside the process takes orders as they go: each record commits at once.
+        if self.journal is not None and isinstance(self.broker, EngineBroker):
+            return self.journal.transaction()
+        return nullcontext()
 
     def _tell_refused(self, runner: SymbolRunner, strategy_id: int, now: int) -> None:
         """An intent refused by the router or risk never becomes an order: tell the strategy
@@ -247,8 +259,9 @@ class PipelineExecution:
             self.journal.transitions(runner.symbol, output["transitions"], names)
         if len(output["fills"]) or len(output["updates"]):
             assert isinstance(self.broker, EngineBroker)
-            self.broker.on_engine_output(runner.symbol, output["fills"], output["updates"])
-            return not self.pipeline.settle_now()
+            with self.intent_step():  # what one engine output did: one commit, as an intent step
+                self.broker.on_engine_output(runner.symbol, output["fills"], output["updates"])
+                return not self.pipeline.settle_now()
         return False
 
     async def settle(self) -> None:

@@ -13,7 +13,7 @@ import asyncio
 import enum
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any, Self
 
@@ -91,11 +91,11 @@ class OrderState(enum.Enum):
     @property
     def is_final(self) -> bool:
         """True when nothing more can happen to the order."""
-        return self in _FINAL
+        return self._value_ in _FINAL  # by value: an Enum member's hash is a Python-level call
 
 
-_FINAL = frozenset({OrderState.FILLED, OrderState.CANCELED, OrderState.EXPIRED,
-                    OrderState.REPLACED, OrderState.REJECTED})
+_FINAL = frozenset(state.value for state in (OrderState.FILLED, OrderState.CANCELED, OrderState.EXPIRED,
+                                              OrderState.REPLACED, OrderState.REJECTED))
 
 
 class BrokerEventType(enum.Enum):
@@ -293,8 +293,17 @@ class Order(_Record):
         return not self.status.is_final
 
     def evolve(self, **changes: Any) -> Order:
-        """Return a copy with ``changes``."""
-        return replace(self, **changes)
+        """Return a copy with ``changes`` (field names; several per order event, so without
+        :func:`dataclasses.replace`'s generic path)."""
+        new = object.__new__(Order)
+        for name in _ORDER_FIELDS:
+            object.__setattr__(new, name, changes.pop(name) if name in changes else getattr(self, name))
+        if changes:
+            raise TypeError(f"Order has no field(s) {sorted(changes)}")
+        return new
+
+
+_ORDER_FIELDS = tuple(f.name for f in fields(Order))
 
 
 def implied_fill_price(order: Order, new_qty: Decimal, value_before: Decimal) -> Decimal | None:

@@ -34,7 +34,7 @@ def to_decimal(value: object) -> Decimal:
 
 def price(value: float) -> Decimal:
     """Return a float price from the native core as the Decimal it stands for (6 places max)."""
-    return to_decimal(round(float(value), 6))
+    return Decimal(repr(round(float(value), 6)))  # to_decimal of a float, without its type checks
 
 
 def clean(value: Decimal) -> Decimal:
@@ -117,6 +117,11 @@ class MarketBook:
         """The last trade price folded in (dollars, 0 = none), without a snapshot."""
         raw = self._raw.get(symbol.upper())
         return raw.last if raw is not None else float(self.get(symbol).last or 0)
+
+    def lasts(self, symbols: list[str]) -> list[float]:
+        """:meth:`last` of each of ``symbols`` (upper case), in one call."""
+        raw = self._raw
+        return [raw[s].last if s in raw else self.last(s) for s in symbols]
 
     def reference(self, symbol: str) -> Decimal | None:
         """``get(symbol).reference`` without building the snapshot (risk reads it for every

@@ -126,7 +126,7 @@ class PaperBroker(Broker):
         self.now = max(self.now, int(events["ts_event"][-1]))
         out = self._translate(batch.symbol, fills, updates)
         if entry.last > 0:  # the book's float, not a Decimal snapshot built for every batch
-            self.tracker.mark(batch.symbol, price(entry.last))
+            self.tracker.mark(batch.symbol, entry.last)
         return out
 
     def on_clock(self, now: int) -> list[BrokerEvent]:
@@ -264,6 +264,8 @@ class PaperBroker(Broker):
 
     def _translate(self, symbol: str, fills: np.ndarray, updates: np.ndarray) -> list[BrokerEvent]:
         """Turn the simulator's output into broker events, in the order it happened."""
+        if not len(updates):  # every fill comes with its update
+            return []
         pending_fills: dict[int, list[Any]] = {}
         for fill in fills.tolist():  # the simulator appends each fill just before its update
             pending_fills.setdefault(fill[1], []).append(fill)

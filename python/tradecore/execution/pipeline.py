@@ -16,9 +16,11 @@ resets.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from decimal import Decimal
 
 import numpy as np
@@ -40,11 +42,12 @@ from tradecore.execution.events import (
     PositionChanged,
     RiskDecision,
 )
-from tradecore.execution.market import MarketBook, price
+from tradecore.execution.market import MarketBook
 from tradecore.execution.paper import PaperBroker
 from tradecore.execution.positions import PositionTracker
 from tradecore.execution.risk import RiskContext, RiskManager, TradingDay
 from tradecore.execution.router import Router, TradeIntent
+from tradecore.schema import Side
 from tradecore.streams.base import EventBatch, GroupedBatch
 
 __all__ = ["KILL_SWITCH_RULE", "ExecutionPipeline"]
@@ -62,20 +65,25 @@ class _Computed(Mapping[str, Decimal]):
 
     __slots__ = ("_keys", "_known", "_value")
 
-    def __init__(self, keys: Callable[[], set[str]], value: Callable[[str], Decimal | None]) -> None:
+    def __init__(self, keys: Callable[[], AbstractSet[str]], value: Callable[[str], Decimal | None]) -> None:
         self._keys, self._value = keys, value
-        self._known: set[str] | None = None
+        self._known: AbstractSet[str] | None = None
 
-    def _key_set(self) -> set[str]:
+    def _key_set(self) -> AbstractSet[str]:
         if self._known is None:
             self._known = self._keys()
         return self._known
 
     def __getitem__(self, key: str) -> Decimal:
-        found = self._value(key) if key in self._key_set() else None
+        found = self.get(key)
         if found is None:
             raise KeyError(key)
         return found
+
+    def get(self, key: str, default: Decimal | None = None) -> Decimal | None:  # type: ignore[override]
+        # Without the KeyError Mapping.get goes through: risk asks for absent symbols at every entry.
+        found = self._value(key) if key in self._key_set() else None
+        return default if found is None else found
 
     def __iter__(self) -> Iterator[str]:
         return (key for key in sorted(self._key_set()) if self._value(key) is not None)
@@ -115,7 +123,10 @@ class ExecutionPipeline:
         # A broker fed market data batch by batch (a paper broker's own simulators) rules out
         # grouped frames; one that only follows the clock (``advance``) does not.
         self._groupable = getattr(broker, "on_batch", None) is None or hasattr(broker, "advance")
-        self._frame: tuple[list[int], deque[tuple[int, str]]] = ([0], deque())  # see mark_grouped
+        # See mark_grouped: the frame's clock per group, its symbols, the groups of held symbols
+        # and how many of those are marked.
+        self._frame: tuple[list[int], list[str], list[int]] = ([0], [], [])
+        self._marked = 0
         # A paper broker that applies its fills to this tracker itself: fills are counted once,
         # and its position changes are taken instead, each queued right after its fill's event.
         self._paper = broker if isinstance(broker, PaperBroker) and broker.tracker is tracker else None
@@ -170,7 +181,7 @@ class ExecutionPipeline:
         self._advance(entry.ts_event)
         marked = entry.last > 0 and self.tracker.qty(batch.symbol) != 0
         if marked:
-            self.tracker.mark(batch.symbol, price(entry.last))  # the snapshot's Decimal, without the snapshot
+            self.tracker.mark(batch.symbol, entry.last)  # the feed's float: a Decimal when read
         feed = getattr(self.broker, "on_batch", None)
         if feed is not None:
             feed(batch)
@@ -205,19 +216,20 @@ class ExecutionPipeline:
         sizing, risk) sees what it would batch by batch."""
         times = np.zeros(len(group.symbols), np.int64)
         times[indices] = self.market.update_grouped(group, indices)
-        holds = self.tracker.holds
-        marks = deque((i, group.symbols[i]) for i in indices if holds(group.symbols[i]))
-        self._frame = (np.maximum.accumulate(times).tolist(), marks)
+        held, symbols = self.tracker.held, group.symbols
+        self._frame = (np.maximum.accumulate(times).tolist(), symbols, [i for i in indices if symbols[i] in held])
+        self._marked = 0
 
     def reach(self, index: int) -> None:
         """The frame's groups up to ``index`` are processed: advance the clock to them and mark
         the positions they hold (see :meth:`mark_grouped`)."""
-        newest, marks = self._frame
-        while marks and marks[0][0] <= index:
-            symbol = marks.popleft()[1]
-            last = self.market.last(symbol)
-            if last > 0:
-                self.tracker.mark(symbol, price(last))
+        newest, symbols, held_at = self._frame
+        end = bisect.bisect_right(held_at, index, self._marked)
+        if end > self._marked:
+            held = [symbols[i] for i in held_at[self._marked:end]]
+            # The book's last now (a quote frame's too, as batch by batch).
+            self.tracker.mark_all(held, self.market.lasts(held))
+            self._marked = end
         ts = newest[index]
         self._advance(ts)
         advance = getattr(self.broker, "advance", None)
@@ -237,7 +249,7 @@ class ExecutionPipeline:
         if self.risk.limits.daily_loss_limit is None or self.risk.tripped is not None:
             return None  # nothing to check: no PnL to compute (it re-values positions)
         return self.risk.update_pnl(self.tracker.daily_pnl(), now=self.now,
-                                    positions=_Computed(lambda: set(self.tracker.open_symbols()), self.tracker.qty))
+                                    positions=_Computed(lambda: set(self.tracker.held), self.tracker.qty))
 
     async def flatten(self, *, reason: str) -> None:
         """Cancel every open order and close every position (the kill switch's actions)."""
@@ -279,19 +291,22 @@ class ExecutionPipeline:
             self.risk.reset_kill_switch(now=now, reason=f"new trading day {day}")
 
     def context(self, symbol: str) -> RiskContext:
-        """The risk context of an order for ``symbol`` now."""
+        """The risk context of an order for ``symbol`` now (its ``daily_pnl`` is 0 without a
+        daily loss limit, the only rule that reads it)."""
         open_orders: dict[str, Decimal] = {}
         for order_id, leaves in self._open.items():
             if order_id in self._canceling:
                 continue
             sym = self._open_symbol[order_id]
             open_orders[sym] = open_orders.get(sym, Decimal(0)) + leaves
-        held = set(self.tracker.open_symbols())
+        tracker = self.tracker
         # Read when a rule asks (most need the order's own symbol): with hundreds of positions
         # held, computing every share count and mark cost each intent hundreds of microseconds.
-        return RiskContext(positions=_Computed(lambda: held, self.tracker.qty),
-                           open_orders=open_orders, marks=_Computed(lambda: held | {symbol}, self.market.reference),
-                           market=self.market.get(symbol), daily_pnl=self.tracker.daily_pnl(), now=self.now)
+        # The daily PnL too: it re-values every position marked since it was last read.
+        daily_pnl = tracker.daily_pnl() if self.risk.limits.daily_loss_limit is not None else Decimal(0)
+        return RiskContext(positions=_Computed(lambda: tracker.held, tracker.qty),  # read now: no copy
+                           open_orders=open_orders, marks=_Computed(lambda: tracker.held | {symbol}, self.market.reference),
+                           market=self.market.get(symbol), daily_pnl=daily_pnl, now=self.now)
 
     async def _check_and_send(self, routed: OrderRouted) -> RiskDecision:
         order = routed.order
@@ -336,7 +351,7 @@ class ExecutionPipeline:
         order = event.order
         if order.is_open:
             leaves = order.qty - order.filled_qty
-            self._open[order.order_id] = leaves if order.side.name == "BUY" else -leaves
+            self._open[order.order_id] = leaves if order.side == Side.BUY else -leaves
             self._open_symbol[order.order_id] = order.symbol
         else:
             self._open.pop(order.order_id, None)

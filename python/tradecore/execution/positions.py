@@ -12,11 +12,14 @@ Identity (tested): ``equity - starting_cash == realized + unrealized - commissio
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from tradecore.execution.broker import BrokerEvent, Position
 from tradecore.execution.events import PositionChanged
+from tradecore.execution.market import price
 from tradecore.schema import Side
 
 __all__ = ["PositionTracker", "SymbolPosition"]
@@ -33,7 +36,23 @@ class SymbolPosition:
     lots: deque[list[Decimal]] = field(default_factory=deque)  # [signed shares, price]
     realized: Decimal = _ZERO
     commissions: Decimal = _ZERO
-    last_price: Decimal | None = None
+    # The mark: a feed's float is kept as given and made its Decimal only when a figure is read
+    # (a held symbol is marked by every trade; its figures are read far less often).
+    _mark: float = field(default=0.0, repr=False)  # the feed's price of the mark (0: none, or given as a Decimal)
+    _price: Decimal | None = field(default=None, repr=False)  # the mark as a Decimal (None: not made yet, or never marked)
+
+    @property
+    def last_price(self) -> Decimal | None:
+        """The price open shares are valued at (dollars; None: never marked)."""
+        if self._price is None and self._mark:
+            self._price = price(self._mark)
+        return self._price
+
+    def set_mark(self, last_price: Decimal | float | None) -> None:
+        if isinstance(last_price, float):
+            self._mark, self._price = last_price, None
+        else:
+            self._mark, self._price = 0.0, last_price
 
     @property
     def qty(self) -> Decimal:
@@ -74,6 +93,7 @@ class PositionTracker:
         self.starting_cash = Decimal(starting_cash)
         self.cash = self.starting_cash
         self._symbols: dict[str, SymbolPosition] = {}
+        self._held: set[str] = set()  # symbols with lots (risk asks at every order: no scan of every symbol)
         self._day_start_equity = self.starting_cash
         # Equity is read for every mark of a held symbol (the kill switch): the sum of market
         # values is kept up to date by re-valuing only the symbols touched since the last read.
@@ -108,10 +128,16 @@ class PositionTracker:
                 pos.lots.popleft()
         if remaining != 0:
             pos.lots.append([remaining, price])
-        pos.last_price = price
+        if pos.lots:
+            self._held.add(pos.symbol)
+        else:
+            self._held.discard(pos.symbol)
+        pos.set_mark(price)
+        held, cost = pos.qty, pos.cost_basis  # once: the figures below are SymbolPosition's
         return PositionChanged(
-            ts_event=ts_event, symbol=pos.symbol, qty=pos.qty, avg_entry_price=pos.avg_entry_price,
-            realized_pl=pos.realized, unrealized_pl=pos.unrealized, commissions=pos.commissions,
+            ts_event=ts_event, symbol=pos.symbol, qty=held,
+            avg_entry_price=_ZERO if held == 0 else (cost / held).quantize(_AVG_PLACES),
+            realized_pl=pos.realized, unrealized_pl=held * price - cost, commissions=pos.commissions,
             cash=self.cash, fill_qty=signed, fill_price=price, client_order_id=client_order_id)
 
     def on_event(self, event: BrokerEvent) -> PositionChanged | None:
@@ -122,9 +148,28 @@ class PositionTracker:
                             event.commission, ts_event=event.ts_event,
                             client_order_id=event.order.client_order_id)
 
-    def mark(self, symbol: str, last_price: Decimal) -> None:
-        """Set the price open shares of ``symbol`` are valued at (dollars)."""
-        self._position(symbol).last_price = last_price
+    def mark(self, symbol: str, last_price: Decimal | float) -> None:
+        """Set the price open shares of ``symbol`` are valued at (dollars). A float (a feed's
+        price) stands for the Decimal :func:`~tradecore.execution.market.price` makes of it; one
+        of 0 or less (none seen) changes nothing."""
+        if isinstance(last_price, float):
+            self.mark_all((symbol,), (last_price,))
+        else:
+            self._position(symbol).set_mark(last_price)
+
+    def mark_all(self, symbols: Sequence[str], last_prices: Sequence[float]) -> None:
+        """:meth:`mark` each of ``symbols`` with its feed price: a frame's held symbols in one call
+        (a held symbol is marked by every trade: keep it lean)."""
+        known, touched = self._symbols, self._touched
+        for symbol, last in zip(symbols, last_prices):
+            pos = known.get(symbol)
+            if last <= 0 or pos is not None and pos._mark == last:
+                continue  # no price, or the same price again: nothing to re-value
+            if pos is None:
+                pos = self._position(symbol)
+                symbol = pos.symbol
+            pos._mark, pos._price = last, None
+            touched.add(symbol)
 
     def load(self, cash: Decimal, positions: list[Position]) -> None:
         """Start from a broker's figures: ``cash`` dollars and its open positions.
@@ -134,6 +179,7 @@ class PositionTracker:
         """
         self.cash = cash
         self._symbols.clear()
+        self._held.clear()
         self._values.clear()
         self._value_total = _ZERO
         self._touched.clear()
@@ -142,7 +188,8 @@ class PositionTracker:
                 continue
             state = self._position(position.symbol)
             state.lots.append([position.qty, position.avg_entry_price])
-            state.last_price = position.current_price
+            self._held.add(state.symbol)
+            state.set_mark(position.current_price)
         self.start_day()
 
     def start_day(self) -> None:
@@ -153,8 +200,12 @@ class PositionTracker:
 
     def holds(self, symbol: str) -> bool:
         """Whether any shares of ``symbol`` (upper case) are held: :meth:`qty` != 0, cheaply."""
-        pos = self._symbols.get(symbol)
-        return pos is not None and bool(pos.lots)
+        return symbol in self._held
+
+    @property
+    def held(self) -> AbstractSet[str]:
+        """The symbols with shares held, as they change (copy it to keep it)."""
+        return self._held
 
     def qty(self, symbol: str) -> Decimal:
         """Signed shares held (0 if none)."""
@@ -179,7 +230,7 @@ class PositionTracker:
 
     def open_symbols(self) -> list[str]:
         """Symbols with shares held, sorted (a held position has lots: no share sums needed)."""
-        return sorted(s for s, position in self._symbols.items() if position.lots)
+        return sorted(self._held)
 
     @property
     def realized(self) -> Decimal:

@@ -35,6 +35,13 @@ Commit policy
   append), when ``batch_size`` are buffered, at the next acknowledged record (written first, in
   the same transaction, so ``seq`` is always append order), on :meth:`Journal.flush` and on
   :meth:`Journal.close`. A crash loses at most the unflushed buffer of these kinds.
+- Inside :meth:`Journal.transaction`, acknowledged kinds wait with the buffer too, and all that
+  was appended is committed in one transaction when the (outermost) block ends. The caller
+  promises to acknowledge none of it before then, and not to yield to the event loop inside
+  (another task would see, or append to, records not yet committed). The paper venue's intent
+  step is one: its intent, risk decision, order, order updates, fill and position are one
+  commit, since nothing of it leaves the process before the block ends (the simulated venue
+  lives and dies with the process: a crash loses the whole step, never a part of it).
 
 Durability
 ----------
@@ -55,6 +62,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -199,13 +207,19 @@ def _enum_name(enum_type: type[enum.Enum], value: object) -> str:
         return f"#{number}"
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_ENCODER = json.JSONEncoder(allow_nan=True, separators=(",", ":"))  # json.dumps builds one per call
+
+
 def _plain(value: object) -> object:
     """Convert NumPy scalars and containers to JSON types (floats stay exact)."""
+    if type(value) in _SCALARS:  # most values: no isinstance checks against ABCs
+        return value
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):  # a dict first: no ABC check
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [_plain(v) for v in value]
@@ -213,7 +227,7 @@ def _plain(value: object) -> object:
 
 
 def _field(record: object, name: str, default: object = None) -> object:
-    if isinstance(record, Mapping):
+    if type(record) is dict or isinstance(record, Mapping):  # a dict first: no ABC check
         return record.get(name, default)
     try:
         return record[name]  # type: ignore[index]
@@ -275,6 +289,8 @@ class Journal:
             )
         self._buffer: list[tuple[str, int, int, str | None, str | None, str]] = []
         self._buffer_since = 0
+        self._depth = 0  # transaction() blocks open
+        self._held = False  # an acknowledged record waits in the buffer for the block's end
         self._closed = False
         self.stats = {"commits": 0, "records": 0}
 
@@ -302,6 +318,23 @@ class Journal:
         if self._buffer:
             self._commit([])
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Commit every record appended inside in one transaction when the block ends (see the
+        module docstring for what the caller promises). Blocks nest: the outermost commits."""
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if not self._depth and (self._held or self._flush_due(_now_ns())):
+                self._commit([])
+
+    def _flush_due(self, now: int) -> bool:
+        """Whether the buffer is full or its oldest record ``flush_interval_ms`` old."""
+        return bool(self._buffer) and (len(self._buffer) >= self.batch_size
+                                       or now - self._buffer_since >= self.flush_interval_ns)
+
     # -- writing ----------------------------------------------------------------------------
 
     def _commit(self, rows: list[tuple[str, int, int, str | None, str | None, str]]) -> int:
@@ -309,6 +342,7 @@ class Journal:
             raise ConfigError(f"journal {self.path} is {'closed' if self._closed else 'read-only'}")
         rows = self._buffer + rows
         self._buffer = []
+        self._held = False
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -349,13 +383,14 @@ class Journal:
             now,
             symbol.upper() if symbol else None,
             None if order_id is None else str(order_id),
-            json.dumps(_plain(data), allow_nan=True, separators=(",", ":")),
+            _ENCODER.encode(_plain(data)),
         )
-        if kind in BATCHED_KINDS:
+        if kind in BATCHED_KINDS or self._depth:
             if not self._buffer:
                 self._buffer_since = now
             self._buffer.append(row)
-            if len(self._buffer) >= self.batch_size or now - self._buffer_since >= self.flush_interval_ns:
+            self._held = self._held or kind not in BATCHED_KINDS
+            if not self._depth and self._flush_due(now):  # a block commits when it ends
                 self._commit([])
             return None
         return self._commit([row])

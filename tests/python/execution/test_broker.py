@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal as D
 
+import pytest
 from tradecore.execution.broker import (
     EVENT_OF_STATUS,
     BrokerEventType,
+    IntentRef,
     Order,
     OrderState,
     implied_fill_price,
@@ -38,3 +41,13 @@ def test_every_status_but_the_fills_has_its_event() -> None:
     assert EVENT_OF_STATUS[OrderState.CANCELED] == BrokerEventType.CANCELED
     assert OrderState.FILLED not in EVENT_OF_STATUS and OrderState.PARTIALLY_FILLED not in EVENT_OF_STATUS
     assert all(event.value == status.value for status, event in EVENT_OF_STATUS.items())
+
+
+def test_evolve_is_dataclasses_replace() -> None:
+    order = Order(order_id="o-1", client_order_id="c-1", symbol="ABC", side=Side.BUY, type=OrderType.LIMIT,
+                  qty=D(100), limit_price=D("10.05"), intent=IntentRef(1, 2, 3, 4), reason="why")
+    changes = {"status": OrderState.FILLED, "filled_qty": D(100), "filled_avg_price": D("10.04"), "updated_at": 9}
+    assert order.evolve(**changes) == dataclasses.replace(order, **changes)
+    assert order.evolve() == order and order.status == OrderState.ACCEPTED  # a copy; the original stays
+    with pytest.raises(TypeError, match="no field"):
+        order.evolve(stauts=OrderState.NEW)

@@ -66,3 +66,50 @@ def test_daily_pnl_counts_from_the_day_start_and_includes_commissions() -> None:
 def test_rejects_non_positive_fill() -> None:
     with pytest.raises(ValueError):
         PositionTracker().on_fill("A", Side.BUY, D(0), D(1))
+
+
+def test_a_float_mark_is_the_decimal_price_makes_of_it() -> None:
+    """A feed's float mark stays a float until read: every figure is what marking with its
+    Decimal gives, a repeated price changes nothing, and a fill in between is not undone."""
+    from tradecore.execution.market import price
+
+    by_float, by_decimal = PositionTracker(D(10000)), PositionTracker(D(10000))
+    for tracker in (by_float, by_decimal):
+        tracker.on_fill("ABC", Side.BUY, D(30), D("10.01"), D("0.30"))
+        tracker.on_fill("XYZ", Side.SELL, D(10), D("5.5"), D("0.10"))
+    for symbol, last in [("ABC", 10.07), ("XYZ", 5.31), ("ABC", 10.07), ("ABC", 9.995), ("XYZ", 0.1 + 0.2)]:
+        by_float.mark(symbol, last)
+        by_decimal.mark(symbol, price(last))
+        assert by_float.equity == by_decimal.equity
+        assert by_float.positions() == by_decimal.positions()
+    assert by_float.symbol("XYZ").last_price == D("0.3")
+    by_float.on_fill("ABC", Side.BUY, D(10), D("10.50"))  # the fill's price is the mark now
+    by_float.mark("ABC", 9.995)  # the float marked before the fill: applied again, not skipped
+    assert by_float.symbol("ABC").last_price == D("9.995")
+    by_float.mark_all(["ABC", "XYZ"], [0.0, -1.0])  # no price seen: nothing changes
+    assert by_float.symbol("ABC").last_price == D("9.995") and by_float.symbol("XYZ").last_price == D("0.3")
+    assert by_float.unrealized == (D(40) * D("9.995") - D("300.30") - D("105.0")) + (D(-10) * D("0.3") + D("55.0"))
+
+
+def test_held_symbols_follow_fills_and_loads() -> None:
+    t = PositionTracker(D(10000))
+    t.on_fill("ABC", Side.BUY, D(10), D(5))
+    t.on_fill("XYZ", Side.BUY, D(10), D(5))
+    t.on_fill("ABC", Side.SELL, D(10), D(6))  # flat
+    assert t.open_symbols() == ["XYZ"] and not t.holds("ABC") and t.holds("XYZ")
+    t.on_fill("XYZ", Side.SELL, D(15), D(6))  # flipped short
+    assert t.open_symbols() == ["XYZ"] and t.qty("XYZ") == D(-5)
+    t.load(D(500), [t.position("XYZ")])
+    assert t.open_symbols() == ["XYZ"] and set(t.held) == {"XYZ"}
+    t.load(D(500), [])
+    assert t.open_symbols() == [] and not t.holds("XYZ")
+
+
+def test_a_fills_change_reports_the_positions_own_figures() -> None:
+    t = PositionTracker(D(10000))
+    for side, qty, px in [(Side.BUY, "30", "10.01"), (Side.BUY, "7", "10.333"), (Side.SELL, "50", "9.87"),
+                          (Side.BUY, "13", "9.5"), (Side.SELL, "3", "11")]:
+        change = t.on_fill("ABC", side, D(qty), D(px), D("0.07"))
+        pos = t.symbol("ABC")
+        assert (change.qty, change.avg_entry_price, change.unrealized_pl, change.realized_pl) == (
+            pos.qty, pos.avg_entry_price, pos.unrealized, pos.realized)

@@ -149,3 +149,24 @@ def test_sessions_follow_the_calendar_on_an_early_close_day() -> None:
     assert end == int(datetime(2025, 11, 28, 13, 0, tzinfo=NY).timestamp()) * 1_000_000_000
     _, extended_end = session_window(friday, extended=True)
     assert extended_end == int(datetime(2025, 11, 28, 17, 0, tzinfo=NY).timestamp()) * 1_000_000_000
+
+
+def test_session_at_agrees_with_the_calendar_at_every_boundary() -> None:
+    """session_at looks a minute up once: around every session change, day change, weekend,
+    early close and DST change it says what the calendar says for the exact instant (to the
+    nanosecond: the weekday of whole seconds, which float seconds would round up near midnight)."""
+    from tradecore.calendar import session_of
+
+    def exact(ts: int) -> Session:
+        if datetime.fromtimestamp(ts // 10**9, tz=NY).weekday() >= 5:
+            return Session.NONE
+        return session_of(ts)
+
+    instants = []
+    for day in ("2025-03-07", "2025-03-10", "2025-11-28", "2025-11-03", "2025-12-24", "2025-07-05"):
+        for hhmm in ("00:00", "04:00", "09:30", "13:00", "16:00", "20:00"):
+            base = int(datetime.fromisoformat(f"{day}T{hhmm}").replace(tzinfo=NY).timestamp()) * 10**9
+            instants += [base + offset for offset in (-1, 0, 1, -60 * 10**9, 59 * 10**9 + 999_999_999)]
+    seen = {session_at(ts) for ts in instants}
+    assert len(seen) >= 4  # the instants span the sessions
+    assert [session_at(ts) for ts in instants] == [exact(ts) for ts in instants]

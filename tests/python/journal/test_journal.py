@@ -122,6 +122,43 @@ def test_batched_records_are_written_after_the_flush_interval(tmp_path: Path) ->
         assert journal.count("latency") == 1
 
 
+def test_a_transaction_commits_everything_appended_inside_once_at_its_end(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path, flush_interval_ms=0, batch_size=1)  # outside a block: every append commits
+    other = sqlite3.connect(path)
+    journal.transition("A", _transition(1, 0, 0, 1, [1.0]), NAMES)
+    assert journal.stats["commits"] == 1
+    with journal.transaction():
+        journal.risk_decision(2, "A", accepted=True)
+        journal.transition("A", _transition(3, 0, 0, 1, [1.0]), NAMES)  # due at once outside
+        with journal.transaction():  # nested: the outer block commits
+            journal.fill("A", _fill(4, 1, 1, 10.0, 5))
+        journal.position(5, "A", quantity=5, average_price=10.0)
+        assert other.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 1  # nothing yet
+        assert journal.stats["commits"] == 1
+    assert journal.stats["commits"] == 2
+    assert other.execute("SELECT kind, ts_event FROM events ORDER BY seq").fetchall() == [
+        ("transition", 1), ("risk", 2), ("transition", 3), ("fill", 4), ("position", 5)]  # append order
+    journal.close()
+    other.close()
+
+
+def test_a_transaction_left_by_an_exception_commits_what_was_appended(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j.sqlite") as journal:
+        with pytest.raises(RuntimeError), journal.transaction():
+            journal.fill("A", _fill(1, 1, 1, 10.0, 5))
+            raise RuntimeError("after the fill")
+        assert journal.count("fill") == 1
+
+
+def test_a_transaction_of_batched_records_only_keeps_the_flush_policy(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j.sqlite", flush_interval_ms=60_000) as journal:
+        with journal.transaction():
+            journal.transition("A", _transition(1, 0, 0, 1, [1.0]), NAMES)
+        assert journal.count() == 0  # not acknowledged, not due: still buffered
+        assert journal.stats["commits"] == 0
+
+
 def test_open_orders_and_positions_as_of_the_last_committed_record(tmp_path: Path) -> None:
     with Journal(tmp_path / "j.sqlite") as journal:
         journal.order(1, "AAPL", "a1", side="buy", quantity=100, order_type="limit",
