@@ -42,7 +42,11 @@ Figures
   engine having processed it, to the intent it caused, and per stage.
 - ``max_sustained_msgs_per_s``: the offered rate is stepped up (5 s per step) until the backlog
   grows (the last tick of a step is processed more than ``BACKLOG_MS`` after it was due).
-- ``memory_per_symbol``: resident memory added per active symbol (engine, strategy, venue, task).
+- ``memory_per_symbol``: resident memory an active symbol adds once it has traded long enough
+  for its per-symbol state to be full (engine, strategy, bars, venue, task, feed health, the
+  book, the decoder's duplicate window): the slope between fresh processes with 100 and 500
+  symbols, each fed ``MEMORY_TRADES`` trades per symbol through decode and dispatch (a fresh
+  process: an allocator still holding freed memory would hide it).
 - ``backtest_*``: the LEAN SPY, BAC and IBM trade and quote ticks through
   :func:`tradecore.session.backtest`, the code behind ``tradecore backtest``.
 """
@@ -293,6 +297,65 @@ def _step_figures(prefix: str, rate: float, step: dict[str, float], latency: Lat
     report(f"{prefix}_intents", state.execution.intents - intents_before, "intents")
 
 
+MEMORY_TRADES = 4_200  # per symbol: past the decoder's default duplicate window (4096 trades)
+
+
+async def memory_run(symbols: int) -> float:
+    """RSS (MiB) ``symbols`` live symbols add once each has had ``MEMORY_TRADES`` trades."""
+    from tradecore.streams.alpaca import AlpacaDecoder
+
+    config = Config().with_overrides(strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3},
+                                               "bar_period": "1s"})
+    listed = names(symbols)
+    template = [{"T": "t", "S": s, "i": 0, "x": "V", "p": 10.0, "s": 100, "c": ["@"], "t": None, "z": "C"}
+                for s in listed]
+    before = rss_mib()
+    state = RunState.create(config, journal=None)
+    health = FeedMonitor(config.health, bus=state.bus, journal=None, clock=time.time_ns, bar_period_ns=10**9)
+    decoder = AlpacaDecoder(encoding="msgpack")
+
+    async def make_runner(symbol: str):  # type: ignore[no-untyped-def]
+        runner = state.runner(symbol, state.make_engine(symbol))
+        health.track(symbol)
+        runner.hooks.append(health)
+        return runner
+
+    manager = state.manager = StrategyManager(DispatchedStream(), make_runner, state.bus)
+    await manager.update_universe(listed)
+    rng = np.random.default_rng(1)
+    total = symbols * MEMORY_TRADES
+    steps = rng.normal(0, 0.002, total)
+    prices = 10 + rng.random(symbols)
+    for start in range(0, total, 50):
+        messages = []
+        for k in range(start, min(start + 50, total)):
+            i = k % symbols
+            prices[i] *= 1 + steps[k]
+            messages.append(template[i] | {"i": k + 1, "p": round(float(prices[i]), 2),
+                                           "t": msgpack.Timestamp.from_unix_nano(EVENT_BASE + k * 20_000)})
+        for part in decoder.decode(msgpack.packb(messages), time.time_ns()).parts:
+            if isinstance(part, GroupedBatch):
+                health.observe_grouped(part)
+                manager.dispatch_grouped(part)
+        await asyncio.sleep(0)
+    await manager.drain()
+    grown = rss_mib() - before
+    await manager.close()
+    return grown
+
+
+def memory_per_symbol_kib() -> float:
+    """The slope of :func:`memory_run` between 100 and 500 symbols, each in a fresh process."""
+    import subprocess
+
+    grown = []
+    for symbols in (100, SYMBOLS):
+        out = subprocess.run([sys.executable, __file__, "--memory", str(symbols)], capture_output=True,
+                             text=True, check=True).stdout
+        grown.append(float(out.split()[-1]))
+    return (grown[1] - grown[0]) * 1024 / (SYMBOLS - 100)
+
+
 async def load(rate: float, seconds: float, sweep: list[float], journal_dir: str | None = None) -> None:
     config = Config().with_overrides(strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3},
                                                "bar_period": "1s"})
@@ -344,9 +407,7 @@ async def load(rate: float, seconds: float, sweep: list[float], journal_dir: str
         return runner
 
     manager = state.manager = StrategyManager(stream, make_runner, state.bus, holds_position=state.holds_position)
-    before = rss_mib()
     await manager.update_universe(symbols)
-    report("memory_per_symbol", (rss_mib() - before) * 1024 / SYMBOLS, "KiB")
     report("load_symbols", SYMBOLS, "symbols")
     stop = asyncio.Event()
     consumer = asyncio.create_task(run_pipeline(state, stream, stop=stop, on_batch=health.observe,
@@ -483,9 +544,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--feed", metavar="TABLE", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="short steps, small sweep (a smoke run)")
     parser.add_argument("--journal", action="store_true", help="journal the load run to SQLite, as live does")
+    parser.add_argument("--memory", metavar="SYMBOLS", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.feed:
         asyncio.run(feed_main(args.feed))
+        return
+    if args.memory:
+        print(f"grown_mib {asyncio.run(memory_run(args.memory))}")
         return
     asyncio.run(pipeline_only(20_000 if args.quick else 100_000))
     # The collector as `tradecore live` sets it (tradecore.latency.quiet_gc).
@@ -497,6 +562,7 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(load(rate=50_000, seconds=5.0, sweep=[10_000, 20_000, 30_000, 40_000, 60_000, 80_000],
                              journal_dir=journal_dir))
     if not args.quick:
+        report("memory_per_symbol", memory_per_symbol_kib(), "KiB")
         asyncio.run(replay())
 
 
