@@ -43,13 +43,9 @@ Quote quote_of(const py::tuple& row) {
 py::object state_of(const FeedChecks& self, std::string_view symbol) {
   const SymbolChecks* state = self.find(symbol);
   if (state == nullptr) return py::none();
-  auto keys = [](const auto& set) {
-    py::set out;
-    for (const TradeKey& k : set) out.add(py::make_tuple(k.trade_id, k.exchange, k.ts));
-    return out;
-  };
-  return py::make_tuple(keys(state->current), keys(state->previous),
-                        state->has_trade ? py::object(py::int_(state->last_trade_ts)) : py::none(),
+  py::list keys;
+  for (const TradeKey& k : state->recent.keys()) keys.append(py::make_tuple(k.trade_id, k.exchange, k.ts));
+  return py::make_tuple(keys, state->has_trade ? py::object(py::int_(state->last_trade_ts)) : py::none(),
                         state->has_quote ? py::object(quote_row(state->last_quote)) : py::none());
 }
 
@@ -113,8 +109,8 @@ void register_streams(py::module_& m) {
       .value("OUT_OF_ORDER", FeedChecks::TradeCheck::OutOfOrder);
   py::class_<FeedChecks>(
       m, "FeedChecks",
-      "Per-symbol duplicate and ordering state of a vendor decoder: recent trade keys (two\n"
-      "bounded generations), the newest trade time and the last quote of each symbol.\n\n"
+      "Per-symbol duplicate and ordering state of a vendor decoder: the last dedup_window trade\n"
+      "keys, the newest trade time and the last quote of each symbol.\n\n"
       "The rules and their reports are tradecore.streams.vendor's; clean frames are checked and\n"
       "remembered natively against the same state (CleanFrameDecoder.decode, commit).")
       .def(py::init<std::size_t>(), py::arg("dedup_window"))
@@ -147,8 +143,8 @@ void register_streams(py::module_& m) {
       .def("commit", &FeedChecks::commit,
            "Remember the clean frame decode() staged last (once; it raises if none is staged).")
       .def("state", &state_of, py::arg("symbol"),
-           "(current keys, previous keys, newest trade time or None, last quote row or None),\n"
-           "or None if the symbol has no state.");
+           "(remembered trade keys oldest first, newest trade time or None, last quote row or\n"
+           "None), or None if the symbol has no state.");
 
   py::class_<NamedDecoder>(
       m, "CleanFrameDecoder",

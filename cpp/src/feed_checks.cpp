@@ -28,32 +28,86 @@ bool same_quote(const Quote& a, const Quote& b) {
          a.ask_exchange == b.ask_exchange && a.flags == b.flags;
 }
 
-void SymbolChecks::remember(const TradeKey* keys, std::size_t count, std::size_t half) {
-  if (current.size() + count <= half) {  // no generation ends within these keys
-    current.insert(keys, keys + count);
-    return;
+std::size_t RecentKeys::find(const TradeKey& key) const {
+  if (slots_.empty()) return kNone;
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t slot = home(key);; slot = (slot + 1) & mask) {
+    const std::uint32_t entry = slots_[slot];
+    if (entry == 0) return kNone;
+    if (ring_[entry - 1] == key) return slot;
   }
-  for (std::size_t k = 0; k < count; ++k) {
-    current.insert(keys[k]);
-    if (current.size() > half) {
-      previous = std::move(current);
-      current = {};
+}
+
+void RecentKeys::index(std::uint32_t position) {
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t slot = home(ring_[position]);
+  while (slots_[slot] != 0) slot = (slot + 1) & mask;
+  slots_[slot] = position + 1;
+}
+
+void RecentKeys::unindex(std::size_t slot) {
+  // Backward shift: move later entries of the run into the hole unless that would put one
+  // before its home slot, so every key stays reachable from its home without tombstones.
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t hole = slot;
+  for (std::size_t next = (hole + 1) & mask; slots_[next] != 0; next = (next + 1) & mask) {
+    const std::size_t want = home(ring_[slots_[next] - 1]);
+    // `next` may move to `hole` if its home is not in the cyclic range (hole, next].
+    const bool stays = hole <= next ? (hole < want && want <= next) : (hole < want || want <= next);
+    if (!stays) {
+      slots_[hole] = slots_[next];
+      hole = next;
     }
   }
+  slots_[hole] = 0;
+}
+
+void RecentKeys::grow() {
+  slots_.assign(std::max<std::size_t>(16, slots_.size() * 2), 0);
+  for (std::uint32_t position = 0; position < ring_.size(); ++position) index(position);
+}
+
+void RecentKeys::add(const TradeKey& key) {
+  if (ring_.size() < capacity_) {
+    ring_.push_back(key);
+    if (2 * ring_.size() > slots_.size()) {
+      grow();  // indexes the new key too
+    } else {
+      index(static_cast<std::uint32_t>(ring_.size() - 1));
+    }
+    return;
+  }
+  const std::size_t oldest = find(ring_[next_]);
+  if (oldest == kNone) throw std::logic_error("RecentKeys: the index lost a key");  // never, if correct
+  unindex(oldest);  // the oldest goes
+  ring_[next_] = key;
+  index(static_cast<std::uint32_t>(next_));
+  next_ = (next_ + 1) % capacity_;
+}
+
+std::vector<TradeKey> RecentKeys::keys() const {
+  std::vector<TradeKey> out(ring_.begin() + static_cast<std::ptrdiff_t>(next_), ring_.end());
+  out.insert(out.end(), ring_.begin(), ring_.begin() + static_cast<std::ptrdiff_t>(next_));
+  return out;
+}
+
+void RecentKeys::clear() {
+  ring_ = {};
+  slots_ = {};
+  next_ = 0;
 }
 
 void SymbolChecks::clear() {
-  current.clear();
-  previous.clear();
+  recent.clear();
   has_trade = has_quote = false;
 }
 
-FeedChecks::FeedChecks(std::size_t dedup_window) : half_(std::max<std::size_t>(1, dedup_window / 2)) {}
+FeedChecks::FeedChecks(std::size_t dedup_window) : window_(std::max<std::size_t>(1, dedup_window)) {}
 
 SymbolChecks& FeedChecks::of(std::string_view symbol) {
   auto found = symbols_.find(symbol);
   if (found == symbols_.end()) {
-    found = symbols_.emplace(std::string(symbol), std::make_unique<SymbolChecks>()).first;
+    found = symbols_.emplace(std::string(symbol), std::make_unique<SymbolChecks>(window_)).first;
   }
   return *found->second;
 }
@@ -65,8 +119,8 @@ const SymbolChecks* FeedChecks::find(std::string_view symbol) const {
 
 FeedChecks::TradeCheck FeedChecks::check_trade(std::string_view symbol, const TradeKey& key) {
   SymbolChecks& state = of(symbol);
-  if (state.seen(key)) return TradeCheck::Duplicate;
-  state.remember(&key, 1, half_);
+  if (state.recent.contains(key)) return TradeCheck::Duplicate;
+  state.recent.add(key);
   if (state.has_trade && key.ts < state.last_trade_ts) return TradeCheck::OutOfOrder;
   state.last_trade_ts = key.ts;
   state.has_trade = true;
@@ -107,7 +161,7 @@ bool FeedChecks::stage(const alpaca::CleanFrame& frame) {
     for (std::uint32_t k = g.start; k < g.end; ++k) {
       const Trade& t = frame.trades[k];
       const TradeKey key{t.trade_id, t.exchange, t.ts_event};
-      if (state->seen(key)) return false;
+      if (state->recent.contains(key)) return false;
       // A repeat within the frame has the same time: in time order it is among the last keys.
       for (std::size_t j = staged_keys_.size(); j > start && staged_keys_[j - 1].ts == key.ts; --j) {
         if (staged_keys_[j - 1] == key) return false;
@@ -131,7 +185,7 @@ void FeedChecks::commit() {
   if (!staged_) throw std::logic_error("FeedChecks::commit: nothing staged");
   staged_ = false;
   for (const StagedTrades& s : staged_trades_) {
-    s.state->remember(staged_keys_.data() + s.start, s.end - s.start, half_);
+    for (std::uint32_t k = s.start; k < s.end; ++k) s.state->recent.add(staged_keys_[k]);
     s.state->last_trade_ts = staged_keys_[s.end - 1].ts;
     s.state->has_trade = true;
   }

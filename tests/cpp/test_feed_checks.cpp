@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <deque>
 #include <cstdint>
 #include <string>
 
@@ -56,15 +58,39 @@ TEST_CASE("trades: duplicates refused, late ones kept and reported, state per sy
   CHECK(checks.find("NVDA") == nullptr);
 }
 
-TEST_CASE("trade keys are remembered in two bounded generations", "[feed_checks]") {
-  FeedChecks checks(4);  // a generation ends past 2 keys
+TEST_CASE("the last N trade keys are remembered exactly", "[feed_checks]") {
+  FeedChecks checks(4);
   for (std::uint64_t id = 1; id <= 6; ++id) REQUIRE(checks.check_trade("A", {id, 0, 1}) == Check::New);
-  const SymbolChecks& state = *checks.find("A");
-  CHECK(state.previous.size() == 3);  // {4, 5, 6}
-  CHECK(state.current.empty());
-  CHECK(checks.check_trade("A", {5, 0, 1}) == Check::Duplicate);
-  CHECK(checks.check_trade("A", {4, 0, 1}) == Check::Duplicate);
-  CHECK(checks.check_trade("A", {1, 0, 1}) == Check::New);  // forgotten two generations ago
+  const auto kept = checks.find("A")->recent.keys();
+  REQUIRE(kept.size() == 4);
+  CHECK(kept.front().trade_id == 3);  // oldest first
+  CHECK(kept.back().trade_id == 6);
+  CHECK(checks.check_trade("A", {3, 0, 1}) == Check::Duplicate);
+  CHECK(checks.check_trade("A", {2, 0, 1}) == Check::New);  // forgotten: 4 newer ones came
+}
+
+TEST_CASE("RecentKeys agrees with a plain model under heavy collisions and eviction", "[feed_checks]") {
+  // Few distinct keys, a small window: lookups, evictions and backward shifts all happen often.
+  for (const std::size_t capacity : {1u, 2u, 7u, 16u, 100u}) {
+    RecentKeys recent(capacity);
+    std::deque<TradeKey> model;
+    std::uint64_t state = 12345 + capacity;
+    for (int step = 0; step < 20000; ++step) {
+      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+      const TradeKey key{(state >> 33) % 150, static_cast<std::uint8_t>((state >> 20) % 3), static_cast<std::int64_t>((state >> 40) % 5)};
+      const bool known = std::find(model.begin(), model.end(), key) != model.end();
+      REQUIRE(recent.contains(key) == known);
+      if (!known) {
+        recent.add(key);
+        model.push_back(key);
+        if (model.size() > capacity) model.pop_front();
+      }
+      REQUIRE(recent.size() == model.size());
+    }
+    const auto kept = recent.keys();
+    REQUIRE(std::vector<TradeKey>(model.begin(), model.end()) == kept);
+    for (const TradeKey& key : model) REQUIRE(recent.contains(key));
+  }
 }
 
 TEST_CASE("quotes: an exact repeat of the last one is refused", "[feed_checks]") {
@@ -81,7 +107,7 @@ TEST_CASE("a clean frame is checked against the state, then remembered only on c
   checks.bind("B", 2);
   const auto first = frame({trade(1, 1, 10), trade(1, 2, 10), trade(2, 1, 10)}, {quote(2, 10, 5.0)});
   REQUIRE(checks.stage(first));
-  CHECK((checks.find("A") == nullptr || checks.find("A")->current.empty()));  // staged, not remembered
+  CHECK((checks.find("A") == nullptr || checks.find("A")->recent.size() == 0));  // staged, not remembered
   REQUIRE(checks.stage(first));
   checks.commit();
   CHECK_THROWS_AS(checks.commit(), std::logic_error);  // once

@@ -5,13 +5,13 @@
 // reported; this keeps the state those rules read — the recent trade keys, the newest trade
 // time and the last quote of each symbol — so that a clean frame can be checked and remembered
 // in one native pass, and the message-by-message path reads and writes the very same state.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "tradecore/alpaca_wire.hpp"
@@ -31,18 +31,43 @@ struct TradeKeyHash {
   std::size_t operator()(const TradeKey& k) const noexcept;
 };
 
-/// The recent trade keys of one symbol in two generations (memory stays bounded), its newest
-/// trade time and its last quote.
+/// The last `capacity` keys added, exactly: a ring of the keys and an open-addressing index
+/// into it (linear probing, backward-shift deletion). About 32 bytes a key once full, half what
+/// a node-based set takes; both grow only as keys come, so a quiet symbol costs little.
+class RecentKeys {
+ public:
+  explicit RecentKeys(std::size_t capacity) : capacity_(std::max<std::size_t>(1, capacity)) {}
+  bool contains(const TradeKey& key) const { return find(key) != kNone; }
+  /// Remember `key` (not contained), forgetting the oldest key once `capacity` are remembered.
+  void add(const TradeKey& key);
+  std::size_t size() const noexcept { return ring_.size(); }
+  /// Oldest first.
+  std::vector<TradeKey> keys() const;
+  void clear();
+
+ private:
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  std::size_t home(const TradeKey& key) const { return TradeKeyHash{}(key) & (slots_.size() - 1); }
+  std::size_t find(const TradeKey& key) const;  // the slot holding key, or kNone
+  void index(std::uint32_t position);           // insert ring_[position] into slots_
+  void unindex(std::size_t slot);               // remove slot's entry, shifting the run back
+  void grow();
+
+  std::size_t capacity_;
+  std::vector<TradeKey> ring_;         // up to capacity_; once full, next_ is the oldest
+  std::size_t next_ = 0;
+  std::vector<std::uint32_t> slots_;   // 0 empty, else ring position + 1; size a power of two
+};
+
+/// One symbol's recent trade keys (memory stays bounded), newest trade time and last quote.
 struct SymbolChecks {
-  std::unordered_set<TradeKey, TradeKeyHash> current, previous;
+  explicit SymbolChecks(std::size_t window) : recent(window) {}
+  RecentKeys recent;
   std::int64_t last_trade_ts = 0;
   bool has_trade = false;
   Quote last_quote{};
   bool has_quote = false;
 
-  bool seen(const TradeKey& key) const { return current.contains(key) || previous.contains(key); }
-  /// Add new keys in order, starting a generation past `half` keys.
-  void remember(const TradeKey* keys, std::size_t count, std::size_t half);
   void clear();
 };
 
@@ -50,7 +75,7 @@ bool same_quote(const Quote& a, const Quote& b);
 
 class FeedChecks {
  public:
-  /// `dedup_window`: about how many recent trades per symbol are remembered.
+  /// `dedup_window`: how many recent trades per symbol are remembered.
   explicit FeedChecks(std::size_t dedup_window);
 
   enum class TradeCheck { New, Duplicate, OutOfOrder };
@@ -75,7 +100,7 @@ class FeedChecks {
   /// Remember the frame staged last (once).
   void commit();
 
-  std::size_t half() const noexcept { return half_; }
+  std::size_t window() const noexcept { return window_; }
 
  private:
   struct Hash {
@@ -84,7 +109,7 @@ class FeedChecks {
   };
   SymbolChecks& of(std::string_view symbol);
 
-  std::size_t half_;
+  std::size_t window_;
   // unique_ptr: stable addresses for by_id_ (reset clears a state, never frees it).
   std::unordered_map<std::string, std::unique_ptr<SymbolChecks>, Hash, std::equal_to<>> symbols_;
   std::unordered_map<std::uint32_t, SymbolChecks*> by_id_;

@@ -55,8 +55,8 @@ class TradeCheck:
         ...
 class FeedChecks:
     """
-    Per-symbol duplicate and ordering state of a vendor decoder: recent trade keys (two
-    bounded generations), the newest trade time and the last quote of each symbol.
+    Per-symbol duplicate and ordering state of a vendor decoder: the last dedup_window trade
+    keys, the newest trade time and the last quote of each symbol.
     
     The rules and their reports are tradecore.streams.vendor's; clean frames are checked and
     remembered natively against the same state (CleanFrameDecoder.decode, commit).
@@ -91,8 +91,8 @@ class FeedChecks:
         """
     def state(self, symbol: str) -> typing.Any:
         """
-        (current keys, previous keys, newest trade time or None, last quote row or None),
-        or None if the symbol has no state.
+        (remembered trade keys oldest first, newest trade time or None, last quote row or
+        None), or None if the symbol has no state.
         """
 class CleanFrameDecoder:
     """

@@ -723,7 +723,7 @@ def assert_same_state(fast: AlpacaDecoder, exact: AlpacaDecoder) -> None:
     assert fast.stats == exact.stats
     assert fast._last_bar == exact._last_bar
     # Recent trade keys, newest trade time and last quote per symbol (never used: no state).
-    fresh = (set(), set(), None, None)
+    fresh = ([], None, None)
     for symbol in fast._ids.keys() | exact._ids.keys():
         assert (fast._checks.state(symbol) or fresh) == (exact._checks.state(symbol) or fresh), symbol
 
