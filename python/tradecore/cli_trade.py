@@ -70,8 +70,8 @@ def live(config_path: Path | None, duration: float | None, speed: float | None, 
                                       resume=resume))
     except KeyboardInterrupt:
         raise click.ClickException("interrupted") from None
-    except Error as error:
-        raise click.ClickException(str(error)) from None
+    except Error as error:  # the message, and which run failed (a note added by run_live)
+        raise click.ClickException("\n".join([str(error), *getattr(error, "__notes__", ())])) from None
     if result.resumed is not None:
         click.echo(f"resumed run {result.run_id}: {len(result.resumed.findings)} reconciliation findings")
         for finding in result.resumed.findings:
@@ -120,7 +120,7 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
 
     from tradecore.analysis.summary import executions_from_journal, summarize
     from tradecore.journal.journal import Journal
-    from tradecore.journal.registry import RunRegistry, code_version
+    from tradecore.journal.registry import RunRegistry, code_version, end_failed_run
     from tradecore.session import backtest as run_backtest
     from tradecore.session import backtest_recording
     from tradecore.streams.recorder import RecordingSource
@@ -164,10 +164,14 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
                 state, events = asyncio.run(run_backtest(
                     config, replay_source, wanted, datasets=datasets or replay_source.datasets(),
                     journal=journal, on_batch=advance, scanned=scanned))
-    except Error as error:
-        journal.close()  # what was replayed before the error stays in the journal
-        registry.finish_run(run.id, {"error": str(error)}, status="failed")
-        raise click.ClickException(f"{error}\nrun {run.id} failed; journal: {run.journal_path}") from None
+    except BaseException as error:  # what was replayed before the error stays in the journal
+        status = end_failed_run(registry, run.id, error, journal=journal, now=time.time_ns())
+        where = f"run {run.id} {status}; journal: {run.journal_path}"
+        if isinstance(error, (Error, KeyboardInterrupt)):
+            raise click.ClickException(f"{error or 'interrupted'}\n{where}") from None
+        # Anything else is a defect or Ctrl-C: its traceback is what to look at.
+        error.add_note(where)
+        raise
     elapsed = time.perf_counter() - started
     journal.flush()
     summary = summarize(executions_from_journal(journal), starting_equity=config.execution.starting_cash)

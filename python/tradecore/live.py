@@ -47,7 +47,7 @@ from tradecore.execution.broker import Broker
 from tradecore.execution.market import to_decimal
 from tradecore.health import ENTRY_RULE, FeedMonitor, rest_bars
 from tradecore.journal.journal import Journal
-from tradecore.journal.registry import RunInfo, RunRegistry, code_version
+from tradecore.journal.registry import RunInfo, RunRegistry, code_version, end_failed_run
 from tradecore.latency import LatencyStats, quiet_gc
 from tradecore.pipeline import StrategyManager, SymbolRunner
 from tradecore.scanners import MarketDataClient, build_scanner
@@ -264,14 +264,56 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
     id, folder and journal (appended), the run's own saved configuration; see
     :mod:`tradecore.resume`.
     """
-    from tradecore.sim.server import SimServer
-
     polygon_key = _polygon_key(config)  # a missing key fails before a run opens
     registry = RunRegistry(runs_root or config.run.runs_dir or None)
-    run, config, lock = _open_run(registry, config, resume)
-    if resume is not None:  # the resumed run's own config says which stream
-        polygon_key = _polygon_key(config)
-    journal = Journal(run.journal_path)
+    try:
+        run, config, lock = _open_run(registry, config, resume)
+    except BaseException:
+        registry.close()
+        raise
+    # From here on the run is registered: however it ends, the registry says how.
+    journal: Journal | None = None
+    try:
+        if resume is not None:  # the resumed run's own config says which stream
+            polygon_key = _polygon_key(config)
+        journal = Journal(run.journal_path)
+        result, metrics = await _trade(config, run, journal, ui=ui, duration=duration, record=record,
+                                       console=console, resume=resume, max_events=max_events,
+                                       polygon_key=polygon_key)
+        registry.finish_run(run.id, metrics)
+        journal.close()
+        return result
+    except BaseException as error:
+        hidden = (os.environ.get("APCA_API_KEY_ID"), os.environ.get("APCA_API_SECRET_KEY"), polygon_key)
+        status = end_failed_run(registry, run.id, error, journal=journal, now=time.time_ns(), hidden=hidden,
+                                metrics=_summary_metrics(journal, config))
+        error.add_note(f"run {run.id} {status}; journal: {run.journal_path}"
+                       + (f" (take it over with `tradecore live --resume {run.id}`)" if status == "failed" else ""))
+        raise
+    finally:
+        registry.close()
+        lock.close()
+
+
+def _summary_metrics(journal: Journal | None, config: Config) -> dict[str, Any]:
+    """The performance summary of what a failed run traded (best effort: the failure may be
+    the journal's)."""
+    if journal is None:
+        return {}
+    try:
+        journal.flush()
+        return summarize(executions_from_journal(journal),
+                         starting_equity=config.execution.starting_cash).to_dict()
+    except Exception:  # noqa: BLE001 - the error being recorded matters more than the summary
+        return {}
+
+
+async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, duration: float | None,
+                 record: Path | None, console: Any, resume: str | None, max_events: int | None,
+                 polygon_key: str | None) -> tuple[LiveResult, dict[str, Any]]:
+    """The run itself; return its result and the metrics to register."""
+    from tradecore.sim.server import SimServer
+
     bus = EventBus()
     latency = LatencyStats()
     events = 0
@@ -404,9 +446,10 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             # Before any event reaches an engine: nothing trades on an unmanaged position.
             adopted = {s for s, (taken, _) in resumed.adoptions.items() if taken}
             _block_inherited(state, {s: q for s, q in resumed.positions.items() if s not in adopted})
+        # The run cannot go on without these: one that fails ends the run as failed.
+        vital = [start_task(consume(), "tradecore.live.consume", owner=tasks, log=_log)]
         if not state.paper:  # broker events reach the journal as they arrive, not at the next tick
-            start_task(state.pipeline.run(), "tradecore.live.broker_events", owner=tasks, log=_log)
-        start_task(consume(), "tradecore.live.consume", owner=tasks, log=_log)
+            vital.append(start_task(state.pipeline.run(), "tradecore.live.broker_events", owner=tasks, log=_log))
         start_task(scan_loop(), "tradecore.live.scan", owner=tasks, log=_log)
         if health is not None:
             start_task(health.run(stop, frames=lambda: stream.stats.get("frames", 0),
@@ -416,8 +459,7 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
         if dashboard is not None:
             start_task(dashboard.run(stop), "tradecore.live.dashboard", owner=tasks, log=_log)
         try:
-            await asyncio.wait({ender, *[t for t in tasks if t.get_name() == "tradecore.live.consume"]},
-                               timeout=duration, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({ender, *vital}, timeout=duration, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop.set()
             # Scanning and consuming end first, so nothing subscribes to a closing stream.
@@ -444,19 +486,18 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             await stream.close()
             if not state.paper:
                 fill_check = await _check_broker_fills(state, journal, clock())
+        for task in vital:  # shut down as usual, then fail with the task's error
+            if task.done() and not task.cancelled() and (failure := task.exception()) is not None:
+                raise failure
     for histogram in latency.records():  # one histogram per stage
         journal.append("latency", clock(), histogram)
     journal.flush()
     summary = summarize(executions_from_journal(journal),
                         starting_equity=config.execution.starting_cash)
     metrics = {**summary.to_dict(), "events": events, "intents": state.execution.intents}
-    registry.finish_run(run.id, metrics)
-    journal.close()
-    registry.close()
-    lock.close()
     return LiveResult(run.id, run.folder, summary, events, state.execution.intents, latency.summary(),
                       dict(state.manager.quarantined) if state.manager else {}, resumed, fill_check,
-                      state.manager.ticks if state.manager else 0)
+                      state.manager.ticks if state.manager else 0), metrics
 
 
 def _polygon_key(config: Config) -> str | None:
