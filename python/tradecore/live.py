@@ -51,7 +51,7 @@ from tradecore.journal.registry import RunInfo, RunRegistry, code_version, end_f
 from tradecore.latency import LatencyStats, quiet_gc
 from tradecore.pipeline import StrategyManager, SymbolRunner
 from tradecore.scanners import MarketDataClient, build_scanner
-from tradecore.resume import ResumeReport, adopt_position, check_fills, reconcile
+from tradecore.resume import ResumeReport, adopt_position, cancel_refused_entries, check_fills, reconcile
 from tradecore.session import RunState, StartLog, run_pipeline
 from tradecore.streams.alpaca import AlpacaStream
 from tradecore.streams.base import EventBatch, GroupedBatch
@@ -187,18 +187,26 @@ INHERITED_RULE = "inherited_position"
 """Rule name of the entries refused on a symbol whose position a resume restored."""
 
 
-def _block_inherited(state: RunState, positions: dict[str, Decimal]) -> None:
+def _block_inherited(state: RunState, positions: dict[str, Decimal],
+                     canceling: dict[str, list[str]] | None = None) -> None:
     """No new entries on a symbol holding a restored position no strategy adopted, until it is
-    flat: an entry would add to a position nothing manages."""
-    inherited = {symbol for symbol, qty in positions.items() if qty}
+    flat: an entry would add to a position nothing manages. A symbol whose refused entry order
+    is being canceled (``canceling``: order ids by symbol) is blocked too until the order is
+    final and the symbol flat: a fill that beats the cancel belongs to no strategy either."""
+    inherited = {symbol for symbol, qty in positions.items() if qty} | set(canceling or {})
     tracker = state.tracker
+    pipeline = state.pipeline
 
     def blocked(symbol: str) -> str | None:
         if symbol not in inherited:
             return None
-        if tracker.qty(symbol) == 0:
+        working = [o for o in (canceling or {}).get(symbol, ()) if o in pipeline.open_order_ids]
+        if tracker.qty(symbol) == 0 and not working:
             inherited.discard(symbol)  # flat once: strategies own whatever comes next
             return None
+        if working:
+            return (f"its entry order {working[0]} was refused at the resume and is being canceled: "
+                    "no new entries until it is final and the symbol flat")
         return (f"position restored by a resume ({tracker.qty(symbol)} shares) and adopted by no "
                 "strategy: no new entries until it is flat")
 
@@ -445,7 +453,8 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
             await _restart_symbols(state, resumed.symbols, journal, clock())
             # Before any event reaches an engine: nothing trades on an unmanaged position.
             adopted = {s for s, (taken, _) in resumed.adoptions.items() if taken}
-            _block_inherited(state, {s: q for s, q in resumed.positions.items() if s not in adopted})
+            canceling = await cancel_refused_entries(state, resumed, journal, clock())
+            _block_inherited(state, {s: q for s, q in resumed.positions.items() if s not in adopted}, canceling)
         # The run cannot go on without these: one that fails ends the run as failed.
         vital = [start_task(consume(), "tradecore.live.consume", owner=tasks, log=_log)]
         if not state.paper:  # broker events reach the journal as they arrive, not at the next tick

@@ -25,7 +25,8 @@ acknowledged, so after a ``kill -9`` it holds everything the run acknowledged. A
    as an ``adoption`` record. An entry order still working at the broker (partly filled or not
    at all) is offered too, to a strategy with a pending-entry state (premarket_momentum): it
    waits on the order, whose fills and final update then report to it as they would have
-   without the crash; other strategies refuse it with the reason.
+   without the crash; other strategies refuse it with the reason, and the refused entry is
+   canceled (:func:`cancel_refused_entries`): its fills would open a position nothing manages.
 
 A position no strategy adopted is held by the account: it is marked, counted by risk and the
 kill switch, kept running by the manager while held, and closed by
@@ -49,6 +50,7 @@ import numpy as np
 from tradecore.execution.broker import (
     EVENT_OF_STATUS,
     Broker,
+    BrokerError,
     BrokerEvent,
     BrokerEventType,
     Order,
@@ -61,8 +63,8 @@ from tradecore.execution.market import clean, to_decimal
 from tradecore.journal.journal import Journal, OpenOrder, Record
 from tradecore.schema import OrderType, Side, TimeInForce
 
-__all__ = ["RECONCILED", "Finding", "Opening", "ResumeReport", "adopt_position", "check_fills", "openings_of",
-           "reconcile", "restore_from_journal"]
+__all__ = ["RECONCILED", "Finding", "Opening", "ResumeReport", "adopt_position", "cancel_refused_entries",
+           "check_fills", "openings_of", "reconcile", "restore_from_journal"]
 
 _log = logging.getLogger("tradecore.resume")
 
@@ -403,6 +405,43 @@ async def _compare_account(journal: Journal, report: ResumeReport, now: int, pip
         if before.get(symbol, Decimal(0)) != after.qty:  # the correction, as a position record
             journal.position(now, symbol, quantity=float(after.qty), average_price=float(after.avg_entry_price))
     report.positions = {s: tracker.qty(s) for s in tracker.open_symbols()}
+
+
+async def cancel_refused_entries(state: Any, report: ResumeReport, journal: Journal, now: int) -> dict[str, list[str]]:
+    """Cancel the entries of this run still working at the broker whose strategy did not take
+    them over (it refused, or its symbol could not restart); return the canceled order ids by
+    symbol.
+
+    Why cancel rather than let them fill: a refused entry's fills reach no strategy, so they
+    would build a position nothing manages (no stop, no exit). A trader expects what the
+    strategy would have done had it seen the order die: nothing. Cancelling at the resume means
+    no unmanaged position is ever created by this run; each cancel is journaled (a
+    ``reconciliation`` record, ``entry_canceled``) with the refusal's reason. A fill that beats
+    the cancel is still journaled and the symbol's entries stay blocked (``inherited_position``)
+    until the order is final and the symbol flat. Orders that reduce a restored position and
+    orders this run's journal did not send (placed by hand) are left working."""
+    sent = {r.order_id for r in journal.records("order")}
+    canceled: dict[str, list[str]] = {}
+    for order in report.open_orders:
+        adopted, why = report.adoptions.get(order.symbol, (False, "its symbol could not restart"))
+        held = report.positions.get(order.symbol, Decimal(0))
+        reduces = held != 0 and (order.side == Side.SELL) == (held > 0)
+        if adopted or reduces or order.client_order_id not in sent:
+            continue
+        finding = Finding("entry_canceled", f"{order.symbol}: entry order {order.client_order_id} still working "
+                          f"at the broker was not taken over ({why}): canceled, so its fills cannot open a "
+                          "position no strategy manages", order.symbol, order.order_id,
+                          {"reason": why, "filled_qty": str(order.filled_qty), "qty": str(order.qty)})
+        try:
+            await state.broker.cancel(order.order_id)
+        except BrokerError as error:  # filled or canceled meanwhile: its update is journaled as usual
+            finding = Finding("entry_cancel_failed", f"{order.symbol}: entry order {order.client_order_id} was "
+                              f"not taken over ({why}) and its cancel failed: {error}; new entries stay "
+                              "blocked until it is final and the symbol flat", order.symbol, order.order_id,
+                              {"reason": why})
+        report.add(journal, now, finding)
+        canceled.setdefault(order.symbol, []).append(order.order_id)
+    return canceled
 
 
 async def check_fills(journal: Journal, broker: Any) -> dict[str, Any]:

@@ -230,6 +230,57 @@ def test_live_resumes_an_entry_order_working_at_the_kill_9_in_the_strategys_pend
         sim.communicate(timeout=30)
 
 
+def test_an_entry_order_the_strategy_cannot_take_over_is_canceled_at_the_resume(tmp_path: Path) -> None:
+    """ema_cross cannot wait on an entry order (no pending-entry adoption): the order, still
+    working at the kill -9 (the simulator holds it two simulated hours before it reaches the
+    market), is canceled by the resume with a journaled reason, so it never fills into a
+    position no strategy manages; the symbol trades on normally once it is final."""
+    sim, urls, gappers = start_sim("--submit-latency", "7200")
+    runs = tmp_path / "runs"
+    env = {**os.environ, **KEYS}
+    try:
+        config = tmp_path / "alpaca.toml"
+        config.write_text(
+            f'[market]\nprovider = "alpaca"\nstream_url = "{urls["stream"]}"\n'
+            f'rest_url = "{urls["rest"]}"\ntrading_url = "{urls["trading"]}"\n'
+            f'[scanner]\nkind = "fixed"\nsymbols = {json.dumps(gappers)}\n{STRATEGY}'
+            '[execution]\nbroker = "alpaca"\nflatten_on_exit = false\n')
+        log = tmp_path / "live.log"
+        with log.open("w") as output:
+            live = subprocess.Popen(tradecore("live", "--no-ui", "--config", str(config), "--runs-dir", str(runs)),
+                                    env=env, stdout=output, stderr=output)
+            try:
+                journal_path, entry_id = wait_for_working_entry(runs)
+            finally:
+                live.kill()  # SIGKILL while the entry is working
+                live.wait(timeout=30)
+        assert live.returncode == -9, log.read_text()
+        with Journal(journal_path, readonly=True) as journal:
+            (order,) = [r for r in journal.records("order") if r.data["client_order_id"] == entry_id]
+            symbol = order.symbol
+
+        resumed = subprocess.run(tradecore("live", "--no-ui", "--resume", "--duration", "4",
+                                           "--runs-dir", str(runs)),
+                                 env=env, check=False, capture_output=True, text=True, timeout=180)
+        assert resumed.returncode == 0, resumed.stderr
+        assert f"{symbol}: not adopted: ema_cross cannot wait on an entry order still working" in resumed.stdout
+        assert f"{symbol}: entry order {entry_id} still working at the broker was not taken over" in resumed.stdout
+        with Journal(journal_path, readonly=True) as journal:
+            (canceled,) = [r for r in journal.records("reconciliation") if r.data["action"] == "entry_canceled"]
+            assert canceled.symbol == symbol and "cannot wait on an entry order" in canceled.data["details"]["reason"]
+            final = [r.data["status"] for r in journal.records("order_update", symbol=symbol)
+                     if r.data.get("client_order_id") == entry_id]
+            assert final and final[-1] == "CANCELED", final
+            assert not [r for r in journal.records("fill") if r.data.get("client_order_id") == entry_id]
+        # The broker agrees: the order was canceled unfilled.
+        orders = asyncio.run(broker_call(urls, "orders"))
+        (at_broker,) = [o for o in orders if o.client_order_id == entry_id]  # type: ignore[attr-defined]
+        assert at_broker.status.value == "canceled" and at_broker.filled_qty == 0  # type: ignore[attr-defined]
+    finally:
+        sim.terminate()
+        sim.communicate(timeout=30)
+
+
 def _routed(journal: Journal, intent: Any) -> bool:
     """Whether ``intent`` became an order (the next record of its symbol is not a refusal)."""
     following = next(journal.records(("risk", "order"), symbol=intent.symbol, after_seq=intent.seq), None)
