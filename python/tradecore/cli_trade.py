@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from tradecore.config import Config, load_config
+from tradecore.config import SCANNER_KINDS, Config, load_config
 from tradecore.errors import Error
 
 __all__ = ["backtest", "live"]
@@ -97,7 +97,7 @@ def live(config_path: Path | None, duration: float | None, speed: float | None, 
 @click.option("--kinds", default="trade,quote", show_default=True, help="Datasets to replay.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--strategy", type=click.Choice(["ema_cross", "premarket_momentum", "vwap_reclaim"]), default=None)
-@click.option("--scanner", "scanner_kind", type=click.Choice(["fixed", "premarket", "top_gainers"]),
+@click.option("--scanner", "scanner_kind", type=click.Choice(SCANNER_KINDS),
               default="fixed", show_default=True,
               help="fixed: trade every symbol from the start. premarket, top_gainers: the "
               "symbols are candidates, and the scanner picks the universe among them every "
