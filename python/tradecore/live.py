@@ -51,7 +51,16 @@ from tradecore.journal.registry import RunInfo, RunRegistry, code_version, end_f
 from tradecore.latency import LatencyStats, quiet_gc
 from tradecore.pipeline import StrategyManager, SymbolRunner
 from tradecore.scanners import MarketDataClient, build_scanner
-from tradecore.resume import ResumeReport, adopt_position, cancel_refused_entries, check_fills, reconcile
+from tradecore.resume import (
+    INHERITED_RULE,
+    ResumeReport,
+    adopt_position,
+    block_inherited,
+    cancel_refused_entries,
+    check_fills,
+    reconcile,
+    save_resume_point,
+)
 from tradecore.session import RunState, StartLog, run_pipeline
 from tradecore.streams.alpaca import AlpacaStream
 from tradecore.streams.base import EventBatch, GroupedBatch
@@ -60,7 +69,7 @@ from tradecore.streams.polygon import PolygonStream, environment_key
 from tradecore.streams.recorder import Recorder, RecordingStream
 from tradecore.tasks import start_task
 
-__all__ = ["LiveResult", "run_live"]
+__all__ = ["INHERITED_RULE", "LiveResult", "run_live"]
 
 _log = logging.getLogger("tradecore.live")
 _SIM_KEY = "tradecore-sim"  # the embedded simulator accepts any keys; these are not secrets
@@ -181,36 +190,6 @@ async def _settle(state: RunState, timeout: float) -> None:
     if state.pipeline.open_order_ids:
         _log.warning("%d orders still open at the broker after %.0f s", len(state.pipeline.open_order_ids),
                      timeout)
-
-
-INHERITED_RULE = "inherited_position"
-"""Rule name of the entries refused on a symbol whose position a resume restored."""
-
-
-def _block_inherited(state: RunState, positions: dict[str, Decimal],
-                     canceling: dict[str, list[str]] | None = None) -> None:
-    """No new entries on a symbol holding a restored position no strategy adopted, until it is
-    flat: an entry would add to a position nothing manages. A symbol whose refused entry order
-    is being canceled (``canceling``: order ids by symbol) is blocked too until the order is
-    final and the symbol flat: a fill that beats the cancel belongs to no strategy either."""
-    inherited = {symbol for symbol, qty in positions.items() if qty} | set(canceling or {})
-    tracker = state.tracker
-    pipeline = state.pipeline
-
-    def blocked(symbol: str) -> str | None:
-        if symbol not in inherited:
-            return None
-        working = [o for o in (canceling or {}).get(symbol, ()) if o in pipeline.open_order_ids]
-        if tracker.qty(symbol) == 0 and not working:
-            inherited.discard(symbol)  # flat once: strategies own whatever comes next
-            return None
-        if working:
-            return (f"its entry order {working[0]} was refused at the resume and is being canceled: "
-                    "no new entries until it is final and the symbol flat")
-        return (f"position restored by a resume ({tracker.qty(symbol)} shares) and adopted by no "
-                "strategy: no new entries until it is flat")
-
-    state.gate.add_rule(INHERITED_RULE, blocked)
 
 
 async def _flatten(state: RunState) -> None:
@@ -363,8 +342,11 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
         start_log = StartLog(record) if record is not None else None
         starts: dict[str, dict[str, Any]] = {}
         starts_written: list[dict[str, Any]] = []
+        adoptions_recorded: set[str] = set()
         if record is not None:
             stream = RecordingStream(stream, Recorder(record))
+            if resumed is not None:  # the account the backtest of the recording must start from
+                save_resume_point(record, journal, state.tracker, to_decimal(config.execution.starting_cash))
         stack.push_async_callback(stream.close)
         scanner = build_scanner(config.scanner, client=client, keep=state.holds_position,
                                 journal=journal, clock=clock)
@@ -390,6 +372,10 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
                 starts[symbol] = {"prior_close": state.prior_closes.get(symbol),
                                   "instrument_id": state.instruments[symbol],
                                   "warmup": start_log.save_history(len(starts_written), symbol, history)}
+                if resumed is not None and symbol in resumed.adoptions and symbol not in adoptions_recorded:
+                    adoptions_recorded.add(symbol)
+                    starts[symbol]["adoption"] = {"adopted": resumed.adoptions[symbol][0],
+                                                  "args": resumed.adoption_args.get(symbol)}
             return runner
 
         def on_change(action: str, symbol: str, after: int) -> None:
@@ -454,7 +440,7 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
             # Before any event reaches an engine: nothing trades on an unmanaged position.
             adopted = {s for s, (taken, _) in resumed.adoptions.items() if taken}
             canceling = await cancel_refused_entries(state, resumed, journal, clock())
-            _block_inherited(state, {s: q for s, q in resumed.positions.items() if s not in adopted}, canceling)
+            block_inherited(state, {s: q for s, q in resumed.positions.items() if s not in adopted}, canceling)
         # The run cannot go on without these: one that fails ends the run as failed.
         vital = [start_task(consume(), "tradecore.live.consume", owner=tasks, log=_log)]
         if not state.paper:  # broker events reach the journal as they arrive, not at the next tick
