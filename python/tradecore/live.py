@@ -30,12 +30,11 @@ import logging
 import os
 import secrets
 import time
-
-import numpy as np
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
+
+import numpy as np
 
 from tradecore.analysis.summary import PerformanceSummary, executions_from_journal, summarize
 from tradecore.bars import parse_period
@@ -50,7 +49,6 @@ from tradecore.journal.journal import Journal
 from tradecore.journal.registry import RunInfo, RunRegistry, code_version, end_failed_run
 from tradecore.latency import LatencyStats, quiet_gc
 from tradecore.pipeline import StrategyManager, SymbolRunner
-from tradecore.scanners import MarketDataClient, build_scanner
 from tradecore.resume import (
     INHERITED_RULE,
     ResumeReport,
@@ -61,6 +59,7 @@ from tradecore.resume import (
     reconcile,
     save_resume_point,
 )
+from tradecore.scanners import MarketDataClient, build_scanner
 from tradecore.session import RunState, StartLog, run_pipeline
 from tradecore.streams.alpaca import AlpacaStream
 from tradecore.streams.base import EventBatch, GroupedBatch
@@ -342,7 +341,6 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
         start_log = StartLog(record) if record is not None else None
         starts: dict[str, dict[str, Any]] = {}
         starts_written: list[dict[str, Any]] = []
-        adoptions_recorded: set[str] = set()
         if record is not None:
             stream = RecordingStream(stream, Recorder(record))
             if resumed is not None:  # the account the backtest of the recording must start from
@@ -362,20 +360,19 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
             engine = state.make_engine(symbol)
             runner = state.runner(symbol, engine)
             history = await _warm_up(client, runner, clock())
+            adoption = None
             if symbol in to_adopt and resumed is not None:  # once: its first start after the resume
                 to_adopt.discard(symbol)
                 adopt_position(state, runner, resumed, journal, clock(), history)  # in resumed.adoptions
+                adoption = {"adopted": resumed.adoptions[symbol][0], "args": resumed.adoption_args.get(symbol)}
             if health is not None:
                 health.track(symbol)
                 runner.hooks.append(health)
             if start_log is not None:  # so a backtest of the recording starts alike
                 starts[symbol] = {"prior_close": state.prior_closes.get(symbol),
                                   "instrument_id": state.instruments[symbol],
-                                  "warmup": start_log.save_history(len(starts_written), symbol, history)}
-                if resumed is not None and symbol in resumed.adoptions and symbol not in adoptions_recorded:
-                    adoptions_recorded.add(symbol)
-                    starts[symbol]["adoption"] = {"adopted": resumed.adoptions[symbol][0],
-                                                  "args": resumed.adoption_args.get(symbol)}
+                                  "warmup": start_log.save_history(len(starts_written), symbol, history),
+                                  **({"adoption": adoption} if adoption is not None else {})}
             return runner
 
         def on_change(action: str, symbol: str, after: int) -> None:

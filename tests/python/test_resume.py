@@ -323,7 +323,7 @@ def test_a_resumed_runs_recording_replays_into_the_same_intents_and_fills(tmp_pa
     assert result.events > 0
 
     replay_journal = Journal(tmp_path / "replay.sqlite")
-    state, events = asyncio.run(backtest_recording(saved, recording, journal=replay_journal))
+    _, events = asyncio.run(backtest_recording(saved, recording, journal=replay_journal))
     replay_journal.flush()
     assert events == result.events
     replay_intents = [(r.ts_event, r.symbol, r.data["side"], r.data["quantity"], r.data.get("rule"))

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from tradecore.config import Config
 from tradecore.journal.journal import Journal
 from tradecore.journal.registry import RunRegistry
@@ -58,7 +57,7 @@ def test_a_live_run_refused_by_the_stream_after_it_opened_is_registered_failed(t
         env = {**os.environ, **WRONG_KEYS}
         live = subprocess.run(tradecore("live", "--no-ui", "--config", str(config), "--runs-dir", str(runs),
                                         "--duration", "30"),
-                              env=env, capture_output=True, text=True, timeout=120)
+                              env=env, capture_output=True, text=True, timeout=120, check=False)
         assert live.returncode != 0 and "Traceback" not in live.stderr, live.stderr
         (run,) = RunRegistry(runs).list()
         assert f"run {run.id} failed; journal: {run.journal_path}" in live.stderr
@@ -66,7 +65,7 @@ def test_a_live_run_refused_by_the_stream_after_it_opened_is_registered_failed(t
         assert "402 'auth failed'" in run.metrics["error"], run.metrics  # type: ignore[index]
         errors = assert_closed_cleanly(run.journal_path)
         assert any(m.startswith("run failed: ") and "auth failed" in m for m in errors), errors
-        listed = subprocess.run(tradecore("runs", "--root", str(runs)), capture_output=True, text=True, timeout=60)
+        listed = subprocess.run(tradecore("runs", "--root", str(runs)), capture_output=True, text=True, timeout=60, check=False)
         assert f"{run.id} live      failed" in listed.stdout, listed.stdout
         # The keys reached neither the run's files nor its output.
         secret = WRONG_KEYS["APCA_API_SECRET_KEY"]
@@ -140,7 +139,7 @@ def test_a_backtest_stopped_with_ctrl_c_is_registered_interrupted(lean_root: Pat
             time.sleep(0.05)
         assert _has_fill(runs), "the backtest traded nothing in time"
         backtest.send_signal(signal.SIGINT)
-        out, err = backtest.communicate(timeout=60)
+        _, err = backtest.communicate(timeout=60)
     finally:
         if backtest.poll() is None:
             backtest.kill()
