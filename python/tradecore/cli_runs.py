@@ -36,14 +36,14 @@ def runs(context: click.Context, root: Path | None, kind: str | None, limit: int
     if not found:
         click.echo(f"no runs in {registry.root}")
         return
-    click.echo(f"{'id':<29} {'kind':<9} {'status':<9} {'data':<23} {'net PnL':>11} "
+    click.echo(f"{'id':<29} {'kind':<9} {'status':<11} {'data':<23} {'net PnL':>11} "
                f"{'trips':>6}  code")
     for run in found:
         metrics = run.metrics or {}
         data = f"{(run.data_start or '-')[:10]}..{(run.data_end or '-')[:10]}"
         pnl = metrics.get("net_pnl")
         pnl_text = f"{pnl:,.2f}" if isinstance(pnl, (int, float)) else "-"
-        click.echo(f"{run.id:<29} {run.kind:<9} {run.status:<9} {data:<23} {pnl_text:>11} "
+        click.echo(f"{run.id:<29} {run.kind:<9} {run.status:<11} {data:<23} {pnl_text:>11} "
                    f"{metrics.get('round_trips', '-')!s:>6}  {run.code_version}")
 
 
