@@ -11,6 +11,8 @@ from typing import Any
 
 import click
 
+from tradecore.config import SCANNER_KINDS
+
 __all__ = ["runs", "scan"]
 
 _ROOT_HELP = "Runs folder (default: $TRADECORE_RUNS or ./runs)."
@@ -34,14 +36,14 @@ def runs(context: click.Context, root: Path | None, kind: str | None, limit: int
     if not found:
         click.echo(f"no runs in {registry.root}")
         return
-    click.echo(f"{'id':<29} {'kind':<9} {'status':<9} {'data':<23} {'net PnL':>11} "
+    click.echo(f"{'id':<29} {'kind':<9} {'status':<11} {'data':<23} {'net PnL':>11} "
                f"{'trips':>6}  code")
     for run in found:
         metrics = run.metrics or {}
         data = f"{(run.data_start or '-')[:10]}..{(run.data_end or '-')[:10]}"
         pnl = metrics.get("net_pnl")
         pnl_text = f"{pnl:,.2f}" if isinstance(pnl, (int, float)) else "-"
-        click.echo(f"{run.id:<29} {run.kind:<9} {run.status:<9} {data:<23} {pnl_text:>11} "
+        click.echo(f"{run.id:<29} {run.kind:<9} {run.status:<11} {data:<23} {pnl_text:>11} "
                    f"{metrics.get('round_trips', '-')!s:>6}  {run.code_version}")
 
 
@@ -104,8 +106,9 @@ def _print_rows(rows: list[Any], show_all: bool, when: str) -> None:
 
 
 @click.command()
-@click.option("--scanner", "kind", type=click.Choice(["premarket", "gainers", "fixed"]),
-              default="premarket", show_default=True)
+@click.option("--scanner", "kind", type=click.Choice(SCANNER_KINDS), default="premarket", show_default=True,
+              help="premarket: gappers vs the prior close. top_gainers: the biggest risers since the "
+              "prior close. Both with the filters below. fixed: the --symbols list.")
 @click.option("--url", envvar="TRADECORE_MARKET_URL", default="https://data.alpaca.markets",
               show_default=True, help="Market-data REST base URL (the simulator's, or a vendor's).")
 @click.option("--trading-url", envvar="TRADECORE_TRADING_URL",
@@ -148,7 +151,7 @@ def scan(kind: str, url: str, trading_url: str | None, symbols: str | None, min_
     denied = [s.strip().upper() for s in (deny or "").split(",") if s.strip()]
     try:
         settings = ScannerConfig(
-            kind="top_gainers" if kind == "gainers" else kind,
+            kind=kind,
             symbols=tuple(symbol_list),
             filters={"min_gap_percent": min_gap, "max_gap_percent": max_gap,
                      "min_price": min_price, "max_price": max_price,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from tradecore.config import Config, load_config
+from tradecore.config import SCANNER_KINDS, Config, load_config
 from tradecore.errors import Error
 
 __all__ = ["backtest", "live"]
@@ -70,8 +70,8 @@ def live(config_path: Path | None, duration: float | None, speed: float | None, 
                                       resume=resume))
     except KeyboardInterrupt:
         raise click.ClickException("interrupted") from None
-    except Error as error:
-        raise click.ClickException(str(error)) from None
+    except Error as error:  # the message, and which run failed (a note added by run_live)
+        raise click.ClickException("\n".join([str(error), *getattr(error, "__notes__", ())])) from None
     if result.resumed is not None:
         click.echo(f"resumed run {result.run_id}: {len(result.resumed.findings)} reconciliation findings")
         for finding in result.resumed.findings:
@@ -97,7 +97,7 @@ def live(config_path: Path | None, duration: float | None, speed: float | None, 
 @click.option("--kinds", default="trade,quote", show_default=True, help="Datasets to replay.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--strategy", type=click.Choice(["ema_cross", "premarket_momentum", "vwap_reclaim"]), default=None)
-@click.option("--scanner", "scanner_kind", type=click.Choice(["fixed", "premarket", "top_gainers"]),
+@click.option("--scanner", "scanner_kind", type=click.Choice(SCANNER_KINDS),
               default="fixed", show_default=True,
               help="fixed: trade every symbol from the start. premarket, top_gainers: the "
               "symbols are candidates, and the scanner picks the universe among them every "
@@ -120,7 +120,7 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
 
     from tradecore.analysis.summary import executions_from_journal, summarize
     from tradecore.journal.journal import Journal
-    from tradecore.journal.registry import RunRegistry, code_version
+    from tradecore.journal.registry import RunRegistry, code_version, end_failed_run
     from tradecore.session import backtest as run_backtest
     from tradecore.session import backtest_recording
     from tradecore.streams.recorder import RecordingSource
@@ -164,10 +164,14 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
                 state, events = asyncio.run(run_backtest(
                     config, replay_source, wanted, datasets=datasets or replay_source.datasets(),
                     journal=journal, on_batch=advance, scanned=scanned))
-    except Error as error:
-        journal.close()  # what was replayed before the error stays in the journal
-        registry.finish_run(run.id, {"error": str(error)}, status="failed")
-        raise click.ClickException(f"{error}\nrun {run.id} failed; journal: {run.journal_path}") from None
+    except BaseException as error:  # what was replayed before the error stays in the journal
+        status = end_failed_run(registry, run.id, error, journal=journal, now=time.time_ns())
+        where = f"run {run.id} {status}; journal: {run.journal_path}"
+        if isinstance(error, (Error, KeyboardInterrupt)):
+            raise click.ClickException(f"{error or 'interrupted'}\n{where}") from None
+        # Anything else is a defect or Ctrl-C: its traceback is what to look at.
+        error.add_note(where)
+        raise
     elapsed = time.perf_counter() - started
     journal.flush()
     summary = summarize(executions_from_journal(journal), starting_equity=config.execution.starting_cash)

@@ -71,13 +71,17 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tradecore.errors import ConfigError
 
-__all__ = ["Config", "load_config"]
+__all__ = ["SCANNER_KINDS", "Config", "load_config"]
+
+ScannerKind = Literal["fixed", "premarket", "top_gainers"]
+SCANNER_KINDS: tuple[str, ...] = get_args(ScannerKind)
+"""The scanner names, the same in the config (``[scanner] kind``) and every command's ``--scanner``."""
 
 
 class _Section(BaseModel):
@@ -108,7 +112,7 @@ class SimConfig(_Section):
 
 
 class ScannerConfig(_Section):
-    kind: Literal["fixed", "top_gainers", "premarket"] = "premarket"
+    kind: ScannerKind = "premarket"
     symbols: tuple[str, ...] = ()
     interval_seconds: float = Field(60.0, gt=0, description="simulated seconds between scans")
     filters: dict[str, Any] = Field(default_factory=dict)

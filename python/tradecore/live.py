@@ -30,12 +30,11 @@ import logging
 import os
 import secrets
 import time
-
-import numpy as np
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
+
+import numpy as np
 
 from tradecore.analysis.summary import PerformanceSummary, executions_from_journal, summarize
 from tradecore.bars import parse_period
@@ -47,11 +46,20 @@ from tradecore.execution.broker import Broker
 from tradecore.execution.market import to_decimal
 from tradecore.health import ENTRY_RULE, FeedMonitor, rest_bars
 from tradecore.journal.journal import Journal
-from tradecore.journal.registry import RunInfo, RunRegistry, code_version
+from tradecore.journal.registry import RunInfo, RunRegistry, code_version, end_failed_run
 from tradecore.latency import LatencyStats, quiet_gc
 from tradecore.pipeline import StrategyManager, SymbolRunner
+from tradecore.resume import (
+    INHERITED_RULE,
+    ResumeReport,
+    adopt_position,
+    block_inherited,
+    cancel_refused_entries,
+    check_fills,
+    reconcile,
+    save_resume_point,
+)
 from tradecore.scanners import MarketDataClient, build_scanner
-from tradecore.resume import ResumeReport, adopt_position, check_fills, reconcile
 from tradecore.session import RunState, StartLog, run_pipeline
 from tradecore.streams.alpaca import AlpacaStream
 from tradecore.streams.base import EventBatch, GroupedBatch
@@ -60,7 +68,7 @@ from tradecore.streams.polygon import PolygonStream, environment_key
 from tradecore.streams.recorder import Recorder, RecordingStream
 from tradecore.tasks import start_task
 
-__all__ = ["LiveResult", "run_live"]
+__all__ = ["INHERITED_RULE", "LiveResult", "run_live"]
 
 _log = logging.getLogger("tradecore.live")
 _SIM_KEY = "tradecore-sim"  # the embedded simulator accepts any keys; these are not secrets
@@ -183,28 +191,6 @@ async def _settle(state: RunState, timeout: float) -> None:
                      timeout)
 
 
-INHERITED_RULE = "inherited_position"
-"""Rule name of the entries refused on a symbol whose position a resume restored."""
-
-
-def _block_inherited(state: RunState, positions: dict[str, Decimal]) -> None:
-    """No new entries on a symbol holding a restored position no strategy adopted, until it is
-    flat: an entry would add to a position nothing manages."""
-    inherited = {symbol for symbol, qty in positions.items() if qty}
-    tracker = state.tracker
-
-    def blocked(symbol: str) -> str | None:
-        if symbol not in inherited:
-            return None
-        if tracker.qty(symbol) == 0:
-            inherited.discard(symbol)  # flat once: strategies own whatever comes next
-            return None
-        return (f"position restored by a resume ({tracker.qty(symbol)} shares) and adopted by no "
-                "strategy: no new entries until it is flat")
-
-    state.gate.add_rule(INHERITED_RULE, blocked)
-
-
 async def _flatten(state: RunState) -> None:
     """Close every position (shutdown) and let the engines hear their fills."""
     assert state.manager is not None
@@ -264,14 +250,56 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
     id, folder and journal (appended), the run's own saved configuration; see
     :mod:`tradecore.resume`.
     """
-    from tradecore.sim.server import SimServer
-
     polygon_key = _polygon_key(config)  # a missing key fails before a run opens
     registry = RunRegistry(runs_root or config.run.runs_dir or None)
-    run, config, lock = _open_run(registry, config, resume)
-    if resume is not None:  # the resumed run's own config says which stream
-        polygon_key = _polygon_key(config)
-    journal = Journal(run.journal_path)
+    try:
+        run, config, lock = _open_run(registry, config, resume)
+    except BaseException:
+        registry.close()
+        raise
+    # From here on the run is registered: however it ends, the registry says how.
+    journal: Journal | None = None
+    try:
+        if resume is not None:  # the resumed run's own config says which stream
+            polygon_key = _polygon_key(config)
+        journal = Journal(run.journal_path)
+        result, metrics = await _trade(config, run, journal, ui=ui, duration=duration, record=record,
+                                       console=console, resume=resume, max_events=max_events,
+                                       polygon_key=polygon_key)
+        registry.finish_run(run.id, metrics)
+        journal.close()
+        return result
+    except BaseException as error:
+        hidden = (os.environ.get("APCA_API_KEY_ID"), os.environ.get("APCA_API_SECRET_KEY"), polygon_key)
+        status = end_failed_run(registry, run.id, error, journal=journal, now=time.time_ns(), hidden=hidden,
+                                metrics=_summary_metrics(journal, config))
+        error.add_note(f"run {run.id} {status}; journal: {run.journal_path}"
+                       + (f" (take it over with `tradecore live --resume {run.id}`)" if status == "failed" else ""))
+        raise
+    finally:
+        registry.close()
+        lock.close()
+
+
+def _summary_metrics(journal: Journal | None, config: Config) -> dict[str, Any]:
+    """The performance summary of what a failed run traded (best effort: the failure may be
+    the journal's)."""
+    if journal is None:
+        return {}
+    try:
+        journal.flush()
+        return summarize(executions_from_journal(journal),
+                         starting_equity=config.execution.starting_cash).to_dict()
+    except Exception:  # noqa: BLE001 - the error being recorded matters more than the summary
+        return {}
+
+
+async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, duration: float | None,
+                 record: Path | None, console: Any, resume: str | None, max_events: int | None,
+                 polygon_key: str | None) -> tuple[LiveResult, dict[str, Any]]:
+    """The run itself; return its result and the metrics to register."""
+    from tradecore.sim.server import SimServer
+
     bus = EventBus()
     latency = LatencyStats()
     events = 0
@@ -315,6 +343,8 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
         starts_written: list[dict[str, Any]] = []
         if record is not None:
             stream = RecordingStream(stream, Recorder(record))
+            if resumed is not None:  # the account the backtest of the recording must start from
+                save_resume_point(record, journal, state.tracker, to_decimal(config.execution.starting_cash))
         stack.push_async_callback(stream.close)
         scanner = build_scanner(config.scanner, client=client, keep=state.holds_position,
                                 journal=journal, clock=clock)
@@ -330,16 +360,19 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             engine = state.make_engine(symbol)
             runner = state.runner(symbol, engine)
             history = await _warm_up(client, runner, clock())
+            adoption = None
             if symbol in to_adopt and resumed is not None:  # once: its first start after the resume
                 to_adopt.discard(symbol)
                 adopt_position(state, runner, resumed, journal, clock(), history)  # in resumed.adoptions
+                adoption = {"adopted": resumed.adoptions[symbol][0], "args": resumed.adoption_args.get(symbol)}
             if health is not None:
                 health.track(symbol)
                 runner.hooks.append(health)
             if start_log is not None:  # so a backtest of the recording starts alike
                 starts[symbol] = {"prior_close": state.prior_closes.get(symbol),
                                   "instrument_id": state.instruments[symbol],
-                                  "warmup": start_log.save_history(len(starts_written), symbol, history)}
+                                  "warmup": start_log.save_history(len(starts_written), symbol, history),
+                                  **({"adoption": adoption} if adoption is not None else {})}
             return runner
 
         def on_change(action: str, symbol: str, after: int) -> None:
@@ -403,10 +436,12 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             await _restart_symbols(state, resumed.symbols, journal, clock())
             # Before any event reaches an engine: nothing trades on an unmanaged position.
             adopted = {s for s, (taken, _) in resumed.adoptions.items() if taken}
-            _block_inherited(state, {s: q for s, q in resumed.positions.items() if s not in adopted})
+            canceling = await cancel_refused_entries(state, resumed, journal, clock())
+            block_inherited(state, {s: q for s, q in resumed.positions.items() if s not in adopted}, canceling)
+        # The run cannot go on without these: one that fails ends the run as failed.
+        vital = [start_task(consume(), "tradecore.live.consume", owner=tasks, log=_log)]
         if not state.paper:  # broker events reach the journal as they arrive, not at the next tick
-            start_task(state.pipeline.run(), "tradecore.live.broker_events", owner=tasks, log=_log)
-        start_task(consume(), "tradecore.live.consume", owner=tasks, log=_log)
+            vital.append(start_task(state.pipeline.run(), "tradecore.live.broker_events", owner=tasks, log=_log))
         start_task(scan_loop(), "tradecore.live.scan", owner=tasks, log=_log)
         if health is not None:
             start_task(health.run(stop, frames=lambda: stream.stats.get("frames", 0),
@@ -416,8 +451,7 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
         if dashboard is not None:
             start_task(dashboard.run(stop), "tradecore.live.dashboard", owner=tasks, log=_log)
         try:
-            await asyncio.wait({ender, *[t for t in tasks if t.get_name() == "tradecore.live.consume"]},
-                               timeout=duration, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({ender, *vital}, timeout=duration, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop.set()
             # Scanning and consuming end first, so nothing subscribes to a closing stream.
@@ -444,19 +478,18 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
             await stream.close()
             if not state.paper:
                 fill_check = await _check_broker_fills(state, journal, clock())
+        for task in vital:  # shut down as usual, then fail with the task's error
+            if task.done() and not task.cancelled() and (failure := task.exception()) is not None:
+                raise failure
     for histogram in latency.records():  # one histogram per stage
         journal.append("latency", clock(), histogram)
     journal.flush()
     summary = summarize(executions_from_journal(journal),
                         starting_equity=config.execution.starting_cash)
     metrics = {**summary.to_dict(), "events": events, "intents": state.execution.intents}
-    registry.finish_run(run.id, metrics)
-    journal.close()
-    registry.close()
-    lock.close()
     return LiveResult(run.id, run.folder, summary, events, state.execution.intents, latency.summary(),
                       dict(state.manager.quarantined) if state.manager else {}, resumed, fill_check,
-                      state.manager.ticks if state.manager else 0)
+                      state.manager.ticks if state.manager else 0), metrics
 
 
 def _polygon_key(config: Config) -> str | None:

@@ -25,7 +25,8 @@ acknowledged, so after a ``kill -9`` it holds everything the run acknowledged. A
    as an ``adoption`` record. An entry order still working at the broker (partly filled or not
    at all) is offered too, to a strategy with a pending-entry state (premarket_momentum): it
    waits on the order, whose fills and final update then report to it as they would have
-   without the crash; other strategies refuse it with the reason.
+   without the crash; other strategies refuse it with the reason, and the refused entry is
+   canceled (:func:`cancel_refused_entries`): its fills would open a position nothing manages.
 
 A position no strategy adopted is held by the account: it is marked, counted by risk and the
 kill switch, kept running by the manager while held, and closed by
@@ -35,13 +36,22 @@ FLAT strategy must not add to a position nothing manages.
 
 With the paper venue, the venue's state died with the process: the journal is the truth,
 orders it held as open are journaled as canceled, and the resume says so.
+
+``--record`` on a resume records from the resume point; the recording carries what the run
+resumed with (:func:`save_resume_point`: its fills so far, the account after reconciling; each
+symbol's adoption with its start), so ``tradecore backtest`` of it restores the same account,
+adoptions and entry blocks before replaying (:func:`restore_resume_point`). A resume whose
+strategies took over orders working at the broker is refused by the backtest: its paper venue
+never had those orders.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,6 +59,7 @@ import numpy as np
 from tradecore.execution.broker import (
     EVENT_OF_STATUS,
     Broker,
+    BrokerError,
     BrokerEvent,
     BrokerEventType,
     Order,
@@ -56,13 +67,14 @@ from tradecore.execution.broker import (
     UnknownOrderError,
     implied_fill_price,
 )
-from tradecore.errors import Error
+from tradecore.errors import ConfigError, Error
 from tradecore.execution.market import clean, to_decimal
 from tradecore.journal.journal import Journal, OpenOrder, Record
 from tradecore.schema import OrderType, Side, TimeInForce
 
-__all__ = ["RECONCILED", "Finding", "Opening", "ResumeReport", "adopt_position", "check_fills", "openings_of",
-           "reconcile", "restore_from_journal"]
+__all__ = ["INHERITED_RULE", "RECONCILED", "RESUME_POINT", "Finding", "Opening", "ResumeReport", "adopt_position",
+           "block_inherited", "cancel_refused_entries", "check_fills", "openings_of", "reconcile",
+           "restore_from_journal", "restore_resume_point", "save_resume_point"]
 
 _log = logging.getLogger("tradecore.resume")
 
@@ -104,6 +116,7 @@ class ResumeReport:
     positions: dict[str, Decimal] = field(default_factory=dict)  # after reconciling, signed shares
     open_orders: list[Order] = field(default_factory=list)  # still working at the broker
     adoptions: dict[str, tuple[bool, str]] = field(default_factory=dict)  # symbol -> (adopted, why)
+    adoption_args: dict[str, dict[str, Any]] = field(default_factory=dict)  # symbol -> what the strategy was offered
     openings: dict[str, Opening] | None = None  # how the positions were opened (openings_of)
 
     @property
@@ -213,11 +226,12 @@ def adopt_position(state: Any, runner: Any, report: ResumeReport, journal: Journ
         if history is not None and len(history):
             since = history[history["ts_end"] > opening.entry_ts]  # bars that ended after the entry
             highest = float(since["high"].max()) if len(since) else 0.0
+        offer = report.adoption_args[symbol] = {
+            "strategy_id": opening.strategy_id, "quantity": quantity, "average_price": details["average_price"],
+            "entry_ts": opening.entry_ts, "now": now, "stop_price": opening.stop_price, "highest": highest,
+            "exit_pending": bool(exits), "entry_pending": bool(entries)}
         try:
-            result = runner.engine.native.adopt(
-                strategy_id=opening.strategy_id, quantity=quantity, average_price=details["average_price"],
-                entry_ts=opening.entry_ts, now=now, stop_price=opening.stop_price, highest=highest,
-                exit_pending=bool(exits), entry_pending=bool(entries))
+            result = runner.engine.native.adopt(**offer)
             adopted, reason = result.adopted, result.reason
         except Error as error:  # numbers it cannot take: the account holds the position
             reason = str(error)
@@ -252,13 +266,102 @@ def restore_from_journal(journal: Journal, tracker: Any, starting_cash: Decimal)
     """Replay the journal's fills into ``tracker`` from ``starting_cash``: positions (lots and
     average prices), cash, commissions and realised PnL as the run had them; return the
     positions. Fills are the record of what happened; position records are derived from them."""
+    return _replay_fills(tracker, starting_cash, [_fill_of(record) for record in journal.fills()])
+
+
+def _fill_of(record: Record) -> dict[str, Any]:
+    data = record.data
+    return {"symbol": record.symbol or "", "side": data["side"], "quantity": data["quantity"],
+            "price": data["price"], "commission": data.get("commission") or 0.0, "ts_event": record.ts_event,
+            "client_order_id": str(data.get("client_order_id") or "")}
+
+
+def _replay_fills(tracker: Any, starting_cash: Decimal, fills: list[dict[str, Any]]) -> dict[str, Decimal]:
     tracker.load(starting_cash, [])
-    for record in journal.fills():
-        data = record.data
-        tracker.on_fill(record.symbol or "", Side[data["side"]], _dec(data["quantity"]), _dec(data["price"]),
-                        _dec(data.get("commission") or 0.0), ts_event=record.ts_event,
-                        client_order_id=str(data.get("client_order_id") or ""))
+    for fill in fills:
+        tracker.on_fill(fill["symbol"], Side[fill["side"]], _dec(fill["quantity"]), _dec(fill["price"]),
+                        _dec(fill["commission"]), ts_event=fill["ts_event"], client_order_id=fill["client_order_id"])
     return {s: tracker.qty(s) for s in tracker.open_symbols()}
+
+
+RESUME_POINT = "resume.json"
+"""The file of a recording made by a resumed run: the account it resumed with (see
+:func:`save_resume_point`)."""
+
+
+def save_resume_point(folder: Path, journal: Journal, tracker: Any, starting_cash: Decimal) -> None:
+    """Write into a recording what the resumed run started from, so that its backtest starts
+    alike (:func:`restore_resume_point`): the run's fills up to the resume (replayed, they give
+    the positions, cash and realised PnL of the account) and the account as the resume left it
+    (after reconciling with the broker), to check the replay against. Each resumed symbol's
+    adoption goes with its start in ``universe.jsonl``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    point = {"starting_cash": str(starting_cash), "fills": [_fill_of(r) for r in journal.fills()],
+             "positions": {s: str(tracker.qty(s)) for s in tracker.open_symbols()}, "cash": str(tracker.cash)}
+    (folder / RESUME_POINT).write_text(json.dumps(point) + "\n")
+
+
+def restore_resume_point(folder: Path, state: Any, starts: list[dict[str, Any]]) -> None:
+    """Give a backtest of ``folder`` (a recording of a resumed run) the account the live run
+    resumed with, and the entry block of the positions no strategy adopted; nothing for a
+    recording without a resume point. Raises :class:`ConfigError`, before anything replays, for
+    a resume the paper venue cannot reproduce (an order working at the broker, which the paper
+    venue of the backtest never had, or an account that differs from the journal's fills)."""
+    path = folder / RESUME_POINT
+    if not path.is_file():
+        if any("adoption" in e for e in starts):
+            raise ConfigError(f"{folder}: recorded by a resumed run but {RESUME_POINT} (the account it resumed "
+                              "with) is missing: a backtest would start flat and trade differently")
+        return
+    try:
+        point = json.loads(path.read_text())
+        fills, positions, cash = point["fills"], point["positions"], point["cash"]
+        starting_cash = Decimal(point["starting_cash"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise ConfigError(f"{path}: damaged resume point ({error!r})") from None
+    waiting = sorted(e["symbol"] for e in starts if (e.get("adoption") or {}).get("args", {}).get("exit_pending")
+                     or (e.get("adoption") or {}).get("args", {}).get("entry_pending"))
+    if waiting:
+        raise ConfigError(f"{folder}: recorded by a run resumed with orders working at the broker that its "
+                          f"strategies took over ({', '.join(waiting)}); a backtest's paper venue has no such "
+                          "orders, so it cannot replay this recording as it happened")
+    restored = _replay_fills(state.tracker, starting_cash, fills)
+    wanted = {s: Decimal(q) for s, q in positions.items()}
+    if restored != wanted or abs(state.tracker.cash - Decimal(cash)) >= _CENTS:
+        raise ConfigError(f"{folder}: the account the run resumed with (positions {positions}, cash {cash}) is "
+                          "not what its journal's fills give (the broker's figures were taken at the resume): "
+                          "a backtest cannot start from it")
+    adopted = {e["symbol"] for e in starts if (e.get("adoption") or {}).get("adopted")}
+    block_inherited(state, {s: q for s, q in restored.items() if s not in adopted})
+
+
+INHERITED_RULE = "inherited_position"
+"""Rule name of the entries refused on a symbol whose position a resume restored."""
+
+
+def block_inherited(state: Any, positions: dict[str, Decimal], canceling: dict[str, list[str]] | None = None) -> None:
+    """No new entries on a symbol holding a restored position no strategy adopted, until it is
+    flat: an entry would add to a position nothing manages. A symbol whose refused entry order
+    is being canceled (``canceling``: order ids by symbol) is blocked too until the order is
+    final and the symbol flat: a fill that beats the cancel belongs to no strategy either."""
+    inherited = {symbol for symbol, qty in positions.items() if qty} | set(canceling or {})
+    tracker = state.tracker
+    pipeline = state.pipeline
+
+    def blocked(symbol: str) -> str | None:
+        if symbol not in inherited:
+            return None
+        working = [o for o in (canceling or {}).get(symbol, ()) if o in pipeline.open_order_ids]
+        if tracker.qty(symbol) == 0 and not working:
+            inherited.discard(symbol)  # flat once: strategies own whatever comes next
+            return None
+        if working:
+            return (f"its entry order {working[0]} was refused at the resume and is being canceled: "
+                    "no new entries until it is final and the symbol flat")
+        return (f"position restored by a resume ({tracker.qty(symbol)} shares) and adopted by no "
+                "strategy: no new entries until it is flat")
+
+    state.gate.add_rule(INHERITED_RULE, blocked)
 
 
 async def reconcile(journal: Journal, pipeline: Any, *, paper: bool, now: int,
@@ -403,6 +506,43 @@ async def _compare_account(journal: Journal, report: ResumeReport, now: int, pip
         if before.get(symbol, Decimal(0)) != after.qty:  # the correction, as a position record
             journal.position(now, symbol, quantity=float(after.qty), average_price=float(after.avg_entry_price))
     report.positions = {s: tracker.qty(s) for s in tracker.open_symbols()}
+
+
+async def cancel_refused_entries(state: Any, report: ResumeReport, journal: Journal, now: int) -> dict[str, list[str]]:
+    """Cancel the entries of this run still working at the broker whose strategy did not take
+    them over (it refused, or its symbol could not restart); return the canceled order ids by
+    symbol.
+
+    Why cancel rather than let them fill: a refused entry's fills reach no strategy, so they
+    would build a position nothing manages (no stop, no exit). A trader expects what the
+    strategy would have done had it seen the order die: nothing. Cancelling at the resume means
+    no unmanaged position is ever created by this run; each cancel is journaled (a
+    ``reconciliation`` record, ``entry_canceled``) with the refusal's reason. A fill that beats
+    the cancel is still journaled and the symbol's entries stay blocked (``inherited_position``)
+    until the order is final and the symbol flat. Orders that reduce a restored position and
+    orders this run's journal did not send (placed by hand) are left working."""
+    sent = {r.order_id for r in journal.records("order")}
+    canceled: dict[str, list[str]] = {}
+    for order in report.open_orders:
+        adopted, why = report.adoptions.get(order.symbol, (False, "its symbol could not restart"))
+        held = report.positions.get(order.symbol, Decimal(0))
+        reduces = held != 0 and (order.side == Side.SELL) == (held > 0)
+        if adopted or reduces or order.client_order_id not in sent:
+            continue
+        finding = Finding("entry_canceled", f"{order.symbol}: entry order {order.client_order_id} still working "
+                          f"at the broker was not taken over ({why}): canceled, so its fills cannot open a "
+                          "position no strategy manages", order.symbol, order.order_id,
+                          {"reason": why, "filled_qty": str(order.filled_qty), "qty": str(order.qty)})
+        try:
+            await state.broker.cancel(order.order_id)
+        except BrokerError as error:  # filled or canceled meanwhile: its update is journaled as usual
+            finding = Finding("entry_cancel_failed", f"{order.symbol}: entry order {order.client_order_id} was "
+                              f"not taken over ({why}) and its cancel failed: {error}; new entries stay "
+                              "blocked until it is final and the symbol flat", order.symbol, order.order_id,
+                              {"reason": why})
+        report.add(journal, now, finding)
+        canceled.setdefault(order.symbol, []).append(order.order_id)
+    return canceled
 
 
 async def check_fills(journal: Journal, broker: Any) -> dict[str, Any]:

@@ -56,6 +56,7 @@ from tradecore.execution.positions import PositionTracker
 from tradecore.journal.journal import Journal, StrategyNames
 from tradecore.latency import LatencyStats
 from tradecore.pipeline import StrategyManager, SymbolRunner
+from tradecore.resume import restore_resume_point
 from tradecore.scanners import EnrichmentCache, build_scanner
 from tradecore.scanners.point_in_time import PointInTimeInputs, ReplayReferences, ScanningReplay
 from tradecore.data import parquet
@@ -742,6 +743,7 @@ async def backtest_recording(config: Config, folder: Path, *, journal: Journal |
     ticks = ClockLog.entries(folder)  # a damaged clock log is refused before anything replays
     source = RecordingSource(folder)
     state = RunState.create(config, journal=journal, bus=bus)
+    restore_resume_point(folder, state, entries)  # a resumed run's recording starts where it resumed
     stream = ReplayStream(source, speed=0.0)
     starting: dict[str, dict[str, Any]] = {}
 
@@ -753,6 +755,9 @@ async def backtest_recording(config: Config, folder: Path, *, journal: Journal |
         history = log.history(entry.get("warmup"))
         if history is not None:
             engine.warm_up(history)
+        offer = (entry.get("adoption") or {}).get("args")
+        if offer:  # what the resumed run offered the strategy, after the same warm-up
+            engine.native.adopt(**offer)
         return state.runner(symbol, engine)
 
     manager = state.manager = StrategyManager(stream, make_runner, state.bus, holds_position=state.holds_position)

@@ -230,6 +230,127 @@ def test_live_resumes_an_entry_order_working_at_the_kill_9_in_the_strategys_pend
         sim.communicate(timeout=30)
 
 
+def test_an_entry_order_the_strategy_cannot_take_over_is_canceled_at_the_resume(tmp_path: Path) -> None:
+    """ema_cross cannot wait on an entry order (no pending-entry adoption): the order, still
+    working at the kill -9 (the simulator holds it two simulated hours before it reaches the
+    market), is canceled by the resume with a journaled reason, so it never fills into a
+    position no strategy manages; the symbol trades on normally once it is final."""
+    sim, urls, gappers = start_sim("--submit-latency", "7200")
+    runs = tmp_path / "runs"
+    env = {**os.environ, **KEYS}
+    try:
+        config = tmp_path / "alpaca.toml"
+        config.write_text(
+            f'[market]\nprovider = "alpaca"\nstream_url = "{urls["stream"]}"\n'
+            f'rest_url = "{urls["rest"]}"\ntrading_url = "{urls["trading"]}"\n'
+            f'[scanner]\nkind = "fixed"\nsymbols = {json.dumps(gappers)}\n{STRATEGY}'
+            '[execution]\nbroker = "alpaca"\nflatten_on_exit = false\n')
+        log = tmp_path / "live.log"
+        with log.open("w") as output:
+            live = subprocess.Popen(tradecore("live", "--no-ui", "--config", str(config), "--runs-dir", str(runs)),
+                                    env=env, stdout=output, stderr=output)
+            try:
+                journal_path, entry_id = wait_for_working_entry(runs)
+            finally:
+                live.kill()  # SIGKILL while the entry is working
+                live.wait(timeout=30)
+        assert live.returncode == -9, log.read_text()
+        with Journal(journal_path, readonly=True) as journal:
+            (order,) = [r for r in journal.records("order") if r.data["client_order_id"] == entry_id]
+            symbol = order.symbol
+
+        resumed = subprocess.run(tradecore("live", "--no-ui", "--resume", "--duration", "4",
+                                           "--runs-dir", str(runs)),
+                                 env=env, check=False, capture_output=True, text=True, timeout=180)
+        assert resumed.returncode == 0, resumed.stderr
+        assert f"{symbol}: not adopted: ema_cross cannot wait on an entry order still working" in resumed.stdout
+        assert f"{symbol}: entry order {entry_id} still working at the broker was not taken over" in resumed.stdout
+        with Journal(journal_path, readonly=True) as journal:
+            (canceled,) = [r for r in journal.records("reconciliation") if r.data["action"] == "entry_canceled"]
+            assert canceled.symbol == symbol and "cannot wait on an entry order" in canceled.data["details"]["reason"]
+            final = [r.data["status"] for r in journal.records("order_update", symbol=symbol)
+                     if r.data.get("client_order_id") == entry_id]
+            assert final and final[-1] == "CANCELED", final
+            assert not [r for r in journal.records("fill") if r.data.get("client_order_id") == entry_id]
+        # The broker agrees: the order was canceled unfilled.
+        orders = asyncio.run(broker_call(urls, "orders"))
+        (at_broker,) = [o for o in orders if o.client_order_id == entry_id]  # type: ignore[attr-defined]
+        assert at_broker.status.value == "canceled" and at_broker.filled_qty == 0  # type: ignore[attr-defined]
+    finally:
+        sim.terminate()
+        sim.communicate(timeout=30)
+
+
+def test_a_resumed_runs_recording_replays_into_the_same_intents_and_fills(tmp_path: Path) -> None:
+    """Parity after a crash: a paper run is killed (-9) holding a position; the resumed run,
+    recorded, adopts it and trades on; the backtest of the recording starts from the same
+    account and adoption (the recording's resume point) and gives the same intents and fills
+    as the resumed run. A copy without the resume point is refused, not replayed flat."""
+    import shutil
+
+    from tradecore.errors import ConfigError
+    from tradecore.session import backtest_recording
+
+    runs, recording = tmp_path / "runs", tmp_path / "recording"
+    config = tmp_path / "paper.toml"
+    config.write_text('[sim]\nspeed = 600.0\nseed = 7\n[scanner]\nkind = "fixed"\nsymbols = ["CBB", "AOZ", "YRRS"]\n'
+                      f'{STRATEGY}[execution]\nflatten_on_exit = false\n')
+    log = tmp_path / "live.log"
+    with log.open("w") as output:
+        live = subprocess.Popen(tradecore("live", "--no-ui", "--config", str(config), "--runs-dir", str(runs)),
+                                stdout=output, stderr=output)
+        try:
+            journal_path = wait_for_open_position(runs)
+        finally:
+            live.kill()
+            live.wait(timeout=30)
+    assert live.returncode == -9, log.read_text()
+    run_id = journal_path.parent.name
+
+    result = asyncio.run(run_live(Config(), resume=run_id, record=recording, runs_root=runs, ui=False,
+                                  duration=300.0, max_events=6000))
+    saved = Config.model_validate(RunRegistry(runs).get(run_id).parameters)
+    with Journal(journal_path, readonly=True) as journal:
+        (resumed,) = journal.records("resumed")
+        adopted = [r.symbol for r in journal.records("adoption") if r.data["adopted"]]
+        live_intents = [(r.ts_event, r.symbol, r.data["side"], r.data["quantity"], r.data.get("rule"))
+                        for r in journal.records("intent", after_seq=resumed.seq)]
+        live_fills = [(r.ts_event, r.symbol, r.data["side"], r.data["price"], r.data["quantity"])
+                      for r in journal.records("fill", after_seq=resumed.seq)]
+    assert adopted, "the resumed run adopted the position it held"
+    # The adopted position was managed: its exit is among the resumed run's intents.
+    assert any(i[1] in adopted and i[2] == "SELL" for i in live_intents), live_intents
+    assert result.events > 0
+
+    replay_journal = Journal(tmp_path / "replay.sqlite")
+    _, events = asyncio.run(backtest_recording(saved, recording, journal=replay_journal))
+    replay_journal.flush()
+    assert events == result.events
+    replay_intents = [(r.ts_event, r.symbol, r.data["side"], r.data["quantity"], r.data.get("rule"))
+                      for r in replay_journal.records("intent")]
+    replay_fills = [(r.ts_event, r.symbol, r.data["side"], r.data["price"], r.data["quantity"])
+                    for r in replay_journal.records("fill")]
+    replay_journal.close()
+    # Each symbol's intents and fills, in order, at the same times. (Across symbols, events of
+    # one moment may interleave differently: a recording of several trading symbols replays so
+    # without any resume.)
+    assert _by_symbol(replay_intents) == _by_symbol(live_intents)
+    assert _by_symbol(replay_fills) == _by_symbol(live_fills)
+
+    copy = tmp_path / "without-resume-point"
+    shutil.copytree(recording, copy, ignore=shutil.ignore_patterns("resume.json"))
+    with pytest.raises(ConfigError, match="recorded by a resumed run but resume.json"):
+        asyncio.run(backtest_recording(saved, copy))
+
+
+def _by_symbol(rows: list[tuple[Any, ...]]) -> dict[str, list[tuple[Any, ...]]]:
+    """Rows (time, symbol, ...) grouped by symbol, each symbol's in their order."""
+    grouped: dict[str, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        grouped.setdefault(row[1], []).append(row)
+    return grouped
+
+
 def _routed(journal: Journal, intent: Any) -> bool:
     """Whether ``intent`` became an order (the next record of its symbol is not a refusal)."""
     following = next(journal.records(("risk", "order"), symbol=intent.symbol, after_seq=intent.seq), None)
@@ -316,13 +437,13 @@ def test_paper_live_resumes_from_its_journal_after_kill_9(tmp_path: Path) -> Non
 def test_a_restored_position_blocks_new_entries_on_its_symbol_until_it_is_flat() -> None:
     from tradecore.execution import IntentRejected, OrderRouted, TradeIntent
     from tradecore.execution.market import MarketSnapshot
-    from tradecore.live import INHERITED_RULE, _block_inherited
+    from tradecore.resume import INHERITED_RULE, block_inherited
     from tradecore.schema import Sizing
     from tradecore.session import RunState
 
     state = RunState.create(Config(), journal=None)
     state.tracker.on_fill("ACME", Side.BUY, Decimal(100), Decimal(10))
-    _block_inherited(state, {"ACME": Decimal(100), "ZZZ": Decimal(0)})
+    block_inherited(state, {"ACME": Decimal(100), "ZZZ": Decimal(0)})
     market = MarketSnapshot("ACME", bid=Decimal("9.99"), ask=Decimal("10.01"), last=Decimal(10), ts_event=1)
     now = 1_795_705_200_000_000_000  # 10:00 New York on a weekday
 
@@ -456,7 +577,7 @@ def test_a_position_the_configured_strategy_did_not_open_falls_back_to_the_entry
     from tradecore.execution import IntentRejected, TradeIntent
     from tradecore.execution.market import MarketSnapshot
     from tradecore.latency import LatencyStats
-    from tradecore.live import INHERITED_RULE, _block_inherited
+    from tradecore.resume import INHERITED_RULE, block_inherited
     from tradecore.resume import ResumeReport, adopt_position, restore_from_journal
     from tradecore.schema import Sizing
     from tradecore.session import RunState
@@ -481,7 +602,7 @@ def test_a_position_the_configured_strategy_did_not_open_falls_back_to_the_entry
     dashboard._absorb()  # the dashboard shows who holds the positions now
     assert dashboard.states == {"ACME": "FLAT (held: not adopted)", "BYHAND": "FLAT (held: not adopted)"}
     assert any("ACME   not adopted: opened by premarket_momentum" in line for line in dashboard.recent)
-    _block_inherited(state, {s: q for s, q in report.positions.items() if s not in adopted})
+    block_inherited(state, {s: q for s, q in report.positions.items() if s not in adopted})
     intent = TradeIntent(symbol="ACME", side=Side.BUY, order_type=OrderType.MARKET, sizing=Sizing.SHARES,
                          quantity=Decimal(10), ts_event=OPEN + 30 * MINUTE)
     market = MarketSnapshot("ACME", bid=Decimal("5.00"), ask=Decimal("5.02"), last=Decimal(5), ts_event=1)

@@ -14,6 +14,7 @@ The root is, in order: the ``root`` argument, ``$TRADECORE_RUNS``, ``./runs``.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import os
@@ -23,12 +24,15 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from tradecore._version import __version__
 from tradecore.errors import ConfigError
 
-__all__ = ["ENV_VAR", "RunInfo", "RunRegistry", "code_version", "default_root", "new_run_id"]
+if TYPE_CHECKING:
+    from tradecore.journal.journal import Journal
+
+__all__ = ["ENV_VAR", "RunInfo", "RunRegistry", "code_version", "default_root", "end_failed_run", "new_run_id"]
 
 ENV_VAR = "TRADECORE_RUNS"
 
@@ -233,3 +237,27 @@ class RunRegistry:
         return RunInfo(run_id, kind, status, Path(folder), started, finished, version,
                        data_start, data_end, json.loads(parameters),
                        None if metrics is None else json.loads(metrics))
+
+
+def end_failed_run(registry: RunRegistry, run_id: str, error: BaseException, *, journal: Journal | None,
+                   now: int, hidden: tuple[str | None, ...] = (), metrics: Mapping[str, Any] | None = None
+                   ) -> str:
+    """Close a run that ``error`` ended: journal the error, close the journal (what was written
+    before stays), and register the run ``failed`` (``interrupted`` for Ctrl-C or a cancel) with
+    the error's message; return that status. ``hidden``: secrets blanked out of the message, so
+    a key an exception happens to quote never reaches the journal or the registry."""
+    interrupted = isinstance(error, (KeyboardInterrupt, asyncio.CancelledError))
+    status = "interrupted" if interrupted else "failed"
+    message = str(error) or type(error).__name__
+    for secret in hidden:
+        if secret:
+            message = message.replace(secret, "***")
+    try:
+        if journal is not None:
+            journal.error(now, f"run {status}: {message}", where="run", error_type=type(error).__name__)
+    finally:
+        if journal is not None:
+            journal.close()
+        registry.finish_run(run_id, {**(metrics or {}), "error": message, "error_type": type(error).__name__},
+                            status=status)
+    return status

@@ -33,7 +33,7 @@ async def test_scan_prints_the_universe_with_its_filter_values(coarse_market: An
 
 @pytest.mark.asyncio
 async def test_scan_repeats_with_every_and_count(coarse_market: Any) -> None:
-    code, out, err = await run_cli("scan", "--scanner", "gainers", "--url", coarse_market.url,
+    code, out, err = await run_cli("scan", "--scanner", "top_gainers", "--url", coarse_market.url,
                                    "--top", "3", "--min-price", "5", "--max-price", "1000",
                                    "--every", "0.05", "--count", "2")
     assert code == 0, err
@@ -49,13 +49,13 @@ async def test_scan_reports_an_unreachable_server() -> None:
 
 
 @pytest.mark.asyncio
-async def test_scan_gainers_apply_the_same_filters_as_the_premarket_scan(
+async def test_scan_top_gainers_apply_the_same_filters_as_the_premarket_scan(
         coarse_market: Any) -> None:
-    first = await run_cli("scan", "--scanner", "gainers", "--url", coarse_market.url,
+    first = await run_cli("scan", "--scanner", "top_gainers", "--url", coarse_market.url,
                           "--min-gap", "0", "--max-price", "1000", "--top", "5")
     assert first[0] == 0, first[2]
     top = first[1].splitlines()[2].split()[0]
-    code, out, err = await run_cli("scan", "--scanner", "gainers", "--url", coarse_market.url,
+    code, out, err = await run_cli("scan", "--scanner", "top_gainers", "--url", coarse_market.url,
                                    "--min-gap", "0", "--max-price", "1000", "--top", "5",
                                    "--deny", top, "--min-volume", "1000000", "--all")
     assert code == 0, err
@@ -82,3 +82,18 @@ async def test_scan_reports_a_symbol_whose_price_is_nan(coarse_market: Any) -> N
     line = next(line for line in out.splitlines() if line.split()[0] == top)
     assert line.split()[1] == "nan" and line.endswith("out: price:nan")
     assert "5 active of" in out.splitlines()[0]  # the next symbol took its place
+
+
+@pytest.mark.asyncio
+async def test_the_top_gainers_scanner_has_one_name_in_every_command() -> None:
+    from tradecore.config import SCANNER_KINDS, ScannerConfig
+
+    assert ScannerConfig(kind="top_gainers").kind == "top_gainers"
+    for command in ("scan", "backtest"):
+        code, out, err = await run_cli(command, "--help")
+        assert code == 0, err
+        assert "[fixed|premarket|top_gainers]" in out.replace("\n", " ").replace(" ", ""), out
+        assert "gainers" not in out.replace("top_gainers", ""), out  # no other spelling in the help
+    assert SCANNER_KINDS == ("fixed", "premarket", "top_gainers")
+    code, _, err = await run_cli("scan", "--scanner", "gainers", "--url", "http://127.0.0.1:9")
+    assert code == 2 and "'gainers' is not one of 'fixed', 'premarket', 'top_gainers'" in err, err

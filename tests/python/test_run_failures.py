@@ -1,0 +1,154 @@
+"""A run that fails after it was registered ends `failed` (or `interrupted` for Ctrl-C) in the
+registry, with the error and without credentials, its journal kept and closed: real processes,
+the simulator's feed over loopback, real signals, the run's SQLite journal and registry."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from tradecore.config import Config
+from tradecore.journal.journal import Journal
+from tradecore.journal.registry import RunRegistry
+
+WRONG_KEYS = {"APCA_API_KEY_ID": "failure-test-key", "APCA_API_SECRET_KEY": "failure-test-secret-8a1f"}
+
+
+def tradecore(*args: str) -> list[str]:
+    return [sys.executable, "-c", "import sys; from tradecore.cli import main; sys.exit(main())", *args]
+
+
+def assert_closed_cleanly(journal_path: Path) -> list[str]:
+    """The journal opens, is intact, has no leftover write-ahead log; return its error messages."""
+    assert not journal_path.with_name(journal_path.name + "-wal").exists() or \
+        journal_path.with_name(journal_path.name + "-wal").stat().st_size == 0
+    with sqlite3.connect(journal_path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    with Journal(journal_path, readonly=True) as journal:
+        return [r.data["message"] for r in journal.records("error")]
+
+
+def test_a_live_run_refused_by_the_stream_after_it_opened_is_registered_failed(tmp_path: Path) -> None:
+    """The market-data stream refuses the keys: the run was already registered (its folder and
+    journal exist), so the registry must say it failed, and why, without the keys."""
+    sim = subprocess.Popen(tradecore("sim", "--port", "0", "--seed", "7", "--speed", "600",
+                                     "--key-id", "the-right-key", "--secret-key", "the-right-secret"),
+                           stdout=subprocess.PIPE, text=True)
+    assert sim.stdout is not None
+    urls = {}
+    for line in sim.stdout:
+        name, _, value = line.partition(" ")
+        urls[name] = value.strip().split()[0] if value.strip() else ""
+        if line.startswith("Ctrl-C"):
+            break
+    runs = tmp_path / "runs"
+    try:
+        config = tmp_path / "vendor.toml"
+        config.write_text(f'[market]\nprovider = "alpaca"\nstream_url = "{urls["stream"]}"\n'
+                          f'rest_url = "{urls["rest"]}"\n[scanner]\nkind = "fixed"\nsymbols = ["AAA"]\n')
+        env = {**os.environ, **WRONG_KEYS}
+        live = subprocess.run(tradecore("live", "--no-ui", "--config", str(config), "--runs-dir", str(runs),
+                                        "--duration", "30"),
+                              env=env, capture_output=True, text=True, timeout=120, check=False)
+        assert live.returncode != 0 and "Traceback" not in live.stderr, live.stderr
+        (run,) = RunRegistry(runs).list()
+        assert f"run {run.id} failed; journal: {run.journal_path}" in live.stderr
+        assert run.status == "failed" and run.finished_at is not None
+        assert "402 'auth failed'" in run.metrics["error"], run.metrics  # type: ignore[index]
+        errors = assert_closed_cleanly(run.journal_path)
+        assert any(m.startswith("run failed: ") and "auth failed" in m for m in errors), errors
+        listed = subprocess.run(tradecore("runs", "--root", str(runs)), capture_output=True, text=True, timeout=60, check=False)
+        assert f"{run.id} live      failed" in listed.stdout, listed.stdout
+        # The keys reached neither the run's files nor its output.
+        secret = WRONG_KEYS["APCA_API_SECRET_KEY"]
+        assert not [p for p in runs.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
+        assert secret not in live.stdout + live.stderr
+    finally:
+        sim.terminate()
+        sim.communicate(timeout=30)
+
+
+def test_a_live_run_whose_stream_fails_mid_session_is_registered_failed_with_what_it_traded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The vendor ends the session with a fatal error (406, connection limit exceeded) while
+    the run trades: the run shuts down as usual (positions flattened), then fails; the
+    registry has the error and the summary of what was traded."""
+    from tradecore.live import run_live
+    from tradecore.sim.server import SimServer
+    from tradecore.streams.alpaca import AlpacaConnectionLimitError
+
+    monkeypatch.setenv("APCA_API_KEY_ID", WRONG_KEYS["APCA_API_KEY_ID"])
+    monkeypatch.setenv("APCA_API_SECRET_KEY", WRONG_KEYS["APCA_API_SECRET_KEY"])
+    runs = tmp_path / "runs"
+
+    async def scenario() -> None:
+        async with SimServer(seed=7, speed=600.0, symbols=40, port=0) as sim:
+            config = Config().with_overrides(
+                market={"provider": "alpaca", "stream_url": sim.stream_url, "rest_url": sim.rest_url},
+                scanner={"kind": "fixed", "symbols": list(sim.market.gappers)[:3]},  # type: ignore[attr-defined]
+                strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3, "quantity": 10}})
+            run = asyncio.create_task(run_live(config, duration=120, ui=False, runs_root=runs))
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not _has_fill(runs):
+                await asyncio.sleep(0.2)
+            assert _has_fill(runs), "no fill in time"
+            await sim.feed.send_error(406, close=True)
+            with pytest.raises(AlpacaConnectionLimitError, match="connection limit") as raised:
+                await asyncio.wait_for(run, 60)
+            (run_info,) = RunRegistry(runs).list()
+            assert any(f"run {run_info.id} failed" in note for note in raised.value.__notes__)
+
+    asyncio.run(scenario())
+    (run,) = RunRegistry(runs).list()
+    assert run.status == "failed" and run.metrics is not None
+    assert "connection limit exceeded" in run.metrics["error"] and run.metrics["round_trips"] >= 0
+    errors = assert_closed_cleanly(run.journal_path)
+    assert any("connection limit exceeded" in m for m in errors), errors
+    with Journal(run.journal_path, readonly=True) as journal:  # shut down as usual: flattened
+        assert all(abs(q) < 1e-9 for q in journal.net_fills().values()), journal.net_fills()
+    assert WRONG_KEYS["APCA_API_SECRET_KEY"] not in json.dumps(run.metrics)
+
+
+def _has_fill(runs: Path) -> bool:
+    for path in runs.glob("*/journal.sqlite"):
+        try:
+            with Journal(path, readonly=True) as journal:
+                return journal.count("fill") > 0
+        except sqlite3.OperationalError:  # the run is still creating its journal's tables
+            return False
+    return False
+
+
+def test_a_backtest_stopped_with_ctrl_c_is_registered_interrupted(lean_root: Path, tmp_path: Path) -> None:
+    """Ctrl-C is not a tradecore error: before, it left the run `running` for ever."""
+    runs = tmp_path / "runs"
+    backtest = subprocess.Popen(tradecore("backtest", str(lean_root), "--symbols", "spy", "--kinds", "trade",
+                                          "--strategy", "ema_cross", "--runs-dir", str(runs)),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not _has_fill(runs):  # well into the replay
+            time.sleep(0.05)
+        assert _has_fill(runs), "the backtest traded nothing in time"
+        backtest.send_signal(signal.SIGINT)
+        _, err = backtest.communicate(timeout=60)
+    finally:
+        if backtest.poll() is None:
+            backtest.kill()
+    assert backtest.returncode != 0
+    (run,) = RunRegistry(runs).list()
+    assert run.status == "interrupted", (run.status, err)
+    assert run.metrics is not None and run.metrics["error_type"] == "KeyboardInterrupt"
+    assert f"run {run.id} interrupted; journal: {run.journal_path}" in err and "Traceback" not in err, err
+    errors = assert_closed_cleanly(run.journal_path)
+    assert errors == ["run interrupted: KeyboardInterrupt"]
+    with Journal(run.journal_path, readonly=True) as journal:  # what was replayed before stays
+        assert journal.count("fill") > 0
