@@ -486,7 +486,7 @@ class AlpacaDecoder(VendorDecoder):
     instruments
         Registry assigning ``instrument_id``; a private one by default.
     dedup_window
-        About how many recent trades per symbol are remembered to drop duplicates.
+        How many recent trades per symbol are remembered to drop duplicates.
 
     The decoder keeps per-symbol state (last trade time, recent trade keys, last quote) so
     duplicates and out-of-order trades are detected across frames and reconnects

@@ -310,7 +310,7 @@ class PolygonDecoder(VendorDecoder):
     instruments
         Registry assigning ``instrument_id``; a private one by default.
     dedup_window
-        About how many recent trades per symbol are remembered to drop duplicates.
+        How many recent trades per symbol are remembered to drop duplicates.
 
     Per-symbol state (recent trade keys, last trade time, last quote and bar) detects
     duplicates and late trades across frames and reconnects

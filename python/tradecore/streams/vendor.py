@@ -90,7 +90,7 @@ class VendorDecoder:
     instruments
         Registry assigning ``instrument_id``; a private one by default.
     dedup_window
-        About how many recent trades per symbol are remembered to drop duplicates.
+        How many recent trades per symbol are remembered to drop duplicates.
     """
 
     logger: ClassVar[logging.Logger]
