@@ -430,6 +430,8 @@ class StrategyManager:
     _group_at: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))  # run_groups' group index
     ticks: int = 0  # clock ticks handed to tick()
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    settling: bool = False  # a replay's: what symbols queue is remembered for settle()
+    _queued_since_settle: list[_Symbol] = field(default_factory=list)
 
     async def update_universe(self, wanted: Iterable[str], ts: int | None = None) -> tuple[set[str], set[str]]:
         """Start tasks for new symbols, stop those that left (unless positioned); return both sets."""
@@ -615,14 +617,27 @@ class StrategyManager:
             if rest is not None:
                 self._queue(entry, rest)
 
-    @staticmethod
-    def _queue(entry: _Symbol, item: EventBatch | Continuation) -> None:
+    def _queue(self, entry: _Symbol, item: EventBatch | Continuation) -> None:
         entry.pending += 1
         entry.queue.put_nowait(item)
+        if self.settling:
+            self._queued_since_settle.append(entry)
 
     async def drain(self) -> None:
         """Wait until every queued batch has been processed."""
         await asyncio.gather(*(entry.queue.join() for entry in self.symbols.values()))
+
+    async def settle(self) -> None:
+        """Wait until what symbols queued since the last settle (an intent to route, fills to
+        apply, the batches behind them) is processed (with ``settling`` set, which a live run
+        leaves off: it never waits for this). A replay settles after each part: a live
+        run that keeps up finishes that work before its next frame, so a backtest of its
+        recording then routes every intent at the same point of the stream, whatever the
+        replay's pace (its risk decisions, orders and journal order match)."""
+        while self._queued_since_settle:
+            queued, self._queued_since_settle = self._queued_since_settle, []
+            busy = {id(entry): entry for entry in queued if entry.pending}
+            await asyncio.gather(*(entry.queue.join() for entry in busy.values()))
 
     async def _serve(self, symbol: str, entry: _Symbol) -> None:
         queue = entry.queue

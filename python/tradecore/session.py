@@ -532,17 +532,21 @@ class RunState:
 async def run_pipeline(state: RunState, stream: MarketDataStream, *,
                        on_batch: Callable[[EventBatch], None] | None = None,
                        on_group: Callable[[GroupedBatch], None] | None = None,
-                       stop: asyncio.Event | None = None, clock: MarketClock | None = None) -> int:
+                       stop: asyncio.Event | None = None, clock: MarketClock | None = None,
+                       settle: bool = False) -> int:
     """Consume ``stream`` into the manager until it ends or ``stop`` is set; return events seen.
 
     ``on_batch`` sees every batch before the pipeline does. A live stream's whole frames
     (:meth:`MarketDataStream.parts`) are dispatched grouped when ``on_group`` sees them too (or
     nothing watches), else batch by batch. ``clock`` ticks the active symbols
     (:mod:`tradecore.clock`): by its market clock in a task of its own (live), or, without one,
-    by the event time of the batches (backtests).
+    by the event time of the batches (backtests). ``settle`` (backtests): what a part queued is
+    processed before the next part (:meth:`StrategyManager.settle`), not whenever the replay
+    happens to yield.
     """
     manager = state.manager
     assert manager is not None
+    manager.settling = settle
     events = 0
     ticker = None
     if clock is not None and clock.now is not None:
@@ -572,6 +576,8 @@ async def run_pipeline(state: RunState, stream: MarketDataStream, *,
             else:
                 assert isinstance(part, EventBatch)
                 dispatch(part)
+            if settle:
+                await manager.settle()
             if stop is not None and stop.is_set():
                 break
     finally:
@@ -705,7 +711,7 @@ async def backtest(
     interval = config.clock.interval_ns
     try:
         events = await run_pipeline(state, stream, on_batch=on_batch,
-                                    clock=MarketClock(interval) if interval else None)
+                                    clock=MarketClock(interval) if interval else None, settle=True)
     finally:
         await manager.close()
         await stream.close()
@@ -760,7 +766,8 @@ async def backtest_recording(config: Config, folder: Path, *, journal: Journal |
             engine.native.adopt(**offer)
         return state.runner(symbol, engine)
 
-    manager = state.manager = StrategyManager(stream, make_runner, state.bus, holds_position=state.holds_position)
+    manager = state.manager = StrategyManager(stream, make_runner, state.bus, holds_position=state.holds_position,
+                                              settling=True)
     await stream.subscribe(source.symbols())
     changes = iter(_in_live_order(entries, ticks))
     pending = next(changes, None)
@@ -783,20 +790,24 @@ async def backtest_recording(config: Config, folder: Path, *, journal: Journal |
                 cut = pending["after"] - delivered
                 if cut > offset:
                     _dispatch_part(manager, batch, offset, cut, on_batch)
+                    await manager.settle()
                     offset = cut
                 if pending["action"] == "end":
                     pending = None
                     delivered += offset
                     raise StopAsyncIteration
                 await apply(pending)
+                await manager.settle()
                 pending = next(changes, None)
             if offset < len(batch):
                 _dispatch_part(manager, batch, offset, len(batch), on_batch)
+                await manager.settle()
             delivered += len(batch)
         # What happened after the last recorded event (ticks in a silence, the end); nothing
         # after events a crash lost.
         while pending is not None and pending["action"] != "end" and pending["after"] <= delivered:
             await apply(pending)
+            await manager.settle()
             pending = next(changes, None)
     except StopAsyncIteration:
         pass

@@ -69,3 +69,31 @@ def test_a_recorded_live_session_replays_into_the_same_intents_and_fills(tmp_pat
     state, events = asyncio.run(backtest_recording(config, older, journal=None))
     assert events == live.events
     assert state.manager is not None and state.manager.ticks == 0 and not state.manager.quarantined
+
+
+def _execution(journal: Journal) -> list[tuple]:
+    return [(r.kind, r.symbol, r.ts_event, r.data.get("side"), r.data.get("accepted"))
+            for r in journal.records(("intent", "risk", "order", "fill", "position", "transition"))]
+
+
+def test_several_trading_symbols_replay_in_the_same_order_across_symbols(tmp_path: Path) -> None:
+    """Three symbols trading at once: the replay routes each intent at the point of the stream
+    where live routed it (StrategyManager.settle), so not only each symbol's intents and fills
+    but the whole sequence of execution records, across symbols, with the risk decisions'
+    times, is the live run's."""
+    config = Config().with_overrides(
+        sim={"speed": 900.0, "seed": 7}, execution={"flatten_on_exit": False},
+        scanner={"kind": "fixed", "symbols": ["CBB", "AOZ", "YRRS"]},
+        strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3, "quantity": 10}})
+    recording = tmp_path / "recording"
+    live = asyncio.run(run_live(config, duration=300.0, max_events=3000, ui=False, record=recording,
+                                runs_root=tmp_path / "runs"))
+    live_journal = Journal(live.folder / "journal.sqlite", readonly=True)
+    live_intents = _intents(live_journal)
+    assert len({symbol for _, symbol, *_ in live_intents}) == 3, "all three must trade: the order across them is the point"
+    replay_journal = Journal(tmp_path / "replay.sqlite")
+    asyncio.run(backtest_recording(config, recording, journal=replay_journal))
+    replay_journal.flush()
+    assert _intents(replay_journal) == live_intents
+    assert _fills(replay_journal) == _fills(live_journal)
+    assert _execution(replay_journal) == _execution(live_journal)

@@ -165,7 +165,7 @@ class ExecutionPipeline:
         if isinstance(outcome, IntentRejected):
             self._on_event(outcome)
             return outcome
-        decision = await self._check_and_send(outcome)
+        decision = await self._check_and_send(outcome, now)
         return decision
 
     async def on_batch(self, batch: EventBatch) -> None:
@@ -290,9 +290,11 @@ class ExecutionPipeline:
             self.tracker.start_day()
             self.risk.reset_kill_switch(now=now, reason=f"new trading day {day}")
 
-    def context(self, symbol: str) -> RiskContext:
+    def context(self, symbol: str, now: int | None = None) -> RiskContext:
         """The risk context of an order for ``symbol`` now (its ``daily_pnl`` is 0 without a
-        daily loss limit, the only rule that reads it)."""
+        daily loss limit, the only rule that reads it); ``now``: the time it is decided at (the
+        intent's, as its order's: not however far other symbols' data moved the clock before it
+        was routed), by default the pipeline's."""
         open_orders: dict[str, Decimal] = {}
         for order_id, leaves in self._open.items():
             if order_id in self._canceling:
@@ -306,11 +308,12 @@ class ExecutionPipeline:
         daily_pnl = tracker.daily_pnl() if self.risk.limits.daily_loss_limit is not None else Decimal(0)
         return RiskContext(positions=_Computed(lambda: tracker.held, tracker.qty),  # read now: no copy
                            open_orders=open_orders, marks=_Computed(lambda: tracker.held | {symbol}, self.market.reference),
-                           market=self.market.get(symbol), daily_pnl=daily_pnl, now=self.now)
+                           market=self.market.get(symbol), daily_pnl=daily_pnl,
+                           now=self.now if now is None else now)
 
-    async def _check_and_send(self, routed: OrderRouted) -> RiskDecision:
+    async def _check_and_send(self, routed: OrderRouted, now: int | None = None) -> RiskDecision:
         order = routed.order
-        decision = self.risk.check(order, self.context(order.symbol))
+        decision = self.risk.check(order, self.context(order.symbol, now))
         if decision.accepted:
             # Only an order risk let through is an order (journaled before it is sent); a refused
             # one is the risk record alone, so nothing refused ever looks open.
