@@ -73,12 +73,7 @@ def test_live_resumes_after_kill_9_with_nothing_acknowledged_lost(tmp_path: Path
     runs = tmp_path / "runs"
     env = {**os.environ, **KEYS}
     try:
-        config = tmp_path / "alpaca.toml"
-        config.write_text(
-            f'[market]\nprovider = "alpaca"\nstream_url = "{urls["stream"]}"\n'
-            f'rest_url = "{urls["rest"]}"\ntrading_url = "{urls["trading"]}"\n'
-            f'[scanner]\nkind = "fixed"\nsymbols = {json.dumps(gappers)}\n{STRATEGY}'
-            '[execution]\nbroker = "alpaca"\nflatten_on_exit = false\n')
+        config = alpaca_config(tmp_path, urls, gappers, STRATEGY)
         log = tmp_path / "live.log"  # a file, not a pipe: a full pipe would stall the process
         with log.open("w") as output:
             live = subprocess.Popen(tradecore("live", "--no-ui", "--config", str(config), "--runs-dir", str(runs)),
@@ -165,6 +160,33 @@ def test_live_resumes_after_kill_9_with_nothing_acknowledged_lost(tmp_path: Path
         sim.communicate(timeout=30)
 
 
+def alpaca_config(tmp_path: Path, urls: dict[str, str], symbols: list[str], strategy: str) -> Path:
+    """A config trading ``symbols`` with ``strategy`` (TOML) on the simulator's Alpaca APIs."""
+    config = tmp_path / "alpaca.toml"
+    config.write_text(
+        f'[market]\nprovider = "alpaca"\nstream_url = "{urls["stream"]}"\n'
+        f'rest_url = "{urls["rest"]}"\ntrading_url = "{urls["trading"]}"\n'
+        f'[scanner]\nkind = "fixed"\nsymbols = {json.dumps(symbols)}\n{strategy}'
+        '[execution]\nbroker = "alpaca"\nflatten_on_exit = false\n')
+    return config
+
+
+def kill_9_while_an_entry_works(tmp_path: Path, config: Path, runs: Path, env: dict[str, str]) -> tuple[Path, str]:
+    """Run `tradecore live` until it has an entry order working, then SIGKILL it; return its
+    journal and the order's client id."""
+    log = tmp_path / "live.log"  # a file, not a pipe: a full pipe would stall the process
+    with log.open("w") as output:
+        live = subprocess.Popen(tradecore("live", "--no-ui", "--config", str(config), "--runs-dir", str(runs)),
+                                env=env, stdout=output, stderr=output)
+        try:
+            journal_path, entry_id = wait_for_working_entry(runs)
+        finally:
+            live.kill()  # SIGKILL while the entry is working
+            live.wait(timeout=30)
+    assert live.returncode == -9, log.read_text()
+    return journal_path, entry_id
+
+
 def wait_for_working_entry(runs: Path, timeout: float = 90.0) -> tuple[Path, str]:
     """The run's journal and client order id once it holds a buy order with no fill yet."""
     deadline = time.monotonic() + timeout
@@ -187,22 +209,8 @@ def test_live_resumes_an_entry_order_working_at_the_kill_9_in_the_strategys_pend
     runs = tmp_path / "runs"
     env = {**os.environ, **KEYS}
     try:
-        config = tmp_path / "alpaca.toml"
-        config.write_text(
-            f'[market]\nprovider = "alpaca"\nstream_url = "{urls["stream"]}"\n'
-            f'rest_url = "{urls["rest"]}"\ntrading_url = "{urls["trading"]}"\n'
-            f'[scanner]\nkind = "fixed"\nsymbols = {json.dumps(gappers)}\n[strategy]\nname = "premarket_momentum"\n'
-            '[execution]\nbroker = "alpaca"\nflatten_on_exit = false\n')
-        log = tmp_path / "live.log"
-        with log.open("w") as output:
-            live = subprocess.Popen(tradecore("live", "--no-ui", "--config", str(config), "--runs-dir", str(runs)),
-                                    env=env, stdout=output, stderr=output)
-            try:
-                journal_path, entry_id = wait_for_working_entry(runs)
-            finally:
-                live.kill()  # SIGKILL while the entry is working
-                live.wait(timeout=30)
-        assert live.returncode == -9, log.read_text()
+        config = alpaca_config(tmp_path, urls, gappers, '[strategy]\nname = "premarket_momentum"\n')
+        journal_path, entry_id = kill_9_while_an_entry_works(tmp_path, config, runs, env)
         with Journal(journal_path, readonly=True) as journal:
             (intent,) = [r for r in journal.records("intent") if r.data["side"] == "BUY"]
             symbol = intent.symbol
@@ -239,22 +247,8 @@ def test_an_entry_order_the_strategy_cannot_take_over_is_canceled_at_the_resume(
     runs = tmp_path / "runs"
     env = {**os.environ, **KEYS}
     try:
-        config = tmp_path / "alpaca.toml"
-        config.write_text(
-            f'[market]\nprovider = "alpaca"\nstream_url = "{urls["stream"]}"\n'
-            f'rest_url = "{urls["rest"]}"\ntrading_url = "{urls["trading"]}"\n'
-            f'[scanner]\nkind = "fixed"\nsymbols = {json.dumps(gappers)}\n{STRATEGY}'
-            '[execution]\nbroker = "alpaca"\nflatten_on_exit = false\n')
-        log = tmp_path / "live.log"
-        with log.open("w") as output:
-            live = subprocess.Popen(tradecore("live", "--no-ui", "--config", str(config), "--runs-dir", str(runs)),
-                                    env=env, stdout=output, stderr=output)
-            try:
-                journal_path, entry_id = wait_for_working_entry(runs)
-            finally:
-                live.kill()  # SIGKILL while the entry is working
-                live.wait(timeout=30)
-        assert live.returncode == -9, log.read_text()
+        config = alpaca_config(tmp_path, urls, gappers, STRATEGY)
+        journal_path, entry_id = kill_9_while_an_entry_works(tmp_path, config, runs, env)
         with Journal(journal_path, readonly=True) as journal:
             (order,) = [r for r in journal.records("order") if r.data["client_order_id"] == entry_id]
             symbol = order.symbol
