@@ -42,6 +42,7 @@ from typing import Any, Self
 
 import aiohttp
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus
 
 from tradecore._version import __version__
 from tradecore.errors import ConfigError
@@ -558,12 +559,13 @@ class AlpacaBroker(Broker):
                     raise ConnectionError("the server closed the stream")
             except asyncio.CancelledError:
                 raise
-            except AlpacaUnauthorizedError as exc:
-                self._log.error("trade_updates stream stopped: %s", exc)
-                if self._started is not None and not self._started.done():
-                    self._started.set_exception(exc)
-                return
-            except Exception as exc:  # noqa: BLE001 - everything else is retried
+            except Exception as exc:  # noqa: BLE001 - refused keys end the stream, the rest is retried
+                refused = _refused_keys(exc)
+                if refused is not None:
+                    self._log.error("trade_updates stream stopped: %s", refused)
+                    if self._started is not None and not self._started.done():
+                        self._started.set_exception(refused)
+                    return
                 reason = f"{type(exc).__name__}: {exc}"
                 if was_live:
                     self.stats["reconnects"] += 1
@@ -710,6 +712,18 @@ class AlpacaBroker(Broker):
 _ALWAYS_NEWS = frozenset({BrokerEventType.ORDER_CANCEL_REJECTED,
                           BrokerEventType.ORDER_REPLACE_REJECTED, BrokerEventType.RESTATED})
 """Events that leave the order's status as it was: never taken for repeats."""
+
+
+def _refused_keys(exc: Exception) -> AlpacaUnauthorizedError | None:
+    """The stream's keys refused (an ``unauthorized`` reply, or HTTP 401/403 at the upgrade):
+    no retry changes that, so it is fatal; None for anything else (retried)."""
+    if isinstance(exc, AlpacaUnauthorizedError):
+        return exc
+    if isinstance(exc, InvalidStatus) and exc.response.status_code in (401, 403):
+        status = exc.response.status_code
+        return AlpacaUnauthorizedError(f"trade_updates stream: the upgrade was refused with HTTP {status} "
+                                       "(check APCA_API_KEY_ID / APCA_API_SECRET_KEY)", status=status)
+    return None
 
 
 def _filled_value(known: Order | None) -> Decimal:

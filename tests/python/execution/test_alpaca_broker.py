@@ -409,3 +409,23 @@ async def test_a_new_pipeline_loads_cash_positions_and_open_orders_from_the_brok
         assert pipeline.context("ACME").open_orders == {"ACME": D(-5)}
         assert tracker.daily_pnl() == 0
         pipeline.close()
+
+
+async def test_a_stream_upgrade_refused_with_401_or_403_is_fatal_not_retried() -> None:
+    """Keys refused at the trade_updates upgrade (HTTP 401/403, before any WebSocket message)
+    end connect() with a clear error at once, as an ``unauthorized`` reply does; a retry would
+    only be refused again (and a live run would wait forever for its broker)."""
+    async with venue() as v:
+        for status in (401, 403):
+            v.faults.add("GET", "/stream", status)  # the next upgrade only: a retry would succeed
+            broker = v.broker()
+            with pytest.raises(AlpacaUnauthorizedError, match=f"HTTP {status}") as info:
+                await asyncio.wait_for(broker.connect(), 10)
+            assert info.value.status == status and "APCA_API_KEY_ID" in str(info.value)
+            assert broker.stats["sessions"] == 0
+            await broker.close()
+        v.faults.add("GET", "/stream", 503)  # a server error is still retried
+        broker = v.broker()
+        await asyncio.wait_for(broker.connect(), 10)
+        assert broker.stats["sessions"] == 1
+        await broker.close()
