@@ -100,7 +100,6 @@ class FeedChecks {
   /// Remember the frame staged last (once).
   void commit();
 
-  std::size_t window() const noexcept { return window_; }
 
  private:
   struct Hash {

@@ -82,6 +82,11 @@ class EventBatch:
         return EventBatch(self.kind, self.symbol, self.events[start:stop], received)
 
 
+GROUPED_KINDS = frozenset({EventKind.TRADE, EventKind.QUOTE})
+"""The kinds a stream hands the pipeline as :class:`GroupedBatch` (a frame's symbols run in one
+native call); other kinds go as one :class:`EventBatch` per symbol."""
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class GroupedBatch:
     """One live frame's events of one kind for several symbols, grouped by symbol.

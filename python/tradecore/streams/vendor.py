@@ -20,11 +20,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from tradecore._native import _core
-from tradecore.streams.base import EventBatch, EventKind, GroupedBatch, Instruments
+from tradecore.streams.base import GROUPED_KINDS, EventBatch, EventKind, GroupedBatch, Instruments
 
 __all__ = ["BadMessage", "Problem", "VendorDecoder", "by_instrument", "excerpt", "str_or_none"]
 
-_GROUPED = frozenset({EventKind.TRADE, EventKind.QUOTE})
 _DUPLICATE = _core.streams.TradeCheck.DUPLICATE
 _OUT_OF_ORDER = _core.streams.TradeCheck.OUT_OF_ORDER
 
@@ -172,7 +171,7 @@ class VendorDecoder:
         self.stats["events"] += len(events)
         symbol_of = self.instruments.symbol_of
         symbols = [symbol_of(iid) for iid in events["instrument_id"][cuts[:-1]].tolist()]
-        if kind in _GROUPED:
+        if kind in GROUPED_KINDS:
             out.append(GroupedBatch(kind, events, np.array(cuts, np.int64), symbols,
                                     None if received is None else int(received[0])))
             return

@@ -59,7 +59,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from tradecore._version import __version__
 from tradecore.errors import ConfigError, DataError
 from tradecore.latency import LatencyStats
-from tradecore.streams.base import EventBatch, EventKind, GroupedBatch, Instruments, MarketDataStream
+from tradecore.streams.base import GROUPED_KINDS, EventBatch, EventKind, GroupedBatch, Instruments, MarketDataStream
 from tradecore.tasks import start_task
 
 if TYPE_CHECKING:
@@ -178,9 +178,6 @@ class RedactingAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
         elif any(m in text for m in self._markers) or any(s[:6] in text for s in self._secrets):
             text = text.split(" ", 1)[0] + " <redacted: may carry credentials>"
         self.logger.log(level, "%s", text, **kwargs)
-
-
-_ROUND_KINDS = frozenset({EventKind.TRADE, EventKind.QUOTE})  # what dispatch runs grouped
 
 
 class _SymbolQueue:
@@ -521,7 +518,7 @@ class WebSocketStream(MarketDataStream):
             if batch is None:
                 continue
             received = batch.ts_received
-            joinable = (batch.kind in _ROUND_KINDS and received is not None and len(received)
+            joinable = (batch.kind in GROUPED_KINDS and received is not None and len(received)
                         and received[0] == received[-1])
             key = (int(received[0]), batch.kind) if joinable else len(taken)  # type: ignore[index]
             taken.setdefault(key, []).append(batch)
