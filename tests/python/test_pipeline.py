@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
@@ -327,18 +327,14 @@ def test_grouped_frames_give_what_their_batches_give(loss_limit: int | None) -> 
         manager = await _manager(state)
         await manager.update_universe(symbols)  # OFF is not active: its events are dropped
         held = 0
-        for i, frame in enumerate(frames):
-            if grouped:
-                held += sum(state.broker.tracker.holds(s) for s in frame.symbols)
-                assert all(state.execution.batch_only(s) == (loss_limit is not None and state.broker.tracker.holds(s))
-                           for s in frame.symbols if s != "OFF" and not state.execution.pipeline._inbox)
-                manager.dispatch_grouped(frame)
-            else:
-                for batch in frame.batches():
-                    manager.dispatch(batch)
-            if i % 5 == 0:
-                await asyncio.sleep(0)
-        await manager.drain()
+
+        def check(frame: GroupedBatch) -> None:
+            nonlocal held
+            held += sum(state.broker.tracker.holds(s) for s in frame.symbols)
+            assert all(state.execution.batch_only(s) == (loss_limit is not None and state.broker.tracker.holds(s))
+                       for s in frame.symbols if s != "OFF" and not state.execution.pipeline._inbox)
+
+        await _dispatch_frames(manager, frames, grouped=grouped, yield_every=5, before_grouped=check)
         events = [(e.topic, e.symbol, e.ts, tuple(sorted((k, repr(v)) for k, v in e.data.items())))
                   for e in subscription.drain()]
         await manager.close()
@@ -412,6 +408,24 @@ def test_a_grouped_batch_needs_one_non_empty_group_per_symbol() -> None:
             GroupedBatch(EventKind.TRADE, events, np.array(cuts), symbols)
 
 
+async def _dispatch_frames(manager: StrategyManager, frames: list[GroupedBatch], *, grouped: bool,
+                           yield_every: int = 1,
+                           before_grouped: Callable[[GroupedBatch], None] | None = None) -> None:
+    """The same frames whole (dispatch_grouped) or batch by batch (dispatch), a loop turn every
+    ``yield_every`` frames, then drained: what the grouped-vs-batch tests compare."""
+    for i, frame in enumerate(frames):
+        if grouped:
+            if before_grouped is not None:
+                before_grouped(frame)
+            manager.dispatch_grouped(frame)
+        else:
+            for batch in frame.batches():
+                manager.dispatch(batch)
+        if i % yield_every == 0:
+            await asyncio.sleep(0)
+    await manager.drain()
+
+
 def _quote_frames(symbols: list[str], per_symbol: int, frame: int, seed: int = 9) -> list[GroupedBatch]:
     """Frames of trades and of quotes around them (each frame one kind), grouped by symbol."""
     out = []
@@ -440,15 +454,7 @@ def test_grouped_quote_and_trade_frames_journal_what_their_batches_journal(tmp_p
         state = RunState.create(CONFIG, journal=journal)
         manager = await _manager(state)
         await manager.update_universe(symbols)
-        for i, frame in enumerate(frames):
-            if grouped:
-                manager.dispatch_grouped(frame)
-            else:
-                for batch in frame.batches():
-                    manager.dispatch(batch)
-            if i % 5 == 0:
-                await asyncio.sleep(0)
-        await manager.drain()
+        await _dispatch_frames(manager, frames, grouped=grouped, yield_every=5)
         await manager.close()
         journal.flush()
         records = [(r.kind, r.ts_event, r.symbol, r.order_id, repr(sorted(r.data.items())))
@@ -511,14 +517,7 @@ def test_a_symbol_whose_hook_has_work_takes_the_batch_path_in_a_grouped_frame(ho
             runner.hooks.append(hook)
             if hook_is_execution:
                 runner.execution = hook
-        for frame in frames:
-            if grouped:
-                manager.dispatch_grouped(frame)
-            else:
-                for batch in frame.batches():
-                    manager.dispatch(batch)
-            await asyncio.sleep(0)
-        await manager.drain()
+        await _dispatch_frames(manager, frames, grouped=grouped)
         events = [(e.topic, e.symbol, e.ts, repr(sorted(e.data.items()))) for e in subscription.drain()]
         await manager.close()
         return events, hook.seen

@@ -509,7 +509,7 @@ async def test_parts_hand_over_whole_frames_then_per_symbol_queues_when_behind(
     await parts.aclose()
     grouped = [p for p in received if isinstance(p, GroupedBatch)]
     assert any(len(g.symbols) == 2 for g in grouped)  # whole frames went through grouped
-    batches = [b for p in received for b in (p.batches() if isinstance(p, GroupedBatch) else [p])]
+    batches = as_batches(received)
     for symbol in ("AAPL", "MSFT"):
         assert list(rows(batches, EventKind.TRADE, symbol)["trade_id"]) == list(range(12))
     quotes = rows(batches, EventKind.QUOTE, "AAPL")
@@ -553,37 +553,16 @@ async def test_behind_a_parts_consumer_gets_each_frames_queued_trades_joined_aga
         assert list(rows(batches, EventKind.TRADE, symbol)["trade_id"]) == list(range(10))
 
 
-@pytest.mark.asyncio
-async def test_unsubscribe_drops_a_symbols_events_from_waiting_frames(
-    server: AlpacaTestServer, make_stream: MakeStream
-) -> None:
-    stream = make_stream()
-    await stream.subscribe(["AAPL", "MSFT"])
-    parts = stream.parts()
-    first = asyncio.ensure_future(parts.__anext__())
-    await server.publish([trade("AAPL", T0, 1.0, 1, trade_id=0), trade("MSFT", T0 + 1, 2.0, 1, trade_id=0)])
-    received = [await asyncio.wait_for(first, 5.0)]
-    assert isinstance(received[0], GroupedBatch) and received[0].symbols == ["AAPL", "MSFT"]  # whole
-    for k in range(1, 4):  # known symbols now: the clean-frame path groups them
-        await server.publish([trade("AAPL", T0 + 10 * k, 1.0, 1, trade_id=k),
-                              trade("MSFT", T0 + 10 * k + 1, 2.0, 1, trade_id=k)])
-    await until(lambda: stream.stats.get("messages", 0) >= 8)
-    assert any(isinstance(p, GroupedBatch) for p in stream._frames)  # noqa: SLF001
-    await stream.unsubscribe(["MSFT"])
-    while stream._frames:  # noqa: SLF001
-        received.append(await asyncio.wait_for(parts.__anext__(), 5.0))
-    await parts.aclose()
-    later = [b for p in received[1:] for b in (p.batches() if isinstance(p, GroupedBatch) else [p])]
-    assert {b.symbol for b in later} == {"AAPL"}
-    assert list(rows(later, EventKind.TRADE)["trade_id"]) == [1, 2, 3]
-    assert stream.stats["dropped_unsubscribed"] == 3  # MSFT's trades 1-3
+def as_batches(parts: list[EventBatch | GroupedBatch]) -> list[EventBatch]:
+    """What parts() delivered, one batch per symbol and kind."""
+    return [b for p in parts for b in (p.batches() if isinstance(p, GroupedBatch) else [p])]
 
 
-@pytest.mark.asyncio
-async def test_plain_iteration_after_parts_gets_the_waiting_frames_in_order(
-    server: AlpacaTestServer, make_stream: MakeStream
-) -> None:
-    stream = make_stream()
+async def frames_waiting_behind_a_busy_consumer(server: AlpacaTestServer, stream: AlpacaStream
+                                                ) -> tuple[Any, list[EventBatch | GroupedBatch]]:
+    """AAPL and MSFT trades 0-3 in four frames: the first to a waiting parts() consumer, the
+    other three while it is busy (queued whole, the symbols known: the clean-frame path groups
+    them). Returns the parts() iterator and what it delivered."""
     await stream.subscribe(["AAPL", "MSFT"])
     parts = stream.parts()
     first = asyncio.ensure_future(parts.__anext__())
@@ -594,8 +573,34 @@ async def test_plain_iteration_after_parts_gets_the_waiting_frames_in_order(
                               trade("MSFT", T0 + 10 * k + 1, 2.0, 1, trade_id=k)])
     await until(lambda: stream.stats.get("messages", 0) >= 8)
     assert any(isinstance(p, GroupedBatch) for p in stream._frames)  # noqa: SLF001
+    return parts, received
+
+
+@pytest.mark.asyncio
+async def test_unsubscribe_drops_a_symbols_events_from_waiting_frames(
+    server: AlpacaTestServer, make_stream: MakeStream
+) -> None:
+    stream = make_stream()
+    parts, received = await frames_waiting_behind_a_busy_consumer(server, stream)
+    assert isinstance(received[0], GroupedBatch) and received[0].symbols == ["AAPL", "MSFT"]  # whole
+    await stream.unsubscribe(["MSFT"])
+    while stream._frames:  # noqa: SLF001
+        received.append(await asyncio.wait_for(parts.__anext__(), 5.0))
+    await parts.aclose()
+    later = as_batches(received[1:])
+    assert {b.symbol for b in later} == {"AAPL"}
+    assert list(rows(later, EventKind.TRADE)["trade_id"]) == [1, 2, 3]
+    assert stream.stats["dropped_unsubscribed"] == 3  # MSFT's trades 1-3
+
+
+@pytest.mark.asyncio
+async def test_plain_iteration_after_parts_gets_the_waiting_frames_in_order(
+    server: AlpacaTestServer, make_stream: MakeStream
+) -> None:
+    stream = make_stream()
+    parts, received = await frames_waiting_behind_a_busy_consumer(server, stream)
     await parts.aclose()  # the parts() consumer stops with whole frames waiting
-    batches = [b for p in received for b in (p.batches() if isinstance(p, GroupedBatch) else [p])]
+    batches = as_batches(received)
     batches += await take(stream, 8 - sum(len(b) for b in batches))
     for symbol in ("AAPL", "MSFT"):
         assert list(rows(batches, EventKind.TRADE, symbol)["trade_id"]) == [0, 1, 2, 3]
