@@ -301,6 +301,13 @@ def save_resume_point(folder: Path, journal: Journal, tracker: Any, starting_cas
     (folder / RESUME_POINT).write_text(json.dumps(point) + "\n")
 
 
+def adoption_offer(start: dict[str, Any]) -> dict[str, Any]:
+    """What a resumed run offered the strategy of a recorded symbol start (``engine.adopt``'s
+    arguments); empty when nothing was offered (no adoption, or none to offer: flat, not opened
+    by this run's strategy)."""
+    return (start.get("adoption") or {}).get("args") or {}
+
+
 def restore_resume_point(folder: Path, state: Any, starts: list[dict[str, Any]]) -> None:
     """Give a backtest of ``folder`` (a recording of a resumed run) the account the live run
     resumed with, and the entry block of the positions no strategy adopted; nothing for a
@@ -319,8 +326,8 @@ def restore_resume_point(folder: Path, state: Any, starts: list[dict[str, Any]])
         starting_cash = Decimal(point["starting_cash"])
     except (ValueError, KeyError, TypeError) as error:
         raise ConfigError(f"{path}: damaged resume point ({error!r})") from None
-    waiting = sorted(e["symbol"] for e in starts if (e.get("adoption") or {}).get("args", {}).get("exit_pending")
-                     or (e.get("adoption") or {}).get("args", {}).get("entry_pending"))
+    waiting = sorted(e["symbol"] for e in starts
+                     if adoption_offer(e).get("exit_pending") or adoption_offer(e).get("entry_pending"))
     if waiting:
         raise ConfigError(f"{folder}: recorded by a run resumed with orders working at the broker that its "
                           f"strategies took over ({', '.join(waiting)}); a backtest's paper venue has no such "

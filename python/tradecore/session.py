@@ -56,7 +56,7 @@ from tradecore.execution.positions import PositionTracker
 from tradecore.journal.journal import Journal, StrategyNames
 from tradecore.latency import LatencyStats
 from tradecore.pipeline import StrategyManager, SymbolRunner
-from tradecore.resume import restore_resume_point
+from tradecore.resume import adoption_offer, restore_resume_point
 from tradecore.scanners import EnrichmentCache, build_scanner
 from tradecore.scanners.point_in_time import PointInTimeInputs, ReplayReferences, ScanningReplay
 from tradecore.data import parquet
@@ -761,7 +761,7 @@ async def backtest_recording(config: Config, folder: Path, *, journal: Journal |
         history = log.history(entry.get("warmup"))
         if history is not None:
             engine.warm_up(history)
-        offer = (entry.get("adoption") or {}).get("args")
+        offer = adoption_offer(entry)
         if offer:  # what the resumed run offered the strategy, after the same warm-up
             engine.native.adopt(**offer)
         return state.runner(symbol, engine)

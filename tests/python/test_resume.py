@@ -758,3 +758,20 @@ def test_an_entry_left_working_by_the_crashed_process_is_awaited_by_the_strategy
     assert rules == {"PART": ["adopted_entry_pending", "entry_filled"],
                      "NONE": ["adopted_entry_pending", "entry_canceled"]}
     journal.close()
+
+
+def test_a_resumed_recording_whose_symbols_had_nothing_to_adopt_restores(tmp_path: Path) -> None:
+    """A resumed run records each symbol's adoption, ``args`` None when nothing was offered (flat,
+    or not opened by this run's strategy): restoring its resume point reads those as no offer."""
+    from tradecore.resume import RESUME_POINT, adoption_offer, restore_resume_point
+    from tradecore.session import RunState
+
+    (tmp_path / RESUME_POINT).write_text(json.dumps({"starting_cash": "10000", "fills": [],
+                                                     "positions": {}, "cash": "10000"}))
+    starts = [{"symbol": "AAA", "adoption": {"adopted": False, "args": None}},
+              {"symbol": "BBB", "adoption": {"adopted": True, "args": {"quantity": 10.0}}},
+              {"symbol": "CCC"}]
+    assert [adoption_offer(s) for s in starts] == [{}, {"quantity": 10.0}, {}]
+    state = RunState.create(Config(), journal=None)
+    restore_resume_point(tmp_path, state, starts)  # raised AttributeError on AAA's None
+    assert state.tracker.cash == 10000 and not state.tracker.open_symbols()
