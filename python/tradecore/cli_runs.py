@@ -16,7 +16,9 @@ from tradecore.config import SCANNER_KINDS
 __all__ = ["runs", "scan"]
 
 _ROOT_HELP = "Runs folder (default: $TRADECORE_RUNS or ./runs)."
-_EXCLUDED_TYPES = ["etf", "warrant", "unit", "right"]  # the types `--allow-type` can let back in
+# The types `--allow-type` can let back in: ScanFilters().exclude_types, spelled out so that
+# `--help` does not import the scanners (a test keeps the two equal).
+_EXCLUDED_TYPES = ["etf", "warrant", "unit", "right"]
 
 
 @click.group(invoke_without_command=True)

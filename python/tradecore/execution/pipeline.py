@@ -179,7 +179,7 @@ class ExecutionPipeline:
         may have moved PnL past the kill switch)."""
         entry = self.market.update(batch)
         self._advance(entry.ts_event)
-        marked = entry.last > 0 and self.tracker.qty(batch.symbol) != 0
+        marked = entry.last > 0 and self.tracker.holds(batch.symbol.upper())  # a set lookup, not a sum of lots
         if marked:
             self.tracker.mark(batch.symbol, entry.last)  # the feed's float: a Decimal when read
         feed = getattr(self.broker, "on_batch", None)

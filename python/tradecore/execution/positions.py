@@ -168,7 +168,7 @@ class PositionTracker:
             if pos is None:
                 pos = self._position(symbol)
                 symbol = pos.symbol
-            pos._mark, pos._price = last, None
+            pos.set_mark(last)
             touched.add(symbol)
 
     def load(self, cash: Decimal, positions: list[Position]) -> None:

@@ -173,8 +173,7 @@ class ScanningReplay(MarketDataStream):
     """
 
     def __init__(self, stream: ReplayStream, inputs: PointInTimeInputs, scanner: Scanner, *,
-                 times: Iterable[int] = (), every_ns: int = 0,
-                 on_scan: Callable[[UniverseChange], Awaitable[object]] | None = None) -> None:
+                 times: Iterable[int] = (), every_ns: int = 0) -> None:
         self.stream = stream
         self.inputs = inputs
         self.scanner = scanner
@@ -182,7 +181,8 @@ class ScanningReplay(MarketDataStream):
         if self._pending and every_ns:
             raise ConfigError("a scanning replay scans at given times or at an interval, not both")
         self.every_ns = every_ns
-        self.on_scan = on_scan
+        # Set by the caller once its strategy manager (which reads this stream) exists.
+        self.on_scan: Callable[[UniverseChange], Awaitable[object]] | None = None
         self.changes: list[UniverseChange] = []
         self._last: int | None = None
 

@@ -97,3 +97,10 @@ async def test_the_top_gainers_scanner_has_one_name_in_every_command() -> None:
     assert SCANNER_KINDS == ("fixed", "premarket", "top_gainers")
     code, _, err = await run_cli("scan", "--scanner", "gainers", "--url", "http://127.0.0.1:9")
     assert code == 2 and "'gainers' is not one of 'fixed', 'premarket', 'top_gainers'" in err, err
+
+
+def test_allow_type_offers_exactly_the_types_scans_exclude_by_default() -> None:
+    from tradecore.cli_runs import _EXCLUDED_TYPES
+    from tradecore.scanners.filters import ScanFilters
+
+    assert set(_EXCLUDED_TYPES) == ScanFilters().exclude_types
