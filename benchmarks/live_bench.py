@@ -89,6 +89,24 @@ def names(count: int) -> list[str]:
     return [f"S{i:04d}" for i in range(count)]
 
 
+def trade_message(symbol: str, trade_id: int, price: float, ts: int) -> dict[str, Any]:
+    """One trade as the bench's feed sends it (msgpack, as Alpaca's)."""
+    return {"T": "t", "S": symbol, "i": trade_id, "x": "V", "p": round(float(price), 2), "s": 100,
+            "c": ["@"], "t": msgpack.Timestamp.from_unix_nano(ts), "z": "C"}
+
+
+def watched_runners(state: RunState, health: FeedMonitor) -> Callable[[str], Any]:
+    """The manager's runner factory as `tradecore live` builds it: feed health watches each symbol."""
+
+    async def make_runner(symbol: str):  # type: ignore[no-untyped-def]
+        runner = state.runner(symbol, state.make_engine(symbol))
+        health.track(symbol)
+        runner.hooks.append(health)
+        return runner
+
+    return make_runner
+
+
 # -- the feed process --------------------------------------------------------------------------
 
 
@@ -119,10 +137,8 @@ async def feed_main(table_path: str) -> None:
             i = k % SYMBOLS
             prices[i] *= 1 + steps[k]
             trade_id += 1
-            messages.append(msgpack.packb({
-                "T": "t", "S": symbols[i], "i": trade_id, "x": "V", "p": round(float(prices[i]), 2),
-                "s": 100, "c": ["@"], "t": msgpack.Timestamp.from_unix_nano(event_base + int(k * period)),
-                "z": "C"}))
+            messages.append(msgpack.packb(trade_message(symbols[i], trade_id, prices[i],
+                                                         event_base + int(k * period))))
         connection = server.sessions[-1].connection  # the newest client
         t0 = time.time_ns() + 20_000_000
         print(f"start {t0}", flush=True)
@@ -307,19 +323,12 @@ async def memory_run(symbols: int) -> float:
     config = Config().with_overrides(strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3},
                                                "bar_period": "1s"})
     listed = names(symbols)
-    template = [{"T": "t", "S": s, "i": 0, "x": "V", "p": 10.0, "s": 100, "c": ["@"], "t": None, "z": "C"}
-                for s in listed]
     before = rss_mib()
     state = RunState.create(config, journal=None)
     health = FeedMonitor(config.health, bus=state.bus, journal=None, clock=time.time_ns, bar_period_ns=10**9)
     decoder = AlpacaDecoder(encoding="msgpack")
 
-    async def make_runner(symbol: str):  # type: ignore[no-untyped-def]
-        runner = state.runner(symbol, state.make_engine(symbol))
-        health.track(symbol)
-        runner.hooks.append(health)
-        return runner
-
+    make_runner = watched_runners(state, health)
     manager = state.manager = StrategyManager(DispatchedStream(), make_runner, state.bus)
     await manager.update_universe(listed)
     rng = np.random.default_rng(1)
@@ -331,8 +340,7 @@ async def memory_run(symbols: int) -> float:
         for k in range(start, min(start + 50, total)):
             i = k % symbols
             prices[i] *= 1 + steps[k]
-            messages.append(template[i] | {"i": k + 1, "p": round(float(prices[i]), 2),
-                                           "t": msgpack.Timestamp.from_unix_nano(EVENT_BASE + k * 20_000)})
+            messages.append(trade_message(listed[i], k + 1, prices[i], EVENT_BASE + k * 20_000))
         for part in decoder.decode(msgpack.packb(messages), time.time_ns()).parts:
             if isinstance(part, GroupedBatch):
                 health.observe_grouped(part)
@@ -400,12 +408,7 @@ async def load(rate: float, seconds: float, sweep: list[float], journal_dir: str
     # Feed health watches every symbol, as in `tradecore live` (no history endpoint: no gaps here).
     health = FeedMonitor(config.health, bus=state.bus, journal=None, clock=time.time_ns, bar_period_ns=10**9)
 
-    async def make_runner(symbol: str):  # type: ignore[no-untyped-def]
-        runner = state.runner(symbol, state.make_engine(symbol))
-        health.track(symbol)
-        runner.hooks.append(health)
-        return runner
-
+    make_runner = watched_runners(state, health)
     manager = state.manager = StrategyManager(stream, make_runner, state.bus, holds_position=state.holds_position)
     await manager.update_universe(symbols)
     report("load_symbols", SYMBOLS, "symbols")

@@ -281,15 +281,19 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
         lock.close()
 
 
+def _summary(journal: Journal, config: Config) -> PerformanceSummary:
+    """The performance summary of what the run's journal holds (flushed first)."""
+    journal.flush()
+    return summarize(executions_from_journal(journal), starting_equity=config.execution.starting_cash)
+
+
 def _summary_metrics(journal: Journal | None, config: Config) -> dict[str, Any]:
     """The performance summary of what a failed run traded (best effort: the failure may be
     the journal's)."""
     if journal is None:
         return {}
     try:
-        journal.flush()
-        return summarize(executions_from_journal(journal),
-                         starting_equity=config.execution.starting_cash).to_dict()
+        return _summary(journal, config).to_dict()
     except Exception:  # noqa: BLE001 - the error being recorded matters more than the summary
         return {}
 
@@ -483,9 +487,7 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
                 raise failure
     for histogram in latency.records():  # one histogram per stage
         journal.append("latency", clock(), histogram)
-    journal.flush()
-    summary = summarize(executions_from_journal(journal),
-                        starting_equity=config.execution.starting_cash)
+    summary = _summary(journal, config)
     metrics = {**summary.to_dict(), "events": events, "intents": state.execution.intents}
     return LiveResult(run.id, run.folder, summary, events, state.execution.intents, latency.summary(),
                       dict(state.manager.quarantined) if state.manager else {}, resumed, fill_check,

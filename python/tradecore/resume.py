@@ -528,7 +528,7 @@ async def cancel_refused_entries(state: Any, report: ResumeReport, journal: Jour
     the cancel is still journaled and the symbol's entries stay blocked (``inherited_position``)
     until the order is final and the symbol flat. Orders that reduce a restored position and
     orders this run's journal did not send (placed by hand) are left working."""
-    sent = {r.order_id for r in journal.records("order")}
+    sent = _sent_order_ids(journal)
     canceled: dict[str, list[str]] = {}
     for order in report.open_orders:
         adopted, why = report.adoptions.get(order.symbol, (False, "its symbol could not restart"))
@@ -552,11 +552,16 @@ async def cancel_refused_entries(state: Any, report: ResumeReport, journal: Jour
     return canceled
 
 
+def _sent_order_ids(journal: Journal) -> set[str | None]:
+    """The client order ids of the orders this run's journal sent."""
+    return {r.order_id for r in journal.records("order")}
+
+
 async def check_fills(journal: Journal, broker: Any) -> dict[str, Any]:
     """Compare the journal's fills with the broker's filled quantities, order by order, for the
     orders this run's journal sent; return ``{"orders", "mismatches"}`` (what an end-of-run
     check journals)."""
-    sent = {r.order_id for r in journal.records("order")}
+    sent = _sent_order_ids(journal)
     filled = journal.filled_by_order()
     mismatches = []
     orders = 0

@@ -34,6 +34,11 @@ def _outside(value: float, low: float | None, high: float | None) -> bool:
     return (low is not None and value < low) or (high is not None and value > high)
 
 
+def gap_percent(price: float, prior_close: float) -> float:
+    """Change of ``price`` vs the prior close [%]: what the gap filter and the scan rank read."""
+    return (price / prior_close - 1) * 100
+
+
 def damaged(name: str, value: float | None) -> str | None:
     """``name:nan``, ``name:inf`` or ``name:negative`` if ``value`` cannot be judged; else None
     (None, unknown, is left to the filter)."""
@@ -131,7 +136,7 @@ class ScanFilters:
         bad = damaged("prior_close", prior_close)
         if bad:
             return [bad]
-        return ["gap"] if self.outside_gap((price / prior_close - 1) * 100) else []
+        return ["gap"] if self.outside_gap(gap_percent(price, prior_close)) else []
 
     def market_reasons(self, candidate: Candidate) -> list[str]:
         """The market filters ``candidate`` fails (the gap only if its prior close is known)."""

@@ -22,7 +22,7 @@ from typing import Any
 from tradecore.errors import ConfigError
 from tradecore.scanners.base import Scanner, ScanRow
 from tradecore.scanners.enrichment import EnrichmentCache
-from tradecore.scanners.filters import ScanFilters
+from tradecore.scanners.filters import ScanFilters, gap_percent
 from tradecore.scanners.inputs import MarketInputs
 
 __all__ = ["PremarketScanner", "ScanFilters"]
@@ -65,7 +65,7 @@ class PremarketScanner(Scanner):
         for c, reasons in first:
             ref = references.get(c.symbol)
             prior = c.prior_close if c.prior_close else (ref.prior_close if ref else None)
-            gap = (c.price / prior - 1) * 100 if prior else None
+            gap = gap_percent(c.price, prior) if prior else None
             average = ref.average_volume if ref else None
             relative = c.volume / average if average else None
             values: dict[str, float | str | None] = {
