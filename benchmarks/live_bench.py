@@ -217,12 +217,17 @@ class Sent(MarketDataStream):
 
     async def parts(self) -> AsyncIterator[EventBatch | GroupedBatch]:
         async for part in self.inner.parts():
-            self.received += len(part)
-            sent = self._sent(int(part.events["ts_event"][0]))  # a frame's events share their frame
-            if isinstance(part, GroupedBatch):
-                yield part.with_received(sent)
-            else:
-                yield EventBatch(part.kind, part.symbol, part.events, np.full(len(part), sent, np.int64))
+            yield self._stamped(part)
+
+    def push_parts(self, sink: Callable[[EventBatch | GroupedBatch], None] | None) -> bool:
+        return self.inner.push_parts(None if sink is None else lambda part: sink(self._stamped(part)))
+
+    def _stamped(self, part: EventBatch | GroupedBatch) -> EventBatch | GroupedBatch:
+        self.received += len(part)
+        sent = self._sent(int(part.events["ts_event"][0]))  # a frame's events share their frame
+        if isinstance(part, GroupedBatch):
+            return part.with_received(sent)
+        return EventBatch(part.kind, part.symbol, part.events, np.full(len(part), sent, np.int64))
 
     async def close(self) -> None:
         await self.inner.close()

@@ -529,6 +529,10 @@ class RunState:
         return self.tracker.qty(symbol) != 0
 
 
+class _Stopped(Exception):
+    """``run_pipeline``'s stop, raised from a part its stream pushed (see ``push_parts``)."""
+
+
 async def run_pipeline(state: RunState, stream: MarketDataStream, *,
                        on_batch: Callable[[EventBatch], None] | None = None,
                        on_group: Callable[[GroupedBatch], None] | None = None,
@@ -562,25 +566,41 @@ async def run_pipeline(state: RunState, stream: MarketDataStream, *,
         else:
             manager.dispatch(batch)
 
+    def handle(part: EventBatch | GroupedBatch) -> None:
+        nonlocal events
+        events += len(part)
+        if type(part) is GroupedBatch:
+            if grouped:
+                if on_group is not None:
+                    on_group(part)
+                manager.dispatch_grouped(part)
+            else:
+                for batch in part.batches():
+                    dispatch(batch)
+        else:
+            assert isinstance(part, EventBatch)
+            dispatch(part)
+
+    def pushed(part: EventBatch | GroupedBatch) -> None:
+        handle(part)
+        if stop is not None and stop.is_set():
+            raise _Stopped
+
+    # A live stream hands a frame straight to the pipeline while it keeps up (no task hop:
+    # dispatching never waits); a replay that settles after each part goes part by part.
+    pushing = not settle and stream.push_parts(pushed)
     try:
         async for part in stream.parts():
-            events += len(part)
-            if type(part) is GroupedBatch:
-                if grouped:
-                    if on_group is not None:
-                        on_group(part)
-                    manager.dispatch_grouped(part)
-                else:
-                    for batch in part.batches():
-                        dispatch(batch)
-            else:
-                assert isinstance(part, EventBatch)
-                dispatch(part)
+            handle(part)
             if settle:
                 await manager.settle()
             if stop is not None and stop.is_set():
                 break
+    except _Stopped:
+        pass
     finally:
+        if pushing:
+            stream.push_parts(None)
         if ticker is not None:
             ticker.cancel()
             await asyncio.gather(ticker, return_exceptions=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import enum
 import operator
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -208,6 +208,14 @@ class MarketDataStream(abc.ABC):
         (:class:`GroupedBatch`); per-symbol order as in iteration. By default: the batches."""
         async for batch in self:
             yield batch
+
+    def push_parts(self, sink: Callable[[EventBatch | GroupedBatch], None] | None) -> bool:
+        """Offer to hand parts to ``sink`` from the receive path itself, as they arrive, while
+        the :meth:`parts` consumer waits with nothing queued: a frame then skips the hop to the
+        consumer's task (the same parts in the same order as :meth:`parts` would yield them).
+        What ``sink`` raises ends that iteration, raised in the consumer. None withdraws the
+        sink. False: the stream has no such path, and everything comes through :meth:`parts`."""
+        return False
 
     @property
     def stats(self) -> dict[str, int]:

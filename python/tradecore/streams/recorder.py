@@ -252,14 +252,20 @@ class RecordingStream(MarketDataStream):
     async def parts(self) -> AsyncIterator[EventBatch | GroupedBatch]:
         """The inner stream's parts, whole frames included (recorded as their batches)."""
         async for part in self.inner.parts():
-            if isinstance(part, GroupedBatch):
-                if part.ts_received is None:
-                    part = part.with_received(self.recorder._clock())
-                for batch in part.batches():
-                    self.recorder.write(batch)
-                yield part
-            else:
-                yield self._record(part)
+            yield self._record_part(part)
+
+    def push_parts(self, sink: Callable[[EventBatch | GroupedBatch], None] | None) -> bool:
+        """The inner stream's pushed parts, recorded as :meth:`parts` records them."""
+        return self.inner.push_parts(None if sink is None else lambda part: sink(self._record_part(part)))
+
+    def _record_part(self, part: EventBatch | GroupedBatch) -> EventBatch | GroupedBatch:
+        if not isinstance(part, GroupedBatch):
+            return self._record(part)
+        if part.ts_received is None:
+            part = part.with_received(self.recorder._clock())
+        for batch in part.batches():
+            self.recorder.write(batch)
+        return part
 
     def _record(self, batch: EventBatch) -> EventBatch:
         if batch.ts_received is None:

@@ -314,6 +314,9 @@ class WebSocketStream(MarketDataStream):
         self._frames: collections.deque[EventBatch | GroupedBatch] = collections.deque()
         self._frame_events = 0  # events in _frames
         self._grouped = False  # a parts() consumer is iterating
+        self._waiting = False  # ... and waits in _next (nothing for it is queued)
+        self._sink: Callable[[EventBatch | GroupedBatch], None] | None = None  # see push_parts
+        self._sink_error: BaseException | None = None  # what the sink raised, for the consumer
         self._loose: collections.deque[EventBatch] = collections.deque()  # the rest of a frame, for __anext__
         self._wakeup = asyncio.Event()
         self._drained = asyncio.Event()
@@ -457,10 +460,17 @@ class WebSocketStream(MarketDataStream):
         finally:
             self._grouped = False
 
+    def push_parts(self, sink: Callable[[EventBatch | GroupedBatch], None] | None) -> bool:
+        self._sink, self._sink_error = sink, None
+        return True
+
     async def _next(self) -> EventBatch | GroupedBatch:
         if self._started is None and not self._closing:
             await self.connect()
         while True:
+            if self._sink_error is not None:  # before anything queued after it
+                error, self._sink_error = self._sink_error, None
+                raise error
             if self._frames:  # older than anything in the per-symbol queues
                 part = self._frames.popleft()
                 self._frame_events -= len(part)
@@ -484,7 +494,11 @@ class WebSocketStream(MarketDataStream):
             if self._closing:
                 raise StopAsyncIteration
             self._wakeup.clear()
-            await self._wakeup.wait()
+            self._waiting = True
+            try:
+                await self._wakeup.wait()
+            finally:
+                self._waiting = False
 
     def _pop_batch(self, symbol: str) -> EventBatch | None:
         """The next queued batch of a ready ``symbol`` (None if it has none); the symbol is
@@ -684,6 +698,13 @@ class WebSocketStream(MarketDataStream):
             await self._handle_frame(await ws.recv())
 
     async def _handle_frame(self, frame: bytes | str) -> None:
+        rest = self._take_frame(frame)
+        if rest is not None:
+            await rest
+
+    def _take_frame(self, frame: bytes | str) -> Coroutine[Any, Any, None] | None:
+        """Decode and deliver ``frame`` as far as that goes without waiting; return the rest
+        (the per-symbol queues' back-pressure) or None."""
         received = time.time_ns()
         decoded = self._decoder.decode(frame, received)
         if self.latency is not None:
@@ -691,10 +712,19 @@ class WebSocketStream(MarketDataStream):
         for control in decoded.controls:
             self._on_control(control)
         if decoded.parts:
-            # While a parts() consumer keeps up, the frame goes to it whole; else per symbol.
+            # While a parts() consumer keeps up, the frame goes to it whole (straight into its
+            # sink when it waits with nothing queued); else per symbol.
             if not (self._grouped and not self._ready and self._frame_events < self._capacity
-                    and self._queue_frame(decoded.parts)):
-                await self._enqueue(decoded.batches)
+                    and self._deliver_frame(decoded.parts)):
+                return self._enqueue_then_check(decoded)
+        self._check_problems(decoded)
+        return None
+
+    async def _enqueue_then_check(self, decoded: DecodedFrame) -> None:
+        await self._enqueue(decoded.batches)
+        self._check_problems(decoded)
+
+    def _check_problems(self, decoded: DecodedFrame) -> None:
         if self._bad_input == "raise" and decoded.problems:
             try:
                 decoded.raise_for_problems()
@@ -758,14 +788,40 @@ class WebSocketStream(MarketDataStream):
                 self._drained.clear()
                 await self._drained.wait()
 
-    def _queue_frame(self, parts: Sequence[EventBatch | GroupedBatch]) -> bool:
-        """Queue a frame whole for parts(); False (nothing done) if it holds an unwanted symbol."""
+    def _deliver_frame(self, parts: Sequence[EventBatch | GroupedBatch]) -> bool:
+        """Hand a frame whole to parts(): to its sink when the consumer waits with nothing
+        queued, else into ``_frames``; False (nothing done) if it holds an unwanted symbol."""
         wanted = self._wanted_symbols()
         if "*" not in wanted:
             for part in parts:
                 symbols = part.symbols if isinstance(part, GroupedBatch) else (part.symbol,)
                 if not wanted.issuperset(symbols):
                     return False
+        self._note_seen(parts)
+        sink = self._sink
+        if sink is None or not self._waiting or self._frames or self._loose or self._sink_error is not None:
+            self._frames.extend(parts)
+            self._frame_events += sum(len(part) for part in parts)
+            self._wakeup.set()
+            return True
+        for index, part in enumerate(parts):
+            self._stats["events_delivered"] += len(part)
+            self._stats["batches_delivered"] += len(part.symbols) if isinstance(part, GroupedBatch) else 1
+            try:
+                sink(part)
+            except BaseException as error:  # noqa: BLE001 - the consumer's, raised there
+                self._sink_error = error
+                rest = parts[index + 1:]
+                self._frames.extend(rest)  # kept for whoever iterates next
+                self._frame_events += sum(len(part) for part in rest)
+                self._wakeup.set()
+                if not isinstance(error, Exception):
+                    raise  # KeyboardInterrupt, SystemExit: not the consumer's to handle
+                break
+        return True
+
+    def _note_seen(self, parts: Sequence[EventBatch | GroupedBatch]) -> None:
+        """The newest event time of each symbol of a frame (gap reports start from it)."""
         last_seen = self._last_seen
         seen: Iterable[tuple[str, int]]
         for part in parts:
@@ -776,10 +832,6 @@ class WebSocketStream(MarketDataStream):
             for symbol, last in seen:
                 if last > last_seen.get(symbol, -(2**63)):
                     last_seen[symbol] = last
-            self._frames.append(part)
-            self._frame_events += len(part)
-        self._wakeup.set()
-        return True
 
     def _conflate(self, queue: _SymbolQueue, batch: EventBatch) -> EventBatch:
         kept: collections.deque[EventBatch] = collections.deque()
