@@ -607,6 +607,71 @@ async def test_plain_iteration_after_parts_gets_the_waiting_frames_in_order(
 
 
 @pytest.mark.asyncio
+async def test_pushed_frames_reach_the_sink_while_the_consumer_waits_and_queue_while_it_is_busy(
+    server: AlpacaTestServer, make_stream: MakeStream
+) -> None:
+    """push_parts(): a frame goes straight to the sink only while the parts() consumer waits
+    with nothing queued; frames that come while it is busy wait for it, and every trade
+    arrives once, in order, through one or the other."""
+    pushed: list[EventBatch | GroupedBatch] = []
+    stream = make_stream()
+    await stream.subscribe(["AAPL", "MSFT"])
+    parts = stream.parts()
+
+    async def frame(k: int) -> None:
+        await server.publish([trade("AAPL", T0 + 10 * k, 1.0, 1, trade_id=k),
+                              trade("MSFT", T0 + 10 * k + 1, 2.0, 1, trade_id=k)])
+
+    waiting = asyncio.ensure_future(parts.__anext__())
+    await frame(0)
+    received = [await asyncio.wait_for(waiting, 5.0)]  # no sink yet: through parts()
+    assert stream.push_parts(pushed.append)
+    for k in (1, 2):  # the consumer is busy: these wait for it
+        await frame(k)
+    await until(lambda: stream.stats.get("messages", 0) >= 6)
+    assert not pushed and len(stream._frames) == 2  # noqa: SLF001
+    received += [await asyncio.wait_for(parts.__anext__(), 5.0) for _ in range(2)]
+    waiting = asyncio.ensure_future(parts.__anext__())  # it waits with nothing queued: pushed
+    await frame(3)
+    await until(lambda: len(pushed) == 1)
+    assert isinstance(pushed[0], GroupedBatch) and pushed[0].symbols == ["AAPL", "MSFT"]
+    assert not waiting.done()
+    await stream.close()
+    await asyncio.gather(waiting, return_exceptions=True)
+    delivered = as_batches([*received, *pushed])  # in arrival order
+    for symbol in ("AAPL", "MSFT"):
+        assert list(rows(delivered, EventKind.TRADE, symbol)["trade_id"]) == [0, 1, 2, 3]
+    assert stream.stats["events_delivered"] == 8
+
+
+@pytest.mark.asyncio
+async def test_a_sinks_error_is_raised_in_the_consumer_and_later_frames_still_come(
+    server: AlpacaTestServer, make_stream: MakeStream
+) -> None:
+    pushed: list[EventBatch | GroupedBatch] = []
+
+    def sink(part: EventBatch | GroupedBatch) -> None:
+        pushed.append(part)
+        if len(pushed) == 2:
+            raise ValueError("the consumer's bug")
+
+    stream = make_stream()
+    stream.push_parts(sink)
+    await stream.subscribe(["AAPL"])
+    parts = stream.parts()
+    waiting = asyncio.ensure_future(parts.__anext__())
+    for k in range(2):
+        await server.publish([trade("AAPL", T0 + k, 1.0, 1, trade_id=k)])
+        await until(lambda: len(pushed) == k + 1)
+    with pytest.raises(ValueError, match="the consumer's bug"):
+        await asyncio.wait_for(waiting, 5.0)
+    stream.push_parts(None)
+    await server.publish([trade("AAPL", T0 + 2, 1.0, 1, trade_id=2)])  # the stream goes on
+    (batch,) = await take(stream, 1)
+    assert list(batch.events["trade_id"]) == [2]
+
+
+@pytest.mark.asyncio
 async def test_fatal_error_mid_stream_ends_it_after_the_queued_events(
     server: AlpacaTestServer, make_stream: MakeStream
 ) -> None:
