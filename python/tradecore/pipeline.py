@@ -103,6 +103,34 @@ class BatchHook(Protocol):
 
 
 Continuation = Callable[[], Awaitable[None]]
+
+
+class _Hooks(list):  # type: ignore[type-arg]
+    """A runner's hooks: changing them makes the managers ask every hook again (see
+    :meth:`StrategyManager._gates`)."""
+
+    def _changed(self) -> None:
+        SymbolRunner.gates_version += 1
+
+    def append(self, hook: BatchHook) -> None:
+        super().append(hook)
+        self._changed()
+
+    def extend(self, hooks: Iterable[BatchHook]) -> None:
+        super().extend(hooks)
+        self._changed()
+
+    def insert(self, index: Any, hook: BatchHook) -> None:
+        super().insert(index, hook)
+        self._changed()
+
+    def __setitem__(self, index: Any, hook: Any) -> None:
+        super().__setitem__(index, hook)
+        self._changed()
+
+    def __iadd__(self, hooks: Iterable[BatchHook]) -> _Hooks:  # type: ignore[override]
+        self.extend(hooks)
+        return self
 """What is left of a batch once it needs to wait (an intent to route, positions to settle)."""
 
 
@@ -112,6 +140,9 @@ class SymbolRunner:
     :meth:`feed` does everything that needs no waiting at once (the common case: the book,
     the engine, nothing to trade) and returns the rest as a :data:`Continuation`.
     """
+
+    gates_version = 0
+    """Bumped whenever any runner's execution layer or hooks change (managers cache their union)."""
 
     def __init__(self, symbol: str, engine: SymbolEngine, execution: Execution, bus: EventBus,
                  latency: LatencyStats | None = None) -> None:
@@ -127,7 +158,25 @@ class SymbolRunner:
         self.intent_at = 0  # wall ns the engine emitted its latest intent
         # Asked before each batch; what one returns is awaited before the batch goes on (feed
         # health backfills a gap, a broker's fills reach the engine: tradecore.health, session).
-        self.hooks: list[BatchHook] = []
+        self.hooks = []
+
+    @property
+    def execution(self) -> Execution:
+        return self._execution
+
+    @execution.setter
+    def execution(self, execution: Execution) -> None:
+        self._execution = execution
+        SymbolRunner.gates_version += 1
+
+    @property
+    def hooks(self) -> list[BatchHook]:
+        return self._hooks
+
+    @hooks.setter
+    def hooks(self, hooks: Iterable[BatchHook]) -> None:
+        self._hooks = _Hooks(hooks)
+        SymbolRunner.gates_version += 1
 
     @property
     def last_price(self) -> float:
@@ -432,6 +481,9 @@ class StrategyManager:
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     settling: bool = False  # a replay's: what symbols queue is remembered for settle()
     _queued_since_settle: list[_Symbol] = field(default_factory=list)
+    # Every runner's execution layer and hooks (deduplicated), for when they were last collected.
+    _gates_cache: tuple[tuple[int, int], list[Execution], list[BatchHook]] | None = None
+    _started: int = 0  # symbols started so far (a new one may bring new gates)
 
     async def update_universe(self, wanted: Iterable[str], ts: int | None = None) -> tuple[set[str], set[str]]:
         """Start tasks for new symbols, stop those that left (unless positioned); return both sets."""
@@ -457,6 +509,7 @@ class StrategyManager:
         runner = await self.make_runner(symbol)
         entry = _Symbol(runner, asyncio.Queue())
         self.symbols[symbol] = entry
+        self._started += 1
         if self.on_change is not None:
             self.on_change("start", symbol, self.dispatched)
         entry.task = start_task(self._serve(symbol, entry), f"tradecore.symbol.{symbol}",
@@ -572,10 +625,28 @@ class StrategyManager:
                     self._quarantine(symbols[index], error)
             start = index + 1
 
+    def _gates(self) -> tuple[list[Execution], list[BatchHook]]:
+        """The execution layers and hooks of every active runner, each once (collected again
+        after a symbol starts or any runner's execution layer or hooks change; a stopped
+        symbol's may linger until then, which only makes a frame ask one more)."""
+        key = (self._started, SymbolRunner.gates_version)
+        if self._gates_cache is None or self._gates_cache[0] != key:
+            executions = {id(e.runner.execution): e.runner.execution for e in self.symbols.values()}
+            hooks = {id(h): h for e in self.symbols.values() for h in e.runner.hooks}
+            self._gates_cache = (key, list(executions.values()), list(hooks.values()))
+        return self._gates_cache[1], self._gates_cache[2]
+
     def _grouped_runners(self, symbols: list[str]) -> tuple[list[SymbolRunner | None], list[Any], list[int]]:
         """Each group's runner if its engine can run natively now (else None: the batch path's),
         its native engine, and the indices of those groups."""
         get = self.symbols.get
+        executions, hooks = self._gates()
+        if not any(e.may_batch_only() for e in executions) and all(h.idle() for h in hooks):
+            # The usual frame: no symbol is batch-only and no hook has work, asked once each.
+            runners = [None if (entry := get(symbol)) is None or entry.pending else entry.runner
+                       for symbol in symbols]
+            return (runners, [None if r is None else r.native for r in runners],
+                    [index for index, r in enumerate(runners) if r is not None])
         # The per-symbol Python of a frame, kept lean: the execution layer and the hooks are
         # asked once a frame whether any symbol needs them, and per symbol only then.
         runners = [None if (entry := get(symbol)) is None or entry.pending else entry.runner

@@ -489,6 +489,36 @@ class _Backfilling:
         return False
 
 
+@pytest.mark.parametrize("change", ["append", "assign", "execution"])
+def test_a_hook_given_to_a_runner_mid_run_is_asked_for_the_next_frame(change: str) -> None:
+    """A frame asks each execution layer and hook once (collected once, not per frame): a hook
+    or execution layer given to a runner after frames already ran is asked from the next frame
+    on, and its symbol's batches go through it."""
+    symbols = ["AAA", "BBB", "CCC"]
+    frames = _frames(symbols, per_symbol=20, frame=3)
+
+    async def scenario() -> int:
+        state = RunState.create(CONFIG, journal=None)
+        manager = await _manager(state)
+        await manager.update_universe(symbols)
+        await _dispatch_frames(manager, frames[:5], grouped=True)  # the gates are collected
+        runner = manager.symbols["BBB"].runner
+        hook = _ExecutionWithWork(state.execution, "BBB") if change == "execution" else _Backfilling("BBB")
+        if change == "append":
+            runner.hooks.append(hook)
+        elif change == "assign":
+            runner.hooks = [hook]
+        else:
+            runner.hooks.append(hook)
+            runner.execution = hook  # type: ignore[assignment]
+        await _dispatch_frames(manager, frames[5:], grouped=True)
+        await manager.close()
+        return hook.seen
+
+    seen = asyncio.run(scenario())
+    assert seen == sum(len(b) for f in frames[5:] for b in f.batches() if b.symbol == "BBB") > 0
+
+
 class _ExecutionWithWork(_Backfilling):
     """An execution layer that is also its runners' hook (as a broker's, with fills to give
     one symbol's engine): its answers as a layer and as a hook must not be confused."""
