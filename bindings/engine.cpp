@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include <memory>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -190,19 +191,25 @@ bool only_bars(const SymbolEngine& engine) {
 template <class T>
 py::tuple run_groups_of(const py::list& engines, const py::array& events, const py::array_t<std::int64_t>& cuts,
                         std::size_t start, py::array_t<std::int64_t>& at, bool keep_bars,
-                        py::object EngineBox::*slot) {
+                        const std::optional<py::array_t<std::int64_t>>& ids, py::object EngineBox::*slot) {
   std::int64_t* where = at.mutable_data();
   where[0] = -1;  // no group yet: a failure before the loop is the frame's, not a symbol's
   if (events.ndim() != 1 || !(events.flags() & py::array::c_style) || !has_dtype_of<T>(events))
     throw py::type_error("run_groups: events must be a C-contiguous array of the kind's dtype");
-  const auto groups = static_cast<std::size_t>(py::len(engines));
+  const auto listed = static_cast<Py_ssize_t>(py::len(engines));
+  const auto groups = ids ? static_cast<std::size_t>(ids->size()) : static_cast<std::size_t>(listed);
   if (cuts.ndim() != 1 || static_cast<std::size_t>(cuts.shape(0)) != groups + 1)
-    throw py::value_error("run_groups: cuts must hold one more entry than engines");
+    throw py::value_error(ids ? "run_groups: cuts must hold one more entry than ids"
+                              : "run_groups: cuts must hold one more entry than engines");
+  if (ids && ids->ndim() != 1) throw py::value_error("run_groups: ids must be one-dimensional");
+  const std::int64_t* id = ids ? ids->data() : nullptr;
   const T* data = static_cast<const T*>(events.data());
   const std::int64_t* cut = cuts.data();
   const auto size = static_cast<std::int64_t>(events.shape(0));
   for (std::size_t i = start; i < groups; ++i) {
-    PyObject* item = PyList_GET_ITEM(engines.ptr(), static_cast<Py_ssize_t>(i));
+    // engines[i], or with ids the engine at the group's id (none there: the caller's group).
+    const Py_ssize_t index = id ? static_cast<Py_ssize_t>(id[i]) : static_cast<Py_ssize_t>(i);
+    PyObject* item = index >= 0 && index < listed ? PyList_GET_ITEM(engines.ptr(), index) : Py_None;
     if (item == Py_None) return py::make_tuple(i, py::none(), 0);  // the caller's group
     where[0] = static_cast<std::int64_t>(i);  // which group raised, if one does
     if (cut[i] < 0 || cut[i] > cut[i + 1] || cut[i + 1] > size)
@@ -641,25 +648,28 @@ void register_engine(py::module_& m) {
   m.def(
       "run_groups",
       [](const py::list& engines, int kind, const py::array& events, const py::array_t<std::int64_t>& cuts,
-         std::size_t start, py::array_t<std::int64_t> at, bool keep_bars) {
+         std::size_t start, py::array_t<std::int64_t> at, bool keep_bars,
+         const std::optional<py::array_t<std::int64_t>>& ids) {
         if (at.ndim() != 1 || at.shape(0) < 1) throw py::value_error("run_groups: `at` must hold one int64");
         switch (kind) {
-          case 0: return run_groups_of<Trade>(engines, events, cuts, start, at, keep_bars, &EngineBox::trades);
-          case 1: return run_groups_of<Quote>(engines, events, cuts, start, at, keep_bars, &EngineBox::quotes);
-          case 2: return run_groups_of<Bar>(engines, events, cuts, start, at, keep_bars, &EngineBox::bars);
-          case 3: return run_groups_of<Status>(engines, events, cuts, start, at, keep_bars, &EngineBox::statuses);
+          case 0: return run_groups_of<Trade>(engines, events, cuts, start, at, keep_bars, ids, &EngineBox::trades);
+          case 1: return run_groups_of<Quote>(engines, events, cuts, start, at, keep_bars, ids, &EngineBox::quotes);
+          case 2: return run_groups_of<Bar>(engines, events, cuts, start, at, keep_bars, ids, &EngineBox::bars);
+          case 3:
+            return run_groups_of<Status>(engines, events, cuts, start, at, keep_bars, ids, &EngineBox::statuses);
           default: throw py::value_error("run_groups: kind must be 0 (trades), 1 (quotes), 2 (bars) or 3 (statuses)");
         }
       },
       py::arg("engines"), py::arg("kind"), py::arg("events"), py::arg("cuts"), py::arg("start"), py::arg("at"),
-      py::arg("keep_bars") = true,
+      py::arg("keep_bars") = true, py::arg("ids") = py::none(),
       "Run groups ``start``.. of a frame through their engines in order: engines[i] (a SymbolEngine, or None for "
       "a group the caller handles) gets events[cuts[i]:cuts[i+1]]. Stops at the first group whose engine stopped "
       "or has output, or that is None, and returns (i, stop reason or None, the engine's events_processed before "
-      "the group); (len(engines), EXHAUSTED, 0) when every group ran. While a group runs, at[0] is its index (the "
-      "group that raised, if one does; -1 when the frame's arrays were refused before any group ran). Kinds: 0 "
-      "trades, 1 quotes, 2 bars, 3 statuses. ``keep_bars=False``: an engine whose output is only closed bars drops "
-      "them and goes on (for a caller that reads no bars).");
+      "the group); (number of groups, EXHAUSTED, 0) when every group ran. While a group runs, at[0] is its index "
+      "(the group that raised, if one does; -1 when the frame's arrays were refused before any group ran). Kinds: "
+      "0 trades, 1 quotes, 2 bars, 3 statuses. ``keep_bars=False``: an engine whose output is only closed bars "
+      "drops them and goes on (for a caller that reads no bars). ``ids`` (int64, one per group): group i's engine "
+      "is engines[ids[i]] instead, None when that is outside the list (a table of engines by instrument id).");
 }
 
 }  // namespace tradecore::bindings

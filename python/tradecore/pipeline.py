@@ -26,7 +26,7 @@ from tradecore._native import _core
 from tradecore.bus import EventBus
 from tradecore.engine import SymbolEngine
 from tradecore.latency import LatencyStats
-from tradecore.streams.base import EventBatch, EventKind, GroupedBatch, MarketDataStream
+from tradecore.streams.base import EventBatch, EventKind, GroupedBatch, Instruments, MarketDataStream
 from tradecore.streams.replay import merge_time
 from tradecore.tasks import start_task
 
@@ -128,7 +128,7 @@ class _Hooks(list):  # type: ignore[type-arg]
         super().__setitem__(index, hook)
         self._changed()
 
-    def __iadd__(self, hooks: Iterable[BatchHook]) -> _Hooks:  # type: ignore[override]
+    def __iadd__(self, hooks: Iterable[BatchHook]) -> _Hooks:  # type: ignore[override, misc]
         self.extend(hooks)
         return self
 """What is left of a batch once it needs to wait (an intent to route, positions to settle)."""
@@ -448,6 +448,7 @@ class _Symbol:
     runner: SymbolRunner
     # Batches that arrived while the symbol was busy, and the continuation it is waiting on.
     queue: asyncio.Queue[EventBatch | Continuation]
+    symbol: str
     task: asyncio.Task[None] | None = None
     pending: int = 0  # items queued and not yet done: 0 = idle, a batch can be fed at once
 
@@ -484,6 +485,11 @@ class StrategyManager:
     # Every runner's execution layer and hooks (deduplicated), for when they were last collected.
     _gates_cache: tuple[tuple[int, int], list[Execution], list[BatchHook]] | None = None
     _started: int = 0  # symbols started so far (a new one may bring new gates)
+    # Frames by instrument id (see _grouped_engines): the registry of the live decoder's ids, and
+    # at each id the engine of its symbol while that is active and idle (else None), and whether.
+    _registry: Instruments | None = None
+    _engine_at: list[Any] = field(default_factory=list)
+    _idle_at: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     async def update_universe(self, wanted: Iterable[str], ts: int | None = None) -> tuple[set[str], set[str]]:
         """Start tasks for new symbols, stop those that left (unless positioned); return both sets."""
@@ -507,9 +513,10 @@ class StrategyManager:
     async def start_symbol(self, symbol: str, *, subscribe: bool = True) -> None:
         """Build the symbol's runner and start its task; events dispatched from now on reach it."""
         runner = await self.make_runner(symbol)
-        entry = _Symbol(runner, asyncio.Queue())
+        entry = _Symbol(runner, asyncio.Queue(), symbol)
         self.symbols[symbol] = entry
         self._started += 1
+        self._mark(entry)
         if self.on_change is not None:
             self.on_change("start", symbol, self.dispatched)
         entry.task = start_task(self._serve(symbol, entry), f"tradecore.symbol.{symbol}",
@@ -523,6 +530,7 @@ class StrategyManager:
         entry = self.symbols.pop(symbol, None)
         if entry is None or entry.task is None:
             return
+        self._mark(entry)
         if self.on_change is not None:
             self.on_change("stop", symbol, self.dispatched)
         if finish:
@@ -568,12 +576,9 @@ class StrategyManager:
         self.dispatched += len(group)
         symbols = group.symbols
         try:
-            runners, natives, fast = self._grouped_runners(symbols)
-            if not fast:
-                runners = []  # every group the batch path's
-            else:
-                first = runners[fast[0]]
-                assert first is not None
+            engines, ids, fast = self._grouped_engines(group)
+            if fast:
+                first = self.symbols[symbols[fast[0]]].runner
                 execution, latency = first.execution, first.latency
                 keep_bars = first.bus.wants("bar")  # unread bars never leave the engines
                 # The book of every group the engines run, at once: nothing reads a flat symbol's
@@ -583,8 +588,8 @@ class StrategyManager:
                 execution.on_market_grouped(group, fast)
         except Exception:  # noqa: BLE001 - a failure before any engine ran: each symbol as a batch
             _log.exception("grouped dispatch failed before any engine ran; dispatching batch by batch")
-            runners = []
-        if not runners:
+            fast = []
+        if not fast:  # every group the batch path's
             for index in range(len(symbols)):
                 self._dispatch(group.batch(index))
             return
@@ -592,8 +597,8 @@ class StrategyManager:
         while start < count:
             before = time.time_ns()
             try:
-                index, reason, loaded_at = _engine.run_groups(natives, code, group.events, cuts, start, at,
-                                                              keep_bars)
+                index, reason, loaded_at = _engine.run_groups(engines, code, group.events, cuts, start, at,
+                                                              keep_bars, ids)
             except Exception as error:  # noqa: BLE001 - any failure quarantines this symbol only
                 index = int(at[0])
                 if index < start:  # the frame's arrays refused before any group ran: batch by batch
@@ -610,17 +615,18 @@ class StrategyManager:
                 _stamp_groups(latency, received, cuts, start, count, before, count)
                 return
             execution.reach(index)
-            runner = runners[index]
-            if runner is None:  # the caller's group: inactive, busy, hooked or positioned
+            entry = self.symbols.get(symbols[index])
+            if reason is None or entry is None:  # the caller's group: inactive, busy, hooked or positioned
                 _stamp_groups(latency, received, cuts, start, index, before, index)
                 self._dispatch(group.batch(index))
             else:  # stopped in its group: its runner takes over (and stamps it when done)
                 _stamp_groups(latency, received, cuts, start, index + 1, before, index)
+                runner = entry.runner
                 try:
                     runner.resume_group(group, index, loaded_at)
                     rest = runner.after_run(reason)
                     if rest is not None:
-                        self._queue(self.symbols[symbols[index]], rest)
+                        self._queue(entry, rest)
                 except Exception as error:  # noqa: BLE001 - any failure quarantines this symbol only
                     self._quarantine(symbols[index], error)
             start = index + 1
@@ -636,19 +642,26 @@ class StrategyManager:
             self._gates_cache = (key, list(executions.values()), list(hooks.values()))
         return self._gates_cache[1], self._gates_cache[2]
 
-    def _grouped_runners(self, symbols: list[str]) -> tuple[list[SymbolRunner | None], list[Any], list[int]]:
-        """Each group's runner if its engine can run natively now (else None: the batch path's),
-        its native engine, and the indices of those groups."""
+    def _grouped_engines(self, group: GroupedBatch) -> tuple[list[Any], np.ndarray | None, list[int]]:
+        """What ``run_groups`` takes for ``group`` (the engines by group, or by instrument id
+        with the group's ids) and the indices of the groups whose engines run natively now
+        (active, idle symbols; the others take the batch path)."""
+        symbols = group.symbols
         get = self.symbols.get
         executions, hooks = self._gates()
         if not any(e.may_batch_only() for e in executions) and all(h.idle() for h in hooks):
             # The usual frame: no symbol is batch-only and no hook has work, asked once each.
-            runners = [None if (entry := get(symbol)) is None or entry.pending else entry.runner
+            registry = group.instruments
+            if registry is not None and self._adopt(registry):
+                # A live decoder's frame: no per-symbol Python at all (the symbols' objects are
+                # cold by the next frame; the table and the ids are two arrays).
+                ids = group.ids()
+                if len(registry) > len(self._engine_at):
+                    self._grow(len(registry))
+                return self._engine_at, ids, np.flatnonzero(self._idle_at[ids]).tolist()
+            natives = [None if (entry := get(symbol)) is None or entry.pending else entry.runner.native
                        for symbol in symbols]
-            return (runners, [None if r is None else r.native for r in runners],
-                    [index for index, r in enumerate(runners) if r is not None])
-        # The per-symbol Python of a frame, kept lean: the execution layer and the hooks are
-        # asked once a frame whether any symbol needs them, and per symbol only then.
+            return natives, None, [index for index, native in enumerate(natives) if native is not None]
         runners = [None if (entry := get(symbol)) is None or entry.pending else entry.runner
                    for symbol in symbols]
         calm: dict[int, bool] = {}  # per execution layer: no symbol batch_only
@@ -669,7 +682,32 @@ class StrategyManager:
                     runners[index] = None
                     break
         natives = [None if runner is None else runner.native for runner in runners]
-        return runners, natives, [index for index, runner in enumerate(runners) if runner is not None]
+        return natives, None, [index for index, runner in enumerate(runners) if runner is not None]
+
+    def _adopt(self, registry: Instruments) -> bool:
+        """Index engines by ``registry``'s ids (the first registry a frame brings); whether
+        ``registry`` is the one indexed."""
+        if self._registry is None:
+            self._registry = registry
+            for entry in self.symbols.values():
+                self._mark(entry)
+        return registry is self._registry
+
+    def _grow(self, size: int) -> None:
+        size = max(size, 2 * len(self._engine_at))
+        self._engine_at.extend([None] * (size - len(self._engine_at)))
+        self._idle_at = np.concatenate([self._idle_at, np.zeros(size - len(self._idle_at), bool)])
+
+    def _mark(self, entry: _Symbol) -> None:
+        """Keep the by-id table current for ``entry``'s symbol (started, stopped, busy, idle)."""
+        if self._registry is None:
+            return
+        at = self._registry.id_of(entry.symbol)
+        if at >= len(self._engine_at):
+            self._grow(at + 1)
+        idle = not entry.pending and self.symbols.get(entry.symbol) is entry
+        self._engine_at[at] = entry.runner.native if idle else None
+        self._idle_at[at] = idle
 
     def tick(self, now: int) -> None:
         """Give every active symbol's engine a clock tick at ``now`` (ns UTC) in order with its
@@ -690,6 +728,8 @@ class StrategyManager:
 
     def _queue(self, entry: _Symbol, item: EventBatch | Continuation) -> None:
         entry.pending += 1
+        if entry.pending == 1:
+            self._mark(entry)
         entry.queue.put_nowait(item)
         if self.settling:
             self._queued_since_settle.append(entry)
@@ -733,6 +773,8 @@ class StrategyManager:
                     queue.task_done()
                 return
             entry.pending -= len(items)
+            if not entry.pending:
+                self._mark(entry)
             for _ in items:
                 queue.task_done()
 
@@ -740,6 +782,8 @@ class StrategyManager:
         reason = f"{type(error).__name__}: {error}"
         self.quarantined[symbol] = reason
         entry = self.symbols.pop(symbol, None)
+        if entry is not None:
+            self._mark(entry)
         _log.error("%s quarantined: %s", symbol, reason)
         self.bus.publish("error", symbol, None, kind="quarantine", reason=reason)
         if entry is not None:

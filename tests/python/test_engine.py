@@ -263,6 +263,24 @@ def test_run_groups_runs_each_group_in_its_engine_and_stops_where_python_is_need
         run_groups(engines, 7, bars, cuts, 0, at)
 
 
+def test_run_groups_by_id_takes_each_groups_engine_from_a_table(spy_minute: np.ndarray) -> None:
+    """``ids``: group i runs in table[ids[i]]; an id with None there, or past the table's end,
+    is the caller's group; ids and cuts must agree."""
+    run_groups, exhausted = engine._engine.run_groups, engine._engine.StopReason.EXHAUSTED
+    bars = np.ascontiguousarray(spy_minute[:60])
+    cuts = np.array([0, 10, 30, 60], np.int64)  # groups of 10, 20 and 30 bars
+    at = np.zeros(1, np.int64)
+    a, b, c = (engine.SymbolEngine(s, [], bar_period=None).native for s in ("a", "b", "c"))
+    table = [None, c, None, a, b]
+    assert run_groups(table, 2, bars, cuts, 0, at, True, np.array([3, 4, 1], np.int64)) == (3, exhausted, 0)
+    assert [e.events_processed for e in (a, b, c)] == [10, 20, 30]  # a got group 0, b 1, c 2
+    assert run_groups(table, 2, bars, cuts, 0, at, True, np.array([1, 2, 3], np.int64)) == (1, None, 0)
+    assert run_groups(table, 2, bars, cuts, 1, at, True, np.array([1, 9, 3], np.int64)) == (1, None, 0)
+    assert [e.events_processed for e in (a, b, c)] == [10, 20, 40]  # only group 0 ran, in c
+    with pytest.raises(ValueError, match="one more entry than ids"):
+        run_groups(table, 2, bars, cuts, 0, at, True, np.array([3, 4], np.int64))
+
+
 def test_run_groups_without_bar_readers_keeps_bar_only_output_native() -> None:
     """``keep_bars=False`` (nobody reads bars): a group whose only output is closed bars no
     longer returns to Python; a group with anything else (an intent) still does."""

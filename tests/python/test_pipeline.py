@@ -17,7 +17,7 @@ from tradecore.latency import LatencyStats
 from tradecore.pipeline import StrategyManager
 from tradecore.session import RunState
 from tradecore.strategies import Rule, Strategy
-from tradecore.streams.base import DispatchedStream, EventBatch, EventKind, GroupedBatch
+from tradecore.streams.base import DispatchedStream, EventBatch, EventKind, GroupedBatch, Instruments
 
 T0 = 1_795_683_600_000_000_000 + 30 * 60 * 10**9  # 04:30 New York on a weekday
 CONFIG = Config().with_overrides(strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3},
@@ -291,10 +291,15 @@ def test_close_is_bounded_when_a_symbol_never_finishes() -> None:
     asyncio.run(scenario())
 
 
-def _frames(symbols: list[str], per_symbol: int, frame: int, seed: int = 5) -> list[GroupedBatch]:
+def _frames(symbols: list[str], per_symbol: int, frame: int, seed: int = 5,
+            instruments: Instruments | None = None) -> list[GroupedBatch]:
     """Frames of ``frame`` consecutive ticks round-robin over ``symbols``, grouped by symbol as
-    a live decoder groups them (one receive time per frame)."""
+    a live decoder groups them (one receive time per frame; with ``instruments``, the events
+    carry its ids and the frames name it, as a live decoder's)."""
     walks = {s: trades(per_symbol, seed + i) for i, s in enumerate(symbols)}
+    if instruments is not None:
+        for symbol, walk in walks.items():
+            walk["instrument_id"] = instruments.id_of(symbol)
     ticks = [(s, walks[s][k:k + 1]) for k in range(per_symbol) for s in symbols]
     out = []
     for start in range(0, len(ticks), frame):
@@ -303,19 +308,25 @@ def _frames(symbols: list[str], per_symbol: int, frame: int, seed: int = 5) -> l
         parts = [schema.concatenate([e for s, e in chunk if s == symbol], schema.TRADE) for symbol in order]
         cuts = np.cumsum([0] + [len(p) for p in parts]).astype(np.int64)
         out.append(GroupedBatch(EventKind.TRADE, schema.concatenate(parts, schema.TRADE), cuts, order,
-                                T0 + start))
+                                T0 + start, instruments))
     return out
 
 
+@pytest.mark.parametrize("by_id", [False, True])
 @pytest.mark.parametrize("loss_limit", [None, 1_000_000])
-def test_grouped_frames_give_what_their_batches_give(loss_limit: int | None) -> None:
+def test_grouped_frames_give_what_their_batches_give(loss_limit: int | None, by_id: bool) -> None:
     """dispatch_grouped (the native multi-symbol run) against the same frames dispatched batch by
     batch: the same intents, orders and fills in the same order, the same positions, marks,
     equity, book and clock. Held positions (marked group by group in the native run, or batch by
     batch when a daily loss limit checks every mark), a symbol busy routing, an inactive symbol
-    and engines stopping mid-frame all occur (checked below, so the test cannot pass vacuously)."""
+    and engines stopping mid-frame all occur (checked below, so the test cannot pass vacuously).
+    ``by_id``: the frames name their ids' registry, as a live decoder's, and the engines are
+    found by instrument id."""
     symbols = ["AAA", "BBB", "CCC", "DDD", "EEE"]
-    frames = _frames(symbols + ["OFF"], per_symbol=400, frame=7)
+    registry = Instruments() if by_id else None
+    if registry is not None:
+        registry.id_of("FIRST")  # ids need not start at the frames' symbols
+    frames = _frames(symbols + ["OFF"], per_symbol=400, frame=7, instruments=registry)
     config = CONFIG if loss_limit is None else CONFIG.with_overrides(
         execution={"risk": {"daily_loss_limit": loss_limit}})
 
@@ -352,17 +363,21 @@ def test_grouped_frames_give_what_their_batches_give(loss_limit: int | None) -> 
         assert state_g.pipeline.market.get(symbol) == state_b.pipeline.market.get(symbol)
     assert state_g.pipeline.now == state_b.pipeline.now
     assert state_g.manager is not None and state_g.manager.dispatched == sum(len(f) for f in frames)
+    # The path taken: by id unless the loss limit makes held symbols batch-only (then by symbol).
+    assert state_g.manager._registry is (registry if loss_limit is None else None)  # noqa: SLF001
     done = state_g.execution.latency
     assert done is not None and done.counts["receive_to_engine_done"] == 5 * 400
 
 
-def test_a_failure_in_a_grouped_frame_quarantines_only_that_symbol() -> None:
+@pytest.mark.parametrize("by_id", [False, True])
+def test_a_failure_in_a_grouped_frame_quarantines_only_that_symbol(by_id: bool) -> None:
     async def scenario() -> None:
         state = RunState.create(CONFIG, journal=None)
         make_engine = _failing_for("BAD", state)
         manager = await _manager(state, make_engine)
         await manager.update_universe(["AAA", "BAD", "ZZZ"])
-        for frame in _frames(["AAA", "BAD", "ZZZ"], per_symbol=20, frame=3):
+        registry = Instruments() if by_id else None
+        for frame in _frames(["AAA", "BAD", "ZZZ"], per_symbol=20, frame=3, instruments=registry):
             manager.dispatch_grouped(frame)
         assert "BAD" in manager.quarantined and "broken strategy" in manager.quarantined["BAD"]
         assert set(manager.symbols) == {"AAA", "ZZZ"}

@@ -13,7 +13,7 @@ from decimal import Decimal
 import numpy as np
 
 from tradecore.schema import TradingState
-from tradecore.streams.base import EventBatch, EventKind, GroupedBatch
+from tradecore.streams.base import EventBatch, EventKind, GroupedBatch, Instruments
 
 __all__ = ["BookEntry", "MarketBook", "MarketSnapshot", "clean", "price", "to_decimal"]
 
@@ -71,17 +71,33 @@ class MarketSnapshot:
 
 
 class BookEntry:
-    """A symbol's latest values as the feed gave them (floats, 0 = not seen; read only for
-    callers). The Decimal :class:`MarketSnapshot` is built when someone asks for it, not for
-    every event."""
+    """One symbol's latest values as the feed gave them (floats, 0 = not seen; read only for
+    callers): a view of its row in the book's arrays."""
 
-    __slots__ = ("ask", "bid", "last", "snapshot", "state", "ts_event")
+    __slots__ = ("_book", "_row")
 
-    def __init__(self) -> None:
-        self.bid = self.ask = self.last = 0.0
-        self.ts_event = 0
-        self.state = TradingState.UNKNOWN
-        self.snapshot: MarketSnapshot | None = None
+    def __init__(self, book: MarketBook, row: int) -> None:
+        self._book, self._row = book, row
+
+    @property
+    def bid(self) -> float:
+        return float(self._book._bid[self._row])
+
+    @property
+    def ask(self) -> float:
+        return float(self._book._ask[self._row])
+
+    @property
+    def last(self) -> float:
+        return float(self._book._last[self._row])
+
+    @property
+    def ts_event(self) -> int:
+        return int(self._book._ts[self._row])
+
+    @property
+    def state(self) -> TradingState:
+        return TradingState(int(self._book._state[self._row]))
 
 
 def _last_positive(values: np.ndarray) -> float:
@@ -94,68 +110,102 @@ def _last_positive(values: np.ndarray) -> float:
 
 
 class MarketBook:
-    """Snapshots of every symbol seen."""
+    """Snapshots of every symbol seen.
+
+    Each symbol has a row in a few arrays (bid, ask, last, time, state), so a live frame's
+    symbols are folded in with a handful of array operations (:meth:`update_grouped`) instead
+    of touching an object per symbol; the Decimal :class:`MarketSnapshot` is built when someone
+    asks for it, not for every event.
+    """
 
     def __init__(self) -> None:
-        self._raw: dict[str, BookEntry] = {}
+        self._rows: dict[str, int] = {}
+        self._entries: list[BookEntry] = []
+        self._bid = np.zeros(0)
+        self._ask = np.zeros(0)
+        self._last = np.zeros(0)
+        self._ts = np.zeros(0, np.int64)
+        self._state = np.zeros(0, np.int8)
+        self._snapshots: list[MarketSnapshot | None] = []
+        self._fresh = np.zeros(0, bool)  # the row's snapshot is current
         self._set: dict[str, MarketSnapshot] = {}  # replaced by set() (tests, manual halts)
+        # A live decoder's frames by instrument id: its registry and each id's row (-1: none yet).
+        self._registry: Instruments | None = None
+        self._row_of_id = np.zeros(0, np.int64)
 
     def get(self, symbol: str) -> MarketSnapshot:
         """Return the snapshot of ``symbol`` (empty if never seen)."""
         key = symbol.upper()
-        raw = self._raw.get(key)
-        if raw is None:
+        row = self._rows.get(key)
+        if row is None:
             return self._set.get(key) or MarketSnapshot(key)
-        if raw.snapshot is None:
-            raw.snapshot = MarketSnapshot(key, bid=price(raw.bid) if raw.bid > 0 else None,
-                                          ask=price(raw.ask) if raw.ask > 0 else None,
-                                          last=price(raw.last) if raw.last > 0 else None,
-                                          ts_event=raw.ts_event, state=raw.state)
-        return raw.snapshot
+        snapshot = self._snapshots[row]
+        if snapshot is None or not self._fresh[row]:
+            bid, ask, last = float(self._bid[row]), float(self._ask[row]), float(self._last[row])
+            snapshot = self._snapshots[row] = MarketSnapshot(
+                key, bid=price(bid) if bid > 0 else None, ask=price(ask) if ask > 0 else None,
+                last=price(last) if last > 0 else None, ts_event=int(self._ts[row]),
+                state=TradingState(int(self._state[row])))
+            self._fresh[row] = True
+        return snapshot
 
     def last(self, symbol: str) -> float:
         """The last trade price folded in (dollars, 0 = none), without a snapshot."""
-        raw = self._raw.get(symbol.upper())
-        return raw.last if raw is not None else float(self.get(symbol).last or 0)
+        row = self._rows.get(symbol.upper())
+        return float(self._last[row]) if row is not None else float(self.get(symbol).last or 0)
 
     def lasts(self, symbols: list[str]) -> list[float]:
         """:meth:`last` of each of ``symbols`` (upper case), in one call."""
-        raw = self._raw
-        return [raw[s].last if s in raw else self.last(s) for s in symbols]
+        rows = self._rows
+        last = self._last
+        return [float(last[rows[s]]) if s in rows else self.last(s) for s in symbols]
 
     def reference(self, symbol: str) -> Decimal | None:
         """``get(symbol).reference`` without building the snapshot (risk reads it for every
         held symbol at each order)."""
-        raw = self._raw.get(symbol.upper())
-        if raw is None or raw.snapshot is not None:
+        row = self._rows.get(symbol.upper())
+        if row is None or self._fresh[row]:
             return self.get(symbol).reference
-        if raw.last > 0:
-            return price(raw.last)
-        if raw.bid > 0 and raw.ask > 0:
-            return (price(raw.bid) + price(raw.ask)) / 2
+        last, bid, ask = float(self._last[row]), float(self._bid[row]), float(self._ask[row])
+        if last > 0:
+            return price(last)
+        if bid > 0 and ask > 0:
+            return (price(bid) + price(ask)) / 2
         return None
 
-    def _entry(self, key: str) -> BookEntry:
-        raw = self._raw.get(key)
-        if raw is None:
-            raw = self._raw[key] = BookEntry()
+    def _row(self, key: str) -> int:
+        row = self._rows.get(key)
+        if row is None:
+            row = self._rows[key] = len(self._entries)
+            self._entries.append(BookEntry(self, row))
+            self._snapshots.append(None)
+            if row >= len(self._bid):
+                self._grow(row + 1)
             given = self._set.pop(key, None)
             if given is not None:  # updates continue from a snapshot set by hand
-                raw.bid, raw.ask, raw.last = (float(v or 0) for v in (given.bid, given.ask, given.last))
-                raw.ts_event, raw.state = given.ts_event, given.state
-        return raw
+                self._bid[row], self._ask[row], self._last[row] = (float(v or 0) for v in (given.bid, given.ask, given.last))
+                self._ts[row], self._state[row] = given.ts_event, int(given.state)
+        return row
+
+    def _grow(self, size: int) -> None:
+        size = max(size, 2 * len(self._bid), 64)
+        grown = size - len(self._bid)
+        self._bid, self._ask, self._last = (np.concatenate([a, np.zeros(grown)]) for a in (self._bid, self._ask, self._last))
+        self._ts = np.concatenate([self._ts, np.zeros(grown, np.int64)])
+        self._state = np.concatenate([self._state, np.zeros(grown, np.int8)])
+        self._fresh = np.concatenate([self._fresh, np.zeros(grown, bool)])
 
     def set_book(self, symbol: str, bid: float, ask: float, last: float, *, ts_event: int) -> MarketSnapshot:
         """Set a symbol's top of book and last print (dollars; 0 = not seen, kept as before)."""
-        raw = self._entry(symbol.upper())
+        row = self._row(symbol.upper())
         if bid > 0:
-            raw.bid = float(bid)
+            self._bid[row] = float(bid)
         if ask > 0:
-            raw.ask = float(ask)
+            self._ask[row] = float(ask)
         if last > 0:
-            raw.last = float(last)
-        raw.ts_event = max(raw.ts_event, ts_event)
-        raw.snapshot = None
+            self._last[row] = float(last)
+        self._ts[row] = max(int(self._ts[row]), ts_event)
+        self._fresh[row] = False
         return self.get(symbol)
 
     def update(self, batch: EventBatch) -> BookEntry:
@@ -163,66 +213,77 @@ class MarketBook:
         Cheap on purpose: it runs for every event of every symbol."""
         events = batch.events
         kind = batch.kind
-        raw = self._entry(batch.symbol)
+        row = self._row(batch.symbol)
         if len(events) == 0 or kind not in _BOOK_KINDS:
-            return raw
+            return self._entries[row]
         if kind is EventKind.TRADE:
-            raw.last = float(events["price"][-1])
+            self._last[row] = events["price"][-1]
         elif kind is EventKind.QUOTE:
-            raw.bid = _last_positive(events["bid_price"]) or raw.bid
-            raw.ask = _last_positive(events["ask_price"]) or raw.ask
+            self._bid[row] = _last_positive(events["bid_price"]) or self._bid[row]
+            self._ask[row] = _last_positive(events["ask_price"]) or self._ask[row]
         else:
-            raw.state = TradingState(int(events["state"][-1]))
+            self._state[row] = int(events["state"][-1])
         ts = int(events["ts_event"][-1])
-        raw.ts_event = max(raw.ts_event, ts)
-        raw.snapshot = None
-        return raw
+        if ts > self._ts[row]:
+            self._ts[row] = ts
+        self._fresh[row] = False
+        return self._entries[row]
 
     def update_grouped(self, group: GroupedBatch, indices: list[int]) -> np.ndarray:
         """:meth:`update` for the groups ``indices`` of a frame, in one pass; return each one's
         book time afterwards (int64 ns)."""
         kind = group.kind
-        symbols = [group.symbols[i] for i in indices]
+        rows = self._rows_of(group, indices)
         if kind not in _BOOK_KINDS or not indices:
-            return np.array([self._entry(s).ts_event for s in symbols], np.int64)
+            return self._ts[rows]
         events = group.events
-        rows = group.cuts[np.asarray(indices) + 1] - 1  # each group's last event
-        times = events["ts_event"][rows].tolist()
-        known = self._raw.get  # a symbol seen before (every frame's usual case) needs no _entry call
-        after: list[int] = []
+        last = group.cuts[np.asarray(indices) + 1] - 1  # each group's last event
         if kind is EventKind.QUOTE:
-            bids, asks = events["bid_price"][rows], events["ask_price"][rows]
+            bids, asks = events["bid_price"][last], events["ask_price"][last]
             if not ((bids > 0).all() and (asks > 0).all()):  # a one-sided last quote: look further back
                 return np.array([self.update(group.batch(i)).ts_event for i in indices], np.int64)
-            for symbol, bid, ask, ts in zip(symbols, bids.tolist(), asks.tolist(), times):
-                raw = known(symbol) or self._entry(symbol)
-                raw.bid, raw.ask, raw.snapshot = bid, ask, None
-                if ts > raw.ts_event:
-                    raw.ts_event = ts
-                after.append(raw.ts_event)
+            self._bid[rows], self._ask[rows] = bids, asks
+        elif kind is EventKind.TRADE:
+            self._last[rows] = events["price"][last]
         else:
-            values = events["price" if kind is EventKind.TRADE else "state"][rows].tolist()
-            trades = kind is EventKind.TRADE
-            for symbol, value, ts in zip(symbols, values, times):
-                raw = known(symbol) or self._entry(symbol)
-                if trades:
-                    raw.last = value
-                else:
-                    raw.state = TradingState(value)
-                raw.snapshot = None
-                if ts > raw.ts_event:
-                    raw.ts_event = ts
-                after.append(raw.ts_event)
-        return np.array(after, np.int64)
+            self._state[rows] = events["state"][last]
+        times = np.maximum(self._ts[rows], events["ts_event"][last])
+        self._ts[rows] = times
+        self._fresh[rows] = False
+        return times
+
+    def _rows_of(self, group: GroupedBatch, indices: list[int]) -> np.ndarray:
+        """The book rows of the groups ``indices`` of a frame (new symbols get one): by
+        instrument id for a live decoder's frame, else by symbol."""
+        registry = group.instruments
+        if registry is not None and self._registry is None:
+            self._registry = registry
+        if registry is None or registry is not self._registry:
+            return np.array([self._row(group.symbols[i]) for i in indices], np.int64)
+        ids = group.ids()[indices]
+        if len(ids) and ids.max() >= len(self._row_of_id):
+            grown = max(int(ids.max()) + 1, 2 * len(self._row_of_id)) - len(self._row_of_id)
+            self._row_of_id = np.concatenate([self._row_of_id, np.full(grown, -1, np.int64)])
+        rows = self._row_of_id[ids]
+        if (rows < 0).any():  # symbols this book meets for the first time by id
+            for at in np.flatnonzero(rows < 0).tolist():
+                rows[at] = self._row_of_id[ids[at]] = self._row(group.symbols[indices[at]])
+        return rows
 
     def set(self, snapshot: MarketSnapshot) -> None:
-        """Replace a symbol's snapshot (tests, manual halts)."""
+        """Replace a symbol's snapshot (tests, manual halts); updates continue from it."""
         key = snapshot.symbol.upper()
-        self._raw.pop(key, None)
-        self._set[key] = snapshot
+        row = self._rows.get(key)
+        if row is None:
+            self._set[key] = snapshot
+            return
+        self._bid[row], self._ask[row], self._last[row] = (float(v or 0) for v in (snapshot.bid, snapshot.ask, snapshot.last))
+        self._ts[row], self._state[row] = snapshot.ts_event, int(snapshot.state)
+        self._snapshots[row] = snapshot
+        self._fresh[row] = True
 
     def symbols(self) -> list[str]:
-        return sorted(set(self._raw) | set(self._set))
+        return sorted(set(self._rows) | set(self._set))
 
 
 _BOOK_KINDS = frozenset({EventKind.TRADE, EventKind.QUOTE, EventKind.STATUS})

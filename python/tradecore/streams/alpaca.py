@@ -695,10 +695,10 @@ class AlpacaDecoder(VendorDecoder):
         parts: list[EventBatch | GroupedBatch] = []
         if trade_symbols:
             self.stats["events"] += len(trades)
-            parts.append(GroupedBatch(EventKind.TRADE, trades, trade_cuts, trade_symbols, ts_received))
+            parts.append(GroupedBatch(EventKind.TRADE, trades, trade_cuts, trade_symbols, ts_received, self.instruments))
         if quote_symbols:
             self.stats["events"] += len(quotes)
-            parts.append(GroupedBatch(EventKind.QUOTE, quotes, quote_cuts, quote_symbols, ts_received))
+            parts.append(GroupedBatch(EventKind.QUOTE, quotes, quote_cuts, quote_symbols, ts_received, self.instruments))
         if bar_rows:
             received = self._received(messages, ts_received)
             batches: list[EventBatch | GroupedBatch] = []

@@ -12,7 +12,7 @@ import abc
 import enum
 import operator
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 
 import numpy as np
@@ -92,7 +92,9 @@ class GroupedBatch:
     """One live frame's events of one kind for several symbols, grouped by symbol.
 
     Symbol ``symbols[i]`` has ``events[cuts[i]:cuts[i + 1]]`` (arrival order within a symbol),
-    every event received at ``ts_received``. A live stream hands the pipeline these instead of
+    every event received at ``ts_received``. ``instruments``, when given, is the registry whose
+    ids the events carry (every event of group i holds ``symbols[i]``'s id there): a decoder's
+    frames, which the pipeline then dispatches by id. A live stream hands the pipeline these instead of
     one :class:`EventBatch` per symbol, so a frame costs no per-symbol Python objects (see
     :meth:`tradecore.pipeline.StrategyManager.dispatch_grouped`); :meth:`batches` gives the
     per-symbol view, the same batches the frame would otherwise have been.
@@ -103,6 +105,8 @@ class GroupedBatch:
     cuts: np.ndarray  # int64, len(symbols) + 1 entries, ascending, cuts[0] == 0
     symbols: list[str]
     ts_received: int | None = None
+    instruments: Instruments | None = None
+    _ids: np.ndarray | None = field(default=None, init=False, repr=False)  # ids(), once asked
 
     def __post_init__(self) -> None:
         cuts = self.cuts.tolist()  # plain ints: a frame's few dozen compare faster than in NumPy
@@ -113,7 +117,7 @@ class GroupedBatch:
     def with_received(self, ts_received: int | None) -> GroupedBatch:
         """The same groups stamped with another receive time (a recorder's or benchmark's clock)."""
         other = object.__new__(GroupedBatch)
-        for name in ("kind", "events", "cuts", "symbols"):
+        for name in ("kind", "events", "cuts", "symbols", "instruments", "_ids"):
             object.__setattr__(other, name, getattr(self, name))
         object.__setattr__(other, "ts_received", ts_received)
         return other
@@ -141,6 +145,14 @@ class GroupedBatch:
         received = np.full(count, self.ts_received, np.int64)
         received.flags.writeable = False
         return received
+
+    def ids(self) -> np.ndarray:
+        """Each group's instrument id (int64; in ``instruments`` when that is given)."""
+        ids = self._ids
+        if ids is None:
+            ids = self.events["instrument_id"][self.cuts[:-1]].astype(np.int64)
+            object.__setattr__(self, "_ids", ids)
+        return ids
 
     def last_ts(self) -> list[int]:
         """The newest event time of each symbol's group."""

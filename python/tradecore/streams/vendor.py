@@ -173,7 +173,7 @@ class VendorDecoder:
         symbols = [symbol_of(iid) for iid in events["instrument_id"][cuts[:-1]].tolist()]
         if kind in GROUPED_KINDS:
             out.append(GroupedBatch(kind, events, np.array(cuts, np.int64), symbols,
-                                    None if received is None else int(received[0])))
+                                    None if received is None else int(received[0]), self.instruments))
             return
         for symbol, start, end in zip(symbols, cuts, cuts[1:]):
             out.append(EventBatch(kind, symbol, events[start:end],

@@ -203,6 +203,9 @@ class _Reply:
         self.future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
 
+_NEVER = -(2**63)  # no event time seen
+
+
 def _first(control: Any) -> bool:
     return True
 
@@ -330,7 +333,8 @@ class WebSocketStream(MarketDataStream):
         self._fatal: BaseException | None = None
         self._closing = False
         self._close_task: asyncio.Task[None] | None = None
-        self._last_seen: dict[str, int] = {}
+        self._last_seen: dict[str, int] = {}  # by symbol, from batches (see _seen)
+        self._seen_at = np.full(0, _NEVER, np.int64)  # by instrument id, from frames
         self._stats: collections.Counter[str] = collections.Counter()
         self.gaps: list[Gap] = []
         """Every :class:`Gap` reported so far, oldest first."""
@@ -545,7 +549,7 @@ class WebSocketStream(MarketDataStream):
             lengths = np.fromiter((len(b) for b in batches), np.int64, len(batches))
             parts.append(GroupedBatch(kind, np.concatenate([b.events for b in batches]),
                                       np.concatenate(([0], np.cumsum(lengths))),
-                                      [b.symbol for b in batches], ts_received))
+                                      [b.symbol for b in batches], ts_received, self.instruments))
         self._frames.extendleft(reversed(parts))
         self._frame_events += sum(len(part) for part in parts)
         return bool(parts)
@@ -612,7 +616,7 @@ class WebSocketStream(MarketDataStream):
                 reason = f"{type(exc).__name__}: {exc}"
                 if was_live:
                     self._stats["reconnects"] += 1
-                    pending_gap = (dict(self._last_seen), time.time_ns(), reason)
+                    pending_gap = (self._seen(), time.time_ns(), reason)
                 attempt += 1
                 if self._backoff.max_attempts is not None and attempt > self._backoff.max_attempts:
                     self._fail(error)
@@ -770,7 +774,7 @@ class WebSocketStream(MarketDataStream):
             times = batch.events["ts_event"]
             # Late trades may come last, hence max; most live batches hold one event.
             last = int(times[0]) if len(times) == 1 else int(times.max())
-            if last > self._last_seen.get(symbol, -(2**63)):
+            if last > self._last_seen.get(symbol, _NEVER):
                 self._last_seen[symbol] = last
             queue = self._queues.get(symbol)
             if queue is None:
@@ -826,12 +830,30 @@ class WebSocketStream(MarketDataStream):
         seen: Iterable[tuple[str, int]]
         for part in parts:
             if isinstance(part, GroupedBatch):
+                if part.instruments is self.instruments:  # by id: no per-symbol Python
+                    ids = part.ids()
+                    if len(self._seen_at) <= ids.max():
+                        self._seen_at = np.concatenate([self._seen_at, np.full(
+                            max(int(ids.max()) + 1, 2 * len(self._seen_at)) - len(self._seen_at), _NEVER)])
+                    newest = np.maximum.reduceat(part.events["ts_event"], part.cuts[:-1])
+                    self._seen_at[ids] = np.maximum(self._seen_at[ids], newest)
+                    continue
                 seen = zip(part.symbols, part.last_ts())
             else:
                 seen = ((part.symbol, int(part.events["ts_event"].max())),) if len(part) else ()
             for symbol, last in seen:
-                if last > last_seen.get(symbol, -(2**63)):
+                if last > last_seen.get(symbol, _NEVER):
                     last_seen[symbol] = last
+
+    def _seen(self) -> dict[str, int]:
+        """The newest event time seen of each symbol (a batch's or a frame's by id)."""
+        seen = dict(self._last_seen)
+        symbol_of = self.instruments.symbol_of
+        for at in np.flatnonzero(self._seen_at != _NEVER).tolist():
+            symbol, last = symbol_of(at), int(self._seen_at[at])
+            if last > seen.get(symbol, _NEVER):
+                seen[symbol] = last
+        return seen
 
     def _conflate(self, queue: _SymbolQueue, batch: EventBatch) -> EventBatch:
         kept: collections.deque[EventBatch] = collections.deque()
@@ -932,6 +954,9 @@ class WebSocketStream(MarketDataStream):
                 self._stats["dropped_unsubscribed"] += queue.pending
             self._decoder.reset_symbol(symbol)
             self._last_seen.pop(symbol, None)
+            at = self.instruments.id_of(symbol)
+            if at < len(self._seen_at):
+                self._seen_at[at] = _NEVER
         dropped = symbols - still
         if dropped and self._frames:
             kept: collections.deque[EventBatch | GroupedBatch] = collections.deque()

@@ -39,3 +39,60 @@ def test_text_that_is_no_number_raises_an_arithmetic_error() -> None:
 
 def test_native_prices_keep_six_places() -> None:
     assert price(5.1234567) == D("5.123457") and price(np.float64(2.02)) == D("2.02")
+
+
+def _frames(registry: object) -> list[object]:
+    """Trade, quote and status frames over four symbols (one new midway, one with a one-sided
+    last quote, a late trade that must not move the book's time back), as a live decoder groups
+    them; ``registry``: the ids' registry the frames name (None: by symbol)."""
+    from tradecore import schema
+    from tradecore.streams.base import EventKind, GroupedBatch, Instruments
+
+    ids = registry if isinstance(registry, Instruments) else Instruments()
+    rng = np.random.default_rng(3)
+    frames = []
+    t = 1_700_000_000_000_000_000
+    for k in range(60):
+        symbols = ["AAA", "BBB", "CCC"] + (["NEW"] if k >= 30 else [])
+        kind = (EventKind.TRADE, EventKind.QUOTE, EventKind.STATUS)[k % 3]
+        dtype = {EventKind.TRADE: schema.TRADE, EventKind.QUOTE: schema.QUOTE, EventKind.STATUS: schema.STATUS}[kind]
+        events = schema.empty(dtype, 2 * len(symbols))
+        for i, symbol in enumerate(symbols):
+            rows = events[2 * i:2 * i + 2]
+            rows["instrument_id"] = ids.id_of(symbol)
+            rows["ts_event"] = [t + 10 * k, t + 10 * k + 1 - (25 if symbol == "BBB" and k % 7 == 0 else 0)]
+            if kind is EventKind.TRADE:
+                rows["price"] = 10 + rng.random(2)
+            elif kind is EventKind.QUOTE:
+                rows["bid_price"] = [9.5, 0.0 if symbol == "CCC" and k % 2 else 9.6]
+                rows["ask_price"] = 10 + rng.random(2)
+            else:
+                rows["state"] = [1, 2 if k % 6 == 2 else 1]
+        frames.append(GroupedBatch(kind, events, np.arange(0, len(events) + 1, 2, dtype=np.int64), symbols,
+                                   t + 10 * k, registry if isinstance(registry, Instruments) else None))
+    return frames
+
+
+@pytest.mark.parametrize("by_id", [False, True])
+def test_grouped_frames_fold_into_the_book_as_their_batches_do(by_id: bool) -> None:
+    """update_grouped (a frame's symbols as a few array operations, by instrument id for a
+    decoder's frames) leaves the book, and returns the times, as update() batch by batch does;
+    a snapshot set by hand midway is continued from in both."""
+    from tradecore.execution.market import MarketBook, MarketSnapshot
+    from tradecore.streams.base import Instruments
+
+    frames = _frames(Instruments() if by_id else None)
+    grouped, batched = MarketBook(), MarketBook()
+    for k, frame in enumerate(frames):
+        if k == 40:
+            for book in (grouped, batched):
+                book.set(MarketSnapshot("AAA", bid=D("1.5"), ask=D("1.75"), last=D(2), ts_event=0))
+        indices = list(range(len(frame.symbols)))
+        times = grouped.update_grouped(frame, indices)
+        expected = [batched.update(batch).ts_event for batch in frame.batches()]
+        assert times.tolist() == expected
+        for symbol in frame.symbols:
+            assert grouped.get(symbol) == batched.get(symbol)
+            assert grouped.reference(symbol) == batched.reference(symbol)
+    assert grouped.symbols() == batched.symbols() == ["AAA", "BBB", "CCC", "NEW"]
+    assert grouped.lasts(["AAA", "NEW", "ZZZ"]) == batched.lasts(["AAA", "NEW", "ZZZ"])

@@ -297,17 +297,35 @@ async def test_json_timestamps_with_any_number_of_digits_are_exact(
 
 @ENCODINGS
 @pytest.mark.asyncio
+@pytest.mark.parametrize("whole_frames", [False, True])
 async def test_dropped_connection_reconnects_resubscribes_and_reports_the_gap(
-    server: AlpacaTestServer, make_stream: MakeStream, encoding: str
+    server: AlpacaTestServer, make_stream: MakeStream, encoding: str, whole_frames: bool
 ) -> None:
+    """``whole_frames``: read through parts(), whose frames note what they saw by instrument id."""
     gaps: list[Gap] = []
     stream = make_stream(encoding=encoding, on_gap=gaps.append)
+    parts = stream.parts()
+    waiting: list[asyncio.Future[Any]] = []  # parts() waits before each publish: it keeps up
+
+    async def read(events: int) -> list[EventBatch]:
+        if not whole_frames:
+            return await take(stream, events)
+        got: list[EventBatch | GroupedBatch] = []
+        while sum(len(p) for p in got) < events:
+            got.append(await asyncio.wait_for(waiting.pop() if waiting else parts.__anext__(), 5.0))
+        assert any(isinstance(p, GroupedBatch) for p in got)
+        if whole_frames:
+            waiting.append(asyncio.ensure_future(parts.__anext__()))
+        return as_batches(got)
+
     await stream.subscribe(["AAPL", "MSFT"])
     await stream.subscribe(["AAPL"], channels=["bars"])
+    if whole_frames:
+        waiting.append(asyncio.ensure_future(parts.__anext__()))
     first = await server.wait_for_session(1)
     before = [trade("AAPL", T0 + k, 10.0 + k, 1, trade_id=k) for k in range(3)]
     await server.publish(before + [quote("MSFT", T0 + 10, 5.0, 5.1)])
-    got = await take(stream, 4)
+    got = await read(4)
 
     await server.drop(session=first)
     second = await server.wait_for_session(2)
@@ -326,7 +344,10 @@ async def test_dropped_connection_reconnects_resubscribes_and_reports_the_gap(
     # The new session overlaps the old one by a trade: it is not delivered twice.
     after = [before[-1], trade("AAPL", T0 + 100, 20.0, 1, trade_id=100)]
     await server.publish(after)
-    got += await take(stream, 1)
+    got += await read(1)
+    for future in waiting:
+        future.cancel()
+    await asyncio.gather(*waiting, return_exceptions=True)
     trades = rows(got, EventKind.TRADE, "AAPL")
     assert list(trades["trade_id"]) == [0, 1, 2, 100]
     assert stream.stats["duplicate_trade"] == 1
