@@ -235,7 +235,8 @@ class MarketBook:
         kind = group.kind
         rows = self._rows_of(group, indices)
         if kind not in _BOOK_KINDS or not indices:
-            return self._ts[rows]
+            unchanged: np.ndarray = self._ts[rows]
+            return unchanged
         events = group.events
         last = group.cuts[np.asarray(indices) + 1] - 1  # each group's last event
         if kind is EventKind.QUOTE:
@@ -247,7 +248,7 @@ class MarketBook:
             self._last[rows] = events["price"][last]
         else:
             self._state[rows] = events["state"][last]
-        times = np.maximum(self._ts[rows], events["ts_event"][last])
+        times: np.ndarray = np.maximum(self._ts[rows], events["ts_event"][last])
         self._ts[rows] = times
         self._fresh[rows] = False
         return times
@@ -264,7 +265,7 @@ class MarketBook:
         if len(ids) and ids.max() >= len(self._row_of_id):
             grown = max(int(ids.max()) + 1, 2 * len(self._row_of_id)) - len(self._row_of_id)
             self._row_of_id = np.concatenate([self._row_of_id, np.full(grown, -1, np.int64)])
-        rows = self._row_of_id[ids]
+        rows: np.ndarray = self._row_of_id[ids]
         if (rows < 0).any():  # symbols this book meets for the first time by id
             for at in np.flatnonzero(rows < 0).tolist():
                 rows[at] = self._row_of_id[ids[at]] = self._row(group.symbols[indices[at]])
