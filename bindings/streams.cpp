@@ -2,6 +2,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -129,6 +130,16 @@ void register_streams(py::module_& m) {
             return py::int_(state->last_trade_ts);
           },
           py::arg("symbol"), "The symbol's newest trade time (ns), or None.")
+      .def(
+          "newest_ts",
+          [](const FeedChecks& self, std::string_view symbol) -> py::object {
+            const SymbolChecks* state = self.find(symbol);
+            if (state == nullptr || !(state->has_trade || state->has_quote)) return py::none();
+            if (!state->has_quote) return py::int_(state->last_trade_ts);
+            if (!state->has_trade) return py::int_(state->last_quote.ts_event);
+            return py::int_(std::max(state->last_trade_ts, state->last_quote.ts_event));
+          },
+          py::arg("symbol"), "The later of the symbol's newest trade time and its last quote's (ns), or None.")
       .def(
           "check_quote",
           [](FeedChecks& self, std::string_view symbol, const py::tuple& row) {

@@ -85,6 +85,10 @@ class FeedChecks:
         """
         The symbol's newest trade time (ns), or None.
         """
+    def newest_ts(self, symbol: str) -> typing.Any:
+        """
+        The later of the symbol's newest trade time and its last quote's (ns), or None.
+        """
     def reset(self, symbol: str) -> None:
         """
         Forget the symbol's state.

@@ -106,6 +106,13 @@ class VendorDecoder:
         self._frames = 0
         self.stats: collections.Counter[str] = collections.Counter()
 
+    def newest_ts(self, symbol: str) -> int | None:
+        """The newest trade time decoded for ``symbol``, or its last quote's if later (None:
+        neither). A quote older than one before it is not newest, but a gap's estimate
+        starting earlier only fetches more than it must (the duplicates are dropped)."""
+        newest: int | None = self._checks.newest_ts(symbol)
+        return newest
+
     def reset_symbol(self, symbol: str) -> None:
         """Forget the dedup and ordering state of ``symbol`` (after an unsubscribe)."""
         self._checks.reset(symbol)

@@ -149,6 +149,10 @@ class Decoder(Protocol):
         """Forget the per-symbol state of ``symbol`` (after an unsubscribe)."""
         ...
 
+    def newest_ts(self, symbol: str) -> int | None:
+        """The newest trade or quote time decoded for ``symbol`` (None: none)."""
+        ...
+
 
 class RedactingAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
     """Pass records on with the credentials (and frames carrying them) blanked out.
@@ -333,8 +337,7 @@ class WebSocketStream(MarketDataStream):
         self._fatal: BaseException | None = None
         self._closing = False
         self._close_task: asyncio.Task[None] | None = None
-        self._last_seen: dict[str, int] = {}  # by symbol, from batches (see _seen)
-        self._seen_at = np.full(0, _NEVER, np.int64)  # by instrument id, from frames
+        self._last_seen: dict[str, int] = {}  # from batches and foreign frames (see _seen)
         self._stats: collections.Counter[str] = collections.Counter()
         self.gaps: list[Gap] = []
         """Every :class:`Gap` reported so far, oldest first."""
@@ -830,14 +833,8 @@ class WebSocketStream(MarketDataStream):
         seen: Iterable[tuple[str, int]]
         for part in parts:
             if isinstance(part, GroupedBatch):
-                if part.instruments is self.instruments:  # by id: no per-symbol Python
-                    ids = part.ids()
-                    if len(self._seen_at) <= ids.max():
-                        self._seen_at = np.concatenate([self._seen_at, np.full(
-                            max(int(ids.max()) + 1, 2 * len(self._seen_at)) - len(self._seen_at), _NEVER)])
-                    newest = np.maximum.reduceat(part.events["ts_event"], part.cuts[:-1])
-                    self._seen_at[ids] = np.maximum(self._seen_at[ids], newest)
-                    continue
+                if part.instruments is self.instruments:
+                    continue  # its decoder's: it knows them (see _seen), no per-symbol Python here
                 seen = zip(part.symbols, part.last_ts())
             else:
                 seen = ((part.symbol, int(part.events["ts_event"].max())),) if len(part) else ()
@@ -846,13 +843,13 @@ class WebSocketStream(MarketDataStream):
                     last_seen[symbol] = last
 
     def _seen(self) -> dict[str, int]:
-        """The newest event time seen of each symbol (a batch's or a frame's by id)."""
+        """The newest event time delivered of each wanted symbol: a batch's (noted as queued),
+        or a decoder's frame's (its decoder remembers its trades and quotes)."""
         seen = dict(self._last_seen)
-        symbol_of = self.instruments.symbol_of
-        for at in np.flatnonzero(self._seen_at != _NEVER).tolist():
-            symbol, last = symbol_of(at), int(self._seen_at[at])
-            if last > seen.get(symbol, _NEVER):
-                seen[symbol] = last
+        for symbol in self._wanted_symbols():
+            newest = self._decoder.newest_ts(symbol)
+            if newest is not None and newest > seen.get(symbol, _NEVER):
+                seen[symbol] = newest
         return seen
 
     def _conflate(self, queue: _SymbolQueue, batch: EventBatch) -> EventBatch:
@@ -954,9 +951,6 @@ class WebSocketStream(MarketDataStream):
                 self._stats["dropped_unsubscribed"] += queue.pending
             self._decoder.reset_symbol(symbol)
             self._last_seen.pop(symbol, None)
-            at = self.instruments.id_of(symbol)
-            if at < len(self._seen_at):
-                self._seen_at[at] = _NEVER
         dropped = symbols - still
         if dropped and self._frames:
             kept: collections.deque[EventBatch | GroupedBatch] = collections.deque()
