@@ -26,6 +26,20 @@ std::span<const T> as_span(const pybind11::array_t<T, pybind11::array::c_style>&
   return {a.data(), static_cast<std::size_t>(a.shape(0))};
 }
 
+/// Whether `a` has T's dtype. Comparing structured dtypes field by field costs microseconds,
+/// more than a live event's whole engine run: the last dtype object that matched is remembered
+/// (arrays made by tradecore.schema share one), so the comparison runs once, not per call.
+template <class T>
+bool has_dtype_of(const pybind11::array& a) {
+  static PyObject* matched = nullptr;  // a strong reference: the address cannot be reused
+  const pybind11::dtype dtype = a.dtype();
+  if (dtype.ptr() == matched) return true;
+  if (!dtype.equal(pybind11::dtype::of<T>())) return false;
+  Py_XDECREF(matched);
+  matched = dtype.inc_ref().ptr();
+  return true;
+}
+
 /// An aggregator's counters as a dict.
 inline pybind11::dict stats_dict(const AggregatorStats& s) {
   pybind11::dict d;

@@ -128,20 +128,6 @@ struct EngineBox {
   }
 };
 
-/// Whether `a` has T's dtype. Comparing structured dtypes field by field costs microseconds,
-/// more than a live event's whole engine run: the last dtype object that matched is remembered
-/// (arrays made by tradecore.schema share one), so the comparison runs once, not per call.
-template <class T>
-bool has_dtype_of(const py::array& a) {
-  static PyObject* matched = nullptr;  // a strong reference: the address cannot be reused
-  const py::dtype dtype = a.dtype();
-  if (dtype.ptr() == matched) return true;
-  if (!dtype.equal(py::dtype::of<T>())) return false;
-  Py_XDECREF(matched);
-  matched = dtype.inc_ref().ptr();
-  return true;
-}
-
 template <class T>
 std::span<const T> optional_span(py::object& keep, const py::object& given) {
   if (given.is_none()) {

@@ -12,7 +12,8 @@ from . import bars
 from . import indicators
 from . import engine
 from . import streams
-__all__: list[str] = ['BarFlag', 'ConfigError', 'DataError', 'Error', 'Session', 'StrategyError', 'TradeFlag', 'TradingState', 'bars', 'calendar', 'engine', 'indicators', 'native_dtypes', 'streams']
+from . import book
+__all__: list[str] = ['BarFlag', 'ConfigError', 'DataError', 'Error', 'Session', 'StrategyError', 'TradeFlag', 'TradingState', 'bars', 'book', 'calendar', 'engine', 'indicators', 'native_dtypes', 'streams']
 class Session:
     """
     Trading session of US equities (America/New_York).

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import numpy as np
 
+from tradecore._native import _core
 from tradecore.schema import TradingState
 from tradecore.streams.base import EventBatch, EventKind, GroupedBatch, Instruments
 
@@ -229,9 +230,28 @@ class MarketBook:
         self._fresh[row] = False
         return self._entries[row]
 
-    def update_grouped(self, group: GroupedBatch, indices: list[int]) -> np.ndarray:
-        """:meth:`update` for the groups ``indices`` of a frame, in one pass; return each one's
-        book time afterwards (int64 ns)."""
+    def update_grouped(self, group: GroupedBatch, indices: list[int]) -> list[int]:
+        """:meth:`update` for the groups ``indices`` (ascending) of a frame, in one pass; return
+        for each group of the frame the newest book time of the groups ``indices`` up to it (0
+        before the first): the clock as the frame's groups are processed."""
+        kind = group.kind
+        code = _FOLD_KIND.get(kind)
+        registry = group.instruments
+        if registry is not None and self._registry is None:
+            self._registry = registry
+        if code is not None and indices and registry is not None and registry is self._registry:
+            # A live decoder's frame: one native pass over the rows of its ids.
+            newest = np.empty(len(group.symbols), np.int64)
+            if _fold_frame(code, group.events, group.cuts, np.asarray(indices, np.int64), group.ids(),
+                           self._row_of_id, self._bid, self._ask, self._last, self._ts, self._state,
+                           self._fresh, newest):
+                return newest.tolist()
+        times = np.zeros(len(group.symbols), np.int64)
+        times[indices] = self._fold(group, indices)  # new symbols get their rows here
+        return np.maximum.accumulate(times).tolist()  # type: ignore[no-any-return]
+
+    def _fold(self, group: GroupedBatch, indices: list[int]) -> np.ndarray:
+        """:meth:`update_grouped`'s fold with NumPy: each group's book time afterwards."""
         kind = group.kind
         rows = self._rows_of(group, indices)
         if kind not in _BOOK_KINDS or not indices:
@@ -288,3 +308,5 @@ class MarketBook:
 
 
 _BOOK_KINDS = frozenset({EventKind.TRADE, EventKind.QUOTE, EventKind.STATUS})
+_FOLD_KIND = {EventKind.TRADE: 0, EventKind.QUOTE: 1, EventKind.STATUS: 3}  # fold_frame's codes
+_fold_frame = _core.book.fold_frame

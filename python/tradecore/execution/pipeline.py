@@ -214,10 +214,9 @@ class ExecutionPipeline:
         their books now, in one pass; the clock and the marks of held positions as the frame's
         groups are processed (:meth:`reach`), so whatever reads them in between (an intent's
         sizing, risk) sees what it would batch by batch."""
-        times = np.zeros(len(group.symbols), np.int64)
-        times[indices] = self.market.update_grouped(group, indices)
+        newest = self.market.update_grouped(group, indices)
         held, symbols = self.tracker.held, group.symbols
-        self._frame = (np.maximum.accumulate(times).tolist(), symbols, [i for i in indices if symbols[i] in held])
+        self._frame = (newest, symbols, [i for i in indices if symbols[i] in held])
         self._marked = 0
 
     def reach(self, index: int) -> None:

@@ -70,14 +70,15 @@ def _frames(registry: object) -> list[object]:
                 rows["state"] = [1, 2 if k % 6 == 2 else 1]
         frames.append(GroupedBatch(kind, events, np.arange(0, len(events) + 1, 2, dtype=np.int64), symbols,
                                    t + 10 * k, registry if isinstance(registry, Instruments) else None))
+
     return frames
 
 
 @pytest.mark.parametrize("by_id", [False, True])
 def test_grouped_frames_fold_into_the_book_as_their_batches_do(by_id: bool) -> None:
-    """update_grouped (a frame's symbols as a few array operations, by instrument id for a
-    decoder's frames) leaves the book, and returns the times, as update() batch by batch does;
-    a snapshot set by hand midway is continued from in both."""
+    """update_grouped (a frame's symbols as a few array operations; natively by instrument id
+    for a decoder's frames) leaves the book as update() batch by batch does, and returns the
+    newest book time up to each group; a snapshot set by hand midway is continued from."""
     from tradecore.execution.market import MarketBook, MarketSnapshot
     from tradecore.streams.base import Instruments
 
@@ -87,10 +88,12 @@ def test_grouped_frames_fold_into_the_book_as_their_batches_do(by_id: bool) -> N
         if k == 40:
             for book in (grouped, batched):
                 book.set(MarketSnapshot("AAA", bid=D("1.5"), ask=D("1.75"), last=D(2), ts_event=0))
-        indices = list(range(len(frame.symbols)))
-        times = grouped.update_grouped(frame, indices)
-        expected = [batched.update(batch).ts_event for batch in frame.batches()]
-        assert times.tolist() == expected
+        # Some frames fold all but one group (a busy symbol's goes the batch path, later).
+        indices = [i for i in range(len(frame.symbols)) if not (k % 5 == 4 and i == 1)]
+        newest = grouped.update_grouped(frame, indices)
+        batches = frame.batches()
+        times = [batched.update(batches[i]).ts_event if i in indices else 0 for i in range(len(batches))]
+        assert newest == np.maximum.accumulate(times).tolist()  # the clock as the groups go
         for symbol in frame.symbols:
             assert grouped.get(symbol) == batched.get(symbol)
             assert grouped.reference(symbol) == batched.reference(symbol)
