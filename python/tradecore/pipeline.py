@@ -25,7 +25,7 @@ from tradecore import schema
 from tradecore._native import _core
 from tradecore.bus import EventBus
 from tradecore.engine import SymbolEngine
-from tradecore.latency import LatencyStats
+from tradecore.latency import LatencyStats, freeze_long_lived
 from tradecore.streams.base import EventBatch, EventKind, GroupedBatch, Instruments, MarketDataStream
 from tradecore.streams.replay import merge_time
 from tradecore.tasks import start_task
@@ -517,6 +517,7 @@ class StrategyManager:
         self.symbols[symbol] = entry
         self._started += 1
         self._mark(entry)
+        freeze_long_lived()  # the symbol's engine, runner and their state live as long as it does
         if self.on_change is not None:
             self.on_change("start", symbol, self.dispatched)
         entry.task = start_task(self._serve(symbol, entry), f"tradecore.symbol.{symbol}",

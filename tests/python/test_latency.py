@@ -90,3 +90,25 @@ def test_quiet_gc_freezes_the_heap_and_restores_the_collector() -> None:
         del cycle
         assert gc.collect() >= 1  # cycles made later are still collected
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_long_lived_objects_built_later_are_frozen_inside_quiet_gc_only() -> None:
+    import gc
+
+    from tradecore.latency import freeze_long_lived, quiet_gc
+
+    kept = [[i] for i in range(5_000)]  # e.g. a symbol's runner and engine, built while live
+    freeze_long_lived()
+    assert gc.get_freeze_count() == 0  # outside quiet_gc: nothing
+    with quiet_gc():
+        frozen = gc.get_freeze_count()
+        more = [[i] for i in range(5_000)]
+        garbage: list[object] = []
+        garbage.append(garbage)  # a young cycle: collected, not frozen
+        del garbage
+        freeze_long_lived()
+        assert gc.get_freeze_count() >= frozen + 5_000
+        assert gc.get_count()[0] < 100  # the young generation is empty again: nothing to walk
+        assert gc.collect() == 0  # the cycle went with the young collection
+    assert gc.get_freeze_count() == 0
+    del kept, more
