@@ -701,12 +701,13 @@ class StrategyManager:
 
     def _mark(self, entry: _Symbol) -> None:
         """Keep the by-id table current for ``entry``'s symbol (started, stopped, busy, idle)."""
-        if self._registry is None:
-            return
+        current = self.symbols.get(entry.symbol)
+        if self._registry is None or (current is not None and current is not entry):
+            return  # (a restarted symbol's old task finishing: the id is the new entry's)
         at = self._registry.id_of(entry.symbol)
         if at >= len(self._engine_at):
             self._grow(at + 1)
-        idle = not entry.pending and self.symbols.get(entry.symbol) is entry
+        idle = current is entry and not entry.pending
         self._engine_at[at] = entry.runner.native if idle else None
         self._idle_at[at] = idle
 
