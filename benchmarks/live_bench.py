@@ -42,6 +42,9 @@ Figures
   engine having processed it, to the intent it caused, and per stage.
 - ``max_sustained_msgs_per_s``: the offered rate is stepped up (5 s per step) until the backlog
   grows (the last tick of a step is processed more than ``BACKLOG_MS`` after it was due).
+- ``max_sustained_symbols_at_20_msgs_per_s``: then the universe is grown (1,000 symbols more a
+  step, each trading ``SYMBOL_RATE`` times a second) until the backlog grows: how many symbols
+  one process sustains live.
 - ``memory_per_symbol``: resident memory an active symbol adds once it has traded long enough
   for its per-symbol state to be full (engine, strategy, bars, venue, task, feed health, the
   book, the decoder's duplicate window): the slope between fresh processes with 100 and 500
@@ -78,6 +81,8 @@ from tradecore.streams.base import DispatchedStream, EventBatch, EventKind, Grou
 from benchlib import report, rss_mib
 
 SYMBOLS = 500
+SYMBOL_RATE = 20  # msgs/s per symbol in the symbol sweep (a busy premarket name; most trade less)
+MAX_SYMBOLS = 20_000  # the feed's universe
 FRAME_US = 1000  # the feed's frame interval
 SENT_SLOTS = 1 << 20  # frame intervals the shared send-time table holds (a step uses seconds * 1e6 / FRAME_US)
 BACKLOG_MS = 100
@@ -111,8 +116,9 @@ def watched_runners(state: RunState, health: FeedMonitor) -> Callable[[str], Any
 
 
 async def feed_main(table_path: str) -> None:
-    """Serve the stream; on stdin ``rate seconds event_base frame_ns`` send one paced step, reply
-    on stdout ``start <t0_ns>`` and ``done <sender lag p50 ns> <p99 ns>``. Frame f (sent at
+    """Serve the stream; on stdin ``rate seconds event_base frame_ns symbols`` send one paced
+    step over the first ``symbols`` names, reply on stdout ``start <t0_ns>`` and
+    ``done <sender lag p50 ns> <p99 ns>``. Frame f (sent at
     ``t0 + f * frame_ns`` or later) holds the messages due before ``t0 + f * frame_ns``; the
     wall-clock time it is handed to the socket goes into ``table[f]`` first."""
     from tradecore.sim.feed import AlpacaFeedServer, _array_header
@@ -122,19 +128,20 @@ async def feed_main(table_path: str) -> None:
     server = await AlpacaFeedServer(symbol_limit=None, connection_limit=5, max_queued=10**9).start()
     print(f"url {server.url}", flush=True)
     rng = np.random.default_rng(1)
-    symbols = names(SYMBOLS)
-    prices = 10 + rng.random(SYMBOLS)
+    listed = names(MAX_SYMBOLS)
+    prices = 10 + rng.random(MAX_SYMBOLS)
     trade_id = 0
     loop = asyncio.get_running_loop()
     while line := await loop.run_in_executor(None, sys.stdin.readline):
         fields = line.split()
         rate, seconds, event_base, frame_ns = float(fields[0]), float(fields[1]), int(fields[2]), int(fields[3])
+        symbols = listed[:int(fields[4])]
         count = int(rate * seconds)
         period = 1e9 / rate
         steps = rng.normal(0, 0.002, count)
         messages = []
         for k in range(count):
-            i = k % SYMBOLS
+            i = k % len(symbols)
             prices[i] *= 1 + steps[k]
             trade_id += 1
             messages.append(msgpack.packb(trade_message(symbols[i], trade_id, prices[i],
@@ -249,10 +256,10 @@ class Feed:
         assert self.process.stdout is not None
         return (await self.process.stdout.readline()).decode()
 
-    async def step(self, rate: float, seconds: float, event_base: int, frame_ns: int) -> int:
-        """Start a paced step; return its wall-clock t0 (ns)."""
+    async def step(self, rate: float, seconds: float, event_base: int, frame_ns: int, symbols: int) -> int:
+        """Start a paced step over the first ``symbols`` names; return its wall-clock t0 (ns)."""
         assert self.process.stdin is not None
-        self.process.stdin.write(f"{rate} {seconds} {event_base} {frame_ns}\n".encode())
+        self.process.stdin.write(f"{rate} {seconds} {event_base} {frame_ns} {symbols}\n".encode())
         await self.process.stdin.drain()
         return int((await self._line()).split()[1])
 
@@ -273,7 +280,8 @@ def _shm() -> str | None:
 
 
 async def _step(stream: Sent, feed: Feed, rate: float, seconds: float, event_base: int,
-                latency: LatencyStats, manager: StrategyManager | None = None) -> dict[str, float]:
+                latency: LatencyStats, manager: StrategyManager | None = None,
+                symbols: int = SYMBOLS) -> dict[str, float]:
     """One paced step, waited out until every tick is processed. Returns whether the process
     kept up, the lag of the last tick (ms after it was due), CPU per message and the sender's lag."""
     latency.histograms.clear()
@@ -282,7 +290,7 @@ async def _step(stream: Sent, feed: Feed, rate: float, seconds: float, event_bas
     cpu = time.process_time()
     stream.event_base, stream.frame_ns = event_base, FRAME_US * 1000
     feed.table[: int(seconds * 1e9) // stream.frame_ns + 16] = 0  # no stamp of an earlier step
-    t0 = await feed.step(rate, seconds, event_base, stream.frame_ns)
+    t0 = await feed.step(rate, seconds, event_base, stream.frame_ns, symbols)
     last_offset = int((expected - 1) * 1e9 / rate)
     last_offset = (last_offset // stream.frame_ns + 1) * stream.frame_ns
     last_due = t0 + last_offset
@@ -369,7 +377,8 @@ def memory_per_symbol_kib() -> float:
     return (grown[1] - grown[0]) * 1024 / (SYMBOLS - 100)
 
 
-async def load(rate: float, seconds: float, sweep: list[float], journal_dir: str | None = None) -> None:
+async def load(rate: float, seconds: float, sweep: list[float], journal_dir: str | None = None,
+               symbol_sweep: tuple[int, ...] = ()) -> None:
     config = Config().with_overrides(strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3},
                                                "bar_period": "1s"})
     feed = Feed()
@@ -439,6 +448,23 @@ async def load(rate: float, seconds: float, sweep: list[float], journal_dir: str
         elif offered >= rate:
             break
     report("max_sustained_msgs_per_s", best, "msgs/s")
+
+    # The universe grown (as a scanner's would) at SYMBOL_RATE msgs/s per symbol until the
+    # backlog grows: how many symbols one process sustains.
+    most = 0
+    for count in symbol_sweep:
+        await manager.update_universe(names(count))
+        event_base += int((seconds + 60) * 1e9)
+        step = await _step(stream, feed, count * SYMBOL_RATE, seconds, event_base, latency, manager, count)
+        p50, p99, _ = latency.percentiles("receive_to_engine_done", (50, 99, 99.9))
+        print(f"# {count} symbols at {SYMBOL_RATE} msgs/s each: kept up {bool(step['kept_up'])}, last tick "
+              f"{step['lag_ms']:.1f} ms late, cpu {step['cpu_us']:.1f} us/msg, tick->engine done p50 "
+              f"{p50 / 1e3:.0f} us p99 {p99 / 1e3:.0f} us", flush=True)
+        if not step["kept_up"]:
+            break
+        most = count
+    if symbol_sweep:
+        report(f"max_sustained_symbols_at_{SYMBOL_RATE}_msgs_per_s", most, "symbols")
     report("load_quarantined", len(manager.quarantined), "symbols")
     stop.set()
     consumer.cancel()
@@ -568,7 +594,7 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(load(rate=20_000, seconds=1.0, sweep=[10_000], journal_dir=journal_dir))
         else:
             asyncio.run(load(rate=50_000, seconds=5.0, sweep=[10_000, 20_000, 30_000, 40_000, 60_000, 80_000],
-                             journal_dir=journal_dir))
+                             journal_dir=journal_dir, symbol_sweep=(1000, 2000, 3000, 4000, 5000, 6000)))
     if not args.quick:
         report("memory_per_symbol", memory_per_symbol_kib(), "KiB")
         asyncio.run(replay())
