@@ -85,6 +85,14 @@ void RecentKeys::add(const TradeKey& key) {
   next_ = (next_ + 1) % capacity_;
 }
 
+void RecentKeys::prefetch_adds(std::size_t count, int stage) const {
+  if (ring_.size() < capacity_) return;  // not full: nothing is forgotten
+  for (std::size_t k = 0, at = next_; k < count && k < capacity_; ++k, at = (at + 1) % capacity_) {
+    if (stage == 0) __builtin_prefetch(&ring_[at]);
+    else __builtin_prefetch(&slots_[home(ring_[at])]);
+  }
+}
+
 std::vector<TradeKey> RecentKeys::keys() const {
   std::vector<TradeKey> out(ring_.begin() + static_cast<std::ptrdiff_t>(next_), ring_.end());
   out.insert(out.end(), ring_.begin(), ring_.begin() + static_cast<std::ptrdiff_t>(next_));
@@ -142,7 +150,14 @@ void FeedChecks::reset(std::string_view symbol) {
 }
 
 void FeedChecks::bind(std::string_view symbol, std::uint32_t instrument_id) {
+  if (instrument_id >= by_id_.size()) by_id_.resize(static_cast<std::size_t>(instrument_id) + 1, nullptr);
   by_id_[instrument_id] = &of(symbol);
+}
+
+SymbolChecks* FeedChecks::bound(std::uint32_t instrument_id) const {
+  SymbolChecks* state = instrument_id < by_id_.size() ? by_id_[instrument_id] : nullptr;
+  if (state == nullptr) throw std::logic_error("FeedChecks::stage: instrument not bound");
+  return state;
 }
 
 bool FeedChecks::stage(const alpaca::CleanFrame& frame) {
@@ -150,10 +165,19 @@ bool FeedChecks::stage(const alpaca::CleanFrame& frame) {
   staged_keys_.clear();
   staged_trades_.clear();
   staged_quotes_.clear();
+  // A frame's symbols' states and tables are cold by the next frame (hundreds of symbols): ask
+  // for all of them first, then for each key's index slot, so the misses overlap.
+  for (const alpaca::Group& g : frame.trade_groups) __builtin_prefetch(bound(g.instrument_id));
+  for (const alpaca::Group& g : frame.quote_groups) __builtin_prefetch(bound(g.instrument_id));
   for (const alpaca::Group& g : frame.trade_groups) {
-    const auto bound = by_id_.find(g.instrument_id);
-    if (bound == by_id_.end()) throw std::logic_error("FeedChecks::stage: instrument not bound");
-    SymbolChecks* state = bound->second;
+    const RecentKeys& recent = bound(g.instrument_id)->recent;
+    for (std::uint32_t k = g.start; k < g.end; ++k) {
+      const Trade& t = frame.trades[k];
+      recent.prefetch({t.trade_id, t.exchange, t.ts_event});
+    }
+  }
+  for (const alpaca::Group& g : frame.trade_groups) {
+    SymbolChecks* state = bound(g.instrument_id);
     const auto start = static_cast<std::uint32_t>(staged_keys_.size());
     // Within a group trades are in time order (the decoder refuses a frame otherwise), so only
     // the first can be older than the symbol's newest.
@@ -171,9 +195,7 @@ bool FeedChecks::stage(const alpaca::CleanFrame& frame) {
     staged_trades_.push_back({state, start, static_cast<std::uint32_t>(staged_keys_.size())});
   }
   for (const alpaca::Group& g : frame.quote_groups) {
-    const auto bound = by_id_.find(g.instrument_id);
-    if (bound == by_id_.end()) throw std::logic_error("FeedChecks::stage: instrument not bound");
-    SymbolChecks* state = bound->second;
+    SymbolChecks* state = bound(g.instrument_id);
     if (state->has_quote && same_quote(state->last_quote, frame.quotes[g.start])) return false;
     staged_quotes_.emplace_back(state, frame.quotes[g.end - 1]);
   }
@@ -184,6 +206,11 @@ bool FeedChecks::stage(const alpaca::CleanFrame& frame) {
 void FeedChecks::commit() {
   if (!staged_) throw std::logic_error("FeedChecks::commit: nothing staged");
   staged_ = false;
+  // What the adds read (the oldest keys of full windows, then where those are indexed), asked
+  // for together as in stage().
+  for (int stage = 0; stage < 2; ++stage) {
+    for (const StagedTrades& s : staged_trades_) s.state->recent.prefetch_adds(s.end - s.start, stage);
+  }
   for (const StagedTrades& s : staged_trades_) {
     for (std::uint32_t k = s.start; k < s.end; ++k) s.state->recent.add(staged_keys_[k]);
     s.state->last_trade_ts = staged_keys_[s.end - 1].ts;

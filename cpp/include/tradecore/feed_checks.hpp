@@ -40,6 +40,14 @@ class RecentKeys {
   bool contains(const TradeKey& key) const { return find(key) != kNone; }
   /// Remember `key` (not contained), forgetting the oldest key once `capacity` are remembered.
   void add(const TradeKey& key);
+  /// Ask the memory `contains(key)` reads first (its index slot) to be fetched: a frame's keys
+  /// are spread over many symbols' tables, and fetching them together overlaps the misses.
+  void prefetch(const TradeKey& key) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[home(key)]);
+  }
+  /// Likewise for what the next `count` adds read (the oldest keys they forget and where those
+  /// are indexed); `stage` is 0 for the ring (ask first), 1 for the index (once it arrived).
+  void prefetch_adds(std::size_t count, int stage) const;
   std::size_t size() const noexcept { return ring_.size(); }
   /// Oldest first.
   std::vector<TradeKey> keys() const;
@@ -107,11 +115,12 @@ class FeedChecks {
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
   SymbolChecks& of(std::string_view symbol);
+  SymbolChecks* bound(std::uint32_t instrument_id) const;  // throws if not bound
 
   std::size_t window_;
   // unique_ptr: stable addresses for by_id_ (reset clears a state, never frees it).
   std::unordered_map<std::string, std::unique_ptr<SymbolChecks>, Hash, std::equal_to<>> symbols_;
-  std::unordered_map<std::uint32_t, SymbolChecks*> by_id_;
+  std::vector<SymbolChecks*> by_id_;  // by instrument id (dense): null where not bound
 
   struct StagedTrades {
     SymbolChecks* state;
