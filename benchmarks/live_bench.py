@@ -391,12 +391,16 @@ async def load(rate: float, seconds: float, sweep: list[float], journal_dir: str
     stream = Sent(AlpacaStream(url=url, key_id=KEY, secret_key=KEY, channels=("trades",)), feed.table)
     await stream.subscribe(symbols)
 
-    async def stamp_only() -> None:
+    def stamp(part: EventBatch | GroupedBatch) -> None:
+        now = time.time_ns()
+        received = part.ts_received if isinstance(part, GroupedBatch) else int(part.ts_received[0])  # type: ignore[index]
+        assert received is not None
+        latency.add("stream_only", now - received, len(part))
+
+    async def stamp_only() -> None:  # as run_pipeline consumes: frames pushed while it waits
+        stream.push_parts(stamp)
         async for part in stream.parts():
-            now = time.time_ns()
-            received = part.ts_received if isinstance(part, GroupedBatch) else int(part.ts_received[0])  # type: ignore[index]
-            assert received is not None
-            latency.add("stream_only", now - received, len(part))
+            stamp(part)
 
     consumer = asyncio.create_task(stamp_only())
     step = await _step(stream, feed, rate, seconds, event_base, latency)
