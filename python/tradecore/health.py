@@ -556,7 +556,6 @@ class FeedMonitor:
                     label: str | None = None, since: int | None = None,
                     extra: dict[str, Any] | None = None) -> None:
         """Record a change: ``since`` is the vendor time of the last data before the silence."""
-        self._fold()  # arrivals before the change were under the old state
         health.state = state
         health.reason = reason
         self._attend(health)
