@@ -297,7 +297,8 @@ class FeedMonitor:
         if healthy:
             self._defer(now, group, healthy)
 
-    def _defer(self, now: float, part: GroupedBatch | EventBatch, positions: list[int] | None) -> None:
+    def _defer(self, now: float, part: GroupedBatch | EventBatch,
+               positions: list[int] | None) -> None:
         self._deferred.append((now, part, positions))
         if len(self._deferred) >= _FOLD_FRAMES:
             self._fold()

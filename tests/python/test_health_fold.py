@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
+from tradecore import health as health_module
 from tradecore import schema
 from tradecore.bus import EventBus
 from tradecore.config import Config, HealthConfig
@@ -202,12 +204,19 @@ async def _replay(monitor_type: type[FeedMonitor], folder: Path) -> dict[str, An
             "snapshots": snapshots, "backfills": list(monitor.backfills), "deferred": deferred}
 
 
-def test_deferred_arrivals_give_exactly_what_the_per_symbol_path_gives(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fold_frames", [2048, 3], ids=["folded at checks", "folded every 3 frames"])
+def test_deferred_arrivals_give_exactly_what_the_per_symbol_path_gives(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fold_frames: int) -> None:
+    monkeypatch.setattr(health_module, "_FOLD_FRAMES", fold_frames)  # without a check, the cap folds
     (tmp_path / "per_symbol").mkdir()
     (tmp_path / "deferred").mkdir()
     reference = asyncio.run(_replay(PerSymbolMonitor, tmp_path / "per_symbol"))
     folded = asyncio.run(_replay(FeedMonitor, tmp_path / "deferred"))
-    assert reference["deferred"] == 0 and folded["deferred"] > 5  # many frames per fold
+    assert reference["deferred"] == 0
+    if fold_frames == 3:
+        assert folded["deferred"] == 2  # the cap folded
+    else:
+        assert folded["deferred"] > 5  # many frames per fold
     # The scenario reaches every transition, and the halted symbol is never flagged while halted.
     states = {(symbol, data["state"]) for symbol, _, data in reference["events"]}
     assert {("S01", "stale"), ("S01", "recovered"), ("S01", "backfilled"), ("S00", "gap"),
