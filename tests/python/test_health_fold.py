@@ -88,7 +88,7 @@ def _statuses(rows: list[tuple[str, int, bool]]) -> GroupedBatch:
 
 
 def _script(seed: int = 7) -> list[tuple[Any, ...]]:
-    """The run's actions: (\"frame\", wall step, groups), (\"batch\", ...), (\"check\",), ..."""
+    """The run's actions, e.g. ("frame", wall seconds since the last, groups) or ("check",)."""
     rng = np.random.default_rng(seed)
     activity = rng.uniform(0.3, 0.95, len(SYMBOLS))
     actions: list[tuple[Any, ...]] = []
@@ -110,7 +110,7 @@ def _script(seed: int = 7) -> list[tuple[Any, ...]]:
         quiet = {silenced} if 150 <= step < 260 else set()
         active = [s for s, p in zip(SYMBOLS, activity) if rng.random() < p and s not in quiet]
         if 200 <= step < 300 and halted in active and rng.random() < 0.5:
-            active.remove(halted)  # quotes still come now and then during the halt
+            active.remove(halted)  # data still comes now and then during the halt
         rng.shuffle(active)
         if rng.random() < 0.2:
             active.insert(int(rng.integers(len(active) + 1)), UNTRACKED)
