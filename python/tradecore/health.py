@@ -35,6 +35,15 @@ The usual interval
     stream's own reconnect (its ``Gap``). Until ``min_samples`` gaps are known the threshold is
     ``max_stale_seconds``. The gap that ends a silence is not learned.
 
+Per-frame cost
+    A frame of a healthy, running feed changes nothing anyone reads until the next check: its
+    arrivals are only remembered (:meth:`FeedMonitor.observe_grouped` appends the frame to a
+    list), and :meth:`FeedMonitor.check` folds them into each symbol's last arrival and learner
+    in a few vectorised steps (a radix sort of the arrivals by symbol). Only a symbol that is
+    not healthy or is halted (rare) takes the per-symbol path at once: its data ends a silence
+    or a halt then and there. Anything that reads or changes a symbol's arrivals folds first,
+    so what it sees is exactly what a per-symbol update of every frame would have left.
+
 Blocking
     While a symbol is not healthy, the router's :class:`~tradecore.execution.router.EntryGate` rejects its
     entry intents with rule ``"feed_health"`` and the reason; intents that reduce or close a
@@ -61,8 +70,9 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Collection, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -81,6 +91,7 @@ _NS = 1_000_000_000
 _SAME_ARRIVAL_SECONDS = 1e-3  # one frame's batches of a symbol arrive together: not a gap
 _HALTED = frozenset({int(TradingState.HALTED), int(TradingState.PAUSED)})
 _RETRY_DELAYS = (0.5, 1.0, None)  # seconds before the 2nd and 3rd history request
+_FOLD_FRAMES = 2048  # deferred frames folded at once when no check comes (bounds memory)
 
 
 class FeedState(enum.Enum):
@@ -111,6 +122,13 @@ class IntervalLearner:
         self._gaps.append(gap)
         self._fresh = False
 
+    def add_many(self, gaps: Sequence[float]) -> None:
+        """Learn gaps, oldest first, that :meth:`add` would keep (the monitor filters a whole
+        fold's gaps at once)."""
+        if gaps:
+            self._gaps.extend(gaps)
+            self._fresh = False
+
     @property
     def samples(self) -> int:
         return len(self._gaps)
@@ -133,7 +151,11 @@ class IntervalLearner:
 
 @dataclass
 class FeedHealth:
-    """One symbol's feed health (see the module docstring)."""
+    """One symbol's feed health (see the module docstring).
+
+    Read it through :attr:`FeedMonitor.symbols`: the arrival fields (``last_arrival``,
+    ``last_batch``, the learner) of a healthy symbol are brought up to date there.
+    """
 
     symbol: str
     learner: IntervalLearner
@@ -205,7 +227,11 @@ class FeedMonitor:
         self.history = history
         self.bar_period_ns = bar_period_ns
         self.wall = wall
-        self.symbols: dict[str, FeedHealth] = {}
+        self._symbols: dict[str, FeedHealth] = {}
+        # Arrivals not folded yet: (wall time, frame's group or batch, positions of the
+        # group's symbols to fold, None: all) of symbols that were healthy and not halted.
+        self._deferred: list[tuple[float, GroupedBatch | EventBatch, list[int] | None]] = []
+        self._attention: set[str] = set()  # tracked symbols not healthy or halted: per-symbol path
         self.connection_suspect = False
         self._uncommitted = False
         self._last_frame = wall()
@@ -215,22 +241,35 @@ class FeedMonitor:
 
     # -- what the live loop calls --------------------------------------------------------
 
+    @property
+    def symbols(self) -> dict[str, FeedHealth]:
+        """Every watched symbol's health, its arrivals up to date (do not edit the dict)."""
+        self._fold()
+        return self._symbols
+
     def track(self, symbol: str) -> None:
         """Start watching ``symbol`` (its runner was just started and warmed up)."""
+        self._fold()  # arrivals deferred before now belong to the previous watch, if any
         learner = IntervalLearner(window=self.settings.interval_window,
                                   quantile=self.settings.interval_quantile,
                                   min_samples=self.settings.min_samples)
-        self.symbols[symbol] = FeedHealth(symbol, learner, self.wall())
+        self._symbols[symbol] = FeedHealth(symbol, learner, self.wall())
+        self._attention.discard(symbol)
         self._awaiting_backfill.discard(symbol)
 
     def untrack(self, symbol: str) -> None:
-        self.symbols.pop(symbol, None)
+        self._fold()
+        self._symbols.pop(symbol, None)
+        self._attention.discard(symbol)
         self._awaiting_backfill.discard(symbol)
 
     def observe(self, batch: EventBatch) -> None:
         """See a batch as the stream delivers it (cheap: called for every batch)."""
         now = self._frame_arrived()
-        health = self.symbols.get(batch.symbol)
+        if batch.kind is not EventKind.STATUS and batch.symbol not in self._attention:
+            self._defer(now, batch, None)
+            return
+        health = self._symbols.get(batch.symbol)
         if health is not None:
             halted = None
             if batch.kind is EventKind.STATUS and len(batch.events):
@@ -238,17 +277,31 @@ class FeedMonitor:
             self._arrived(health, now, batch, halted)
 
     def observe_grouped(self, group: GroupedBatch) -> None:
-        """:meth:`observe` for every symbol of a frame's group."""
+        """:meth:`observe` for every symbol of a frame's group (a few hundred ns while every
+        symbol in it is healthy: the arrivals are folded later, see the module docstring)."""
         if group.kind is EventKind.STATUS:
             for batch in group.batches():
                 self.observe(batch)
             return
         now = self._frame_arrived()
-        symbols = self.symbols
+        attention = self._attention
+        if not attention or attention.isdisjoint(group.symbols):
+            self._defer(now, group, None)
+            return
+        healthy = []
         for index, symbol in enumerate(group.symbols):
-            health = symbols.get(symbol)
-            if health is not None:
-                self._arrived(health, now, (group, index), None)
+            if symbol in attention:
+                self._arrived(self._symbols[symbol], now, (group, index), None)
+            else:
+                healthy.append(index)
+        if healthy:
+            self._defer(now, group, healthy)
+
+    def _defer(self, now: float, part: GroupedBatch | EventBatch,
+               positions: list[int] | None) -> None:
+        self._deferred.append((now, part, positions))
+        if len(self._deferred) >= _FOLD_FRAMES:
+            self._fold()
 
     def _frame_arrived(self) -> float:
         now = self.wall()
@@ -261,6 +314,8 @@ class FeedMonitor:
 
     def _arrived(self, health: FeedHealth, now: float, batch: EventBatch | tuple[GroupedBatch, int],
                  halted: bool | None) -> None:
+        """One arrival of one symbol, at once (the per-symbol path)."""
+        self._fold()  # the symbol's deferred arrivals come first
         health.last_batch = batch
         was_halted = health.halted
         if halted is not None:
@@ -274,13 +329,79 @@ class FeedMonitor:
                              duration=now - (health.silent_since or now))
             self._commit()
         health.last_arrival = now
+        self._attend(health)
+
+    def _attend(self, health: FeedHealth) -> None:
+        """Keep ``health`` on the per-symbol path while it is not healthy or is halted."""
+        if health.state is FeedState.HEALTHY and not health.halted:
+            self._attention.discard(health.symbol)
+        else:
+            self._attention.add(health.symbol)
+
+    def _fold(self) -> None:
+        """Apply the deferred arrivals of healthy symbols: each one's last arrival and batch, and
+        the gaps its learner learns, exactly as :meth:`_arrived` would have one by one."""
+        deferred = self._deferred
+        if not deferred:
+            return
+        self._deferred = []
+        healths = list(self._symbols.values())
+        slot_of = {health.symbol: slot for slot, health in enumerate(healths)}
+        names: list[str] = []
+        counts: list[int] = []
+        times: list[float] = []
+        for now, part, positions in deferred:
+            symbols = part.symbols if isinstance(part, GroupedBatch) else [part.symbol]
+            if positions is not None:
+                symbols = [symbols[i] for i in positions]
+            names += symbols
+            counts.append(len(symbols))
+            times.append(now)
+        # Untracked symbols get slot -1; a 16-bit key is radix-sorted (linear time).
+        key = np.int16 if len(healths) < 2**15 else np.int64
+        slots = np.fromiter(map(slot_of.get, names, repeat(-1)), key, len(names))
+        frame_of = np.repeat(np.arange(len(counts)), counts)
+        order = np.argsort(slots, kind="stable")  # by symbol, each symbol's arrivals in order
+        order = order[np.searchsorted(slots[order], 0):]
+        if not len(order):
+            return
+        slots = slots[order]
+        arrived = np.asarray(times)[frame_of[order]]
+        first = np.empty(len(order), bool)  # a symbol's first arrival of this fold
+        first[0] = True
+        np.not_equal(slots[1:], slots[:-1], out=first[1:])
+        gaps = np.zeros(len(order))
+        np.subtract(arrived[1:], arrived[:-1], out=gaps[1:])
+        learned = ~first & (gaps >= _SAME_ARRIVAL_SECONDS)
+        learned_before = np.cumsum(learned)  # learned gaps up to each arrival
+        learned_gaps = gaps[learned].tolist()
+        starts = np.flatnonzero(first)
+        lasts = np.append(starts[1:], len(order)) - 1
+        last_entries = order[lasts]
+        last_frames = frame_of[last_entries]
+        offsets = np.cumsum(counts) - counts  # each frame's first entry
+        for slot, first_at, last_at, frame, entry, low, high in zip(
+                slots[starts].tolist(), arrived[starts].tolist(), arrived[lasts].tolist(),
+                last_frames.tolist(), (last_entries - offsets[last_frames]).tolist(),
+                learned_before[starts].tolist(), learned_before[lasts].tolist()):
+            health = healths[slot]
+            if health.last_arrival is not None:
+                health.learner.add(first_at - health.last_arrival)  # from the arrival before
+            health.learner.add_many(learned_gaps[low:high])
+            health.last_arrival = last_at
+            _, part, positions = deferred[frame]
+            if isinstance(part, GroupedBatch):
+                health.last_batch = (part, entry if positions is None else positions[entry])
+            else:
+                health.last_batch = part
 
     def on_gap(self, gap: Any) -> None:
         """The stream reconnected (a :class:`~tradecore.streams.alpaca.Gap`): block and backfill."""
         now = self.wall()
         lost = (gap.reconnected_at - gap.disconnected_at) / _NS
+        self._fold()
         for symbol in sorted(gap.symbols):
-            health = self.symbols.get(symbol)
+            health = self._symbols.get(symbol)
             if health is None or health.state is FeedState.FAILED:
                 continue
             seen = gap.last_seen_ts.get(symbol, health.last_event_ts)
@@ -295,14 +416,15 @@ class FeedMonitor:
         """Flag symbols silent for longer than their threshold, and a silent connection."""
         now = self.wall()
         settings = self.settings
+        self._fold()
         if not self.connection_suspect and now - self._last_frame > settings.connection_silence_seconds:
             self.connection_suspect = True
             silence = now - self._last_frame
             self._publish_connection(True, f"no frames for {silence:.1f} s")
-            for health in self.symbols.values():
+            for health in self._symbols.values():
                 if health.state is FeedState.HEALTHY:
                     self._go_stale(health, now, f"connection silent for {silence:.1f} s")
-        for health in self.symbols.values():
+        for health in self._symbols.values():
             if health.state is not FeedState.HEALTHY or health.halted:
                 continue
             since = health.last_arrival if health.last_arrival is not None else health.tracked_at
@@ -330,7 +452,7 @@ class FeedMonitor:
                 self.note_frames(frames())
             if active is not None:  # symbols stopped or quarantined by the manager
                 running = set(active())
-                for symbol in [s for s in self.symbols if s not in running]:
+                for symbol in [s for s in self._symbols if s not in running]:
                     self.untrack(symbol)
             self.check()
             try:
@@ -340,7 +462,7 @@ class FeedMonitor:
 
     def blocked(self, symbol: str) -> str | None:
         """Why ``symbol`` may not enter now, or None."""
-        health = self.symbols.get(symbol)
+        health = self._symbols.get(symbol)
         if health is None or not health.blocked:
             return None
         return f"feed {health.state.value}: {health.reason}"
@@ -352,7 +474,7 @@ class FeedMonitor:
 
     def has_work(self, symbol: str) -> bool:
         """Whether ``symbol`` waits for a backfill before its next batch (the runner's hook)."""
-        health = self.symbols.get(symbol)
+        health = self._symbols.get(symbol)
         return health is not None and health.backfill_after is not None
 
     def idle(self) -> bool:
@@ -362,7 +484,7 @@ class FeedMonitor:
     def before_batch(self, runner: Any, batch: EventBatch) -> Coroutine[Any, Any, None] | None:
         """The runner's hook: the backfill to await before the first batch after a silence
         (which then unblocks the symbol), else None: a healthy batch costs no await."""
-        health = self.symbols.get(runner.symbol)
+        health = self._symbols.get(runner.symbol)
         if health is None or health.backfill_after is None or not len(batch.events):
             return None
         times = batch.events["ts_event"]
@@ -437,6 +559,7 @@ class FeedMonitor:
         """Record a change: ``since`` is the vendor time of the last data before the silence."""
         health.state = state
         health.reason = reason
+        self._attend(health)
         label = label or state.value
         since = health.backfill_after if since is None else since
         data = {"state": label, "since": int(since or 0), "duration_seconds": round(duration, 3),
