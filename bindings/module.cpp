@@ -17,4 +17,5 @@ PYBIND11_MODULE(_core, m) {
   register_momentum_strategies(engine);
   auto streams = m.def_submodule("streams", "Market data stream decoding");
   register_streams(streams);
+  register_ws(streams, m.attr("Error"));
 }
