@@ -139,7 +139,7 @@ class NativeClientConnection(ClientConnection):
         try:
             self.protocol.recv_frame(Frame(opcode, payload))
         except ProtocolError as exc:  # e.g. a close code that does not exist
-            self._fail(exc)
+            self._fail(WebSocketProtocolError(f"bad {opcode.name.lower()} frame from the server: {exc}"))
             return
         self.send_data()
         for event in self.protocol.events_received():
