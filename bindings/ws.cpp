@@ -41,7 +41,7 @@ py::list feed(WsReader& self, const py::bytes& data) {
 
 void register_ws(py::module_& m, py::handle error_base) {
   g_ws_protocol_error = PyErr_NewExceptionWithDoc(
-      "tradecore.streams.WebSocketProtocolError",
+      "tradecore.streams.native_ws.WebSocketProtocolError",
       "The server broke the WebSocket protocol (or sent a message above max_size); the "
       "connection must be dropped. `messages` holds the (opcode, payload) pairs completed in the "
       "same chunk before the violation.",

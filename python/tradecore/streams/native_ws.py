@@ -23,7 +23,7 @@ import asyncio
 import collections
 import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ProtocolError
@@ -32,11 +32,18 @@ from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import CONNECTING, OPEN
 
 from tradecore._native import _core
+from tradecore.errors import Error
 
 __all__ = ["MessageSink", "NativeClientConnection", "WebSocketProtocolError", "call_eagerly"]
 
 WsReader = _core.streams.WsReader
-WebSocketProtocolError: type[Exception] = _core.streams.WebSocketProtocolError
+if TYPE_CHECKING:  # defined by the native core, so the reader's violations arrive as it
+    class WebSocketProtocolError(Error):
+        """The server broke the WebSocket protocol; the connection must be dropped."""
+
+        messages: list[tuple[int, str | bytes]]  # completed in the same chunk, before it
+else:
+    WebSocketProtocolError = _core.streams.WebSocketProtocolError
 _TEXT, _BINARY = _core.streams.OP_TEXT, _core.streams.OP_BINARY
 _CONTROL = {_core.streams.OP_CLOSE: Opcode.CLOSE, _core.streams.OP_PING: Opcode.PING,
             _core.streams.OP_PONG: Opcode.PONG}
@@ -85,7 +92,7 @@ class NativeClientConnection(ClientConnection):
             try:
                 messages = reader.feed(data)
             except WebSocketProtocolError as exc:
-                self._on_messages(exc.messages)  # type: ignore[attr-defined]
+                self._on_messages(exc.messages)
                 self._fail(exc)
                 return
             self._on_messages(messages)
@@ -130,6 +137,7 @@ class NativeClientConnection(ClientConnection):
                 else:
                     self._call_sink(sink, payload)
             else:
+                assert isinstance(payload, bytes)  # control frames are bytes
                 self._on_control(_CONTROL[opcode], payload)
         self._update_reading()
 
@@ -213,7 +221,7 @@ class NativeClientConnection(ClientConnection):
             return  # cancelled by deliver_to's end
         self._sink_busy = None
         if not busy.cancelled() and busy.exception() is not None:
-            self._end_delivery(busy.exception())  # type: ignore[arg-type]
+            self._end_delivery(busy.exception())
             return
         self._pump()
 
