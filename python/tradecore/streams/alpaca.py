@@ -854,7 +854,8 @@ class AlpacaStream(WebSocketStream):
     bad_input
         ``"skip"`` (count, log once, go on) or ``"raise"`` (also raise
         :class:`AlpacaDataError` from the iterator). See the module docstring.
-    queue_capacity, max_backlog, backoff, ping_interval, ping_timeout, reply_timeout, on_gap, latency
+    queue_capacity, max_backlog, backoff, ping_interval, ping_timeout, reply_timeout, on_gap, latency,
+    native_receive
         As for :class:`WebSocketStream`.
 
     Notes

@@ -76,6 +76,7 @@ class NativeClientConnection(ClientConnection):
         self._arrived: asyncio.Future[None] | None = None  # a recv() waiting for a message
         self._delivered: asyncio.Future[None] | None = None  # deliver_to(): all delivered
         self._failure: BaseException | None = None  # the callback raised this
+        self._discarding = False  # a close frame came, or the connection failed: read no more
 
     @property
     def native(self) -> bool:
@@ -87,8 +88,8 @@ class NativeClientConnection(ClientConnection):
     def data_received(self, data: bytes) -> None:
         reader = self._reader
         if reader is not None:
-            if reader.failed or self.protocol.state is not OPEN:
-                return  # failed or closing: further data is discarded, as websockets does
+            if self._discarding:
+                return  # after a close frame or a failure, as websockets does
             try:
                 messages = reader.feed(data)
             except WebSocketProtocolError as exc:
@@ -129,6 +130,8 @@ class NativeClientConnection(ClientConnection):
 
     def _on_messages(self, messages: list[tuple[int, str | bytes]]) -> None:
         for opcode, payload in messages:
+            if self._discarding:
+                break
             if opcode == _BINARY or opcode == _TEXT:
                 sink = self._sink
                 if sink is None or self._pending or self._sink_busy is not None:
@@ -144,6 +147,7 @@ class NativeClientConnection(ClientConnection):
     def _on_control(self, opcode: Opcode, payload: bytes) -> None:
         # websockets' protocol answers pings, completes the close handshake, and its connection
         # matches pongs to keepalive pings (process_event).
+        self._discarding = opcode is Opcode.CLOSE
         try:
             self.protocol.recv_frame(Frame(opcode, payload))
         except ProtocolError as exc:  # e.g. a close code that does not exist
@@ -156,6 +160,7 @@ class NativeClientConnection(ClientConnection):
     def _fail(self, exc: BaseException) -> None:
         """Fail the connection as websockets does on a protocol violation: close frame, then
         wait for the server to close TCP (abort if it does not)."""
+        self._discarding = True
         self.set_connection_exc(exc)
         if self.protocol.state is OPEN:
             too_big = "max_size" in str(exc)

@@ -506,7 +506,8 @@ class PolygonStream(WebSocketStream):
         Event codes :meth:`subscribe` uses when none are given, from :data:`CHANNELS`.
     instruments
         Registry for ``instrument_id``; a private one by default.
-    bad_input, queue_capacity, max_backlog, backoff, ping_interval, ping_timeout, reply_timeout, on_gap
+    bad_input, queue_capacity, max_backlog, backoff, ping_interval, ping_timeout, reply_timeout, on_gap,
+    latency, native_receive
         As for :class:`~tradecore.streams.websocket.WebSocketStream`.
     """
 

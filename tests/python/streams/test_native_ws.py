@@ -298,6 +298,21 @@ async def test_server_close_completes_the_handshake_after_delivering_everything(
 
 
 @pytest.mark.asyncio
+async def test_our_close_gets_the_servers_echo_and_messages_sent_before_it(
+    ws_server: tuple[str, asyncio.Queue[ServerConnection]]
+) -> None:
+    url, connections = ws_server
+    async with connect(url, ping_interval=None, create_connection=NativeClientConnection) as ws:
+        server_side = await connections.get()
+        await server_side.send("in flight")
+        await ws.close(1000, "bye")
+        assert ws.protocol.close_rcvd is not None and ws.protocol.close_rcvd.code == 1000
+        assert await ws.recv() == "in flight"
+        with pytest.raises(ConnectionClosedOK):
+            await ws.recv()
+
+
+@pytest.mark.asyncio
 async def test_a_waiting_callback_stops_reading_and_nothing_is_lost_or_reordered(
     ws_server: tuple[str, asyncio.Queue[ServerConnection]]
 ) -> None:
