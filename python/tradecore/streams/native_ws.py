@@ -67,7 +67,7 @@ class NativeClientConnection(ClientConnection):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._head = bytearray()  # the HTTP response so far, to find where frames start
+        self._head: bytearray | None = bytearray()  # the HTTP response so far: where frames start
         self._reader: Any = None  # WsReader once the handshake succeeded
         self._pending: collections.deque[str | bytes] = collections.deque()
         self._sink: MessageSink | None = None
@@ -110,7 +110,7 @@ class NativeClientConnection(ClientConnection):
             super().data_received(data)
             return
         split = end + len(_END_OF_HEAD) - start
-        self._head = None  # type: ignore[assignment]
+        self._head = None
         super().data_received(data[:split])
         if self.protocol.state is OPEN:
             self._reader = self._new_reader()
@@ -163,7 +163,7 @@ class NativeClientConnection(ClientConnection):
         self._discarding = True
         self.set_connection_exc(exc)
         if self.protocol.state is OPEN:
-            too_big = "max_size" in str(exc)
+            too_big = "max_size" in str(exc)  # the reader's size errors name the limit
             reason = str(exc).encode()[:120].decode(errors="ignore")
             self.protocol.fail(CloseCode.MESSAGE_TOO_BIG if too_big else CloseCode.PROTOCOL_ERROR,
                                reason)
