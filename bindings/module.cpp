@@ -17,6 +17,7 @@ PYBIND11_MODULE(_core, m) {
   register_momentum_strategies(engine);
   auto streams = m.def_submodule("streams", "Market data stream decoding");
   register_streams(streams);
+  register_ws(streams, m.attr("Error"));
   auto book = m.def_submodule("book", "The execution layer's book of per-symbol market values");
   register_book(book);
 }

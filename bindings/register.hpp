@@ -11,5 +11,6 @@ void register_indicators(pybind11::module_& m);
 void register_engine(pybind11::module_& m);
 void register_momentum_strategies(pybind11::module_& m);
 void register_streams(pybind11::module_& m);
+void register_ws(pybind11::module_& m, pybind11::handle error_base);
 void register_book(pybind11::module_& m);
 }  // namespace tradecore::bindings

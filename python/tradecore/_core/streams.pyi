@@ -3,8 +3,9 @@ Market data stream decoding
 """
 from __future__ import annotations
 import collections.abc
+from tradecore.streams.native_ws import WebSocketProtocolError
 import typing
-__all__: list[str] = ['CleanFrameDecoder', 'FeedChecks', 'TradeCheck']
+__all__: list[str] = ['CleanFrameDecoder', 'FeedChecks', 'OP_BINARY', 'OP_CLOSE', 'OP_PING', 'OP_PONG', 'OP_TEXT', 'TradeCheck', 'WebSocketProtocolError', 'WsReader']
 class TradeCheck:
     """
     Members:
@@ -124,3 +125,28 @@ class CleanFrameDecoder:
         """
         Condition code -> bit for trades and quotes; unlisted codes set other.
         """
+class WsReader:
+    """
+    The receive side of a WebSocket client: server bytes in, messages out.
+    
+    ``compressed``, ``no_context_takeover`` and ``max_window_bits`` are the
+    permessage-deflate parameters the handshake negotiated for the server.
+    """
+    def __init__(self, max_size: typing.SupportsInt | typing.SupportsIndex, compressed: bool = False, no_context_takeover: bool = False, max_window_bits: typing.SupportsInt | typing.SupportsIndex = 15) -> None:
+        ...
+    def feed(self, data: bytes) -> list[tuple[int, typing.Any]]:
+        """
+        Consume bytes from the server; return the completed messages and control frames as
+        (opcode, payload) in order: text str, binary/close/ping/pong bytes. Raises
+        WebSocketProtocolError (with .messages) on a violation; the reader is unusable after.
+        """
+    @property
+    def failed(self) -> bool:
+        """
+        A violation was seen: drop the connection.
+        """
+OP_BINARY: int = 2
+OP_CLOSE: int = 8
+OP_PING: int = 9
+OP_PONG: int = 10
+OP_TEXT: int = 1

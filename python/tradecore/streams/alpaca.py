@@ -854,7 +854,8 @@ class AlpacaStream(WebSocketStream):
     bad_input
         ``"skip"`` (count, log once, go on) or ``"raise"`` (also raise
         :class:`AlpacaDataError` from the iterator). See the module docstring.
-    queue_capacity, max_backlog, backoff, ping_interval, ping_timeout, reply_timeout, on_gap, latency
+    queue_capacity, max_backlog, backoff, ping_interval, ping_timeout, reply_timeout, on_gap, latency,
+    native_receive
         As for :class:`WebSocketStream`.
 
     Notes
@@ -891,6 +892,7 @@ class AlpacaStream(WebSocketStream):
         reply_timeout: float = 10.0,
         on_gap: Callable[[Gap], None] | None = None,
         latency: LatencyStats | None = None,
+        native_receive: bool = True,
     ) -> None:
         key_id = key_id if key_id is not None else os.environ.get("APCA_API_KEY_ID")
         secret_key = secret_key if secret_key is not None else os.environ.get("APCA_API_SECRET_KEY")
@@ -904,7 +906,8 @@ class AlpacaStream(WebSocketStream):
             secrets=(key_id, secret_key), logger=logger, channels=channels,
             bad_input=bad_input, queue_capacity=queue_capacity, max_backlog=max_backlog,
             backoff=backoff, ping_interval=ping_interval, ping_timeout=ping_timeout,
-            reply_timeout=reply_timeout, on_gap=on_gap, latency=latency)
+            reply_timeout=reply_timeout, on_gap=on_gap, latency=latency,
+            native_receive=native_receive)
         self.encoding = encoding
         self._key_id = key_id
         self._secret_key = secret_key

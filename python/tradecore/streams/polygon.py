@@ -506,7 +506,8 @@ class PolygonStream(WebSocketStream):
         Event codes :meth:`subscribe` uses when none are given, from :data:`CHANNELS`.
     instruments
         Registry for ``instrument_id``; a private one by default.
-    bad_input, queue_capacity, max_backlog, backoff, ping_interval, ping_timeout, reply_timeout, on_gap
+    bad_input, queue_capacity, max_backlog, backoff, ping_interval, ping_timeout, reply_timeout, on_gap,
+    latency, native_receive
         As for :class:`~tradecore.streams.websocket.WebSocketStream`.
     """
 
@@ -533,6 +534,7 @@ class PolygonStream(WebSocketStream):
         reply_timeout: float = 10.0,
         on_gap: Callable[[Gap], None] | None = None,
         latency: LatencyStats | None = None,
+        native_receive: bool = True,
     ) -> None:
         api_key = api_key or environment_key()
         super().__init__(
@@ -540,7 +542,8 @@ class PolygonStream(WebSocketStream):
             logger=logger, channels=channels, bad_input=bad_input,
             queue_capacity=queue_capacity, max_backlog=max_backlog, backoff=backoff,
             ping_interval=ping_interval, ping_timeout=ping_timeout,
-            reply_timeout=reply_timeout, on_gap=on_gap, latency=latency)
+            reply_timeout=reply_timeout, on_gap=on_gap, latency=latency,
+            native_receive=native_receive)
         self._api_key = api_key
 
     # -- WebSocketStream hooks --------------------------------------------------------------

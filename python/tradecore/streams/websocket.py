@@ -60,6 +60,7 @@ from tradecore._version import __version__
 from tradecore.errors import ConfigError, DataError
 from tradecore.latency import LatencyStats
 from tradecore.streams.base import GROUPED_KINDS, EventBatch, EventKind, GroupedBatch, Instruments, MarketDataStream
+from tradecore.streams.native_ws import NativeClientConnection
 from tradecore.tasks import start_task
 
 if TYPE_CHECKING:
@@ -251,6 +252,9 @@ class WebSocketStream(MarketDataStream):
         Called with each :class:`Gap` (from the stream's task; must not block).
     latency
         Where to record ``receive_to_decoded`` per frame (a :class:`tradecore.latency.LatencyStats`).
+    native_receive
+        Receive with the native WebSocket reader (:mod:`tradecore.streams.native_ws`); False
+        receives with websockets' own parser. Either way websockets does the handshake and sends.
 
     Notes
     -----
@@ -290,6 +294,7 @@ class WebSocketStream(MarketDataStream):
         reply_timeout: float = 10.0,
         on_gap: Callable[[Gap], None] | None = None,
         latency: LatencyStats | None = None,
+        native_receive: bool = True,
     ) -> None:
         if not url.startswith(("ws://", "wss://")):
             raise ConfigError(f"url must start with ws:// or wss://, not {url[:40]!r}")
@@ -309,6 +314,7 @@ class WebSocketStream(MarketDataStream):
         self._reply_timeout = reply_timeout
         self._on_gap = on_gap
         self.latency = latency
+        self._native_receive = native_receive
         self._log = RedactingAdapter(logger, secrets)
         self._ws_log = RedactingAdapter(logging.getLogger(f"{logger.name}.websocket"), secrets,
                                         frames=True)
@@ -594,6 +600,7 @@ class WebSocketStream(MarketDataStream):
                     close_timeout=2.0,
                     max_size=2**24,
                     logger=self._ws_log,
+                    create_connection=NativeClientConnection if self._native_receive else None,
                 ) as ws:
                     self._stats["sessions"] += 1
                     await self._handshake(ws)
@@ -699,6 +706,11 @@ class WebSocketStream(MarketDataStream):
         return reply.future.result()
 
     async def _receive(self, ws: ClientConnection) -> None:
+        if isinstance(ws, NativeClientConnection):
+            # Each frame is handled as it arrives (in data_received); what must wait (the
+            # per-symbol queues' back-pressure) runs as a task while the socket is not read.
+            # Raises when the connection ends.
+            await ws.deliver_to(self._take_frame)
         # Cancel-safe: websockets' recv() loses nothing when cancelled, and a frame is handled
         # completely before the next await on the socket.
         while True:
