@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import os
 import signal
 import sqlite3
@@ -139,6 +141,45 @@ def test_a_transaction_commits_everything_appended_inside_once_at_its_end(tmp_pa
     assert journal.stats["commits"] == 2
     assert other.execute("SELECT kind, ts_event FROM events ORDER BY seq").fetchall() == [
         ("transition", 1), ("risk", 2), ("transition", 3), ("fill", 4), ("position", 5)]  # append order
+    journal.close()
+    other.close()
+
+
+def test_grouped_transactions_share_one_commit_made_before_anything_they_woke_runs(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path)
+    other = sqlite3.connect(path)
+    seen: list[int] = []
+
+    async def woken(ready: asyncio.Event) -> None:
+        await ready.wait()
+        seen.append(other.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    async def steps() -> None:
+        ready = asyncio.Event()
+        waiter = asyncio.create_task(woken(ready))
+        await asyncio.sleep(0)  # the waiter waits
+        for ts in (1, 2, 3):  # three steps in one turn of the loop
+            with journal.transaction(grouped=True):
+                journal.risk_decision(ts, "A", accepted=True)
+                ready.set()  # wakes the waiter: it must find every step committed
+                journal.fill("A", _fill(ts, 1, 1, 10.0, 5))
+        assert journal.stats["commits"] == 0  # the loop has not turned
+        await waiter
+        assert journal.stats["commits"] == 1 and seen == [6]
+        with journal.transaction(grouped=True):
+            journal.position(4, "A", quantity=5, average_price=10.0)
+        journal.error(5, "outside a block: commits at once, the waiting step first")
+        assert journal.stats["commits"] == 2
+        await asyncio.sleep(0)
+        assert journal.stats["commits"] == 2  # nothing left for the scheduled commit
+
+    asyncio.run(steps())
+    with journal.transaction(grouped=True):  # no running loop: commits at the block's end
+        journal.fill("A", _fill(6, 1, 1, 10.0, 5))
+    assert journal.stats["commits"] == 3
+    assert [kind for (kind,) in other.execute("SELECT kind FROM events ORDER BY seq")] == [
+        "risk", "fill", "risk", "fill", "risk", "fill", "position", "error", "fill"]
     journal.close()
     other.close()
 
