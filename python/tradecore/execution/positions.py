@@ -118,7 +118,7 @@ class PositionTracker:
             raise ValueError(f"{symbol}: fill quantity must be > 0, got {qty}")
         pos = self._position(symbol)
         self._pending.pop(pos.symbol, None)  # the fill's price is the newer mark (set below)
-        signed = qty if Side(side) == Side.BUY else -qty
+        signed = qty if (side if type(side) is Side else Side(side)) == Side.BUY else -qty
         self.cash -= signed * price + commission
         pos.commissions += commission
         remaining = signed
