@@ -112,6 +112,7 @@ KINDS = (
     "reconciliation",
     "adoption",
 )
+_KIND_SET = frozenset(KINDS)
 BATCHED_KINDS = frozenset({"transition", "latency", "feed"})
 ACKNOWLEDGED_KINDS = frozenset(KINDS) - BATCHED_KINDS
 
@@ -211,10 +212,17 @@ def _enum_name(enum_type: type[enum.Enum], value: object) -> str:
     if isinstance(value, str):
         return value.upper()
     number = int(value)  # type: ignore[call-overload]  # a native enum or an int
-    try:
-        return enum_type(number).name
-    except ValueError:
-        return f"#{number}"
+    name = _ENUM_NAMES.get((enum_type, number))
+    if name is None:  # first sight (an Enum call costs a microsecond: once per member)
+        try:
+            name = enum_type(number).name
+        except ValueError:
+            return f"#{number}"
+        _ENUM_NAMES[(enum_type, number)] = name
+    return name
+
+
+_ENUM_NAMES: dict[tuple[type[enum.Enum], int], str] = {}
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -421,7 +429,7 @@ class Journal:
 
         The typed methods below are the public way in; this is their common path.
         """
-        if kind not in KINDS:
+        if kind not in _KIND_SET:
             raise ConfigError(f"unknown journal record kind {kind!r}; kinds: {KINDS}")
         now = _now_ns()
         row = (
