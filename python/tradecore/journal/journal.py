@@ -257,6 +257,13 @@ def _now_ns() -> int:
     return time.time_ns()
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 class _Transaction:
     """:meth:`Journal.transaction`'s block (a class: it is entered for every intent step)."""
 
@@ -324,7 +331,8 @@ class Journal:
         self._buffer_since = 0
         self._depth = 0  # transaction() blocks open
         self._held = False  # an acknowledged record waits in the buffer for the block's end
-        self._commit_scheduled = False  # a grouped block's commit waits for the loop's turn
+        # The loop whose next turn commits the grouped blocks (None: no commit scheduled).
+        self._commit_loop: asyncio.AbstractEventLoop | None = None
         self._single, self._grouped = _Transaction(self, False), _Transaction(self, True)
         self._closed = False
         self.stats = {"commits": 0, "records": 0}
@@ -364,24 +372,25 @@ class Journal:
 
     def _enter(self, grouped: bool) -> None:
         self._depth += 1
-        if grouped and self._depth == 1 and not self._commit_scheduled:
-            # Scheduled at the block's start: before any callback or task the block may wake.
-            try:
-                asyncio.get_running_loop().call_soon(self._commit_group)
-                self._commit_scheduled = True
-            except RuntimeError:  # no running loop: the block commits when it ends
-                pass
+        if grouped and self._depth == 1:
+            loop = _running_loop()
+            if loop is not None and self._commit_loop is not loop:
+                # Scheduled at the block's start: before any callback or task the block may wake.
+                loop.call_soon(self._commit_group)
+                self._commit_loop = loop
 
     def _exit(self, grouped: bool) -> None:
         self._depth -= 1
-        if self._depth or (grouped and self._commit_scheduled):
+        if self._depth:
             return
+        if grouped and self._commit_loop is not None and self._commit_loop is _running_loop():
+            return  # the loop's turn commits it
         if self._held or self._flush_due(_now_ns()):
             self._commit([])
 
     def _commit_group(self) -> None:
         """The loop's turn after grouped blocks: commit what they appended."""
-        self._commit_scheduled = False
+        self._commit_loop = None
         if not self._closed and not self._depth and (self._held or self._flush_due(_now_ns())):
             self._commit([])
 

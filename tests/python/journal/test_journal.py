@@ -184,6 +184,25 @@ def test_grouped_transactions_share_one_commit_made_before_anything_they_woke_ru
     other.close()
 
 
+def test_a_grouped_commit_left_on_a_loop_that_stopped_is_made_on_the_next_loop(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite")
+
+    async def step(ts: int, stop: bool) -> None:
+        with journal.transaction(grouped=True):
+            journal.fill("A", _fill(ts, 1, 1, 10.0, 5))
+        if stop:
+            asyncio.get_running_loop().stop()  # before the turn that would commit
+
+    loop = asyncio.new_event_loop()
+    loop.create_task(step(1, True))
+    loop.run_forever()
+    loop.close()
+    assert journal.stats["commits"] == 0
+    asyncio.run(step(2, False))
+    assert journal.stats["commits"] == 1 and journal.count("fill") == 2
+    journal.close()
+
+
 def test_a_transaction_left_by_an_exception_commits_what_was_appended(tmp_path: Path) -> None:
     with Journal(tmp_path / "j.sqlite") as journal:
         with pytest.raises(RuntimeError), journal.transaction():
