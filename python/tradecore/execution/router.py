@@ -94,7 +94,7 @@ def plain_rows(rows: np.ndarray) -> list[dict[str, Any]]:
 _MEMBERS = {kind: {int(member): member for member in kind} for kind in (Side, OrderType, Sizing)}
 
 
-def _member(kind: type[Side] | type[OrderType] | type[Sizing], value: object) -> Any:
+def _member(kind: type[Side | OrderType | Sizing], value: object) -> Any:
     """``kind(int(value))`` by a dict lookup (an Enum call costs a microsecond)."""
     number = int(value)  # type: ignore[call-overload]
     found = _MEMBERS[kind].get(number)
