@@ -71,7 +71,7 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,6 +227,20 @@ _ENUM_NAMES: dict[tuple[type[enum.Enum], int], str] = {}
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _ENCODER = json.JSONEncoder(allow_nan=True, separators=(",", ":"))  # json.dumps builds one per call
+
+
+def _make_encode() -> Callable[[object], str]:
+    """``_ENCODER.encode``, its C encoder built once (``JSONEncoder.encode`` builds one at every
+    call); no check for circular data (records have none: it would end in RecursionError)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the C accelerator
+        return _ENCODER.encode
+    iterencode = make(None, _ENCODER.default, json.encoder.encode_basestring_ascii, None,
+                      _ENCODER.key_separator, _ENCODER.item_separator, False, False, True)
+    return lambda value: "".join(iterencode(value, 0))
+
+
+_encode = _make_encode()
 
 
 def _plain(value: object) -> object:
@@ -447,7 +461,7 @@ class Journal:
             now,
             symbol.upper() if symbol else None,
             None if order_id is None else str(order_id),
-            _ENCODER.encode(_plain(data)),
+            _encode(_plain(data)),
         )
         if kind in BATCHED_KINDS or self._depth:
             if not self._buffer:

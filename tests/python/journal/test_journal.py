@@ -327,3 +327,15 @@ def test_kill_9_loses_nothing_acknowledged_and_leaves_a_sound_file(
         # The journal takes new records after the crash.
         next_seq = journal.error(0, "resumed")
         assert next_seq == journal.last_seq()
+
+
+def test_records_are_encoded_as_the_json_encoder_encodes_them() -> None:
+    from tradecore.journal.journal import _ENCODER, _encode
+
+    values = [{"a": 0.1, "b": [1, 2.5e300, -0.0, None, True], "c": {"d": "é\n\"x\"", "e": 2**70}},
+              {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf"), "empty": {}, "list": []},
+              {"price": 10.049999999999999, "quantity": 100.0, "status": "FILLED", "reason": ""}]
+    for value in values:
+        assert _encode(value) == _ENCODER.encode(value)
+    with pytest.raises(TypeError):
+        _encode({"a": object()})
