@@ -510,7 +510,9 @@ class Journal:
 
     def transitions(self, symbol: str, records: np.ndarray, names: Sequence[StrategyNames]) -> None:
         """Buffer TRANSITION rows; ``names[strategy_id]`` resolves each row."""
-        for record in records:
+        fields = records.dtype.names or ()
+        for values in records.tolist():  # plain values in one call (a NumPy row's fields are slow to read)
+            record = dict(zip(fields, values))
             self.transition(symbol, record, names[int(record["strategy_id"])])
 
     def intent(self, symbol: str, record: object, names: StrategyNames | None = None,

@@ -339,3 +339,18 @@ def test_records_are_encoded_as_the_json_encoder_encodes_them() -> None:
         assert _encode(value) == _ENCODER.encode(value)
     with pytest.raises(TypeError):
         _encode({"a": object()})
+
+
+def test_transition_rows_journal_as_each_row_read_on_its_own(tmp_path: Path) -> None:
+    rows = np.zeros(3, schema.TRANSITION)
+    for i, values in enumerate([[0.1, 2.5], [], [1e-7, -3.0, 0.30000000000000004, 7.0, 8.0, 9.0]]):
+        rows[i] = _transition(10 + i, i % 2, i % 2, 1 - i % 2, values)
+    rows["strategy_id"] = [0, 1, 0]
+    other = StrategyNames("other", ("A", "B"), ("r0", "r1"), ("x", "y", "z", "w", "v", "u"))
+    with Journal(tmp_path / "j.sqlite") as journal:
+        journal.transitions("ABC", rows, [NAMES, other])
+        for row in rows:
+            journal.transition("ABC", row, [NAMES, other][int(row["strategy_id"])])
+        journal.flush()
+        written = [(r.ts_event, r.symbol, r.data) for r in journal.records("transition")]
+    assert written[:3] == written[3:] and len({str(w) for w in written}) == 3
