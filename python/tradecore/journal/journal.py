@@ -46,11 +46,13 @@ Commit policy
   the event loop's next turn instead of when it ends: a callback scheduled when the first such
   block opens, so every grouped block that ends before then (a burst of intents, one per symbol
   task the loop runs in that turn) shares one commit, and one fsync. What changes: a crash can
-  lose the steps of that turn, each whole, where it lost at most one. Why it stays sound: the
-  callback is queued before anything a step wakes (a bus subscriber's task, a timer, I/O all run
-  after it), so the loop runs nothing that could act on a step before it is committed; what a
-  step touched lives and dies with the process, as above; an acknowledged record appended
-  outside a block in the meantime commits at once, the waiting steps with it, in append order.
+  lose the steps of that turn, each whole, where it lost at most one. Why it stays sound: what
+  a step touched lives and dies with the process, as above; the callback is queued before
+  anything a step wakes (a task, a timer, I/O run after it), so only tasks already ready when
+  the first block opened run before the commit (other symbols' steps, which join it; a bus
+  subscriber, in this process, may show a step's events first); an acknowledged record
+  appended outside a block in the meantime commits at once, the waiting steps with it, in
+  append order.
 
 Durability
 ----------
