@@ -30,7 +30,9 @@ positions); a journal's commit ends the intent step, outside the timers. ``inten
 is ``us_per_intent`` over the quiet pipeline's cost per message: what one intent costs in
 messages, a ratio less dependent on the machine and its load. The ``paper_journal_*`` runs keep
 a SQLite journal (``synchronous`` FULL, as ``tradecore live`` does) in a temporary folder on
-this disk (``--no-journal`` skips them).
+this disk (``--no-journal`` skips them); ``paper_journal_commits_per_intent`` counts the commits
+(each one fsync) trading adds per intent: an fsync's cost depends on the disk and on whatever
+else writes to it (other builds), the count does not.
 
 Before/after a change, the same command against the previous sources gives the comparison
 (the native module is unchanged by a Python-only change: put a checkout's ``python/`` with the
@@ -129,6 +131,7 @@ class Result:
     intents: int
     timers: Timers
     positions: int
+    commits: int  # the journal's (0 without one)
 
 
 async def run(parts: list[GroupedBatch], slow: int, journal_path: str | None) -> Result:
@@ -155,7 +158,8 @@ async def run(parts: list[GroupedBatch], slow: int, journal_path: str | None) ->
     if journal is not None:
         journal.close()
     assert not manager.quarantined, manager.quarantined
-    return Result(elapsed, state.execution.intents, timers, len(state.tracker.positions()))
+    commits = journal.stats["commits"] if journal is not None else 0
+    return Result(elapsed, state.execution.intents, timers, len(state.tracker.positions()), commits)
 
 
 def best(results: list[Result]) -> Result:
@@ -181,6 +185,8 @@ def measure(label: str, parts: list[GroupedBatch], repeat: int, folder: str | No
     report(f"{label}_quiet_per_msg", per_msg, "us")
     report(f"{label}_us_per_intent", per_intent, "us")
     report(f"{label}_intent_cost_in_msgs", per_intent / per_msg, "msgs")
+    if folder is not None:  # fsyncs: their cost depends on the disk and what else writes to it
+        report(f"{label}_commits_per_intent", (trading.commits - quiet.commits) / intents, "commits")
     for stage, ns in trading.timers.ns.items():  # what trading added to each entry point
         report(f"{label}_stage_{stage}", (ns - quiet.timers.ns[stage]) / intents / 1e3, "us")
     print(f"# {label}: {messages} msgs, quiet {quiet.seconds:.3f} s, trading {trading.seconds:.3f} s, "

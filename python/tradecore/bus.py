@@ -84,7 +84,8 @@ class EventBus:
     def wants(self, topic: str) -> bool:
         """Whether any subscriber takes ``topic``: publishers on the hot path ask first, so an
         event nobody reads costs nothing to build."""
-        return any(not s.topics or topic in s.topics for s in self._subscriptions)
+        subscriptions = self._subscriptions
+        return bool(subscriptions) and any(not s.topics or topic in s.topics for s in subscriptions)
 
     def publish(self, topic: str, symbol: str, ts: int | None = None, /, **data: Any) -> None:
         """Publish one event (``ts`` defaults to the wall clock, for process-level events)."""

@@ -227,10 +227,11 @@ class PipelineExecution:
 
     def intent_step(self) -> AbstractContextManager[None]:
         # The paper venue's step is one journal transaction: it never yields to the loop while
-        # routing, and nothing of it leaves the process before it ends (Journal.transaction). A
-        # broker outside the process takes orders as they go: each record commits at once.
+        # routing, and nothing of it leaves the process before it ends; the steps of one turn of
+        # the loop share a commit (Journal.transaction, grouped). A broker outside the process
+        # takes orders as they go: each record commits at once.
         if self.journal is not None and isinstance(self.broker, EngineBroker):
-            return self.journal.transaction()
+            return self.journal.transaction(grouped=True)
         return nullcontext()
 
     def _tell_refused(self, runner: SymbolRunner, strategy_id: int, now: int) -> None:

@@ -12,6 +12,7 @@ import abc
 import asyncio
 import enum
 import logging
+import operator
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal
@@ -222,12 +223,16 @@ class OrderRequest(_Record):
     ts_created: int = 0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "symbol", self.symbol.upper())
-        object.__setattr__(self, "side", Side(self.side))
-        object.__setattr__(self, "type", OrderType(self.type))
-        object.__setattr__(self, "time_in_force", TimeInForce(self.time_in_force))
+        # Converted only when not given as such (the router gives every field its type).
+        if (symbol := self.symbol.upper()) != self.symbol:
+            object.__setattr__(self, "symbol", symbol)
+        for name, kind in (("side", Side), ("type", OrderType), ("time_in_force", TimeInForce)):
+            if type(getattr(self, name)) is not kind:
+                object.__setattr__(self, name, kind(getattr(self, name)))
         for name in ("qty", "limit_price", "stop_price"):
-            object.__setattr__(self, name, _decimal(getattr(self, name), name))
+            value = getattr(self, name)
+            if value is not None and (type(value) is not Decimal or not value.is_finite()):
+                object.__setattr__(self, name, _decimal(value, name))
         if not self.client_order_id or len(self.client_order_id) > 128:
             raise ConfigError("client_order_id must have 1 to 128 characters")
         if self.qty is None or self.qty <= 0:
@@ -294,16 +299,24 @@ class Order(_Record):
 
     def evolve(self, **changes: Any) -> Order:
         """Return a copy with ``changes`` (field names; several per order event, so without
-        :func:`dataclasses.replace`'s generic path)."""
+        :func:`dataclasses.replace`'s generic path: all fields read in one call, each written
+        through its slot)."""
+        values = list(_order_values(self))
+        for name, value in changes.items():
+            index = _ORDER_INDEX.get(name)
+            if index is None:
+                raise TypeError(f"Order has no field(s) {sorted(set(changes) - set(_ORDER_INDEX))}")
+            values[index] = value
         new = object.__new__(Order)
-        for name in _ORDER_FIELDS:
-            object.__setattr__(new, name, changes.pop(name) if name in changes else getattr(self, name))
-        if changes:
-            raise TypeError(f"Order has no field(s) {sorted(changes)}")
+        for write, value in zip(_ORDER_SLOTS, values):
+            write(new, value)
         return new
 
 
 _ORDER_FIELDS = tuple(f.name for f in fields(Order))
+_ORDER_INDEX = {name: index for index, name in enumerate(_ORDER_FIELDS)}
+_order_values = operator.attrgetter(*_ORDER_FIELDS)
+_ORDER_SLOTS = tuple(Order.__dict__[name].__set__ for name in _ORDER_FIELDS)  # past the frozen __setattr__
 
 
 def implied_fill_price(order: Order, new_qty: Decimal, value_before: Decimal) -> Decimal | None:

@@ -62,6 +62,9 @@ _REASONS = {OrderReason.NONE: "", OrderReason.USER_CANCEL: "user cancel",
             OrderReason.UNKNOWN_ORDER: "unknown order", OrderReason.DUPLICATE_ID: "duplicate order id"}
 
 
+_STATUS = {int(status): status for status in OrderStatus}
+
+
 @dataclass
 class _Working:
     order: Order
@@ -275,7 +278,7 @@ class PaperBroker(Broker):
             if working is None:
                 continue
             order = working.order
-            status = OrderStatus(status)
+            status = _STATUS[status] if status in _STATUS else OrderStatus(status)  # no Enum call per update
             event: BrokerEvent | None = None
             change: PositionChanged | None = None
             if status == OrderStatus.SUBMITTED:

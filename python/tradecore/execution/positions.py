@@ -100,6 +100,10 @@ class PositionTracker:
         self._values: dict[str, Decimal] = {}
         self._value_total = _ZERO
         self._touched: set[str] = set()
+        # Feed marks (floats > 0) not applied yet: a held symbol is marked by every trade and its
+        # figures are read far less often, so the latest price waits here (one dict store a mark)
+        # and every figure that depends on marks applies them first (_apply_marks).
+        self._pending: dict[str, float] = {}
 
     # -- inputs -------------------------------------------------------------------------------
 
@@ -113,7 +117,8 @@ class PositionTracker:
         if qty <= 0:
             raise ValueError(f"{symbol}: fill quantity must be > 0, got {qty}")
         pos = self._position(symbol)
-        signed = qty if Side(side) == Side.BUY else -qty
+        self._pending.pop(pos.symbol, None)  # the fill's price is the newer mark (set below)
+        signed = qty if (side if type(side) is Side else Side(side)) == Side.BUY else -qty
         self.cash -= signed * price + commission
         pos.commissions += commission
         remaining = signed
@@ -153,23 +158,36 @@ class PositionTracker:
         price) stands for the Decimal :func:`~tradecore.execution.market.price` makes of it; one
         of 0 or less (none seen) changes nothing."""
         if isinstance(last_price, float):
-            self.mark_all((symbol,), (last_price,))
+            self.mark_all((symbol.upper(),), (last_price,))
         else:
-            self._position(symbol).set_mark(last_price)
+            pos = self._position(symbol)
+            self._pending.pop(pos.symbol, None)
+            pos.set_mark(last_price)
 
     def mark_all(self, symbols: Sequence[str], last_prices: Sequence[float]) -> None:
-        """:meth:`mark` each of ``symbols`` with its feed price: a frame's held symbols in one call
-        (a held symbol is marked by every trade: keep it lean)."""
+        """:meth:`mark` each of ``symbols`` (upper case) with its feed price: a frame's held
+        symbols in one call. Kept for when a figure is read (a held symbol is marked by every
+        trade: this is one dict update)."""
+        if min(last_prices, default=1.0) > 0:
+            self._pending.update(zip(symbols, last_prices))
+        else:  # no price seen (0 or less) changes nothing: an earlier price stays
+            self._pending.update((s, last) for s, last in zip(symbols, last_prices) if last > 0)
+
+    def _apply_marks(self) -> None:
+        """Apply the pending feed marks (before any figure that depends on marks is read)."""
+        if not self._pending:
+            return
         known, touched = self._symbols, self._touched
-        for symbol, last in zip(symbols, last_prices):
+        for symbol, last in self._pending.items():
             pos = known.get(symbol)
-            if last <= 0 or pos is not None and pos._mark == last:
-                continue  # no price, or the same price again: nothing to re-value
+            if pos is not None and pos._mark == last:
+                continue  # the same price again: nothing to re-value
             if pos is None:
                 pos = self._position(symbol)
                 symbol = pos.symbol
             pos.set_mark(last)
             touched.add(symbol)
+        self._pending.clear()
 
     def load(self, cash: Decimal, positions: list[Position]) -> None:
         """Start from a broker's figures: ``cash`` dollars and its open positions.
@@ -178,6 +196,7 @@ class PositionTracker:
         at its current price; realised PnL and commissions start at 0. Also starts the day.
         """
         self.cash = cash
+        self._pending.clear()
         self._symbols.clear()
         self._held.clear()
         self._values.clear()
@@ -213,11 +232,13 @@ class PositionTracker:
         return _ZERO if pos is None else pos.qty
 
     def symbol(self, symbol: str) -> SymbolPosition:
-        """The state of ``symbol`` (created empty if unknown)."""
+        """The state of ``symbol`` (created empty if unknown), its mark applied."""
+        self._apply_marks()
         return self._position(symbol)
 
     def position(self, symbol: str) -> Position:
         """A :class:`Position` snapshot of ``symbol``."""
+        self._apply_marks()
         pos = self._position(symbol)
         return Position(symbol=pos.symbol, qty=pos.qty, avg_entry_price=pos.avg_entry_price,
                         cost_basis=pos.cost_basis, market_value=pos.market_value,
@@ -226,6 +247,7 @@ class PositionTracker:
 
     def positions(self) -> list[Position]:
         """Snapshots of every non-flat symbol, by symbol."""
+        self._apply_marks()
         return [self.position(s) for s in sorted(self._symbols) if self._symbols[s].qty != 0]
 
     def open_symbols(self) -> list[str]:
@@ -238,6 +260,7 @@ class PositionTracker:
 
     @property
     def unrealized(self) -> Decimal:
+        self._apply_marks()
         return sum((p.unrealized for p in self._symbols.values()), _ZERO)
 
     @property
@@ -246,20 +269,24 @@ class PositionTracker:
 
     @property
     def long_market_value(self) -> Decimal:
+        self._apply_marks()
         return sum((p.market_value for p in self._symbols.values() if p.qty > 0), _ZERO)
 
     @property
     def short_market_value(self) -> Decimal:
+        self._apply_marks()
         return sum((p.market_value for p in self._symbols.values() if p.qty < 0), _ZERO)
 
     @property
     def gross_exposure(self) -> Decimal:
         """Sum of |market value| over symbols (dollars)."""
+        self._apply_marks()
         return sum((abs(p.market_value) for p in self._symbols.values()), _ZERO)
 
     @property
     def equity(self) -> Decimal:
         """Cash plus the signed market value of every position."""
+        self._apply_marks()
         for symbol in self._touched:
             value = self._symbols[symbol].market_value
             self._value_total += value - self._values.get(symbol, _ZERO)

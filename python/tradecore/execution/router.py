@@ -91,6 +91,16 @@ def plain_rows(rows: np.ndarray) -> list[dict[str, Any]]:
     return [dict(zip(names, values)) for values in rows.tolist()]
 
 
+_MEMBERS = {kind: {int(member): member for member in kind} for kind in (Side, OrderType, Sizing)}
+
+
+def _member(kind: type[Side | OrderType | Sizing], value: object) -> Any:
+    """``kind(int(value))`` by a dict lookup (an Enum call costs a microsecond)."""
+    number = int(value)  # type: ignore[call-overload]
+    found = _MEMBERS[kind].get(number)
+    return found if found is not None else kind(number)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TradeIntent:
     """A strategy's intent (one ``TRADE_INTENT`` row) with its symbol, prices as Decimals."""
@@ -115,8 +125,8 @@ class TradeIntent:
             value = float(row[name])
             return price(value) if value > 0 else None
 
-        return cls(symbol=symbol.upper(), side=Side(int(row["side"])),
-                   order_type=OrderType(int(row["order_type"])), sizing=Sizing(int(row["sizing"])),
+        return cls(symbol=symbol.upper(), side=_member(Side, row["side"]),
+                   order_type=_member(OrderType, row["order_type"]), sizing=_member(Sizing, row["sizing"]),
                    quantity=price(float(row["quantity"])), limit_price=opt("limit_price"),
                    stop_price=opt("stop_price"), reference_price=opt("reference_price"),
                    strategy_id=int(row["strategy_id"]), rule=int(row["rule"]),

@@ -42,6 +42,17 @@ Commit policy
   step is one: its intent, risk decision, order, order updates, fill and position are one
   commit, since nothing of it leaves the process before the block ends (the simulated venue
   lives and dies with the process: a crash loses the whole step, never a part of it).
+- A *grouped* block (``transaction(grouped=True)``, the paper venue's intent steps) commits at
+  the event loop's next turn instead of when it ends: a callback scheduled when the first such
+  block opens, so every grouped block that ends before then (a burst of intents, one per symbol
+  task the loop runs in that turn) shares one commit, and one fsync. What changes: a crash can
+  lose the steps of that turn, each whole, where it lost at most one. Why it stays sound: what
+  a step touched lives and dies with the process, as above; the callback is queued before
+  anything a step wakes (a task, a timer, I/O run after it), so only tasks already ready when
+  the first block opened run before the commit (other symbols' steps, which join it; a bus
+  subscriber, in this process, may show a step's events first); an acknowledged record
+  appended outside a block in the meantime commits at once, the waiting steps with it, in
+  append order.
 
 Durability
 ----------
@@ -56,13 +67,14 @@ thread (the event loop) and is not thread-safe.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import json
 import logging
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -102,6 +114,7 @@ KINDS = (
     "reconciliation",
     "adoption",
 )
+_KIND_SET = frozenset(KINDS)
 BATCHED_KINDS = frozenset({"transition", "latency", "feed"})
 ACKNOWLEDGED_KINDS = frozenset(KINDS) - BATCHED_KINDS
 
@@ -201,14 +214,35 @@ def _enum_name(enum_type: type[enum.Enum], value: object) -> str:
     if isinstance(value, str):
         return value.upper()
     number = int(value)  # type: ignore[call-overload]  # a native enum or an int
-    try:
-        return enum_type(number).name
-    except ValueError:
-        return f"#{number}"
+    name = _ENUM_NAMES.get((enum_type, number))
+    if name is None:  # first sight (an Enum call costs a microsecond: once per member)
+        try:
+            name = enum_type(number).name
+        except ValueError:
+            return f"#{number}"
+        _ENUM_NAMES[(enum_type, number)] = name
+    return name
+
+
+_ENUM_NAMES: dict[tuple[type[enum.Enum], int], str] = {}
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _ENCODER = json.JSONEncoder(allow_nan=True, separators=(",", ":"))  # json.dumps builds one per call
+
+
+def _make_encode() -> Callable[[object], str]:
+    """``_ENCODER.encode``, its C encoder built once (``JSONEncoder.encode`` builds one at every
+    call); no check for circular data (records have none: it would end in RecursionError)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the C accelerator
+        return _ENCODER.encode
+    iterencode = make(None, _ENCODER.default, json.encoder.encode_basestring_ascii, None,
+                      _ENCODER.key_separator, _ENCODER.item_separator, False, False, True)
+    return lambda value: "".join(iterencode(value, 0))
+
+
+_encode = _make_encode()
 
 
 def _plain(value: object) -> object:
@@ -237,6 +271,28 @@ def _field(record: object, name: str, default: object = None) -> object:
 
 def _now_ns() -> int:
     return time.time_ns()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+class _Transaction:
+    """:meth:`Journal.transaction`'s block (a class: it is entered for every intent step)."""
+
+    __slots__ = ("grouped", "journal")
+
+    def __init__(self, journal: Journal, grouped: bool) -> None:
+        self.journal, self.grouped = journal, grouped
+
+    def __enter__(self) -> None:
+        self.journal._enter(self.grouped)
+
+    def __exit__(self, *exc: object) -> None:
+        self.journal._exit(self.grouped)
 
 
 class Journal:
@@ -291,6 +347,9 @@ class Journal:
         self._buffer_since = 0
         self._depth = 0  # transaction() blocks open
         self._held = False  # an acknowledged record waits in the buffer for the block's end
+        # The loop whose next turn commits the grouped blocks (None: no commit scheduled).
+        self._commit_loop: asyncio.AbstractEventLoop | None = None
+        self._single, self._grouped = _Transaction(self, False), _Transaction(self, True)
         self._closed = False
         self.stats = {"commits": 0, "records": 0}
 
@@ -318,17 +377,38 @@ class Journal:
         if self._buffer:
             self._commit([])
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, grouped: bool = False) -> AbstractContextManager[None]:
         """Commit every record appended inside in one transaction when the block ends (see the
-        module docstring for what the caller promises). Blocks nest: the outermost commits."""
+        module docstring for what the caller promises). Blocks nest: the outermost commits.
+
+        ``grouped``: the commit waits for the event loop's next turn, so every grouped block
+        that ends before then shares it (see "Commit policy"); without a running loop it is
+        made when the block ends."""
+        return self._grouped if grouped else self._single
+
+    def _enter(self, grouped: bool) -> None:
         self._depth += 1
-        try:
-            yield
-        finally:
-            self._depth -= 1
-            if not self._depth and (self._held or self._flush_due(_now_ns())):
-                self._commit([])
+        if grouped and self._depth == 1:
+            loop = _running_loop()
+            if loop is not None and self._commit_loop is not loop:
+                # Scheduled at the block's start: before any callback or task the block may wake.
+                loop.call_soon(self._commit_group)
+                self._commit_loop = loop
+
+    def _exit(self, grouped: bool) -> None:
+        self._depth -= 1
+        if self._depth:
+            return
+        if grouped and self._commit_loop is not None and self._commit_loop is _running_loop():
+            return  # the loop's turn commits it
+        if self._held or self._flush_due(_now_ns()):
+            self._commit([])
+
+    def _commit_group(self) -> None:
+        """The loop's turn after grouped blocks: commit what they appended."""
+        self._commit_loop = None
+        if not self._closed and not self._depth and (self._held or self._flush_due(_now_ns())):
+            self._commit([])
 
     def _flush_due(self, now: int) -> bool:
         """Whether the buffer is full or its oldest record ``flush_interval_ms`` old."""
@@ -374,7 +454,7 @@ class Journal:
 
         The typed methods below are the public way in; this is their common path.
         """
-        if kind not in KINDS:
+        if kind not in _KIND_SET:
             raise ConfigError(f"unknown journal record kind {kind!r}; kinds: {KINDS}")
         now = _now_ns()
         row = (
@@ -383,7 +463,7 @@ class Journal:
             now,
             symbol.upper() if symbol else None,
             None if order_id is None else str(order_id),
-            _ENCODER.encode(_plain(data)),
+            _encode(_plain(data)),
         )
         if kind in BATCHED_KINDS or self._depth:
             if not self._buffer:
@@ -432,7 +512,9 @@ class Journal:
 
     def transitions(self, symbol: str, records: np.ndarray, names: Sequence[StrategyNames]) -> None:
         """Buffer TRANSITION rows; ``names[strategy_id]`` resolves each row."""
-        for record in records:
+        fields = records.dtype.names or ()
+        for values in records.tolist():  # plain values in one call (a NumPy row's fields are slow to read)
+            record = dict(zip(fields, values))
             self.transition(symbol, record, names[int(record["strategy_id"])])
 
     def intent(self, symbol: str, record: object, names: StrategyNames | None = None,

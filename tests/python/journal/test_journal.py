@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
@@ -143,6 +144,64 @@ def test_a_transaction_commits_everything_appended_inside_once_at_its_end(tmp_pa
     other.close()
 
 
+def test_grouped_transactions_share_one_commit_made_before_anything_they_woke_runs(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path)
+    other = sqlite3.connect(path)
+    seen: list[int] = []
+
+    async def woken(ready: asyncio.Event) -> None:
+        await ready.wait()
+        seen.append(other.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    async def steps() -> None:
+        ready = asyncio.Event()
+        waiter = asyncio.create_task(woken(ready))
+        await asyncio.sleep(0)  # the waiter waits
+        for ts in (1, 2, 3):  # three steps in one turn of the loop
+            with journal.transaction(grouped=True):
+                journal.risk_decision(ts, "A", accepted=True)
+                ready.set()  # wakes the waiter: it must find every step committed
+                journal.fill("A", _fill(ts, 1, 1, 10.0, 5))
+        assert journal.stats["commits"] == 0  # the loop has not turned
+        await waiter
+        assert journal.stats["commits"] == 1 and seen == [6]
+        with journal.transaction(grouped=True):
+            journal.position(4, "A", quantity=5, average_price=10.0)
+        journal.error(5, "outside a block: commits at once, the waiting step first")
+        assert journal.stats["commits"] == 2
+        await asyncio.sleep(0)
+        assert journal.stats["commits"] == 2  # nothing left for the scheduled commit
+
+    asyncio.run(steps())
+    with journal.transaction(grouped=True):  # no running loop: commits at the block's end
+        journal.fill("A", _fill(6, 1, 1, 10.0, 5))
+    assert journal.stats["commits"] == 3
+    assert [kind for (kind,) in other.execute("SELECT kind FROM events ORDER BY seq")] == [
+        "risk", "fill", "risk", "fill", "risk", "fill", "position", "error", "fill"]
+    journal.close()
+    other.close()
+
+
+def test_a_grouped_commit_left_on_a_loop_that_stopped_is_made_on_the_next_loop(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite")
+
+    async def step(ts: int, stop: bool) -> None:
+        with journal.transaction(grouped=True):
+            journal.fill("A", _fill(ts, 1, 1, 10.0, 5))
+        if stop:
+            asyncio.get_running_loop().stop()  # before the turn that would commit
+
+    loop = asyncio.new_event_loop()
+    loop.create_task(step(1, True))
+    loop.run_forever()
+    loop.close()
+    assert journal.stats["commits"] == 0
+    asyncio.run(step(2, False))
+    assert journal.stats["commits"] == 1 and journal.count("fill") == 2
+    journal.close()
+
+
 def test_a_transaction_left_by_an_exception_commits_what_was_appended(tmp_path: Path) -> None:
     with Journal(tmp_path / "j.sqlite") as journal:
         with pytest.raises(RuntimeError), journal.transaction():
@@ -268,3 +327,30 @@ def test_kill_9_loses_nothing_acknowledged_and_leaves_a_sound_file(
         # The journal takes new records after the crash.
         next_seq = journal.error(0, "resumed")
         assert next_seq == journal.last_seq()
+
+
+def test_records_are_encoded_as_the_json_encoder_encodes_them() -> None:
+    from tradecore.journal.journal import _ENCODER, _encode
+
+    values = [{"a": 0.1, "b": [1, 2.5e300, -0.0, None, True], "c": {"d": "é\n\"x\"", "e": 2**70}},
+              {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf"), "empty": {}, "list": []},
+              {"price": 10.049999999999999, "quantity": 100.0, "status": "FILLED", "reason": ""}]
+    for value in values:
+        assert _encode(value) == _ENCODER.encode(value)
+    with pytest.raises(TypeError):
+        _encode({"a": object()})
+
+
+def test_transition_rows_journal_as_each_row_read_on_its_own(tmp_path: Path) -> None:
+    rows = np.zeros(3, schema.TRANSITION)
+    for i, values in enumerate([[0.1, 2.5], [], [1e-7, -3.0, 0.30000000000000004, 7.0, 8.0, 9.0]]):
+        rows[i] = _transition(10 + i, i % 2, i % 2, 1 - i % 2, values)
+    rows["strategy_id"] = [0, 1, 0]
+    other = StrategyNames("other", ("A", "B"), ("r0", "r1"), ("x", "y", "z", "w", "v", "u"))
+    with Journal(tmp_path / "j.sqlite") as journal:
+        journal.transitions("ABC", rows, [NAMES, other])
+        for row in rows:
+            journal.transition("ABC", row, [NAMES, other][int(row["strategy_id"])])
+        journal.flush()
+        written = [(r.ts_event, r.symbol, r.data) for r in journal.records("transition")]
+    assert written[:3] == written[3:] and len({str(w) for w in written}) == 3
