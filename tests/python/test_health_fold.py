@@ -130,7 +130,9 @@ def _script(seed: int = 7) -> list[tuple[Any, ...]]:
     return actions
 
 
-async def _replay(monitor_type: type[FeedMonitor], folder: Path) -> dict[str, Any]:
+async def _replay(monitor_type: type[FeedMonitor], folder: Path, fold_slice: int | None = None) -> dict[str, Any]:
+    """``fold_slice``: before each check, fold the deferred frames that many at a time (as
+    ``FeedMonitor.run`` does between turns of the loop)."""
     wall = Wall()
     market_now = [T0]
     bus = EventBus()
@@ -194,6 +196,8 @@ async def _replay(monitor_type: type[FeedMonitor], folder: Path) -> dict[str, An
             monitor.track(action[1])
         else:
             deferred = max(deferred, len(monitor._deferred))
+            while fold_slice is not None and len(monitor._deferred) > fold_slice:
+                monitor._fold(fold_slice)
             monitor.check()
             snapshot()
     snapshot()
@@ -204,14 +208,15 @@ async def _replay(monitor_type: type[FeedMonitor], folder: Path) -> dict[str, An
             "snapshots": snapshots, "backfills": list(monitor.backfills), "deferred": deferred}
 
 
-@pytest.mark.parametrize("fold_frames", [2048, 3], ids=["folded at checks", "folded every 3 frames"])
+@pytest.mark.parametrize(("fold_frames", "fold_slice"), [(2048, None), (3, None), (2048, 2)],
+                         ids=["folded at checks", "folded every 3 frames", "folded 2 frames at a time"])
 def test_deferred_arrivals_give_exactly_what_the_per_symbol_path_gives(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fold_frames: int) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fold_frames: int, fold_slice: int | None) -> None:
     monkeypatch.setattr(health_module, "_FOLD_FRAMES", fold_frames)  # without a check, the cap folds
     (tmp_path / "per_symbol").mkdir()
     (tmp_path / "deferred").mkdir()
     reference = asyncio.run(_replay(PerSymbolMonitor, tmp_path / "per_symbol"))
-    folded = asyncio.run(_replay(FeedMonitor, tmp_path / "deferred"))
+    folded = asyncio.run(_replay(FeedMonitor, tmp_path / "deferred", fold_slice))
     assert reference["deferred"] == 0
     if fold_frames == 3:
         assert folded["deferred"] == 2  # the cap folded
