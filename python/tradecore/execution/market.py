@@ -157,9 +157,12 @@ class MarketBook:
 
     def lasts(self, symbols: list[str]) -> list[float]:
         """:meth:`last` of each of ``symbols`` (upper case), in one call."""
-        rows = self._rows
-        last = self._last
-        return [float(last[rows[s]]) if s in rows else self.last(s) for s in symbols]
+        get = self._rows.get
+        rows = [get(s, -1) for s in symbols]
+        if -1 not in rows:  # the usual case: all seen, one gather
+            lasts: list[float] = self._last[rows].tolist()
+            return lasts
+        return [float(self._last[r]) if r >= 0 else self.last(s) for s, r in zip(symbols, rows)]
 
     def reference(self, symbol: str) -> Decimal | None:
         """``get(symbol).reference`` without building the snapshot (risk reads it for every
