@@ -42,9 +42,9 @@ Figures
   engine having processed it, to the intent it caused, and per stage.
 - ``max_sustained_msgs_per_s``: the offered rate is stepped up (5 s per step) until the backlog
   grows (the last tick of a step is processed more than ``BACKLOG_MS`` after it was due).
-- ``max_sustained_symbols_at_20_msgs_per_s``: then the universe is grown (1,000 symbols more a
-  step, each trading ``SYMBOL_RATE`` times a second) until the backlog grows: how many symbols
-  one process sustains live.
+- ``max_sustained_symbols_at_20_msgs_per_s``: then the universe is grown (up to 12,000 symbols,
+  each trading ``SYMBOL_RATE`` times a second) until the backlog grows: how many symbols one
+  process sustains live (the largest step when every step kept up).
 - ``memory_per_symbol``: resident memory an active symbol adds once it has traded long enough
   for its per-symbol state to be full (engine, strategy, bars, venue, task, feed health, the
   book, the decoder's duplicate window): the slope between fresh processes with 100 and 500
@@ -598,7 +598,7 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(load(rate=20_000, seconds=1.0, sweep=[10_000], journal_dir=journal_dir))
         else:
             asyncio.run(load(rate=50_000, seconds=5.0, sweep=[10_000, 20_000, 30_000, 40_000, 60_000, 80_000],
-                             journal_dir=journal_dir, symbol_sweep=(1000, 2000, 3000, 4000, 5000, 6000)))
+                             journal_dir=journal_dir, symbol_sweep=(1000, 2000, 4000, 6000, 8000, 10000, 12000)))
     if not args.quick:
         report("memory_per_symbol", memory_per_symbol_kib(), "KiB")
         asyncio.run(replay())
