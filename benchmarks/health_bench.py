@@ -13,8 +13,8 @@ case the per-frame cost is about.
 
 - ``new``: the monitor as it is (a healthy frame is only remembered; ``check`` folds the
   remembered frames into each symbol's last arrival and learner).
-- ``old`` (the baseline, measured in the same run on the same frames): :class:`PerSymbolMonitor`,
-  a copy of the monitor's former per-symbol loop (a dict lookup, ``_arrived`` and the learner's
+- ``old`` (the baseline, measured in the same run on the same frames):
+  :class:`tradecore.health.ImmediateFeedMonitor`, the monitor's former per-symbol loop (a dict lookup, ``_arrived`` and the learner's
   ``add`` for each symbol of each frame).
 
 ``observe_*_p50/p99`` time each ``observe_grouped`` call (the cost on a frame's path to the
@@ -34,36 +34,12 @@ from benchlib import report
 from tradecore import schema
 from tradecore.bus import EventBus
 from tradecore.config import HealthConfig
-from tradecore.health import _HALTED, FeedMonitor
+from tradecore.health import FeedMonitor, ImmediateFeedMonitor
 from tradecore.streams.base import EventBatch, EventKind, GroupedBatch
 
 SYMBOLS = 500
 PER_FRAME = 50
 CHECK_EVERY = 500  # frames: check_interval_seconds 0.5 at one frame a millisecond
-
-
-class PerSymbolMonitor(FeedMonitor):
-    """The monitor's former per-frame path: every symbol of every frame through ``_arrived``."""
-
-    def observe(self, batch: EventBatch) -> None:
-        now = self._frame_arrived()
-        health = self._symbols.get(batch.symbol)
-        if health is not None:
-            halted = None
-            if batch.kind is EventKind.STATUS and len(batch.events):
-                halted = int(batch.events["state"][-1]) in _HALTED
-            self._arrived(health, now, batch, halted)
-
-    def observe_grouped(self, group: GroupedBatch) -> None:
-        if group.kind is EventKind.STATUS:
-            for batch in group.batches():
-                self.observe(batch)
-            return
-        now = self._frame_arrived()
-        for index, symbol in enumerate(group.symbols):
-            health = self._symbols.get(symbol)
-            if health is not None:
-                self._arrived(health, now, (group, index), None)
 
 
 class Wall:
@@ -126,7 +102,7 @@ def main() -> None:
           f"{args.frames} frames per run, best of {args.repeat}", flush=True)
     best: dict[str, dict[str, float]] = {}
     for _ in range(args.repeat):
-        for kind, monitor_type in (("old", PerSymbolMonitor), ("new", FeedMonitor)):
+        for kind, monitor_type in (("old", ImmediateFeedMonitor), ("new", FeedMonitor)):
             result = run(monitor_type, names, groups)
             if kind not in best or result["per_frame"] < best[kind]["per_frame"]:
                 best[kind] = result

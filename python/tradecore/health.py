@@ -84,7 +84,7 @@ from tradecore.journal.journal import Journal
 from tradecore.schema import TradingState
 from tradecore.streams.base import EventBatch, EventKind, GroupedBatch
 
-__all__ = ["ENTRY_RULE", "FeedHealth", "FeedMonitor", "FeedState", "IntervalLearner", "rest_bars"]
+__all__ = ["ENTRY_RULE", "FeedHealth", "FeedMonitor", "FeedState", "ImmediateFeedMonitor", "IntervalLearner", "rest_bars"]
 
 _log = logging.getLogger("tradecore.health")
 _NS = 1_000_000_000
@@ -270,6 +270,10 @@ class FeedMonitor:
         if batch.kind is not EventKind.STATUS and batch.symbol not in self._attention:
             self._defer(now, batch, None)
             return
+        self._observe_now(batch, now)
+
+    def _observe_now(self, batch: EventBatch, now: float) -> None:
+        """The per-symbol path of a batch that arrived at ``now``."""
         health = self._symbols.get(batch.symbol)
         if health is not None:
             halted = None
@@ -624,3 +628,23 @@ async def rest_bars(client: Any, symbol: str, start: int, end: int) -> np.ndarra
     bars = schema.concatenate(batches, schema.BAR)
     bars = bars[(bars["ts_event"] >= start) & (bars["ts_event"] < end)]
     return np.ascontiguousarray(bars[np.argsort(bars["ts_event"], kind="stable")])
+
+
+class ImmediateFeedMonitor(FeedMonitor):
+    """Feed health without deferral: every arrival applied at once, symbol by symbol (the
+    monitor before frames were deferred). What :class:`FeedMonitor` must give exactly (tests)
+    and the baseline of what deferral saves (benchmarks)."""
+
+    def observe(self, batch: EventBatch) -> None:
+        self._observe_now(batch, self._frame_arrived())
+
+    def observe_grouped(self, group: GroupedBatch) -> None:
+        if group.kind is EventKind.STATUS:
+            for batch in group.batches():
+                self.observe(batch)
+            return
+        now = self._frame_arrived()
+        for index, symbol in enumerate(group.symbols):
+            health = self._symbols.get(symbol)
+            if health is not None:
+                self._arrived(health, now, (group, index), None)

@@ -3,7 +3,7 @@
 One scripted run (frames of random symbol subsets, same-frame groups, single batches, an
 untracked symbol, a silenced symbol, a halt, a reconnect gap, a silent connection, an untrack
 and re-track, backfills through real runners, a real SQLite journal) is replayed on the monitor
-and on :class:`PerSymbolMonitor`, which updates every symbol of every frame at once as the
+and on :class:`ImmediateFeedMonitor`, which updates every symbol of every frame at once as the
 monitor did before its arrivals were deferred. States, learners, arrival times, transitions
 (bus and journal, with their times) and backfills must be identical.
 """
@@ -21,7 +21,7 @@ from tradecore import schema
 from tradecore.bus import EventBus
 from tradecore.config import Config, HealthConfig
 from tradecore.engine import SymbolEngine
-from tradecore.health import _HALTED, FeedMonitor, FeedState
+from tradecore.health import FeedMonitor, FeedState, ImmediateFeedMonitor
 from tradecore.journal.journal import Journal
 from tradecore.pipeline import SymbolRunner
 from tradecore.schema import TradingState
@@ -35,30 +35,6 @@ T0 = 1_790_000_000 * 10**9
 STEP_NS = 100_000_000
 SETTINGS = HealthConfig(min_samples=8, min_stale_seconds=1.0, max_stale_seconds=20.0,
                         connection_silence_seconds=5.0, interval_window=64)
-
-
-class PerSymbolMonitor(FeedMonitor):
-    """The monitor before deferral: every symbol of every frame through ``_arrived`` at once."""
-
-    def observe(self, batch: EventBatch) -> None:
-        now = self._frame_arrived()
-        health = self._symbols.get(batch.symbol)
-        if health is not None:
-            halted = None
-            if batch.kind is EventKind.STATUS and len(batch.events):
-                halted = int(batch.events["state"][-1]) in _HALTED
-            self._arrived(health, now, batch, halted)
-
-    def observe_grouped(self, group: GroupedBatch) -> None:
-        if group.kind is EventKind.STATUS:
-            for batch in group.batches():
-                self.observe(batch)
-            return
-        now = self._frame_arrived()
-        for index, symbol in enumerate(group.symbols):
-            health = self._symbols.get(symbol)
-            if health is not None:
-                self._arrived(health, now, (group, index), None)
 
 
 class Wall:
@@ -215,7 +191,7 @@ def test_deferred_arrivals_give_exactly_what_the_per_symbol_path_gives(
     monkeypatch.setattr(health_module, "_FOLD_FRAMES", fold_frames)  # without a check, the cap folds
     (tmp_path / "per_symbol").mkdir()
     (tmp_path / "deferred").mkdir()
-    reference = asyncio.run(_replay(PerSymbolMonitor, tmp_path / "per_symbol"))
+    reference = asyncio.run(_replay(ImmediateFeedMonitor, tmp_path / "per_symbol"))
     folded = asyncio.run(_replay(FeedMonitor, tmp_path / "deferred", fold_slice))
     assert reference["deferred"] == 0
     if fold_frames == 3:
