@@ -8,6 +8,7 @@ native reader and websockets' client can be fed exactly the same bytes and compa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -255,13 +256,22 @@ async def ws_server() -> AsyncIterator[tuple[str, asyncio.Queue[ServerConnection
         yield f"ws://127.0.0.1:{port}/", connections
 
 
+@contextlib.asynccontextmanager
+async def native_session(ws_server: tuple[str, asyncio.Queue[ServerConnection]]
+                         ) -> AsyncIterator[tuple[NativeClientConnection, ServerConnection]]:
+    """A client on the native receive path connected to the fixture's server, and the server's
+    side of it."""
+    url, connections = ws_server
+    async with connect(url, ping_interval=None, create_connection=NativeClientConnection) as ws:
+        assert isinstance(ws, NativeClientConnection)
+        yield ws, await connections.get()
+
+
 @pytest.mark.asyncio
 async def test_pings_are_answered_and_our_pings_matched_to_pongs(
     ws_server: tuple[str, asyncio.Queue[ServerConnection]]
 ) -> None:
-    url, connections = ws_server
-    async with connect(url, ping_interval=None, create_connection=NativeClientConnection) as ws:
-        server_side = await connections.get()
+    async with native_session(ws_server) as (ws, server_side):
         assert ws.native
         got: list[Any] = []
         delivering = asyncio.ensure_future(ws.deliver_to(got.append))
@@ -281,9 +291,7 @@ async def test_pings_are_answered_and_our_pings_matched_to_pongs(
 async def test_server_close_completes_the_handshake_after_delivering_everything(
     ws_server: tuple[str, asyncio.Queue[ServerConnection]]
 ) -> None:
-    url, connections = ws_server
-    async with connect(url, ping_interval=None, create_connection=NativeClientConnection) as ws:
-        server_side = await connections.get()
+    async with native_session(ws_server) as (ws, server_side):
         for k in range(100):
             await server_side.send(f"message {k}")
         # The client stopped reading once recv()'s queue was full: the close waits for it.
@@ -301,9 +309,7 @@ async def test_server_close_completes_the_handshake_after_delivering_everything(
 async def test_our_close_gets_the_servers_echo_and_messages_sent_before_it(
     ws_server: tuple[str, asyncio.Queue[ServerConnection]]
 ) -> None:
-    url, connections = ws_server
-    async with connect(url, ping_interval=None, create_connection=NativeClientConnection) as ws:
-        server_side = await connections.get()
+    async with native_session(ws_server) as (ws, server_side):
         await server_side.send("in flight")
         await ws.close(1000, "bye")
         assert ws.protocol.close_rcvd is not None and ws.protocol.close_rcvd.code == 1000
@@ -316,9 +322,7 @@ async def test_our_close_gets_the_servers_echo_and_messages_sent_before_it(
 async def test_a_waiting_callback_stops_reading_and_nothing_is_lost_or_reordered(
     ws_server: tuple[str, asyncio.Queue[ServerConnection]]
 ) -> None:
-    url, connections = ws_server
-    async with connect(url, ping_interval=None, create_connection=NativeClientConnection) as ws:
-        server_side = await connections.get()
+    async with native_session(ws_server) as (ws, server_side):
         release = asyncio.Event()
         got: list[Any] = []
 
@@ -344,9 +348,7 @@ async def test_a_waiting_callback_stops_reading_and_nothing_is_lost_or_reordered
 async def test_a_callback_error_ends_the_session_with_that_error(
     ws_server: tuple[str, asyncio.Queue[ServerConnection]]
 ) -> None:
-    url, connections = ws_server
-    async with connect(url, ping_interval=None, create_connection=NativeClientConnection) as ws:
-        server_side = await connections.get()
+    async with native_session(ws_server) as (ws, server_side):
 
         def sink(message: Any) -> None:
             raise KeyError(message)
