@@ -1,6 +1,7 @@
 #include "tradecore/feed_checks.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <stdexcept>
 
 namespace tradecore {
@@ -28,21 +29,39 @@ bool same_quote(const Quote& a, const Quote& b) {
          a.ask_exchange == b.ask_exchange && a.flags == b.flags;
 }
 
+RecentKeys::RecentKeys(std::size_t capacity) : capacity_(std::max<std::size_t>(1, capacity)) {
+  position_bits_ = static_cast<int>(std::bit_width(capacity_));  // positions + 1 go to capacity_
+  if (position_bits_ >= 32) throw std::invalid_argument("RecentKeys: the window must be below 2**31 keys");
+  position_mask_ = (std::uint32_t{1} << position_bits_) - 1;
+  tag_mask_ = static_cast<std::uint32_t>((std::uint64_t{1} << (32 - position_bits_)) - 1);
+}
+
+std::size_t RecentKeys::home_of(std::uint32_t entry) const {
+  const std::size_t mask = slots_.size() - 1;
+  // The stored hash bits hold the home whenever the table is no wider than them (every window
+  // up to ~16k keys); a larger table reads the key.
+  if (mask <= tag_mask_) return (entry >> position_bits_) & mask;
+  return home(ring_[position(entry)]);
+}
+
 std::size_t RecentKeys::find(const TradeKey& key) const {
   if (slots_.empty()) return kNone;
   const std::size_t mask = slots_.size() - 1;
-  for (std::size_t slot = home(key);; slot = (slot + 1) & mask) {
+  const std::size_t hash = TradeKeyHash{}(key);
+  const std::uint32_t wanted = tag(hash);
+  for (std::size_t slot = hash & mask;; slot = (slot + 1) & mask) {
     const std::uint32_t entry = slots_[slot];
     if (entry == 0) return kNone;
-    if (ring_[entry - 1] == key) return slot;
+    if ((entry >> position_bits_) == wanted && ring_[position(entry)] == key) return slot;
   }
 }
 
 void RecentKeys::index(std::uint32_t position) {
   const std::size_t mask = slots_.size() - 1;
-  std::size_t slot = home(ring_[position]);
+  const std::size_t hash = TradeKeyHash{}(ring_[position]);
+  std::size_t slot = hash & mask;
   while (slots_[slot] != 0) slot = (slot + 1) & mask;
-  slots_[slot] = position + 1;
+  slots_[slot] = entry(hash, position);
 }
 
 void RecentKeys::unindex(std::size_t slot) {
@@ -51,7 +70,7 @@ void RecentKeys::unindex(std::size_t slot) {
   const std::size_t mask = slots_.size() - 1;
   std::size_t hole = slot;
   for (std::size_t next = (hole + 1) & mask; slots_[next] != 0; next = (next + 1) & mask) {
-    const std::size_t want = home(ring_[slots_[next] - 1]);
+    const std::size_t want = home_of(slots_[next]);
     // `next` may move to `hole` if its home is not in the cyclic range (hole, next].
     const bool stays = hole <= next ? (hole < want && want <= next) : (hole < want || want <= next);
     if (!stays) {

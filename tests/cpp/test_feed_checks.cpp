@@ -1,8 +1,9 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
-#include <deque>
 #include <cstdint>
+#include <deque>
 #include <string>
+#include <unordered_map>
 
 #include "tradecore/alpaca_wire.hpp"
 #include "tradecore/feed_checks.hpp"
@@ -89,6 +90,36 @@ TEST_CASE("RecentKeys agrees with a plain model under heavy collisions and evict
     }
     const auto kept = recent.keys();
     REQUIRE(std::vector<TradeKey>(model.begin(), model.end()) == kept);
+    for (const TradeKey& key : model) REQUIRE(recent.contains(key));
+  }
+}
+
+TEST_CASE("RecentKeys agrees with the model for windows whose index fits the stored hash bits and larger",
+          "[feed_checks]") {
+  // 5,000 keys: an entry's stored hash bits hold its home slot (nothing read from the ring to
+  // shift); 40,000: the index outgrows them and the shift reads the ring. Both fill and evict.
+  for (const std::size_t capacity : {5000u, 40000u}) {
+    RecentKeys recent(capacity);
+    std::deque<TradeKey> model;
+    std::unordered_map<std::uint64_t, int> count;  // by trade id (ids are the keys' only difference)
+    std::uint64_t state = 777 + capacity;
+    for (std::size_t step = 0; step < 3 * capacity; ++step) {
+      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+      const TradeKey key{(state >> 33) % (2 * capacity), 1, 7};
+      const bool known = count[key.trade_id] > 0;
+      REQUIRE(recent.contains(key) == known);
+      if (!known) {
+        recent.add(key);
+        model.push_back(key);
+        ++count[key.trade_id];
+        if (model.size() > capacity) {
+          --count[model.front().trade_id];
+          model.pop_front();
+        }
+      }
+    }
+    REQUIRE(recent.size() == capacity);
+    REQUIRE(std::vector<TradeKey>(model.begin(), model.end()) == recent.keys());
     for (const TradeKey& key : model) REQUIRE(recent.contains(key));
   }
 }

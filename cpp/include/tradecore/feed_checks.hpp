@@ -34,9 +34,12 @@ struct TradeKeyHash {
 /// The last `capacity` keys added, exactly: a ring of the keys and an open-addressing index
 /// into it (linear probing, backward-shift deletion). About 32 bytes a key once full, half what
 /// a node-based set takes; both grow only as keys come, so a quiet symbol costs little.
+/// An index entry holds the key's ring position and, in the bits the position leaves, its hash:
+/// probing and shifting compare and place entries without reading the ring (its keys are cold
+/// by the next frame), which they read only to confirm a match.
 class RecentKeys {
  public:
-  explicit RecentKeys(std::size_t capacity) : capacity_(std::max<std::size_t>(1, capacity)) {}
+  explicit RecentKeys(std::size_t capacity);
   bool contains(const TradeKey& key) const { return find(key) != kNone; }
   /// Remember `key` (not contained), forgetting the oldest key once `capacity` are remembered.
   void add(const TradeKey& key);
@@ -61,10 +64,19 @@ class RecentKeys {
   void unindex(std::size_t slot);               // remove slot's entry, shifting the run back
   void grow();
 
+  std::uint32_t position(std::uint32_t entry) const { return (entry & position_mask_) - 1; }
+  std::uint32_t tag(std::size_t hash) const { return static_cast<std::uint32_t>(hash) & tag_mask_; }
+  std::uint32_t entry(std::size_t hash, std::uint32_t position) const {
+    return (tag(hash) << position_bits_) | (position + 1);
+  }
+  std::size_t home_of(std::uint32_t entry) const;  // the home slot of the key an entry names
+
   std::size_t capacity_;
+  int position_bits_;                  // bits of an entry holding ring position + 1
+  std::uint32_t position_mask_, tag_mask_;  // the entry's position bits; its hash bits (shifted down)
   std::vector<TradeKey> ring_;         // up to capacity_; once full, next_ is the oldest
   std::size_t next_ = 0;
-  std::vector<std::uint32_t> slots_;   // 0 empty, else ring position + 1; size a power of two
+  std::vector<std::uint32_t> slots_;   // 0 empty, else entry(); size a power of two
 };
 
 /// One symbol's recent trade keys (memory stays bounded), newest trade time and last quote.
