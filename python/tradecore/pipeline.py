@@ -103,6 +103,7 @@ class BatchHook(Protocol):
 
 
 Continuation = Callable[[], Awaitable[None]]
+"""What is left of a batch once it needs to wait (an intent to route, positions to settle)."""
 
 
 class _Hooks(list):  # type: ignore[type-arg]
@@ -131,7 +132,6 @@ class _Hooks(list):  # type: ignore[type-arg]
     def __iadd__(self, hooks: Iterable[BatchHook]) -> _Hooks:  # type: ignore[override, misc]
         self.extend(hooks)
         return self
-"""What is left of a batch once it needs to wait (an intent to route, positions to settle)."""
 
 
 class SymbolRunner:
