@@ -154,10 +154,6 @@ class GroupedBatch:
             object.__setattr__(self, "_ids", ids)
         return ids
 
-    def last_ts(self) -> list[int]:
-        """The newest event time of each symbol's group."""
-        return np.maximum.reduceat(self.events["ts_event"], self.cuts[:-1]).tolist()  # type: ignore[no-any-return]
-
 
 class Instruments:
     """Maps symbols to the ``instrument_id`` stored in events, assigning ids on first sight.

@@ -343,7 +343,7 @@ class WebSocketStream(MarketDataStream):
         self._fatal: BaseException | None = None
         self._closing = False
         self._close_task: asyncio.Task[None] | None = None
-        self._last_seen: dict[str, int] = {}  # from batches and foreign frames (see _seen)
+        self._last_seen: dict[str, int] = {}  # of kinds the decoder does not remember (see _seen)
         self._stats: collections.Counter[str] = collections.Counter()
         self.gaps: list[Gap] = []
         """Every :class:`Gap` reported so far, oldest first."""
@@ -786,11 +786,7 @@ class WebSocketStream(MarketDataStream):
             if symbol not in wanted_all and "*" not in wanted_all:
                 self._stats["dropped_unsubscribed"] += len(batch)
                 continue
-            times = batch.events["ts_event"]
-            # Late trades may come last, hence max; most live batches hold one event.
-            last = int(times[0]) if len(times) == 1 else int(times.max())
-            if last > self._last_seen.get(symbol, _NEVER):
-                self._last_seen[symbol] = last
+            self._note_seen(batch)
             queue = self._queues.get(symbol)
             if queue is None:
                 queue = self._queues[symbol] = _SymbolQueue()
@@ -816,7 +812,9 @@ class WebSocketStream(MarketDataStream):
                 symbols = part.symbols if isinstance(part, GroupedBatch) else (part.symbol,)
                 if not wanted.issuperset(symbols):
                     return False
-        self._note_seen(parts)
+        for part in parts:
+            if isinstance(part, EventBatch):
+                self._note_seen(part)
         sink = self._sink
         if sink is None or not self._waiting or self._frames or self._loose or self._sink_error is not None:
             self._frames.extend(parts)
@@ -839,24 +837,18 @@ class WebSocketStream(MarketDataStream):
                 break
         return True
 
-    def _note_seen(self, parts: Sequence[EventBatch | GroupedBatch]) -> None:
-        """The newest event time of each symbol of a frame (gap reports start from it)."""
-        last_seen = self._last_seen
-        seen: Iterable[tuple[str, int]]
-        for part in parts:
-            if isinstance(part, GroupedBatch):
-                if part.instruments is self.instruments:
-                    continue  # its decoder's: it knows them (see _seen), no per-symbol Python here
-                seen = zip(part.symbols, part.last_ts())
-            else:
-                seen = ((part.symbol, int(part.events["ts_event"].max())),) if len(part) else ()
-            for symbol, last in seen:
-                if last > last_seen.get(symbol, _NEVER):
-                    last_seen[symbol] = last
+    def _note_seen(self, batch: EventBatch) -> None:
+        """The newest event time of a batch of a kind its decoder does not remember (bars,
+        statuses: it remembers trades and quotes, see :meth:`_seen`); gap reports start there."""
+        if batch.kind in GROUPED_KINDS or not len(batch):
+            return
+        last = int(batch.events["ts_event"].max())  # late events may come last
+        if last > self._last_seen.get(batch.symbol, _NEVER):
+            self._last_seen[batch.symbol] = last
 
     def _seen(self) -> dict[str, int]:
-        """The newest event time delivered of each wanted symbol: a batch's (noted as queued),
-        or a decoder's frame's (its decoder remembers its trades and quotes)."""
+        """The newest event time delivered of each wanted symbol: its trades' and quotes' as
+        its decoder remembers them, its other kinds' as noted (:meth:`_note_seen`)."""
         seen = dict(self._last_seen)
         for symbol in self._wanted_symbols():
             newest = self._decoder.newest_ts(symbol)
