@@ -237,12 +237,8 @@ class MarketBook:
         """:meth:`update` for the groups ``indices`` (ascending) of a frame, in one pass; return
         for each group of the frame the newest book time of the groups ``indices`` up to it (0
         before the first): the clock as the frame's groups are processed."""
-        kind = group.kind
-        code = _FOLD_KIND.get(kind)
-        registry = group.instruments
-        if registry is not None and self._registry is None:
-            self._registry = registry
-        if code is not None and indices and registry is not None and registry is self._registry:
+        code = _FOLD_KIND.get(group.kind)
+        if code is not None and indices and self._by_id(group):
             # A live decoder's frame: one native pass over the rows of its ids.
             newest = np.empty(len(group.symbols), np.int64)
             if _fold_frame(code, group.events, group.cuts, np.asarray(indices, np.int64), group.ids(),
@@ -276,13 +272,18 @@ class MarketBook:
         self._fresh[rows] = False
         return times
 
-    def _rows_of(self, group: GroupedBatch, indices: list[int]) -> np.ndarray:
-        """The book rows of the groups ``indices`` of a frame (new symbols get one): by
-        instrument id for a live decoder's frame, else by symbol."""
+    def _by_id(self, group: GroupedBatch) -> bool:
+        """Whether ``group``'s rows are found by instrument id: its ids are in the registry the
+        book indexes (the first a frame brings)."""
         registry = group.instruments
         if registry is not None and self._registry is None:
             self._registry = registry
-        if registry is None or registry is not self._registry:
+        return registry is not None and registry is self._registry
+
+    def _rows_of(self, group: GroupedBatch, indices: list[int]) -> np.ndarray:
+        """The book rows of the groups ``indices`` of a frame (new symbols get one): by
+        instrument id for a live decoder's frame, else by symbol."""
+        if not self._by_id(group):
             return np.array([self._row(group.symbols[i]) for i in indices], np.int64)
         ids = group.ids()[indices]
         if len(ids) and ids.max() >= len(self._row_of_id):
