@@ -32,6 +32,7 @@ py::list feed(WsReader& self, const py::bytes& data) {
     // The messages completed before the violation travel with the error: nothing is lost.
     py::object exc = py::reinterpret_borrow<py::object>(g_ws_protocol_error)(e.what());
     exc.attr("messages") = messages;
+    exc.attr("close_code") = e.close_code();
     PyErr_SetObject(g_ws_protocol_error, exc.ptr());
     throw py::error_already_set();
   }
@@ -44,7 +45,7 @@ void register_ws(py::module_& m, py::handle error_base) {
       "tradecore.streams.native_ws.WebSocketProtocolError",
       "The server broke the WebSocket protocol (or sent a message above max_size); the "
       "connection must be dropped. `messages` holds the (opcode, payload) pairs completed in the "
-      "same chunk before the violation.",
+      "same chunk before the violation; `close_code` the code to close with (1009: too big, else 1002).",
       error_base.ptr(), nullptr);
   if (g_ws_protocol_error == nullptr) throw py::error_already_set();
   m.attr("WebSocketProtocolError") = py::handle(g_ws_protocol_error);

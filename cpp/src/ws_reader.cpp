@@ -76,9 +76,9 @@ WsReader::WsReader(std::size_t max_size, bool compressed, bool no_context_takeov
 
 WsReader::~WsReader() = default;
 
-void WsReader::fail(const std::string& what) {
+void WsReader::fail(const std::string& what, int close_code) {
   failed_ = true;
-  throw ProtocolError(what);
+  throw ProtocolError(what, close_code);
 }
 
 bool WsReader::parse_header(std::string_view data, Header& header) {
@@ -126,7 +126,7 @@ bool WsReader::parse_header(std::string_view data, Header& header) {
     // Compressed or not, a frame larger than the whole limit is refused before buffering it.
     const std::size_t so_far = (opcode == Opcode::Continuation && !message_compressed_) ? message_.size() : 0;
     if (size > max_size_ - std::min(so_far, max_size_)) {
-      fail("message larger than max_size (" + std::to_string(max_size_) + " bytes)");
+      fail("message larger than max_size (" + std::to_string(max_size_) + " bytes)", ProtocolError::kMessageTooBig);
     }
   }
   header = Header{fin, rsv1, opcode, header_size, size};
@@ -173,7 +173,8 @@ void WsReader::inflate_into(std::string_view input, std::string& out) {
       fail(std::string("bad compressed data: ") + (zs.msg ? zs.msg : "inflate error " + std::to_string(rc)));
     }
     if (out.size() > max_size_) {
-      fail("message larger than max_size (" + std::to_string(max_size_) + " bytes) once inflated");
+      fail("message larger than max_size (" + std::to_string(max_size_) + " bytes) once inflated",
+           ProtocolError::kMessageTooBig);
     }
     if (rc == Z_BUF_ERROR) break;  // no progress possible: the input is used up
     // A full output buffer may leave output inside zlib: go round until it had room to spare.

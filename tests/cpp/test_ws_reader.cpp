@@ -80,6 +80,10 @@ void expect_violation(WsReader& reader, const std::string& bytes, const std::str
   } catch (const ProtocolError& e) {
     INFO(e.what());
     CHECK(std::string(e.what()).find(what) != std::string::npos);
+    // The close code the connection ends with: RFC 6455's "message too big" for size, else
+    // "protocol error".
+    const bool too_big = what.find("max_size") != std::string::npos || what == "once inflated";
+    CHECK(e.close_code() == (too_big ? ProtocolError::kMessageTooBig : ProtocolError::kProtocolError));
   }
   CHECK(got.size() == before);
   CHECK(reader.failed());

@@ -25,10 +25,18 @@ enum class Opcode : std::uint8_t {
   Pong = 0xA,
 };
 
-/// The server broke the protocol (or sent more than max_size): drop the connection.
+/// The server broke the protocol (or sent more than max_size): drop the connection, closing
+/// with `close_code()` (RFC 6455: 1009 for a message too big, else 1002).
 class ProtocolError : public Error {
  public:
-  using Error::Error;
+  static constexpr int kProtocolError = 1002;
+  static constexpr int kMessageTooBig = 1009;
+  explicit ProtocolError(const std::string& what, int close_code = kProtocolError)
+      : Error(what), close_code_(close_code) {}
+  int close_code() const noexcept { return close_code_; }
+
+ private:
+  int close_code_;
 };
 
 /// True if `text` is well-formed UTF-8 (no overlong forms, no surrogates, <= U+10FFFF).
@@ -68,7 +76,7 @@ class WsReader {
   bool on_data_frame(const Header& header, std::string_view payload);
   void check_close(std::string_view payload);
   void inflate_into(std::string_view input, std::string& out);
-  [[noreturn]] void fail(const std::string& what);
+  [[noreturn]] void fail(const std::string& what, int close_code = ProtocolError::kProtocolError);
 
   std::size_t max_size_;
   bool compressed_;

@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # defined by the native core, so the reader's violations arri
         """The server broke the WebSocket protocol; the connection must be dropped."""
 
         messages: list[tuple[int, str | bytes]]  # completed in the same chunk, before it
+        close_code: int  # 1009: a message above max_size; else 1002
 else:
     WebSocketProtocolError = _core.streams.WebSocketProtocolError
 _TEXT, _BINARY = _core.streams.OP_TEXT, _core.streams.OP_BINARY
@@ -162,10 +163,8 @@ class NativeClientConnection(ClientConnection):
         self._discarding = True
         self.set_connection_exc(exc)
         if self.protocol.state is OPEN:
-            too_big = "max_size" in str(exc)  # the reader's size errors name the limit
             reason = str(exc).encode()[:120].decode(errors="ignore")
-            self.protocol.fail(CloseCode.MESSAGE_TOO_BIG if too_big else CloseCode.PROTOCOL_ERROR,
-                               reason)
+            self.protocol.fail(CloseCode(getattr(exc, "close_code", CloseCode.PROTOCOL_ERROR)), reason)
             self.send_data()
         if self.close_timeout is not None:
             self.loop.call_later(self.close_timeout, self.transport.abort)
