@@ -36,6 +36,16 @@ def tradecore(*args: str) -> list[str]:
     return [sys.executable, "-c", "import sys; from tradecore.cli import main; sys.exit(main())", *args]
 
 
+def resume_live(runs: Path, env: dict[str, str], *, duration: int, timeout: int) -> subprocess.CompletedProcess[str]:
+    """``tradecore live --resume`` of the newest run in ``runs`` for ``duration`` seconds; it
+    must succeed."""
+    resumed = subprocess.run(tradecore("live", "--no-ui", "--resume", "--duration", str(duration),
+                                       "--runs-dir", str(runs)),
+                             env=env, check=False, capture_output=True, text=True, timeout=timeout)
+    assert resumed.returncode == 0, resumed.stderr
+    return resumed
+
+
 def start_sim(*options: str) -> tuple[subprocess.Popen[str], dict[str, str], list[str]]:
     sim = subprocess.Popen(tradecore("sim", "--port", "0", "--seed", "7", "--speed", "600", *options),
                            stdout=subprocess.PIPE, text=True)
@@ -103,10 +113,7 @@ def test_live_resumes_after_kill_9_with_nothing_acknowledged_lost(tmp_path: Path
             extended_hours=True)))
 
         # 6 s at 600x: an hour of minute bars, for the adopted position's exit (the reverse cross)
-        resumed = subprocess.run(tradecore("live", "--no-ui", "--resume", "--duration", "6",
-                                           "--runs-dir", str(runs)),
-                                 env=env, check=False, capture_output=True, text=True, timeout=120)
-        assert resumed.returncode == 0, resumed.stderr
+        resumed = resume_live(runs, env, duration=6, timeout=120)
         assert f"resumed run {run_id}" in resumed.stdout
         assert f"{outsider}: the broker holds 7 shares the journal does not know" in resumed.stdout
         assert "journal fills equal the broker's" in resumed.stdout
@@ -217,10 +224,7 @@ def test_live_resumes_an_entry_order_working_at_the_kill_9_in_the_strategys_pend
             assert intent.data["rule"] in ("break_premarket_high", "reclaim_vwap")
 
         # 25 s at 600x: over four simulated hours, for the resting limit to fill.
-        resumed = subprocess.run(tradecore("live", "--no-ui", "--resume", "--duration", "25",
-                                           "--runs-dir", str(runs)),
-                                 env=env, check=False, capture_output=True, text=True, timeout=180)
-        assert resumed.returncode == 0, resumed.stderr
+        resumed = resume_live(runs, env, duration=25, timeout=180)
         assert f"{symbol}: adopted: premarket_momentum waits on its entry order still working" in resumed.stdout
         assert "journal fills equal the broker's" in resumed.stdout
         with Journal(journal_path, readonly=True) as journal:
@@ -253,10 +257,7 @@ def test_an_entry_order_the_strategy_cannot_take_over_is_canceled_at_the_resume(
             (order,) = [r for r in journal.records("order") if r.data["client_order_id"] == entry_id]
             symbol = order.symbol
 
-        resumed = subprocess.run(tradecore("live", "--no-ui", "--resume", "--duration", "4",
-                                           "--runs-dir", str(runs)),
-                                 env=env, check=False, capture_output=True, text=True, timeout=180)
-        assert resumed.returncode == 0, resumed.stderr
+        resumed = resume_live(runs, env, duration=4, timeout=180)
         assert f"{symbol}: not adopted: ema_cross cannot wait on an entry order still working" in resumed.stdout
         assert f"{symbol}: entry order {entry_id} still working at the broker was not taken over" in resumed.stdout
         with Journal(journal_path, readonly=True) as journal:
