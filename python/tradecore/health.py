@@ -233,6 +233,8 @@ class FeedMonitor:
         # group's symbols to fold, None: all) of symbols that were healthy and not halted.
         self._deferred: list[tuple[float, GroupedBatch | EventBatch, list[int] | None]] = []
         self._attention: set[str] = set()  # tracked symbols not healthy or halted: per-symbol path
+        # The fold's slot of each watched symbol (rebuilt after track/untrack, not every fold).
+        self._slots: tuple[list[FeedHealth], dict[str, int]] | None = None
         self.connection_suspect = False
         self._uncommitted = False
         self._last_frame = wall()
@@ -255,12 +257,14 @@ class FeedMonitor:
                                   quantile=self.settings.interval_quantile,
                                   min_samples=self.settings.min_samples)
         self._symbols[symbol] = FeedHealth(symbol, learner, self.wall())
+        self._slots = None
         self._attention.discard(symbol)
         self._awaiting_backfill.discard(symbol)
 
     def untrack(self, symbol: str) -> None:
         self._fold()
         self._symbols.pop(symbol, None)
+        self._slots = None
         self._attention.discard(symbol)
         self._awaiting_backfill.discard(symbol)
 
@@ -354,8 +358,10 @@ class FeedMonitor:
             self._deferred = []
         else:
             deferred, self._deferred = deferred[:frames], deferred[frames:]
-        healths = list(self._symbols.values())
-        slot_of = {health.symbol: slot for slot, health in enumerate(healths)}
+        if self._slots is None:
+            healths = list(self._symbols.values())
+            self._slots = healths, {health.symbol: slot for slot, health in enumerate(healths)}
+        healths, slot_of = self._slots
         names: list[str] = []
         counts: list[int] = []
         times: list[float] = []
