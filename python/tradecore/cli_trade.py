@@ -84,6 +84,8 @@ def live(config_path: Path | None, duration: float | None, speed: float | None, 
         click.echo(f"broker check: {result.fill_check['orders']} orders, "
                    + (f"{mismatched} fill mismatches" if mismatched else "journal fills equal the broker's"))
     click.echo(result.summary.format())
+    for symbol, why in result.unsent.items():
+        click.echo(f"left open {symbol}: the closing order was not sent: {why}")
     for stage, figures in result.latency.items():
         click.echo(f"latency {stage}: p50 {figures['p50_us']:.0f} µs, p99 {figures['p99_us']:.0f} µs")
     for symbol, reason in result.quarantined.items():

@@ -23,6 +23,11 @@ A complete file with every default::
     symbols = 300
     speed = 60.0                # simulated seconds per wall second
     start = ""                  # session start, e.g. "2026-11-27 04:00" New York; "" = next weekday 04:00
+    live_from = "05:30"         # New York time `tradecore live` joins the session: the premarket
+                                # before it is generated at once (a few seconds), so scans and
+                                # warm-ups see it as history; "" = from the session start. 05:30:
+                                # the default seed's first gapper in the price band (YRRS) is
+                                # scanned in about 10 minutes later and trades soon after
 
     [scanner]
     kind = "premarket"          # "fixed", "top_gainers", "premarket"
@@ -109,6 +114,8 @@ class SimConfig(_Section):
     symbols: int = Field(300, ge=1, le=5000)
     speed: float = Field(60.0, gt=0, description="simulated seconds per wall second")
     start: str = ""
+    live_from: str = Field("05:30", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d$",
+                           description='New York time "HH:MM" the live run joins the session, "" = its start')
 
 
 class ScannerConfig(_Section):

@@ -8,7 +8,8 @@ watches every active symbol on the wall clock and moves each through these state
                  a status message announced that silence, so it is not flagged)
 ``stale``        nothing for ``stale_multiple`` x the symbol's usual interval (clamped to
                  ``[min_stale_seconds, max_stale_seconds]``), or the whole connection has been
-                 silent for ``connection_silence_seconds``: new entries are blocked
+                 silent for ``connection_silence_seconds`` while a symbol is watched (with none
+                 subscribed there is nothing to send): new entries are blocked
 ``gap``          the stream reconnected and may have lost events: new entries are blocked
 ``recovered``    data is back, the backfill has not run yet: still blocked
 ``backfilled``   the missed interval came from the history endpoint: healthy again
@@ -253,6 +254,8 @@ class FeedMonitor:
     def track(self, symbol: str) -> None:
         """Start watching ``symbol`` (its runner was just started and warmed up)."""
         self._fold()  # arrivals deferred before now belong to the previous watch, if any
+        if not self._symbols:  # the connection had nothing to send until now
+            self._last_frame = max(self._last_frame, self.wall())
         learner = IntervalLearner(window=self.settings.interval_window,
                                   quantile=self.settings.interval_quantile,
                                   min_samples=self.settings.min_samples)
@@ -432,7 +435,8 @@ class FeedMonitor:
         now = self.wall()
         settings = self.settings
         self._fold()
-        if not self.connection_suspect and now - self._last_frame > settings.connection_silence_seconds:
+        silent = self._symbols and now - self._last_frame > settings.connection_silence_seconds
+        if silent and not self.connection_suspect:
             self.connection_suspect = True
             silence = now - self._last_frame
             self._publish_connection(True, f"no frames for {silence:.1f} s")

@@ -30,9 +30,9 @@ import logging
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -70,6 +70,9 @@ from tradecore.tasks import start_task
 
 __all__ = ["INHERITED_RULE", "LiveResult", "run_live"]
 
+if TYPE_CHECKING:
+    from tradecore.sim.simulated import SimulatedMarket
+
 _log = logging.getLogger("tradecore.live")
 _SIM_KEY = "tradecore-sim"  # the embedded simulator accepts any keys; these are not secrets
 
@@ -86,6 +89,7 @@ class LiveResult:
     resumed: ResumeReport | None = None
     fill_check: dict[str, Any] | None = None  # journal vs broker fills at the end (broker = "alpaca")
     ticks: int = 0  # market clock ticks given to the symbols
+    unsent: dict[str, str] = field(default_factory=dict)  # positions shutdown could not close: why
 
 
 async def _warm_up(client: MarketDataClient, runner: SymbolRunner, now: int) -> np.ndarray | None:
@@ -191,10 +195,13 @@ async def _settle(state: RunState, timeout: float) -> None:
                      timeout)
 
 
-async def _flatten(state: RunState) -> None:
-    """Close every position (shutdown) and let the engines hear their fills."""
+async def _flatten(state: RunState, unsent: dict[str, str]) -> None:
+    """Close every position (shutdown) and let the engines hear their fills; ``unsent`` gets
+    the symbols whose closing order could not be sent, with why."""
     assert state.manager is not None
-    await state.pipeline.flatten(reason="shutdown")
+    unsent.update(await state.pipeline.flatten(reason="shutdown"))
+    for symbol, why in unsent.items():
+        _log.warning("shutdown: %s stays open: %s", symbol, why)
     for runner in (entry.runner for entry in state.manager.symbols.values()):
         await runner._consume(runner.engine.native.drain())  # the flattening fills
 
@@ -309,11 +316,12 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
     events = 0
     resumed: ResumeReport | None = None
     fill_check: dict[str, Any] | None = None
+    unsent: dict[str, str] = {}
     async with contextlib.AsyncExitStack() as stack:
         if config.market.provider == "sim":
+            market = await _simulated_market(config, console if console is not None or not ui else _console())
             sim = await stack.enter_async_context(SimServer(
-                seed=config.sim.seed, speed=config.sim.speed, symbols=config.sim.symbols, port=0,
-                start=_start(config.sim.start), extra_routes=_trading_routes(config)))
+                market, port=0, extra_routes=_trading_routes(config)))
             keys: tuple[str | None, str | None] = (_SIM_KEY, _SIM_KEY)
             stream_url, rest_url = sim.stream_url, sim.rest_url
             trading_url = config.market.trading_url or sim.rest_url
@@ -469,7 +477,7 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
             limit = config.execution.shutdown_timeout_seconds
             if config.execution.flatten_on_exit:
                 try:
-                    await asyncio.wait_for(_flatten(state), limit)
+                    await asyncio.wait_for(_flatten(state, unsent), limit)
                 except Exception as error:  # noqa: BLE001 - report it; the run's record must still close
                     error_text = str(error) or f"no answer within {limit} s"
                     _log.error("flattening at shutdown failed: %s", error_text)
@@ -491,7 +499,7 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
     metrics = {**summary.to_dict(), "events": events, "intents": state.execution.intents}
     return LiveResult(run.id, run.folder, summary, events, state.execution.intents, latency.summary(),
                       dict(state.manager.quarantined) if state.manager else {}, resumed, fill_check,
-                      state.manager.ticks if state.manager else 0), metrics
+                      state.manager.ticks if state.manager else 0, unsent), metrics
 
 
 def _polygon_key(config: Config) -> str | None:
@@ -508,6 +516,33 @@ def _market_stream(config: Config, url: str, keys: tuple[str | None, str | None]
                              **options)
     return AlpacaStream(url=url, key_id=keys[0], secret_key=keys[1],
                         channels=("trades", "quotes", "statuses"), **options)
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
+async def _simulated_market(config: Config, console: Any) -> SimulatedMarket:
+    """The embedded simulator's market, already at ``sim.live_from`` of its session
+    (``console``: where to say so, None: the log only)."""
+    from tradecore.sim.generator import new_york_ns
+    from tradecore.sim.simulated import SimulatedMarket
+
+    market = SimulatedMarket(seed=config.sim.seed, speed=config.sim.speed, symbols=config.sim.symbols,
+                             start=_start(config.sim.start))
+    if config.sim.live_from:
+        until = new_york_ns(market.generator.day, config.sim.live_from)
+        if until > market.now():
+            note = (f"simulating the premarket up to {config.sim.live_from} New York "
+                    f"({config.sim.symbols} symbols) before joining it live")
+            _log.info(note)
+            if console is not None:
+                console.print(note + "...")
+            # No listener yet (nothing is served): the thread leaves the event loop free.
+            await asyncio.to_thread(market.advance, until)
+    return market
 
 
 def _start(text: str) -> int | None:

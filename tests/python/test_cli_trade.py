@@ -6,9 +6,11 @@ import datetime as dt
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -22,6 +24,15 @@ def test_live_runs_on_the_simulator_and_registers_the_run(tmp_path: Path) -> Non
     result = run_cli("live", "--duration", "4", "--speed", "600", "--no-ui", "--runs-dir", str(runs))
     assert result.returncode == 0, result.stderr
     assert "round trips" in result.stdout and "journal:" in result.stdout
+    # By default it joins the session at 05:30 New York, the earlier premarket already history
+    # (a user does not wait through 90 simulated minutes of quiet market first).
+    assert "simulating the premarket up to 05:30" in result.stderr
+    (journal,) = runs.glob("*/journal.sqlite")
+    with sqlite3.connect(journal) as db:
+        scans = db.execute("SELECT ts_event, data FROM events WHERE kind = 'universe' ORDER BY seq").fetchall()
+    joined = dt.datetime.fromtimestamp(scans[0][0] / 1e9, ZoneInfo("America/New_York"))
+    assert dt.time(5, 30) <= joined.time() < dt.time(5, 40)  # its first scan (the clock runs from 05:30)
+    assert any(json.loads(data)["universe"] for _, data in scans)  # its gappers came in
     listed = run_cli("runs", "--root", str(runs))
     assert listed.returncode == 0, listed.stderr
     assert "live" in listed.stdout

@@ -29,6 +29,7 @@ def test_a_file_overrides_defaults(tmp_path: Path) -> None:
     [
         ("[sim]\nsped = 60\n", r"sim\.sped: Extra inputs are not permitted"),
         ("[sim]\nspeed = -1\n", r"sim\.speed: Input should be greater than 0"),
+        ('[sim]\nlive_from = "7am"\n', r"sim\.live_from: String should match pattern"),
         ('[strategy]\nname = "martingale"\n', r"strategy\.name"),
         ("[nonsense]\n", r"nonsense: Extra inputs"),
         ("[sim\n", "is not valid TOML"),

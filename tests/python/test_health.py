@@ -161,6 +161,22 @@ def test_connection_silence_makes_every_symbol_stale_once() -> None:
     assert [(e.symbol, e.data["state"]) for e in feed.drain()] == [("", "connection_ok"), ("AAA", "recovered")]
 
 
+def test_a_silent_connection_is_not_suspect_while_nothing_is_watched() -> None:
+    # An empty universe subscribes to nothing: its silence says nothing about the connection.
+    wall = Wall()
+    monitor, feed = _monitor(wall, connection_silence_seconds=5.0)
+    wall.now += 60.0
+    monitor.check()
+    assert not monitor.connection_suspect and feed.drain() == []
+    monitor.track("AAA")  # the silence counts from the first watched symbol
+    wall.now += 4.0
+    monitor.check()
+    assert not monitor.connection_suspect
+    wall.now += 2.0
+    monitor.check()
+    assert [(e.symbol, e.data["state"]) for e in feed.drain()] == [("", "connection_suspect"), ("AAA", "stale")]
+
+
 def test_the_gate_rejects_entries_of_a_blocked_symbol_and_lets_exits_through() -> None:
     wall = Wall()
     monitor, _ = _monitor(wall)

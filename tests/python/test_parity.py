@@ -15,7 +15,9 @@ from tradecore.journal.journal import Journal
 from tradecore.live import run_live
 from tradecore.session import backtest_recording
 
-EVENTS = 2000  # the seeded session buys and sells YRRS within its first ~1,000 events
+# From the session start (04:00), not tradecore live's default later join: the seeded session
+# buys and sells YRRS within its first ~1,000 events.
+EVENTS = 2000
 
 
 def _intents(journal: Journal) -> list[tuple]:
@@ -29,7 +31,7 @@ def _fills(journal: Journal) -> list[tuple]:
 
 
 def test_a_recorded_live_session_replays_into_the_same_intents_and_fills(tmp_path: Path) -> None:
-    config = Config().with_overrides(sim={"speed": 900.0, "seed": 7}, execution={"flatten_on_exit": False})
+    config = Config().with_overrides(sim={"speed": 900.0, "seed": 7, "live_from": ""}, execution={"flatten_on_exit": False})
     recording = tmp_path / "recording"
     # A fixed number of events, not of wall seconds: a loaded machine takes longer, not less.
     # The duration only bounds a run that stalls.
@@ -82,7 +84,7 @@ def test_several_trading_symbols_replay_in_the_same_order_across_symbols(tmp_pat
     but the whole sequence of execution records, across symbols, with the risk decisions'
     times, is the live run's."""
     config = Config().with_overrides(
-        sim={"speed": 900.0, "seed": 7}, execution={"flatten_on_exit": False},
+        sim={"speed": 900.0, "seed": 7, "live_from": ""}, execution={"flatten_on_exit": False},
         scanner={"kind": "fixed", "symbols": ["CBB", "AOZ", "YRRS"]},
         strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3, "quantity": 10}})
     recording = tmp_path / "recording"

@@ -288,7 +288,7 @@ def test_a_resumed_runs_recording_replays_into_the_same_intents_and_fills(tmp_pa
 
     runs, recording = tmp_path / "runs", tmp_path / "recording"
     config = tmp_path / "paper.toml"
-    config.write_text('[sim]\nspeed = 600.0\nseed = 7\n[scanner]\nkind = "fixed"\nsymbols = ["CBB", "AOZ", "YRRS"]\n'
+    config.write_text('[sim]\nspeed = 600.0\nseed = 7\nlive_from = ""\n[scanner]\nkind = "fixed"\nsymbols = ["CBB", "AOZ", "YRRS"]\n'
                       f'{STRATEGY}[execution]\nflatten_on_exit = false\n')
     log = tmp_path / "live.log"
     with log.open("w") as output:
@@ -369,7 +369,7 @@ def _last_prices(urls: dict[str, str], symbols: list[str]) -> dict[str, float]:
 
 def test_live_trades_through_the_in_process_simulators_trading_api(tmp_path: Path) -> None:
     config = Config().with_overrides(
-        sim={"speed": 600.0, "seed": 7}, scanner={"kind": "fixed", "symbols": ["CBB", "AOZ", "YRRS"]},
+        sim={"speed": 600.0, "seed": 7, "live_from": ""}, scanner={"kind": "fixed", "symbols": ["CBB", "AOZ", "YRRS"]},
         strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3, "quantity": 10}},
         execution={"broker": "alpaca"})
     result = asyncio.run(run_live(config, duration=8.0, ui=False, runs_root=tmp_path / "runs"))
@@ -398,7 +398,7 @@ def test_resume_with_nothing_to_resume_is_a_plain_error(tmp_path: Path) -> None:
 def test_paper_live_resumes_from_its_journal_after_kill_9(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     config = tmp_path / "paper.toml"
-    config.write_text('[sim]\nspeed = 600.0\nseed = 7\n[scanner]\nkind = "fixed"\n'
+    config.write_text('[sim]\nspeed = 600.0\nseed = 7\nlive_from = ""\n[scanner]\nkind = "fixed"\n'
                       f'symbols = ["CBB", "AOZ", "YRRS"]\n{STRATEGY}')
     live = subprocess.Popen(tradecore("live", "--no-ui", "--config", str(config), "--runs-dir", str(runs)),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

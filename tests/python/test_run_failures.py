@@ -130,8 +130,11 @@ def _has_fill(runs: Path) -> bool:
 def test_a_backtest_stopped_with_ctrl_c_is_registered_interrupted(lean_root: Path, tmp_path: Path) -> None:
     """Ctrl-C is not a tradecore error: before, it left the run `running` for ever."""
     runs = tmp_path / "runs"
-    backtest = subprocess.Popen(tradecore("backtest", str(lean_root), "--symbols", "spy", "--kinds", "trade",
-                                          "--strategy", "ema_cross", "--runs-dir", str(runs)),
+    # Every LEAN symbol, trades and quotes: ~17 s of replay, so Ctrl-C lands mid-run even on a
+    # loaded machine (SPY's trades alone take ~1.5 s, and the test lost that race once).
+    backtest = subprocess.Popen(tradecore("backtest", str(lean_root), "--symbols", "spy,bac,ibm,aig",
+                                          "--kinds", "trade,quote", "--strategy", "ema_cross",
+                                          "--runs-dir", str(runs)),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60

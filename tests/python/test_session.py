@@ -40,6 +40,33 @@ def test_flattening_orders_without_a_strategy_execute_and_reach_the_strategy() -
     asyncio.run(scenario())
 
 
+def test_flattening_says_which_positions_it_could_not_close_and_why() -> None:
+    async def scenario() -> None:
+        state = RunState.create(Config().with_overrides(strategy={"name": "ema_cross"}), journal=None)
+        runners = {}
+        for instrument, symbol in enumerate(("ACME", "STOP")):
+            engine = state.make_engine(symbol, instrument)
+            runner = runners[symbol] = state.runner(symbol, engine)
+            quotes = schema.empty(schema.QUOTE, 1)
+            quotes["ts_event"], quotes["bid_price"], quotes["ask_price"] = T0, 10.00, 10.02
+            quotes["bid_size"], quotes["ask_size"] = 1_000, 1_000
+            await runner.process(EventBatch(EventKind.QUOTE, symbol, quotes))
+            state.broker.now = T0
+            await state.broker.submit(OrderRequest(client_order_id=f"manual-{symbol}", symbol=symbol,
+                                                   side=schema.Side.BUY, type=schema.OrderType.MARKET,
+                                                   qty=Decimal(100)))
+            await runner._consume(engine.native.drain())
+        halt = schema.empty(schema.STATUS, 1)
+        halt["ts_event"], halt["instrument_id"], halt["state"] = T0 + 1, 1, int(schema.TradingState.HALTED)
+        await runners["STOP"].process(EventBatch(EventKind.STATUS, "STOP", halt))
+        unsent = await state.pipeline.flatten(reason="shutdown")
+        assert list(unsent) == ["STOP"] and "halted" in unsent["STOP"]
+        await runners["ACME"]._consume(runners["ACME"].engine.native.drain())
+        assert state.broker.tracker.qty("ACME") == 0 and state.broker.tracker.qty("STOP") == 100
+
+    asyncio.run(scenario())
+
+
 def test_a_router_rejection_is_journaled_as_a_refused_risk_record(tmp_path: Path) -> None:
     async def scenario() -> None:
         journal = Journal(tmp_path / "journal.sqlite", synchronous="NORMAL")

@@ -250,8 +250,9 @@ class ExecutionPipeline:
         return self.risk.update_pnl(self.tracker.daily_pnl(), now=self.now,
                                     positions=_Computed(lambda: set(self.tracker.held), self.tracker.qty))
 
-    async def flatten(self, *, reason: str) -> None:
-        """Cancel every open order and close every position (the kill switch's actions)."""
+    async def flatten(self, *, reason: str) -> dict[str, str]:
+        """Cancel every open order and close every position (the kill switch's actions); return
+        the symbols whose closing order was not sent, with why (a halt, no quote, ...)."""
         try:
             # Orders whose cancel is requested no longer count as open for the closing orders'
             # risk checks; a resting exit must not make the flattening order look like a short.
@@ -259,14 +260,19 @@ class ExecutionPipeline:
         except BrokerError as exc:
             _log.error("kill switch: cancel_all failed: %s", exc)
         await self._drain_events_only()
+        unsent: dict[str, str] = {}
         for symbol in self.tracker.open_symbols():
             outcome = self.router.closing_order(symbol, self.market.get(symbol), now=self.now,
                                                 rule=KILL_SWITCH_RULE, reason=f"kill switch: {reason}")
             if isinstance(outcome, OrderRouted):
-                await self._check_and_send(outcome)
+                decision = await self._check_and_send(outcome)
+                if not decision.accepted:
+                    unsent[symbol] = decision.reason
             else:
                 self._on_event(outcome)
+                unsent[symbol] = outcome.reason
         await self._drain_events_only()
+        return unsent
 
     async def run(self) -> None:
         """Apply broker events as they arrive (live brokers); returns when the broker closes."""

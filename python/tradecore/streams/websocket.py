@@ -56,6 +56,7 @@ import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
+from tradecore import schema
 from tradecore._version import __version__
 from tradecore.errors import ConfigError, DataError
 from tradecore.latency import LatencyStats
@@ -556,7 +557,7 @@ class WebSocketStream(MarketDataStream):
                 continue
             ts_received, kind = key
             lengths = np.fromiter((len(b) for b in batches), np.int64, len(batches))
-            parts.append(GroupedBatch(kind, np.concatenate([b.events for b in batches]),
+            parts.append(GroupedBatch(kind, schema.concatenate([b.events for b in batches], batches[0].events.dtype),
                                       np.concatenate(([0], np.cumsum(lengths))),
                                       [b.symbol for b in batches], ts_received, self.instruments))
         self._frames.extendleft(reversed(parts))

@@ -567,6 +567,8 @@ async def test_behind_a_parts_consumer_gets_each_frames_queued_trades_joined_aga
     await asyncio.wait_for(rest(), 5.0)
     await parts.aclose()
     assert all(isinstance(p, GroupedBatch) and sorted(p.symbols) == symbols for p in received)
+    # The schema's own (padded) layout, which the native calls take: np.concatenate packs it.
+    assert all(p.events.dtype == schema.TRADE for p in received)
     assert [int(p.events["trade_id"][0]) for p in received] == list(range(10))  # one frame each, in order
     assert len({p.ts_received for p in received}) == 10  # each with its own frame's receive time
     batches = [b for p in received for b in p.batches()]
