@@ -33,6 +33,9 @@ A complete file with every default::
     kind = "premarket"          # "fixed", "top_gainers", "premarket"
     symbols = []                # "fixed": the list; others: what to snapshot ([] = discovered)
     interval_seconds = 60.0     # simulated seconds between scans
+    drop_after_seconds = 300.0  # a symbol leaves the universe once it has failed every scan
+                                # for this long (market seconds; 0 = at the first failed scan),
+                                # so one hovering at a filter's edge is not restarted each scan
     filters = {}                # premarket and top_gainers: min_gap_percent, max_price,
                                 # min_premarket_volume, exclude_types, deny, ... (ScanFilters)
 
@@ -122,6 +125,8 @@ class ScannerConfig(_Section):
     kind: ScannerKind = "premarket"
     symbols: tuple[str, ...] = ()
     interval_seconds: float = Field(60.0, gt=0, description="simulated seconds between scans")
+    drop_after_seconds: float = Field(300.0, ge=0, description="market seconds a symbol must fail every "
+                                      "scan before it leaves the universe")
     filters: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("filters")

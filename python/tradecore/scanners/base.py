@@ -4,7 +4,10 @@ is the universe the StrategyManager trades.
 Every scanner keeps the values it judged each symbol on (:attr:`Scanner.rows`), so a universe
 can be explained (``tradecore scan``) and journaled. A symbol that drops out of the scan stays
 active while ``keep(symbol)`` is true (typically: it still holds a position), so its strategy
-task keeps managing the position; it is listed in :attr:`UniverseChange.kept`.
+task keeps managing the position, and until it has failed every scan for ``drop_after_ns``
+(a symbol hovering at a filter's edge would otherwise leave and rejoin scan after scan, its
+strategy restarted and warmed up again each time, an armed setup lost); either way it is
+listed in :attr:`UniverseChange.kept`.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ class _State:
     universe: tuple[str, ...] = ()
     rows: list[ScanRow] = field(default_factory=list)
     scans: int = 0
+    passed_at: dict[str, int] = field(default_factory=dict)  # each active symbol's last passing scan
 
 
 class Scanner(abc.ABC):
@@ -71,15 +75,21 @@ class Scanner(abc.ABC):
         Where universe changes are recorded (only when the universe changes).
     clock
         Time source for the change records, ns UTC.
+    drop_after_ns
+        A symbol the scan drops stays active until it has not passed for this long (by
+        ``clock``; 0: it leaves at the first scan it fails).
     """
 
     name: str = "scanner"
 
     def __init__(self, *, keep: KeepPredicate | None = None, journal: Journal | None = None,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, drop_after_ns: int = 0) -> None:
+        if drop_after_ns < 0:
+            raise ValueError(f"drop_after_ns must not be negative, not {drop_after_ns}")
         self.keep = keep
         self.journal = journal
         self.clock: Clock = clock or time.time_ns
+        self.drop_after_ns = drop_after_ns
         self._state = _State()
 
     @abc.abstractmethod
@@ -93,9 +103,11 @@ class Scanner(abc.ABC):
         ts = self.clock()
         ranked = [row.symbol for row in rows if row.passed]
         chosen = set(ranked)
-        kept = tuple(s for s in self._state.universe
-                     if s not in chosen and self.keep is not None and self.keep(s))
+        passed_at = self._state.passed_at
+        kept = tuple(s for s in self._state.universe if s not in chosen and (
+            ts - passed_at.get(s, ts) < self.drop_after_ns or (self.keep is not None and self.keep(s))))
         universe = tuple(ranked) + kept
+        passed_at = {s: ts if s in chosen else passed_at.get(s, ts) for s in universe}
         before = set(self._state.universe)
         change = UniverseChange(
             ts=ts, universe=universe,
@@ -104,7 +116,7 @@ class Scanner(abc.ABC):
             kept=kept,
         )
         first = self._state.scans == 0
-        self._state = _State(universe, rows, self._state.scans + 1)
+        self._state = _State(universe, rows, self._state.scans + 1, passed_at)
         if self.journal is not None and (change.changed or first):
             by_symbol = {row.symbol: dict(row.values) for row in rows}
             self.journal.universe_change(

@@ -32,6 +32,7 @@ def build_scanner(settings: ScannerConfig, *, client: MarketDataClient | None = 
     :class:`~tradecore.scanners.point_in_time.PointInTimeInputs`). ``options`` go to the
     scanner (``keep``, ``journal``, ``clock``).
     """
+    options.setdefault("drop_after_ns", round(settings.drop_after_seconds * 1e9))
     if settings.kind == "fixed":
         return FixedScanner(settings.symbols, **options)
     filters = ScanFilters.from_mapping(settings.filters)
