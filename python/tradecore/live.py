@@ -319,7 +319,11 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
     unsent: dict[str, str] = {}
     async with contextlib.AsyncExitStack() as stack:
         if config.market.provider == "sim":
-            market = await _simulated_market(config, console if console is not None or not ui else _console())
+            if ui and console is None:  # the fast-forward's note, then the dashboard
+                from rich.console import Console
+
+                console = Console()
+            market = await _simulated_market(config, console if ui else None)
             sim = await stack.enter_async_context(SimServer(
                 market, port=0, extra_routes=_trading_routes(config)))
             keys: tuple[str | None, str | None] = (_SIM_KEY, _SIM_KEY)
@@ -516,12 +520,6 @@ def _market_stream(config: Config, url: str, keys: tuple[str | None, str | None]
                              **options)
     return AlpacaStream(url=url, key_id=keys[0], secret_key=keys[1],
                         channels=("trades", "quotes", "statuses"), **options)
-
-
-def _console() -> Any:
-    from rich.console import Console
-
-    return Console()
 
 
 async def _simulated_market(config: Config, console: Any) -> SimulatedMarket:
