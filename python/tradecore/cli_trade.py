@@ -6,11 +6,15 @@ import asyncio
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from tradecore.config import SCANNER_KINDS, Config, load_config
 from tradecore.errors import Error
+
+if TYPE_CHECKING:
+    from tradecore.streams.base import EventBatch
 
 __all__ = ["backtest", "live"]
 
@@ -158,7 +162,17 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
         with Progress(TextColumn("replaying"), BarColumn(bar_width=None),
                       TextColumn("{task.completed:,.0f} events"), transient=True) as progress:
             task = progress.add_task("replay", total=None)
-            advance = lambda batch: progress.advance(task, len(batch))  # noqa: E731
+            span: list[int] = []  # the first and last event time replayed (ns UTC)
+
+            def advance(batch: EventBatch) -> None:
+                progress.advance(task, len(batch))
+                if len(batch):
+                    times = batch.events["ts_event"]
+                    if span:
+                        span[1] = max(span[1], int(times.max()))
+                    else:
+                        span.extend((int(times.min()), int(times.max())))
+
             if replay_source is None:
                 state, events = asyncio.run(backtest_recording(config, source, journal=journal,
                                                                on_batch=advance))
@@ -177,7 +191,8 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
     elapsed = time.perf_counter() - started
     journal.flush()
     summary = summarize(executions_from_journal(journal), starting_equity=config.execution.starting_cash)
-    registry.finish_run(run.id, {**summary.to_dict(), "events": events, "events_per_s": events / elapsed})
+    registry.finish_run(run.id, {**summary.to_dict(), "events": events, "events_per_s": events / elapsed},
+                        data_range=(span[0], span[1]) if span else None)
     journal.close()
     click.echo(f"{events:,} events in {elapsed:.2f} s ({events / elapsed:,.0f} events/s), "
                f"{state.execution.intents} intents")

@@ -30,6 +30,7 @@ import logging
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -90,6 +91,7 @@ class LiveResult:
     fill_check: dict[str, Any] | None = None  # journal vs broker fills at the end (broker = "alpaca")
     ticks: int = 0  # market clock ticks given to the symbols
     unsent: dict[str, str] = field(default_factory=dict)  # positions shutdown could not close: why
+    data_range: tuple[int, int] | None = None  # market time (ns UTC) trading began and ended
 
 
 async def _warm_up(client: MarketDataClient, runner: SymbolRunner, now: int) -> np.ndarray | None:
@@ -272,8 +274,9 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
         journal = Journal(run.journal_path)
         result, metrics = await _trade(config, run, journal, ui=ui, duration=duration, record=record,
                                        console=console, resume=resume, max_events=max_events,
-                                       polygon_key=polygon_key)
-        registry.finish_run(run.id, metrics)
+                                       polygon_key=polygon_key,
+                                       began=lambda now: registry.note_data_start(run.id, now))
+        registry.finish_run(run.id, metrics, data_range=result.data_range)
         journal.close()
         return result
     except BaseException as error:
@@ -307,8 +310,9 @@ def _summary_metrics(journal: Journal | None, config: Config) -> dict[str, Any]:
 
 async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, duration: float | None,
                  record: Path | None, console: Any, resume: str | None, max_events: int | None,
-                 polygon_key: str | None) -> tuple[LiveResult, dict[str, Any]]:
-    """The run itself; return its result and the metrics to register."""
+                 polygon_key: str | None, began: Callable[[int], None]) -> tuple[LiveResult, dict[str, Any]]:
+    """The run itself; return its result and the metrics to register (``began``: told the
+    market time trading begins)."""
     from tradecore.sim.server import SimServer
 
     bus = EventBus()
@@ -466,10 +470,13 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
         ender = start_task(finished.wait(), "tradecore.live.session_end", owner=tasks, log=_log)
         if dashboard is not None:
             start_task(dashboard.run(stop), "tradecore.live.dashboard", owner=tasks, log=_log)
+        start = clock()
+        began(start)
         try:
             await asyncio.wait({ender, *vital}, timeout=duration, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop.set()
+            ended = clock()
             # Scanning and consuming end first, so nothing subscribes to a closing stream.
             for task in list(tasks):
                 if task.get_name() != "tradecore.live.dashboard":
@@ -503,7 +510,7 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
     metrics = {**summary.to_dict(), "events": events, "intents": state.execution.intents}
     return LiveResult(run.id, run.folder, summary, events, state.execution.intents, latency.summary(),
                       dict(state.manager.quarantined) if state.manager else {}, resumed, fill_check,
-                      state.manager.ticks if state.manager else 0, unsent), metrics
+                      state.manager.ticks if state.manager else 0, unsent, (start, ended)), metrics
 
 
 def _polygon_key(config: Config) -> str | None:

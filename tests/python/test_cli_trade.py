@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from tradecore.journal.registry import RunRegistry
+
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     code = "import sys; from tradecore.cli import main; sys.exit(main())"
@@ -34,6 +36,11 @@ def test_live_runs_on_the_simulator_and_registers_the_run(tmp_path: Path) -> Non
     assert dt.time(5, 30) <= joined.time() < dt.time(5, 40)  # its first scan (the clock runs from 05:30)
     assert any(json.loads(data)["universe"] for _, data in scans)  # its gappers came in
     listed = run_cli("runs", "--root", str(runs))
+    # The registry's data range: the market time it traded over (the simulator's clock).
+    (run,) = RunRegistry(runs).list()
+    assert run.data_start is not None and run.data_end is not None
+    began = dt.datetime.fromisoformat(run.data_start).astimezone(ZoneInfo("America/New_York"))
+    assert dt.time(5, 30) <= began.time() < dt.time(5, 40) and run.data_end > run.data_start
     assert listed.returncode == 0, listed.stderr
     assert "live" in listed.stdout
 
@@ -44,6 +51,9 @@ def test_backtest_replays_lean_ticks_and_prints_a_summary(lean_root: Path, tmp_p
     assert result.returncode == 0, result.stderr
     assert "1,887,460 events in" in result.stdout  # every SPY trade of the five days
     assert "round trips" in result.stdout and "journal:" in result.stdout
+    (run,) = RunRegistry(tmp_path / "runs").list()  # the data range: the five days replayed
+    assert run.data_start is not None and run.data_end is not None
+    assert run.data_start.startswith("2013-10-07T") and run.data_end.startswith("2013-10-11T")
 
 
 def test_a_bad_config_is_a_plain_error(tmp_path: Path) -> None:

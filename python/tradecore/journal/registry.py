@@ -104,8 +104,12 @@ class RunInfo:
 
 
 def _text(value: object) -> str | None:
+    """A data range bound as stored: ISO 8601 (an int is ns UTC, as event times are)."""
     if value is None:
         return None
+    if isinstance(value, int):
+        value = dt.datetime.fromtimestamp(value // 1_000_000_000, dt.timezone.utc).replace(
+            microsecond=value % 1_000_000_000 // 1000)
     if isinstance(value, (dt.datetime, dt.date)):
         return value.isoformat()
     return str(value)
@@ -148,7 +152,8 @@ class RunRegistry:
         """Register a new run, create its folder and write ``config.json``.
 
         ``config`` is the resolved configuration (JSON-serialisable; its values are the run's
-        parameters); ``data_range`` the first and last time of the data it runs on.
+        parameters); ``data_range`` the first and last time of the data it runs on (datetimes,
+        or ints as ns UTC), if known before it runs (else give it to :meth:`finish_run`).
         """
         if not kind:
             raise ConfigError("a run needs a kind (backtest, paper, live, ...)")
@@ -180,15 +185,27 @@ class RunRegistry:
         return self.get(run_id)
 
     def finish_run(self, run_id: str, metrics: Mapping[str, Any] | None = None,
-                   *, status: str = "finished") -> RunInfo:
-        """Mark a run finished (or ``status="failed"``) with its summary metrics."""
+                   *, status: str = "finished", data_range: tuple[object, object] | None = None) -> RunInfo:
+        """Mark a run finished (or ``status="failed"``) with its summary metrics and, when
+        given, the first and last time of the data it ran on (as :meth:`start_run`; a start
+        already recorded is kept)."""
         info = self.get(run_id)
         self._db.execute(
             "UPDATE runs SET status = ?, finished_at = ?, metrics = ? WHERE id = ?",
             (status, dt.datetime.now(dt.timezone.utc).isoformat(),
              json.dumps(dict(metrics or {}), sort_keys=True, default=str), info.id),
         )
+        if data_range is not None:  # a start noted earlier stays (a resumed run's began before)
+            self._db.execute("UPDATE runs SET data_start = COALESCE(data_start, ?), data_end = ? WHERE id = ?",
+                             (_text(data_range[0]), _text(data_range[1]), info.id))
         return self.get(info.id)
+
+    def note_data_start(self, run_id: str, start: object) -> None:
+        """Record when a run's data began (as :meth:`start_run`), unless already known: a live
+        run notes it as it starts trading, so a run that dies still has it, and so does its
+        resumption."""
+        self._db.execute("UPDATE runs SET data_start = COALESCE(data_start, ?) WHERE id = ?",
+                         (_text(start), self.get(run_id).id))
 
     def latest_unfinished(self, kind: str) -> RunInfo:
         """The most recent run of ``kind`` that never finished (its process died), for a resume."""

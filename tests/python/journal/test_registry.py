@@ -31,6 +31,25 @@ def test_start_finish_list_and_get(tmp_path: Path) -> None:
         assert reopened.get(first.id).metrics == {"round_trips": 4, "sharpe": 1.25}
 
 
+def test_a_data_range_known_only_at_the_end_is_stored_with_the_finish(tmp_path: Path) -> None:
+    with RunRegistry(tmp_path / "runs") as registry:
+        run = registry.start_run("live", {"x": 1}, "0.1.0+abc")
+        assert run.data_start is None and run.data_end is None
+        # Event times (ns UTC): 2026-11-26 10:30:00.123456 and 11:00 UTC.
+        start, end = 1_795_689_000_123_456_789, 1_795_690_800_000_000_000
+        finished = registry.finish_run(run.id, {"trips": 0}, data_range=(start, end))
+        assert finished.data_start == "2026-11-26T10:30:00.123456+00:00"
+        assert finished.data_end == "2026-11-26T11:00:00+00:00"
+        kept = registry.finish_run(run.id, {"trips": 1})  # without one: the range stays
+        assert kept.data_start == finished.data_start
+        # A live run notes its start as it begins trading; a resumption keeps the first one.
+        resumed = registry.start_run("live", {"x": 1}, "0.1.0+abc")
+        registry.note_data_start(resumed.id, start)
+        registry.note_data_start(resumed.id, end)  # the resumed process begins later
+        done = registry.finish_run(resumed.id, {}, data_range=(end, end + 10**9))
+        assert (done.data_start, done.data_end) == (finished.data_start, "2026-11-26T11:00:01+00:00")
+
+
 def test_run_ids_are_sortable_and_unique() -> None:
     ids = [new_run_id() for _ in range(2000)]
     assert len(set(ids)) == len(ids)
