@@ -66,15 +66,27 @@ def new_run_id(now: dt.datetime | None = None) -> str:
 
 
 def code_version() -> str:
-    """The package version, plus the git commit (and ``-dirty``) when run from a checkout."""
+    """The package version, plus the git commit (and ``-dirty``): the checkout's when the code
+    runs from this repository's own checkout, else the one the installed package was built from
+    (recorded by the build), else none. Never a commit of some other repository the files happen
+    to sit in (an installed package inside pyenv's checkout or a project's virtualenv)."""
     here = Path(__file__).resolve().parent
     try:
         described = subprocess.run(
             ["git", "describe", "--always", "--dirty", "--abbrev=12"], cwd=here,
             capture_output=True, text=True, timeout=5, check=True,
         ).stdout.strip()
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=here, capture_output=True,
+                             text=True, timeout=5, check=True).stdout.strip()
+        if Path(top).resolve() / "python" / "tradecore" != here.parent:
+            described = ""  # another repository's checkout
     except (OSError, subprocess.SubprocessError):
-        return __version__
+        described = ""
+    if not described:
+        try:
+            from tradecore._build import COMMIT as described
+        except ImportError:  # an uninstalled tree without a build
+            described = ""
     return f"{__version__}+{described}" if described else __version__
 
 

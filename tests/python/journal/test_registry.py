@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,20 @@ def test_a_data_range_known_only_at_the_end_is_stored_with_the_finish(tmp_path: 
         registry.note_data_start(resumed.id, end)  # the resumed process begins later
         done = registry.finish_run(resumed.id, {}, data_range=(end, end + 10**9))
         assert (done.data_start, done.data_end) == (finished.data_start, "2026-11-26T11:00:01+00:00")
+
+
+def test_the_code_version_names_a_commit_of_this_repository() -> None:
+    """Not the commit of whatever repository the installed files sit in (site-packages inside
+    pyenv's checkout named pyenv's commit): the build records the commit it was built from."""
+    root = Path(__file__).resolve().parents[3]
+    if not (root / ".git").exists():
+        pytest.skip("the tests do not run from a git checkout")
+    version = code_version()
+    assert "+" in version, version
+    described = version.split("+", 1)[1].removesuffix("-dirty")
+    commit = described.rsplit("-g", 1)[-1]  # "v1.2-3-gabc" once tagged; a bare hash until then
+    found = subprocess.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=root, capture_output=True)
+    assert found.returncode == 0, f"{version}: {commit} is no commit of {root}"
 
 
 def test_run_ids_are_sortable_and_unique() -> None:
