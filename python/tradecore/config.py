@@ -34,8 +34,9 @@ A complete file with every default::
     symbols = []                # "fixed": the list; others: what to snapshot ([] = discovered)
     interval_seconds = 60.0     # simulated seconds between scans
     drop_after_seconds = 300.0  # a symbol leaves the universe once it has failed every scan
-                                # for this long (market seconds; 0 = at the first failed scan),
-                                # so one hovering at a filter's edge is not restarted each scan
+                                # for this long (market seconds; 0 = at the first failed scan)
+                                # while max_symbols leaves room, so one hovering at a filter's
+                                # edge is not restarted each scan
     filters = {}                # premarket and top_gainers: min_gap_percent, max_price,
                                 # min_premarket_volume, exclude_types, deny, ... (ScanFilters)
 

@@ -77,7 +77,8 @@ class Scanner(abc.ABC):
         Time source for the change records, ns UTC.
     drop_after_ns
         A symbol the scan drops stays active until it has not passed for this long (by
-        ``clock``; 0: it leaves at the first scan it fails).
+        ``clock``; 0: it leaves at the first scan it fails), while :attr:`max_symbols` leaves
+        room for it.
     """
 
     name: str = "scanner"
@@ -104,8 +105,14 @@ class Scanner(abc.ABC):
         ranked = [row.symbol for row in rows if row.passed]
         chosen = set(ranked)
         passed_at = self._state.passed_at
-        kept = tuple(s for s in self._state.universe if s not in chosen and (
-            ts - passed_at.get(s, ts) < self.drop_after_ns or (self.keep is not None and self.keep(s))))
+        dropped = [s for s in self._state.universe if s not in chosen]
+        held = {s for s in dropped if self.keep is not None and self.keep(s)}
+        lingering = [s for s in dropped if s not in held and ts - passed_at.get(s, ts) < self.drop_after_ns]
+        limit = self.max_symbols
+        if limit is not None:  # only in room the ranked and held symbols leave: newcomers first
+            lingering = lingering[:max(limit - len(ranked) - len(held), 0)]
+        staying = held.union(lingering)
+        kept = tuple(s for s in dropped if s in staying)
         universe = tuple(ranked) + kept
         passed_at = {s: ts if s in chosen else passed_at.get(s, ts) for s in universe}
         before = set(self._state.universe)
@@ -125,6 +132,12 @@ class Scanner(abc.ABC):
                 kept=kept,
             )
         return change
+
+    @property
+    def max_symbols(self) -> int | None:
+        """The most symbols a scan picks (None: no limit); symbols kept for ``drop_after_ns``
+        only fill what room is left (a held position is kept regardless)."""
+        return None
 
     def get_active_stock_list(self) -> list[str]:
         """The active universe after the last :meth:`update` (empty before the first)."""

@@ -51,6 +51,10 @@ class PremarketScanner(Scanner):
             raise ConfigError(f"the {self.name} scanner with these filters needs reference data "
                               "(an EnrichmentCache)")
 
+    @property
+    def max_symbols(self) -> int | None:
+        return self.filters.max_symbols
+
     async def scan(self) -> list[ScanRow]:
         f = self.filters
         needs_reference = self.reference_required or f.needs_reference

@@ -57,6 +57,24 @@ def test_a_symbol_at_a_filters_edge_stays_until_it_has_failed_for_the_whole_dela
     ]
 
 
+def test_symbols_kept_for_the_delay_only_fill_the_room_under_max_symbols() -> None:
+    class Capped(Scripted):
+        max_symbols = 3  # type: ignore[assignment]
+
+    holding = {"AAA"}
+    scanner = Capped(drop_after_ns=5 * MINUTE, keep=lambda s: s in holding)
+    result = _scans(scanner, [
+        (0, ["AAA", "BBB", "CCC"]),
+        (1, ["DDD"]),          # AAA held; room for one of BBB, CCC (in their order)
+        (2, ["DDD", "EEE"]),   # two ranked + AAA held: no room left for BBB
+    ])
+    assert result == [
+        (("AAA", "BBB", "CCC"), ()),
+        (("DDD", "AAA", "BBB"), ("AAA", "BBB")),
+        (("DDD", "EEE", "AAA"), ("AAA",)),
+    ]
+
+
 def test_without_a_delay_a_failing_symbol_leaves_at_once_unless_it_holds_a_position() -> None:
     holding = {"BBB"}
     scanner = Scripted(keep=lambda s: s in holding)
