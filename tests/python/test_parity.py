@@ -99,3 +99,23 @@ def test_several_trading_symbols_replay_in_the_same_order_across_symbols(tmp_pat
     assert _intents(replay_journal) == live_intents
     assert _fills(replay_journal) == _fills(live_journal)
     assert _execution(replay_journal) == _execution(live_journal)
+
+
+def test_the_default_session_joined_mid_premarket_replays_into_the_same_intents(tmp_path: Path) -> None:
+    """`tradecore live` as configured by default joins at 05:30 (sim.live_from): the symbols
+    warm up on the fast-forwarded premarket's history, which the recording keeps, so the replay
+    of the recording trades exactly as live did."""
+    config = Config().with_overrides(sim={"speed": 300.0, "seed": 7}, execution={"flatten_on_exit": False})
+    assert config.sim.live_from == "05:30"
+    recording = tmp_path / "recording"
+    live = asyncio.run(run_live(config, duration=300.0, max_events=1000, ui=False, record=recording,
+                                runs_root=tmp_path / "runs"))
+    live_journal = Journal(live.folder / "journal.sqlite", readonly=True)
+    live_intents = _intents(live_journal)
+    assert len(live_intents) >= 2, "the seeded session trades YRRS soon after joining"
+    replay_journal = Journal(tmp_path / "replay.sqlite")
+    _, events = asyncio.run(backtest_recording(config, recording, journal=replay_journal))
+    replay_journal.flush()
+    assert events == live.events
+    assert _intents(replay_journal) == live_intents
+    assert _fills(replay_journal) == _fills(live_journal)
