@@ -327,7 +327,10 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
                 from rich.console import Console
 
                 console = Console()
-            market = await _simulated_market(config, console if ui else None)
+            # A resumed run's market goes on from where the crashed process left it, not back
+            # to the join time: the journal's latest record says where that was.
+            market = await _simulated_market(config, console if ui else None,
+                                             resume_at=journal.latest_ts() if resume is not None else None)
             sim = await stack.enter_async_context(SimServer(
                 market, port=0, extra_routes=_trading_routes(config)))
             keys: tuple[str | None, str | None] = (_SIM_KEY, _SIM_KEY)
@@ -529,25 +532,33 @@ def _market_stream(config: Config, url: str, keys: tuple[str | None, str | None]
                         channels=("trades", "quotes", "statuses"), **options)
 
 
-async def _simulated_market(config: Config, console: Any) -> SimulatedMarket:
-    """The embedded simulator's market, already at ``sim.live_from`` of its session
-    (``console``: where to say so, None: the log only)."""
+async def _simulated_market(config: Config, console: Any, resume_at: int | None = None) -> SimulatedMarket:
+    """The embedded simulator's market, already at ``sim.live_from`` of its session, or at
+    ``resume_at`` (ns UTC) if later (``console``: where to say so, None: the log only)."""
     from tradecore.sim.generator import new_york_ns
     from tradecore.sim.simulated import SimulatedMarket
 
     market = SimulatedMarket(seed=config.sim.seed, speed=config.sim.speed, symbols=config.sim.symbols,
                              start=_start(config.sim.start))
-    if config.sim.live_from:
-        until = new_york_ns(market.generator.day, config.sim.live_from)
-        if until > market.now():
-            note = (f"simulating the premarket up to {config.sim.live_from} New York "
-                    f"({config.sim.symbols} symbols) before joining it live")
-            _log.info(note)
-            if console is not None:
-                console.print(note + "...")
-            # No listener yet (nothing is served): the thread leaves the event loop free.
-            await asyncio.to_thread(market.advance, until)
+    until = new_york_ns(market.generator.day, config.sim.live_from) if config.sim.live_from else 0
+    until = max(until, resume_at or 0)
+    if until > market.now():
+        joined = _new_york_time(until)
+        note = (f"simulating the session up to {joined} New York ({config.sim.symbols} symbols) "
+                "before joining it live")
+        _log.info(note)
+        if console is not None:
+            console.print(note + "...")
+        # No listener yet (nothing is served): the thread leaves the event loop free.
+        await asyncio.to_thread(market.advance, until)
     return market
+
+
+def _new_york_time(ts: int) -> str:
+    """``ts`` (ns UTC) as New York "HH:MM:SS"."""
+    import pandas as pd
+
+    return str(pd.Timestamp(ts, tz="UTC").tz_convert("America/New_York").strftime("%H:%M:%S"))
 
 
 def _start(text: str) -> int | None:

@@ -28,7 +28,7 @@ def test_live_runs_on_the_simulator_and_registers_the_run(tmp_path: Path) -> Non
     assert "round trips" in result.stdout and "journal:" in result.stdout
     # By default it joins the session at 05:30 New York, the earlier premarket already history
     # (a user does not wait through 90 simulated minutes of quiet market first).
-    assert "simulating the premarket up to 05:30" in result.stderr
+    assert "simulating the session up to 05:30:00 New York" in result.stderr
     (journal,) = runs.glob("*/journal.sqlite")
     with sqlite3.connect(journal) as db:
         scans = db.execute("SELECT ts_event, data FROM events WHERE kind = 'universe' ORDER BY seq").fetchall()

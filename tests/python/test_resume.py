@@ -413,12 +413,19 @@ def test_paper_live_resumes_from_its_journal_after_kill_9(tmp_path: Path) -> Non
     with Journal(journal_path, readonly=True) as journal:
         before = [(r.seq, r.order_id, r.data["quantity"]) for r in journal.records("fill")]
         held = {s for s, q in journal.net_fills().items() if abs(q) > 1e-9}
+        crashed_at, last_seq = journal.latest_ts(), journal.last_seq()
+    assert crashed_at is not None
     resumed = subprocess.run(tradecore("live", "--no-ui", "--resume", journal_path.parent.name[:20],
                                        "--duration", "3", "--runs-dir", str(runs)),
                              check=False, capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     assert "the journal, which is the truth" in resumed.stdout
+    # The simulated market goes on from where the crashed process left it, not from 04:00 again
+    # (which traded the same morning twice).
+    assert "simulating the session up to" in resumed.stderr
     with Journal(journal_path, readonly=True) as journal:
+        new = list(journal.records(("transition", "intent", "fill"), after_seq=last_seq))
+        assert new and min(r.ts_event for r in new) >= crashed_at
         after = [(r.seq, r.order_id, r.data["quantity"]) for r in journal.records("fill")]
         assert after[:len(before)] == before
         # The restored positions were adopted by the strategy, and closed (by it or at exit).
