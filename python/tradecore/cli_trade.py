@@ -190,7 +190,8 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
         raise
     elapsed = time.perf_counter() - started
     journal.flush()
-    summary = summarize(executions_from_journal(journal), starting_equity=config.execution.starting_cash)
+    summary = summarize(executions_from_journal(journal), starting_equity=config.execution.starting_cash,
+                        period_start=span[0] if span else None, period_end=span[1] if span else None)
     registry.finish_run(run.id, {**summary.to_dict(), "events": events, "events_per_s": events / elapsed},
                         data_range=(span[0], span[1]) if span else None)
     journal.close()

@@ -291,10 +291,13 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
         lock.close()
 
 
-def _summary(journal: Journal, config: Config) -> PerformanceSummary:
-    """The performance summary of what the run's journal holds (flushed first)."""
+def _summary(journal: Journal, config: Config, period: tuple[int, int] | None = None) -> PerformanceSummary:
+    """The performance summary of what the run's journal holds (flushed first); ``period``: the
+    market time it traded over, exposure's denominator (default: first to last fill)."""
     journal.flush()
-    return summarize(executions_from_journal(journal), starting_equity=config.execution.starting_cash)
+    start, end = period if period is not None else (None, None)
+    return summarize(executions_from_journal(journal), starting_equity=config.execution.starting_cash,
+                     period_start=start, period_end=end)
 
 
 def _summary_metrics(journal: Journal | None, config: Config) -> dict[str, Any]:
@@ -509,7 +512,11 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
                 raise failure
     for histogram in latency.records():  # one histogram per stage
         journal.append("latency", clock(), histogram)
-    summary = _summary(journal, config)
+    # Exposure over the run's span: from when it began trading (a resumed run: its first record,
+    # in the crashed process) to its last record (the shutdown's flattening included).
+    journal.flush()
+    summary = _summary(journal, config, (min(start, journal.earliest_ts() or start),
+                                         max(ended, journal.latest_ts() or ended)))
     metrics = {**summary.to_dict(), "events": events, "intents": state.execution.intents}
     return LiveResult(run.id, run.folder, summary, events, state.execution.intents, latency.summary(),
                       dict(state.manager.quarantined) if state.manager else {}, resumed, fill_check,

@@ -12,6 +12,10 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from tradecore.analysis.summary import executions_from_journal, summarize
+from tradecore.journal.journal import Journal
 from tradecore.journal.registry import RunRegistry
 
 
@@ -41,8 +45,25 @@ def test_live_runs_on_the_simulator_and_registers_the_run(tmp_path: Path) -> Non
     assert run.data_start is not None and run.data_end is not None
     began = dt.datetime.fromisoformat(run.data_start).astimezone(ZoneInfo("America/New_York"))
     assert dt.time(5, 30) <= began.time() < dt.time(5, 40) and run.data_end > run.data_start
+    # Exposure is over the run's span (from when it began trading to its last record), not only
+    # from its first to its last fill (which made any single round trip "100% of time").
+    (journal_path,) = runs.glob("*/journal.sqlite")
+    with Journal(journal_path, readonly=True) as journal:
+        executions = executions_from_journal(journal)
+        last = journal.latest_ts()
+    span = summarize(executions, period_start=_ns(run.data_start), period_end=max(_ns(run.data_end), last or 0))
+    assert run.metrics is not None
+    assert run.metrics["exposure"] == (None if span.exposure is None else pytest.approx(span.exposure))
+    if len(executions) >= 2:  # the seeded session's YRRS trade (05:53) starts well after 05:30
+        assert span.exposure is not None and span.exposure < summarize(executions).exposure == 1.0
     assert listed.returncode == 0, listed.stderr
     assert "live" in listed.stdout
+
+
+def _ns(iso: str) -> int:
+    """An ISO 8601 time of the registry as ns UTC."""
+    when = dt.datetime.fromisoformat(iso)
+    return int(when.timestamp()) * 10**9 + when.microsecond * 1000
 
 
 def test_backtest_replays_lean_ticks_and_prints_a_summary(lean_root: Path, tmp_path: Path) -> None:

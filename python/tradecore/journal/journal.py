@@ -773,6 +773,11 @@ class Journal:
         row = self._db.execute("SELECT MAX(ts_event) FROM events").fetchone()
         return None if row is None or row[0] is None else int(row[0])
 
+    def earliest_ts(self) -> int | None:
+        """The earliest event time (ns UTC) of any committed record, or None (an empty journal)."""
+        row = self._db.execute("SELECT MIN(ts_event) FROM events").fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
     def universe_at(self, ts: int) -> list[str] | None:
         """The universe in force at ``ts`` (ns UTC): the last change with ``ts_event <= ts``."""
         row = self._db.execute(
