@@ -9,15 +9,24 @@ saving follows the US rules (1987 onwards). Holidays are not modelled: a closed 
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from tradecore._native import _core
 from tradecore.schema import Session
 
-__all__ = ["is_early_close", "session_of", "sessions"]
+__all__ = ["is_early_close", "new_york_time", "session_of", "sessions"]
 
 _EPOCH = dt.date(1970, 1, 1)
+_NEW_YORK = ZoneInfo("America/New_York")
+
+
+def new_york_time(ts: int) -> str:
+    """``ts`` (ns UTC) as New York wall time, ``HH:MM:SS`` (``--:--:--`` for 0: no time yet)."""
+    if not ts:
+        return "--:--:--"
+    return dt.datetime.fromtimestamp(ts // 1_000_000_000, _NEW_YORK).strftime("%H:%M:%S")
 
 
 def session_of(ts_event: int) -> Session:

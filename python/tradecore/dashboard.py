@@ -9,21 +9,15 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import pandas as pd
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from tradecore.calendar import new_york_time
 from tradecore.latency import DECADE_LABELS, LatencyStats
 
 __all__ = ["Dashboard"]
-
-
-def _ny(ts: int) -> str:
-    if not ts:
-        return "--:--:--"
-    return pd.Timestamp(ts, tz="UTC").tz_convert("America/New_York").strftime("%H:%M:%S")
 
 
 class Dashboard:
@@ -61,36 +55,36 @@ class Dashboard:
             elif event.topic == "adoption":  # a position restored by a resume
                 if not data["adopted"]:
                     self.states[event.symbol] = "FLAT (held: not adopted)"
-                self.recent.append(f"{_ny(event.ts)} {event.symbol:<6} "
+                self.recent.append(f"{new_york_time(event.ts)} {event.symbol:<6} "
                                    f"{'adopted' if data['adopted'] else 'not adopted'}: {data['reason']}"[:160])
             elif event.topic == "intent":
-                self.recent.append(f"{_ny(event.ts)} {event.symbol:<6} intent {data['side']} "
+                self.recent.append(f"{new_york_time(event.ts)} {event.symbol:<6} intent {data['side']} "
                                    f"{data['quantity']:g} {data['sizing']}")
             elif event.topic == "order" and data.get("type") in ("fill", "partial_fill"):
-                self.recent.append(f"{_ny(event.ts)} {event.symbol:<6} {data['type'].replace('_', ' ')} "
+                self.recent.append(f"{new_york_time(event.ts)} {event.symbol:<6} {data['type'].replace('_', ' ')} "
                                    f"{data.get('fill_qty')} @ {data.get('fill_price')}")
             elif event.topic == "risk" and data.get("accepted") is False:
-                self.recent.append(f"{_ny(event.ts)} {event.symbol:<6} risk rejected: {data.get('reason')}")
+                self.recent.append(f"{new_york_time(event.ts)} {event.symbol:<6} risk rejected: {data.get('reason')}")
             elif event.topic == "universe":
                 if data.get("added") or data.get("removed"):
-                    self.recent.append(f"{_ny(event.ts)} universe +{','.join(data.get('added', []))} "
+                    self.recent.append(f"{new_york_time(event.ts)} universe +{','.join(data.get('added', []))} "
                                        f"-{','.join(data.get('removed', []))}")
             elif event.topic == "feed":
                 if data["state"] in ("backfilled", "connection_ok"):
                     self.feeds.pop(event.symbol, None)
                 else:
                     self.feeds[event.symbol] = data["state"]
-                self.recent.append(f"{_ny(event.ts)} {event.symbol or 'feed':<6} {data['state']}: "
+                self.recent.append(f"{new_york_time(event.ts)} {event.symbol or 'feed':<6} {data['state']}: "
                                    f"{data.get('reason', '')}"[:160])
             elif event.topic == "error":
-                self.recent.append(f"{_ny(event.ts)} {event.symbol} ERROR {data.get('reason', '')}"[:160])
+                self.recent.append(f"{new_york_time(event.ts)} {event.symbol} ERROR {data.get('reason', '')}"[:160])
 
     def render(self) -> Group:
         state = self.state
         tracker = state.tracker
         manager = state.manager
         header = Text(
-            f"tradecore live  {_ny(self.clock())} New York  "
+            f"tradecore live  {new_york_time(self.clock())} New York  "
             f"universe {len(manager.symbols) if manager else 0}  intents {state.execution.intents}  "
             f"equity ${float(tracker.equity):,.2f}  realized ${float(tracker.realized):,.2f}"
             + ("  FEED: CONNECTION SILENT" if "" in self.feeds else ""),

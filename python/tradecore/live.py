@@ -40,6 +40,7 @@ import numpy as np
 from tradecore.analysis.summary import PerformanceSummary, executions_from_journal, summarize
 from tradecore.bars import parse_period
 from tradecore.bus import EventBus
+from tradecore.calendar import new_york_time
 from tradecore.clock import ClockLog, MarketClock
 from tradecore.config import Config
 from tradecore.errors import ConfigError
@@ -550,7 +551,7 @@ async def _simulated_market(config: Config, console: Any, resume_at: int | None 
     until = new_york_ns(market.generator.day, config.sim.live_from) if config.sim.live_from else 0
     until = max(until, resume_at or 0)
     if until > market.now():
-        joined = _new_york_time(until)
+        joined = new_york_time(until)
         note = (f"simulating the session up to {joined} New York ({config.sim.symbols} symbols) "
                 "before joining it live")
         _log.info(note)
@@ -560,12 +561,6 @@ async def _simulated_market(config: Config, console: Any, resume_at: int | None 
         await asyncio.to_thread(market.advance, until)
     return market
 
-
-def _new_york_time(ts: int) -> str:
-    """``ts`` (ns UTC) as New York "HH:MM:SS"."""
-    import pandas as pd
-
-    return str(pd.Timestamp(ts, tz="UTC").tz_convert("America/New_York").strftime("%H:%M:%S"))
 
 
 def _start(text: str) -> int | None:

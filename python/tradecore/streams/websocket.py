@@ -488,8 +488,7 @@ class WebSocketStream(MarketDataStream):
             if self._frames:  # older than anything in the per-symbol queues
                 part = self._frames.popleft()
                 self._frame_events -= len(part)
-                self._stats["events_delivered"] += len(part)
-                self._stats["batches_delivered"] += len(part.symbols) if isinstance(part, GroupedBatch) else 1
+                self._count_delivered(part)
                 return part
             if self._grouped and self._ready and self._take_round():
                 continue  # the round waits in _frames
@@ -500,8 +499,7 @@ class WebSocketStream(MarketDataStream):
                 batch = self._pop_batch(item)
                 if batch is None:
                     continue
-                self._stats["batches_delivered"] += 1
-                self._stats["events_delivered"] += len(batch)
+                self._count_delivered(batch)
                 return batch
             if self._fatal is not None:
                 raise self._fatal
@@ -823,8 +821,7 @@ class WebSocketStream(MarketDataStream):
             self._wakeup.set()
             return True
         for index, part in enumerate(parts):
-            self._stats["events_delivered"] += len(part)
-            self._stats["batches_delivered"] += len(part.symbols) if isinstance(part, GroupedBatch) else 1
+            self._count_delivered(part)
             try:
                 sink(part)
             except BaseException as error:  # noqa: BLE001 - the consumer's, raised there
@@ -837,6 +834,11 @@ class WebSocketStream(MarketDataStream):
                     raise  # KeyboardInterrupt, SystemExit: not the consumer's to handle
                 break
         return True
+
+    def _count_delivered(self, part: EventBatch | GroupedBatch) -> None:
+        """Count ``part`` as handed to the consumer (its batches: one per symbol)."""
+        self._stats["events_delivered"] += len(part)
+        self._stats["batches_delivered"] += len(part.symbols) if isinstance(part, GroupedBatch) else 1
 
     def _note_seen(self, batch: EventBatch) -> None:
         """The newest event time of a batch of a kind its decoder does not remember (bars,
