@@ -327,7 +327,11 @@ class FeedMonitor:
     def _arrived(self, health: FeedHealth, now: float, batch: EventBatch | tuple[GroupedBatch, int],
                  halted: bool | None) -> None:
         """One arrival of one symbol, at once (the per-symbol path)."""
-        self._fold()  # the symbol's deferred arrivals come first
+        if health.symbol not in self._attention:
+            # Its deferred arrivals come first (a healthy symbol's status). A symbol needing
+            # attention has none: every way into attention folds first, so a frame holding one
+            # does not fold the whole backlog here (run() folds it in slices).
+            self._fold()
         health.last_batch = batch
         was_halted = health.halted
         if halted is not None:

@@ -334,7 +334,7 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
             # A resumed run's market goes on from where the crashed process left it, not back
             # to the join time: the journal's latest record says where that was.
             market = await _simulated_market(config, console if ui else None,
-                                             resume_at=journal.latest_ts() if resume is not None else None)
+                                             resume_at=_latest(journal) if resume is not None else None)
             sim = await stack.enter_async_context(SimServer(
                 market, port=0, extra_routes=_trading_routes(config)))
             keys: tuple[str | None, str | None] = (_SIM_KEY, _SIM_KEY)
@@ -516,8 +516,8 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
     # Exposure over the run's span: from when it began trading (a resumed run: its first record,
     # in the crashed process) to its last record (the shutdown's flattening included).
     journal.flush()
-    summary = _summary(journal, config, (min(start, journal.earliest_ts() or start),
-                                         max(ended, journal.latest_ts() or ended)))
+    first, last = journal.ts_span() or (start, ended)
+    summary = _summary(journal, config, (min(start, first), max(ended, last)))
     metrics = {**summary.to_dict(), "events": events, "intents": state.execution.intents}
     return LiveResult(run.id, run.folder, summary, events, state.execution.intents, latency.summary(),
                       dict(state.manager.quarantined) if state.manager else {}, resumed, fill_check,
@@ -561,6 +561,12 @@ async def _simulated_market(config: Config, console: Any, resume_at: int | None 
         await asyncio.to_thread(market.advance, until)
     return market
 
+
+
+def _latest(journal: Journal) -> int | None:
+    """The latest event time a journal holds (where a resumed run's market goes on from)."""
+    span = journal.ts_span()
+    return None if span is None else span[1]
 
 
 def _start(text: str) -> int | None:

@@ -413,7 +413,7 @@ def test_paper_live_resumes_from_its_journal_after_kill_9(tmp_path: Path) -> Non
     with Journal(journal_path, readonly=True) as journal:
         before = [(r.seq, r.order_id, r.data["quantity"]) for r in journal.records("fill")]
         held = {s for s, q in journal.net_fills().items() if abs(q) > 1e-9}
-        crashed_at, last_seq = journal.latest_ts(), journal.last_seq()
+        crashed_at, last_seq = (journal.ts_span() or (None, None))[1], journal.last_seq()
     assert crashed_at is not None
     resumed = subprocess.run(tradecore("live", "--no-ui", "--resume", journal_path.parent.name[:20],
                                        "--duration", "3", "--runs-dir", str(runs)),

@@ -768,15 +768,11 @@ class Journal:
         """Every committed fill, in order (what :mod:`tradecore.analysis.summary` reads)."""
         return list(self.records("fill"))
 
-    def latest_ts(self) -> int | None:
-        """The latest event time (ns UTC) of any committed record, or None (an empty journal)."""
-        row = self._db.execute("SELECT MAX(ts_event) FROM events").fetchone()
-        return None if row is None or row[0] is None else int(row[0])
-
-    def earliest_ts(self) -> int | None:
-        """The earliest event time (ns UTC) of any committed record, or None (an empty journal)."""
-        row = self._db.execute("SELECT MIN(ts_event) FROM events").fetchone()
-        return None if row is None or row[0] is None else int(row[0])
+    def ts_span(self) -> tuple[int, int] | None:
+        """The earliest and latest event time (ns UTC) of the committed records, in one scan;
+        None for an empty journal."""
+        row = self._db.execute("SELECT MIN(ts_event), MAX(ts_event) FROM events").fetchone()
+        return None if row is None or row[0] is None else (int(row[0]), int(row[1]))
 
     def universe_at(self, ts: int) -> list[str] | None:
         """The universe in force at ``ts`` (ns UTC): the last change with ``ts_event <= ts``."""
