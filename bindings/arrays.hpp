@@ -10,6 +10,18 @@
 
 namespace tradecore::bindings {
 
+/// A 1-D array of numbers read or written through its data pointer: C-contiguous, so indexing the
+/// pointer is indexing the array (an argument that is not gets a contiguous copy). An argument the
+/// call writes into must be declared `.noconvert()`: a converted copy would take the writes and the
+/// caller would never see them, so the wrong array is refused instead.
+template <class T>
+using Column = pybind11::array_t<T, pybind11::array::c_style | pybind11::array::forcecast>;
+
+/// Whether `a` is a 1-D C-contiguous array of T's dtype (a frame's or batch's events), viewable
+/// as T[] without a copy.
+template <class T>
+bool is_event_array(const pybind11::array& a);
+
 /// Hand a vector's buffer to NumPy without copying: the array owns it through a capsule.
 template <class T>
 pybind11::array_t<T> to_array(std::vector<T>&& v) {
@@ -38,6 +50,11 @@ bool has_dtype_of(const pybind11::array& a) {
   Py_XDECREF(matched);
   matched = dtype.inc_ref().ptr();
   return true;
+}
+
+template <class T>
+bool is_event_array(const pybind11::array& a) {
+  return a.ndim() == 1 && (a.flags() & pybind11::array::c_style) && has_dtype_of<T>(a);
 }
 
 /// An aggregator's counters as a dict.

@@ -14,9 +14,6 @@ namespace tradecore::bindings {
 
 namespace {
 
-template <class T>
-using Column = py::array_t<T, py::array::c_style>;
-
 /// MarketBook's per-symbol arrays: one row per symbol.
 struct BookRows {
   Column<double> bid, ask, last;
@@ -33,7 +30,7 @@ template <class T>
 bool fold(const py::array& events, const Column<std::int64_t>& cuts, const Column<std::int64_t>& indices,
           const Column<std::int64_t>& ids, const Column<std::int64_t>& row_of_id, BookRows& book,
           Column<std::int64_t>& newest) {
-  if (events.ndim() != 1 || !(events.flags() & py::array::c_style) || !has_dtype_of<T>(events))
+  if (!is_event_array<T>(events))
     throw py::type_error("fold_frame: events must be a C-contiguous array of the kind's dtype");
   const auto groups = ids.size();
   if (cuts.size() != groups + 1 || newest.size() != groups)
@@ -105,14 +102,16 @@ void register_book(py::module_& m) {
         }
       },
       py::arg("kind"), py::arg("events"), py::arg("cuts"), py::arg("indices"), py::arg("ids"), py::arg("row_of_id"),
-      py::arg("bid"), py::arg("ask"), py::arg("last"), py::arg("ts"), py::arg("state"), py::arg("fresh"),
-      py::arg("newest"),
+      // Written into: the caller's own arrays or a TypeError, never a converted copy.
+      py::arg("bid").noconvert(), py::arg("ask").noconvert(), py::arg("last").noconvert(), py::arg("ts").noconvert(),
+      py::arg("state").noconvert(), py::arg("fresh").noconvert(), py::arg("newest").noconvert(),
       "Fold the last event of each group ``indices`` (ascending) of a frame into the book's row of its instrument "
       "id (``row_of_id[ids[g]]``): the last trade price, both sides of the quote, or the trading state; the row's "
       "time becomes the later of its own and the event's, and its snapshot stale (``fresh`` False). "
       "``newest[g]``: the newest row time of the folded groups up to group g (0 before the first). False, with "
       "nothing changed, when an id has no row or a group's last quote lacks a side. Kinds: 0 trades, 1 quotes, "
-      "3 statuses (as run_groups).");
+      "3 statuses (as run_groups). The book's columns and ``newest`` must be C-contiguous arrays of their exact "
+      "dtypes (float64, int64, int8, bool): they are written in place.");
 }
 
 }  // namespace tradecore::bindings

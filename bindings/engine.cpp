@@ -136,7 +136,7 @@ std::span<const T> optional_span(py::object& keep, const py::object& given) {
   }
   if (py::isinstance<py::array>(given)) {  // the common case, without a conversion attempt
     const auto plain = py::reinterpret_borrow<py::array>(given);
-    if (plain.ndim() == 1 && (plain.flags() & py::array::c_style) && has_dtype_of<T>(plain)) {
+    if (is_event_array<T>(plain)) {
       keep = given;
       return {static_cast<const T*>(plain.data()), static_cast<std::size_t>(plain.shape(0))};
     }
@@ -175,12 +175,12 @@ bool only_bars(const SymbolEngine& engine) {
 /// engines in group order without returning to Python, up to the first group the caller must
 /// handle. See `run_groups` below.
 template <class T>
-py::tuple run_groups_of(const py::list& engines, const py::array& events, const py::array_t<std::int64_t>& cuts,
-                        std::size_t start, py::array_t<std::int64_t>& at, bool keep_bars,
-                        const std::optional<py::array_t<std::int64_t>>& ids, py::object EngineBox::*slot) {
+py::tuple run_groups_of(const py::list& engines, const py::array& events, const Column<std::int64_t>& cuts,
+                        std::size_t start, Column<std::int64_t>& at, bool keep_bars,
+                        const std::optional<Column<std::int64_t>>& ids, py::object EngineBox::*slot) {
   std::int64_t* where = at.mutable_data();
   where[0] = -1;  // no group yet: a failure before the loop is the frame's, not a symbol's
-  if (events.ndim() != 1 || !(events.flags() & py::array::c_style) || !has_dtype_of<T>(events))
+  if (!is_event_array<T>(events))
     throw py::type_error("run_groups: events must be a C-contiguous array of the kind's dtype");
   const auto listed = static_cast<Py_ssize_t>(py::len(engines));
   const auto groups = ids ? static_cast<std::size_t>(ids->size()) : static_cast<std::size_t>(listed);
@@ -633,9 +633,8 @@ void register_engine(py::module_& m) {
 
   m.def(
       "run_groups",
-      [](const py::list& engines, int kind, const py::array& events, const py::array_t<std::int64_t>& cuts,
-         std::size_t start, py::array_t<std::int64_t> at, bool keep_bars,
-         const std::optional<py::array_t<std::int64_t>>& ids) {
+      [](const py::list& engines, int kind, const py::array& events, const Column<std::int64_t>& cuts,
+         std::size_t start, Column<std::int64_t> at, bool keep_bars, const std::optional<Column<std::int64_t>>& ids) {
         if (at.ndim() != 1 || at.shape(0) < 1) throw py::value_error("run_groups: `at` must hold one int64");
         switch (kind) {
           case 0: return run_groups_of<Trade>(engines, events, cuts, start, at, keep_bars, ids, &EngineBox::trades);
@@ -646,7 +645,8 @@ void register_engine(py::module_& m) {
           default: throw py::value_error("run_groups: kind must be 0 (trades), 1 (quotes), 2 (bars) or 3 (statuses)");
         }
       },
-      py::arg("engines"), py::arg("kind"), py::arg("events"), py::arg("cuts"), py::arg("start"), py::arg("at"),
+      py::arg("engines"), py::arg("kind"), py::arg("events"), py::arg("cuts"), py::arg("start"),
+      py::arg("at").noconvert(),  // written into: the caller's own array, never a converted copy
       py::arg("keep_bars") = true, py::arg("ids") = py::none(),
       "Run groups ``start``.. of a frame through their engines in order: engines[i] (a SymbolEngine, or None for "
       "a group the caller handles) gets events[cuts[i]:cuts[i+1]]. Stops at the first group whose engine stopped "

@@ -7,34 +7,31 @@ namespace py = pybind11;
 
 namespace tradecore::bindings {
 
+PyObject* new_exception(py::module_& m, const std::string& qualified_name, PyObject* base, const char* doc) {
+  PyObject* type = PyErr_NewExceptionWithDoc(qualified_name.c_str(), doc, base, nullptr);
+  if (type == nullptr) throw py::error_already_set();
+  m.attr(qualified_name.substr(qualified_name.rfind('.') + 1).c_str()) = py::handle(type);
+  return type;
+}
+
 namespace {
-// Exception types live for the life of the interpreter; plain handles avoid destructor order
-// problems at exit.
 PyObject* g_error = nullptr;
 PyObject* g_data_error = nullptr;
 PyObject* g_config_error = nullptr;
 PyObject* g_strategy_error = nullptr;
-
-PyObject* new_exception(py::module_& m, const char* name, PyObject* base, const char* doc) {
-  std::string qualified = std::string("tradecore.errors.") + name;
-  PyObject* type = PyErr_NewExceptionWithDoc(qualified.c_str(), doc, base, nullptr);
-  if (type == nullptr) throw py::error_already_set();
-  m.attr(name) = py::handle(type);
-  return type;
-}
 }  // namespace
 
 void register_errors(py::module_& m) {
-  g_error = new_exception(m, "Error", PyExc_Exception, "Base of every tradecore error.");
+  g_error = new_exception(m, "tradecore.errors.Error", PyExc_Exception, "Base of every tradecore error.");
   PyObject* data_bases = PyTuple_Pack(2, g_error, PyExc_ValueError);
-  g_data_error = new_exception(m, "DataError", data_bases,
+  g_data_error = new_exception(m, "tradecore.errors.DataError", data_bases,
                                "Bad market data. `row` is the index of the offending element in "
                                "the batch (-1 for single events).");
   Py_DECREF(data_bases);
   PyObject* config_bases = PyTuple_Pack(2, g_error, PyExc_ValueError);
-  g_config_error = new_exception(m, "ConfigError", config_bases, "Invalid configuration.");
+  g_config_error = new_exception(m, "tradecore.errors.ConfigError", config_bases, "Invalid configuration.");
   Py_DECREF(config_bases);
-  g_strategy_error = new_exception(m, "StrategyError", g_error,
+  g_strategy_error = new_exception(m, "tradecore.errors.StrategyError", g_error,
                                    "A strategy raised or a guard saw NaN; its symbol's engine stopped.");
 
   py::register_exception_translator([](std::exception_ptr p) {

@@ -12,7 +12,7 @@ using tradecore::ws::WsReader;
 namespace tradecore::bindings {
 
 namespace {
-PyObject* g_ws_protocol_error = nullptr;  // lives as long as the interpreter (see errors.cpp)
+PyObject* g_ws_protocol_error = nullptr;  // lives as long as the interpreter (see new_exception)
 
 /// One (opcode, payload) per message: text as str (the reader checked its UTF-8), the rest bytes.
 py::list feed(WsReader& self, const py::bytes& data) {
@@ -41,14 +41,12 @@ py::list feed(WsReader& self, const py::bytes& data) {
 }  // namespace
 
 void register_ws(py::module_& m, py::handle error_base) {
-  g_ws_protocol_error = PyErr_NewExceptionWithDoc(
-      "tradecore.streams.native_ws.WebSocketProtocolError",
+  g_ws_protocol_error = new_exception(
+      m, "tradecore.streams.native_ws.WebSocketProtocolError", error_base.ptr(),
       "The server broke the WebSocket protocol (or sent a message above max_size); the "
       "connection must be dropped. `messages` holds the (opcode, payload) pairs completed in the "
-      "same chunk before the violation; `close_code` the code to close with (1009: too big, else 1002).",
-      error_base.ptr(), nullptr);
-  if (g_ws_protocol_error == nullptr) throw py::error_already_set();
-  m.attr("WebSocketProtocolError") = py::handle(g_ws_protocol_error);
+      "same chunk before the violation; `close_code` the code to close with (RFC 6455 7.4.1: 1007 "
+      "for text that is not UTF-8, 1009 for a message too big, else 1002).");
 
   py::class_<WsReader>(m, "WsReader",
                        "The receive side of a WebSocket client: server bytes in, messages out.\n\n"
@@ -59,8 +57,7 @@ void register_ws(py::module_& m, py::handle error_base) {
       .def("feed", &feed, py::arg("data"),
            "Consume bytes from the server; return the completed messages and control frames as\n"
            "(opcode, payload) in order: text str, binary/close/ping/pong bytes. Raises\n"
-           "WebSocketProtocolError (with .messages) on a violation; the reader is unusable after.")
-      .def_property_readonly("failed", &WsReader::failed, "A violation was seen: drop the connection.");
+           "WebSocketProtocolError (with .messages) on a violation; the reader is unusable after.");
   m.attr("OP_TEXT") = static_cast<int>(Opcode::Text);
   m.attr("OP_BINARY") = static_cast<int>(Opcode::Binary);
   m.attr("OP_CLOSE") = static_cast<int>(Opcode::Close);

@@ -64,7 +64,7 @@ struct WsReader::Inflater {
 
 WsReader::WsReader(std::size_t max_size, bool compressed, bool no_context_takeover,
                    int max_window_bits)
-    : max_size_(max_size), compressed_(compressed), no_context_takeover_(no_context_takeover) {
+    : max_size_(max_size), no_context_takeover_(no_context_takeover) {
   if (max_size == 0) throw ConfigError("max_size must be positive");
   if (max_window_bits < 8 || max_window_bits > 15) {
     throw ConfigError("max_window_bits must be in 8..15, not " + std::to_string(max_window_bits));
@@ -77,8 +77,7 @@ WsReader::WsReader(std::size_t max_size, bool compressed, bool no_context_takeov
 WsReader::~WsReader() = default;
 
 void WsReader::fail(const std::string& what, int close_code) {
-  failed_ = true;
-  throw ProtocolError(what, close_code);
+  throw ProtocolError(what, close_code);  // feed() marks the reader failed
 }
 
 bool WsReader::parse_header(std::string_view data, Header& header) {
@@ -122,7 +121,7 @@ bool WsReader::parse_header(std::string_view data, Header& header) {
     } else if (in_message_) {
       fail("a new data frame arrived inside a fragmented message");
     }
-    if (rsv1 && !compressed_) fail("RSV1 set but permessage-deflate was not negotiated");
+    if (rsv1 && !inflater_) fail("RSV1 set but permessage-deflate was not negotiated");
     // Compressed or not, a frame larger than the whole limit is refused before buffering it.
     const std::size_t so_far = (opcode == Opcode::Continuation && !message_compressed_) ? message_.size() : 0;
     if (size > max_size_ - std::min(so_far, max_size_)) {
@@ -151,7 +150,9 @@ bool WsReader::on_data_frame(const Header& header, std::string_view payload) {
   }
   if (!header.fin) return false;
   in_message_ = false;
-  if (message_opcode_ == Opcode::Text && !valid_utf8(message_)) fail("invalid UTF-8 in a text message");
+  if (message_opcode_ == Opcode::Text && !valid_utf8(message_)) {
+    fail("invalid UTF-8 in a text message", ProtocolError::kInvalidData);
+  }
   return true;
 }
 
@@ -183,7 +184,9 @@ void WsReader::inflate_into(std::string_view input, std::string& out) {
 
 void WsReader::check_close(std::string_view payload) {
   if (payload.size() == 1) fail("close frame with a 1-byte payload (a code takes 2)");
-  if (payload.size() > 2 && !valid_utf8(payload.substr(2))) fail("invalid UTF-8 in a close reason");
+  if (payload.size() > 2 && !valid_utf8(payload.substr(2))) {
+    fail("invalid UTF-8 in a close reason", ProtocolError::kInvalidData);
+  }
 }
 
 }  // namespace tradecore::ws

@@ -26,7 +26,14 @@ from tradecore._native import _core
 from tradecore.bus import EventBus
 from tradecore.engine import SymbolEngine
 from tradecore.latency import LatencyStats, freeze_long_lived
-from tradecore.streams.base import EventBatch, EventKind, GroupedBatch, Instruments, MarketDataStream
+from tradecore.streams.base import (
+    NATIVE_FRAME_KIND,
+    EventBatch,
+    EventKind,
+    GroupedBatch,
+    Instruments,
+    MarketDataStream,
+)
 from tradecore.streams.replay import merge_time
 from tradecore.tasks import start_task
 
@@ -45,9 +52,6 @@ _LOAD_ARGUMENT = {  # the engine's load() argument of each kind it runs
     EventKind.STATUS: "statuses",
 }
 _LOADER = {kind: "load_" + argument for kind, argument in _LOAD_ARGUMENT.items()}  # one kind per call
-# run_groups' codes of the kinds a frame goes grouped in (bars follow a broker's clock by event,
-# not by book time: batch by batch).
-_GROUP_KIND = {EventKind.TRADE: 0, EventKind.QUOTE: 1, EventKind.STATUS: 3}
 
 
 class Execution(Protocol):
@@ -569,7 +573,8 @@ class StrategyManager:
         one by one, with the engines of idle symbols run in one native call
         (``_core.engine.run_groups``) that returns to Python only for a group that needs it
         (an intent or other output; a busy, hooked or positioned symbol), in group order."""
-        code = _GROUP_KIND.get(group.kind)
+        # (Bars follow a broker's clock by event, not by book time: batch by batch.)
+        code = NATIVE_FRAME_KIND.get(group.kind)
         if code is None:
             for batch in group.batches():
                 self.dispatch(batch)

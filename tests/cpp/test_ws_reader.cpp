@@ -80,10 +80,13 @@ void expect_violation(WsReader& reader, const std::string& bytes, const std::str
   } catch (const ProtocolError& e) {
     INFO(e.what());
     CHECK(std::string(e.what()).find(what) != std::string::npos);
-    // The close code the connection ends with: RFC 6455's "message too big" for size, else
-    // "protocol error".
+    // The close code the connection ends with (RFC 6455 7.4.1): "message too big" for size,
+    // "invalid data" for text that is not UTF-8, else "protocol error".
     const bool too_big = what.find("max_size") != std::string::npos || what == "once inflated";
-    CHECK(e.close_code() == (too_big ? ProtocolError::kMessageTooBig : ProtocolError::kProtocolError));
+    const bool not_utf8 = what.find("invalid UTF-8") != std::string::npos;
+    CHECK(e.close_code() == (too_big    ? ProtocolError::kMessageTooBig
+                             : not_utf8 ? ProtocolError::kInvalidData
+                                        : ProtocolError::kProtocolError));
   }
   CHECK(got.size() == before);
   CHECK(reader.failed());

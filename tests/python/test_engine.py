@@ -262,6 +262,14 @@ def test_run_groups_runs_each_group_in_its_engine_and_stops_where_python_is_need
     with pytest.raises(ValueError, match="kind"):
         run_groups(engines, 7, bars, cuts, 0, at)
 
+    # Cuts given as a view (reversed) are read as the array, not as its memory; ``at`` is written
+    # in place, so an array of another dtype is refused rather than silently copied.
+    fresh = [engine.SymbolEngine(s, [], bar_period=None).native for s in ("a", "b", "c")]
+    assert run_groups(fresh, 2, bars, np.array([60, 40, 20, 0], np.int64)[::-1], 0, at) == (3, exhausted, 0)
+    assert [e.events_processed for e in fresh] == [20, 20, 20]
+    with pytest.raises(TypeError):
+        run_groups(fresh, 2, bars, cuts, 0, np.zeros(1, np.int32))
+
 
 def test_run_groups_by_id_takes_each_groups_engine_from_a_table(spy_minute: np.ndarray) -> None:
     """``ids``: group i runs in table[ids[i]]; an id with None there, or past the table's end,

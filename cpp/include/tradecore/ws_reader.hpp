@@ -26,10 +26,12 @@ enum class Opcode : std::uint8_t {
 };
 
 /// The server broke the protocol (or sent more than max_size): drop the connection, closing
-/// with `close_code()` (RFC 6455: 1009 for a message too big, else 1002).
+/// with `close_code()` (RFC 6455 7.4.1: 1007 for text that is not UTF-8, 1009 for a message too
+/// big, else 1002).
 class ProtocolError : public Error {
  public:
   static constexpr int kProtocolError = 1002;
+  static constexpr int kInvalidData = 1007;
   static constexpr int kMessageTooBig = 1009;
   explicit ProtocolError(const std::string& what, int close_code = kProtocolError)
       : Error(what), close_code_(close_code) {}
@@ -79,7 +81,6 @@ class WsReader {
   [[noreturn]] void fail(const std::string& what, int close_code = ProtocolError::kProtocolError);
 
   std::size_t max_size_;
-  bool compressed_;
   bool no_context_takeover_;
   bool failed_ = false;
 
@@ -90,7 +91,7 @@ class WsReader {
   std::string message_;          // the message being assembled (inflated)
 
   struct Inflater;
-  std::unique_ptr<Inflater> inflater_;
+  std::unique_ptr<Inflater> inflater_;  // set when permessage-deflate was negotiated
 };
 
 template <class Sink>

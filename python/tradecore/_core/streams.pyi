@@ -140,11 +140,6 @@ class WsReader:
         (opcode, payload) in order: text str, binary/close/ping/pong bytes. Raises
         WebSocketProtocolError (with .messages) on a violation; the reader is unusable after.
         """
-    @property
-    def failed(self) -> bool:
-        """
-        A violation was seen: drop the connection.
-        """
 OP_BINARY: int = 2
 OP_CLOSE: int = 8
 OP_PING: int = 9

@@ -14,9 +14,9 @@ import numpy as np
 
 from tradecore._native import _core
 from tradecore.schema import TradingState
-from tradecore.streams.base import EventBatch, EventKind, GroupedBatch, Instruments
+from tradecore.streams.base import NATIVE_FRAME_KIND, EventBatch, EventKind, GroupedBatch, Instruments
 
-__all__ = ["BookEntry", "MarketBook", "MarketSnapshot", "clean", "price", "to_decimal"]
+__all__ = ["MarketBook", "MarketSnapshot", "clean", "price", "to_decimal"]
 
 
 def to_decimal(value: object) -> Decimal:
@@ -71,36 +71,6 @@ class MarketSnapshot:
         return self.last if self.last is not None else self.mid
 
 
-class BookEntry:
-    """One symbol's latest values as the feed gave them (floats, 0 = not seen; read only for
-    callers): a view of its row in the book's arrays."""
-
-    __slots__ = ("_book", "_row")
-
-    def __init__(self, book: MarketBook, row: int) -> None:
-        self._book, self._row = book, row
-
-    @property
-    def bid(self) -> float:
-        return float(self._book._bid[self._row])
-
-    @property
-    def ask(self) -> float:
-        return float(self._book._ask[self._row])
-
-    @property
-    def last(self) -> float:
-        return float(self._book._last[self._row])
-
-    @property
-    def ts_event(self) -> int:
-        return int(self._book._ts[self._row])
-
-    @property
-    def state(self) -> TradingState:
-        return TradingState(int(self._book._state[self._row]))
-
-
 def _last_positive(values: np.ndarray) -> float:
     """The last positive value of a price column (0 when there is none)."""
     last = float(values[-1])
@@ -121,7 +91,6 @@ class MarketBook:
 
     def __init__(self) -> None:
         self._rows: dict[str, int] = {}
-        self._entries: list[BookEntry] = []
         self._bid = np.zeros(0)
         self._ask = np.zeros(0)
         self._last = np.zeros(0)
@@ -129,7 +98,6 @@ class MarketBook:
         self._state = np.zeros(0, np.int8)
         self._snapshots: list[MarketSnapshot | None] = []
         self._fresh = np.zeros(0, bool)  # the row's snapshot is current
-        self._set: dict[str, MarketSnapshot] = {}  # replaced by set() (tests, manual halts)
         # A live decoder's frames by instrument id: its registry and each id's row (-1: none yet).
         self._registry: Instruments | None = None
         self._row_of_id = np.zeros(0, np.int64)
@@ -139,7 +107,7 @@ class MarketBook:
         key = symbol.upper()
         row = self._rows.get(key)
         if row is None:
-            return self._set.get(key) or MarketSnapshot(key)
+            return MarketSnapshot(key)
         snapshot = self._snapshots[row]
         if snapshot is None or not self._fresh[row]:
             bid, ask, last = float(self._bid[row]), float(self._ask[row]), float(self._last[row])
@@ -153,7 +121,7 @@ class MarketBook:
     def last(self, symbol: str) -> float:
         """The last trade price folded in (dollars, 0 = none), without a snapshot."""
         row = self._rows.get(symbol.upper())
-        return float(self._last[row]) if row is not None else float(self.get(symbol).last or 0)
+        return float(self._last[row]) if row is not None else 0.0
 
     def lasts(self, symbols: list[str]) -> list[float]:
         """:meth:`last` of each of ``symbols`` (upper case), in one call."""
@@ -162,7 +130,7 @@ class MarketBook:
         if -1 not in rows:  # the usual case: all seen, one gather
             lasts: list[float] = self._last[rows].tolist()
             return lasts
-        return [float(self._last[r]) if r >= 0 else self.last(s) for s, r in zip(symbols, rows)]
+        return [float(self._last[r]) if r >= 0 else 0.0 for r in rows]
 
     def reference(self, symbol: str) -> Decimal | None:
         """``get(symbol).reference`` without building the snapshot (risk reads it for every
@@ -180,15 +148,10 @@ class MarketBook:
     def _row(self, key: str) -> int:
         row = self._rows.get(key)
         if row is None:
-            row = self._rows[key] = len(self._entries)
-            self._entries.append(BookEntry(self, row))
+            row = self._rows[key] = len(self._snapshots)
             self._snapshots.append(None)
             if row >= len(self._bid):
                 self._grow(row + 1)
-            given = self._set.pop(key, None)
-            if given is not None:  # updates continue from a snapshot set by hand
-                self._bid[row], self._ask[row], self._last[row] = (float(v or 0) for v in (given.bid, given.ask, given.last))
-                self._ts[row], self._state[row] = given.ts_event, int(given.state)
         return row
 
     def _grow(self, size: int) -> None:
@@ -212,14 +175,15 @@ class MarketBook:
         self._fresh[row] = False
         return self.get(symbol)
 
-    def update(self, batch: EventBatch) -> BookEntry:
-        """Fold a batch into the symbol's book (other kinds are ignored) and return its entry.
+    def update(self, batch: EventBatch) -> tuple[int, float]:
+        """Fold a batch into the symbol's book (other kinds are ignored); return the symbol's
+        book time and last trade price afterwards (0: none yet), as floats from the feed.
         Cheap on purpose: it runs for every event of every symbol."""
         events = batch.events
         kind = batch.kind
         row = self._row(batch.symbol)
         if len(events) == 0 or kind not in _BOOK_KINDS:
-            return self._entries[row]
+            return int(self._ts[row]), float(self._last[row])
         if kind is EventKind.TRADE:
             self._last[row] = events["price"][-1]
         elif kind is EventKind.QUOTE:
@@ -231,13 +195,13 @@ class MarketBook:
         if ts > self._ts[row]:
             self._ts[row] = ts
         self._fresh[row] = False
-        return self._entries[row]
+        return int(self._ts[row]), float(self._last[row])
 
     def update_grouped(self, group: GroupedBatch, indices: list[int]) -> list[int]:
         """:meth:`update` for the groups ``indices`` (ascending) of a frame, in one pass; return
         for each group of the frame the newest book time of the groups ``indices`` up to it (0
         before the first): the clock as the frame's groups are processed."""
-        code = _FOLD_KIND.get(group.kind)
+        code = NATIVE_FRAME_KIND.get(group.kind)
         if code is not None and indices and self._by_id(group):
             # A live decoder's frame: one native pass over the rows of its ids.
             newest = np.empty(len(group.symbols), np.int64)
@@ -261,7 +225,7 @@ class MarketBook:
         if kind is EventKind.QUOTE:
             bids, asks = events["bid_price"][last], events["ask_price"][last]
             if not ((bids > 0).all() and (asks > 0).all()):  # a one-sided last quote: look further back
-                return np.array([self.update(group.batch(i)).ts_event for i in indices], np.int64)
+                return np.array([self.update(group.batch(i))[0] for i in indices], np.int64)
             self._bid[rows], self._ask[rows] = bids, asks
         elif kind is EventKind.TRADE:
             self._last[rows] = events["price"][last]
@@ -297,20 +261,15 @@ class MarketBook:
 
     def set(self, snapshot: MarketSnapshot) -> None:
         """Replace a symbol's snapshot (tests, manual halts); updates continue from it."""
-        key = snapshot.symbol.upper()
-        row = self._rows.get(key)
-        if row is None:
-            self._set[key] = snapshot
-            return
+        row = self._row(snapshot.symbol.upper())
         self._bid[row], self._ask[row], self._last[row] = (float(v or 0) for v in (snapshot.bid, snapshot.ask, snapshot.last))
         self._ts[row], self._state[row] = snapshot.ts_event, int(snapshot.state)
         self._snapshots[row] = snapshot
         self._fresh[row] = True
 
     def symbols(self) -> list[str]:
-        return sorted(set(self._rows) | set(self._set))
+        return sorted(self._rows)
 
 
 _BOOK_KINDS = frozenset({EventKind.TRADE, EventKind.QUOTE, EventKind.STATUS})
-_FOLD_KIND = {EventKind.TRADE: 0, EventKind.QUOTE: 1, EventKind.STATUS: 3}  # fold_frame's codes
 _fold_frame = _core.book.fold_frame

@@ -117,7 +117,7 @@ class PaperBroker(Broker):
         """Feed a market batch; return (and publish) the events it caused."""
         if len(batch) == 0 or batch.kind not in (EventKind.QUOTE, EventKind.TRADE, EventKind.STATUS):
             return []
-        entry = self.market.update(batch)
+        _, last = self.market.update(batch)
         sim = self._sim(batch.symbol)
         events = np.ascontiguousarray(batch.events)
         if batch.kind == EventKind.QUOTE:
@@ -128,8 +128,8 @@ class PaperBroker(Broker):
             fills, updates = sim.on_statuses(events)
         self.now = max(self.now, int(events["ts_event"][-1]))
         out = self._translate(batch.symbol, fills, updates)
-        if entry.last > 0:  # the book's float, not a Decimal snapshot built for every batch
-            self.tracker.mark(batch.symbol, entry.last)
+        if last > 0:  # the book's float, not a Decimal snapshot built for every batch
+            self.tracker.mark(batch.symbol, last)
         return out
 
     def on_clock(self, now: int) -> list[BrokerEvent]:

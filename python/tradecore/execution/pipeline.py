@@ -165,7 +165,7 @@ class ExecutionPipeline:
         if isinstance(outcome, IntentRejected):
             self._on_event(outcome)
             return outcome
-        decision = await self._check_and_send(outcome, now)
+        decision, _ = await self._check_and_send(outcome, now)
         return decision
 
     async def on_batch(self, batch: EventBatch) -> None:
@@ -177,11 +177,11 @@ class ExecutionPipeline:
         """The synchronous part of :meth:`on_batch`: the book, the marks, a paper broker's
         simulator. True when :meth:`drain` must run before anything else (a mark or a broker event
         may have moved PnL past the kill switch)."""
-        entry = self.market.update(batch)
-        self._advance(entry.ts_event)
-        marked = entry.last > 0 and self.tracker.holds(batch.symbol.upper())  # a set lookup, not a sum of lots
+        ts_event, last = self.market.update(batch)
+        self._advance(ts_event)
+        marked = last > 0 and self.tracker.holds(batch.symbol.upper())  # a set lookup, not a sum of lots
         if marked:
-            self.tracker.mark(batch.symbol, entry.last)  # the feed's float: a Decimal when read
+            self.tracker.mark(batch.symbol, last)  # the feed's float: a Decimal when read
         feed = getattr(self.broker, "on_batch", None)
         if feed is not None:
             feed(batch)
@@ -265,9 +265,11 @@ class ExecutionPipeline:
             outcome = self.router.closing_order(symbol, self.market.get(symbol), now=self.now,
                                                 rule=KILL_SWITCH_RULE, reason=f"kill switch: {reason}")
             if isinstance(outcome, OrderRouted):
-                decision = await self._check_and_send(outcome)
+                decision, refused = await self._check_and_send(outcome)
                 if not decision.accepted:
                     unsent[symbol] = decision.reason
+                elif refused is not None:  # risk let it through, the broker did not take it
+                    unsent[symbol] = f"the broker refused it: {refused}"
             else:
                 self._on_event(outcome)
                 unsent[symbol] = outcome.reason
@@ -316,9 +318,13 @@ class ExecutionPipeline:
                            market=self.market.get(symbol), daily_pnl=daily_pnl,
                            now=self.now if now is None else now)
 
-    async def _check_and_send(self, routed: OrderRouted, now: int | None = None) -> RiskDecision:
+    async def _check_and_send(self, routed: OrderRouted, now: int | None = None
+                              ) -> tuple[RiskDecision, str | None]:
+        """Check the order and send it if risk accepts; return the decision and, for an order
+        risk accepted that the broker refused, why (None: sent, or refused by risk)."""
         order = routed.order
         decision = self.risk.check(order, self.context(order.symbol, now))
+        refused: str | None = None
         if decision.accepted:
             # Only an order risk let through is an order (journaled before it is sent); a refused
             # one is the risk record alone, so nothing refused ever looks open.
@@ -329,6 +335,7 @@ class ExecutionPipeline:
                 self._open_symbol[ack.order_id] = order.symbol
             except BrokerError as exc:
                 _log.warning("%s: broker refused %s: %s", order.symbol, order.client_order_id, exc)
+                refused = _refusal_reason(exc)
                 if not any(isinstance(e, BrokerEvent) and e.order.client_order_id == order.client_order_id
                            for e in self._inbox):
                     # A REST refusal comes with no update: say it like one, so the journal closes
@@ -337,7 +344,7 @@ class ExecutionPipeline:
         # No yield to the loop here: a paper order's intent -> ack stays one stretch of compute
         # instead of waiting behind whatever else is ready (other symbols' market data).
         self._apply_events()
-        return decision
+        return decision, refused
 
     async def _drain_events_only(self) -> None:
         self._apply_events()
@@ -369,7 +376,7 @@ class ExecutionPipeline:
 
 def _refused(request: OrderRequest, error: BrokerError, now: int) -> BrokerEvent:
     """The ``rejected`` event of an order the broker refused outright (its id: the client's)."""
-    reason = str(getattr(error, "reason", "") or error)
+    reason = _refusal_reason(error)
     order = Order(order_id=request.client_order_id, client_order_id=request.client_order_id,
                   symbol=request.symbol, side=request.side, type=request.type, qty=request.qty,
                   limit_price=request.limit_price, stop_price=request.stop_price,
@@ -377,3 +384,7 @@ def _refused(request: OrderRequest, error: BrokerError, now: int) -> BrokerEvent
                   status=OrderState.REJECTED, created_at=now, updated_at=now, intent=request.intent,
                   reason=reason)
     return BrokerEvent(type=BrokerEventType.REJECTED, order=order, ts_event=now, reason=reason)
+
+
+def _refusal_reason(error: BrokerError) -> str:
+    return str(getattr(error, "reason", "") or error)

@@ -86,6 +86,10 @@ GROUPED_KINDS = frozenset({EventKind.TRADE, EventKind.QUOTE})
 """The kinds a stream hands the pipeline as :class:`GroupedBatch` (a frame's symbols run in one
 native call); other kinds go as one :class:`EventBatch` per symbol."""
 
+NATIVE_FRAME_KIND = {EventKind.TRADE: 0, EventKind.QUOTE: 1, EventKind.STATUS: 3}
+"""The native core's code of each kind its functions over a frame's groups take
+(``_core.engine.run_groups``, ``_core.book.fold_frame``)."""
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class GroupedBatch:

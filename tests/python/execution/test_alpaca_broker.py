@@ -429,3 +429,45 @@ async def test_a_stream_upgrade_refused_with_401_or_403_is_fatal_not_retried() -
         await asyncio.wait_for(broker.connect(), 10)
         assert broker.stats["sessions"] == 1
         await broker.close()
+
+
+async def test_flattening_reports_a_closing_order_the_broker_refused_after_risk_accepted_it() -> None:
+    """Risk lets a closing order through but the venue refuses it (here a 403): the position is
+    still open, and flatten() says so with the venue's reason (shutdown prints it)."""
+    from tradecore.execution import (
+        ExecutionPipeline,
+        MarketBook,
+        OrderRouter,
+        PositionTracker,
+        RiskDecision,
+        RiskLimits,
+        RiskManager,
+    )
+    from tradecore.streams.base import EventBatch
+
+    async with venue() as v, v.broker() as broker:
+        tracker = PositionTracker(D(10000))
+        pipeline = ExecutionPipeline(broker, OrderRouter(position=tracker.qty, equity=lambda: tracker.equity),
+                                     RiskManager(RiskLimits()), tracker, MarketBook())
+        batches: list[EventBatch] = []
+        v.market.add_listener(batches.append)  # the same events a data stream would deliver
+        runner = asyncio.get_running_loop().create_task(pipeline.run(), name="pipeline-run")
+        v.market.quote("ACME", 10.00, 10.02)
+        v.market.trade("ACME", 10.01)
+        for batch in batches:
+            await pipeline.on_batch(batch)
+        decision = await pipeline.submit_intent(intent_now("ACME", v.market.now()))
+        assert isinstance(decision, RiskDecision) and decision.accepted
+        await until(lambda: tracker.qty("ACME") == 100)
+        v.faults.add("POST", "/v2/orders", 403)
+        unsent = await pipeline.flatten(reason="shutdown")
+        assert list(unsent) == ["ACME"]
+        assert unsent["ACME"].startswith("the broker refused it:") and "injected 403" in unsent["ACME"]
+        assert tracker.qty("ACME") == 100 and (await broker.positions())[0].qty == 100
+        assert not pipeline.open_order_ids  # the refusal closed the order it would have been
+        # The venue takes the next closing order: nothing is left open.
+        assert await pipeline.flatten(reason="shutdown") == {}
+        await until(lambda: tracker.qty("ACME") == 0)
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        pipeline.close()

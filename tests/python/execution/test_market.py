@@ -92,10 +92,37 @@ def test_grouped_frames_fold_into_the_book_as_their_batches_do(by_id: bool) -> N
         indices = [i for i in range(len(frame.symbols)) if not (k % 5 == 4 and i == 1)]
         newest = grouped.update_grouped(frame, indices)
         batches = frame.batches()
-        times = [batched.update(batches[i]).ts_event if i in indices else 0 for i in range(len(batches))]
+        times = [batched.update(batches[i])[0] if i in indices else 0 for i in range(len(batches))]
         assert newest == np.maximum.accumulate(times).tolist()  # the clock as the groups go
         for symbol in frame.symbols:
             assert grouped.get(symbol) == batched.get(symbol)
             assert grouped.reference(symbol) == batched.reference(symbol)
     assert grouped.symbols() == batched.symbols() == ["AAA", "BBB", "CCC", "NEW"]
     assert grouped.lasts(["AAA", "NEW", "ZZZ"]) == batched.lasts(["AAA", "NEW", "ZZZ"])
+
+
+def test_fold_frame_writes_into_the_callers_arrays_or_refuses_them() -> None:
+    """The native fold writes the book's columns in place: a column of another dtype is refused
+    (a converted copy would take the writes and the book would never see them); index arrays
+    that are views (here reversed) are read as the arrays they are, not as their memory."""
+    from tradecore import schema
+    from tradecore._native import _core
+
+    trades = schema.empty(schema.TRADE, 3)
+    trades["ts_event"], trades["price"] = [10, 11, 12], [1.5, 2.5, 3.5]
+    cuts, ids = np.array([3, 1, 0], np.int64)[::-1], np.array([0, 1], np.int64)  # groups [0:1], [1:3]
+    columns = {"bid": np.zeros(2), "ask": np.zeros(2), "last": np.zeros(2), "ts": np.zeros(2, np.int64),
+               "state": np.zeros(2, np.int8), "fresh": np.ones(2, bool), "newest": np.zeros(2, np.int64)}
+
+    def fold(**override: np.ndarray) -> bool:
+        given = {**columns, **override}
+        return bool(_core.book.fold_frame(0, trades, cuts, np.array([0, 1]), ids, np.array([1, 0]), **given))
+
+    with pytest.raises(TypeError):
+        fold(last=np.zeros(2, np.float32))
+    with pytest.raises(TypeError):
+        fold(newest=np.zeros(2, np.int32))
+    assert not columns["last"].any() and columns["fresh"].all()  # nothing written
+    assert fold()
+    assert columns["last"].tolist() == [3.5, 1.5] and columns["ts"].tolist() == [12, 10]  # rows by id
+    assert columns["newest"].tolist() == [10, 12] and not columns["fresh"].any()

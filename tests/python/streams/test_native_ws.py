@@ -211,7 +211,7 @@ async def test_each_violation_fails_the_connection_clearly_after_the_messages_be
         assert got == [b"before", b"before"]
         cause = raised.value.__cause__
         assert isinstance(cause, WebSocketProtocolError) and words in str(cause)
-        code = 1009 if name == "oversized" else 1002
+        code = {"oversized": 1009, "invalid_utf8": 1007}.get(name, 1002)  # RFC 6455 7.4.1
         assert raised.value.sent is not None and raised.value.sent.code == code
         # The close frame the server got carries the code and says what was wrong.
         [(opcode, payload)] = server.received[0]
