@@ -48,7 +48,7 @@ def live(config_path: Path | None, duration: float | None, speed: float | None, 
          resume: str | None) -> None:
     """Trade live: by default the embedded market simulator, premarket_momentum, paper fills.
 
-    Starts the simulator in-process on loopback (no account, no network), connects the real
+    Starts the simulator in a child process on loopback (no account, no network), connects the real
     Alpaca stream and REST clients to it, scans the premarket, starts one engine per symbol the
     scanner picks, routes intents through risk checks to the paper venue, and shows a dashboard.
     Everything is journaled under the run's folder; `tradecore runs` lists past runs.

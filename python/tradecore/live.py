@@ -1,8 +1,10 @@
 """``tradecore live``: the pipeline on a live stream, the embedded simulator by default.
 
-With no configuration it starts the simulator in-process on loopback, connects to it with the
-real Alpaca stream client and REST client, scans the premarket, trades ``premarket_momentum``
-on the paper venue and shows a terminal dashboard. Every run gets an id, a folder with its
+With no configuration it starts the simulator in a child process on loopback
+(:mod:`tradecore.sim.process`: generating the market and serving its REST never hold this
+process's event loop), connects to it with the real Alpaca stream client and REST client,
+scans the premarket, trades ``premarket_momentum`` on the paper venue and shows a terminal
+dashboard. Every run gets an id, a folder with its
 config and journal, and a row in the run registry.
 
 ``market.stream = "polygon"`` takes the market data from a Polygon/Massive stream instead (key
@@ -11,7 +13,7 @@ still come from the Alpaca-protocol REST at ``market.rest_url``.
 
 ``execution.broker = "alpaca"`` trades through :class:`~tradecore.execution.alpaca.AlpacaBroker`
 (REST + ``trade_updates``) at ``market.trading_url``; with the simulator as provider and no URL,
-the in-process simulator mounts its trading endpoints and orders go over loopback. ``resume``
+the embedded simulator mounts its trading endpoints and orders go over loopback. ``resume``
 takes a crashed run over (:mod:`tradecore.resume`).
 
 A market clock ticks every active symbol every ``clock.interval_seconds`` of market time (the
@@ -24,8 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import fcntl
-import functools
 import logging
 import os
 import secrets
@@ -73,7 +75,7 @@ from tradecore.tasks import start_task
 __all__ = ["INHERITED_RULE", "LiveResult", "run_live"]
 
 if TYPE_CHECKING:
-    from tradecore.sim.simulated import SimulatedMarket
+    from tradecore.sim.process import SimProcess
 
 _log = logging.getLogger("tradecore.live")
 _SIM_KEY = "tradecore-sim"  # the embedded simulator accepts any keys; these are not secrets
@@ -145,13 +147,12 @@ def _lock(run: RunInfo) -> IO[str]:
     return lock
 
 
-def _trading_routes(config: Config) -> list[Any]:
-    """The simulator's trading endpoints, when it is the broker (provider sim, no trading URL)."""
+def _sim_starting_cash(config: Config) -> str | None:
+    """The cash of the simulator's trading endpoints, when it is the broker (provider sim, no
+    trading URL); None: it serves no Trading API."""
     if config.execution.broker != "alpaca" or config.market.trading_url:
-        return []
-    from tradecore.sim.trading import install
-
-    return [functools.partial(install, starting_cash=config.execution.starting_cash)]
+        return None
+    return str(config.execution.starting_cash)
 
 
 def _broker(config: Config, trading_url: str, keys: tuple[str | None, str | None]) -> Broker | None:
@@ -317,8 +318,6 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
                  polygon_key: str | None, began: Callable[[int], None]) -> tuple[LiveResult, dict[str, Any]]:
     """The run itself; return its result and the metrics to register (``began``: told the
     market time trading begins)."""
-    from tradecore.sim.server import SimServer
-
     bus = EventBus()
     latency = LatencyStats()
     events = 0
@@ -333,14 +332,12 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
                 console = Console()
             # A resumed run's market goes on from where the crashed process left it, not back
             # to the join time: the journal's latest record says where that was.
-            market = await _simulated_market(config, console if ui else None,
-                                             resume_at=_latest(journal) if resume is not None else None)
-            sim = await stack.enter_async_context(SimServer(
-                market, port=0, extra_routes=_trading_routes(config)))
+            sim = await stack.enter_async_context(_simulator(
+                config, console if ui else None, resume_at=_latest(journal) if resume is not None else None))
             keys: tuple[str | None, str | None] = (_SIM_KEY, _SIM_KEY)
             stream_url, rest_url = sim.stream_url, sim.rest_url
             trading_url = config.market.trading_url or sim.rest_url
-            clock = sim.market.now
+            clock = sim.now
             finished = sim.finished
         else:
             stream_url, rest_url = config.market.stream_url, config.market.rest_url
@@ -540,26 +537,25 @@ def _market_stream(config: Config, url: str, keys: tuple[str | None, str | None]
                         channels=("trades", "quotes", "statuses"), **options)
 
 
-async def _simulated_market(config: Config, console: Any, resume_at: int | None = None) -> SimulatedMarket:
-    """The embedded simulator's market, already at ``sim.live_from`` of its session, or at
-    ``resume_at`` (ns UTC) if later (``console``: where to say so, None: the log only)."""
-    from tradecore.sim.generator import new_york_ns
-    from tradecore.sim.simulated import SimulatedMarket
+def _simulator(config: Config, console: Any, resume_at: int | None = None) -> SimProcess:
+    """The embedded simulator (in a process of its own: :mod:`tradecore.sim.process`), joined
+    at ``sim.live_from`` of its session, or at ``resume_at`` (ns UTC) if later (``console``:
+    where to say so, None: the log only)."""
+    from tradecore.sim.generator import NEW_YORK, NS, default_start, new_york_ns
+    from tradecore.sim.process import SimOptions, SimProcess
 
-    market = SimulatedMarket(seed=config.sim.seed, speed=config.sim.speed, symbols=config.sim.symbols,
-                             start=_start(config.sim.start))
-    until = new_york_ns(market.generator.day, config.sim.live_from) if config.sim.live_from else 0
+    start = _start(config.sim.start) or default_start()  # decided here: the child must not guess it again
+    day = dt.datetime.fromtimestamp(start / NS, NEW_YORK).date()
+    until = new_york_ns(day, config.sim.live_from) if config.sim.live_from else 0
     until = max(until, resume_at or 0)
-    if until > market.now():
-        joined = new_york_time(until)
-        note = (f"simulating the session up to {joined} New York ({config.sim.symbols} symbols) "
-                "before joining it live")
+    if until:
+        note = (f"simulating the session up to {new_york_time(until)} New York ({config.sim.symbols} "
+                "symbols) before joining it live")
         _log.info(note)
         if console is not None:
             console.print(note + "...")
-        # No listener yet (nothing is served): the thread leaves the event loop free.
-        await asyncio.to_thread(market.advance, until)
-    return market
+    return SimProcess(SimOptions(seed=config.sim.seed, symbols=config.sim.symbols, speed=config.sim.speed,
+                                 start=start, until=until, starting_cash=_sim_starting_cash(config)))
 
 
 

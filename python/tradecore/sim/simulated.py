@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -115,6 +116,9 @@ class SimulatedMarket(Market):
         self._bars_until = self.start  # minute bars are published for ts < this
         self.published = 0
         """Events published so far."""
+        self.on_step: Callable[[], None] | None = None
+        """Called after each step, once the session clock has moved and the step's events are
+        published (the simulator's process shares its clock this way)."""
 
     # -- Market --------------------------------------------------------------------------
 
@@ -244,6 +248,8 @@ class SimulatedMarket(Market):
         half = minute + MINUTE_NS // 2
         if t0 < half <= t1 and self._amended:
             self._publish_updates(half)
+        if self.on_step is not None:
+            self.on_step()
 
     # -- internals -----------------------------------------------------------------------
 
