@@ -2,8 +2,10 @@
 
 The stages of a live event: ``receive_to_decoded`` (per WebSocket frame), then per event
 ``receive_to_engine_start`` (decoding and queues), ``receive_to_engine_done`` and
-``receive_to_intent`` (when the engine decides); ``intent_to_ack`` per intent, from that
-decision (waiting to be routed, risk, router, broker). Each keeps counts in HdrHistogram-style
+``receive_to_intent`` (when the engine decides); ``clock_to_intent`` for an intent a market
+clock tick caused (a bar closed, a time rule fired: :mod:`tradecore.clock`), from when the clock
+gave the tick; ``intent_to_ack`` per intent, from that decision (waiting to be routed, risk,
+router, broker). Each keeps counts in HdrHistogram-style
 log-linear buckets: 32 sub-buckets per power of two, so recording is a few integer operations
 (it runs for every event) and any percentile is within 1/32 (3 %) of the true value, over the
 whole run rather than a recent window.

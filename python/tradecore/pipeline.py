@@ -157,6 +157,7 @@ class SymbolRunner:
         self.bus = bus
         self.latency = latency
         self._received: np.ndarray | None = None  # receive times (ns UTC) of the batch in the engine
+        self._tick_given: int | None = None  # wall ns the clock gave the tick in the engine (no batch)
         self._loaded_at = 0  # engine's events_processed when the batch was loaded
         self._clock: np.ndarray | None = None  # clock ticks to load with the next batch
         self.intent_at = 0  # wall ns the engine emitted its latest intent
@@ -206,18 +207,20 @@ class SymbolRunner:
     async def step(self, call: Callable[[], object]) -> None:
         """Run one engine call outside a batch (a clock tick, a broker's fill or update): its
         intents are routed and its output settled as for market data."""
-        self._received = None
+        self._received = self._tick_given = None
         await self._continue(call())
 
-    def tick(self, now: int) -> Continuation | None:
+    def tick(self, now: int, given: int | None = None) -> Continuation | None:
         """Give the engine a clock tick at ``now`` (ns UTC) as far as it goes without waiting,
-        like :meth:`feed`; return what is left (an intent to route, fills to settle) or None."""
+        like :meth:`feed`; return what is left (an intent to route, fills to settle) or None.
+        ``given``: wall ns the market clock gave it (``clock_to_intent`` runs from there)."""
         self._received = None  # a tick has no receive time to measure from
+        self._tick_given = given
         return self.after_run(self.native.on_clock(now))
 
-    async def process_tick(self, now: int) -> None:
+    async def process_tick(self, now: int, given: int | None = None) -> None:
         """A clock tick queued behind earlier batches."""
-        rest = self.tick(now)
+        rest = self.tick(now, given)
         if rest is not None:
             await rest()
 
@@ -248,7 +251,7 @@ class SymbolRunner:
         if loader is None:
             return None  # corrections, LULD, ...: seen by the execution layer only
         events = batch.events
-        self._received = batch.ts_received
+        self._received, self._tick_given = batch.ts_received, None
         self._stamp("receive_to_engine_start")  # decoding and queueing, before the engine
         native = self.engine.native
         self._loaded_at = native.events_processed
@@ -297,7 +300,7 @@ class SymbolRunner:
     def resume_group(self, group: GroupedBatch, index: int, loaded_at: int) -> None:
         """Take over group ``index`` of ``group`` that the engine stopped in (see
         :meth:`StrategyManager.dispatch_grouped`), as if :meth:`feed` had loaded it."""
-        self._received = group.batch(index).ts_received
+        self._received, self._tick_given = group.batch(index).ts_received, None
         self._loaded_at = loaded_at
 
     def _stamp(self, stage: str) -> None:
@@ -314,10 +317,15 @@ class SymbolRunner:
             add(stage, now - value)
 
     def _stamp_intent(self) -> None:
-        """Record ``receive_to_intent`` for the event the engine stopped at; ``intent_at`` is
-        when (``intent_to_ack`` runs from there: waiting to be routed counts)."""
+        """Record ``receive_to_intent`` for the event the engine stopped at (``clock_to_intent``
+        for a clock tick's, from when the clock gave it); ``intent_at`` is when (``intent_to_ack``
+        runs from there: waiting to be routed counts)."""
         self.intent_at = now = time.time_ns()
-        if self.latency is None or self._received is None or not len(self._received):
+        if self.latency is None:
+            return
+        if self._received is None or not len(self._received):
+            if self._tick_given is not None:
+                self.latency.add("clock_to_intent", now - self._tick_given)
             return
         index = min(max(self.engine.native.events_processed - self._loaded_at - 1, 0), len(self._received) - 1)
         self.latency.add("receive_to_intent", now - int(self._received[index]))
@@ -431,9 +439,10 @@ class _Tick:
 
     runner: SymbolRunner
     now: int
+    given: int | None = None  # wall ns the market clock gave it
 
     async def __call__(self) -> None:
-        await self.runner.process_tick(self.now)
+        await self.runner.process_tick(self.now, self.given)
 
 
 def _join(run: list[EventBatch]) -> EventBatch:
@@ -721,12 +730,13 @@ class StrategyManager:
         batches: an idle symbol runs it at once, a busy one queues it behind what it has
         (:mod:`tradecore.clock`)."""
         self.ticks += 1
+        given = time.time_ns()
         for symbol, entry in list(self.symbols.items()):
             if entry.pending:
-                self._queue(entry, _Tick(entry.runner, now))
+                self._queue(entry, _Tick(entry.runner, now, given))
                 continue
             try:
-                rest = entry.runner.tick(now)
+                rest = entry.runner.tick(now, given)
             except Exception as error:  # noqa: BLE001 - any failure quarantines this symbol only
                 self._quarantine(symbol, error)
                 continue

@@ -20,6 +20,7 @@ from tradecore.clock import ClockLog, MarketClock
 from tradecore.config import Config
 from tradecore.errors import ConfigError, DataError
 from tradecore.journal.journal import Journal
+from tradecore.latency import LatencyStats
 from tradecore.pipeline import StrategyManager, SymbolRunner
 from tradecore.session import RunState, backtest, run_pipeline
 from tradecore.sim.generator import new_york_ns
@@ -148,6 +149,7 @@ async def live_run(tmp_path: Path, symbols: list[str], start: int, **sections: d
     seen = bus.subscribe(["bar", "transition", "intent", "order"])
     journal = Journal(tmp_path / "journal.sqlite")
     state = RunState.create(config, journal=journal, bus=bus)
+    state.execution.latency = LatencyStats()  # as `tradecore live` keeps it
     tasks: set[asyncio.Task[Any]] = set()
     async with SimServer(market, port=0, run_market=False) as sim:
         stream = AlpacaStream(url=sim.stream_url, key_id="k", secret_key="s", encoding="json",
@@ -258,6 +260,11 @@ async def test_premarket_momentums_time_stop_fires_on_the_clock_without_data_aft
         intents = list(live.journal.records("intent"))
         assert [(r.ts_event, r.data["side"]) for r in intents] == [(at("07:03:00"), "BUY"),
                                                                   (at("07:05:00"), "SELL")]
+        # Both decisions came from the clock: timed from when it gave the tick, none from an event.
+        latency = live.state.execution.latency
+        assert latency is not None and latency.counts.get("clock_to_intent") == 2
+        assert "receive_to_intent" not in latency.counts and latency.counts["intent_to_ack"] == 2
+        assert 0 < latency.percentiles("clock_to_intent", (100,))[0] < 1e9
 
 
 # -- backtests from files: ticks from event time -----------------------------------------------

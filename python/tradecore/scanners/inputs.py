@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -70,7 +71,9 @@ class MarketInputs(abc.ABC):
         """The market now."""
 
 
+@functools.lru_cache(maxsize=256)
 def _new_york_date(text: str) -> dt.date:
+    """The New York date of a timestamp (daily bars share a handful: each is parsed once)."""
     return pd.Timestamp(text).tz_convert(_NEW_YORK).date()
 
 

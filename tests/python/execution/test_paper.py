@@ -33,8 +33,8 @@ from tradecore.journal.journal import Journal
 from tradecore.live import run_live
 from tradecore.schema import OrderType, Side, Sizing, TimeInForce, TradingState
 from tradecore.session import RunState
-from tradecore.sim import server as sim_server
-from tradecore.sim.server import SimServer
+from tradecore.sim import process as sim_process
+from tradecore.sim.process import SimProcess
 
 MS = 1_000_000
 MINUTE = 60_000 * MS
@@ -347,29 +347,29 @@ async def test_events_async_iterator_ends_on_close() -> None:
 
 async def test_a_paper_live_run_journals_the_positions_its_tracker_holds(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A real `live` run on the in-process simulator. The run's state and simulator are kept (not
-    # replaced): the tracker is read at the end, and the simulated session is ended as soon as a
-    # position is held (a loaded machine may need many seconds to get there).
+    # A real `live` run on the embedded simulator. The run's state and simulator are kept (not
+    # replaced): the tracker is read at the end, and the run is told the session ended as soon
+    # as a position is held (a loaded machine may need many seconds to get there).
     states: list[RunState] = []
-    servers: list[SimServer] = []
+    simulators: list[SimProcess] = []
     create = RunState.create.__func__  # type: ignore[attr-defined]
 
     def keep(cls: type[RunState], *args: Any, **kwargs: Any) -> RunState:
         states.append(create(cls, *args, **kwargs))
         return states[-1]
 
-    class KeptSimServer(SimServer):
+    class KeptSimProcess(SimProcess):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            servers.append(self)
+            simulators.append(self)
 
     async def end_once_a_position_is_held() -> None:
-        while not (states and servers and states[0].tracker.open_symbols()):
+        while not (states and simulators and states[0].tracker.open_symbols()):
             await asyncio.sleep(0.05)
-        servers[0].finished.set()
+        simulators[0].finished.set()
 
     monkeypatch.setattr(RunState, "create", classmethod(keep))
-    monkeypatch.setattr(sim_server, "SimServer", KeptSimServer)
+    monkeypatch.setattr(sim_process, "SimProcess", KeptSimProcess)
     config = Config().with_overrides(
         sim={"speed": 600.0, "seed": 7}, scanner={"kind": "fixed", "symbols": ["CBB", "AOZ", "YRRS"]},
         strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3, "quantity": 10}},
