@@ -41,7 +41,9 @@ Figures
 - ``load_*``: 500 symbols at 50k msgs/s: p50/p99/p99.9 from the tick's scheduled time to the
   engine having processed it, to the intent it caused, and per stage.
 - ``max_sustained_msgs_per_s``: the offered rate is stepped up (5 s per step) until the backlog
-  grows (the last tick of a step is processed more than ``BACKLOG_MS`` after it was due).
+  grows: the last tick of a step is processed more than ``BACKLOG_MS`` after it was due, or 1 %
+  of its ticks waited longer than that (a queue that grew for a while and caught up by the end
+  of the step did not keep up either).
 - ``max_sustained_symbols_at_20_msgs_per_s``: then the universe is grown (up to 12,000 symbols,
   each trading ``SYMBOL_RATE`` times a second) until the backlog grows: how many symbols one
   process sustains live (the largest step when every step kept up).
@@ -302,7 +304,11 @@ async def _step(stream: Sent, feed: Feed, rate: float, seconds: float, event_bas
     lag_ms = (time.time_ns() - last_due) / 1e6
     cpu_us = (time.process_time() - cpu) / max(stream.received, 1) * 1e6
     sender = await feed.done()
-    return {"kept_up": float(stream.received >= expected and lag_ms <= BACKLOG_MS), "lag_ms": lag_ms,
+    # The stream-only baseline has no engine stage: its stamps are the whole path.
+    stage = "receive_to_engine_done" if manager is not None else "stream_only"
+    p99_ms = latency.percentiles(stage, (99,))[0] / 1e6
+    kept_up = stream.received >= expected and lag_ms <= BACKLOG_MS and p99_ms <= BACKLOG_MS
+    return {"kept_up": float(kept_up), "lag_ms": lag_ms,
             "cpu_us": cpu_us, "sender_p50_us": sender[0] / 1e3, "sender_p99_us": sender[1] / 1e3,
             "send_p50_us": sender[2] / 1e3, "send_p99_us": sender[3] / 1e3}
 
