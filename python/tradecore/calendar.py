@@ -16,7 +16,7 @@ import numpy as np
 from tradecore._native import _core
 from tradecore.schema import Session
 
-__all__ = ["is_early_close", "new_york_time", "session_of", "sessions"]
+__all__ = ["is_early_close", "new_york_date", "new_york_time", "session_of", "sessions"]
 
 _EPOCH = dt.date(1970, 1, 1)
 _NEW_YORK = ZoneInfo("America/New_York")
@@ -27,6 +27,11 @@ def new_york_time(ts: int) -> str:
     if not ts:
         return "--:--:--"
     return dt.datetime.fromtimestamp(ts // 1_000_000_000, _NEW_YORK).strftime("%H:%M:%S")
+
+
+def new_york_date(ts: int) -> dt.date:
+    """The New York date of ``ts`` (ns UTC)."""
+    return dt.datetime.fromtimestamp(ts // 1_000_000_000, _NEW_YORK).date()
 
 
 def session_of(ts_event: int) -> Session:

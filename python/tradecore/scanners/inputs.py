@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from tradecore import schema
+from tradecore.calendar import new_york_date
 from tradecore.scanners.client import MarketDataClient
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def candidate_from_snapshot(symbol: str, snapshot: dict[str, Any]) -> Candidate 
     if not trade.get("p"):
         return None
     ts = pd.Timestamp(trade["t"])
-    today = ts.tz_convert(_NEW_YORK).date()
+    today = new_york_date(ts.value)
     prior, volume = None, 0.0
     for bar in (snapshot.get("dailyBar"), snapshot.get("prevDailyBar")):
         if not bar or "t" not in bar:

@@ -38,7 +38,6 @@ from tradecore.tasks import start_task
 __all__ = ["SimOptions", "SimProcess"]
 
 _log = logging.getLogger("tradecore.sim.process")
-_READY_TIMEOUT_S = 120.0  # fast-forwarding 5,000 symbols through a premarket takes about a minute
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,8 @@ class SimProcess:
         return int(self._cell[0]) if self._cell is not None else self._stopped_at
 
     async def start(self) -> SimProcess:
-        """Start the child and wait until it serves (raises ConfigError if it cannot)."""
+        """Start the child and wait until it serves (however long its fast-forward takes: a
+        large universe joined late takes minutes); raises ConfigError if it cannot start."""
         self._cell_file = tempfile.NamedTemporaryFile(prefix="tradecore-sim-clock-", dir=_shared_memory())
         self._cell_file.truncate(8)
         self._cell = np.memmap(self._cell_file.name, dtype=np.int64, mode="r+", shape=(1,))
@@ -84,9 +84,10 @@ class SimProcess:
             sys.executable, "-m", "tradecore.sim.process", json.dumps(asdict(self.options)), self._cell_file.name,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, start_new_session=True)
         try:
-            line = await asyncio.wait_for(self._line(), _READY_TIMEOUT_S)
-        except (asyncio.TimeoutError, ConnectionError):
-            line = ""
+            line = await self._line()  # "" if the child ended
+        except BaseException:  # cancelled (a Ctrl-C during the fast-forward): no child left behind
+            await self.close()
+            raise
         fields = line.split()
         if len(fields) != 3 or fields[0] != "ready":
             await self.close()
