@@ -339,11 +339,13 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
             trading_url = config.market.trading_url or sim.rest_url
             clock = sim.now
             finished = sim.finished
+            simulator: SimProcess | None = sim
         else:
             stream_url, rest_url = config.market.stream_url, config.market.rest_url
             trading_url = config.market.trading_url
             keys = (os.environ.get("APCA_API_KEY_ID"), os.environ.get("APCA_API_SECRET_KEY"))
             clock, finished = time.time_ns, asyncio.Event()
+            simulator = None
         broker = _broker(config, trading_url, keys)
         if broker is not None:
             stack.push_async_callback(broker.close)
@@ -466,6 +468,8 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
         vital = [start_task(consume(), "tradecore.live.consume", owner=tasks, log=_log)]
         if not state.paper:  # broker events reach the journal as they arrive, not at the next tick
             vital.append(start_task(state.pipeline.run(), "tradecore.live.broker_events", owner=tasks, log=_log))
+        if simulator is not None:  # a simulator that dies fails the run (after the usual shutdown)
+            vital.append(start_task(simulator.serving(), "tradecore.live.simulator", owner=tasks, log=_log))
         start_task(scan_loop(), "tradecore.live.scan", owner=tasks, log=_log)
         if health is not None:
             start_task(health.run(stop, frames=lambda: stream.stats.get("frames", 0),

@@ -117,14 +117,59 @@ def test_a_live_run_whose_stream_fails_mid_session_is_registered_failed_with_wha
     assert WRONG_KEYS["APCA_API_SECRET_KEY"] not in json.dumps(run.metrics)
 
 
-def _has_fill(runs: Path) -> bool:
+def test_a_live_run_whose_simulator_dies_is_registered_failed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded simulator's process dies mid-run (kill -9): the run shuts down as usual,
+    then fails with the simulator's exit; it does not end as if the session were over."""
+    from tradecore.errors import Error
+    from tradecore.live import run_live
+    from tradecore.sim import process as sim_process
+
+    simulators: list[sim_process.SimProcess] = []
+
+    class Kept(sim_process.SimProcess):
+        async def start(self) -> sim_process.SimProcess:
+            simulators.append(self)
+            return await super().start()
+
+    monkeypatch.setattr(sim_process, "SimProcess", Kept)
+    runs = tmp_path / "runs"
+    config = Config().with_overrides(sim={"speed": 600.0, "symbols": 40, "live_from": ""},
+                                     scanner={"kind": "fixed", "symbols": ["CBB"]},
+                                     strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3}})
+
+    async def scenario() -> None:
+        run = asyncio.create_task(run_live(config, duration=120, ui=False, runs_root=runs))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not _journaled(runs, "universe"):
+            await asyncio.sleep(0.05)
+        assert _journaled(runs, "universe"), "the run never started its symbol"
+        process = simulators[0]._process
+        assert process is not None
+        os.kill(process.pid, signal.SIGKILL)
+        with pytest.raises(Error, match="the simulator ended unexpectedly"):
+            await asyncio.wait_for(run, 60)
+
+    asyncio.run(scenario())
+    (run,) = RunRegistry(runs).list()
+    assert run.status == "failed" and run.metrics is not None
+    assert "the simulator ended unexpectedly" in run.metrics["error"]
+    assert_closed_cleanly(run.journal_path)
+
+
+def _journaled(runs: Path, kind: str) -> bool:
+    """Whether the (only) run under ``runs`` has journaled a record of ``kind`` yet."""
     for path in runs.glob("*/journal.sqlite"):
         try:
             with Journal(path, readonly=True) as journal:
-                return journal.count("fill") > 0
+                return journal.count(kind) > 0
         except sqlite3.OperationalError:  # the run is still creating its journal's tables
             return False
     return False
+
+
+def _has_fill(runs: Path) -> bool:
+    return _journaled(runs, "fill")
 
 
 def test_a_backtest_stopped_with_ctrl_c_is_registered_interrupted(lean_root: Path, tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from tradecore.errors import ConfigError
+from tradecore.errors import ConfigError, Error
 from tradecore.tasks import start_task
 
 __all__ = ["SimOptions", "SimProcess"]
@@ -61,7 +61,7 @@ class SimProcess:
         self.options = options
         self.stream_url = self.rest_url = ""
         self.finished = asyncio.Event()
-        """Set when the session has ended, or the child has (an error is logged then)."""
+        """Set when the session has ended, or the child has (see :meth:`serving`)."""
         self._process: asyncio.subprocess.Process | None = None
         self._cell_file: Any = None
         self._cell: np.ndarray | None = None
@@ -98,6 +98,14 @@ class SimProcess:
                   self.rest_url)
         self._watcher = start_task(self._watch(), "tradecore.sim.process.watch", log=_log)
         return self
+
+    async def serving(self) -> None:
+        """Wait as long as the child serves; raise :class:`~tradecore.errors.Error` if it ends
+        before :meth:`close` (a run whose simulator crashed fails instead of ending quietly)."""
+        assert self._process is not None, "start() first"
+        code = await self._process.wait()
+        if not self._closing:
+            raise Error(f"the simulator ended unexpectedly (exit code {code})")
 
     async def close(self) -> None:
         """Stop the child (closing its stdin, then by force if it does not end in 10 s)."""
@@ -140,7 +148,7 @@ class SimProcess:
         code = await self._process.wait()
         if not self._closing:
             _log.error("the simulator ended unexpectedly (exit code %s)", code)
-        self.finished.set()
+        self.finished.set()  # nothing more will come
 
 
 def _shared_memory() -> str | None:

@@ -13,6 +13,7 @@ import textwrap
 import time
 
 import pytest
+from tradecore.errors import Error
 from tradecore.scanners import MarketDataClient
 from tradecore.sim.generator import new_york_ns
 from tradecore.sim.process import SimOptions, SimProcess
@@ -57,6 +58,22 @@ async def test_the_end_of_the_session_is_reported_and_the_child_serves_until_clo
         async with MarketDataClient(sim.rest_url, key_id="k", secret_key="s") as client:
             assert (await client.movers(top=3))["gainers"]  # still serving after the end
     assert sim.finished.is_set()
+
+
+@pytest.mark.asyncio
+async def test_a_child_that_dies_is_reported_as_a_failure_not_as_the_end_of_the_session() -> None:
+    async with SimProcess(SimOptions(seed=3, symbols=10, speed=60.0, start=START)) as sim:
+        serving = asyncio.ensure_future(sim.serving())
+        await asyncio.sleep(0.05)
+        assert not serving.done()  # it serves
+        assert sim._process is not None
+        os.kill(sim._process.pid, signal.SIGKILL)
+        with pytest.raises(Error, match=r"ended unexpectedly \(exit code -9\)"):
+            await asyncio.wait_for(serving, 10)
+        assert sim.finished.is_set()
+    async with SimProcess(SimOptions(seed=3, symbols=10, speed=60.0, start=START)) as sim:
+        serving = asyncio.ensure_future(sim.serving())
+    await serving  # closed by its owner: no failure
 
 
 @pytest.mark.asyncio
