@@ -14,7 +14,13 @@ import numpy as np
 
 from tradecore._native import _core
 from tradecore.schema import TradingState
-from tradecore.streams.base import NATIVE_FRAME_KIND, EventBatch, EventKind, GroupedBatch, Instruments
+from tradecore.streams.base import (
+    NATIVE_FRAME_KIND,
+    EventBatch,
+    EventKind,
+    GroupedBatch,
+    Instruments,
+)
 
 __all__ = ["MarketBook", "MarketSnapshot", "clean", "price", "to_decimal"]
 

@@ -23,8 +23,6 @@ from collections.abc import Callable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from decimal import Decimal
 
-import numpy as np
-
 from tradecore.execution.broker import (
     Broker,
     BrokerError,

@@ -28,7 +28,7 @@ import os
 import sys
 import tempfile
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -74,10 +74,11 @@ class SimProcess:
         it stopped; before start(): 0)."""
         return int(self._cell[0]) if self._cell is not None else self._stopped_at
 
-    async def start(self) -> SimProcess:
+    async def start(self) -> Self:
         """Start the child and wait until it serves (however long its fast-forward takes: a
         large universe joined late takes minutes); raises ConfigError if it cannot start."""
-        self._cell_file = tempfile.NamedTemporaryFile(prefix="tradecore-sim-clock-", dir=_shared_memory())
+        # Kept open (and so on disk) until close(): the child maps it by name.
+        self._cell_file = tempfile.NamedTemporaryFile(prefix="tradecore-sim-clock-", dir=_shared_memory())  # noqa: SIM115
         self._cell_file.truncate(8)
         self._cell = np.memmap(self._cell_file.name, dtype=np.int64, mode="r+", shape=(1,))
         self._process = await asyncio.create_subprocess_exec(
@@ -128,7 +129,7 @@ class SimProcess:
             self._cell_file.close()
             self._cell_file = None
 
-    async def __aenter__(self) -> SimProcess:
+    async def __aenter__(self) -> Self:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:

@@ -19,7 +19,22 @@ from typing import Any
 import pytest
 from aiohttp import web
 from helpers_execution import ACME, ny
-from tradecore.execution import BrokerEvent, BrokerEventType, OrderRequest, OrderState
+from tradecore.execution import (
+    BrokerEvent,
+    BrokerEventType,
+    ExecutionPipeline,
+    KillSwitchTripped,
+    MarketBook,
+    OrderRequest,
+    OrderRouter,
+    OrderState,
+    PositionChanged,
+    PositionTracker,
+    RiskDecision,
+    RiskLimits,
+    RiskManager,
+    TradeIntent,
+)
 from tradecore.execution.alpaca import (
     AlpacaBroker,
     AlpacaForbiddenError,
@@ -31,10 +46,11 @@ from tradecore.execution.alpaca import (
     AlpacaUnprocessableError,
 )
 from tradecore.execution.broker import OrderRejectedError
-from tradecore.sim.scripted import ScriptedMarket
 from tradecore.schema import OrderType, Side, TimeInForce
+from tradecore.sim.scripted import ScriptedMarket
 from tradecore.sim.trading import install
 from tradecore.streams.alpaca import Backoff
+from tradecore.streams.base import EventBatch
 
 pytestmark = pytest.mark.asyncio
 
@@ -328,19 +344,6 @@ async def test_resync_publishes_a_partial_fill_then_the_cancel_that_followed_it_
 
 
 async def test_pipeline_on_alpaca_tracks_fills_and_the_kill_switch_flattens_at_the_venue() -> None:
-    from tradecore.execution import (
-        ExecutionPipeline,
-        KillSwitchTripped,
-        MarketBook,
-        OrderRouter,
-        PositionChanged,
-        PositionTracker,
-        RiskDecision,
-        RiskLimits,
-        RiskManager,
-    )
-    from tradecore.streams.base import EventBatch
-
     async with venue() as v, v.broker() as broker:
         tracker = PositionTracker(D(10000))
         journal: list[object] = []
@@ -377,7 +380,6 @@ async def test_pipeline_on_alpaca_tracks_fills_and_the_kill_switch_flattens_at_t
 
 
 def intent_now(symbol: str, now: int) -> Any:
-    from tradecore.execution import TradeIntent
     from tradecore.schema import Sizing
 
     return TradeIntent(symbol=symbol, side=Side.BUY, order_type=OrderType.MARKET,
@@ -386,15 +388,6 @@ def intent_now(symbol: str, now: int) -> Any:
 
 
 async def test_a_new_pipeline_loads_cash_positions_and_open_orders_from_the_broker() -> None:
-    from tradecore.execution import (
-        ExecutionPipeline,
-        MarketBook,
-        OrderRouter,
-        PositionTracker,
-        RiskLimits,
-        RiskManager,
-    )
-
     async with venue() as v, v.broker(stream=False) as broker:
         await broker.submit(request("s-1", qty="30"))  # fills at the ask 10.02
         await broker.submit(request("s-2", qty="5", side=Side.SELL, kind=OrderType.LIMIT,
@@ -434,17 +427,6 @@ async def test_a_stream_upgrade_refused_with_401_or_403_is_fatal_not_retried() -
 async def test_flattening_reports_a_closing_order_the_broker_refused_after_risk_accepted_it() -> None:
     """Risk lets a closing order through but the venue refuses it (here a 403): the position is
     still open, and flatten() says so with the venue's reason (shutdown prints it)."""
-    from tradecore.execution import (
-        ExecutionPipeline,
-        MarketBook,
-        OrderRouter,
-        PositionTracker,
-        RiskDecision,
-        RiskLimits,
-        RiskManager,
-    )
-    from tradecore.streams.base import EventBatch
-
     async with venue() as v, v.broker() as broker:
         tracker = PositionTracker(D(10000))
         pipeline = ExecutionPipeline(broker, OrderRouter(position=tracker.qty, equity=lambda: tracker.equity),
