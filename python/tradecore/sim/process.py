@@ -24,7 +24,6 @@ import asyncio
 import functools
 import json
 import logging
-import os
 import sys
 import tempfile
 from dataclasses import asdict, dataclass
@@ -77,8 +76,7 @@ class SimProcess:
     async def start(self) -> Self:
         """Start the child and wait until it serves (however long its fast-forward takes: a
         large universe joined late takes minutes); raises ConfigError if it cannot start."""
-        # Kept open (and so on disk) until close(): the child maps it by name.
-        self._cell_file = tempfile.NamedTemporaryFile(prefix="tradecore-sim-clock-", dir=_shared_memory())  # noqa: SIM115
+        self._cell_file = _cell_file()
         self._cell_file.truncate(8)
         self._cell = np.memmap(self._cell_file.name, dtype=np.int64, mode="r+", shape=(1,))
         self._process = await asyncio.create_subprocess_exec(
@@ -152,9 +150,14 @@ class SimProcess:
         self.finished.set()  # nothing more will come
 
 
-def _shared_memory() -> str | None:
-    """Shared memory when the machine has it (the clock is written at every step)."""
-    return "/dev/shm" if os.path.isdir("/dev/shm") else None
+def _cell_file() -> Any:
+    """The clock cell's file: in shared memory when the machine has it (the clock is written at
+    every step), else in the temporary folder. Kept open, and so on disk, until close(): the
+    child maps it by name."""
+    try:
+        return tempfile.NamedTemporaryFile(prefix="tradecore-sim-clock-", dir="/dev/shm")
+    except OSError:  # no /dev/shm (macOS), or not writable here
+        return tempfile.NamedTemporaryFile(prefix="tradecore-sim-clock-")
 
 
 # -- the child -------------------------------------------------------------------------------
