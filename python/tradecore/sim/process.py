@@ -107,12 +107,16 @@ class SimProcess:
             raise Error(f"the simulator ended unexpectedly (exit code {code})")
 
     async def close(self) -> None:
-        """Stop the child (closing its stdin, then by force if it does not end in 10 s)."""
+        """Stop the child: closing its stdin once it serves (it closes its servers), then by
+        force if it does not end in 10 s; at once while it still fast-forwards (nothing is
+        served yet, and it reads its stdin only once it serves)."""
         self._closing = True
         process = self._process
         if process is not None and process.returncode is None:
             assert process.stdin is not None
             process.stdin.close()
+            if not self.stream_url:
+                process.terminate()
             try:
                 await asyncio.wait_for(process.wait(), 10)
             except asyncio.TimeoutError:

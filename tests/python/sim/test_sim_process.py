@@ -77,6 +77,23 @@ async def test_a_child_that_dies_is_reported_as_a_failure_not_as_the_end_of_the_
 
 
 @pytest.mark.asyncio
+async def test_a_start_cancelled_during_the_fast_forward_leaves_no_child() -> None:
+    """A Ctrl-C while the child generates the premarket up to the join time (minutes for a
+    large universe joined late): the child is stopped, not left running."""
+    sim = SimProcess(SimOptions(seed=3, symbols=300, speed=60.0, start=START, until=new_york_ns(DAY, "09:00")))
+    starting = asyncio.ensure_future(sim.start())
+    while sim._process is None:
+        await asyncio.sleep(0.01)
+    child = sim._process.pid
+    await asyncio.sleep(0.3)
+    assert _alive(child) and not starting.done()
+    starting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await starting
+    assert not _alive(child)
+
+
+@pytest.mark.asyncio
 async def test_a_child_that_cannot_start_is_a_clear_error() -> None:
     with pytest.raises(Exception, match="did not start"):
         await SimProcess(SimOptions(seed=-1, symbols=5, speed=60.0, start=START)).start()  # no such seed
