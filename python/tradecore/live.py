@@ -4,8 +4,8 @@ With no configuration it starts the simulator in a child process on loopback
 (:mod:`tradecore.sim.process`: generating the market and serving its REST never hold this
 process's event loop), connects to it with the real Alpaca stream client and REST client,
 scans the premarket, trades ``premarket_momentum`` on the paper venue and shows a terminal
-dashboard. Every run gets an id, a folder with its
-config and journal, and a row in the run registry.
+dashboard. Every run gets an id, a folder with its config and journal, and a row in the run
+registry.
 
 ``market.stream = "polygon"`` takes the market data from a Polygon/Massive stream instead (key
 from ``MASSIVE_API_KEY`` / ``POLYGON_API_KEY``, checked before the run opens); scans and history
