@@ -93,6 +93,10 @@ class SimProcess:
             code = self._process.returncode
             raise ConfigError(f"the simulator did not start (exit code {code}; its log is above)")
         self.stream_url, self.rest_url = fields[1], fields[2]
+        # The child has mapped the cell (before it said ready): its name can go now, so a run
+        # killed with -9 leaves no file behind. Both mappings outlive it.
+        self._cell_file.close()
+        self._cell_file = None
         _log.info("simulator (process %d) on %s (feed) and %s (REST)", self._process.pid, self.stream_url,
                   self.rest_url)
         self._watcher = start_task(self._watch(), "tradecore.sim.process.watch", log=_log)
@@ -125,9 +129,10 @@ class SimProcess:
                 await process.wait()
         if self._watcher is not None:
             await asyncio.gather(self._watcher, return_exceptions=True)
-        if self._cell_file is not None:
+        if self._cell is not None:
             self._stopped_at = self.now()
             self._cell = None
+        if self._cell_file is not None:  # it never said ready
             self._cell_file.close()
             self._cell_file = None
 
@@ -156,8 +161,8 @@ class SimProcess:
 
 def _cell_file() -> Any:
     """The clock cell's file: in shared memory when the machine has it (the clock is written at
-    every step), else in the temporary folder. Kept open, and so on disk, until close(): the
-    child maps it by name."""
+    every step), else in the temporary folder. Kept open, and so on disk, until the child has
+    mapped it by name."""
     try:
         return tempfile.NamedTemporaryFile(prefix="tradecore-sim-clock-", dir="/dev/shm")
     except OSError:  # no /dev/shm (macOS), or not writable here

@@ -9,8 +9,10 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 from tradecore.errors import Error
@@ -28,8 +30,10 @@ START = new_york_ns(DAY, "04:00")
 async def test_the_child_serves_the_session_from_the_join_time_with_a_clock_never_behind_its_data() -> None:
     until = new_york_ns(DAY, "05:30")
     options = SimOptions(seed=3, symbols=40, speed=120.0, start=START, until=until)
+    before = _cell_files()
     async with SimProcess(options) as sim:
         assert sim.now() >= until  # fast-forwarded before it served
+        assert _cell_files() <= before  # the cell's name is gone once it serves: a kill -9 leaks nothing
         async with MarketDataClient(sim.rest_url, key_id="k", secret_key="s") as client:
             symbols = [row["symbol"] for row in await client.most_actives(top=20)]
         assert symbols
@@ -131,3 +135,8 @@ def _alive(pid: int) -> bool:
             return stat.read().split(") ")[1][0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def _cell_files() -> set[Path]:
+    return {path for folder in (Path("/dev/shm"), Path(tempfile.gettempdir()))
+            for path in folder.glob("tradecore-sim-clock-*")}
