@@ -17,11 +17,6 @@ namespace tradecore::bindings {
 template <class T>
 using Column = pybind11::array_t<T, pybind11::array::c_style | pybind11::array::forcecast>;
 
-/// Whether `a` is a 1-D C-contiguous array of T's dtype (a frame's or batch's events), viewable
-/// as T[] without a copy.
-template <class T>
-bool is_event_array(const pybind11::array& a);
-
 /// Hand a vector's buffer to NumPy without copying: the array owns it through a capsule.
 template <class T>
 pybind11::array_t<T> to_array(std::vector<T>&& v) {
@@ -52,6 +47,8 @@ bool has_dtype_of(const pybind11::array& a) {
   return true;
 }
 
+/// Whether `a` is a 1-D C-contiguous array of T's dtype (a frame's or batch's events), viewable
+/// as T[] without a copy.
 template <class T>
 bool is_event_array(const pybind11::array& a) {
   return a.ndim() == 1 && (a.flags() & pybind11::array::c_style) && has_dtype_of<T>(a);

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import fcntl
 import logging
 import os
@@ -42,7 +41,7 @@ import numpy as np
 from tradecore.analysis.summary import PerformanceSummary, executions_from_journal, summarize
 from tradecore.bars import parse_period
 from tradecore.bus import EventBus
-from tradecore.calendar import new_york_time
+from tradecore.calendar import new_york_date, new_york_time
 from tradecore.clock import ClockLog, MarketClock
 from tradecore.config import Config
 from tradecore.errors import ConfigError
@@ -545,14 +544,13 @@ def _simulator(config: Config, console: Any, resume_at: int | None = None) -> Si
     """The embedded simulator (in a process of its own: :mod:`tradecore.sim.process`), joined
     at ``sim.live_from`` of its session, or at ``resume_at`` (ns UTC) if later (``console``:
     where to say so, None: the log only)."""
-    from tradecore.sim.generator import NEW_YORK, NS, default_start, new_york_ns
+    from tradecore.sim.generator import default_start, new_york_ns
     from tradecore.sim.process import SimOptions, SimProcess
 
     start = _start(config.sim.start) or default_start()  # decided here: the child must not guess it again
-    day = dt.datetime.fromtimestamp(start / NS, NEW_YORK).date()
-    until = new_york_ns(day, config.sim.live_from) if config.sim.live_from else 0
+    until = new_york_ns(new_york_date(start), config.sim.live_from) if config.sim.live_from else 0
     until = max(until, resume_at or 0)
-    if until:
+    if until > start:
         note = (f"simulating the session up to {new_york_time(until)} New York ({config.sim.symbols} "
                 "symbols) before joining it live")
         _log.info(note)

@@ -75,7 +75,7 @@ class MarketInputs(abc.ABC):
 @functools.lru_cache(maxsize=256)
 def _new_york_date(text: str) -> dt.date:
     """The New York date of a timestamp (daily bars share a handful: each is parsed once)."""
-    return pd.Timestamp(text).tz_convert(_NEW_YORK).date()
+    return new_york_date(pd.Timestamp(text).value)
 
 
 def candidate_from_snapshot(symbol: str, snapshot: dict[str, Any]) -> Candidate | None:

@@ -105,10 +105,11 @@ class SimProcess:
     async def serving(self) -> None:
         """Wait as long as the child serves; raise :class:`~tradecore.errors.Error` if it ends
         before :meth:`close` (a run whose simulator crashed fails instead of ending quietly)."""
-        assert self._process is not None, "start() first"
-        code = await self._process.wait()
+        assert self._watcher is not None, "start() first"
+        await asyncio.shield(self._watcher)  # it follows the child until it ends
         if not self._closing:
-            raise Error(f"the simulator ended unexpectedly (exit code {code})")
+            assert self._process is not None
+            raise Error(f"the simulator ended unexpectedly (exit code {self._process.returncode})")
 
     async def close(self) -> None:
         """Stop the child: closing its stdin once it serves (it closes its servers), then by
@@ -147,15 +148,13 @@ class SimProcess:
         return (await self._process.stdout.readline()).decode()
 
     async def _watch(self) -> None:
-        """Follow the child: ``finished`` when it says so, or when it ends (a failure unless
-        this side closed it)."""
+        """Follow the child: ``finished`` when it says so, or when it ends (whether that is a
+        failure, :meth:`serving` says)."""
         while line := await self._line():
             if line.strip() == "finished":
                 self.finished.set()
         assert self._process is not None
-        code = await self._process.wait()
-        if not self._closing:
-            _log.error("the simulator ended unexpectedly (exit code %s)", code)
+        await self._process.wait()
         self.finished.set()  # nothing more will come
 
 
