@@ -158,12 +158,16 @@ class SimProcess:
         self.finished.set()  # nothing more will come
 
 
+SHARED_MEMORY = "/dev/shm"
+"""Where the clock cell goes when the machine has it."""
+
+
 def _cell_file() -> Any:
     """The clock cell's file: in shared memory when the machine has it (the clock is written at
     every step), else in the temporary folder. Kept open, and so on disk, until the child has
     mapped it by name."""
     try:
-        return tempfile.NamedTemporaryFile(prefix="tradecore-sim-clock-", dir="/dev/shm")
+        return tempfile.NamedTemporaryFile(prefix="tradecore-sim-clock-", dir=SHARED_MEMORY)
     except OSError:  # no /dev/shm (macOS), or not writable here
         return tempfile.NamedTemporaryFile(prefix="tradecore-sim-clock-")
 

@@ -18,6 +18,7 @@ import pytest
 from tradecore.errors import Error
 from tradecore.scanners import MarketDataClient
 from tradecore.sim.generator import new_york_ns
+from tradecore.sim import process
 from tradecore.sim.process import SimOptions, SimProcess
 from tradecore.streams.alpaca import AlpacaStream
 from tradecore.streams.base import GroupedBatch
@@ -95,6 +96,26 @@ async def test_a_start_cancelled_during_the_fast_forward_leaves_no_child() -> No
     with pytest.raises(asyncio.CancelledError):
         await starting
     assert not _alive(child)
+
+
+@pytest.mark.asyncio
+async def test_without_shared_memory_the_clock_cell_lives_in_the_temporary_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No /dev/shm (macOS, a container without it): the clock works the same from a file in the
+    temporary folder, and its name is gone once the child serves."""
+    monkeypatch.setattr(process, "SHARED_MEMORY", str(tmp_path / "no-shm-here"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the fallback goes, to look at
+    until = new_york_ns(DAY, "04:20")
+    async with SimProcess(SimOptions(seed=3, symbols=10, speed=60.0, start=START, until=until)) as sim:
+        assert sim.now() >= until
+        assert sim._cell is not None and Path(sim._cell.filename).parent == tmp_path
+        assert not list(tmp_path.glob("tradecore-sim-clock-*"))
+        first = sim.now()
+        deadline = time.monotonic() + 5
+        while sim.now() == first and time.monotonic() < deadline:  # the child still writes it
+            await asyncio.sleep(0.05)
+        assert sim.now() > first
+    assert not (tmp_path / "no-shm-here").exists()
 
 
 @pytest.mark.asyncio
