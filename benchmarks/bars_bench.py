@@ -6,12 +6,9 @@ Prints one line per figure as ``name: value unit``. Run ``python benchmarks/bars
 
 from __future__ import annotations
 
-
 import numpy as np
-
-from tradecore import bars, schema
-
 from benchlib import best_of
+from tradecore import bars, schema
 
 MINUTE = 60_000_000_000
 

@@ -29,7 +29,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-
 from benchlib import report
 
 __all__ = ["SECTIONS", "bench_indicator_batch", "bench_indicator_update", "main", "report"]
@@ -142,7 +141,6 @@ def loop_atr(h, l, c, n):
 def bench_indicator_batch(rows: int = ROWS) -> None:
     """ns per row of each indicator's run(), with ratios against TA-Lib and NumPy."""
     import talib
-
     from tradecore import indicators as ind
 
     b = make_bars(rows)

@@ -19,13 +19,12 @@ from __future__ import annotations
 import argparse
 import time
 
+import live_bench
 import msgpack
 import numpy as np
+from benchlib import report
 from tradecore.sim.feed import _array_header
 from tradecore.streams.alpaca import AlpacaDecoder
-
-import live_bench
-from benchlib import report
 
 
 def main() -> None:

@@ -35,7 +35,7 @@ from tradecore import schema
 from tradecore.bus import EventBus
 from tradecore.config import HealthConfig
 from tradecore.health import FeedMonitor, ImmediateFeedMonitor
-from tradecore.streams.base import EventBatch, EventKind, GroupedBatch
+from tradecore.streams.base import EventKind, GroupedBatch
 
 SYMBOLS = 500
 PER_FRAME = 50

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from benchlib import report
 from tradecore import schema
 from tradecore.config import Config
 from tradecore.journal.journal import Journal
@@ -57,8 +58,6 @@ from tradecore.latency import quiet_gc
 from tradecore.pipeline import StrategyManager
 from tradecore.session import RunState
 from tradecore.streams.base import DispatchedStream, EventKind, GroupedBatch
-
-from benchlib import report
 
 SYMBOLS = 500
 FRAME = 50  # trades per frame

@@ -14,10 +14,8 @@ import sys
 import zipfile
 
 import pandas as pd
-
-from tradecore.data import available_dates, lean_path, lean_root, read_trade_ticks
-
 from benchlib import best_of
+from tradecore.data import available_dates, lean_path, lean_root, read_trade_ticks
 
 __all__ = ["main"]
 

@@ -70,6 +70,7 @@ from typing import Any
 
 import msgpack
 import numpy as np
+from benchlib import report, rss_mib
 from tradecore import schema
 from tradecore.config import Config
 from tradecore.health import FeedMonitor
@@ -78,9 +79,13 @@ from tradecore.latency import LatencyStats, quiet_gc
 from tradecore.pipeline import StrategyManager
 from tradecore.session import RunState, backtest, run_pipeline
 from tradecore.streams.alpaca import AlpacaStream
-from tradecore.streams.base import DispatchedStream, EventBatch, EventKind, GroupedBatch, MarketDataStream
-
-from benchlib import report, rss_mib
+from tradecore.streams.base import (
+    DispatchedStream,
+    EventBatch,
+    EventKind,
+    GroupedBatch,
+    MarketDataStream,
+)
 
 SYMBOLS = 500
 SYMBOL_RATE = 20  # msgs/s per symbol in the symbol sweep (a busy premarket name; most trade less)

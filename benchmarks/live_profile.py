@@ -26,13 +26,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import live_bench
 import numpy as np
+from benchlib import report
 from tradecore import health, pipeline, session
 from tradecore.latency import quiet_gc
 from tradecore.streams import alpaca, native_ws
-
-import live_bench
-from benchlib import report
 
 _samples: dict[str, list[int]] = collections.defaultdict(list)
 _frame: dict[str, int] = {}

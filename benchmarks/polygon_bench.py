@@ -15,9 +15,8 @@ import json
 import random
 from typing import Any
 
-from tradecore.streams.polygon import PolygonDecoder
-
 from benchlib import best_of, report
+from tradecore.streams.polygon import PolygonDecoder
 
 SYMBOLS = ["AAPL", "MSFT", "NVDA", "AMZN", "META", "GOOGL", "TSLA", "AMD", "NFLX", "INTC",
            "SPY", "QQQ", "IWM", "BAC", "JPM", "XOM", "KO", "PFE", "DIS", "BA"]

@@ -34,15 +34,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
+from benchlib import best_of, report
 from tradecore import schema
 from tradecore.data import parquet
 from tradecore.errors import DataError
 from tradecore.streams.base import EVENT_DTYPES, EventBatch, EventKind
 from tradecore.streams.recorder import Recorder, RecordingSource
 from tradecore.streams.replay import Chunk, OnError, Part, ReplayStream
-
-from benchlib import best_of, report
 
 EVENTS_PER_SEGMENT = 2_000
 _NS_MAX = np.iinfo(np.int64).max

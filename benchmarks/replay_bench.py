@@ -25,11 +25,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-
+from benchlib import report
 from tradecore import engine, schema, strategies
 from tradecore.data import lean, locate
-
-from benchlib import report
 
 HERE = Path(__file__).resolve().parent
 DAYS = ["20131007", "20131008", "20131009", "20131010", "20131011"]

@@ -32,6 +32,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from benchlib import report
 from tradecore.config import Config
 from tradecore.execution import OrderRequest
 from tradecore.execution.alpaca import AlpacaBroker
@@ -42,8 +43,6 @@ from tradecore.schema import OrderType, Side
 from tradecore.session import RunState
 from tradecore.sim.server import SimServer
 from tradecore.sim.trading import install
-
-from benchlib import report
 
 CASH = Decimal(10_000_000)
 

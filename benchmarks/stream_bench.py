@@ -28,10 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import msgpack
-
-from tradecore.streams.alpaca import AlpacaDecoder, format_timestamp
-
 from benchlib import best_of
+from tradecore.streams.alpaca import AlpacaDecoder, format_timestamp
 
 SYMBOLS = ["AAPL", "MSFT", "NVDA", "AMZN", "META", "GOOGL", "TSLA", "AMD", "NFLX", "INTC",
            "SPY", "QQQ", "IWM", "BAC", "JPM", "XOM", "KO", "PFE", "DIS", "BA"]

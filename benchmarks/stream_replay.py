@@ -34,11 +34,10 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
+from benchlib import best_of
 from tradecore.data import available_dates, lean_path, lean_root, parquet
 from tradecore.data.importer import import_lean
 from tradecore.streams.replay import ParquetSource, ReplayStream
-
-from benchlib import best_of
 
 __all__ = ["figures", "main"]
 

@@ -33,6 +33,8 @@ import msgpack
 import numpy as np
 from benchlib import best_of, report
 from live_bench import names, trade_message
+from tradecore._native import _core
+from tradecore.streams.native_ws import NativeClientConnection
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.client import ClientProtocol
@@ -40,9 +42,6 @@ from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.frames import Frame, Opcode
 from websockets.protocol import OPEN, Protocol
 from websockets.uri import parse_uri
-
-from tradecore._native import _core
-from tradecore.streams.native_ws import NativeClientConnection
 
 TRADES_PER_FRAME = 50
 T0 = 1_700_000_000_000_000_000

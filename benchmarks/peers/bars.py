@@ -23,13 +23,13 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "SPY_WEEK",
     "MINUTE_NS",
+    "SPY_WEEK",
+    "get_bars",
     "lean_root",
     "load_lean_minute",
     "load_lean_ticks",
     "synthetic_minute_bars",
-    "get_bars",
 ]
 
 MINUTE_NS = 60_000_000_000

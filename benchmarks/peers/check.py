@@ -22,7 +22,6 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import pandas as pd  # noqa: E402
-
 from bars import SPY_WEEK, load_lean_minute, load_lean_ticks  # noqa: E402
 from reference import ema_cross_trades  # noqa: E402
 

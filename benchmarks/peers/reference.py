@@ -31,7 +31,7 @@ import math
 import numpy as np
 import pandas as pd
 
-__all__ = ["ema", "ema_cross_trades", "FAST", "SLOW"]
+__all__ = ["FAST", "SLOW", "ema", "ema_cross_trades"]
 
 FAST = 10
 SLOW = 30

@@ -27,12 +27,10 @@ _T0 = time.perf_counter()
 
 import sys  # noqa: E402
 
-import pandas as pd  # noqa: E402
-
-import common  # noqa: E402  (puts this folder on sys.path)
-from bars import get_bars  # noqa: E402
-
 import backtrader as bt  # noqa: E402
+import common  # noqa: E402  (puts this folder on sys.path)
+import pandas as pd  # noqa: E402
+from bars import get_bars  # noqa: E402
 
 IMPORT_SECONDS = time.perf_counter() - _T0
 

@@ -37,12 +37,10 @@ _T0 = time.perf_counter()
 import sys  # noqa: E402
 from decimal import Decimal  # noqa: E402
 
+import common  # noqa: E402  (puts this folder on sys.path)
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-
-import common  # noqa: E402  (puts this folder on sys.path)
 from bars import MINUTE_NS, SPY_WEEK, get_bars, load_lean_ticks  # noqa: E402
-
 from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig  # noqa: E402
 from nautilus_trader.config import DataEngineConfig, LoggingConfig, StrategyConfig  # noqa: E402
 from nautilus_trader.indicators import ExponentialMovingAverage  # noqa: E402

@@ -56,6 +56,7 @@ from typing import Any
 
 import numpy as np
 
+from tradecore.errors import ConfigError, Error
 from tradecore.execution.broker import (
     EVENT_OF_STATUS,
     Broker,
@@ -67,7 +68,6 @@ from tradecore.execution.broker import (
     UnknownOrderError,
     implied_fill_price,
 )
-from tradecore.errors import ConfigError, Error
 from tradecore.execution.market import clean, to_decimal
 from tradecore.journal.journal import Journal, OpenOrder, Record
 from tradecore.schema import OrderType, Side, TimeInForce

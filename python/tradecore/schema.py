@@ -19,15 +19,15 @@ __all__ = [
     "CANCEL_ERROR",
     "CORRECTION",
     "FILL",
+    "LULD",
     "ORDER",
     "ORDER_UPDATE",
-    "TRADE_INTENT",
-    "TRANSITION",
-    "LULD",
     "QUOTE",
     "QUOTE_BAR",
     "STATUS",
     "TRADE",
+    "TRADE_INTENT",
+    "TRANSITION",
     "BarFlag",
     "OrderReason",
     "OrderStatus",
@@ -367,7 +367,7 @@ def empty(dtype: np.dtype, n: int = 0) -> np.ndarray:
     return np.zeros(n, dtype=dtype)
 
 
-def concatenate(arrays: "list[np.ndarray]", dtype: np.dtype) -> np.ndarray:
+def concatenate(arrays: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
     """Join event arrays, keeping ``dtype`` exactly.
 
     ``np.concatenate`` promotes padded structured dtypes to packed ones (NumPy 2), which the

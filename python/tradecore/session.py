@@ -20,10 +20,10 @@ import json
 import logging
 import os
 import time
-from pathlib import Path
 from collections.abc import Callable, Coroutine, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,7 @@ from tradecore import schema
 from tradecore.bus import EventBus
 from tradecore.clock import ClockLog, MarketClock, run_clock
 from tradecore.config import Config
+from tradecore.data import parquet
 from tradecore.engine import FillModel, SymbolEngine
 from tradecore.errors import ConfigError
 from tradecore.execution import (
@@ -51,18 +52,14 @@ from tradecore.execution import (
     TradeIntent,
 )
 from tradecore.execution.market import MarketBook, to_decimal
-from tradecore.execution.router import plain_rows
 from tradecore.execution.positions import PositionTracker
+from tradecore.execution.router import plain_rows
 from tradecore.journal.journal import Journal, StrategyNames
 from tradecore.latency import LatencyStats
 from tradecore.pipeline import StrategyManager, SymbolRunner
 from tradecore.resume import adoption_offer, restore_resume_point
 from tradecore.scanners import EnrichmentCache, build_scanner
 from tradecore.scanners.point_in_time import PointInTimeInputs, ReplayReferences, ScanningReplay
-from tradecore.data import parquet
-from tradecore.streams.base import EventBatch, EventKind, GroupedBatch, MarketDataStream
-from tradecore.streams.replay import merge_time
-from tradecore.tasks import start_task
 from tradecore.strategies import (
     EmaCross,
     EmaCrossParams,
@@ -71,6 +68,9 @@ from tradecore.strategies import (
     VwapReclaim,
     VwapReclaimParams,
 )
+from tradecore.streams.base import EventBatch, EventKind, GroupedBatch, MarketDataStream
+from tradecore.streams.replay import merge_time
+from tradecore.tasks import start_task
 
 __all__ = ["BrokerExecution", "EngineBroker", "PipelineExecution", "RunState", "build_strategy", "fill_model",
            "run_pipeline"]

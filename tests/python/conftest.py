@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tradecore.data import lean as lean_reader
 from tradecore.data import locate
 

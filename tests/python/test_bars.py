@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-
 from tradecore import bars, schema
 from tradecore.errors import ConfigError, DataError
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from tradecore import bars, schema
 from tradecore.data import lean
 

@@ -3,7 +3,6 @@
 import asyncio
 
 import pytest
-
 from tradecore.bus import EventBus
 
 

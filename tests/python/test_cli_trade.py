@@ -13,7 +13,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from tradecore.analysis.summary import executions_from_journal, summarize
 from tradecore.journal.journal import Journal
 from tradecore.journal.registry import RunRegistry

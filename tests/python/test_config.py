@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from tradecore.config import Config, load_config
 from tradecore.errors import ConfigError
 

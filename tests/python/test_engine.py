@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pytest
 import talib
-
 from tradecore import bars as bar_module
 from tradecore import engine, schema, strategies
 from tradecore.errors import Error, StrategyError

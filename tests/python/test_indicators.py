@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 import tradecore.indicators as ind
 from tradecore.errors import ConfigError, DataError
 

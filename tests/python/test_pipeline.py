@@ -5,8 +5,8 @@ batch; a failure there quarantines only its symbol."""
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -17,7 +17,13 @@ from tradecore.latency import LatencyStats
 from tradecore.pipeline import StrategyManager
 from tradecore.session import RunState
 from tradecore.strategies import Rule, Strategy
-from tradecore.streams.base import DispatchedStream, EventBatch, EventKind, GroupedBatch, Instruments
+from tradecore.streams.base import (
+    DispatchedStream,
+    EventBatch,
+    EventKind,
+    GroupedBatch,
+    Instruments,
+)
 
 T0 = 1_795_683_600_000_000_000 + 30 * 60 * 10**9  # 04:30 New York on a weekday
 CONFIG = Config().with_overrides(strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3},

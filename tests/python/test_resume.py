@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tradecore.config import Config
 from tradecore.execution import OrderRequest
 from tradecore.execution.alpaca import AlpacaBroker
@@ -574,13 +573,17 @@ def test_a_restored_position_is_adopted_and_its_stop_exits_it_on_the_paper_venue
 
 def test_a_position_the_configured_strategy_did_not_open_falls_back_to_the_entry_block(tmp_path: Path) -> None:
     from rich.console import Console
-
     from tradecore.dashboard import Dashboard
     from tradecore.execution import IntentRejected, TradeIntent
     from tradecore.execution.market import MarketSnapshot
     from tradecore.latency import LatencyStats
-    from tradecore.resume import INHERITED_RULE, block_inherited
-    from tradecore.resume import ResumeReport, adopt_position, restore_from_journal
+    from tradecore.resume import (
+        INHERITED_RULE,
+        ResumeReport,
+        adopt_position,
+        block_inherited,
+        restore_from_journal,
+    )
     from tradecore.schema import Sizing
     from tradecore.session import RunState
 

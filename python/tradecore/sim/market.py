@@ -10,8 +10,8 @@ interchangeable.
 from __future__ import annotations
 
 import abc
-import logging
 import enum
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 

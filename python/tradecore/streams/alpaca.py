@@ -93,14 +93,13 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 import msgpack
-import numpy as np
 from websockets.asyncio.client import ClientConnection
 
 from tradecore import schema
 from tradecore._native import _core
 from tradecore.calendar import session_of
-from tradecore.latency import LatencyStats
 from tradecore.errors import ConfigError, DataError, Error
+from tradecore.latency import LatencyStats
 from tradecore.streams.base import (
     EVENT_DTYPES,
     EventBatch,
@@ -119,11 +118,11 @@ from tradecore.streams.websocket import Backoff, Gap, WebSocketStream
 
 __all__ = [
     "CHANNELS",
+    "CONDITION_OTHER",
     "DEFAULT_URL",
     "ERROR_CODES",
     "QUOTE_CONDITION_BITS",
     "TRADE_CONDITION_BITS",
-    "CONDITION_OTHER",
     "AlpacaAuthError",
     "AlpacaConnectionLimitError",
     "AlpacaDataError",

@@ -66,8 +66,8 @@ from typing import Any, Literal
 from websockets.asyncio.client import ClientConnection
 
 from tradecore.calendar import session_of
-from tradecore.latency import LatencyStats
 from tradecore.errors import ConfigError, DataError, Error
+from tradecore.latency import LatencyStats
 from tradecore.streams.alpaca import (
     QUOTE_CONDITION_BITS,
     Control,

@@ -50,7 +50,13 @@ import pyarrow.parquet as pq
 from tradecore import schema
 from tradecore.data import parquet
 from tradecore.errors import ConfigError, DataError
-from tradecore.streams.base import EVENT_DTYPES, EventBatch, EventKind, GroupedBatch, MarketDataStream
+from tradecore.streams.base import (
+    EVENT_DTYPES,
+    EventBatch,
+    EventKind,
+    GroupedBatch,
+    MarketDataStream,
+)
 from tradecore.streams.replay import Chunk, OnError, Part, Source
 
 __all__ = ["FORMAT", "Recorder", "RecordingSource", "RecordingStream"]

@@ -62,8 +62,8 @@ from __future__ import annotations
 import abc
 import asyncio
 import dataclasses
-import functools
 import datetime as dt
+import functools
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence

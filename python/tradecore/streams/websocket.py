@@ -60,7 +60,14 @@ from tradecore import schema
 from tradecore._version import __version__
 from tradecore.errors import ConfigError, DataError
 from tradecore.latency import LatencyStats
-from tradecore.streams.base import GROUPED_KINDS, EventBatch, EventKind, GroupedBatch, Instruments, MarketDataStream
+from tradecore.streams.base import (
+    GROUPED_KINDS,
+    EventBatch,
+    EventKind,
+    GroupedBatch,
+    Instruments,
+    MarketDataStream,
+)
 from tradecore.streams.native_ws import NativeClientConnection
 from tradecore.tasks import start_task
 

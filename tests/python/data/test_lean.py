@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tradecore.data import (
     available_dates,
     lean_path,

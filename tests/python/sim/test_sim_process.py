@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from tradecore.errors import Error
 from tradecore.scanners import MarketDataClient
-from tradecore.sim.generator import new_york_ns
 from tradecore.sim import process
+from tradecore.sim.generator import new_york_ns
 from tradecore.sim.process import SimOptions, SimProcess
 from tradecore.streams.alpaca import AlpacaStream
 from tradecore.streams.base import GroupedBatch

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest_asyncio
-
 from tradecore.streams.alpaca import AlpacaStream, Backoff
 from tradecore.streams.testing import AlpacaTestServer
 

@@ -15,7 +15,6 @@ from typing import Any
 import msgpack
 import numpy as np
 import pytest
-
 from tradecore import schema
 from tradecore.errors import DataError
 from tradecore.streams.alpaca import (

@@ -15,17 +15,18 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.asyncio.server import ServerConnection, serve
-from websockets.exceptions import ConnectionClosed, ConnectionClosedError, ConnectionClosedOK
-from websockets.extensions.permessage_deflate import PerMessageDeflate, ServerPerMessageDeflateFactory
-from websockets.frames import Frame, Opcode
-from websockets.utils import accept_key
-
 from tradecore.streams.alpaca import AlpacaStream
 from tradecore.streams.native_ws import NativeClientConnection, WebSocketProtocolError
 from tradecore.streams.testing import AlpacaTestServer, trade
 from tradecore.streams.websocket import Gap
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed, ConnectionClosedError, ConnectionClosedOK
+from websockets.extensions.permessage_deflate import (
+    PerMessageDeflate,
+)
+from websockets.frames import Frame, Opcode
+from websockets.utils import accept_key
 
 T0 = 1_700_000_000_000_000_000
 

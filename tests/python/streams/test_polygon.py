@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import pytest
 import pytest_asyncio
-
 from tradecore import schema
 from tradecore.errors import ConfigError, DataError
 from tradecore.streams.alpaca import CONDITION_OTHER, QUOTE_CONDITION_BITS, TRADE_CONDITION_BITS
