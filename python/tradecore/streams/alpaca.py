@@ -112,6 +112,7 @@ from tradecore.streams.vendor import (
     Problem,
     VendorDecoder,
     excerpt,
+    number,
     str_or_none,
 )
 from tradecore.streams.websocket import Backoff, Gap, WebSocketStream
@@ -302,7 +303,8 @@ def _timestamp_ns(text: Any) -> int:
     """Hot path of :func:`parse_timestamp` for the ``...Z`` form, with a per-second cache.
 
     Also accepts the int ns that msgpack Timestamps unpack to (``timestamp=2``). Raises
-    ``_Timestamp`` for anything else, and for times an int64 ns cannot hold.
+    ``_Timestamp`` for anything else, for times an int64 ns cannot hold, and for times not
+    after 1970 (no market data is).
     """
     ns: int | None
     if type(text) is int:
@@ -327,6 +329,8 @@ def _timestamp_ns(text: Any) -> int:
     assert ns is not None
     if not _INT64_MIN <= ns <= _INT64_MAX:
         raise _Timestamp(f"timestamp {text!r:.40} is outside int64 ns (years 1677 to 2262)")
+    if ns <= 0:
+        raise _Timestamp(f"timestamp {text!r:.40} is not after 1970")
     return ns
 
 
@@ -570,11 +574,12 @@ class AlpacaDecoder(VendorDecoder):
                 symbol = message.get("S")
                 if kind_code == "t":
                     ts = stamp(message["t"])
-                    price = message["p"]
-                    size = message["s"]
+                    price = number(message["p"])
+                    size = number(message["s"])
                     trade_id = message.get("i", 0)
                     exchange = _code(message.get("x"), "exchange")
-                    if not (0.0 < price < _INF and 0.0 < size < _INF and 0 <= trade_id < _U64):
+                    if not (0.0 < price < _INF and 0.0 < size < _INF and type(trade_id) is int
+                            and 0 <= trade_id < _U64):
                         raise BadMessage("bad_field",
                                          f"price {price!r}, size {size!r}, id {trade_id!r}")
                     word = 0
@@ -590,10 +595,10 @@ class AlpacaDecoder(VendorDecoder):
                     trades.append((ts, price, size, trade_id, word, iid, exchange, 0))
                 elif kind_code == "q":
                     ts = stamp(message["t"])
-                    bid = message["bp"]
-                    ask = message["ap"]
-                    bid_size = message["bs"]
-                    ask_size = message["as"]
+                    bid = number(message["bp"])
+                    ask = number(message["ap"])
+                    bid_size = number(message["bs"])
+                    ask_size = number(message["as"])
                     if not (0.0 <= bid < _INF and 0.0 <= ask < _INF and 0.0 <= bid_size < _INF
                             and 0.0 <= ask_size < _INF):
                         raise BadMessage("bad_field", f"bid {bid!r} x {bid_size!r}, ask "
@@ -738,9 +743,10 @@ class AlpacaDecoder(VendorDecoder):
         kind_code = message["T"]
         kind = _BAR_KINDS[kind_code]
         ts = _timestamp_ns(message["t"])
-        o, h, low, c, v = message["o"], message["h"], message["l"], message["c"], message["v"]
-        n = message.get("n", 0)
-        vwap = message.get("vw", 0.0)
+        o, h, low, c, v = (number(message[k]) for k in ("o", "h", "l", "c", "v"))
+        n, vwap = message.get("n", 0), number(message.get("vw", 0.0))
+        if type(n) is not int:
+            raise BadMessage("bad_field", f"trade count {excerpt(n, 40)}")
         _check_bar(o, h, low, c, v, n, vwap)
         row = _bar_row(kind, ts, o, h, low, c, v, vwap, n, self._id(symbol))
         self._check_bar((kind_code, symbol), row)
@@ -759,15 +765,16 @@ class AlpacaDecoder(VendorDecoder):
 
     def _luld(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple[Any, ...]]:
         ts = _timestamp_ns(message["t"])
-        up, down, indicator = message["u"], message["d"], message.get("i")
+        up, down, indicator = number(message["u"]), number(message["d"]), message.get("i")
         if not (0.0 <= down < _INF and 0.0 <= up < _INF):
             raise BadMessage("bad_field", f"limit up {up!r}, limit down {down!r}")
         return EventKind.LULD, (ts, up, down, self._id(symbol), _code(indicator, "indicator"))
 
     def _correction(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple[Any, ...]]:
         ts = _timestamp_ns(message["t"])
-        oi, op, os_, ci, cp, cs = (message[k] for k in ("oi", "op", "os", "ci", "cp", "cs"))
-        if not (0 <= oi < _U64 and 0 <= ci < _U64 and 0.0 <= op < _INF and 0.0 <= cp < _INF
+        oi, ci = message["oi"], message["ci"]
+        op, os_, cp, cs = (number(message[k]) for k in ("op", "os", "cp", "cs"))
+        if not (type(oi) is int and type(ci) is int and 0 <= oi < _U64 and 0 <= ci < _U64 and 0.0 <= op < _INF and 0.0 <= cp < _INF
                 and 0.0 <= os_ < _INF and 0.0 <= cs < _INF):
             raise BadMessage("bad_field", "correction ids, prices or sizes out of range")
         return EventKind.CORRECTION, (
@@ -776,8 +783,8 @@ class AlpacaDecoder(VendorDecoder):
 
     def _cancel(self, message: dict[str, Any], symbol: Any) -> tuple[EventKind | None, tuple[Any, ...]]:
         ts = _timestamp_ns(message["t"])
-        trade_id, price, size, action = message["i"], message["p"], message["s"], message["a"]
-        if action not in ("C", "E") or not (0 <= trade_id < _U64 and 0.0 <= price < _INF
+        trade_id, price, size, action = message["i"], number(message["p"]), number(message["s"]), message["a"]
+        if action not in ("C", "E") or type(trade_id) is not int or not (0 <= trade_id < _U64 and 0.0 <= price < _INF
                                             and 0.0 <= size < _INF):
             raise BadMessage("bad_field", f"cancel/error action {action!r}, id {trade_id!r}")
         return EventKind.CANCEL_ERROR, (ts, trade_id, price, size, self._id(symbol),

@@ -75,7 +75,7 @@ from tradecore.streams.alpaca import (
     condition_word,
 )
 from tradecore.streams.base import EVENT_DTYPES, EventBatch, EventKind, GroupedBatch, Instruments
-from tradecore.streams.vendor import BadMessage, Problem, VendorDecoder, excerpt, str_or_none
+from tradecore.streams.vendor import BadMessage, Problem, VendorDecoder, excerpt, number, str_or_none
 from tradecore.streams.websocket import Backoff, Gap, WebSocketStream
 
 __all__ = [
@@ -260,14 +260,20 @@ def timestamp_ns(value: Any) -> int:
     Raises
     ------
     ValueError
-        If ``value`` is not a positive integer below 2**63 ns.
+        If ``value`` is not a positive integer below 2**63 ns, or is before 2000 (a time in
+        seconds would read as milliseconds of 1970).
     """
     if type(value) is not int or value <= 0:
         raise ValueError(f"timestamp must be a positive integer, not {value!r:.40}")
     ns: int = value * _NS_PER_MS if value < 10**14 else value * 1_000 if value < 10**17 else value
     if ns >= _U63:
         raise ValueError(f"timestamp out of range: {value}")
+    if ns < _EARLIEST:  # read by magnitude, Unix seconds pass for milliseconds of 1970
+        raise ValueError(f"timestamp {value} is before 2000 (seconds, not milliseconds?)")
     return ns
+
+
+_EARLIEST = 946_684_800 * 10**9  # 2000-01-01 UTC: no stock data this stream carries is older
 
 
 def _trade_id(value: Any) -> int:
@@ -343,7 +349,7 @@ class PolygonDecoder(VendorDecoder):
         problems: list[Problem] = []
         try:
             messages = json.loads(frame)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: nested too deep
             self._problem(problems, "malformed_frame", frame_no, -1, None,
                           f"{type(exc).__name__}: {exc}; frame starts {excerpt(frame)}")
             return _PolygonFrame([], [], problems)
@@ -405,13 +411,15 @@ class PolygonDecoder(VendorDecoder):
                frame_no: int, index: int) -> tuple[EventKind, tuple[Any, ...]]:
         iid = self._id(symbol)
         ts = _stamp(message["t"])
-        price, size = message["p"], message["s"]
+        price, size = number(message["p"]), number(message["s"])
         trade_id = _trade_id(message.get("i", "0"))
         if not (0.0 < price < _INF and 0.0 < size < _INF):
             raise BadMessage("bad_field", f"price {price!r}, size {size!r}")
-        codes = message.get("c") or ()
-        if type(codes) is not list:
-            raise BadMessage("bad_field", f"conditions {codes!r}")
+        codes = message.get("c")  # optional: a regular trade often comes without conditions
+        if codes is None:
+            codes = []
+        elif type(codes) is not list:
+            raise BadMessage("bad_field", f"conditions {excerpt(codes, 40)}")
         word = condition_word([_condition_code(TRADE_CONDITION_CODES, c) for c in codes])
         exchange = _letter(EXCHANGE_LETTERS, message.get("x"))
         self._check_trade(symbol, (trade_id, exchange, ts), repr(message.get("i")), problems,
@@ -422,8 +430,8 @@ class PolygonDecoder(VendorDecoder):
                frame_no: int, index: int) -> tuple[EventKind, tuple[Any, ...]]:
         iid = self._id(symbol)
         ts = _stamp(message["t"])
-        bid, ask = message["bp"], message["ap"]
-        bid_size, ask_size = message["bs"], message["as"]
+        bid, ask = number(message["bp"]), number(message["ap"])
+        bid_size, ask_size = number(message["bs"]), number(message["as"])
         if not (0.0 <= bid < _INF and 0.0 <= ask < _INF and 0.0 <= bid_size < _INF
                 and 0.0 <= ask_size < _INF):
             raise BadMessage("bad_field", f"bid {bid!r} x {bid_size!r}, ask {ask!r} x {ask_size!r}")
@@ -444,8 +452,8 @@ class PolygonDecoder(VendorDecoder):
                    frame_no: int, index: int) -> tuple[EventKind, tuple[Any, ...]]:
         iid = self._id(symbol)
         start, end = _stamp(message["s"]), _stamp(message["e"])
-        o, h, low, c, v = message["o"], message["h"], message["l"], message["c"], message["v"]
-        vwap = message.get("vw", 0.0)
+        o, h, low, c, v = (number(message[k]) for k in ("o", "h", "l", "c", "v"))
+        vwap = number(message.get("vw", 0.0))
         if not (0.0 < low <= o <= h < _INF and low <= c <= h and 0 <= v < _INF
                 and 0.0 <= vwap < _INF and start < end):
             raise BadMessage("bad_field", f"aggregate o={o!r} h={h!r} l={low!r} c={c!r} v={v!r} "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import reprlib
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -62,8 +63,33 @@ def str_or_none(value: Any) -> str | None:
 
 
 def excerpt(value: Any, limit: int = 160) -> str:
-    text = repr(value)
+    """A short repr of a bad message for its problem report, whatever it holds: nesting a
+    thousand deep (a plain repr recurses past the stack) or an integer of thousands of digits
+    (which Python refuses to print)."""
+    _EXCERPT.maxstring = _EXCERPT.maxother = _EXCERPT.maxlong = limit
+    try:
+        text = _EXCERPT.repr(value)
+    except (ValueError, RecursionError):
+        text = f"<{type(value).__name__} that cannot be shown>"
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+_EXCERPT = reprlib.Repr()
+_EXCERPT.maxlevel, _EXCERPT.maxdict, _EXCERPT.maxlist = 4, 32, 16
+
+
+def number(value: Any) -> float:
+    """A decoded JSON or msgpack number as a float. Anything else (a bool, a string, null) and
+    an integer past float's range is a ``bad_field``: caught here, with the message, rather than
+    when the frame's events are built, which would lose the whole frame."""
+    if type(value) is float:
+        return value
+    if type(value) is int:
+        try:
+            return float(value)
+        except OverflowError:
+            raise BadMessage("bad_field", f"number {excerpt(value, 40)} out of range") from None
+    raise BadMessage("bad_field", f"{excerpt(value, 40)} is not a number")
 
 
 def by_instrument(events: np.ndarray) -> tuple[np.ndarray, list[int]]:

@@ -1067,6 +1067,54 @@ def test_a_time_past_int64_ns_is_a_bad_timestamp_not_a_crash(encoding: str) -> N
 
 
 @ENCODINGS
+def test_numbers_out_of_range_or_of_the_wrong_type_are_bad_fields_and_the_frame_keeps_the_rest(
+        encoding: str) -> None:
+    """A bad number is refused with its message, on either path; it must not fail the frame's
+    batch, which would lose the valid messages (already remembered as seen: for good)."""
+    decoder = AlpacaDecoder(encoding=encoding)
+    decoder.decode(wire([trade("AAPL", T0, 1.0, 1, trade_id=1)], encoding))  # the fast path knows AAPL
+    minute = T0 - T0 % 60_000_000_000
+    bad = [trade("AAPL", T0 + 1, 1.0, 1, trade_id=3) | {"p": True, "s": True},
+           trade("AAPL", T0 + 1, 1.0, 1, trade_id=True),
+           quote("AAPL", T0 + 1, 1.0, 1.01) | {"ap": False},
+           bar("AAPL", minute, 10.0, 11.0, 9.0, 10.5, 100) | {"n": True},
+           luld("AAPL", T0, True, 0.9)]
+    if encoding == "json":  # integers past float's range (msgpack carries none wider than 64 bits)
+        huge = 10**400
+        bad += [trade("AAPL", T0 + 1, 1.0, 1, trade_id=2) | {"p": huge},
+                quote("AAPL", T0 + 1, 1.0, 1.01) | {"bs": huge},
+                bar("AAPL", minute, 10.0, 11.0, 9.0, 10.5, 100) | {"v": huge, "h": huge},
+                cancel_error("AAPL", T0, trade_id=1, price=1.0, size=1) | {"s": huge}]
+    frame = wire([*bad, trade("AAPL", T0 + 2, 1.0, 1, trade_id=9)], encoding)
+    result = decoder.decode(frame)
+    assert [(p.category, p.index) for p in result.problems] == [("bad_field", i) for i in range(len(bad))]
+    assert rows(result.batches, EventKind.TRADE)["trade_id"].tolist() == [9]
+    again = decoder.decode(wire([trade("AAPL", T0 + 3, 1.0, 1, trade_id=3)], encoding))  # never taken
+    assert not again.problems and rows(again.batches, EventKind.TRADE)["trade_id"].tolist() == [3]
+
+
+@ENCODINGS
+def test_a_time_not_after_1970_is_a_bad_timestamp(encoding: str) -> None:
+    decoder = AlpacaDecoder(encoding=encoding)
+    good = trade("AAPL", T0, 1.0, 1)
+    early = good | {"t": -5, "i": 2}  # the wire sends it as a msgpack Timestamp or RFC 3339
+    result = decoder.decode(wire([early, good | {"t": 0, "i": 3}, good], encoding))
+    assert [(p.category, p.index) for p in result.problems] == [("bad_timestamp", 0), ("bad_timestamp", 1)]
+    assert rows(result.batches, EventKind.TRADE)["ts_event"].tolist() == [T0]
+
+
+@ENCODINGS
+def test_a_frame_nested_too_deep_is_a_malformed_frame_not_a_crash(encoding: str) -> None:
+    deep = "[" * 100_000 + "]" * 100_000 if encoding == "json" else b"\x91" * 5_000 + b"\xc0"
+    nested = b"\x91" + b"\x91" * 1_020 + b"\xc0"  # one message nested deeper than repr() goes
+    decoder = AlpacaDecoder(encoding=encoding)
+    for frame in (deep, nested if encoding == "msgpack" else "[" + "[" * 900 + "]" * 900 + "]"):
+        result = decoder.decode(frame)
+        assert [p.category for p in result.problems] == ["malformed_frame"]
+        assert len(result.problems[0].detail) < 400
+
+
+@ENCODINGS
 def test_a_code_that_is_not_one_ascii_letter_is_a_bad_field_not_a_crash(encoding: str) -> None:
     """Exchange codes and LULD indicators are stored as one byte: anything else is refused by
     name, and the frame's good messages are kept."""

@@ -283,9 +283,43 @@ def test_timestamps_are_recognised_by_magnitude_and_converted_exactly() -> None:
     assert timestamp_ns(1_536_036_818_784) == 1_536_036_818_784_000_000  # ms (the stream)
     assert timestamp_ns(1_601_316_752_683_746) == 1_601_316_752_683_746_000  # us (LULD example)
     assert timestamp_ns(1_700_000_000_123_456_789) == 1_700_000_000_123_456_789  # ns (REST)
-    for bad in (0, -5, 1.7e12, "1700000000123", True, None, 2**63):
+    for bad in (0, -5, 1.7e12, "1700000000123", True, None, 2**63,
+                1_700_000_000):  # seconds: by magnitude they would be milliseconds of 1970
         with pytest.raises(ValueError):
             timestamp_ns(bad)
+
+
+def test_a_trade_without_conditions_is_a_regular_trade() -> None:
+    """Polygon leaves ``c`` out of (or empties it in) a trade that has no conditions."""
+    plain = polygon_trade("A", T0_MS, 1.0, 1, trade_id="1")
+    messages = [{k: v for k, v in plain.items() if k != "c"}, plain | {"c": [], "i": "2"},
+                plain | {"c": None, "i": "3"}, plain | {"c": "12", "i": "4"}]
+    decoded = PolygonDecoder().decode(json.dumps(messages))
+    assert rows(decoded.batches, EventKind.TRADE)["conditions"].tolist() == [0, 0, 0]
+    assert [(p.category, p.index) for p in decoded.problems] == [("bad_field", 3)]
+
+
+def test_numbers_out_of_range_or_of_the_wrong_type_are_bad_fields_and_the_frame_keeps_the_rest() -> None:
+    """A bad number is refused with its message; it must not fail the frame's batch (which
+    would lose the valid messages, already remembered as seen)."""
+    decoder = PolygonDecoder()
+    good = polygon_trade("A", T0_MS, 1.0, 1, trade_id="1")
+    bad = [good | {"p": 10**400, "i": "2"}, good | {"s": True, "i": "3"}, good | {"p": "1.5", "i": "4"},
+           polygon_quote("A", T0_MS, 1.0, 10**400), polygon_quote("A", T0_MS, False, 1.0),
+           polygon_aggregate("A", T0_MS - 60_000, T0_MS, 1.0, 10**400, 1.0, 1.0, 1),
+           polygon_aggregate("A", T0_MS // 1000 - 60, T0_MS // 1000, 1.0, 1.0, 1.0, 1.0, 1)]  # seconds
+    decoded = decoder.decode(json.dumps([*bad, good | {"i": "5"}]))
+    assert [(p.category, p.index) for p in decoded.problems] == [
+        *[("bad_field", i) for i in range(6)], ("bad_timestamp", 6)]
+    assert rows(decoded.batches, EventKind.TRADE)["trade_id"].tolist() == [5]
+    again = decoder.decode(json.dumps([good | {"i": "5"}, good | {"i": "2"}]))  # 2 was never taken
+    assert [p.category for p in again.problems] == ["duplicate_trade"]
+    assert rows(again.batches, EventKind.TRADE)["trade_id"].tolist() == [2]
+
+
+def test_a_frame_nested_too_deep_is_a_malformed_frame_not_a_crash() -> None:
+    decoded = PolygonDecoder().decode("[" * 100_000 + "]" * 100_000)
+    assert [p.category for p in decoded.problems] == ["malformed_frame"]
 
 
 # -- bad input ---------------------------------------------------------------------------------
