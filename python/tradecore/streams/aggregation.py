@@ -20,6 +20,12 @@ its own symbol, or any event advancing the event clock past its end); so every e
 is earlier than its end. A large batch is split at those points. Bars closed at the same point
 are ordered by ``ts_end``, then symbol, then period (shortest first). Wall-clock ticks deliver
 their bars between batches.
+
+Bad trades (a price not positive and finite, a size negative or not finite): with the
+aggregators' default ``bad="raise"``, a batch's bad trades are left out, its valid trades and the
+bars they close are delivered, then a ``DataError`` names the symbol and the first bad trade;
+iterating again goes on with the next batch. With ``bad="skip"`` the batch passes unchanged and
+the aggregators skip and count them (``aggregator_bad_skipped``).
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ import numpy as np
 
 from tradecore import schema
 from tradecore.bars import BarAggregator, parse_period
-from tradecore.errors import ConfigError
+from tradecore.errors import ConfigError, DataError
 from tradecore.streams.base import EventBatch, EventKind, MarketDataStream
 from tradecore.streams.replay import merge_time
 from tradecore.tasks import start_task
@@ -99,6 +105,8 @@ class AggregationStream(MarketDataStream):
         self._tracked: dict[tuple[str, int], int] = {}
         self._every_tick = options.get("empty") == "flat"
         self._bars = 0
+        self._raise_bad = options.get("bad", "raise") == "raise"  # the aggregators' default policy
+        self._pending_error: DataError | None = None
 
     async def subscribe(self, symbols: Iterable[str]) -> None:
         await self.inner.subscribe(symbols)
@@ -177,6 +185,8 @@ class AggregationStream(MarketDataStream):
     def _process(self, batch: EventBatch, advance_clock: bool) -> list[EventBatch]:
         """Return ``batch`` with the bars it closed woven in (see the module docstring)."""
         closed: list[tuple[str, int, np.ndarray]] = []
+        if batch.kind is EventKind.TRADE and len(batch) and self._raise_bad:
+            batch = self._without_bad_trades(batch)
         if batch.kind is EventKind.TRADE and len(batch):
             instrument = int(batch.events["instrument_id"][0])
             trades = np.ascontiguousarray(batch.events)
@@ -201,6 +211,30 @@ class AggregationStream(MarketDataStream):
         if start < len(batch):
             out.append(batch.slice(start, len(batch)))
         return out
+
+    def _without_bad_trades(self, batch: EventBatch) -> EventBatch:
+        """``batch`` without the trades the aggregators would refuse (``bad="raise"``), the
+        error about them kept for :meth:`_raise_pending`: the batch's valid trades and their
+        bars are delivered first. Refused inside the aggregators instead, the error would come
+        with the batch half applied (some periods' aggregators fed, others not) and the whole
+        batch lost."""
+        price, size = batch.events["price"], batch.events["size"]
+        valid = (price > 0.0) & (price < np.inf) & (size >= 0.0) & (size < np.inf)  # as the aggregator admits
+        if valid.all():
+            return batch
+        first = int(np.flatnonzero(~valid)[0])
+        if self._pending_error is None:
+            self._pending_error = DataError(
+                f"{batch.symbol}: invalid trade (price {price[first]}, size {size[first]}) at ts_event="
+                f"{int(batch.events['ts_event'][first])}; {int((~valid).sum())} such trade(s) of "
+                f"{len(batch)} in the batch left out, the others delivered")
+        received = batch.ts_received[valid] if batch.ts_received is not None else None
+        return EventBatch(batch.kind, batch.symbol, batch.events[valid], received)
+
+    def _raise_pending(self) -> None:
+        error, self._pending_error = self._pending_error, None
+        if error is not None:
+            raise error
 
     def _track(self, key: tuple[str, int], aggregator: BarAggregator) -> None:
         """Note the end of the aggregator's open bar, if it has one and it changed."""
@@ -251,6 +285,7 @@ class AggregationStream(MarketDataStream):
         async for batch in self.inner:
             for out in self._process(batch, advance_clock=True):
                 yield out
+            self._raise_pending()
         for out in self._flush():
             yield out
 
@@ -280,6 +315,7 @@ class AggregationStream(MarketDataStream):
                         return
                     for out in self._process(batch, advance_clock=False):
                         yield out
+                    self._raise_pending()
                 if loop.time() >= next_tick:
                     next_tick = loop.time() + self.tick_interval
                     for out in self._tick(time.time_ns() - self.grace_ns):

@@ -158,8 +158,15 @@ class Recorder:
             raise ConfigError("the recorder is closed")
         if not len(batch):
             return
+        # Checked before anything is buffered: a bad batch refused here leaves the segment
+        # writable (accepted, it would fail every later flush, and with it the whole segment).
+        if batch.events.dtype != EVENT_DTYPES[batch.kind]:
+            raise DataError(f"{batch.symbol}: {batch.kind.value} events of dtype {batch.events.dtype}, "
+                            f"not the schema's {EVENT_DTYPES[batch.kind]}")
         if batch.ts_received is not None:
             received = np.asarray(batch.ts_received, dtype=np.int64)
+            if received.shape != (len(batch),):
+                raise DataError(f"{batch.symbol}: {received.size} receive times for {len(batch)} events")
         else:
             received = np.full(len(batch), self._clock(), dtype=np.int64)
         sequence = np.arange(self._sequence, self._sequence + len(batch), dtype=np.int64)
@@ -185,7 +192,7 @@ class Recorder:
         for kind, items in by_kind.items():
             dtype = EVENT_DTYPES[kind]
             events = schema.concatenate([b.events for b, _, _ in items], dtype)
-            names = [b.symbol for b, _, _ in items]
+            names = [b.symbol.upper() for b, _, _ in items]  # as the replay and the instrument ids know them
             codes = np.repeat(np.arange(len(names), dtype=np.int32), [len(b) for b, _, _ in items])
             symbols = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(names))
             table = parquet.to_table(

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from tradecore import bars, schema
-from tradecore.errors import ConfigError
+from tradecore.errors import ConfigError, DataError
 from tradecore.streams.aggregation import AggregationStream
 from tradecore.streams.base import EventBatch, EventKind, MarketDataStream
 from tradecore.streams.replay import LeanSource, ReplayStream, merge_time
@@ -59,6 +59,16 @@ class ListStream(MarketDataStream):
 
     async def close(self) -> None:
         self.batches = []
+
+
+class LiveListStream(ListStream):
+    """A ListStream whose next iteration goes on where the last one stopped, as a live stream's."""
+
+    async def _iterate(self) -> AsyncIterator[EventBatch]:
+        while self.batches:
+            batch = self.batches.pop(0)
+            if batch.symbol in self._subscribed:
+                yield batch
 
 
 async def drain(stream: MarketDataStream, symbols: list[str]) -> list[EventBatch]:
@@ -162,6 +172,30 @@ async def test_the_wall_clock_closes_bars_live_without_more_trades() -> None:
     assert elapsed < 2.5  # closed by a tick within a second or so of the bar's end
     bar = received[1].events[0]
     assert bar["close"] == 10.0 and bar["flags"] == 0
+
+
+@pytest.mark.asyncio
+async def test_a_bad_trade_is_raised_after_the_batchs_valid_trades_and_bars_are_delivered() -> None:
+    """bad="raise" (the default): the batch's other trades and the bars they close come first,
+    every period alike, then the error naming the symbol; iterating again goes on."""
+    batch = trades(0, (ny("09:30:10"), 10.0), (ny("09:31:10"), 11.0), (ny("09:31:20"), -5.0),
+                   (ny("09:32:10"), 12.0))
+    inner = LiveListStream([EventBatch(EventKind.TRADE, "AAA", batch, np.arange(4, dtype=np.int64)),
+                        EventBatch(EventKind.TRADE, "AAA", trades(0, (ny("09:33:10"), 13.0)))])
+    stream = AggregationStream(inner, ["1min", "2min"])
+    await stream.subscribe(["AAA"])
+    got: list[EventBatch] = []
+    with pytest.raises(DataError, match=r"AAA: invalid trade \(price -5.0, size 100.0\).*1 such trade\(s\) of 4"):
+        async for out in stream:
+            got.append(out)
+    trades_out = [b for b in got if b.kind is EventKind.TRADE]
+    assert [p for b in trades_out for p in b.events["price"].tolist()] == [10.0, 11.0, 12.0]
+    assert [r for b in trades_out for r in b.ts_received.tolist()] == [0, 1, 3]  # type: ignore[union-attr]
+    closed = [(int(b.events["ts_end"][0]), float(b.events["close"][0])) for b in got if b.kind is EventKind.BAR]
+    assert closed == [(ny("09:31"), 10.0), (ny("09:32"), 11.0), (ny("09:32"), 11.0)]  # 1min, 1min, 2min
+    rest = [b async for b in stream]  # the stream goes on
+    assert [b.kind for b in rest][0] is EventKind.BAR and rest[-1].kind is EventKind.BAR
+    assert 13.0 in [p for b in rest if b.kind is EventKind.TRADE for p in b.events["price"].tolist()]
 
 
 def test_bad_options_are_config_errors() -> None:

@@ -146,6 +146,38 @@ async def test_a_damaged_segment_is_skipped_once_and_the_rest_replays(tmp_path: 
     assert got == everything[:333] + everything[444:]
 
 
+@pytest.mark.asyncio
+async def test_a_malformed_batch_is_refused_at_once_and_the_recording_goes_on(tmp_path: Path) -> None:
+    """Receive times that do not match the events, or events of another dtype, are refused by
+    write() itself; accepted, they would fail the segment's flush, and every later one."""
+    folder = tmp_path / "rec"
+    good = list(itertools.islice(synthetic(), 3))
+    with Recorder(folder, row_group_size=50) as recorder:
+        recorder.write(good[0])
+        short = EventBatch(EventKind.TRADE, "AAA", good[1].events, good[1].ts_received[:-1])  # type: ignore[index]
+        with pytest.raises(DataError, match="AAA: 36 receive times for 37 events"):
+            recorder.write(short)
+        quotes = EventBatch(EventKind.TRADE, "AAA", schema.empty(schema.QUOTE, 2))
+        with pytest.raises(DataError, match="dtype"):
+            recorder.write(quotes)
+        recorder.write(good[1])
+        recorder.write(good[2])
+    assert recorder.stats == {"events": 3 * 37, "segments": 2}
+    assert flat(await replay(folder, ["AAA", "BBB"])) == flat(good)
+
+
+@pytest.mark.asyncio
+async def test_symbols_are_recorded_as_the_replay_and_the_instrument_ids_know_them(tmp_path: Path) -> None:
+    """Symbols are case-insensitive across the platform (an instrument id per upper-cased
+    symbol): a batch delivered as "bbb" replays as BBB's, not as no data at all."""
+    folder = tmp_path / "rec"
+    batch = next(synthetic())
+    with Recorder(folder) as recorder:
+        recorder.write(EventBatch(batch.kind, "bbb", batch.events, batch.ts_received))
+    assert RecordingSource(folder).symbols() == ["BBB"]
+    assert flat(await replay(folder, ["bbb"])) == flat([batch])
+
+
 def test_a_folder_that_is_not_a_recording_is_rejected(tmp_path: Path) -> None:
     from tradecore.errors import ConfigError
 
