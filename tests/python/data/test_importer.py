@@ -105,6 +105,38 @@ def test_csv_import_partitions_by_date_in_the_mapping_zone(data_root: Path, tmp_
     assert import_csv([data_root / TARDIS], mapping, tmp_path).count("up to date") == 1
 
 
+def test_csv_import_merges_a_day_already_imported_from_another_file(tmp_path: Path) -> None:
+    mapping = CsvMapping(
+        kind="trade", time="t", time_unit="ms", symbol="XYZ", columns={"price": "px", "size": "q"}
+    )
+    # 2024-01-02 14:00 and 18:00 UTC; the morning file holds two identical trades.
+    morning, afternoon = tmp_path / "morning.csv", tmp_path / "afternoon.csv"
+    morning.write_text("t,px,q\n1704204000000,100,1\n1704204000000,100,1\n1704204001000,101,1\n")
+    afternoon.write_text("t,px,q\n1704218400000,102,1\n1704204001000,101,1\n")
+    day = parquet.dataset_path(tmp_path / "out", "trade", "XYZ", dt.date(2024, 1, 2))
+    assert import_csv([afternoon], mapping, tmp_path / "out").count("written") == 1
+    report = import_csv([morning], mapping, tmp_path / "out")
+    assert [(f.status, f.rows) for f in report.files] == [("merged", 4)]
+    events, _, _ = parquet.read_events(day)
+    assert events["price"].tolist() == [100.0, 100.0, 101.0, 102.0]  # in time order
+    assert b"morning.csv" in parquet.file_metadata(day).metadata[b"tradecore.source"]
+    # Importing either file again adds nothing: its rows are already there.
+    for source in (morning, afternoon):
+        again = import_csv([source], mapping, tmp_path / "out")
+        assert [(f.status, f.rows) for f in again.files] == [("up to date", 4)]
+    assert rows(day) == 4
+
+    import_csv([afternoon], mapping, tmp_path / "cli")
+    mapping_file = tmp_path / "mapping.json"
+    mapping_file.write_text(json.dumps({**mapping.__dict__, "kind": "trade"}))
+    result = run_cli(
+        "data", "import", "--csv", str(morning), "--mapping", str(mapping_file),
+        "--out", str(tmp_path / "cli"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "1 files: 0 written, 1 merged, 0 up to date, 0 bad; 4 rows" in result.stdout
+
+
 def test_csv_import_skips_files_pandas_cannot_read(tmp_path: Path) -> None:
     files = {
         "empty.csv": "",
