@@ -126,9 +126,11 @@ def import_command(
     except (ConfigError, DataError) as exc:
         raise click.ClickException(str(exc)) from None
     elapsed = time.perf_counter() - started
+    merged = report.count("merged")  # only CSV imports merge; LEAN files are one day each
     click.echo(
         f"{len(report.files)} files: {report.count('written')} written, "
-        f"{report.count('up to date')} up to date, {report.count('bad')} bad; "
+        + (f"{merged} merged, " if merged else "")
+        + f"{report.count('up to date')} up to date, {report.count('bad')} bad; "
         f"{report.rows:,} rows in {elapsed:.1f} s"
     )
     if not report.files:

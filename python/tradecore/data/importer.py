@@ -4,8 +4,9 @@ The output is ``<out>/<dataset>/<SYMBOL>/<YYYY-MM-DD>.parquet`` (see :mod:`trade
 
 Importing is idempotent: each output file records the SHA-256 of its input (and, for CSV, of
 the mapping) in its metadata, and an output whose record matches is left alone ("up to date")
-unless ``force``. Files are written atomically, so an interrupted import leaves whole files only
-and a rerun finishes the job.
+unless ``force``. A CSV import into a day that already has a file merges with it ("merged"):
+CSV files need not split at days, so two of them can fill the same day. Files are written
+atomically, so an interrupted import leaves whole files only and a rerun finishes the job.
 
 Importing validates: every input line is checked by the reader (:mod:`tradecore.data.lean`,
 :mod:`tradecore.data.mapped_csv`), out-of-order timestamps are logged, and each written file is
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+from numpy.lib import recfunctions
 
 from tradecore import schema
 from tradecore.data import lean, parquet
@@ -52,7 +54,8 @@ LEAN_DATASETS = lean.DATASETS
 
 @dataclasses.dataclass(frozen=True)
 class FileResult:
-    """What happened to one output file: ``status`` is ``written``, ``up to date`` or ``bad``."""
+    """What happened to one output file: ``status`` is ``written``, ``merged`` (with the events
+    the file already had; ``rows`` is then the file's total), ``up to date`` or ``bad``."""
 
     dataset: str
     symbol: str
@@ -76,7 +79,7 @@ class ImportReport:
 
     @property
     def rows(self) -> int:
-        """Rows in files written or already up to date."""
+        """Rows in files written, merged or already up to date."""
         return sum(f.rows for f in self.files if f.status != "bad")
 
 
@@ -131,6 +134,27 @@ def _write(
     written = parquet.file_metadata(output).num_rows
     if written != len(events):
         raise DataError(f"{output}: wrote {len(events)} rows but reading back found {written}")
+
+
+def _merged(existing: np.ndarray, events: np.ndarray) -> np.ndarray:
+    """Return ``existing`` plus the rows of ``events`` it does not hold yet, sorted by time (stable).
+
+    Rows are compared whole, as multisets: a row ``events`` holds n times is added as often as
+    ``existing`` holds it fewer than n times. Re-importing a file so adds nothing, while identical
+    trades within one file (same time, price and size) are all kept.
+    """
+    both = schema.concatenate([existing, events], events.dtype)
+    packed = recfunctions.repack_fields(both)  # compare fields, not the padding between them
+    keys = packed.view(np.dtype((np.void, packed.dtype.itemsize)))
+    _, ids = np.unique(keys, return_inverse=True)
+    old, new = ids[: len(existing)], ids[len(existing) :]
+    held = np.bincount(old, minlength=len(keys))
+    # Each new row's rank among the equal rows before it in ``events``.
+    order = np.argsort(new, kind="stable")
+    rank = np.empty(len(new), np.int64)
+    rank[order] = np.arange(len(new)) - np.searchsorted(new[order], new[order])
+    merged = schema.concatenate([existing, events[rank >= held[new]]], events.dtype)
+    return merged[np.argsort(merged["ts_event"], kind="stable")]
 
 
 def _ordered(events: np.ndarray, where: str) -> None:
@@ -280,9 +304,25 @@ def import_csv(
     for done, (symbol, day, events) in enumerate(jobs, start=1):
         output = parquet.dataset_path(out, dataset, symbol, day)
         rows = None if force else _up_to_date(output, fingerprint)
+        status, source = "written", source_name
+        if rows is None and output.is_file():
+            try:
+                # Readable row groups are kept; an unreadable footer or schema is replaced.
+                existing, _, _ = parquet.read_events(output, mapping.kind, on_error="skip")
+                before = parquet.file_metadata(output).metadata or {}
+            except DataError as exc:
+                _log.warning("%s: cannot be read, so replaced rather than merged: %s", output, exc)
+            else:
+                events = _merged(existing, events)
+                previous = before.get(b"tradecore.source", b"").decode()
+                source = ",".join(dict.fromkeys(f"{previous},{source_name}".strip(",").split(",")))
+                if len(events) > len(existing):
+                    status = "merged"
+                elif not force:
+                    rows = len(events)  # it holds every row already: leave it alone
         if rows is None:
-            _write(events, dataset, symbol, output, source_name, fingerprint)
-            result = FileResult(dataset, symbol, day, good[0], output, len(events), "written")
+            _write(events, dataset, symbol, output, source, fingerprint)
+            result = FileResult(dataset, symbol, day, good[0], output, len(events), status)
         else:
             result = FileResult(dataset, symbol, day, good[0], output, rows, "up to date")
         report.files.append(result)

@@ -12,8 +12,12 @@ timestamps in microseconds)::
                columns={"price": "price", "size": "amount", "trade_id": "id"})
 
 Mapping mistakes (a column that is not in the file, a field the kind does not have, a missing
-time column) raise :class:`ConfigError`; bad values in the file (non-numeric, empty, an
-unparseable time) raise :class:`DataError` naming the file and line.
+time column) raise :class:`ConfigError`; bad values in the file raise :class:`DataError` naming
+the file and line: non-numeric or empty values, an unparseable time, a text time without a date
+(pandas would take it from the wall clock), a time or integer out of its field's range, a
+non-finite price or size, a price that is not positive (0 is allowed where it means absent: a
+quote side, a limit, a VWAP), a negative size, an empty symbol, a crossed quote (bid above ask,
+both present; a locked quote is fine), and an unreadable or empty file.
 """
 
 from __future__ import annotations
@@ -49,6 +53,14 @@ _PRICE_FIELDS = {
     "limit_down",
 }
 _LETTER_FIELDS = {"exchange", "bid_exchange", "ask_exchange"}
+# Prices where 0 means absent (a one-sided quote, no limit, no VWAP); other prices are positive.
+_MAY_BE_ZERO = {"bid_price", "ask_price", "vwap", "limit_up", "limit_down"}
+# Read as integers: through a float, 1700000000001 ms would become 1700000000000999936 ns.
+_WHOLE = r"\s*[+-]?\d+\s*"
+# pandas fills a missing date in from the wall clock ("13:00", "now", "today").
+_YEAR = r"(?<![\d.])\d{4}"
+_FIRST_TIME = pd.Timestamp.min.tz_localize("UTC")
+_LAST_TIME = pd.Timestamp.max.tz_localize("UTC")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -159,21 +171,79 @@ def _first_bad(path: Path, bad: np.ndarray, message: str, raw: pd.Series) -> Non
         raise _error(path, f"{message} (got {raw.iloc[hits[0]]!r})", int(hits[0]) + 2)
 
 
+def _numbers(path: Path, raw: pd.Series, message: str) -> pd.Series:
+    numbers = pd.to_numeric(raw, errors="coerce")
+    _first_bad(path, numbers.isna().to_numpy(), message, raw)
+    return numbers
+
+
+def _integers(
+    path: Path, raw: pd.Series, numbers: pd.Series, what: str, dtype: np.dtype, scale: int = 1
+) -> np.ndarray:
+    """Return ``numbers`` times ``scale`` as ``dtype``, rejecting values outside its range.
+
+    Whole numbers stay integers all the way; decimals (``1.5``, ``1e3``) are scaled as floats
+    and must then be whole, unless ``scale`` is a time unit, when they are rounded to the
+    nanosecond.
+    """
+    info = np.iinfo(dtype)
+    # int64 fields are times, and pandas reads the lowest int64 as NaT.
+    low, high = max(int(info.min), -int(info.max)), int(info.max)
+    if numbers.dtype.kind in "iu":
+        whole, exact = np.ones(len(raw), bool), numbers.to_numpy()
+    else:  # decimals among them, or integers beyond 64 bits
+        whole = raw.str.fullmatch(_WHOLE).to_numpy()
+        exact = pd.to_numeric(raw[whole]).to_numpy()
+        if exact.dtype.kind not in "iu":
+            exact = np.array([int(text) for text in raw[whole]], dtype=object)
+    given = numbers.to_numpy(dtype=np.float64)[~whole] * scale
+    decimals = np.round(given)
+    if scale == 1:
+        fraction = np.zeros(len(raw), bool)
+        fraction[~whole] = decimals != given
+        _first_bad(path, fraction, f"{what} is not whole", raw)
+    # Strict bounds for decimals: -2**63 and 2**64 are doubles just outside int64 and uint64.
+    span = 2.0 ** (8 * dtype.itemsize - (dtype.kind == "i"))
+    outside = np.zeros(len(raw), bool)
+    outside[whole] = (exact < -(-low // scale)) | (exact > high // scale)
+    outside[~whole] = ~(
+        (decimals > -span if dtype.kind == "i" else decimals >= 0) & (decimals < span)
+    )
+    _first_bad(path, outside, f"{what} is out of range", raw)
+    out = np.zeros(len(raw), dtype)
+    out[whole] = exact.astype(dtype) * dtype.type(scale)
+    out[~whole] = decimals.astype(dtype)
+    return out
+
+
 def _times(path: Path, mapping: CsvMapping, raw: pd.Series) -> np.ndarray:
+    what = f"time {mapping.time!r}"
     if mapping.time_unit == "text":
-        parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
-        _first_bad(path, parsed.isna().to_numpy(), f"cannot read time {mapping.time!r}", raw)
+        _first_bad(
+            path,
+            ~raw.str.contains(_YEAR).to_numpy(),
+            f"{what} has no date with a four-digit year (pandas would take it from the wall clock)",
+            raw,
+        )
+        try:
+            parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
+        except ValueError as exc:  # rows in different zones; pandas does not say which
+            raise _error(
+                path, f"cannot read {what}: {exc} (give every row the same time zone or offset)"
+            ) from exc
+        _first_bad(path, parsed.isna().to_numpy(), f"cannot read {what}", raw)
         index = pd.DatetimeIndex(parsed)
         if index.tz is None:
             index = index.tz_localize(mapping.timezone, ambiguous="NaT", nonexistent="NaT")
-            _first_bad(path, np.asarray(index.isna()), "time does not exist or is ambiguous locally", raw)
-        return index.tz_convert("UTC").as_unit("ns").asi8.copy()
-    numbers = pd.to_numeric(raw, errors="coerce")
-    _first_bad(path, numbers.isna().to_numpy(), f"bad time {mapping.time!r}", raw)
-    values = numbers.to_numpy()
-    if values.dtype.kind == "f":
-        return np.round(values * _UNIT_NS[mapping.time_unit]).astype(np.int64)
-    return values.astype(np.int64) * _UNIT_NS[mapping.time_unit]
+            _first_bad(
+                path, np.asarray(index.isna()), "time does not exist or is ambiguous locally", raw
+            )
+        index = index.tz_convert("UTC")
+        outside = np.asarray((index < _FIRST_TIME) | (index > _LAST_TIME))
+        _first_bad(path, outside, f"{what} is out of range (int64 nanoseconds)", raw)
+        return index.as_unit("ns").asi8.copy()
+    numbers = _numbers(path, raw, f"bad time {mapping.time!r}")
+    return _integers(path, raw, numbers, what, np.dtype(np.int64), _UNIT_NS[mapping.time_unit])
 
 
 def read_csv_events(path: str | os.PathLike[str], mapping: CsvMapping) -> dict[str, np.ndarray]:
@@ -197,7 +267,7 @@ def read_csv_events(path: str | os.PathLike[str], mapping: CsvMapping) -> dict[s
         frame = pd.read_csv(path, sep=mapping.delimiter, dtype=str, keep_default_na=False)
     except FileNotFoundError:
         raise
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
         raise _error(path, f"not a readable CSV file ({exc})") from exc
     wanted = [mapping.time, *mapping.columns.values()]
     if mapping.symbol_column is not None:
@@ -221,15 +291,32 @@ def read_csv_events(path: str | os.PathLike[str], mapping: CsvMapping) -> dict[s
         if target.kind == "S":
             out[field] = raw.to_numpy().astype(target)
             continue
-        numbers = pd.to_numeric(raw, errors="coerce")
-        _first_bad(path, numbers.isna().to_numpy(), f"bad {field} value in {column!r}", raw)
-        values = numbers.to_numpy()
+        numbers = _numbers(path, raw, f"bad {field} value in {column!r}")
+        if target.kind in "iu":
+            out[field] = _integers(path, raw, numbers, f"{field} in {column!r}", target)
+            continue
+        values = numbers.to_numpy(dtype=np.float64)
         if field in _PRICE_FIELDS:
             values = values / mapping.price_scale
-        elif target.kind in "iu" and values.dtype.kind == "f":
-            _first_bad(path, values != np.round(values), f"{field} in {column!r} is not whole", raw)
+        if field in _PRICE_FIELDS and field not in _MAY_BE_ZERO:
+            bad, rule = ~(values > 0), "positive"
+        else:
+            bad, rule = ~(values >= 0), "0 or more (not negative)"
+        _first_bad(
+            path, bad | np.isinf(values), f"{field} in {column!r} must be finite and {rule}", raw
+        )
         out[field] = values
+    if "bid_price" in mapping.columns and "ask_price" in mapping.columns:
+        # As the live decoders do: a locked quote is fine, and 0 is an absent side.
+        crossed = (out["bid_price"] > out["ask_price"]) & (out["ask_price"] > 0)
+        if crossed.any():
+            bid, ask = (frame[mapping.columns[side]] for side in ("bid_price", "ask_price"))
+            _first_bad(path, crossed, "crossed quote (bid above ask)", bid + " > " + ask)
     if mapping.symbol is not None:
         return {mapping.symbol.upper(): out}
-    symbols = frame[mapping.symbol_column].str.upper().to_numpy()
+    names = frame[mapping.symbol_column]
+    _first_bad(
+        path, (names.str.strip() == "").to_numpy(), f"no symbol in {mapping.symbol_column!r}", names
+    )
+    symbols = names.str.upper().to_numpy()
     return {str(symbol): out[symbols == symbol] for symbol in pd.unique(symbols)}

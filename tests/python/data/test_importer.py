@@ -105,6 +105,76 @@ def test_csv_import_partitions_by_date_in_the_mapping_zone(data_root: Path, tmp_
     assert import_csv([data_root / TARDIS], mapping, tmp_path).count("up to date") == 1
 
 
+def test_csv_import_merges_a_day_already_imported_from_another_file(tmp_path: Path) -> None:
+    mapping = CsvMapping(
+        kind="trade", time="t", time_unit="ms", symbol="XYZ", columns={"price": "px", "size": "q"}
+    )
+    # 2024-01-02 14:00 and 18:00 UTC; the morning file holds two identical trades.
+    morning, afternoon = tmp_path / "morning.csv", tmp_path / "afternoon.csv"
+    morning.write_text("t,px,q\n1704204000000,100,1\n1704204000000,100,1\n1704204001000,101,1\n")
+    afternoon.write_text("t,px,q\n1704218400000,102,1\n1704204001000,101,1\n")
+    day = parquet.dataset_path(tmp_path / "out", "trade", "XYZ", dt.date(2024, 1, 2))
+    assert import_csv([afternoon], mapping, tmp_path / "out").count("written") == 1
+    report = import_csv([morning], mapping, tmp_path / "out")
+    assert [(f.status, f.rows) for f in report.files] == [("merged", 4)]
+    events, _, _ = parquet.read_events(day)
+    assert events["price"].tolist() == [100.0, 100.0, 101.0, 102.0]  # in time order
+    assert b"morning.csv" in parquet.file_metadata(day).metadata[b"tradecore.source"]
+    # Importing either file again adds nothing: its rows are already there.
+    for source in (morning, afternoon):
+        again = import_csv([source], mapping, tmp_path / "out")
+        assert [(f.status, f.rows) for f in again.files] == [("up to date", 4)]
+    assert rows(day) == 4
+
+    import_csv([afternoon], mapping, tmp_path / "cli")
+    mapping_file = tmp_path / "mapping.json"
+    mapping_file.write_text(json.dumps({**mapping.__dict__, "kind": "trade"}))
+    result = run_cli(
+        "data", "import", "--csv", str(morning), "--mapping", str(mapping_file),
+        "--out", str(tmp_path / "cli"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "1 files: 0 written, 1 merged, 0 up to date, 0 bad; 4 rows" in result.stdout
+
+
+def test_csv_import_skips_files_pandas_cannot_read(tmp_path: Path) -> None:
+    files = {
+        "empty.csv": "",
+        "zones.csv": "t,sym,px\n2024-01-02T10:00:00Z,X,1\n2024-01-02T10:00:00-05:00,X,2\n",
+        "year3000.csv": "t,sym,px\n3000-01-01T00:00:00Z,X,1\n",
+        "no_symbol.csv": "t,sym,px\n2024-01-02T10:00:00Z,,1\n",
+        "good.csv": "t,sym,px\n2024-01-02T10:00:00Z,xyz,5\n",
+    }
+    paths = [tmp_path / name for name in files]
+    for path, text in zip(paths, files.values(), strict=True):
+        path.write_text(text)
+    described = {"kind": "trade", "time": "t", "symbol_column": "sym", "columns": {"price": "px"}}
+    mapping = CsvMapping.from_dict(described)
+    for path in paths[:-1]:
+        with pytest.raises(DataError, match=path.name):
+            import_csv([path, paths[-1]], mapping, tmp_path / "out")
+    report = import_csv(paths, mapping, tmp_path / "out", on_error="skip")
+    assert report.count("bad") == 4 and report.count("written") == 1
+    assert "no_symbol.csv:2: " in str(report.files[3].error)
+
+    # 9999999999999999 ms fits int64, but not as nanoseconds.
+    huge = tmp_path / "huge.csv"
+    huge.write_text("t,sym,px\n9999999999999999,X,1\n")
+    in_ms = CsvMapping.from_dict({**described, "time_unit": "ms"})
+    report = import_csv([huge], in_ms, tmp_path / "out", on_error="skip")
+    assert report.count("bad") == 1 and "huge.csv:2: " in str(report.files[0].error)
+
+    mapping_file = tmp_path / "mapping.json"
+    mapping_file.write_text(json.dumps(described))
+    inputs = [argument for path in paths for argument in ("--csv", str(path))]
+    result = run_cli(
+        "data", "import", *inputs, "--mapping", str(mapping_file), "--out", str(tmp_path / "cli"),
+        "--on-error", "skip",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "1 written, 0 up to date, 4 bad" in result.stdout
+
+
 def test_parse_dates() -> None:
     assert parse_dates("20131007..20131011") == (OCT7, dt.date(2013, 10, 11))
     assert parse_dates("2013-10-07") == (OCT7, OCT7)

@@ -16,7 +16,7 @@ import pytest
 from tradecore import schema
 from tradecore.data import parquet
 from tradecore.data.importer import import_lean
-from tradecore.data.mapped_csv import CsvMapping
+from tradecore.data.mapped_csv import CsvMapping, read_csv_events
 from tradecore.errors import ConfigError, DataError
 from tradecore.streams.base import EventBatch, EventKind
 from tradecore.streams.replay import (
@@ -469,3 +469,136 @@ def test_csv_bad_value_is_a_data_error_with_its_line(tmp_path: Path) -> None:
     mapping = CsvMapping(kind="trade", time="t", time_unit="s", symbol="X", columns={"price": "px"})
     with pytest.raises(DataError, match=r"t\.csv:3: bad price"):
         CsvSource([path], mapping).parts("trade", "X", None, None)[0].load("raise")
+
+
+TRADE_MAPPING = {
+    "kind": "trade",
+    "time": "t",
+    "time_unit": "ms",
+    "symbol_column": "sym",
+    "columns": {"price": "px", "size": "qty", "trade_id": "id"},
+}
+QUOTE_MAPPING = {
+    "kind": "quote",
+    "time": "t",
+    "time_unit": "ms",
+    "symbol": "X",
+    "columns": {"bid_price": "bid", "ask_price": "ask"},
+}
+TEXT_MAPPING = {"kind": "trade", "time": "t", "symbol": "X", "columns": {"price": "px"}}
+# A header and a good first row, so the bad row is line 3.
+TRADES = "t,sym,px,qty,id\n1,X,1,1,1\n"
+QUOTES = "t,bid,ask\n1,10.0,10.5\n"
+TEXTS = "t,px\n2024-01-02T10:00:00Z,1\n"
+
+
+@pytest.mark.parametrize(
+    ("mapping", "text", "message"),
+    [
+        pytest.param(
+            TRADE_MAPPING, TRADES + "2,X,-5,1,2\n", r"price .* positive", id="negative price"
+        ),
+        pytest.param(TRADE_MAPPING, TRADES + "2,X,0,1,2\n", r"price .* positive", id="zero price"),
+        pytest.param(
+            TRADE_MAPPING, TRADES + "2,X,inf,1,2\n", r"price .* finite", id="infinite price"
+        ),
+        pytest.param(
+            TRADE_MAPPING, TRADES + "2,X,1,-10,2\n", r"size .* negative", id="negative size"
+        ),
+        pytest.param(
+            TRADE_MAPPING, TRADES + "2,X,1,1,-1\n", r"trade_id .* out of range", id="negative id"
+        ),
+        pytest.param(
+            TRADE_MAPPING,
+            TRADES + "2,X,1,1,99999999999999999999999\n",
+            r"trade_id .* out of range",
+            id="id beyond 64 bits",
+        ),
+        pytest.param(
+            TRADE_MAPPING,
+            TRADES + "1e30,X,1,1,2\n",
+            r"time .* out of range",
+            id="decimal time out of range",
+        ),
+        # Fits int64 as milliseconds, not as nanoseconds.
+        pytest.param(
+            TRADE_MAPPING,
+            TRADES + "9999999999999999,X,1,1,2\n",
+            r"time .* out of range",
+            id="whole time out of range",
+        ),
+        pytest.param(TRADE_MAPPING, TRADES + "2,,1,1,2\n", r"no symbol", id="empty symbol"),
+        pytest.param(QUOTE_MAPPING, QUOTES + "2,10.5,10.0\n", r"crossed quote", id="crossed quote"),
+        pytest.param(TEXT_MAPPING, TEXTS + "now,1\n", r"wall clock", id="now"),
+        pytest.param(TEXT_MAPPING, TEXTS + "13:00,1\n", r"wall clock", id="time without a date"),
+        pytest.param(
+            TEXT_MAPPING, TEXTS + "3000-01-01T00:00:00Z,1\n", r"out of range", id="year 3000"
+        ),
+    ],
+)
+def test_csv_impossible_values_are_data_errors_naming_their_line(
+    tmp_path: Path, mapping: dict[str, object], text: str, message: str
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match=rf"t\.csv:3: .*{message}") as raised:
+        read_csv_events(path, CsvMapping.from_dict(mapping))
+    assert raised.value.path == path and raised.value.line == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("", r"not a readable CSV file", id="empty file"),
+        pytest.param(
+            "t,px\n2024-01-02T10:00:00Z,1\n2024-01-02T10:00:00-05:00,2\n",
+            r"same time zone",
+            id="mixed time zones",
+        ),
+    ],
+)
+def test_csv_files_pandas_cannot_read_are_data_errors_naming_the_file(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match=rf"t\.csv: .*{message}"):
+        read_csv_events(path, CsvMapping.from_dict(TEXT_MAPPING))
+
+
+def test_csv_whole_times_are_read_exactly_beside_decimal_ones(tmp_path: Path) -> None:
+    # One decimal time used to turn the whole column to float: 1700000000001 ms became
+    # 1700000000000999936 ns.
+    path = tmp_path / "t.csv"
+    path.write_text("t,px\n1700000000001,1\n1.5,1\n")
+    mapping = CsvMapping(
+        kind="trade", time="t", time_unit="ms", symbol="X", columns={"price": "px"}
+    )
+    times = read_csv_events(path, mapping)["X"]["ts_event"]
+    assert times.tolist() == [1_700_000_000_001_000_000, 1_500_000]
+
+
+def test_csv_locked_and_one_sided_quotes_are_kept(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text("t,bid,ask\n1,10.0,10.0\n2,0,10.0\n3,10.0,0\n")
+    quotes = read_csv_events(path, CsvMapping.from_dict(QUOTE_MAPPING))["X"]
+    assert quotes[["bid_price", "ask_price"]].tolist() == [(10, 10), (0, 10), (10, 0)]
+
+
+@pytest.mark.asyncio
+async def test_csv_replay_skips_unreadable_and_bad_files_and_keeps_the_good_one(
+    tmp_path: Path,
+) -> None:
+    mapping = CsvMapping.from_dict(TEXT_MAPPING)
+    files = {
+        "empty.csv": "",
+        "zones.csv": "t,px\n2024-01-02T10:00:00Z,1\n2024-01-02T10:00:00-05:00,2\n",
+        "negative.csv": "t,px\n2024-01-02T10:00:00Z,-1\n",
+        "good.csv": "t,px\n2024-01-02T10:00:00Z,5\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    stream = ReplayStream(CsvSource([tmp_path / n for n in files], mapping), on_error="skip")
+    batches = await drain(stream, ["x"])
+    assert stream_events(batches, "trade", "X")["price"].tolist() == [5.0]
+    assert stream.stats["parts_bad"] == 3
