@@ -59,6 +59,7 @@ _MAY_BE_ZERO = {"bid_price", "ask_price", "vwap", "limit_up", "limit_down"}
 _WHOLE = r"\s*[+-]?\d+\s*"
 # pandas fills a missing date in from the wall clock ("13:00", "now", "today").
 _YEAR = r"(?<![\d.])\d{4}"
+_OFFSET = r"(?:[Zz]|[+-]\d\d:?\d\d)\s*$"  # an RFC 3339 / ISO 8601 offset ending the time
 _FIRST_TIME = pd.Timestamp.min.tz_localize("UTC")
 _LAST_TIME = pd.Timestamp.max.tz_localize("UTC")
 
@@ -225,12 +226,16 @@ def _times(path: Path, mapping: CsvMapping, raw: pd.Series) -> np.ndarray:
             f"{what} has no date with a four-digit year (pandas would take it from the wall clock)",
             raw,
         )
+        # Times that carry their offset are exact whatever it is (a file crossing a daylight
+        # saving change has two); times without one are the mapping's time zone. Both at once
+        # would be a guess.
+        zoned = raw.str.contains(_OFFSET).to_numpy()
+        if zoned.any() and not zoned.all():
+            _first_bad(path, ~zoned, f"{what} has no offset where other rows have one", raw)
         try:
-            parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
-        except ValueError as exc:  # rows in different zones; pandas does not say which
-            raise _error(
-                path, f"cannot read {what}: {exc} (give every row the same time zone or offset)"
-            ) from exc
+            parsed = pd.to_datetime(raw, errors="coerce", format="mixed", utc=bool(zoned.all()))
+        except ValueError as exc:
+            raise _error(path, f"cannot read {what}: {exc}") from exc
         _first_bad(path, parsed.isna().to_numpy(), f"cannot read {what}", raw)
         index = pd.DatetimeIndex(parsed)
         if index.tz is None:
