@@ -144,6 +144,15 @@ class StrategyConfig(_Section):
     params: dict[str, Any] = Field(default_factory=dict)
     bar_period: str = "1min"
 
+    @model_validator(mode="after")
+    def _strategy_builds(self) -> StrategyConfig:
+        # Checked here, when the config loads: not once per symbol after a run has started.
+        from tradecore.strategies import built_in
+
+        built_in(self.name, {"prior_close": 1.0, **self.params} if self.name == "premarket_momentum"
+                 else self.params)  # (the scanner gives each symbol its prior close)
+        return self
+
 
 class ExecutionConfig(_Section):
     broker: Literal["paper", "alpaca"] = "paper"

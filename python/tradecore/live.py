@@ -408,7 +408,7 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
             start_log.write(entry)
 
         state.manager = StrategyManager(stream, make_runner, bus, holds_position=state.holds_position,
-                                        on_change=on_change)
+                                        on_change=on_change, on_quarantine=state.quarantined)
         stop = asyncio.Event()
         tasks: set[asyncio.Task[Any]] = set()
 
@@ -444,9 +444,18 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
         async def scan_loop() -> None:
             interval = config.scanner.interval_seconds / max(config.sim.speed, 1e-9) \
                 if config.market.provider == "sim" else config.scanner.interval_seconds
+            failures = 0
             while not stop.is_set():
-                change = await scanner.update()
-                await state.manager.update_universe(change.universe, clock())  # type: ignore[union-attr]
+                try:
+                    change = await scanner.update()
+                except Exception as error:  # noqa: BLE001 - a failed scan (REST 5xx, a timeout) is retried
+                    # The universe stays as it was; the symbols trading keep trading.
+                    failures += 1
+                    _log.error("scan failed (%d in a row; the universe stays as it was): %s", failures, error)
+                    journal.error(clock(), f"scan failed: {error}", where="scan", error_type=type(error).__name__)
+                else:
+                    failures = 0
+                    await state.manager.update_universe(change.universe, clock())  # type: ignore[union-attr]
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), interval)
 

@@ -480,6 +480,8 @@ class StrategyManager:
         Where universe changes and quarantines are published.
     holds_position
         A symbol that leaves the universe keeps running while this says it holds a position.
+    on_quarantine
+        Told each symbol quarantined and why (the run's journal).
     """
 
     stream: MarketDataStream
@@ -487,6 +489,7 @@ class StrategyManager:
     bus: EventBus
     holds_position: Callable[[str], bool] = lambda symbol: False
     on_change: Callable[[str, str, int], None] | None = None
+    on_quarantine: Callable[[str, str], None] | None = None
     symbols: dict[str, _Symbol] = field(default_factory=dict)
     quarantined: dict[str, str] = field(default_factory=dict)
     dispatched: int = 0  # events handed to dispatch(), for placing universe changes in the stream
@@ -511,7 +514,11 @@ class StrategyManager:
         added = wanted_set - current
         removed = {s for s in current - wanted_set if not self.holds_position(s)}
         for symbol in sorted(added):
-            await self.start_symbol(symbol, subscribe=False)
+            try:
+                await self.start_symbol(symbol, subscribe=False)
+            except Exception as error:  # noqa: BLE001 - a symbol that cannot start must not stop the others
+                self._quarantine(symbol, error)
+                added.discard(symbol)
         if added:
             await self.stream.subscribe(sorted(added))
         if removed:
@@ -803,6 +810,8 @@ class StrategyManager:
             self._mark(entry)
         _log.error("%s quarantined: %s", symbol, reason)
         self.bus.publish("error", symbol, None, kind="quarantine", reason=reason)
+        if self.on_quarantine is not None:
+            self.on_quarantine(symbol, reason)
         if entry is not None:
             start_task(self.stream.unsubscribe([symbol]), f"tradecore.unsubscribe.{symbol}", log=_log)
             if entry.task is not None and entry.task is not asyncio.current_task():

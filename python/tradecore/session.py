@@ -60,14 +60,7 @@ from tradecore.pipeline import StrategyManager, SymbolRunner
 from tradecore.resume import adoption_offer, restore_resume_point
 from tradecore.scanners import EnrichmentCache, build_scanner
 from tradecore.scanners.point_in_time import PointInTimeInputs, ReplayReferences, ScanningReplay
-from tradecore.strategies import (
-    EmaCross,
-    EmaCrossParams,
-    PremarketMomentum,
-    PremarketMomentumParams,
-    VwapReclaim,
-    VwapReclaimParams,
-)
+from tradecore.strategies import built_in
 from tradecore.streams.base import EventBatch, EventKind, GroupedBatch, MarketDataStream
 from tradecore.streams.replay import merge_time
 from tradecore.tasks import start_task
@@ -94,21 +87,15 @@ def build_strategy(config: Config, prior_close: float | None) -> Any:
     """One strategy object as configured (``prior_close`` from the scanner, for gap rules)."""
     params = dict(config.strategy.params)
     name = config.strategy.name
-    try:
-        if name == "ema_cross":
-            return EmaCross(EmaCrossParams(**params))
-        if name == "premarket_momentum":
-            params.setdefault("prior_close", prior_close)
-            # The scanner already selected the symbol on relative volume; the strategy's own
-            # time-of-day relative volume needs ten prior sessions of minute bars, which a fresh
-            # simulator session does not have. Set it in the config to require it anyway.
-            params.setdefault("min_relative_volume", 0.0)
-            if not params.get("prior_close"):
-                raise ConfigError("premarket_momentum needs the prior close (from the scanner or params)")
-            return PremarketMomentum(PremarketMomentumParams(**params))
-        return VwapReclaim(VwapReclaimParams(**params))
-    except TypeError as error:
-        raise ConfigError(f"strategy.params for {name}: {error}") from None
+    if name == "premarket_momentum":
+        params.setdefault("prior_close", prior_close)
+        # The scanner already selected the symbol on relative volume; the strategy's own
+        # time-of-day relative volume needs ten prior sessions of minute bars, which a fresh
+        # simulator session does not have. Set it in the config to require it anyway.
+        params.setdefault("min_relative_volume", 0.0)
+        if not params.get("prior_close"):
+            raise ConfigError("premarket_momentum needs the prior close (from the scanner or params)")
+    return built_in(name, params)
 
 
 class _EngineVenue:
@@ -489,6 +476,12 @@ class RunState:
             execution = BrokerExecution(pipeline, broker, journal, bus, router_config.client_order_id_prefix)
         return cls(config, bus, journal, broker, pipeline, execution)
 
+    def quarantined(self, symbol: str, reason: str) -> None:
+        """The manager's ``on_quarantine``: an error record in the journal, at market time."""
+        if self.journal is not None:
+            self.journal.error(self.pipeline.now, f"{symbol} quarantined: {reason}", symbol=symbol,
+                               where="quarantine")
+
     @property
     def gate(self) -> EntryGate:
         """The router's entry gate: add rules that refuse new entries for some symbols."""
@@ -721,7 +714,8 @@ async def backtest(
         return state.runner(symbol, engine)
 
     manager = state.manager = StrategyManager(stream, make_runner, state.bus,
-                                              holds_position=state.holds_position)
+                                              holds_position=state.holds_position,
+                                              on_quarantine=state.quarantined)
     if scanning is not None:
         scanning.on_scan = lambda change: manager.update_universe(change.universe, change.ts)
         await scanning.subscribe(wanted)
@@ -788,7 +782,7 @@ async def backtest_recording(config: Config, folder: Path, *, journal: Journal |
         return state.runner(symbol, engine)
 
     manager = state.manager = StrategyManager(stream, make_runner, state.bus, holds_position=state.holds_position,
-                                              settling=True)
+                                              settling=True, on_quarantine=state.quarantined)
     await stream.subscribe(source.symbols())
     changes = iter(_in_live_order(entries, ticks))
     pending = next(changes, None)

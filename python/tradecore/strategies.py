@@ -84,6 +84,36 @@ StopMode = _engine.StopMode
 PullbackTo = _engine.PullbackTo
 TargetMode = _engine.TargetMode
 
+_BUILT_IN = {"ema_cross": (EmaCross, EmaCrossParams), "premarket_momentum": (PremarketMomentum, PremarketMomentumParams),
+             "vwap_reclaim": (VwapReclaim, VwapReclaimParams)}
+
+
+_KINDS = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string"}
+
+
+def built_in(name: str, params: dict[str, Any]) -> Any:
+    """The built-in strategy ``name`` with ``params``. A ``ConfigError`` names an unknown
+    parameter (with the ones it takes), a value of the wrong type, or one out of range."""
+    strategy, params_type = _BUILT_IN[name]
+    defaults = params_type()
+    known = sorted(field for field in dir(defaults) if not field.startswith("_"))
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ConfigError(f"strategy.params: {name} has no parameter {', '.join(unknown)}; it takes {', '.join(known)}")
+    try:
+        values = params_type(**params)
+    except TypeError:  # pybind11 lists every overload: name the parameter instead
+        for key, value in params.items():
+            try:
+                params_type(**{key: value})
+            except TypeError:
+                expected = type(getattr(defaults, key)).__name__
+                kind = _KINDS.get(expected, f"a {expected}")
+                raise ConfigError(f"strategy.params.{key}: {value!r} is not {kind} ({name})") from None
+        raise
+    return strategy(values)
+
+
 _TRIGGERS = {
     "bar": _engine.Trigger.BAR,
     "quote": _engine.Trigger.QUOTE,

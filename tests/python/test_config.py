@@ -41,6 +41,27 @@ def test_bad_files_are_config_errors_that_say_where(tmp_path: Path, text: str, m
         load_config(path)
 
 
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"bogus_param": 1}, r"ema_cross has no parameter bogus_param; it takes fast, quantity, slow"),
+        ({"fast": "x"}, r"strategy\.params\.fast: 'x' is not an integer \(ema_cross\)"),
+        ({"fast": 30, "slow": 10}, r"fast period must be shorter than slow"),
+    ],
+)
+def test_strategy_params_are_checked_when_the_config_loads(tmp_path: Path, params: dict[str, object],
+                                                          message: str) -> None:
+    """Not once per symbol after the run started (where each symbol would fail alike)."""
+    with pytest.raises(ConfigError, match=message):
+        Config().with_overrides(strategy={"name": "ema_cross", "params": params})
+    path = tmp_path / "run.toml"
+    path.write_text('[strategy]\nname = "premarket_momentum"\nparams = {stop_percent = "a"}\n')
+    with pytest.raises(ConfigError, match=r"strategy\.params\.stop_percent: 'a' is not a number"):
+        load_config(path)
+    # The prior close is the scanner's, per symbol: not required of the config.
+    assert Config().with_overrides(strategy={"params": {"stop_percent": 3.0}}).strategy.params == {"stop_percent": 3.0}
+
+
 def test_missing_file() -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_config("/nonexistent/run.toml")

@@ -168,6 +168,44 @@ def test_a_failure_inside_dispatch_quarantines_only_that_symbol() -> None:
     asyncio.run(scenario())
 
 
+def test_a_symbol_that_cannot_start_is_quarantined_and_journaled_and_the_others_start(tmp_path: Any) -> None:
+    """Its runner cannot be built (premarket_momentum without a prior close, its warm-up's
+    history refused): the scan's other symbols still start and trade."""
+    from tradecore.errors import ConfigError
+    from tradecore.journal.journal import Journal
+
+    async def scenario() -> None:
+        journal = Journal(tmp_path / "journal.sqlite")
+        state = RunState.create(CONFIG, journal=journal)
+
+        async def make_runner(symbol: str) -> Any:
+            if symbol == "NOPE":
+                raise ConfigError("premarket_momentum needs the prior close (from the scanner or params)")
+            return state.runner(symbol, state.make_engine(symbol))
+
+        stream = DispatchedStream()
+        manager = state.manager = StrategyManager(stream, make_runner, state.bus, on_quarantine=state.quarantined)
+        universe = state.bus.subscribe(["universe"])
+        added, _ = await manager.update_universe(["GOOD", "NOPE", "ALSO"])
+        assert added == {"GOOD", "ALSO"} and set(manager.symbols) == {"GOOD", "ALSO"}
+        assert stream.subscribed == {"GOOD", "ALSO"}
+        assert "needs the prior close" in manager.quarantined["NOPE"]
+        assert [e.data["added"] for e in universe.drain()] == [["ALSO", "GOOD"]]
+        await manager.update_universe(["GOOD", "NOPE", "ALSO"])  # not tried again at every scan
+        assert set(manager.symbols) == {"GOOD", "ALSO"}
+        events = trades(5)
+        manager.dispatch(EventBatch(EventKind.TRADE, "GOOD", events))
+        await asyncio.wait_for(manager.close(), 5)
+        assert state.manager.symbols == {}
+        journal.flush()
+        (error,) = journal.records("error")
+        assert error.symbol == "NOPE" and error.data["where"] == "quarantine"
+        assert "NOPE quarantined: ConfigError: premarket_momentum needs the prior close" in error.data["message"]
+        journal.close()
+
+    asyncio.run(scenario())
+
+
 @pytest.mark.parametrize("kind", ["quote", "status"])
 def test_the_book_continues_from_a_snapshot_set_by_hand(kind: str) -> None:
     from tradecore.execution.market import MarketBook, MarketSnapshot

@@ -117,6 +117,36 @@ def test_a_live_run_whose_stream_fails_mid_session_is_registered_failed_with_wha
     assert WRONG_KEYS["APCA_API_SECRET_KEY"] not in json.dumps(run.metrics)
 
 
+def test_a_scan_that_fails_is_journaled_and_retried_and_the_run_goes_on(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The screener's REST endpoint refuses connections (a vendor outage): each scan's failure
+    is journaled and the next scan tries again; the run ends as it was asked to, not failed."""
+    import socket
+
+    from tradecore.live import run_live
+    from tradecore.sim.server import SimServer
+
+    monkeypatch.setenv("APCA_API_KEY_ID", "k")
+    monkeypatch.setenv("APCA_API_SECRET_KEY", "s")
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    runs = tmp_path / "runs"
+
+    async def scenario() -> None:
+        async with SimServer(seed=7, speed=60.0, symbols=20, port=0) as sim:
+            config = Config().with_overrides(market={"provider": "alpaca", "stream_url": sim.stream_url, "rest_url": dead},
+                                             scanner={"interval_seconds": 0.5})
+            await run_live(config, duration=3, ui=False, runs_root=runs)
+
+    asyncio.run(scenario())
+    (run,) = RunRegistry(runs).list()
+    assert run.status == "finished", run.metrics
+    errors = assert_closed_cleanly(run.journal_path)
+    scans = [m for m in errors if m.startswith("scan failed: ")]
+    assert len(scans) >= 3, errors  # tried again at every interval
+
+
 def test_a_live_run_whose_simulator_dies_is_registered_failed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The embedded simulator's process dies mid-run (kill -9): the run shuts down as usual,
