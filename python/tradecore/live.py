@@ -30,6 +30,7 @@ import fcntl
 import logging
 import os
 import secrets
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -254,7 +255,8 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
                    console: Any = None, resume: str | None = None,
                    max_events: int | None = None) -> LiveResult:
     """Run live until ``duration`` wall seconds pass, ``max_events`` events were delivered (a
-    fixed amount of work however loaded the machine), the simulated session ends, or Ctrl-C.
+    fixed amount of work however loaded the machine), the simulated session ends, or Ctrl-C /
+    SIGTERM (a second one interrupts the shutdown: the run is then registered interrupted).
 
     ``resume``: take over a crashed live run ("" = the most recent unfinished one): same run
     id, folder and journal (appended), the run's own saved configuration; see
@@ -488,9 +490,15 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
             start_task(dashboard.run(stop), "tradecore.live.dashboard", owner=tasks, log=_log)
         start = clock()
         began(start)
+        # Ctrl-C or SIGTERM (a service manager's stop) ends the run as its duration would:
+        # flattened as configured, summarised, registered finished. A second one interrupts that.
+        asked_to_stop = asyncio.Event()
+        stopper = start_task(asked_to_stop.wait(), "tradecore.live.stop_signal", owner=tasks, log=_log)
+        caught = _catch_stop_signals(asked_to_stop)
         try:
-            await asyncio.wait({ender, *vital}, timeout=duration, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({ender, stopper, *vital}, timeout=duration, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            _release_stop_signals(caught)
             stop.set()
             ended = clock()
             # Scanning and consuming end first, so nothing subscribes to a closing stream.
@@ -531,6 +539,31 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
     return LiveResult(run.id, run.folder, summary, events, state.execution.intents, latency.summary(),
                       dict(state.manager.quarantined) if state.manager else {}, resumed, fill_check,
                       state.manager.ticks if state.manager else 0, unsent, (start, ended)), metrics
+
+
+def _catch_stop_signals(asked: asyncio.Event) -> list[signal.Signals]:
+    """Set ``asked`` on SIGINT and SIGTERM instead of their default; return the signals caught
+    (none outside the main thread, where handlers cannot be installed)."""
+    loop = asyncio.get_running_loop()
+    caught = []
+    for number in (signal.SIGINT, signal.SIGTERM):
+
+        def stop(name: str = number.name) -> None:
+            _log.warning("%s: stopping the run (again to interrupt the shutdown)", name)
+            asked.set()
+
+        try:
+            loop.add_signal_handler(number, stop)
+        except (RuntimeError, ValueError, NotImplementedError):  # not the main thread, or no signals
+            continue
+        caught.append(number)
+    return caught
+
+
+def _release_stop_signals(caught: list[signal.Signals]) -> None:
+    loop = asyncio.get_running_loop()
+    for number in caught:
+        loop.remove_signal_handler(number)  # SIGINT raises KeyboardInterrupt again, SIGTERM ends the process
 
 
 def _polygon_key(config: Config) -> str | None:

@@ -1,5 +1,6 @@
 """A run that fails after it was registered ends `failed` (or `interrupted` for Ctrl-C) in the
-registry, with the error and without credentials, its journal kept and closed: real processes,
+registry, with the error and without credentials, its journal kept and closed (a live run stopped
+with Ctrl-C or SIGTERM ends as at its duration: finished): real processes,
 the simulator's feed over loopback, real signals, the run's SQLite journal and registry."""
 
 from __future__ import annotations
@@ -202,8 +203,39 @@ def _has_fill(runs: Path) -> bool:
     return _journaled(runs, "fill")
 
 
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_ends_a_live_run_as_its_duration_would(tmp_path: Path, stop: signal.Signals) -> None:
+    """The way to end a live run without --duration (and a service manager's stop): positions
+    flattened, the summary printed, the run registered finished."""
+    runs = tmp_path / "runs"
+    config = tmp_path / "quick.toml"
+    config.write_text('[strategy]\nname = "ema_cross"\nbar_period = "1s"\nparams = {fast = 2, slow = 3, quantity = 10}\n'
+                      '[sim]\nsymbols = 40\n')
+    live = subprocess.Popen(tradecore("live", "--no-ui", "--config", str(config), "--runs-dir", str(runs)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not _has_fill(runs):
+            time.sleep(0.1)
+        assert _has_fill(runs), "no fill in time"
+        live.send_signal(stop)
+        out, err = live.communicate(timeout=60)
+    finally:
+        if live.poll() is None:
+            live.kill()
+    assert live.returncode == 0, err
+    assert "stopping the run" in err and "Traceback" not in err, err
+    (run,) = RunRegistry(runs).list()
+    assert run.status == "finished", (run.status, err)
+    assert f"journal: {run.folder}" in out and "round trips" in out, out
+    assert assert_closed_cleanly(run.journal_path) == []
+    with Journal(run.journal_path, readonly=True) as journal:  # flattened, as configured
+        assert journal.count("fill") > 0
+        assert all(abs(q) < 1e-9 for q in journal.net_fills().values()), journal.net_fills()
+
+
 def test_a_backtest_stopped_with_ctrl_c_is_registered_interrupted(lean_root: Path, tmp_path: Path) -> None:
-    """Ctrl-C is not a tradecore error: before, it left the run `running` for ever."""
+    """A backtest stopped half way is not finished: interrupted, with what it replayed kept."""
     runs = tmp_path / "runs"
     # Every LEAN symbol, trades and quotes: ~17 s of replay, so Ctrl-C lands mid-run even on a
     # loaded machine (SPY's trades alone take ~1.5 s, and the test lost that race once).
