@@ -64,7 +64,7 @@ from tradecore.resume import (
     save_resume_point,
 )
 from tradecore.scanners import MarketDataClient, build_scanner
-from tradecore.session import RunState, StartLog, run_pipeline
+from tradecore.session import RunState, StartLog, flatten_at_shutdown, run_pipeline
 from tradecore.streams.alpaca import AlpacaStream
 from tradecore.streams.base import EventBatch, GroupedBatch
 from tradecore.streams.polygon import DEFAULT_URL as POLYGON_URL
@@ -197,17 +197,6 @@ async def _settle(state: RunState, timeout: float) -> None:
     if state.pipeline.open_order_ids:
         _log.warning("%d orders still open at the broker after %.0f s", len(state.pipeline.open_order_ids),
                      timeout)
-
-
-async def _flatten(state: RunState, unsent: dict[str, str]) -> None:
-    """Close every position (shutdown) and let the engines hear their fills; ``unsent`` gets
-    the symbols whose closing order could not be sent, with why."""
-    assert state.manager is not None
-    unsent.update(await state.pipeline.flatten(reason="shutdown"))
-    for symbol, why in unsent.items():
-        _log.warning("shutdown: %s stays open: %s", symbol, why)
-    for runner in (entry.runner for entry in state.manager.symbols.values()):
-        await runner._consume(runner.engine.native.drain())  # the flattening fills
 
 
 async def _restart_symbols(state: RunState, symbols: list[str], journal: Journal, now: int) -> None:
@@ -512,7 +501,7 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
             limit = config.execution.shutdown_timeout_seconds
             if config.execution.flatten_on_exit:
                 try:
-                    await asyncio.wait_for(_flatten(state, unsent), limit)
+                    await asyncio.wait_for(flatten_at_shutdown(state, unsent), limit)
                 except Exception as error:  # noqa: BLE001 - report it; the run's record must still close
                     error_text = str(error) or f"no answer within {limit} s"
                     _log.error("flattening at shutdown failed: %s", error_text)

@@ -798,6 +798,11 @@ async def backtest_recording(config: Config, folder: Path, *, journal: Journal |
         elif entry["action"] == "clock":
             manager.tick(entry["now"])
 
+    async def shut_down() -> None:  # where the live run stopped, as it did then
+        if config.execution.flatten_on_exit:
+            await flatten_at_shutdown(state, {})
+            await manager.settle()
+
     try:
         async for batch in stream:
             offset = 0
@@ -810,6 +815,7 @@ async def backtest_recording(config: Config, folder: Path, *, journal: Journal |
                 if pending["action"] == "end":
                     pending = None
                     delivered += offset
+                    await shut_down()
                     raise StopAsyncIteration
                 await apply(pending)
                 await manager.settle()
@@ -820,7 +826,10 @@ async def backtest_recording(config: Config, folder: Path, *, journal: Journal |
             delivered += len(batch)
         # What happened after the last recorded event (ticks in a silence, the end); nothing
         # after events a crash lost.
-        while pending is not None and pending["action"] != "end" and pending["after"] <= delivered:
+        while pending is not None and pending["after"] <= delivered:
+            if pending["action"] == "end":
+                await shut_down()
+                break
             await apply(pending)
             await manager.settle()
             pending = next(changes, None)
@@ -831,6 +840,18 @@ async def backtest_recording(config: Config, folder: Path, *, journal: Journal |
         await manager.close()
         await stream.close()
     return state, delivered
+
+
+async def flatten_at_shutdown(state: RunState, unsent: dict[str, str]) -> None:
+    """Close every position (a live run's shutdown, and where a backtest of its recording
+    reaches it) and let the engines hear their fills; ``unsent`` gets the symbols whose closing
+    order could not be sent, with why."""
+    assert state.manager is not None
+    unsent.update(await state.pipeline.flatten(reason="shutdown"))
+    for symbol, why in unsent.items():
+        _log.warning("shutdown: %s stays open: %s", symbol, why)
+    for runner in (entry.runner for entry in state.manager.symbols.values()):
+        await runner._consume(runner.engine.native.drain())  # the flattening fills
 
 
 def _in_live_order(entries: list[dict[str, Any]], ticks: list[dict[str, int]]) -> list[dict[str, Any]]:

@@ -81,10 +81,10 @@ def _execution(journal: Journal) -> list[tuple]:
 def test_several_trading_symbols_replay_in_the_same_order_across_symbols(tmp_path: Path) -> None:
     """Three symbols trading at once: the replay routes each intent at the point of the stream
     where live routed it (StrategyManager.settle), so not only each symbol's intents and fills
-    but the whole sequence of execution records, across symbols, with the risk decisions'
-    times, is the live run's."""
+    times, is the live run's. The positions still open when the live run stopped were flattened
+    then (the default): the replay closes them at the same point, at the same prices."""
     config = Config().with_overrides(
-        sim={"speed": 900.0, "seed": 7, "live_from": ""}, execution={"flatten_on_exit": False},
+        sim={"speed": 900.0, "seed": 7, "live_from": ""},
         scanner={"kind": "fixed", "symbols": ["CBB", "AOZ", "YRRS"]},
         strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3, "quantity": 10}})
     recording = tmp_path / "recording"
@@ -99,6 +99,9 @@ def test_several_trading_symbols_replay_in_the_same_order_across_symbols(tmp_pat
     assert _intents(replay_journal) == live_intents
     assert _fills(replay_journal) == _fills(live_journal)
     assert _execution(replay_journal) == _execution(live_journal)
+    flattened = [r for r in live_journal.records("order") if "shutdown" in str(r.data.get("details", {}).get("reason"))]
+    assert flattened, "a position must be open at the shutdown: its flattening is the point"
+    assert not any(live_journal.net_fills().values()) and not any(replay_journal.net_fills().values())
 
 
 def test_the_default_session_joined_mid_premarket_replays_into_the_same_intents(tmp_path: Path) -> None:
