@@ -20,8 +20,8 @@ also carries ``path``, ``line`` and ``row``; ``row`` keeps its meaning from the 
 have no header), or ``-1`` when no single line is at fault (an unreadable archive). What counts
 as bad:
 
-- an unreadable archive (truncated, corrupt, failed CRC) or one that does not hold exactly one
-  file;
+- an unreadable archive (truncated, corrupt, failed CRC, a compression method zipfile lacks,
+  encrypted) or one that does not hold exactly one file;
 - a line with the wrong number of fields, an empty or non-numeric field, a blank line, a time
   of day outside ``[0, 24 h)``, a ``suspicious`` value other than 0 or 1, an exchange that is not
   one letter, a condition that is not a 32-bit hexadecimal word;
@@ -317,7 +317,9 @@ def _read_member(path: Path) -> bytes:
             return archive.read(members[0])
     except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+    # zipfile raises NotImplementedError for a compression method it lacks and RuntimeError
+    # for an encrypted member; both are RuntimeErrors (DataError is not one).
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError) as exc:
         raise _data_error(path, f"not a readable zip archive ({exc})") from exc
 
 

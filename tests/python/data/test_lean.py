@@ -425,6 +425,34 @@ def test_corrupt_zip_fails_its_crc_check(tmp_path, lean_root):
         read_trade_ticks(path)
 
 
+def set_central_directory(path: Path, *, method: int | None = None, encrypted: bool = False) -> None:
+    """Rewrite the one member's compression method or encryption flag in the central directory,
+    which is what zipfile trusts when it reads the member."""
+    data = bytearray(path.read_bytes())
+    entry = data.rfind(b"PK\x01\x02")
+    if method is not None:
+        data[entry + 10] = method
+    if encrypted:
+        data[entry + 8] |= 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [{"method": 9}, {"method": 99}, {"encrypted": True}],
+    ids=["deflate64", "unknown-method", "encrypted"],
+)
+def test_zip_member_zipfile_cannot_extract_raises_data_error(tmp_path, damage):
+    # zipfile raises NotImplementedError / RuntimeError here, which the skip policies of the
+    # importer and the replay do not catch: the reader must turn them into a DataError.
+    path = write_zip(tmp_path, "20131007_trade.zip", TRADES)
+    set_central_directory(path, **damage)
+    with pytest.raises(DataError, match="not a readable zip archive") as info:
+        read_trade_ticks(path)
+    assert str(info.value).startswith(f"{path}: ")
+    assert info.value.row == -1 and info.value.line is None
+
+
 def test_zip_with_two_files_raises_data_error(tmp_path):
     path = tmp_path / "20131007_trade.zip"
     with zipfile.ZipFile(path, "w") as archive:
