@@ -365,6 +365,28 @@ async def test_skip_policy_keeps_every_readable_file_and_row_group(tmp_path: Pat
 
 
 @pytest.mark.asyncio
+async def test_a_flipped_byte_in_a_data_page_fails_its_checksum_naming_the_file(
+    tmp_path: Path, flip_value_byte
+) -> None:
+    paths = _write_days(tmp_path, 3)
+    flip_value_byte(paths[1], "ts_event")
+    with pytest.raises(DataError, match=r"2020-01-07\.parquet: cannot read the data .*CRC"):
+        await drain(ReplayStream(ParquetSource(tmp_path)), ["xyz"])
+    stream = ReplayStream(ParquetSource(tmp_path), on_error="skip")
+    assert sum(map(len, await drain(stream, ["xyz"]))) == 2_000
+    assert stream.stats["parts_bad"] == 1
+
+
+def test_a_file_written_without_page_checksums_still_reads(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    events = _trades(utc_ns("2020-01-06", "10:00", -5), 1_000)
+    path = tmp_path / "old.parquet"
+    pq.write_table(parquet.to_table(events, kind=EventKind.TRADE), path)  # no checksums, as before
+    np.testing.assert_array_equal(parquet.read_events(path)[0], events)
+
+
+@pytest.mark.asyncio
 async def test_a_foreign_parquet_file_is_a_data_error(tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
