@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 from pathlib import Path
 
@@ -306,6 +307,22 @@ def test_bad_parameters_are_config_errors(tmp_path: Path) -> None:
         ReplayStream(source, datasets=["ticks"])
     with pytest.raises(ConfigError):
         ParquetSource(tmp_path / "missing")
+
+
+NOT_TIMES = ["garbage", 2**70, -(2**63), float("nan"), "NaT", "3000-01-01", True]
+
+
+@pytest.mark.parametrize("value", NOT_TIMES, ids=[repr(v) for v in NOT_TIMES])
+@pytest.mark.parametrize("name", ["start", "end"])
+def test_a_start_or_end_that_is_no_time_is_a_config_error_naming_it(
+    tmp_path: Path, name: str, value: object
+) -> None:
+    # Raised when the stream is built, not as a pandas error (or a TypeError) at subscribe.
+    tmp_path.joinpath("trade").mkdir()
+    with pytest.raises(ConfigError, match=rf"^{name} must be a time.*{re.escape(repr(value))}"):
+        ReplayStream(ParquetSource(tmp_path), **{name: value})  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"^before must be a time"):
+        ReplayStream(ParquetSource(tmp_path)).history("XYZ", "trade", before=value)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------------------
