@@ -11,6 +11,7 @@ import json
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -413,6 +414,39 @@ async def test_a_foreign_parquet_file_is_a_data_error(tmp_path: Path) -> None:
     pq.write_table(pa.table({"ts_event": [1, 2]}), path)
     with pytest.raises(DataError, match="schema version"):
         await drain(ReplayStream(ParquetSource(tmp_path)), ["xyz"])
+
+
+def _with_column(table: Any, name: str, values: Any) -> Any:
+    """``table`` (a pyarrow Table) with one column replaced, as another writer might store it."""
+    return table.set_column(table.schema.get_field_index(name), name, values)
+
+
+def test_a_uint64_time_beyond_int64_is_a_data_error_not_a_negative_time(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    events = _trades(utc_ns("2020-01-06", "10:00", -5), 2)
+    table = parquet.to_table(events, kind=EventKind.TRADE)
+    stamps = pa.array([events["ts_event"][0], 2**63 + 5], pa.uint64())
+    path = tmp_path / "foreign.parquet"
+    pq.write_table(_with_column(table, "ts_event", stamps), path)
+    with pytest.raises(DataError, match=rf"foreign\.parquet: column 'ts_event' .*{2**63 + 5}"):
+        parquet.read_events(path)
+
+
+def test_status_codes_stored_as_text_read_as_their_bytes(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    events = schema.empty(schema.STATUS, 2)
+    events["ts_event"] = [1, 2]
+    table = parquet.to_table(events, kind=EventKind.STATUS)
+    path = tmp_path / "foreign.parquet"
+    pq.write_table(_with_column(table, "status_code", pa.array(["H", "T12"])), path)
+    assert parquet.read_events(path)[0]["status_code"].tolist() == [b"H", b"T12"]
+    pq.write_table(_with_column(table, "status_code", pa.array(["H", "T1234"])), path)
+    with pytest.raises(DataError, match="column 'status_code' has a value of 5 bytes"):
+        parquet.read_events(path)
 
 
 @pytest.mark.asyncio
