@@ -20,14 +20,17 @@ also carries ``path``, ``line`` and ``row``; ``row`` keeps its meaning from the 
 have no header), or ``-1`` when no single line is at fault (an unreadable archive). What counts
 as bad:
 
-- an unreadable archive (truncated, corrupt, failed CRC) or one that does not hold exactly one
-  file;
+- an unreadable archive (truncated, corrupt, failed CRC, a compression method zipfile lacks,
+  encrypted) or one that does not hold exactly one file;
 - a line with the wrong number of fields, an empty or non-numeric field, a blank line, a time
   of day outside ``[0, 24 h)``, a ``suspicious`` value other than 0 or 1, an exchange that is not
   one letter, a condition that is not a 32-bit hexadecimal word;
 - NaN anywhere (prices and sizes must be integers, so ``nan`` there is non-numeric);
 - a trade or bar price that is zero or negative, a quote price or any size or volume that is
-  negative (a quote side given as ``0,0`` is an absent side, not an error).
+  negative (a quote side given as ``0,0`` is an absent side, not an error);
+- a crossed quote, both sides present and the bid above the ask (a locked quote, bid equal to
+  ask, is kept), and a bar whose open or close is outside ``[low, high]`` (which covers a high
+  below the low). The recorded files have neither: each quote row there has one side absent.
 
 Timestamps going backwards are not malformed data, so they are returned as they are by default:
 LEAN writes rows in time order, and the downstream aggregator owns the late-data policy. Each
@@ -317,7 +320,9 @@ def _read_member(path: Path) -> bytes:
             return archive.read(members[0])
     except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+    # zipfile raises NotImplementedError for a compression method it lacks and RuntimeError
+    # for an encrypted member; both are RuntimeErrors (DataError is not one).
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError) as exc:
         raise _data_error(path, f"not a readable zip archive ({exc})") from exc
 
 
@@ -540,7 +545,8 @@ def read_quote_ticks(
 
     These are not NBBO updates: each row is one exchange's new bid or ask, and the other side
     is given as ``0,0``, which stays a 0 price and size here (the schema's "absent side"). To
-    build a consolidated best bid and offer, track every exchange's sides separately.
+    build a consolidated best bid and offer, track every exchange's sides separately. A row
+    with both sides present must not be crossed (bid above ask); a locked one is kept.
 
     Parameters
     ----------
@@ -567,6 +573,11 @@ def read_quote_ticks(
     for side in ("bid", "ask"):
         out[f"{side}_price"] = _prices(path, frame, f"{side}_price", zero_allowed=True)
         out[f"{side}_size"] = _sizes(path, frame, f"{side}_size")
+    crossed = (out["bid_price"] > out["ask_price"]) & (out["ask_price"] > 0)
+    line = _first(crossed)
+    if line is not None:
+        bid, ask = out["bid_price"][line - 1], out["ask_price"][line - 1]
+        raise _data_error(path, f"crossed quote: bid {bid} > ask {ask}", line)
     exchange = _codes(path, frame, "exchange", hexadecimal=False)
     out["bid_exchange"] = np.where(out["bid_price"] > 0, exchange, 0)
     out["ask_exchange"] = np.where(out["ask_price"] > 0, exchange, 0)
@@ -580,6 +591,18 @@ def read_quote_ticks(
 def _fill_bar_prices(path: Path, frame: pd.DataFrame, out: np.ndarray, instrument_id: int) -> None:
     for name in ("open", "high", "low", "close"):
         out[name] = _prices(path, frame, name, zero_allowed=False)
+    # Both ends must be trades of the bar; this also rules out a high below the low.
+    low, high = out["low"], out["high"]
+    inside = [(low <= out[name]) & (out[name] <= high) for name in ("open", "close")]
+    line = _first(~(inside[0] & inside[1]))
+    if line is not None:
+        bar = out[line - 1]
+        raise _data_error(
+            path,
+            f"impossible bar: open {bar['open']}, high {bar['high']}, low {bar['low']}, "
+            f"close {bar['close']} (open and close must be within [low, high])",
+            line,
+        )
     out["volume"] = _sizes(path, frame, "volume")
     out["vwap"] = np.nan
     out["instrument_id"] = _instrument(instrument_id)

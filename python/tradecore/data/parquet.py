@@ -21,9 +21,14 @@ Conversion is column by column, never row by row: fixed-width columns go through
 ``pa.array(column)`` one way and ``Array.to_numpy(zero_copy_only=...)`` the other. Files are
 written through a temporary file and an atomic rename, so a reader never sees half a file.
 
-Unreadable files (truncated, corrupt, a foreign schema) raise :class:`DataError` naming the
-file and, when one is at fault, the row group. :func:`read_events` can skip bad row groups
-instead, keeping every readable one.
+Every page is written with a CRC32 checksum, verified when it is read: a damaged page (a
+flipped bit changes a price or a timestamp, not the file's structure) is an error, not silently
+different data. Pages without a checksum, in files written before tradecore wrote them, are
+read unchecked.
+
+Unreadable files (truncated, corrupt, a failed page checksum, a foreign schema) raise
+:class:`DataError` naming the file and, when one is at fault, the row group.
+:func:`read_events` can skip bad row groups instead, keeping every readable one.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from typing import Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tradecore.errors import ConfigError, DataError
@@ -53,6 +59,7 @@ __all__ = [
     "dataset_path",
     "file_metadata",
     "from_table",
+    "open_file",
     "read_events",
     "to_table",
     "write_table",
@@ -162,16 +169,33 @@ def to_table(
     return pa.Table.from_arrays(columns, names=names).replace_schema_metadata(meta)
 
 
-def _numpy_column(column: pa.ChunkedArray | pa.Array, dtype: np.dtype) -> np.ndarray:
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    if column.null_count:
-        raise DataError(f"column {column.type} has {column.null_count} nulls")
-    if dtype.kind == "S":
+def _bytes_column(name: str, column: pa.Array, dtype: np.dtype) -> np.ndarray:
+    """Return a binary or string column as ``S<n>`` (zero-copy when it is what we write)."""
+    kind = column.type
+    if pa.types.is_fixed_size_binary(kind) and kind.byte_width == dtype.itemsize:
         buffer = column.buffers()[1]
         return np.frombuffer(
             buffer, dtype=dtype, count=len(column), offset=column.offset * dtype.itemsize
         )
+    # Other layouts (a file tradecore did not write) have offsets, not values, in buffer 1:
+    # convert value by value (text as its UTF-8 bytes), refusing what would be cut short.
+    try:
+        column = column.cast(pa.binary())
+    except pa.ArrowException:
+        raise DataError(f"column {name!r} is {kind}, expected {dtype} bytes") from None
+    longest = pc.max(pc.binary_length(column)).as_py() or 0
+    if longest > dtype.itemsize:
+        raise DataError(f"column {name!r} has a value of {longest} bytes, more than {dtype}")
+    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=dtype)
+
+
+def _numpy_column(name: str, column: pa.ChunkedArray | pa.Array, dtype: np.dtype) -> np.ndarray:
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if column.null_count:
+        raise DataError(f"column {name!r} has {column.null_count} nulls")
+    if dtype.kind == "S":
+        return _bytes_column(name, column, dtype)
     values: np.ndarray = column.to_numpy(zero_copy_only=False)
     return values
 
@@ -179,21 +203,34 @@ def _numpy_column(column: pa.ChunkedArray | pa.Array, dtype: np.dtype) -> np.nda
 def from_table(table: pa.Table, dtype: np.dtype) -> np.ndarray:
     """Return the events of ``table`` as a structured array of ``dtype``.
 
-    Every field of ``dtype`` must be a column; other columns are ignored.
+    Every field of ``dtype`` must be a column; other columns are ignored. A column of another
+    integer type is taken when every value fits the field, a binary or text column (as UTF-8)
+    for an ``S<n>`` field when no value is longer than ``n`` bytes.
 
     Raises
     ------
     DataError
-        When a field is missing, has nulls, or has a type that does not convert exactly.
+        When a field is missing, has nulls, has a type that does not convert exactly, or holds
+        a value that does not fit.
     """
     out = np.zeros(table.num_rows, dtype=dtype)
     for name in dtype.names or ():
         field_type = dtype.fields[name][0]  # type: ignore[index]
         if name not in table.column_names:
             raise DataError(f"column {name!r} is missing (have {table.column_names})")
-        values = _numpy_column(table.column(name), field_type)
+        values = _numpy_column(name, table.column(name), field_type)
         if values.dtype != field_type and not np.can_cast(values.dtype, field_type, "same_kind"):
             raise DataError(f"column {name!r} is {values.dtype}, expected {field_type}")
+        # Assignment wraps integers around (uint64 above 2**63 - 1 turns negative): check the
+        # values when the types alone do not guarantee they fit.
+        if field_type.kind in "iu" and len(values) and not np.can_cast(values.dtype, field_type):
+            low, high = int(values.min()), int(values.max())
+            limits = np.iinfo(field_type)
+            if low < limits.min or high > limits.max:
+                raise DataError(
+                    f"column {name!r} ({values.dtype}) holds {low if low < limits.min else high}, "
+                    f"outside {field_type}"
+                )
         out[name] = values
     return out
 
@@ -217,7 +254,13 @@ def write_table(table: pa.Table, path: PathLike, *, row_group_size: int = 1 << 2
     try:
         # lz4 read back fastest of the codecs we measured (snappy, zstd, none) on a week of SPY
         # trades, at snappy's size.
-        pq.write_table(table, temporary, row_group_size=row_group_size, compression="lz4")
+        pq.write_table(
+            table,
+            temporary,
+            row_group_size=row_group_size,
+            compression="lz4",
+            write_page_checksum=True,
+        )
         with open(temporary, "rb+") as written:
             os.fsync(written.fileno())
         os.replace(temporary, path)
@@ -247,6 +290,28 @@ def file_metadata(path: PathLike) -> pq.FileMetaData:
     path = Path(path)
     try:
         return pq.read_metadata(path)
+    except FileNotFoundError:
+        raise
+    except (pa.ArrowException, OSError) as exc:
+        raise _data_error(path, f"not a readable Parquet file ({exc})") from exc
+
+
+def open_file(path: PathLike) -> pq.ParquetFile:
+    """Open a Parquet file for reading its data, with page checksums verified.
+
+    Every read of event data goes through here, so a damaged page fails its read with an
+    ``OSError`` (``read_events`` reports it as DataError) instead of returning changed values.
+
+    Raises
+    ------
+    DataError
+        When the file is not a readable Parquet file.
+    FileNotFoundError
+        When it does not exist.
+    """
+    path = Path(path)
+    try:
+        return pq.ParquetFile(path, page_checksum_verification=True)
     except FileNotFoundError:
         raise
     except (pa.ArrowException, OSError) as exc:
@@ -323,13 +388,7 @@ def read_events(
         Naming the file and row group (see above).
     """
     path = Path(path)
-    try:
-        reader = pq.ParquetFile(path)
-    except FileNotFoundError:
-        raise
-    except (pa.ArrowException, OSError) as exc:
-        raise _data_error(path, f"not a readable Parquet file ({exc})") from exc
-    with reader:
+    with open_file(path) as reader:
         stored = _check_schema(path, reader.schema_arrow, kind)
         dtype = EVENT_DTYPES[stored]
         columns = [*(dtype.names or ()), *extra]

@@ -45,7 +45,6 @@ from types import TracebackType
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from tradecore import schema
 from tradecore.data import parquet
@@ -97,7 +96,8 @@ def _index_segment(number: int, path: Path) -> _Segment:
         if listed is not None:
             symbols = frozenset(json.loads(listed))
         else:
-            column_values = pq.read_table(path, columns=["symbol"]).column("symbol")
+            with parquet.open_file(path) as reader:
+                column_values = reader.read(columns=["symbol"]).column("symbol")
             symbols = frozenset(str(s) for s in column_values.unique().to_pylist())
     except (DataError, ValueError, pa.ArrowException, OSError):
         return _Segment(number, path, None, None, None)

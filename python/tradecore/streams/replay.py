@@ -126,14 +126,32 @@ def merge_time(kind: EventKind, events: np.ndarray) -> np.ndarray:
     return events["ts_end" if kind in _BAR_KINDS else "ts_event"]
 
 
-def to_ns(value: TimeLike) -> int:
-    """Return ``value`` as int64 ns UTC: an int is taken as ns; naive text or datetimes as UTC."""
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize("UTC")
-    return int(stamp.as_unit("ns").value)
+def to_ns(value: TimeLike, name: str = "time") -> int:
+    """Return ``value`` as int64 ns UTC: an int is taken as ns; naive text or datetimes as UTC.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``name`` and the value, when it is not a time that int64 ns can hold (text
+        pandas cannot parse, NaN/NaT, an int or a date out of range, a bool).
+    """
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        ns = int(value)
+    else:
+        # pandas raises ValueErrors (DateParseError, OutOfBoundsDatetime) or a TypeError (a
+        # bool, a list), and turns NaN into NaT, which would only fail later, at subscribe.
+        try:
+            stamp = pd.Timestamp(value)
+            if pd.isna(stamp):
+                raise ValueError("NaN/NaT is no time")
+            if stamp.tzinfo is None:
+                stamp = stamp.tz_localize("UTC")
+            ns = int(stamp.as_unit("ns").value)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise ConfigError(f"{name} must be a time, not {value!r} ({exc})") from None
+    if not -_NS_MAX <= ns <= _NS_MAX:  # int64's minimum is pandas' NaT
+        raise ConfigError(f"{name} must be a time within int64 ns UTC, not {value!r}")
+    return ns
 
 
 # --------------------------------------------------------------------------------------------
@@ -400,7 +418,7 @@ class ReplayStream(MarketDataStream):
         of the source's.
     start, end
         Replay events with merge time in ``[start, end)``: int ns UTC, or a datetime / text
-        (naive means UTC). Default: everything.
+        (naive means UTC); anything else, NaN included, is a ConfigError. Default: everything.
     speed
         0: as fast as possible, in large batches. N > 0: N x real time, paced by the event clock.
     on_error
@@ -433,8 +451,8 @@ class ReplayStream(MarketDataStream):
         self.datasets = tuple(datasets) if datasets is not None else source.datasets()
         for name in self.datasets:
             source.kind(name)
-        self.start = to_ns(start) if start is not None else None
-        self.end = to_ns(end) if end is not None else None
+        self.start = to_ns(start, "start") if start is not None else None
+        self.end = to_ns(end, "end") if end is not None else None
         self.speed = float(speed)
         self.on_error: OnError = on_error
         self.instruments = instruments if instruments is not None else Instruments()
@@ -694,7 +712,7 @@ class ReplayStream(MarketDataStream):
             the replay.
         """
         kind = self.source.kind(dataset)
-        limit = to_ns(before) if before is not None else self.start
+        limit = to_ns(before, "before") if before is not None else self.start
         if limit is None:
             raise ConfigError("history needs `before` when the stream has no start")
         if isinstance(lookback, dt.timedelta):

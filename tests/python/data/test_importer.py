@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +71,37 @@ def test_lean_import_writes_every_row_and_is_idempotent(
     assert forced.count("written") == 1
 
 
-def test_a_bad_lean_file_is_skipped_or_raised(lean_root: Path, tmp_path: Path, caplog) -> None:
+def truncated(data: bytes) -> bytes:
+    return data[:5000]
+
+
+def in_central_directory(change: Callable[[bytearray, int], None]) -> Callable[[bytes], bytes]:
+    """Damage the member's central-directory entry, which zipfile trusts when extracting."""
+
+    def damage(data: bytes) -> bytes:
+        changed = bytearray(data)
+        change(changed, changed.rfind(b"PK\x01\x02"))
+        return bytes(changed)
+
+    return damage
+
+
+def deflate64(data: bytearray, entry: int) -> None:
+    data[entry + 10] = 9  # a method zipfile cannot decompress: NotImplementedError
+
+
+def encryption_flag(data: bytearray, entry: int) -> None:
+    data[entry + 8] |= 0x01  # zipfile wants a password: RuntimeError
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [truncated, in_central_directory(deflate64), in_central_directory(encryption_flag)],
+    ids=["truncated", "unsupported-compression-method", "encrypted"],
+)
+def test_a_bad_lean_file_is_skipped_or_raised(
+    lean_root: Path, tmp_path: Path, caplog, damage: Callable[[bytes], bytes]
+) -> None:
     root = tmp_path / "Data"
     for day in ("20131007", "20131008"):
         source = lean_root / "equity/usa/tick/ibm" / f"{day}_trade.zip"
@@ -78,7 +109,7 @@ def test_a_bad_lean_file_is_skipped_or_raised(lean_root: Path, tmp_path: Path, c
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(source, target)
     broken = root / "equity/usa/tick/ibm/20131007_trade.zip"
-    broken.write_bytes(broken.read_bytes()[:5000])
+    broken.write_bytes(damage(broken.read_bytes()))
     with pytest.raises(DataError, match="20131007_trade.zip"):
         import_lean(root, tmp_path / "out", ["ibm"], ["trade"])
     with caplog.at_level("WARNING", logger="tradecore"):

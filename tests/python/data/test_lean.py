@@ -370,7 +370,21 @@ BAD_LINES = [
     (read_minute_bars, BARS, 2, "14460000,924600,924600,nan,924600,59", "bad low field 'nan'"),
     (read_minute_bars, BARS, 2, "14460000,924600,924600,924600,924600,-59", "volume must be >= 0"),
     (read_second_bars, BARS, 1, "14400000,6455700,6455700,0,924200,600", "low must be > 0"),
+    (read_quote_ticks, QUOTES, 2, "42326211,137600,100,137500,100,Q,1,0", "crossed quote: bid"),
+    (read_minute_bars, BARS, 2, "14460000,924500,924500,924600,924500,59", "high 92.45, low 92.46"),
+    (read_minute_bars, BARS, 2, "14460000,924700,924600,924600,924600,59", "bar: open 92.47,"),
+    (read_second_bars, BARS, 2, "14460000,924600,924600,924600,924500,59", "close 92.45 ("),
 ]
+
+
+def test_locked_and_one_sided_quotes_are_kept(tmp_path):
+    # Only a crossed quote (both sides present, bid above ask) is bad: a locked quote is a real
+    # market state and a 0,0 side is LEAN's "absent side".
+    lines = [*QUOTES, "42326300,137600,100,137600,200,P,1,0", "42326400,137500,100,137600,0,P,1,0"]
+    quotes = read_quote_ticks(write_zip(tmp_path, "20131007_quote.zip", lines))
+    assert quotes[["bid_price", "ask_price"]].tolist() == [
+        (0.0, 13.77), (13.76, 0.0), (13.76, 13.76), (13.75, 13.76),
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -396,6 +410,7 @@ def test_bad_line_raises_data_error_naming_file_and_line(
         ("2013100 00:00,10000,10000,10000,10000,1", "bad stamp field"),
         ("20131307 00:00,10000,10000,10000,10000,1", "bad stamp field"),
         ("20131008 00:00,10000,10000,10000,10000", "expected 6 fields"),
+        ("20131008 00:00,10000,10000,10000,10001,1", "impossible bar"),
     ],
 )
 def test_bad_stamped_bar_line_raises_data_error(tmp_path, line, message):
@@ -423,6 +438,34 @@ def test_corrupt_zip_fails_its_crc_check(tmp_path, lean_root):
     path.write_bytes(bytes(data))
     with pytest.raises(DataError, match=r"not a readable zip archive .*(CRC|Error -3)"):
         read_trade_ticks(path)
+
+
+def set_central_directory(path: Path, *, method: int | None = None, encrypted: bool = False) -> None:
+    """Rewrite the one member's compression method or encryption flag in the central directory,
+    which is what zipfile trusts when it reads the member."""
+    data = bytearray(path.read_bytes())
+    entry = data.rfind(b"PK\x01\x02")
+    if method is not None:
+        data[entry + 10] = method
+    if encrypted:
+        data[entry + 8] |= 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [{"method": 9}, {"method": 99}, {"encrypted": True}],
+    ids=["deflate64", "unknown-method", "encrypted"],
+)
+def test_zip_member_zipfile_cannot_extract_raises_data_error(tmp_path, damage):
+    # zipfile raises NotImplementedError / RuntimeError here, which the skip policies of the
+    # importer and the replay do not catch: the reader must turn them into a DataError.
+    path = write_zip(tmp_path, "20131007_trade.zip", TRADES)
+    set_central_directory(path, **damage)
+    with pytest.raises(DataError, match="not a readable zip archive") as info:
+        read_trade_ticks(path)
+    assert str(info.value).startswith(f"{path}: ")
+    assert info.value.row == -1 and info.value.line is None
 
 
 def test_zip_with_two_files_raises_data_error(tmp_path):

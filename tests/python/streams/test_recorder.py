@@ -125,14 +125,20 @@ def test_a_killed_recorder_loses_at_most_the_open_segment(tmp_path: Path) -> Non
 
 
 @pytest.mark.asyncio
-async def test_a_damaged_segment_is_skipped_once_and_the_rest_replays(tmp_path: Path) -> None:
+@pytest.mark.parametrize("damage", ["truncated", "flipped byte"])
+async def test_a_damaged_segment_is_skipped_once_and_the_rest_replays(
+    tmp_path: Path, damage: str, flip_value_byte
+) -> None:
     folder = tmp_path / "rec"
     with Recorder(folder, row_group_size=100) as recorder:
         for batch in itertools.islice(synthetic(), 30):
             recorder.write(batch)
     segments = sorted((folder / "trade").glob("*.parquet"))
-    lost = segments[3].read_bytes()
-    segments[3].write_bytes(lost[: len(lost) // 2])
+    if damage == "truncated":
+        lost = segments[3].read_bytes()
+        segments[3].write_bytes(lost[: len(lost) // 2])
+    else:  # a well-formed file with one changed timestamp: only the page checksum tells
+        flip_value_byte(segments[3], "ts_event")
     (folder / "trade" / ".00000099.parquet.tmp").write_bytes(b"half a file")  # ignored
     with pytest.raises(DataError, match="00000003.parquet"):
         await replay(folder, ["aaa", "bbb"])

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -308,6 +310,22 @@ def test_bad_parameters_are_config_errors(tmp_path: Path) -> None:
         ParquetSource(tmp_path / "missing")
 
 
+NOT_TIMES = ["garbage", 2**70, -(2**63), float("nan"), "NaT", "3000-01-01", True]
+
+
+@pytest.mark.parametrize("value", NOT_TIMES, ids=[repr(v) for v in NOT_TIMES])
+@pytest.mark.parametrize("name", ["start", "end"])
+def test_a_start_or_end_that_is_no_time_is_a_config_error_naming_it(
+    tmp_path: Path, name: str, value: object
+) -> None:
+    # Raised when the stream is built, not as a pandas error (or a TypeError) at subscribe.
+    tmp_path.joinpath("trade").mkdir()
+    with pytest.raises(ConfigError, match=rf"^{name} must be a time.*{re.escape(repr(value))}"):
+        ReplayStream(ParquetSource(tmp_path), **{name: value})  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"^before must be a time"):
+        ReplayStream(ParquetSource(tmp_path)).history("XYZ", "trade", before=value)  # type: ignore[arg-type]
+
+
 # ---------------------------------------------------------------------------------------------
 # Bad input
 
@@ -365,6 +383,28 @@ async def test_skip_policy_keeps_every_readable_file_and_row_group(tmp_path: Pat
 
 
 @pytest.mark.asyncio
+async def test_a_flipped_byte_in_a_data_page_fails_its_checksum_naming_the_file(
+    tmp_path: Path, flip_value_byte
+) -> None:
+    paths = _write_days(tmp_path, 3)
+    flip_value_byte(paths[1], "ts_event")
+    with pytest.raises(DataError, match=r"2020-01-07\.parquet: cannot read the data .*CRC"):
+        await drain(ReplayStream(ParquetSource(tmp_path)), ["xyz"])
+    stream = ReplayStream(ParquetSource(tmp_path), on_error="skip")
+    assert sum(map(len, await drain(stream, ["xyz"]))) == 2_000
+    assert stream.stats["parts_bad"] == 1
+
+
+def test_a_file_written_without_page_checksums_still_reads(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    events = _trades(utc_ns("2020-01-06", "10:00", -5), 1_000)
+    path = tmp_path / "old.parquet"
+    pq.write_table(parquet.to_table(events, kind=EventKind.TRADE), path)  # no checksums, as before
+    np.testing.assert_array_equal(parquet.read_events(path)[0], events)
+
+
+@pytest.mark.asyncio
 async def test_a_foreign_parquet_file_is_a_data_error(tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -374,6 +414,39 @@ async def test_a_foreign_parquet_file_is_a_data_error(tmp_path: Path) -> None:
     pq.write_table(pa.table({"ts_event": [1, 2]}), path)
     with pytest.raises(DataError, match="schema version"):
         await drain(ReplayStream(ParquetSource(tmp_path)), ["xyz"])
+
+
+def _with_column(table: Any, name: str, values: Any) -> Any:
+    """``table`` (a pyarrow Table) with one column replaced, as another writer might store it."""
+    return table.set_column(table.schema.get_field_index(name), name, values)
+
+
+def test_a_uint64_time_beyond_int64_is_a_data_error_not_a_negative_time(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    events = _trades(utc_ns("2020-01-06", "10:00", -5), 2)
+    table = parquet.to_table(events, kind=EventKind.TRADE)
+    stamps = pa.array([events["ts_event"][0], 2**63 + 5], pa.uint64())
+    path = tmp_path / "foreign.parquet"
+    pq.write_table(_with_column(table, "ts_event", stamps), path)
+    with pytest.raises(DataError, match=rf"foreign\.parquet: column 'ts_event' .*{2**63 + 5}"):
+        parquet.read_events(path)
+
+
+def test_status_codes_stored_as_text_read_as_their_bytes(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    events = schema.empty(schema.STATUS, 2)
+    events["ts_event"] = [1, 2]
+    table = parquet.to_table(events, kind=EventKind.STATUS)
+    path = tmp_path / "foreign.parquet"
+    pq.write_table(_with_column(table, "status_code", pa.array(["H", "T12"])), path)
+    assert parquet.read_events(path)[0]["status_code"].tolist() == [b"H", b"T12"]
+    pq.write_table(_with_column(table, "status_code", pa.array(["H", "T1234"])), path)
+    with pytest.raises(DataError, match="column 'status_code' has a value of 5 bytes"):
+        parquet.read_events(path)
 
 
 @pytest.mark.asyncio
