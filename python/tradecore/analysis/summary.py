@@ -165,9 +165,10 @@ class _Open:
     commission: Decimal = _ZERO
 
 
-def _match(executions: Iterable[Execution]) -> tuple[list[RoundTrip], dict[str, Decimal],
-                                                     list[tuple[int, int]]]:
-    """FIFO-match executions; return round trips, open positions and the open intervals."""
+def _match(executions: Iterable[Execution], until: int | None = None
+           ) -> tuple[list[RoundTrip], dict[str, Decimal], list[tuple[int, int]]]:
+    """FIFO-match executions; return round trips, open positions and the intervals a position
+    was open (one still open at the end: up to ``until``, by default the last fill)."""
     trips: list[RoundTrip] = []
     book: dict[str, _Open] = {}
     intervals: list[tuple[int, int]] = []
@@ -205,11 +206,11 @@ def _match(executions: Iterable[Execution]) -> tuple[list[RoundTrip], dict[str, 
             if state is None:
                 state = book[execution.symbol] = _Open(sign, entry_ts=execution.ts_event)
             state.lots.append(_Lot(execution.ts_event, execution.price, remaining, per_share))
-    last_ts = ordered[-1].ts_event if ordered else 0
+    end = until if until is not None else (ordered[-1].ts_event if ordered else 0)
     open_positions = {}
     for symbol, state in book.items():
         open_positions[symbol] = sum((lot.quantity for lot in state.lots), _ZERO) * state.sign
-        intervals.append((state.entry_ts, last_ts))
+        intervals.append((state.entry_ts, end))
     return trips, open_positions, intervals
 
 
@@ -335,7 +336,7 @@ def summarize(executions: Iterable[Execution], *, starting_equity: float = 100_0
     """
     executions = list(executions)
     equity0 = to_decimal(starting_equity)
-    trips, open_positions, intervals = _match(executions)
+    trips, open_positions, intervals = _match(executions, period_end)
     wins = [t.net_pnl for t in trips if t.net_pnl > 0]
     losses = [t.net_pnl for t in trips if t.net_pnl < 0]
     gross_profit = sum(wins, _ZERO)

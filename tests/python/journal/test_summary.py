@@ -79,6 +79,15 @@ def test_decimal_exactness_and_open_positions() -> None:
     assert s.profit_factor == math.inf and s.sharpe is None
 
 
+def test_a_position_still_open_at_the_end_counts_as_exposure_up_to_the_period_end() -> None:
+    """Bought at 10:00, still held when the run ended at 12:00: exposed 10:00-12:00, not 0."""
+    s = summarize([Execution.of("X", T1, "BUY", 10.0, 100)], period_start=ny("2024-01-02 09:00"), period_end=T4)
+    assert s.exposure == pytest.approx(2 / 3) and s.open_positions == {"X": Decimal(100)}
+    closed_then_open = [*FILLS[:4], Execution.of("X", T4, "BUY", 1.0, 1)]
+    s = summarize(closed_then_open, period_start=T1, period_end=ny("2024-01-02 14:00"))
+    assert s.exposure == pytest.approx(1.0)  # AAPL 10:00-12:00, then X 12:00-14:00
+
+
 def test_no_fills_gives_an_empty_summary() -> None:
     s = summarize([])
     assert s.round_trips == 0 and s.win_rate is None and s.profit_factor is None
