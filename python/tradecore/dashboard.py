@@ -5,6 +5,8 @@ the pipeline (a slow terminal only drops old bus events)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -14,10 +16,53 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from tradecore.bus import Event, EventBus
 from tradecore.calendar import new_york_time
 from tradecore.latency import DECADE_LABELS, LatencyStats
 
-__all__ = ["Dashboard"]
+__all__ = ["ACTIVITY_TOPICS", "Dashboard", "activity", "log_activity"]
+
+
+ACTIVITY_TOPICS = ("intent", "order", "risk", "universe", "error", "feed", "adoption")
+"""The bus topics of :func:`activity`."""
+
+
+def activity(event: Event) -> str | None:
+    """One line on what happened, for the dashboard's recent activity and a run without it
+    (None: nothing to tell, e.g. an order accepted)."""
+    data, when, symbol = event.data, new_york_time(event.ts), event.symbol
+    if event.topic == "adoption":
+        return f"{when} {symbol:<6} {'adopted' if data['adopted'] else 'not adopted'}: {data['reason']}"[:160]
+    if event.topic == "intent":
+        return f"{when} {symbol:<6} intent {data['side']} {data['quantity']:g} {data['sizing']}"
+    if event.topic == "order" and data.get("type") in ("fill", "partial_fill"):
+        return f"{when} {symbol:<6} {data['type'].replace('_', ' ')} {data.get('fill_qty')} @ {data.get('fill_price')}"
+    if event.topic == "risk" and data.get("accepted") is False:
+        return f"{when} {symbol:<6} risk rejected: {data.get('reason')}"
+    if event.topic == "universe" and (data.get("added") or data.get("removed")):
+        return f"{when} universe +{','.join(data.get('added', []))} -{','.join(data.get('removed', []))}"
+    if event.topic == "feed":
+        return f"{when} {symbol or 'feed':<6} {data['state']}: {data.get('reason', '')}"[:160]
+    if event.topic == "error":
+        return f"{when} {symbol} ERROR {data.get('reason', '')}"[:160]
+    return None
+
+
+async def log_activity(bus: EventBus, stop: asyncio.Event, log: logging.Logger) -> None:
+    """A run without the dashboard: its activity lines as log lines, until ``stop``."""
+    subscription = bus.subscribe(ACTIVITY_TOPICS, capacity=10_000)
+    try:
+        while not stop.is_set():
+            for event in subscription.drain():
+                if (line := activity(event)) is not None:
+                    log.info("%s", line)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.25)
+        for event in subscription.drain():
+            if (line := activity(event)) is not None:
+                log.info("%s", line)
+    finally:
+        bus.unsubscribe(subscription)
 
 
 class Dashboard:
@@ -28,9 +73,7 @@ class Dashboard:
         self.state, self.latency, self.clock = state, latency, clock
         self.console = console or Console()
         self.refresh = refresh
-        self.subscription = state.bus.subscribe(["intent", "order", "risk", "universe", "transition", "error",
-                                                 "feed", "adoption"],
-                                                capacity=2_000)
+        self.subscription = state.bus.subscribe(["transition", *ACTIVITY_TOPICS], capacity=2_000)
         self.recent: deque[str] = deque(maxlen=10)
         self.states: dict[str, str] = {}
         self.feeds: dict[str, str] = {}  # symbol -> feed state while not healthy ("" = connection)
@@ -52,32 +95,16 @@ class Dashboard:
             data = event.data
             if event.topic == "transition":
                 self.states[event.symbol] = f"{data['target']} ({data['rule']})"
-            elif event.topic == "adoption":  # a position restored by a resume
-                if not data["adopted"]:
-                    self.states[event.symbol] = "FLAT (held: not adopted)"
-                self.recent.append(f"{new_york_time(event.ts)} {event.symbol:<6} "
-                                   f"{'adopted' if data['adopted'] else 'not adopted'}: {data['reason']}"[:160])
-            elif event.topic == "intent":
-                self.recent.append(f"{new_york_time(event.ts)} {event.symbol:<6} intent {data['side']} "
-                                   f"{data['quantity']:g} {data['sizing']}")
-            elif event.topic == "order" and data.get("type") in ("fill", "partial_fill"):
-                self.recent.append(f"{new_york_time(event.ts)} {event.symbol:<6} {data['type'].replace('_', ' ')} "
-                                   f"{data.get('fill_qty')} @ {data.get('fill_price')}")
-            elif event.topic == "risk" and data.get("accepted") is False:
-                self.recent.append(f"{new_york_time(event.ts)} {event.symbol:<6} risk rejected: {data.get('reason')}")
-            elif event.topic == "universe":
-                if data.get("added") or data.get("removed"):
-                    self.recent.append(f"{new_york_time(event.ts)} universe +{','.join(data.get('added', []))} "
-                                       f"-{','.join(data.get('removed', []))}")
+            elif event.topic == "adoption" and not data["adopted"]:  # a position restored by a resume
+                self.states[event.symbol] = "FLAT (held: not adopted)"
             elif event.topic == "feed":
                 if data["state"] in ("backfilled", "connection_ok"):
                     self.feeds.pop(event.symbol, None)
                 else:
                     self.feeds[event.symbol] = data["state"]
-                self.recent.append(f"{new_york_time(event.ts)} {event.symbol or 'feed':<6} {data['state']}: "
-                                   f"{data.get('reason', '')}"[:160])
-            elif event.topic == "error":
-                self.recent.append(f"{new_york_time(event.ts)} {event.symbol} ERROR {data.get('reason', '')}"[:160])
+            line = activity(event)
+            if line is not None:
+                self.recent.append(line)
 
     def render(self) -> Group:
         state = self.state

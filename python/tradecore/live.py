@@ -477,6 +477,10 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
         ender = start_task(finished.wait(), "tradecore.live.session_end", owner=tasks, log=_log)
         if dashboard is not None:
             start_task(dashboard.run(stop), "tradecore.live.dashboard", owner=tasks, log=_log)
+        else:  # --no-ui: what the dashboard's activity would show, as log lines
+            from tradecore.dashboard import log_activity
+
+            start_task(log_activity(bus, stop, _log), "tradecore.live.activity", owner=tasks, log=_log)
         start = clock()
         began(start)
         # Ctrl-C or SIGTERM (a service manager's stop) ends the run as its duration would:
@@ -492,13 +496,17 @@ async def _trade(config: Config, run: RunInfo, journal: Journal, *, ui: bool, du
             ended = clock()
             # Scanning and consuming end first, so nothing subscribes to a closing stream.
             for task in list(tasks):
-                if task.get_name() != "tradecore.live.dashboard":
-                    task.cancel()
+                if task.get_name() not in ("tradecore.live.dashboard", "tradecore.live.activity"):
+                    task.cancel()  # (those two show the last events, then end by themselves)
             await asyncio.gather(*tasks, return_exceptions=True)
             if start_log is not None:
                 start_log.write({"action": "end", "symbol": "", "after": state.manager.dispatched})
             # Shutdown is bounded: a broker that stops answering must not hold the run open.
             limit = config.execution.shutdown_timeout_seconds
+            # What was received is processed first (a backtest of the recording flattens after
+            # the last recorded event too); close() reports any symbol still busy after the limit.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(state.manager.drain(), limit)
             if config.execution.flatten_on_exit:
                 try:
                     await asyncio.wait_for(flatten_at_shutdown(state, unsent), limit)

@@ -225,6 +225,7 @@ def test_ctrl_c_or_sigterm_ends_a_live_run_as_its_duration_would(tmp_path: Path,
             live.kill()
     assert live.returncode == 0, err
     assert "stopping the run" in err and "Traceback" not in err, err
+    assert " intent BUY " in err and " fill " in err, err  # --no-ui logs the dashboard's activity
     (run,) = RunRegistry(runs).list()
     assert run.status == "finished", (run.status, err)
     assert f"journal: {run.folder}" in out and "round trips" in out, out
