@@ -34,7 +34,7 @@ from tradecore.clock import ClockLog, MarketClock, run_clock
 from tradecore.config import Config
 from tradecore.data import parquet
 from tradecore.engine import FillModel, SymbolEngine
-from tradecore.errors import ConfigError
+from tradecore.errors import ConfigError, DataError
 from tradecore.execution import (
     Broker,
     BrokerEvent,
@@ -663,14 +663,33 @@ class StartLog:
         return name
 
     def entries(self) -> list[dict[str, Any]]:
+        """The starts and stops in order. An unfinished last line (a killed process) is left
+        out, as the clock log's; any other bad line is a :class:`DataError` naming it."""
         if not self.path.is_file():
             return []
-        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+        lines = self.path.read_text().splitlines(keepends=True)
+        entries = []
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+                if not isinstance(entry, dict) or "action" not in entry or "after" not in entry:
+                    raise ValueError("no action and event count")
+            except ValueError as error:
+                if number == len(lines) and not line.endswith("\n"):
+                    break
+                raise DataError(f"{self.path}:{number}: not a universe change ({error}): {line.strip()[:80]!r}") from None
+            entries.append(entry)
+        return entries
 
     def history(self, name: str | None) -> np.ndarray | None:
         if not name:
             return None
-        return np.ascontiguousarray(parquet.read_events(self.folder / name, EventKind.BAR)[0])
+        path = self.folder / name
+        if not path.is_file():  # the recording was copied without its warmup folder
+            raise DataError(f"{path}: the warm-up history universe.jsonl names is missing")
+        return np.ascontiguousarray(parquet.read_events(path, EventKind.BAR)[0])
 
 
 async def backtest(

@@ -7,6 +7,7 @@ import asyncio
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from tradecore import schema
 from tradecore.config import Config
 from tradecore.execution import OrderRequest, TradeIntent
@@ -173,3 +174,22 @@ def test_bad_router_and_risk_settings_are_config_errors_at_start() -> None:
     state = RunState.create(Config().with_overrides(execution={"router": {"time_in_force": "gtc"}}),
                             journal=None)  # named in a config file, used as the enum
     assert state.gate.router.config.time_in_force == schema.TimeInForce.GTC
+
+
+def test_a_recordings_universe_log_drops_a_line_cut_by_a_crash_and_names_a_damaged_one(tmp_path: Path) -> None:
+    """The last line a killed process left half written is not a change it made; a bad line
+    elsewhere, or a warm-up file gone, is a DataError naming it, not a JSON traceback."""
+    from tradecore.errors import DataError
+    from tradecore.session import StartLog
+
+    log = StartLog(tmp_path)
+    log.write({"action": "start", "symbol": "AAA", "after": 0, "warmup": "warmup/0-AAA.parquet"})
+    log.write({"action": "stop", "symbol": "AAA", "after": 10})
+    with log.path.open("a") as file:
+        file.write('{"action": "start", "sym')  # killed mid-write
+    assert [e["action"] for e in log.entries()] == ["start", "stop"]
+    log.path.write_text(log.path.read_text().replace('{"action": "stop"', '{"act": "stop"'))
+    with pytest.raises(DataError, match=r"universe\.jsonl:2: not a universe change"):
+        log.entries()
+    with pytest.raises(DataError, match=r"warmup/0-AAA\.parquet: the warm-up history .* is missing"):
+        log.history("warmup/0-AAA.parquet")
