@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from tradecore._version import __version__
+from tradecore.errors import Error
 
 __all__ = ["main"]
 
@@ -56,13 +57,18 @@ def bars(symbol: str, day: str, period: str, sessions: tuple[str, ...], tape_rul
             f"real market data not found: pass --data or set {locate.ENV_VAR} to the folder "
             "holding quantconnect-lean/"
         )
-    trades = lean.read_trade_ticks(root, symbol, day)
     options: dict[str, object] = {}
     if sessions:
         options["sessions"] = sessions
     if tape_rules:
         options["exclude_price_conditions"] = bar_module.LEAN_PRICE_EXCLUDED_CONDITIONS
-    aggregator = bar_module.BarAggregator(period, **options)  # type: ignore[arg-type]
+    try:
+        aggregator = bar_module.BarAggregator(period, **options)  # type: ignore[arg-type]
+        trades = lean.read_trade_ticks(root, symbol, day)
+    except FileNotFoundError:
+        raise click.ClickException(f"no LEAN trade ticks for {symbol.upper()} on {day} under {root}") from None
+    except Error as error:  # a bad period, a damaged file: the message says which
+        raise click.ClickException(str(error)) from None
     start = time.perf_counter()
     closed = aggregator.update_batch(trades)
     last = aggregator.flush()

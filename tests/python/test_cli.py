@@ -40,3 +40,13 @@ def test_bars_without_data_says_where_to_point(tmp_path: Path) -> None:
     result = run_cli("bars", "--data", str(tmp_path))
     assert result.returncode != 0
     assert "real market data not found" in result.stderr
+
+
+def test_bars_of_a_day_without_a_file_or_with_a_bad_period_is_a_clear_error(data_root: Path) -> None:
+    env = {"TRADECORE_DATA": str(data_root)}
+    for args, message in ((("--symbol", "zzz"), "no LEAN trade ticks for ZZZ on 20131007 under "),
+                          (("--date", "20131012", "--symbol", "spy"), "no LEAN trade ticks for SPY on 20131012"),
+                          (("--period", "7q"), "7q")):
+        result = run_cli("bars", *args, env=env)
+        assert result.returncode == 1 and message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
