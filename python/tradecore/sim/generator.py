@@ -43,6 +43,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from tradecore import schema
+from tradecore.calendar import is_early_close
 from tradecore.sim.market import Asset, AssetType
 from tradecore.streams.alpaca import QUOTE_CONDITION_BITS, TRADE_CONDITION_BITS
 from tradecore.streams.base import EventBatch, EventKind
@@ -347,8 +348,11 @@ class Generator:
         self.seed = int(seed)
         self.start = int(start)
         self.day = dt.datetime.fromtimestamp(start / NS, NEW_YORK).date()
+        # An early-close day (the day after Thanksgiving, ...) closes at 13:00, after hours at 17:00.
+        self.early_close = is_early_close(self.day)
         self.open_ns = new_york_ns(self.day, "09:30")
-        self.end_ns = new_york_ns(self.day, "20:00")
+        self.close_ns = new_york_ns(self.day, "13:00" if self.early_close else "16:00")
+        self.end_ns = new_york_ns(self.day, "17:00" if self.early_close else "20:00")
         self.step_ns = int(round(params.step_s * NS))
         self.clock = self.start
         self._events_rng = np.random.default_rng([self.seed, 2])
@@ -466,7 +470,10 @@ class Generator:
 
     def _build_time_of_day(self) -> None:
         points = self.params.activity.time_of_day
-        self._tod_x = np.array([new_york_ns(self.day, t) for t, _ in points], np.float64)
+        x = np.array([new_york_ns(self.day, t) for t, _ in points], np.float64)
+        if self.early_close:  # the afternoon's shape, three hours earlier (its close at 13:00)
+            x = np.where(x > new_york_ns(self.day, "12:00"), x - 3 * 3600 * NS, x)
+        self._tod_x = x
         self._tod_y = np.array([w for _, w in points])
 
     def time_of_day(self, ts: np.ndarray | float) -> np.ndarray:
@@ -509,7 +516,7 @@ class Generator:
 
     @property
     def finished(self) -> bool:
-        """Whether the session (to 20:00 New York) is over."""
+        """Whether the session (to 20:00 New York; 17:00 on an early-close day) is over."""
         return self.clock >= self.end_ns
 
     def step(self) -> list[EventBatch]:
@@ -698,7 +705,7 @@ class Generator:
         t["ts_event"], t["instrument_id"], t["price"], t["size"] = ts, ids, price, shares
         t["trade_id"] = np.arange(self._next_trade_id, self._next_trade_id + m, dtype=np.uint64)
         self._next_trade_id += m
-        extended = (ts < self.open_ns) | (ts >= new_york_ns(self.day, "16:00"))
+        extended = (ts < self.open_ns) | (ts >= self.close_ns)
         base = np.where(extended, _PREMARKET_CONDITIONS, _REGULAR)
         t["conditions"] = np.where(shares < 100, base | _ODD_LOT, base)
         t["exchange"] = rng.choice(_VENUES, size=m, p=_VENUE_WEIGHTS)

@@ -11,7 +11,7 @@ The parent reads the child's session clock without asking: the child writes it i
 8-byte cell after every step (before that step's events can reach the parent), so ``now()`` is
 never behind the data, as the in-process market's clock was not. The child prints ``ready
 <stream url> <rest url>`` once it serves and ``finished`` when the session ends (20:00 New
-York), then serves on until its stdin closes: the parent closes it at shutdown, and the kernel
+York, 17:00 on an early-close day), then serves on until its stdin closes: the parent closes it at shutdown, and the kernel
 closes it when the parent dies, even by ``kill -9``, so a child never outlives its run. It runs
 in a session of its own: a Ctrl-C at the terminal reaches the run, which stops it in order (a
 shutdown still flattens against its REST endpoints), not the simulator first.

@@ -1,9 +1,9 @@
 """The generated market: :class:`SimulatedMarket`, the :class:`Market` the simulator serves.
 
 The session runs from ``start`` (default: the next weekday's 04:00 New York) to 20:00 New
-York of that date, in fixed steps of simulated time (:attr:`ModelParams.step_s`), paced at
-``speed`` x real time (0: as fast as possible). Each step's events go to the listeners in the
-order the model produced them: statuses, LULD bands, then per symbol quotes and trades, then
+York of that date (17:00 on an early-close day, whose regular session ends at 13:00), in fixed
+steps of simulated time (:attr:`ModelParams.step_s`), paced at ``speed`` x real time (0: as fast
+as possible). Each step's events go to the listeners in the order the model produced them: statuses, LULD bands, then per symbol quotes and trades, then
 corrections and cancels; just after each minute mark come the minute bars of the minute that
 ended, then (after 09:30) the day's running daily bars; at each half-minute mark an updated
 bar for every minute that a late-reported print changed. Bars are built by the native
@@ -170,7 +170,8 @@ class SimulatedMarket(Market):
         return rows[(rows["ts_event"] >= start) & (rows["ts_event"] < end)]
 
     async def run(self) -> None:
-        """Advance the session paced by ``speed`` until 20:00 New York or cancellation."""
+        """Advance the session paced by ``speed`` until its end (20:00 New York; 17:00 on an
+        early-close day) or cancellation."""
         loop = asyncio.get_running_loop()
         gen = self.generator
         origin_wall, origin_sim = loop.time(), gen.clock

@@ -135,3 +135,21 @@ async def test_paced_run_publishes_what_unpaced_steps_do_on_the_session_clock() 
     unpaced, again = _run(9, "04:00", symbols=20, gappers=1)
     unpaced.advance(paced.now())
     assert [b.events.tobytes() for b in seen] == [b.events.tobytes() for b in again]
+
+
+@pytest.mark.parametrize(("day", "close", "end"), [(dt.date(2026, 11, 27), "13:00", "17:00"),  # after Thanksgiving
+                                                   (dt.date(2026, 11, 24), "16:00", "20:00")])
+def test_the_session_closes_as_the_calendar_says_early_close_days_included(day: dt.date, close: str, end: str) -> None:
+    from tradecore.streams.alpaca import TRADE_CONDITION_BITS
+
+    market = SimulatedMarket(seed=3, start=new_york_ns(day, "12:30"), speed=0, symbols=20, gappers=1,
+                             params=ModelParams(step_s=5.0))
+    seen: list[EventBatch] = []
+    market.add_listener(seen.append)
+    market.advance(new_york_ns(day, "23:00"))
+    trades = schema.concatenate([b.events for b in seen if b.kind is EventKind.TRADE], schema.TRADE)
+    ts = trades["ts_event"]
+    assert ts.max() < new_york_ns(day, end) and ts.max() > new_york_ns(day, end) - 3600 * 10**9
+    form_t = (trades["conditions"] & TRADE_CONDITION_BITS["T"]) != 0  # extended hours' "form T"
+    late_regular = ts < new_york_ns(day, close) - 60 * 10**9  # (prints up to 9 s late keep their tag)
+    assert not form_t[late_regular].any() and form_t[ts >= new_york_ns(day, close)].all()
