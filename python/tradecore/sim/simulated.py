@@ -1,13 +1,13 @@
 """The generated market: :class:`SimulatedMarket`, the :class:`Market` the simulator serves.
 
-The session runs from ``start`` (default: the next weekday's 04:00 New York) to 20:00 New
-York of that date (17:00 on an early-close day, whose regular session ends at 13:00), in fixed
-steps of simulated time (:attr:`ModelParams.step_s`), paced at ``speed`` x real time (0: as fast
-as possible). Each step's events go to the listeners in the order the model produced them: statuses, LULD bands, then per symbol quotes and trades, then
-corrections and cancels; just after each minute mark come the minute bars of the minute that
-ended, then (after 09:30) the day's running daily bars; at each half-minute mark an updated
-bar for every minute that a late-reported print changed. Bars are built by the native
-:class:`~tradecore.bars.BarAggregator`.
+The session runs from ``start`` (default: the next weekday's 04:00 New York) to 20:00 New York
+of that date (17:00 on an early-close day, whose regular session ends at 13:00), in fixed steps
+of simulated time (:attr:`ModelParams.step_s`), paced at ``speed`` x real time (0: as fast as
+possible). Each step's events go to the listeners in the order the model produced them:
+statuses, LULD bands, then per symbol quotes and trades, then corrections and cancels; just
+after each minute mark come the minute bars of the minute that ended, then (after 09:30) the
+day's running daily bars; at each half-minute mark an updated bar for every minute that a late-
+reported print changed. Bars are built by the native :class:`~tradecore.bars.BarAggregator`.
 
 Same seed, params and start: identical events, whatever the speed.
 """
