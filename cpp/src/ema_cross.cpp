@@ -14,7 +14,8 @@ std::vector<RuleInfo> ema_cross_rules() {
           {"exit_filled", S::kPendingExit, S::kFlat, Trigger::Fill},
           {"exit_canceled", S::kPendingExit, S::kLong, Trigger::OrderUpdate},
           {"adopted", S::kFlat, S::kLong, Trigger::Resume},
-          {"adopted_exit_pending", S::kFlat, S::kPendingExit, Trigger::Resume}};
+          {"adopted_exit_pending", S::kFlat, S::kPendingExit, Trigger::Resume},
+          {"exit_incomplete", S::kPendingExit, S::kLong, Trigger::Fill}};
 }
 
 }  // namespace
@@ -85,6 +86,10 @@ void EmaCross::on_fill(const Fill& fill, StrategyOutput& out) {
     fire(kEntryFilled, fill.ts_event, seen, out);
   } else if (state_ == kPendingExit && position() <= 0.0) {
     fire(kExitFilled, fill.ts_event, seen, out);
+  } else if (state_ == kPendingExit && fill.side == Side::Sell && fill.leaves_quantity == 0.0) {
+    // The exit order is done but shares are still held (entry shares that filled after the
+    // exit was sized): hold them as LONG again so the exit rules follow them, never wait here.
+    fire(kExitIncomplete, fill.ts_event, seen, out);
   }
 }
 

@@ -29,7 +29,8 @@ std::vector<RuleInfo> rule_table() {
           {"cooldown_over", S::kCooldown, S::kFlat, Trigger::Clock},
           {"adopted", S::kFlat, S::kLong, Trigger::Resume},
           {"adopted_exit_pending", S::kFlat, S::kPendingExit, Trigger::Resume},
-          {"adopted_entry_pending", S::kFlat, S::kPendingEntry, Trigger::Resume}};
+          {"adopted_entry_pending", S::kFlat, S::kPendingEntry, Trigger::Resume},
+          {"exit_incomplete", S::kPendingExit, S::kLong, Trigger::Fill}};
 }
 
 std::vector<std::string> value_table() {
@@ -297,6 +298,11 @@ void PremarketMomentum::on_fill(const Fill& fill, StrategyOutput& out) {
     seen.add(kPnl, pnl);
     fire(pnl < 0 ? kExitFilledAtLoss : kExitFilled, fill.ts_event, seen, out);
     exit_ts_ = fill.ts_event;
+  } else if (state_ == kPendingExit && fill.side == Side::Sell && fill.leaves_quantity == 0.0) {
+    // The exit order is done but shares are still held (entry shares that filled after the
+    // exit was sized): hold them as LONG again so the exit rules follow them, never wait here.
+    seen.add(kPosition, position()), seen.add(kFillPrice, fill.price), seen.add(kEntryPrice, entry_price());
+    fire(kExitIncomplete, fill.ts_event, seen, out);
   }
 }
 

@@ -283,6 +283,15 @@ class SymbolRunner:
                 if not stamped:
                     self._stamp_intent()
                 stamped = False
+                if native.has_output:
+                    # What the engine did before it decided (fills of its paper venue, possibly at
+                    # stops run past: ``native.run()`` below) reaches positions and risk before
+                    # the decision is routed: a CLOSE_POSITION is sized on the position the
+                    # strategy saw, not on one missing the fills that completed its entry.
+                    with self.execution.intent_step():
+                        settle = self._take_output()
+                    if settle:
+                        await self.execution.settle()
                 with self.execution.intent_step():
                     await self.execution.handle_intents(self, intents)
                     # Positions and risk must see what the orders did before the next decision.

@@ -8,6 +8,7 @@
 
 #include "tradecore/calendar.hpp"
 #include "tradecore/error.hpp"
+#include "tradecore/strategies/ema_cross.hpp"
 #include "tradecore/strategies/premarket_momentum.hpp"
 #include "tradecore/strategies/vwap_reclaim.hpp"
 #include "tradecore/symbol_engine.hpp"
@@ -146,7 +147,8 @@ TEST_CASE("premarket_momentum declares its states and rules in the documented or
                                        "entry_filled",  "entry_canceled", "stop_hit",          "target_hit",
                                        "trailing_stop_hit", "vwap_lost", "time_stop",          "exit_filled",
                                        "exit_filled_at_loss", "exit_canceled", "cooldown_over",
-                                       "adopted",     "adopted_exit_pending", "adopted_entry_pending"};
+                                       "adopted",     "adopted_exit_pending", "adopted_entry_pending",
+                                       "exit_incomplete"};
   REQUIRE(s.rules().size() == names.size());
   for (std::size_t i = 0; i < names.size(); ++i) CHECK(s.rules()[i].name == names[i]);
   CHECK(s.rule_id("time_stop") == PM::kTimeStop);
@@ -683,7 +685,7 @@ TEST_CASE("vwap_reclaim declares its states and rules in the documented order", 
   const std::vector<std::string> names{"trend_up",   "pullback_started", "reclaim",   "pullback_failed",
                                        "entry_filled", "entry_canceled", "stop_hit",  "target_hit",
                                        "vwap_lost",  "exit_filled",      "exit_canceled",
-                                       "adopted",    "adopted_exit_pending"};
+                                       "adopted",    "adopted_exit_pending", "exit_incomplete"};
   REQUIRE(s.rules().size() == names.size());
   for (std::size_t i = 0; i < names.size(); ++i) CHECK(s.rules()[i].name == names[i]);
   CHECK_FALSE(s.wants_quotes());
@@ -888,6 +890,50 @@ TEST_CASE("vwap_reclaim exit_filled and exit_canceled", "[strategies]") {
   d.fired("exit_filled", VR::kFlat);
   CHECK(d.v("position") == 0);
   CHECK(d.v("fill_price") == 10.05);
+}
+
+TEST_CASE("vwap_reclaim exit_incomplete: an exit order done with shares still held goes back to LONG",
+          "[strategies]") {
+  Driver<VR> d(VwapReclaimParams{});
+  vr_long(d);
+  d.on(bar(9, 36, 10.35, 10.36, 10.10, 10.12));
+  REQUIRE(d.s.state() == VR::kPendingExit);
+  d.on(fill(ny(9, 37), Side::Sell, 10.10, 60));  // the close was sized on 60 of the 100
+  d.fired("exit_incomplete", VR::kLong);
+  CHECK(d.v("position") == 40);
+  d.on(bar(9, 37, 10.12, 10.13, 10.05, 10.06));  // still under the stop: exit the rest
+  d.fired("stop_hit", VR::kPendingExit);
+  check_close_intent(d, 40, 10.06);
+}
+
+// ---- ema_cross ------------------------------------------------------------------------------
+
+TEST_CASE("ema_cross: an entry filled in parts, an exit short of the position, then the rest", "[strategies]") {
+  Driver<EmaCross> d(EmaCrossParams{2, 3, 100});
+  CHECK(d.s.rules().back().name == "exit_incomplete");
+  const double closes[] = {10.0, 9.8, 9.6, 9.4};
+  for (int i = 0; i < 4; ++i) d.on(bar(10, i, closes[i], closes[i], closes[i], closes[i]));
+  d.on(bar(10, 4, 10.4, 10.4, 10.4, 10.4));
+  d.fired("cross_above", EmaCross::kPendingEntry);
+  d.on(fill(ny(10, 5), Side::Buy, 10.4, 50, 50));
+  d.nothing();
+  d.on(fill(ny(10, 6), Side::Buy, 10.5, 50, 0));
+  d.fired("entry_filled", EmaCross::kLong);
+  d.on(bar(10, 6, 9.0, 9.0, 9.0, 9.0));
+  d.fired("cross_below", EmaCross::kPendingExit);
+  REQUIRE(d.out.intents.size() == 1);
+  CHECK(d.out.intents[0].sizing == Sizing::ClosePosition);
+  d.on(fill(ny(10, 7), Side::Sell, 9.0, 50, 0));  // a close sized on half the position
+  d.fired("exit_incomplete", EmaCross::kLong);
+  CHECK(d.v("position") == 50);
+  d.on(bar(10, 7, 10.5, 10.5, 10.5, 10.5));
+  d.on(bar(10, 8, 11.5, 11.5, 11.5, 11.5));
+  d.nothing();  // LONG: no second entry
+  d.on(bar(10, 9, 9.0, 9.0, 9.0, 9.0));
+  d.fired("cross_below", EmaCross::kPendingExit);
+  CHECK(d.out.intents[0].quantity == 50);
+  d.on(fill(ny(10, 10), Side::Sell, 9.0, 50, 0));
+  d.fired("exit_filled", EmaCross::kFlat);
 }
 
 TEST_CASE("vwap_reclaim warm-up readies the volume average without transitions", "[strategies]") {

@@ -76,6 +76,36 @@ def test_backtest_replays_lean_ticks_and_prints_a_summary(lean_root: Path, tmp_p
     assert run.data_start.startswith("2013-10-07T") and run.data_end.startswith("2013-10-11T")
 
 
+def test_an_aapl_minute_backtest_leaves_no_strategy_stuck_waiting_on_its_exit(lean_root: Path,
+                                                                             tmp_path: Path) -> None:
+    """AAPL minute bars, ema_cross: on 2014-06-06 11:52 an entry's second half fills in the run
+    where the exit is decided. Every exit closes the position its strategy holds, every
+    PENDING_EXIT ends, and what is open at the end is the last entry of the run, still LONG."""
+    result = run_cli("backtest", str(lean_root), "--symbols", "aapl", "--kinds", "minute",
+                     "--strategy", "ema_cross", "--runs-dir", str(tmp_path / "runs"))
+    assert result.returncode == 0, result.stderr
+    journal = Journal(Path(result.stdout.rsplit("journal: ", 1)[1].strip()))
+    try:
+        exits = [r for r in journal.records("intent", symbol="AAPL") if r.data["sizing"] == "CLOSE_POSITION"]
+        risks = {r.data["intent_id"]: r.data for r in journal.records("risk", symbol="AAPL")}
+        orders = [r for r in journal.records("order", symbol="AAPL") if r.data["side"] == "SELL"]
+        assert len(exits) == len(orders) > 10
+        for intent, order in zip(exits, orders):  # the strategy's position, all of it
+            assert risks[order.order_id]["details"]["position_shares"] == f"{intent.data['quantity']:g}"
+            assert order.data["quantity"] == intent.data["quantity"]
+        transitions = [r.data for r in journal.records("transition", symbol="AAPL")]
+        for before, after in zip(transitions, transitions[1:]):
+            if before["to_state"] == "PENDING_EXIT":
+                assert after["rule"] == "exit_filled", (before, after)
+        last = transitions[-1]
+        assert last["to_state"] == "LONG" and last["rule"] == "entry_filled"
+        position = list(journal.records("position", symbol="AAPL"))[-1].data
+        assert position["quantity"] == last["values"]["position"]
+        assert f"open at end                  AAPL {position['quantity']:+.1f}" in result.stdout
+    finally:
+        journal.close()
+
+
 def test_a_bad_config_is_a_plain_error(tmp_path: Path) -> None:
     config = tmp_path / "run.toml"
     config.write_text("[sim]\nsped = 3\n")

@@ -193,3 +193,40 @@ def test_a_recordings_universe_log_drops_a_line_cut_by_a_crash_and_names_a_damag
         log.entries()
     with pytest.raises(DataError, match=r"warmup/0-AAA\.parquet: the warm-up history .* is missing"):
         log.history("warmup/0-AAA.parquet")
+
+
+def test_an_exit_decided_as_the_entry_completes_closes_every_share_of_it(tmp_path: Path) -> None:
+    """An entry of 100 fills 50 (the displayed size), the next bar fills the other 50 and, in the
+    same engine run, crosses below: the exit is sized on the 100 the strategy holds, not on the
+    50 the positions knew before that run's fill was applied, and the strategy ends FLAT."""
+    async def scenario() -> None:
+        journal = Journal(tmp_path / "journal.sqlite", synchronous="NORMAL")
+        config = Config().with_overrides(
+            strategy={"name": "ema_cross", "params": {"fast": 2, "slow": 3, "quantity": 100}})
+        state = RunState.create(config, journal=journal)
+        engine = state.make_engine("ACME", 0)
+        runner = state.runner("ACME", engine)
+        strategy = engine.strategies[0]
+        # Minute bars (each also the book: 50 shares a side): down, a cross above, a cross below.
+        closes = [10.0, 9.8, 9.6, 9.4, 10.4, 9.0, 8.8, 8.7]
+        minute = 60 * 10**9
+        for i, close in enumerate(closes):
+            ts = T0 + 3_600 * 10**9 + i * minute  # 10:00 onwards: the regular session
+            bars = schema.empty(schema.BAR, 1)
+            bars["ts_event"], bars["ts_end"] = ts, ts + minute
+            bars["open"] = bars["high"] = bars["low"] = bars["close"] = close
+            bars["volume"] = 50
+            await runner.process(EventBatch(EventKind.BAR, "ACME", bars))
+        journal.flush()
+        entry_fills = [r.data["quantity"] for r in journal.records("fill", symbol="ACME") if r.data["side"] == "BUY"]
+        assert entry_fills == [50.0, 50.0]  # the partial-fill sequence this is about
+        (exit_risk,) = [r for r in journal.records("risk", symbol="ACME")
+                        if r.data["details"].get("order_shares", "").startswith("-")]
+        assert exit_risk.data["details"]["position_shares"] == "100"
+        rules = [r.data["rule"] for r in journal.records("transition", symbol="ACME")]
+        assert rules == ["cross_above", "entry_filled", "cross_below", "exit_filled"]
+        assert strategy.state_names[strategy.state] == "FLAT" and strategy.position == 0
+        assert state.broker.tracker.qty("ACME") == 0
+        journal.close()
+
+    asyncio.run(scenario())

@@ -12,6 +12,8 @@
 ///   exit_canceled   PENDING_EXIT -> LONG   order update: canceled/rejected with shares still held
 ///   adopted         FLAT -> LONG           resume: a restored long of at most `quantity` shares
 ///   adopted_exit_pending FLAT -> PENDING_EXIT resume: the same with an exit order working
+///   exit_incomplete PENDING_EXIT -> LONG   fill: the exit order is done, shares still held (the next
+///                                          cross_below closes them)
 /// EMAs seed with the SMA of their first `period` closes (TA-Lib's convention).
 #include "tradecore/indicators.hpp"
 #include "tradecore/strategy.hpp"
@@ -36,6 +38,7 @@ class EmaCross final : public Strategy {
     kExitCanceled,
     kAdopted,
     kAdoptedExitPending,
+    kExitIncomplete,
   };
   enum Value : std::uint16_t { kClose, kFast, kSlow, kFastPrev, kSlowPrev, kPosition, kFillPrice, kEntryPrice };
 

@@ -40,6 +40,7 @@
 ///                                                 the stop of its intent: its fills and final
 ///                                                 update then fire entry_filled / entry_canceled
 ///                                                 as they would have without the crash
+///   exit_incomplete      PENDING_EXIT -> LONG     fill: the exit order is done, shares still held
 /// Exit intents are market sells with Sizing::ClosePosition.
 ///
 /// Units: prices and spread in dollars; gap, stop, target and trailing percentages in percent
@@ -132,6 +133,7 @@ class PremarketMomentum final : public Strategy {
     kAdopted,
     kAdoptedExitPending,
     kAdoptedEntryPending,
+    kExitIncomplete,
   };
   enum Value : std::uint16_t {
     kClose,

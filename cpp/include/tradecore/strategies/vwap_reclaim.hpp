@@ -27,6 +27,7 @@
 ///                                             shares with Shares sizing) with the stop of the
 ///                                             intent that opened it and its average price
 ///   adopted_exit_pending FLAT -> PENDING_EXIT resume: the same with an exit order working
+///   exit_incomplete  PENDING_EXIT -> LONG     fill: the exit order is done, shares still held
 /// Exit intents are market sells with Sizing::ClosePosition.
 ///
 /// Units: prices in dollars, the band multiplier in standard deviations of price around VWAP
@@ -86,6 +87,7 @@ class VwapReclaim final : public Strategy {
     kExitCanceled,
     kAdopted,
     kAdoptedExitPending,
+    kExitIncomplete,
   };
   enum Value : std::uint16_t {
     kClose,
