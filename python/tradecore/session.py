@@ -455,12 +455,14 @@ class RunState:
                broker: Broker | None = None, order_prefix: str | None = None) -> RunState:
         """The run's parts. ``broker`` None: the paper venue inside the engines; otherwise the
         engines learn their fills from it. ``order_prefix``: the client order id prefix when the
-        configuration sets none (a live process needs its own: ids must never repeat)."""
+        configuration sets none (a live process needs its own: ids must never repeat); the paper
+        venue's order and execution ids carry it too."""
         bus = bus or EventBus()
         record = journal_execution_event(journal, bus)
         if broker is None:
             broker = EngineBroker(fill_model=fill_model(config),
-                                  starting_cash=to_decimal(config.execution.starting_cash))
+                                  starting_cash=to_decimal(config.execution.starting_cash),
+                                  id_prefix="paper" if order_prefix is None else f"paper-{order_prefix}")
             tracker, market = broker.tracker, broker.market
         else:
             tracker, market = PositionTracker(to_decimal(config.execution.starting_cash)), MarketBook()
