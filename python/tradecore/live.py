@@ -117,9 +117,7 @@ def _open_run(registry: RunRegistry, config: Config, resume: str | None
     if resume is None:
         run = registry.start_run("live", config.model_dump(), code_version())
         return run, config, _lock(run)
-    info = registry.get(resume) if resume else registry.latest_unfinished("live")
-    if info.kind != "live":
-        raise ConfigError(f"run {info.id} is a {info.kind} run; only live runs can be resumed")
+    info = registry.resumable("live", resume)
     try:
         saved = Config.model_validate(info.parameters)
     except ValueError as error:

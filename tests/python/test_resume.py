@@ -786,3 +786,20 @@ def test_a_resumed_recording_whose_symbols_had_nothing_to_adopt_restores(tmp_pat
     state = RunState.create(Config(), journal=None)
     restore_resume_point(tmp_path, state, starts)  # raised AttributeError on AAA's None
     assert state.tracker.cash == 10000 and not state.tracker.open_symbols()
+
+
+def test_resume_refuses_a_finished_run_and_leaves_it_as_it_was(tmp_path: Path) -> None:
+    with RunRegistry(tmp_path) as registry:
+        run = registry.start_run("live", Config().model_dump())
+        with Journal(run.journal_path) as journal:
+            journal.error(1, "the one record", where="run")
+        registry.finish_run(run.id, {"trades": 0})
+    result = subprocess.run(tradecore("live", "--no-ui", "--resume", run.id, "--duration", "1",
+                                      "--runs-dir", str(tmp_path)),
+                            check=False, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert f"run {run.id} is finished" in result.stderr
+    with RunRegistry(tmp_path) as registry:
+        assert registry.get(run.id).status == "finished"
+    with Journal(run.journal_path, readonly=True) as journal:
+        assert journal.count() == 1

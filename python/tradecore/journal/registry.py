@@ -32,9 +32,12 @@ from tradecore.errors import ConfigError
 if TYPE_CHECKING:
     from tradecore.journal.journal import Journal
 
-__all__ = ["ENV_VAR", "RunInfo", "RunRegistry", "code_version", "default_root", "end_failed_run", "new_run_id"]
+__all__ = ["ENV_VAR", "RESUMABLE", "RunInfo", "RunRegistry", "code_version", "default_root", "end_failed_run", "new_run_id"]
 
 ENV_VAR = "TRADECORE_RUNS"
+RESUMABLE = ("running", "failed")
+"""The statuses of a run a new process may take over: ``running`` (its process died: no status
+was written) and ``failed`` (an error ended it). A finished or interrupted run is over."""
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -226,6 +229,17 @@ class RunRegistry:
         if row is None:
             raise ConfigError(f"no unfinished {kind} run in {self.path} to resume")
         return self._info(row)
+
+    def resumable(self, kind: str, run_id: str = "") -> RunInfo:
+        """The run of ``kind`` to take over: ``run_id`` (an id or a unique prefix), or "" for
+        :meth:`latest_unfinished`; refused unless its status is one of :data:`RESUMABLE`."""
+        info = self.get(run_id) if run_id else self.latest_unfinished(kind)
+        if info.kind != kind:
+            raise ConfigError(f"run {info.id} is a {info.kind} run; only {kind} runs can be resumed")
+        if info.status not in RESUMABLE:
+            raise ConfigError(f"run {info.id} is {info.status}: only {' and '.join(RESUMABLE)} runs "
+                              "can be resumed")
+        return info
 
     def reopen(self, run_id: str) -> RunInfo:
         """Mark a run running again (a new process takes it over); its folder must exist."""

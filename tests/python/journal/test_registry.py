@@ -109,3 +109,20 @@ def test_the_latest_unfinished_run_is_found_and_reopened(tmp_path: Path) -> None
         assert reopened.status == "running" and reopened.finished_at is None
         with pytest.raises(ConfigError, match="no journal"):
             registry.reopen(finished.id)
+
+
+def test_only_running_and_failed_runs_of_the_kind_are_resumable(tmp_path: Path) -> None:
+    with RunRegistry(tmp_path) as registry:
+        crashed = registry.start_run("live", {})
+        failed = registry.start_run("live", {})
+        registry.finish_run(failed.id, {}, status="failed")
+        assert registry.resumable("live", failed.id).id == failed.id
+        assert registry.resumable("live").id == crashed.id  # by default: the one whose process died
+        for status in ("finished", "interrupted"):
+            over = registry.start_run("live", {})
+            registry.finish_run(over.id, {}, status=status)
+            with pytest.raises(ConfigError, match=f"run {over.id} is {status}: only running and failed"):
+                registry.resumable("live", over.id)
+        backtest = registry.start_run("backtest", {})
+        with pytest.raises(ConfigError, match="is a backtest run; only live runs"):
+            registry.resumable("live", backtest.id)
