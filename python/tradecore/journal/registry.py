@@ -288,7 +288,11 @@ def end_failed_run(registry: RunRegistry, run_id: str, error: BaseException, *, 
     """Close a run that ``error`` ended: journal the error, close the journal (what was written
     before stays), and register the run ``failed`` (``interrupted`` for Ctrl-C or a cancel) with
     the error's message; return that status. ``hidden``: secrets blanked out of the message, so
-    a key an exception happens to quote never reaches the journal or the registry."""
+    a key an exception happens to quote never reaches the journal or the registry.
+
+    The error is stamped with the latest event time the journal holds: the market time the run
+    had reached (a journal in market time must stay so: a resume goes on from its latest
+    record); ``now``, the wall clock, only for a journal with no records yet."""
     interrupted = isinstance(error, (KeyboardInterrupt, asyncio.CancelledError))
     status = "interrupted" if interrupted else "failed"
     message = str(error) or type(error).__name__
@@ -297,7 +301,10 @@ def end_failed_run(registry: RunRegistry, run_id: str, error: BaseException, *, 
             message = message.replace(secret, "***")
     try:
         if journal is not None:
-            journal.error(now, f"run {status}: {message}", where="run", error_type=type(error).__name__)
+            journal.flush()
+            span = journal.ts_span()
+            journal.error(now if span is None else span[1], f"run {status}: {message}", where="run",
+                          error_type=type(error).__name__)
     finally:
         if journal is not None:
             journal.close()
