@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,9 +19,11 @@ if TYPE_CHECKING:
 __all__ = ["backtest", "live"]
 
 
-def _config(path: Path | None) -> Config:
+def _config(path: Path | None, **overrides: dict[str, Any]) -> Config:
+    """The configuration at ``path`` with the command line's ``overrides`` (sections of
+    fields; None values left out); an invalid one is the CLI's one-line error."""
     try:
-        return load_config(path)
+        return load_config(path).with_overrides(**overrides)
     except Error as error:
         raise click.ClickException(str(error)) from None
 
@@ -66,7 +68,7 @@ def live(config_path: Path | None, duration: float | None, speed: float | None, 
     if resume is not None and (config_path or speed or seed or symbols):
         raise click.UsageError("--resume runs with the resumed run's saved config: "
                                "drop --config, --speed, --seed and --symbols")
-    config = _config(config_path).with_overrides(sim={"speed": speed, "seed": seed, "symbols": symbols})
+    config = _config(config_path, sim={"speed": speed, "seed": seed, "symbols": symbols})
     logging.basicConfig(level=logging.INFO if no_ui else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -132,11 +134,10 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
     from tradecore.streams.recorder import RecordingSource
     from tradecore.streams.replay import LeanSource, ParquetSource
 
-    config = _config(config_path).with_overrides(strategy={"name": strategy})
-    replay_source: RecordingSource | LeanSource | ParquetSource | None
     scanned = scanner_kind != "fixed"
-    if scanned:
-        config = config.with_overrides(scanner={"kind": scanner_kind})
+    config = _config(config_path, strategy={"name": strategy},
+                     scanner={"kind": scanner_kind if scanned else None})
+    replay_source: RecordingSource | LeanSource | ParquetSource | None
     if (source / "universe.jsonl").is_file():
         if scanned:
             raise click.UsageError("a recording of `tradecore live` replays the universe it "

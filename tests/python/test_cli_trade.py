@@ -84,6 +84,15 @@ def test_a_bad_config_is_a_plain_error(tmp_path: Path) -> None:
     assert "sim.sped" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("option", [("--speed", "0"), ("--speed", "-1"), ("--symbols", "0"),
+                                    ("--symbols", "6000")])
+def test_a_bad_option_value_is_a_plain_error_like_a_bad_config(option: tuple[str, str], tmp_path: Path) -> None:
+    result = run_cli("live", *option, "--no-ui", "--duration", "1", "--runs-dir", str(tmp_path))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("Error: invalid configuration in command-line options: sim.")
+    assert "Traceback" not in result.stderr and not list(tmp_path.iterdir())  # no run opened
+
+
 def test_a_backtest_of_a_recording_whose_clock_log_goes_back_in_time_is_refused(
         tmp_path: Path) -> None:
     from tradecore.journal.registry import RunRegistry
