@@ -14,6 +14,8 @@ from tradecore.config import SCANNER_KINDS, Config, load_config
 from tradecore.errors import Error
 
 if TYPE_CHECKING:
+    from tradecore.analysis.summary import PerformanceSummary
+    from tradecore.journal.journal import Journal
     from tradecore.streams.base import EventBatch
 
 __all__ = ["backtest", "live"]
@@ -126,7 +128,6 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
     """
     from rich.progress import BarColumn, Progress, TextColumn
 
-    from tradecore.analysis.summary import executions_from_journal, summarize
     from tradecore.journal.journal import Journal
     from tradecore.journal.registry import RunRegistry, code_version, end_failed_run
     from tradecore.session import backtest as run_backtest
@@ -159,11 +160,11 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
                              code_version())
     journal = Journal(run.journal_path, synchronous="NORMAL")
     started = time.perf_counter()
+    span: list[int] = []  # the first and last event time replayed (ns UTC)
     try:
         with Progress(TextColumn("replaying"), BarColumn(bar_width=None),
                       TextColumn("{task.completed:,.0f} events"), transient=True) as progress:
             task = progress.add_task("replay", total=None)
-            span: list[int] = []  # the first and last event time replayed (ns UTC)
 
             def advance(batch: EventBatch) -> None:
                 progress.advance(task, len(batch))
@@ -182,17 +183,20 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
                     config, replay_source, wanted, datasets=datasets or replay_source.datasets(),
                     journal=journal, on_batch=advance, scanned=scanned))
     except BaseException as error:  # what was replayed before the error stays in the journal
-        status = end_failed_run(registry, run.id, error, journal=journal, now=time.time_ns())
+        try:
+            metrics = _performance(journal, config, span).to_dict()
+        except Exception:  # noqa: BLE001 - the journal may be what failed; the error matters more
+            metrics = {}
+        status = end_failed_run(registry, run.id, error, journal=journal, now=time.time_ns(), metrics=metrics)
         where = f"run {run.id} {status}; journal: {run.journal_path}"
         if isinstance(error, (Error, KeyboardInterrupt)):
-            raise click.ClickException(f"{error or 'interrupted'}\n{where}") from None
+            message = "interrupted" if isinstance(error, KeyboardInterrupt) else str(error)
+            raise click.ClickException(f"{message}\n{where}") from None
         # Anything else is a defect or Ctrl-C: its traceback is what to look at.
         error.add_note(where)
         raise
     elapsed = time.perf_counter() - started
-    journal.flush()
-    summary = summarize(executions_from_journal(journal), starting_equity=config.execution.starting_cash,
-                        period_start=span[0] if span else None, period_end=span[1] if span else None)
+    summary = _performance(journal, config, span)
     registry.finish_run(run.id, {**summary.to_dict(), "events": events, "events_per_s": events / elapsed},
                         data_range=(span[0], span[1]) if span else None)
     journal.close()
@@ -202,6 +206,16 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
     for symbol, reason in (state.manager.quarantined.items() if state.manager else []):
         click.echo(f"quarantined {symbol}: {reason}")
     click.echo(f"run {run.id}; journal: {run.journal_path}")
+
+
+def _performance(journal: Journal, config: Config, span: list[int]) -> PerformanceSummary:
+    """The performance of what ``journal`` holds (flushed first) over the replayed ``span``
+    (its first and last event time, ns UTC; empty: from the first fill to the last)."""
+    from tradecore.analysis.summary import executions_from_journal, summarize
+
+    journal.flush()
+    return summarize(executions_from_journal(journal), starting_equity=config.execution.starting_cash,
+                     period_start=span[0] if span else None, period_end=span[1] if span else None)
 
 
 def _recorded_symbols(source: object) -> list[str]:
