@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ["backtest", "live"]
 
+_KINDS = "trade,quote"  # what a backtest of market data replays by default
+
 
 def _config(path: Path | None, **overrides: dict[str, Any]) -> Config:
     """The configuration at ``path`` with the command line's ``overrides`` (sections of
@@ -104,7 +106,7 @@ def live(config_path: Path | None, duration: float | None, speed: float | None, 
 @click.command()
 @click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--symbols", default="", help="Comma-separated symbols (default: all in a recording).")
-@click.option("--kinds", default="trade,quote", show_default=True, help="Datasets to replay.")
+@click.option("--kinds", default=None, help=f"Datasets to replay (default: {_KINDS}; a recording: all).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--strategy", type=click.Choice(["ema_cross", "premarket_momentum", "vwap_reclaim"]), default=None)
 @click.option("--scanner", "scanner_kind", type=click.Choice(SCANNER_KINDS),
@@ -114,7 +116,7 @@ def live(config_path: Path | None, duration: float | None, speed: float | None, 
               "[scanner] interval_seconds of replay time, with the [scanner] filters of --config, "
               "seeing only the data before each scan (no look-ahead).")
 @click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
-def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, strategy: str | None,
+def backtest(source: Path, symbols: str, kinds: str | None, config_path: Path | None, strategy: str | None,
              scanner_kind: str, runs_dir: Path | None) -> None:
     """Replay SOURCE through the same engine at full speed and print a performance summary.
 
@@ -140,16 +142,20 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
                      scanner={"kind": scanner_kind if scanned else None})
     replay_source: RecordingSource | LeanSource | ParquetSource | None
     if (source / "universe.jsonl").is_file():
-        if scanned:
-            raise click.UsageError("a recording of `tradecore live` replays the universe it "
-                                   "recorded: --scanner applies to market data")
+        # Its universe changes and clock ticks sit at counts of all its events, and its symbols
+        # shared one account: a part of it would not be the run it recorded.
+        given = [name for name, value in (("--symbols", symbols), ("--kinds", kinds), ("--scanner", scanned))
+                 if value]
+        if given:
+            raise click.UsageError("a recording of `tradecore live` replays the universe and data it "
+                                   f"recorded, and replays it whole: drop {' and '.join(given)}")
         replay_source, datasets = None, None  # a live recording: started and stopped as it was
     elif (source / "recording.json").is_file():
         replay_source, datasets = RecordingSource(source), None
     elif (source / "equity").is_dir():
-        replay_source, datasets = LeanSource(source), kinds.split(",")
+        replay_source, datasets = LeanSource(source), (kinds or _KINDS).split(",")
     else:
-        replay_source, datasets = ParquetSource(source), kinds.split(",")
+        replay_source, datasets = ParquetSource(source), (kinds or _KINDS).split(",")
     wanted = [s.strip().upper() for s in symbols.split(",") if s.strip()]
     if not wanted and replay_source is not None:
         wanted = _recorded_symbols(replay_source)

@@ -93,6 +93,22 @@ def test_a_bad_option_value_is_a_plain_error_like_a_bad_config(option: tuple[str
     assert "Traceback" not in result.stderr and not list(tmp_path.iterdir())  # no run opened
 
 
+@pytest.mark.parametrize("options", [("--symbols", "aaa"), ("--kinds", "trade"),
+                                     ("--symbols", "aaa", "--scanner", "top_gainers")])
+def test_a_backtest_of_a_live_recording_refuses_options_that_would_replay_part_of_it(
+        options: tuple[str, ...], tmp_path: Path) -> None:
+    """A live recording replays whole (its universe changes and clock ticks sit at counts of
+    all its events; its symbols share one account): a subset was silently ignored before."""
+    recording = tmp_path / "recording"
+    recording.mkdir()
+    (recording / "universe.jsonl").write_text("")
+    result = run_cli("backtest", str(recording), *options, "--runs-dir", str(tmp_path / "runs"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    given = [option for option in options if option.startswith("--")]
+    assert f"replays it whole: drop {' and '.join(given)}" in result.stderr, result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
 def test_a_backtest_of_a_recording_whose_clock_log_goes_back_in_time_is_refused(
         tmp_path: Path) -> None:
     from tradecore.journal.registry import RunRegistry
