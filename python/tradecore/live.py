@@ -259,6 +259,8 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
     :mod:`tradecore.resume`.
     """
     polygon_key = _polygon_key(config)  # a missing key fails before a run opens
+    if record is not None:
+        StartLog.check_fresh(record)  # so does a recording folder already used
     registry = RunRegistry(runs_root or config.run.runs_dir or None)
     try:
         run, config, lock = _open_run(registry, config, resume)

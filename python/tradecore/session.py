@@ -656,6 +656,17 @@ class StartLog:
         self.folder = Path(folder)
         self.path = self.folder / "universe.jsonl"
 
+    @staticmethod
+    def check_fresh(folder: Path) -> None:
+        """Refuse (:class:`ConfigError`) a ``folder`` that already holds a recording: a live
+        run's starts, stops and ticks count events from 0, so appended to another recording
+        they could not be replayed (a resumed run's recording goes to a folder of its own)."""
+        held = [name for name in ("recording.json", "universe.jsonl", ClockLog.NAME)
+                if (Path(folder) / name).exists()]
+        if held:
+            raise ConfigError(f"{folder} already holds a recording ({', '.join(held)}): "
+                              "record into a new folder")
+
     def write(self, entry: dict[str, Any]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         with self.path.open("a") as file:

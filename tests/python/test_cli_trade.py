@@ -109,6 +109,26 @@ def test_a_backtest_of_a_live_recording_refuses_options_that_would_replay_part_o
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.parametrize("resume", [False, True])
+def test_live_refuses_to_record_into_a_folder_that_holds_a_recording(resume: bool, tmp_path: Path) -> None:
+    """Appended to, a recording could not be replayed (its counts of events start again at 0,
+    and its clock ticks go back): refused before a run opens or is resumed."""
+    recording, runs = tmp_path / "recording", tmp_path / "runs"
+    recording.mkdir()
+    (recording / "recording.json").write_text("{}")
+    (recording / "clock.jsonl").write_text("")
+    crashed = RunRegistry(runs).start_run("live", {})
+    Journal(crashed.journal_path).close()
+    resuming = ("--resume", crashed.id) if resume else ()
+    result = run_cli("live", *resuming, "--no-ui", "--duration", "1", "--record", str(recording),
+                     "--runs-dir", str(runs))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert (f"Error: {recording} already holds a recording (recording.json, clock.jsonl): "
+            "record into a new folder") in result.stderr
+    assert [(run.id, run.status) for run in RunRegistry(runs).list()] == [(crashed.id, "running")]
+    assert sorted(p.name for p in recording.iterdir()) == ["clock.jsonl", "recording.json"]
+
+
 def test_a_backtest_of_a_recording_whose_clock_log_goes_back_in_time_is_refused(
         tmp_path: Path) -> None:
     from tradecore.journal.registry import RunRegistry
