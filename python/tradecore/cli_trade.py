@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tradecore.config import SCANNER_KINDS, Config, load_config
-from tradecore.errors import Error
+from tradecore.errors import DataError, Error
 
 if TYPE_CHECKING:
     from tradecore.analysis.summary import PerformanceSummary
@@ -188,6 +188,9 @@ def backtest(source: Path, symbols: str, kinds: str | None, config_path: Path | 
                 state, events = asyncio.run(run_backtest(
                     config, replay_source, wanted, datasets=datasets or replay_source.datasets(),
                     journal=journal, on_batch=advance, scanned=scanned))
+        if not events:  # a run over no data is no result: it fails, with what to check
+            what = (f" for {', '.join(wanted)}" if wanted else "") + (f" ({', '.join(datasets)})" if datasets else "")
+            raise DataError(f"no events to replay from {source}{what}: check the folder and --symbols, --kinds")
     except BaseException as error:  # what was replayed before the error stays in the journal
         try:
             metrics = _performance(journal, config, span).to_dict()

@@ -76,6 +76,20 @@ def test_backtest_replays_lean_ticks_and_prints_a_summary(lean_root: Path, tmp_p
     assert run.data_start.startswith("2013-10-07T") and run.data_end.startswith("2013-10-11T")
 
 
+def test_a_backtest_with_nothing_to_replay_fails_with_a_hint(lean_root: Path, tmp_path: Path) -> None:
+    """An empty folder, or symbols the data does not have: before, 0 events and a `finished` run."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    runs = tmp_path / "runs"
+    for source, symbols in ((empty, "spy"), (lean_root, "zzzz")):
+        result = run_cli("backtest", str(source), "--symbols", symbols, "--strategy", "ema_cross",
+                         "--runs-dir", str(runs))
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert (f"Error: no events to replay from {source} for {symbols.upper()} (trade, quote): "
+                "check the folder and --symbols, --kinds") in result.stderr, result.stderr
+    assert [run.status for run in RunRegistry(runs).list()] == ["failed", "failed"]
+
+
 def test_a_bad_config_is_a_plain_error(tmp_path: Path) -> None:
     config = tmp_path / "run.toml"
     config.write_text("[sim]\nsped = 3\n")
