@@ -433,6 +433,12 @@ def test_paper_live_resumes_from_its_journal_after_kill_9(tmp_path: Path) -> Non
         assert all(abs(q) < 1e-9 for q in journal.net_fills().values())
         sold = {r.symbol for r in journal.fills()[len(before):] if r.data["side"] == "SELL"}
         assert set(held) <= sold
+        # Each process's paper venue has ids of its own: a broker id names one order of the
+        # run (repeated ids credited the resumed process's fills to the crashed one's orders).
+        orders: dict[str | None, set[str]] = {}
+        for record in journal.records(("order_update", "fill")):
+            orders.setdefault(record.order_id, set()).add(record.data["client_order_id"])
+        assert all(len(clients) == 1 for clients in orders.values()), orders
 
 
 def test_a_restored_position_blocks_new_entries_on_its_symbol_until_it_is_flat() -> None:
