@@ -6,22 +6,28 @@ import asyncio
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from tradecore.config import SCANNER_KINDS, Config, load_config
-from tradecore.errors import Error
+from tradecore.errors import DataError, Error
 
 if TYPE_CHECKING:
+    from tradecore.analysis.summary import PerformanceSummary
+    from tradecore.journal.journal import Journal
     from tradecore.streams.base import EventBatch
 
 __all__ = ["backtest", "live"]
 
+_KINDS = "trade,quote"  # what a backtest of market data replays by default
 
-def _config(path: Path | None) -> Config:
+
+def _config(path: Path | None, **overrides: dict[str, Any]) -> Config:
+    """The configuration at ``path`` with the command line's ``overrides`` (sections of
+    fields; None values left out); an invalid one is the CLI's one-line error."""
     try:
-        return load_config(path)
+        return load_config(path).with_overrides(**overrides)
     except Error as error:
         raise click.ClickException(str(error)) from None
 
@@ -66,7 +72,7 @@ def live(config_path: Path | None, duration: float | None, speed: float | None, 
     if resume is not None and (config_path or speed or seed or symbols):
         raise click.UsageError("--resume runs with the resumed run's saved config: "
                                "drop --config, --speed, --seed and --symbols")
-    config = _config(config_path).with_overrides(sim={"speed": speed, "seed": seed, "symbols": symbols})
+    config = _config(config_path, sim={"speed": speed, "seed": seed, "symbols": symbols})
     logging.basicConfig(level=logging.INFO if no_ui else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -100,7 +106,7 @@ def live(config_path: Path | None, duration: float | None, speed: float | None, 
 @click.command()
 @click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--symbols", default="", help="Comma-separated symbols (default: all in a recording).")
-@click.option("--kinds", default="trade,quote", show_default=True, help="Datasets to replay.")
+@click.option("--kinds", default=None, help=f"Datasets to replay (default: {_KINDS}; a recording: all).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--strategy", type=click.Choice(["ema_cross", "premarket_momentum", "vwap_reclaim"]), default=None)
 @click.option("--scanner", "scanner_kind", type=click.Choice(SCANNER_KINDS),
@@ -110,7 +116,7 @@ def live(config_path: Path | None, duration: float | None, speed: float | None, 
               "[scanner] interval_seconds of replay time, with the [scanner] filters of --config, "
               "seeing only the data before each scan (no look-ahead).")
 @click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
-def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, strategy: str | None,
+def backtest(source: Path, symbols: str, kinds: str | None, config_path: Path | None, strategy: str | None,
              scanner_kind: str, runs_dir: Path | None) -> None:
     """Replay SOURCE through the same engine at full speed and print a performance summary.
 
@@ -124,7 +130,6 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
     """
     from rich.progress import BarColumn, Progress, TextColumn
 
-    from tradecore.analysis.summary import executions_from_journal, summarize
     from tradecore.journal.journal import Journal
     from tradecore.journal.registry import RunRegistry, code_version, end_failed_run
     from tradecore.session import backtest as run_backtest
@@ -132,22 +137,25 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
     from tradecore.streams.recorder import RecordingSource
     from tradecore.streams.replay import LeanSource, ParquetSource
 
-    config = _config(config_path).with_overrides(strategy={"name": strategy})
-    replay_source: RecordingSource | LeanSource | ParquetSource | None
     scanned = scanner_kind != "fixed"
-    if scanned:
-        config = config.with_overrides(scanner={"kind": scanner_kind})
+    config = _config(config_path, strategy={"name": strategy},
+                     scanner={"kind": scanner_kind if scanned else None})
+    replay_source: RecordingSource | LeanSource | ParquetSource | None
     if (source / "universe.jsonl").is_file():
-        if scanned:
-            raise click.UsageError("a recording of `tradecore live` replays the universe it "
-                                   "recorded: --scanner applies to market data")
+        # Its universe changes and clock ticks sit at counts of all its events, and its symbols
+        # shared one account: a part of it would not be the run it recorded.
+        given = [name for name, value in (("--symbols", symbols), ("--kinds", kinds), ("--scanner", scanned))
+                 if value]
+        if given:
+            raise click.UsageError("a recording of `tradecore live` replays the universe and data it "
+                                   f"recorded, and replays it whole: drop {' and '.join(given)}")
         replay_source, datasets = None, None  # a live recording: started and stopped as it was
     elif (source / "recording.json").is_file():
         replay_source, datasets = RecordingSource(source), None
     elif (source / "equity").is_dir():
-        replay_source, datasets = LeanSource(source), kinds.split(",")
+        replay_source, datasets = LeanSource(source), (kinds or _KINDS).split(",")
     else:
-        replay_source, datasets = ParquetSource(source), kinds.split(",")
+        replay_source, datasets = ParquetSource(source), (kinds or _KINDS).split(",")
     wanted = [s.strip().upper() for s in symbols.split(",") if s.strip()]
     if not wanted and replay_source is not None:
         wanted = _recorded_symbols(replay_source)
@@ -158,11 +166,11 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
                              code_version())
     journal = Journal(run.journal_path, synchronous="NORMAL")
     started = time.perf_counter()
+    span: list[int] = []  # the first and last event time replayed (ns UTC)
     try:
         with Progress(TextColumn("replaying"), BarColumn(bar_width=None),
                       TextColumn("{task.completed:,.0f} events"), transient=True) as progress:
             task = progress.add_task("replay", total=None)
-            span: list[int] = []  # the first and last event time replayed (ns UTC)
 
             def advance(batch: EventBatch) -> None:
                 progress.advance(task, len(batch))
@@ -180,18 +188,24 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
                 state, events = asyncio.run(run_backtest(
                     config, replay_source, wanted, datasets=datasets or replay_source.datasets(),
                     journal=journal, on_batch=advance, scanned=scanned))
+        if not events:  # a run over no data is no result: it fails, with what to check
+            what = (f" for {', '.join(wanted)}" if wanted else "") + (f" ({', '.join(datasets)})" if datasets else "")
+            raise DataError(f"no events to replay from {source}{what}: check the folder and --symbols, --kinds")
     except BaseException as error:  # what was replayed before the error stays in the journal
-        status = end_failed_run(registry, run.id, error, journal=journal, now=time.time_ns())
+        try:
+            metrics = _performance(journal, config, span).to_dict()
+        except Exception:  # noqa: BLE001 - the journal may be what failed; the error matters more
+            metrics = {}
+        status = end_failed_run(registry, run.id, error, journal=journal, now=time.time_ns(), metrics=metrics)
         where = f"run {run.id} {status}; journal: {run.journal_path}"
         if isinstance(error, (Error, KeyboardInterrupt)):
-            raise click.ClickException(f"{error or 'interrupted'}\n{where}") from None
+            message = "interrupted" if isinstance(error, KeyboardInterrupt) else str(error)
+            raise click.ClickException(f"{message}\n{where}") from None
         # Anything else is a defect or Ctrl-C: its traceback is what to look at.
         error.add_note(where)
         raise
     elapsed = time.perf_counter() - started
-    journal.flush()
-    summary = summarize(executions_from_journal(journal), starting_equity=config.execution.starting_cash,
-                        period_start=span[0] if span else None, period_end=span[1] if span else None)
+    summary = _performance(journal, config, span)
     registry.finish_run(run.id, {**summary.to_dict(), "events": events, "events_per_s": events / elapsed},
                         data_range=(span[0], span[1]) if span else None)
     journal.close()
@@ -201,6 +215,16 @@ def backtest(source: Path, symbols: str, kinds: str, config_path: Path | None, s
     for symbol, reason in (state.manager.quarantined.items() if state.manager else []):
         click.echo(f"quarantined {symbol}: {reason}")
     click.echo(f"run {run.id}; journal: {run.journal_path}")
+
+
+def _performance(journal: Journal, config: Config, span: list[int]) -> PerformanceSummary:
+    """The performance of what ``journal`` holds (flushed first) over the replayed ``span``
+    (its first and last event time, ns UTC; empty: from the first fill to the last)."""
+    from tradecore.analysis.summary import executions_from_journal, summarize
+
+    journal.flush()
+    return summarize(executions_from_journal(journal), starting_equity=config.execution.starting_cash,
+                     period_start=span[0] if span else None, period_end=span[1] if span else None)
 
 
 def _recorded_symbols(source: object) -> list[str]:

@@ -118,9 +118,7 @@ def _open_run(registry: RunRegistry, config: Config, resume: str | None
     if resume is None:
         run = registry.start_run("live", config.model_dump(), code_version())
         return run, config, _lock(run)
-    info = registry.get(resume) if resume else registry.latest_unfinished("live")
-    if info.kind != "live":
-        raise ConfigError(f"run {info.id} is a {info.kind} run; only live runs can be resumed")
+    info = registry.resumable("live", resume)
     try:
         saved = Config.model_validate(info.parameters)
     except ValueError as error:
@@ -252,6 +250,8 @@ async def run_live(config: Config, *, duration: float | None = None, ui: bool = 
     :mod:`tradecore.resume`.
     """
     polygon_key = _polygon_key(config)  # a missing key fails before a run opens
+    if record is not None:
+        StartLog.check_fresh(record)  # so does a recording folder already used
     registry = RunRegistry(runs_root or config.run.runs_dir or None)
     try:
         run, config, lock = _open_run(registry, config, resume)

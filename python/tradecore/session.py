@@ -442,12 +442,14 @@ class RunState:
                broker: Broker | None = None, order_prefix: str | None = None) -> RunState:
         """The run's parts. ``broker`` None: the paper venue inside the engines; otherwise the
         engines learn their fills from it. ``order_prefix``: the client order id prefix when the
-        configuration sets none (a live process needs its own: ids must never repeat)."""
+        configuration sets none (a live process needs its own: ids must never repeat); the paper
+        venue's order and execution ids carry it too."""
         bus = bus or EventBus()
         record = journal_execution_event(journal, bus)
         if broker is None:
             broker = EngineBroker(fill_model=fill_model(config),
-                                  starting_cash=to_decimal(config.execution.starting_cash))
+                                  starting_cash=to_decimal(config.execution.starting_cash),
+                                  id_prefix="paper" if order_prefix is None else f"paper-{order_prefix}")
             tracker, market = broker.tracker, broker.market
         else:
             tracker, market = PositionTracker(to_decimal(config.execution.starting_cash)), MarketBook()
@@ -646,6 +648,17 @@ class StartLog:
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
         self.path = self.folder / "universe.jsonl"
+
+    @staticmethod
+    def check_fresh(folder: Path) -> None:
+        """Refuse (:class:`ConfigError`) a ``folder`` that already holds a recording: a live
+        run's starts, stops and ticks count events from 0, so appended to another recording
+        they could not be replayed (a resumed run's recording goes to a folder of its own)."""
+        held = [name for name in ("recording.json", "universe.jsonl", ClockLog.NAME)
+                if (Path(folder) / name).exists()]
+        if held:
+            raise ConfigError(f"{folder} already holds a recording ({', '.join(held)}): "
+                              "record into a new folder")
 
     def write(self, entry: dict[str, Any]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -106,12 +106,71 @@ def test_an_aapl_minute_backtest_leaves_no_strategy_stuck_waiting_on_its_exit(le
         journal.close()
 
 
+def test_a_backtest_with_nothing_to_replay_fails_with_a_hint(lean_root: Path, tmp_path: Path) -> None:
+    """An empty folder, or symbols the data does not have: before, 0 events and a `finished` run."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    runs = tmp_path / "runs"
+    for source, symbols in ((empty, "spy"), (lean_root, "zzzz")):
+        result = run_cli("backtest", str(source), "--symbols", symbols, "--strategy", "ema_cross",
+                         "--runs-dir", str(runs))
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert (f"Error: no events to replay from {source} for {symbols.upper()} (trade, quote): "
+                "check the folder and --symbols, --kinds") in result.stderr, result.stderr
+    assert [run.status for run in RunRegistry(runs).list()] == ["failed", "failed"]
+
+
 def test_a_bad_config_is_a_plain_error(tmp_path: Path) -> None:
     config = tmp_path / "run.toml"
     config.write_text("[sim]\nsped = 3\n")
     result = run_cli("live", "--config", str(config), "--no-ui", "--duration", "1")
     assert result.returncode != 0
     assert "sim.sped" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("option", [("--speed", "0"), ("--speed", "-1"), ("--symbols", "0"),
+                                    ("--symbols", "6000")])
+def test_a_bad_option_value_is_a_plain_error_like_a_bad_config(option: tuple[str, str], tmp_path: Path) -> None:
+    result = run_cli("live", *option, "--no-ui", "--duration", "1", "--runs-dir", str(tmp_path))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("Error: invalid configuration in command-line options: sim.")
+    assert "Traceback" not in result.stderr and not list(tmp_path.iterdir())  # no run opened
+
+
+@pytest.mark.parametrize("options", [("--symbols", "aaa"), ("--kinds", "trade"),
+                                     ("--symbols", "aaa", "--scanner", "top_gainers")])
+def test_a_backtest_of_a_live_recording_refuses_options_that_would_replay_part_of_it(
+        options: tuple[str, ...], tmp_path: Path) -> None:
+    """A live recording replays whole (its universe changes and clock ticks sit at counts of
+    all its events; its symbols share one account): a subset was silently ignored before."""
+    recording = tmp_path / "recording"
+    recording.mkdir()
+    (recording / "universe.jsonl").write_text("")
+    result = run_cli("backtest", str(recording), *options, "--runs-dir", str(tmp_path / "runs"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    given = [option for option in options if option.startswith("--")]
+    assert f"replays it whole: drop {' and '.join(given)}" in result.stderr, result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_live_refuses_to_record_into_a_folder_that_holds_a_recording(resume: bool, tmp_path: Path) -> None:
+    """Appended to, a recording could not be replayed (its counts of events start again at 0,
+    and its clock ticks go back): refused before a run opens or is resumed."""
+    recording, runs = tmp_path / "recording", tmp_path / "runs"
+    recording.mkdir()
+    (recording / "recording.json").write_text("{}")
+    (recording / "clock.jsonl").write_text("")
+    crashed = RunRegistry(runs).start_run("live", {})
+    Journal(crashed.journal_path).close()
+    resuming = ("--resume", crashed.id) if resume else ()
+    result = run_cli("live", *resuming, "--no-ui", "--duration", "1", "--record", str(recording),
+                     "--runs-dir", str(runs))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert (f"Error: {recording} already holds a recording (recording.json, clock.jsonl): "
+            "record into a new folder") in result.stderr
+    assert [(run.id, run.status) for run in RunRegistry(runs).list()] == [(crashed.id, "running")]
+    assert sorted(p.name for p in recording.iterdir()) == ["clock.jsonl", "recording.json"]
 
 
 def test_a_backtest_of_a_recording_whose_clock_log_goes_back_in_time_is_refused(

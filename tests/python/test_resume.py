@@ -433,6 +433,12 @@ def test_paper_live_resumes_from_its_journal_after_kill_9(tmp_path: Path) -> Non
         assert all(abs(q) < 1e-9 for q in journal.net_fills().values())
         sold = {r.symbol for r in journal.fills()[len(before):] if r.data["side"] == "SELL"}
         assert set(held) <= sold
+        # Each process's paper venue has ids of its own: a broker id names one order of the
+        # run (repeated ids credited the resumed process's fills to the crashed one's orders).
+        orders: dict[str | None, set[str]] = {}
+        for record in journal.records(("order_update", "fill")):
+            orders.setdefault(record.order_id, set()).add(record.data["client_order_id"])
+        assert all(len(clients) == 1 for clients in orders.values()), orders
 
 
 def test_a_restored_position_blocks_new_entries_on_its_symbol_until_it_is_flat() -> None:
@@ -786,3 +792,20 @@ def test_a_resumed_recording_whose_symbols_had_nothing_to_adopt_restores(tmp_pat
     state = RunState.create(Config(), journal=None)
     restore_resume_point(tmp_path, state, starts)  # raised AttributeError on AAA's None
     assert state.tracker.cash == 10000 and not state.tracker.open_symbols()
+
+
+def test_resume_refuses_a_finished_run_and_leaves_it_as_it_was(tmp_path: Path) -> None:
+    with RunRegistry(tmp_path) as registry:
+        run = registry.start_run("live", Config().model_dump())
+        with Journal(run.journal_path) as journal:
+            journal.error(1, "the one record", where="run")
+        registry.finish_run(run.id, {"trades": 0})
+    result = subprocess.run(tradecore("live", "--no-ui", "--resume", run.id, "--duration", "1",
+                                      "--runs-dir", str(tmp_path)),
+                            check=False, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert f"run {run.id} is finished" in result.stderr
+    with RunRegistry(tmp_path) as registry:
+        assert registry.get(run.id).status == "finished"
+    with Journal(run.journal_path, readonly=True) as journal:
+        assert journal.count() == 1

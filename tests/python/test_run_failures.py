@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tradecore.analysis.summary import executions_from_journal, summarize
 from tradecore.config import Config
 from tradecore.journal.journal import Journal
 from tradecore.journal.registry import RunRegistry
@@ -258,8 +259,12 @@ def test_a_backtest_stopped_with_ctrl_c_is_registered_interrupted(lean_root: Pat
     (run,) = RunRegistry(runs).list()
     assert run.status == "interrupted", (run.status, err)
     assert run.metrics is not None and run.metrics["error_type"] == "KeyboardInterrupt"
-    assert f"run {run.id} interrupted; journal: {run.journal_path}" in err and "Traceback" not in err, err
+    assert f"Error: interrupted\nrun {run.id} interrupted; journal: {run.journal_path}" in err, err
+    assert "Traceback" not in err, err
     errors = assert_closed_cleanly(run.journal_path)
     assert errors == ["run interrupted: KeyboardInterrupt"]
     with Journal(run.journal_path, readonly=True) as journal:  # what was replayed before stays
         assert journal.count("fill") > 0
+        # ... and the registry has the performance of what was journaled.
+        executions = executions_from_journal(journal)
+    assert run.metrics["fills"] == summarize(executions).fills > 0, run.metrics

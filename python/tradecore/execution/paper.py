@@ -87,11 +87,15 @@ class PaperBroker(Broker):
         Reported in :meth:`account` (risk decides whether shorts are sent).
     start_ns
         The broker's clock before the first event (ns UTC).
+    id_prefix
+        Order ids are ``<id_prefix>-<n>``, execution ids ``<id_prefix>-x<n>``: each live process
+        of a run gives its own, so ids never repeat in the run's journal (a backtest keeps the
+        default).
     """
 
     def __init__(self, *, fill_model: Any | None = None,
                  starting_cash: Decimal | int | str = Decimal(100000),
-                 shorting_enabled: bool = False, start_ns: int = 0) -> None:
+                 shorting_enabled: bool = False, start_ns: int = 0, id_prefix: str = "paper") -> None:
         super().__init__()
         self._model = fill_model if fill_model is not None else FillModel()
         _core_engine.FillSimulator(self._model)  # validate the model now, not on first order
@@ -99,6 +103,7 @@ class PaperBroker(Broker):
         self.market = MarketBook()
         self.shorting_enabled = shorting_enabled
         self.now = start_ns
+        self.id_prefix = id_prefix
         self.on_position_change: Callable[[PositionChanged], None] | None = None
         """Called with the tracker's change of each fill, right after the fill's event (an
         :class:`~tradecore.execution.pipeline.ExecutionPipeline` sharing the tracker journals it)."""
@@ -160,7 +165,7 @@ class PaperBroker(Broker):
             raise OrderRejectedError("extended_hours orders must be limit + day",
                                      reason="extended hours: only limit + day")
         self._client_ids.add(request.client_order_id)
-        order_id = order_id or f"paper-{next(self._order_ids)}"
+        order_id = order_id or self._next_order_id()
         order = Order(order_id=order_id, client_order_id=request.client_order_id,
                       symbol=request.symbol, side=request.side, type=request.type, qty=request.qty,
                       limit_price=request.limit_price, stop_price=request.stop_price,
@@ -183,6 +188,9 @@ class PaperBroker(Broker):
                                      reason=current.reason)
         return OrderAck(order_id, request.client_order_id, current.status, self.now), events
 
+    def _next_order_id(self) -> str:
+        return f"{self.id_prefix}-{next(self._order_ids)}"
+
     async def cancel(self, order_id: str) -> None:
         working = self._open(order_id)
         fills, updates = self._sims[working.order.symbol].cancel(working.native_id, self.now)
@@ -201,9 +209,9 @@ class PaperBroker(Broker):
         if working.replacement is not None:
             raise OrderNotCancelableError(f"order {order_id} is already being replaced")
         old = working.order
-        new_id = f"paper-{next(self._order_ids)}"
+        new_id = self._next_order_id()
         working.replacement = OrderRequest(
-            client_order_id=client_order_id or f"{old.client_order_id}-r{new_id.split('-')[1]}",
+            client_order_id=client_order_id or f"{old.client_order_id}-r{new_id.rsplit('-', 1)[1]}",
             symbol=old.symbol, side=old.side, type=old.type, qty=qty or old.qty,
             limit_price=limit_price or old.limit_price, stop_price=stop_price or old.stop_price,
             time_in_force=time_in_force if time_in_force is not None else old.time_in_force,
@@ -304,7 +312,7 @@ class PaperBroker(Broker):
                     type=BrokerEventType.FILL if done else BrokerEventType.PARTIAL_FILL,
                     order=order, ts_event=ts, fill_qty=fill_qty, fill_price=fill_price,
                     commission=commission, position_qty=change.qty,
-                    execution_id=f"paper-x{next(self._executions)}")
+                    execution_id=f"{self.id_prefix}-x{next(self._executions)}")
             elif status == OrderStatus.CANCELED:
                 if working.replacement is not None:
                     order = order.evolve(status=OrderState.REPLACED, updated_at=ts,

@@ -691,8 +691,9 @@ class Journal:
         """Orders with no terminal update (filled, canceled, rejected, expired) and not fully
         filled, as of the last committed record, oldest first.
 
-        Updates and fills reach their order by the order id or, for a broker that assigns its
-        own ids, by the client order id they carry."""
+        Updates and fills reach their order by the client order id they carry (unique per
+        intent), else by the order id: the journal's or the broker's own, learnt from the
+        order's first update."""
         orders: dict[str, dict[str, Any]] = {}
         by_broker_id: dict[str, dict[str, Any]] = {}
         for record in self.records(("order", "order_update", "fill")):
@@ -703,8 +704,8 @@ class Journal:
                 orders[oid] = {"record": record, "status": "SUBMITTED", "filled": 0.0,
                                "broker_order_id": None}
                 continue
-            state = by_broker_id.get(oid) or orders.get(oid) \
-                or orders.get(record.data.get("client_order_id") or "")
+            state = orders.get(record.data.get("client_order_id") or "") \
+                or by_broker_id.get(oid) or orders.get(oid)
             if state is None:
                 continue  # an update of an order placed before this journal began
             if state["broker_order_id"] is None and oid not in orders:

@@ -32,9 +32,12 @@ from tradecore.errors import ConfigError
 if TYPE_CHECKING:
     from tradecore.journal.journal import Journal
 
-__all__ = ["ENV_VAR", "RunInfo", "RunRegistry", "code_version", "default_root", "end_failed_run", "new_run_id"]
+__all__ = ["ENV_VAR", "RESUMABLE", "RunInfo", "RunRegistry", "code_version", "default_root", "end_failed_run", "new_run_id"]
 
 ENV_VAR = "TRADECORE_RUNS"
+RESUMABLE = ("running", "failed")
+"""The statuses of a run a new process may take over: ``running`` (its process died: no status
+was written) and ``failed`` (an error ended it). A finished or interrupted run is over."""
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -227,6 +230,17 @@ class RunRegistry:
             raise ConfigError(f"no unfinished {kind} run in {self.path} to resume")
         return self._info(row)
 
+    def resumable(self, kind: str, run_id: str = "") -> RunInfo:
+        """The run of ``kind`` to take over: ``run_id`` (an id or a unique prefix), or "" for
+        :meth:`latest_unfinished`; refused unless its status is one of :data:`RESUMABLE`."""
+        info = self.get(run_id) if run_id else self.latest_unfinished(kind)
+        if info.kind != kind:
+            raise ConfigError(f"run {info.id} is a {info.kind} run; only {kind} runs can be resumed")
+        if info.status not in RESUMABLE:
+            raise ConfigError(f"run {info.id} is {info.status}: only {' and '.join(RESUMABLE)} runs "
+                              "can be resumed")
+        return info
+
     def reopen(self, run_id: str) -> RunInfo:
         """Mark a run running again (a new process takes it over); its folder must exist."""
         info = self.get(run_id)
@@ -274,7 +288,11 @@ def end_failed_run(registry: RunRegistry, run_id: str, error: BaseException, *, 
     """Close a run that ``error`` ended: journal the error, close the journal (what was written
     before stays), and register the run ``failed`` (``interrupted`` for Ctrl-C or a cancel) with
     the error's message; return that status. ``hidden``: secrets blanked out of the message, so
-    a key an exception happens to quote never reaches the journal or the registry."""
+    a key an exception happens to quote never reaches the journal or the registry.
+
+    The error is stamped with the latest event time the journal holds: the market time the run
+    had reached (a journal in market time must stay so: a resume goes on from its latest
+    record); ``now``, the wall clock, only for a journal with no records yet."""
     interrupted = isinstance(error, (KeyboardInterrupt, asyncio.CancelledError))
     status = "interrupted" if interrupted else "failed"
     message = str(error) or type(error).__name__
@@ -283,7 +301,10 @@ def end_failed_run(registry: RunRegistry, run_id: str, error: BaseException, *, 
             message = message.replace(secret, "***")
     try:
         if journal is not None:
-            journal.error(now, f"run {status}: {message}", where="run", error_type=type(error).__name__)
+            journal.flush()
+            span = journal.ts_span()
+            journal.error(now if span is None else span[1], f"run {status}: {message}", where="run",
+                          error_type=type(error).__name__)
     finally:
         if journal is not None:
             journal.close()

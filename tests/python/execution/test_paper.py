@@ -393,3 +393,24 @@ async def test_a_paper_live_run_journals_the_positions_its_tracker_holds(
         now = tracker.position(symbol)
         assert (position.average_price, position.realized_pnl) == (
             float(now.avg_entry_price), float(now.realized_pl)), symbol
+
+
+async def test_paper_ids_never_repeat_across_the_processes_of_a_run() -> None:
+    """Each live process of a run (the first, then every resume) has its own order prefix; its
+    paper venue's order and execution ids carry it, so a journal never sees one id twice. A
+    backtest (no prefix) keeps the plain, deterministic ``paper-1``."""
+    ids: list[str] = []
+    for prefix in ("tc0a", "tc0b"):
+        state = RunState.create(Config(), journal=None, order_prefix=prefix)
+        assert isinstance(state.broker, PaperBroker)
+        b = PaperBroker(starting_cash=D(10000), start_ns=REGULAR, id_prefix=state.broker.id_prefix)
+        events: list[BrokerEvent] = []
+        b.add_listener(events.append)
+        b.on_batch(quote("ABC", REGULAR, 4.98, 5.00))
+        ack = await b.submit(request())
+        ids += [ack.order_id, *(e.execution_id for e in events if e.execution_id)]
+    assert len(ids) == 4 and len(set(ids)) == 4, ids
+    b, events = broker()
+    b.on_batch(quote("ABC", REGULAR, 4.98, 5.00))
+    assert (await b.submit(request())).order_id == "paper-1" and events[-1].execution_id == "paper-x1"
+    assert RunState.create(Config(), journal=None).broker.id_prefix == "paper"  # type: ignore[attr-defined]

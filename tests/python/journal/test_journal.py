@@ -354,3 +354,18 @@ def test_transition_rows_journal_as_each_row_read_on_its_own(tmp_path: Path) -> 
         journal.flush()
         written = [(r.ts_event, r.symbol, r.data) for r in journal.records("transition")]
     assert written[:3] == written[3:] and len({str(w) for w in written}) == 3
+
+
+def test_open_orders_credit_a_fill_to_its_client_order_id_when_broker_ids_repeat(tmp_path: Path) -> None:
+    """Two processes of one run whose broker ids collide (an older run's paper ids restarted at
+    ``paper-1`` in every process): the second process's fill is its own order's, not the first's."""
+    with Journal(tmp_path / "j.sqlite") as journal:
+        journal.order(1, "ACME", "tcA-1", side="buy", quantity=10, client_order_id="tcA-1")
+        journal.order_update("ACME", {"ts_event": 2, "status": "canceled"}, order_id="paper-1",
+                             client_order_id="tcA-1")
+        journal.order(3, "ACME", "tcB-1", side="sell", quantity=10, client_order_id="tcB-1")
+        journal.order_update("ACME", {"ts_event": 4, "status": "new"}, order_id="paper-1",
+                             client_order_id="tcB-1")
+        journal.fill("ACME", {"ts_event": 5, "side": "sell", "price": 10.0, "quantity": 10},
+                     order_id="paper-1", client_order_id="tcB-1")
+        assert journal.open_orders() == []

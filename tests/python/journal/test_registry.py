@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from tradecore.errors import ConfigError
 from tradecore.journal import RunRegistry
-from tradecore.journal.registry import code_version, new_run_id
+from tradecore.journal.registry import code_version, end_failed_run, new_run_id
 
 
 def test_start_finish_list_and_get(tmp_path: Path) -> None:
@@ -109,3 +109,37 @@ def test_the_latest_unfinished_run_is_found_and_reopened(tmp_path: Path) -> None
         assert reopened.status == "running" and reopened.finished_at is None
         with pytest.raises(ConfigError, match="no journal"):
             registry.reopen(finished.id)
+
+
+def test_only_running_and_failed_runs_of_the_kind_are_resumable(tmp_path: Path) -> None:
+    with RunRegistry(tmp_path) as registry:
+        crashed = registry.start_run("live", {})
+        failed = registry.start_run("live", {})
+        registry.finish_run(failed.id, {}, status="failed")
+        assert registry.resumable("live", failed.id).id == failed.id
+        assert registry.resumable("live").id == crashed.id  # by default: the one whose process died
+        for status in ("finished", "interrupted"):
+            over = registry.start_run("live", {})
+            registry.finish_run(over.id, {}, status=status)
+            with pytest.raises(ConfigError, match=f"run {over.id} is {status}: only running and failed"):
+                registry.resumable("live", over.id)
+        backtest = registry.start_run("backtest", {})
+        with pytest.raises(ConfigError, match="is a backtest run; only live runs"):
+            registry.resumable("live", backtest.id)
+
+
+def test_a_failed_runs_error_is_stamped_with_the_market_time_its_journal_reached(tmp_path: Path) -> None:
+    """A live or backtest journal is in market time: an error stamped with the wall clock made a
+    resume fast-forward the simulated market to the wall clock (a week later)."""
+    from tradecore.journal.journal import Journal
+    from tradecore.live import _latest
+
+    market = 1_795_597_200_000_000_000  # 2026-11-20 04:00 New York
+    with RunRegistry(tmp_path) as registry:
+        run = registry.start_run("live", {})
+        journal = Journal(run.journal_path)
+        journal.error(market, "a market-time record", where="test")
+        end_failed_run(registry, run.id, KeyboardInterrupt(), journal=journal, now=market + 7 * 86_400 * 10**9)
+        with Journal(run.journal_path, readonly=True) as reopened:
+            assert [r.ts_event for r in reopened.records("error")] == [market, market]
+            assert _latest(reopened) == market
