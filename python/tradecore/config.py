@@ -149,8 +149,7 @@ class StrategyConfig(_Section):
         # Checked here, when the config loads: not once per symbol after a run has started.
         from tradecore.strategies import built_in
 
-        built_in(self.name, {"prior_close": 1.0, **self.params} if self.name == "premarket_momentum"
-                 else self.params)  # (the scanner gives each symbol its prior close)
+        built_in(self.name, self.params, prior_close=1.0)  # (each symbol's comes from the scanner)
         return self
 
 

@@ -85,17 +85,7 @@ def fill_model(config: Config) -> Any:
 
 def build_strategy(config: Config, prior_close: float | None) -> Any:
     """One strategy object as configured (``prior_close`` from the scanner, for gap rules)."""
-    params = dict(config.strategy.params)
-    name = config.strategy.name
-    if name == "premarket_momentum":
-        params.setdefault("prior_close", prior_close)
-        # The scanner already selected the symbol on relative volume; the strategy's own
-        # time-of-day relative volume needs ten prior sessions of minute bars, which a fresh
-        # simulator session does not have. Set it in the config to require it anyway.
-        params.setdefault("min_relative_volume", 0.0)
-        if not params.get("prior_close"):
-            raise ConfigError("premarket_momentum needs the prior close (from the scanner or params)")
-    return built_in(name, params)
+    return built_in(config.strategy.name, config.strategy.params, prior_close)
 
 
 class _EngineVenue:

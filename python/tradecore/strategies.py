@@ -86,14 +86,22 @@ TargetMode = _engine.TargetMode
 
 _BUILT_IN = {"ema_cross": (EmaCross, EmaCrossParams), "premarket_momentum": (PremarketMomentum, PremarketMomentumParams),
              "vwap_reclaim": (VwapReclaim, VwapReclaimParams)}
-
-
 _KINDS = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string"}
 
 
-def built_in(name: str, params: dict[str, Any]) -> Any:
-    """The built-in strategy ``name`` with ``params``. A ``ConfigError`` names an unknown
-    parameter (with the ones it takes), a value of the wrong type, or one out of range."""
+def built_in(name: str, params: dict[str, Any], prior_close: float | None = None) -> Any:
+    """The built-in strategy ``name`` with ``params`` (``prior_close``: the symbol's, from the
+    scanner, for premarket_momentum's gap rules unless ``params`` sets it). A ``ConfigError``
+    names an unknown parameter (with the ones it takes), a value of the wrong type, or one out
+    of range."""
+    if name == "premarket_momentum":
+        params = {"prior_close": prior_close, **params}
+        # The scanner already selected the symbol on relative volume; the strategy's own
+        # time-of-day relative volume needs ten prior sessions of minute bars, which a fresh
+        # simulator session does not have. Set it in the config to require it anyway.
+        params.setdefault("min_relative_volume", 0.0)
+        if not params.get("prior_close"):
+            raise ConfigError("premarket_momentum needs the prior close (from the scanner or params)")
     strategy, params_type = _BUILT_IN[name]
     defaults = params_type()
     known = sorted(field for field in dir(defaults) if not field.startswith("_"))
