@@ -39,6 +39,7 @@ __all__ = [
     "TradeFlag",
     "TradingState",
     "concatenate",
+    "crossed",
     "empty",
 ]
 
@@ -377,6 +378,14 @@ def concatenate(arrays: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
     parts = [np.ascontiguousarray(a, dtype=dtype).view(raw) for a in arrays]
     joined = np.concatenate(parts) if parts else np.empty(0, raw)
     return joined.view(dtype)
+
+
+def crossed(quotes: np.ndarray) -> np.ndarray:
+    """Which QUOTE rows are crossed: both sides present and the bid above the ask. A side of 0
+    is absent (a one-sided quote), and a locked quote (bid equal to ask) is a quote."""
+    bid, ask = quotes["bid_price"], quotes["ask_price"]
+    crossing: np.ndarray = (bid > ask) & (ask > 0)
+    return crossing
 
 
 def _check_against_native() -> None:

@@ -66,7 +66,7 @@ import pandas as pd
 
 from tradecore.calendar import sessions
 from tradecore.errors import ConfigError, DataError
-from tradecore.schema import BAR, QUOTE, TRADE, Session, TradeFlag
+from tradecore.schema import BAR, QUOTE, TRADE, Session, TradeFlag, crossed
 
 __all__ = [
     "DATASETS",
@@ -573,8 +573,7 @@ def read_quote_ticks(
     for side in ("bid", "ask"):
         out[f"{side}_price"] = _prices(path, frame, f"{side}_price", zero_allowed=True)
         out[f"{side}_size"] = _sizes(path, frame, f"{side}_size")
-    crossed = (out["bid_price"] > out["ask_price"]) & (out["ask_price"] > 0)
-    line = _first(crossed)
+    line = _first(crossed(out))
     if line is not None:
         bid, ask = out["bid_price"][line - 1], out["ask_price"][line - 1]
         raise _data_error(path, f"crossed quote: bid {bid} > ask {ask}", line)

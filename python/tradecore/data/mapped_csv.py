@@ -33,6 +33,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from tradecore import schema
 from tradecore.errors import ConfigError, DataError
 from tradecore.streams.base import EVENT_DTYPES, EventKind
 
@@ -312,8 +313,7 @@ def read_csv_events(path: str | os.PathLike[str], mapping: CsvMapping) -> dict[s
         )
         out[field] = values
     if "bid_price" in mapping.columns and "ask_price" in mapping.columns:
-        # As the live decoders do: a locked quote is fine, and 0 is an absent side.
-        crossed = (out["bid_price"] > out["ask_price"]) & (out["ask_price"] > 0)
+        crossed = schema.crossed(out)  # as the live decoders refuse them
         if crossed.any():
             bid, ask = (frame[mapping.columns[side]] for side in ("bid_price", "ask_price"))
             _first_bad(path, crossed, "crossed quote (bid above ask)", bid + " > " + ask)
