@@ -86,9 +86,7 @@ void EmaCross::on_fill(const Fill& fill, StrategyOutput& out) {
     fire(kEntryFilled, fill.ts_event, seen, out);
   } else if (state_ == kPendingExit && position() <= 0.0) {
     fire(kExitFilled, fill.ts_event, seen, out);
-  } else if (state_ == kPendingExit && fill.side == Side::Sell && fill.leaves_quantity == 0.0) {
-    // The exit order is done but shares are still held (entry shares that filled after the
-    // exit was sized): hold them as LONG again so the exit rules follow them, never wait here.
+  } else if (state_ == kPendingExit && exit_order_done(fill)) {  // shares left: LONG, the exit rules follow them
     fire(kExitIncomplete, fill.ts_event, seen, out);
   }
 }

@@ -298,9 +298,7 @@ void PremarketMomentum::on_fill(const Fill& fill, StrategyOutput& out) {
     seen.add(kPnl, pnl);
     fire(pnl < 0 ? kExitFilledAtLoss : kExitFilled, fill.ts_event, seen, out);
     exit_ts_ = fill.ts_event;
-  } else if (state_ == kPendingExit && fill.side == Side::Sell && fill.leaves_quantity == 0.0) {
-    // The exit order is done but shares are still held (entry shares that filled after the
-    // exit was sized): hold them as LONG again so the exit rules follow them, never wait here.
+  } else if (state_ == kPendingExit && exit_order_done(fill)) {  // shares left: LONG, the exit rules follow them
     seen.add(kPosition, position()), seen.add(kFillPrice, fill.price), seen.add(kEntryPrice, entry_price());
     fire(kExitIncomplete, fill.ts_event, seen, out);
   }

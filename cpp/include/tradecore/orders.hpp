@@ -69,6 +69,10 @@ inline bool closed_without_fill(const OrderUpdate& u) {
   return u.status == OrderStatus::Canceled || u.status == OrderStatus::Rejected;
 }
 
+/// A long-only strategy's exit order is done with this fill while shares may still be held
+/// (entry shares that filled after the exit was sized): its pending exit must not wait on.
+inline bool exit_order_done(const Fill& f) { return f.side == Side::Sell && f.leaves_quantity == 0.0; }
+
 /// Why an update happened (OrderUpdate::reason).
 enum OrderReason : std::uint8_t {
   kReasonNone = 0,
