@@ -490,7 +490,8 @@ class StrategyManager:
     holds_position
         A symbol that leaves the universe keeps running while this says it holds a position.
     on_quarantine
-        Told each symbol quarantined and why (the run's journal).
+        Told each symbol quarantined, why, and when if known (the scan's time; the run's
+        journal).
     """
 
     stream: MarketDataStream
@@ -498,7 +499,7 @@ class StrategyManager:
     bus: EventBus
     holds_position: Callable[[str], bool] = lambda symbol: False
     on_change: Callable[[str, str, int], None] | None = None
-    on_quarantine: Callable[[str, str], None] | None = None
+    on_quarantine: Callable[[str, str, int | None], None] | None = None
     symbols: dict[str, _Symbol] = field(default_factory=dict)
     quarantined: dict[str, str] = field(default_factory=dict)
     dispatched: int = 0  # events handed to dispatch(), for placing universe changes in the stream
@@ -526,7 +527,7 @@ class StrategyManager:
             try:
                 await self.start_symbol(symbol, subscribe=False)
             except Exception as error:  # noqa: BLE001 - a symbol that cannot start must not stop the others
-                self._quarantine(symbol, error)
+                self._quarantine(symbol, error, ts)
                 added.discard(symbol)
         if added:
             await self.stream.subscribe(sorted(added))
@@ -811,7 +812,8 @@ class StrategyManager:
             for _ in items:
                 queue.task_done()
 
-    def _quarantine(self, symbol: str, error: BaseException) -> None:
+    def _quarantine(self, symbol: str, error: BaseException, ts: int | None = None) -> None:
+        """Stop ``symbol`` for good, and say why (``ts``: when, if the caller knows)."""
         reason = f"{type(error).__name__}: {error}"
         self.quarantined[symbol] = reason
         entry = self.symbols.pop(symbol, None)
@@ -820,7 +822,7 @@ class StrategyManager:
         _log.error("%s quarantined: %s", symbol, reason)
         self.bus.publish("error", symbol, None, kind="quarantine", reason=reason)
         if self.on_quarantine is not None:
-            self.on_quarantine(symbol, reason)
+            self.on_quarantine(symbol, reason, ts)
         if entry is not None:
             start_task(self.stream.unsubscribe([symbol]), f"tradecore.unsubscribe.{symbol}", log=_log)
             if entry.task is not None and entry.task is not asyncio.current_task():

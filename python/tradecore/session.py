@@ -468,11 +468,12 @@ class RunState:
             execution = BrokerExecution(pipeline, broker, journal, bus, router_config.client_order_id_prefix)
         return cls(config, bus, journal, broker, pipeline, execution)
 
-    def quarantined(self, symbol: str, reason: str) -> None:
-        """The manager's ``on_quarantine``: an error record in the journal, at market time."""
+    def quarantined(self, symbol: str, reason: str, ts: int | None = None) -> None:
+        """The manager's ``on_quarantine``: an error record in the journal at ``ts``, else at
+        the market time the pipeline reached (0 before any data: a live scan gives its time)."""
         if self.journal is not None:
-            self.journal.error(self.pipeline.now, f"{symbol} quarantined: {reason}", symbol=symbol,
-                               where="quarantine")
+            self.journal.error(self.pipeline.now if ts is None else ts, f"{symbol} quarantined: {reason}",
+                               symbol=symbol, where="quarantine")
 
     @property
     def gate(self) -> EntryGate:

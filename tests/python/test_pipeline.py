@@ -186,7 +186,7 @@ def test_a_symbol_that_cannot_start_is_quarantined_and_journaled_and_the_others_
         stream = DispatchedStream()
         manager = state.manager = StrategyManager(stream, make_runner, state.bus, on_quarantine=state.quarantined)
         universe = state.bus.subscribe(["universe"])
-        added, _ = await manager.update_universe(["GOOD", "NOPE", "ALSO"])
+        added, _ = await manager.update_universe(["GOOD", "NOPE", "ALSO"], T0)  # a scan at T0
         assert added == {"GOOD", "ALSO"} and set(manager.symbols) == {"GOOD", "ALSO"}
         assert stream.subscribed == {"GOOD", "ALSO"}
         assert "needs the prior close" in manager.quarantined["NOPE"]
@@ -200,6 +200,7 @@ def test_a_symbol_that_cannot_start_is_quarantined_and_journaled_and_the_others_
         journal.flush()
         (error,) = journal.records("error")
         assert error.symbol == "NOPE" and error.data["where"] == "quarantine"
+        assert error.ts_event == T0  # the scan's time, not 0 (no data had been seen)
         assert "NOPE quarantined: ConfigError: premarket_momentum needs the prior close" in error.data["message"]
         journal.close()
 
